@@ -1,0 +1,41 @@
+package ai.coalora.engine.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The frozen weights of the quantizable linear layers, one set per quantization configuration
+ * (full precision, or dequantized from a configuration). Stored transposed (in x out) once, so the
+ * forward pass is a plain {@code x.matMul(w)}. Closing it frees the native memory.
+ */
+public final class BaseWeights implements AutoCloseable {
+    private final NDManager manager;
+    private final Map<LinearId, NDArray> transposed = new TreeMap<>();
+
+    private BaseWeights(NDManager manager) { this.manager = manager; }
+
+    /** Builds the set from HF-layout (out x in) float matrices. */
+    public static BaseWeights of(NDManager parent, Map<LinearId, float[]> weights, Map<LinearId, int[]> shapes) {
+        BaseWeights b = new BaseWeights(parent.newSubManager());
+        for (Map.Entry<LinearId, float[]> e : weights.entrySet()) {
+            int[] s = shapes.get(e.getKey());
+            NDArray w = b.manager.create(e.getValue(), new Shape(s[0], s[1]));
+            NDArray t = w.transpose().duplicate(); // contiguous (in x out)
+            w.close();
+            b.transposed.put(e.getKey(), t);
+        }
+        return b;
+    }
+
+    public NDArray transposed(LinearId id) {
+        NDArray w = transposed.get(id);
+        if (w == null) throw new IllegalArgumentException("no base weight for " + id.weightName());
+        return w;
+    }
+
+    @Override
+    public void close() { manager.close(); }
+}
