@@ -1,0 +1,34 @@
+package ai.coalora.engine.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.util.List;
+import java.util.Random;
+
+/** Classification = mean-pooled sentence embedding -> one linear layer (labels x hidden). Full precision. */
+public final class ClassifierHead implements AutoCloseable {
+    private final NDManager manager;
+    private final NDArray weight;
+    private final NDArray bias;
+
+    public ClassifierHead(int hidden, int labels, long seed, NDManager parent) {
+        manager = parent.newSubManager();
+        Random random = new Random(seed);
+        float[] w = new float[labels * hidden];
+        for (int i = 0; i < w.length; i++) w[i] = (float) (random.nextGaussian() * 0.02);
+        weight = manager.create(w, new Shape(labels, hidden));
+        bias = manager.zeros(new Shape(labels));
+        weight.setRequiresGradient(true);
+        bias.setRequiresGradient(true);
+    }
+
+    public NDArray logits(NDArray sentenceEmbeddings) {
+        return sentenceEmbeddings.matMul(weight.transpose()).add(bias);
+    }
+
+    public List<NDArray> parameters() { return List.of(weight, bias); }
+
+    @Override
+    public void close() { manager.close(); }
+}
