@@ -30,7 +30,8 @@ sha256_of() {
 }
 
 TEMPS=()
-cleanup() { for t in "${TEMPS[@]:-}"; do [[ -n "$t" ]] && rm -rf "$t"; done; }
+# Written with `if`, not `&&`: a trap's last status would otherwise become the script's exit status.
+cleanup() { for t in "${TEMPS[@]:-}"; do if [[ -n "$t" ]]; then rm -rf "$t"; fi; done; }
 trap cleanup EXIT
 
 fetch() {
