@@ -9,8 +9,11 @@ import java.util.List;
  * it started on. Completely empty lines between records carry no data and are skipped.
  */
 final class CsvParser {
-    /** One record; {@code line} is where it starts (a quoted field may continue on later lines). */
-    record Record(long line, List<String> fields) {}
+    /**
+     * One record; {@code line} is where it starts (a quoted field may continue on later lines).
+     * {@code malformed} records have already been reported and should not be checked further.
+     */
+    record Record(long line, List<String> fields, boolean malformed) {}
 
     private CsvParser() {}
 
@@ -28,7 +31,7 @@ final class CsvParser {
                 problems.add(lines.get(builder.strayAfterQuote).number(),
                         "unexpected character after closing quote (a quote inside a quoted field must be doubled: \"\")");
             }
-            records.add(new Record(first.number(), builder.fields));
+            records.add(new Record(first.number(), builder.fields, builder.unterminated || builder.strayAfterQuote >= 0));
             i += used;
         }
         return records;

@@ -21,6 +21,7 @@ final class CsvRows {
 
         List<RawRow> rows = new ArrayList<>();
         for (CsvParser.Record record : records.subList(1, records.size())) {
+            if (record.malformed()) continue; // already reported by the parser
             List<String> f = record.fields();
             if (f.size() != header.size()) {
                 problems.add(record.line(), "expected " + header.size() + " fields (as in the header), found " + f.size());
