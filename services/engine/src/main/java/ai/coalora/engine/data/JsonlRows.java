@@ -24,7 +24,7 @@ final class JsonlRows {
             try {
                 node = JSON.readTree(line.text());
             } catch (JsonProcessingException e) {
-                problems.add(line.number(), "malformed JSON (" + e.getOriginalMessage() + ")");
+                problems.add(line.number(), "malformed JSON (" + brief(e) + ")");
                 continue;
             }
             if (node == null || !node.isObject()) {
@@ -58,6 +58,13 @@ final class JsonlRows {
         if (value.isTextual() || value.isNumber()) return value.asText();
         problems.add(line, "field '" + name + "' must be a string or a number, found " + describe(value));
         return null;
+    }
+
+    /** Jackson's message without its source-location details (the line number is already given). */
+    private static String brief(JsonProcessingException e) {
+        String message = e.getOriginalMessage().replaceAll("\\s*\\(start marker at \\[Source:.*", "");
+        int newline = message.indexOf('\n');
+        return newline < 0 ? message : message.substring(0, newline);
     }
 
     private static String describe(JsonNode node) {

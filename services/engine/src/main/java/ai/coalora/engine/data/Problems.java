@@ -1,6 +1,7 @@
 package ai.coalora.engine.data;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 
 /** Collects every problem found in one file, so they are all reported together. */
@@ -16,8 +17,11 @@ final class Problems {
 
     int size() { return list.size(); }
 
-    /** Throws if anything was collected. */
+    /** Throws if anything was collected; whole-file problems first, then by line, as a user would fix them. */
     void throwIfAny() {
-        if (!list.isEmpty()) throw new DataFormatException(list);
+        if (list.isEmpty()) return;
+        List<DataFormatException.Problem> sorted = new ArrayList<>(list);
+        sorted.sort(Comparator.comparingLong(DataFormatException.Problem::line)); // stable: same-line order kept
+        throw new DataFormatException(sorted);
     }
 }
