@@ -1,0 +1,11 @@
+package ai.coalora.engine.data;
+
+import java.util.Objects;
+
+/** One labelled text; {@code label} indexes {@link TaskData#labels()}. */
+public record Example(String text, int label) {
+    public Example {
+        Objects.requireNonNull(text, "text");
+        if (label < 0) throw new IllegalArgumentException("label must be >= 0, got " + label);
+    }
+}
