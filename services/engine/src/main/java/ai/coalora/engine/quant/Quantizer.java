@@ -1,0 +1,181 @@
+package ai.coalora.engine.quant;
+
+/**
+ * Blockwise, double-quantized weight quantization (method.md "Quantizers").
+ *
+ * <p>The matrix (HF layout, row-major) is flattened and split into blocks of B0 weights; the last block is
+ * conceptually zero-padded, but padding is never stored and never affects a statistic (block statistics are
+ * taken over the real weights, which for absmax is the same thing). Per block:
+ * <ol>
+ *   <li>first-level statistic s0: NF: absmax; INT: range max(hi,0) - min(lo,0);
+ *   <li>the matrix-wide minimum of s0 is subtracted and kept as one fp32 offset per matrix;
+ *   <li>the shifted s0 are quantized to b0 unsigned bits against one second-level scale s1 per group of B1
+ *       blocks (s1 = the group's max shifted s0, stored rounded to format b1);
+ *       dequantized s0 = code / (2^b0 - 1) * s1 + offset;
+ *   <li>weights: NF: w / s0 rounded to the nearest NF-b level; INT: uniform grid with step s0 / (2^b - 1) and
+ *       integer zero point round(-lo / step). A zero scale encodes every weight of the block as exact 0.
+ * </ol>
+ * {@link #quantize} and {@link #fakeQuantize} share {@link #encode}/{@link #decode}, so the packed matrix
+ * dequantizes bit-for-bit to the fake-quantized weights.
+ */
+public final class Quantizer {
+    private Quantizer() {}
+
+    /** Quantizes and bit-packs a matrix. */
+    public static PackedMatrix quantize(float[] w, int rows, int cols, QuantConfig c, QuantizerKind kind) {
+        return PackedMatrix.pack(encode(w, rows, cols, c, kind));
+    }
+
+    /** The dequantized weights {@code Q_c(W)}, without building the packed bytes. */
+    public static float[] fakeQuantize(float[] w, int rows, int cols, QuantConfig c, QuantizerKind kind) {
+        return decode(encode(w, rows, cols, c, kind));
+    }
+
+    static BlockCodes encode(float[] w, int rows, int cols, QuantConfig c, QuantizerKind kind) {
+        checkInput(w, rows, cols, c, kind);
+        int n = w.length;
+        int blockSize = c.B0();
+        int blocks = BlockCodes.blockCount(n, c);
+
+        float[] statistic = new float[blocks];
+        float[] blockLow = kind == QuantizerKind.INT ? new float[blocks] : null;
+        for (int blk = 0; blk < blocks; blk++) {
+            int from = blk * blockSize;
+            int to = Math.min(from + blockSize, n);
+            float lo = 0f;
+            float hi = 0f; // starting at 0 widens INT's range to contain zero, and is absmax's identity
+            for (int j = from; j < to; j++) {
+                lo = Math.min(lo, w[j]);
+                hi = Math.max(hi, w[j]);
+            }
+            if (kind == QuantizerKind.NF) {
+                statistic[blk] = Math.max(-lo, hi);
+            } else {
+                statistic[blk] = hi - lo;
+                blockLow[blk] = lo;
+            }
+        }
+
+        // Double quantization of the first-level statistic.
+        float offset = Float.POSITIVE_INFINITY;
+        for (float s : statistic) offset = Math.min(offset, s);
+        int scaleLevels = (1 << c.b0()) - 1;
+        int groups = BlockCodes.groupCount(blocks, c);
+        int[] secondLevel = new int[groups];
+        byte[] scaleCodes = new byte[blocks];
+        for (int g = 0; g < groups; g++) {
+            int from = g * c.B1();
+            int to = Math.min(from + c.B1(), blocks);
+            float groupMax = 0f;
+            for (int blk = from; blk < to; blk++) groupMax = Math.max(groupMax, statistic[blk] - offset);
+            // Keep s1 finite even for absurd magnitudes: codes then saturate rather than becoming inf/NaN.
+            secondLevel[g] = c.b1().encode(Math.min(groupMax, c.b1().maxFinite()));
+            float s1 = c.b1().decode(secondLevel[g]);
+            for (int blk = from; blk < to; blk++) {
+                int code = s1 > 0f ? Math.round((statistic[blk] - offset) / s1 * scaleLevels) : 0;
+                scaleCodes[blk] = (byte) Math.max(0, Math.min(scaleLevels, code));
+            }
+        }
+
+        byte[] zeroPoints = kind == QuantizerKind.INT ? new byte[blocks] : new byte[0];
+        byte[] weightCodes = new byte[n];
+        float[] nfLevels = kind == QuantizerKind.NF ? NormalFloat.levels(c.b()) : null;
+        float[] nfMidpoints = kind == QuantizerKind.NF ? midpoints(nfLevels) : null;
+        int nfZero = kind == QuantizerKind.NF ? zeroIndex(nfLevels) : 0;
+        int intLevels = (1 << c.b()) - 1;
+        for (int blk = 0; blk < blocks; blk++) {
+            int from = blk * blockSize;
+            int to = Math.min(from + blockSize, n);
+            float scale = firstLevelScale(scaleCodes[blk], secondLevel[blk / c.B1()], offset, c);
+            if (kind == QuantizerKind.NF) {
+                for (int j = from; j < to; j++) {
+                    int q = scale > 0f ? nearest(nfMidpoints, w[j] / scale) : nfZero;
+                    weightCodes[j] = (byte) q;
+                }
+            } else {
+                float step = intStep(scale, c);
+                int zero = step > 0f ? clamp(Math.round(-blockLow[blk] / step), intLevels) : 0;
+                zeroPoints[blk] = (byte) zero;
+                for (int j = from; j < to; j++) {
+                    int q = step > 0f ? clamp(Math.round(w[j] / step) + zero, intLevels) : zero;
+                    weightCodes[j] = (byte) q;
+                }
+            }
+        }
+        return new BlockCodes(rows, cols, c, kind, offset, secondLevel, scaleCodes, zeroPoints, weightCodes);
+    }
+
+    static float[] decode(BlockCodes k) {
+        QuantConfig c = k.config();
+        int n = k.weightCodes().length;
+        int blockSize = c.B0();
+        int blocks = k.scaleCodes().length;
+        float[] out = new float[n];
+        float[] nfLevels = k.kind() == QuantizerKind.NF ? NormalFloat.levels(c.b()) : null;
+        byte[] codes = k.weightCodes();
+        for (int blk = 0; blk < blocks; blk++) {
+            int from = blk * blockSize;
+            int to = Math.min(from + blockSize, n);
+            float scale = firstLevelScale(k.scaleCodes()[blk], k.secondLevelScales()[blk / c.B1()],
+                    k.scaleOffset(), c);
+            if (k.kind() == QuantizerKind.NF) {
+                for (int j = from; j < to; j++) out[j] = nfLevels[codes[j] & 0xFF] * scale;
+            } else {
+                float step = intStep(scale, c);
+                int zero = k.zeroPoints()[blk] & 0xFF;
+                for (int j = from; j < to; j++) out[j] = ((codes[j] & 0xFF) - zero) * step;
+            }
+        }
+        return out;
+    }
+
+    /** Dequantized first-level statistic: code / (2^b0 - 1) * s1 + offset. The one place this is computed. */
+    private static float firstLevelScale(byte code, int secondLevelPattern, float offset, QuantConfig c) {
+        float s1 = c.b1().decode(secondLevelPattern);
+        return (code & 0xFF) / (float) ((1 << c.b0()) - 1) * s1 + offset;
+    }
+
+    /** INT grid step: the block range spread over 2^b - 1 intervals. */
+    private static float intStep(float range, QuantConfig c) {
+        return range / ((1 << c.b()) - 1);
+    }
+
+    private static int clamp(int v, int max) {
+        return Math.max(0, Math.min(max, v));
+    }
+
+    /** Decision thresholds between consecutive sorted levels. */
+    private static float[] midpoints(float[] levels) {
+        float[] mid = new float[levels.length - 1];
+        for (int i = 0; i < mid.length; i++) mid[i] = 0.5f * (levels[i] + levels[i + 1]);
+        return mid;
+    }
+
+    /** Index of the nearest level = number of thresholds strictly below x (ties go to the lower level). */
+    private static int nearest(float[] midpoints, float x) {
+        int lo = 0;
+        int hi = midpoints.length;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (midpoints[mid] < x) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
+    }
+
+    private static int zeroIndex(float[] levels) {
+        for (int i = 0; i < levels.length; i++) if (levels[i] == 0f) return i;
+        throw new IllegalStateException("codebook without an exact zero");
+    }
+
+    private static void checkInput(float[] w, int rows, int cols, QuantConfig c, QuantizerKind kind) {
+        if (w == null || c == null || kind == null) throw new IllegalArgumentException("null argument");
+        if (rows <= 0 || cols <= 0) throw new IllegalArgumentException("shape must be positive: " + rows + "x" + cols);
+        if ((long) rows * cols != w.length) {
+            throw new IllegalArgumentException("weights length " + w.length + " != " + rows + "x" + cols);
+        }
+        for (float v : w) {
+            if (!Float.isFinite(v)) throw new IllegalArgumentException("weights must be finite, found " + v);
+        }
+    }
+}
