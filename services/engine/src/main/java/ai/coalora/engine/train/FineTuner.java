@@ -22,9 +22,12 @@ public final class FineTuner {
 
     public record EpochReport(int epoch, double trainLoss, double validationAccuracy, double seconds) {}
 
-    /** Outcome of one run; {@code testCorrect} per test example, for paired comparisons later. */
+    /**
+     * Outcome of one run; {@code testCorrect} per test example (for paired comparisons), {@code batchShapes}
+     * the (examples, padded length) of every training step (for the throughput benchmark).
+     */
     public record Result(double validationAccuracy, double testAccuracy, double trainSeconds, long trainTokens,
-                         List<EpochReport> epochs, boolean[] testCorrect) {
+                         List<EpochReport> epochs, boolean[] testCorrect, List<int[]> batchShapes) {
         public double tokensPerSecond() { return trainTokens / trainSeconds; }
     }
 
@@ -38,6 +41,16 @@ public final class FineTuner {
 
     public Result run(BaseWeights base, FineTuneSettings settings, EncodedExamples train, EncodedExamples validation,
                       EncodedExamples test, Progress progress) {
+        return fit(base, settings, train, validation, test, progress);
+    }
+
+    /** Training steps only, no evaluation: what the throughput benchmark times. */
+    public Result runTrainingOnly(BaseWeights base, FineTuneSettings settings, EncodedExamples train, Progress progress) {
+        return fit(base, settings, train, null, null, progress);
+    }
+
+    private Result fit(BaseWeights base, FineTuneSettings settings, EncodedExamples train, EncodedExamples validation,
+                       EncodedExamples test, Progress progress) {
         try (NDManager manager = encoder.manager().newSubManager();
              ClassifierHead head = new ClassifierHead(encoder.config().hiddenSize(), numLabels, settings.seed(), manager);
              LoraAdapter lora = settings.lora() == null ? null
@@ -51,6 +64,7 @@ public final class FineTuner {
                 Random shuffle = new Random(settings.seed());
                 List<EpochReport> epochs = new ArrayList<>();
                 long tokens = 0;
+                List<int[]> batchShapes = new ArrayList<>();
                 double trainSeconds = 0;
                 int step = 0;
                 for (int epoch = 1; epoch <= settings.epochs(); epoch++) {
@@ -62,6 +76,7 @@ public final class FineTuner {
                         try (NDManager scope = manager.newSubManager()) {
                             TokenBatch batch = TokenBatch.of(train.ids(order, from, to), scope);
                             tokens += batch.realTokens();
+                            batchShapes.add(new int[] {batch.size(), batch.length()});
                             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                                 NDArray loss = SentenceClassifier.crossEntropy(classifier.logits(batch, base, lora),
                                         train.labels(order, from, to));
@@ -74,13 +89,13 @@ public final class FineTuner {
                     }
                     double seconds = (System.nanoTime() - start) / 1e9;
                     trainSeconds += seconds;
-                    double valAcc = accuracy(classifier, base, lora, validation, null);
+                    double valAcc = validation == null ? Double.NaN : accuracy(classifier, base, lora, validation, null);
                     epochs.add(new EpochReport(epoch, lossSum / train.size(), valAcc, seconds));
                 }
-                boolean[] testCorrect = new boolean[test.size()];
-                double testAcc = accuracy(classifier, base, lora, test, testCorrect);
+                boolean[] testCorrect = new boolean[test == null ? 0 : test.size()];
+                double testAcc = test == null ? Double.NaN : accuracy(classifier, base, lora, test, testCorrect);
                 return new Result(epochs.get(epochs.size() - 1).validationAccuracy(), testAcc, trainSeconds, tokens,
-                        epochs, testCorrect);
+                        epochs, testCorrect, batchShapes);
             }
         }
     }

@@ -1,0 +1,23 @@
+package ai.coalora.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The main job until the fleet demo exists: the engine end to end on embedded defaults. */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "End-to-end engine run on embedded defaults: verify the pretrained model against ONNX Runtime, "
+                + "quantize it at 3.0 average bits (best allocation), fine-tune LoRA on the sentiment task, evaluate, "
+                + "and compare with fp32 + LoRA and the quantized model with no adapter.")
+final class DemoCommand implements java.util.concurrent.Callable<Integer> {
+    @Override
+    public Integer call() {
+        System.out.println("== 1/3 pretrained model: our forward pass vs ONNX Runtime");
+        int rc = Main.commandLine().execute("verify-model", "--sentences", "100");
+        if (rc != 0) return rc;
+        System.out.println("\n== 2/3 budgeted allocation at 3.0 average bits");
+        rc = Main.commandLine().execute("quantize", "--budget", "3.0", "--summary");
+        if (rc != 0) return rc;
+        System.out.println("\n== 3/3 fine-tune and evaluate (quantized + LoRA, references)");
+        return Main.commandLine().execute("finetune", "--task", "sentiment", "--budget", "3.0");
+    }
+}

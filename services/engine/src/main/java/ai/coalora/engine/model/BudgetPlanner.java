@@ -1,0 +1,140 @@
+package ai.coalora.engine.model;
+
+import ai.coalora.engine.CacheDir;
+import ai.coalora.engine.quant.BudgetAllocator;
+import ai.coalora.engine.quant.MatrixSpec;
+import ai.coalora.engine.quant.QuantConfig;
+import ai.coalora.engine.quant.QuantErrorTable;
+import ai.coalora.engine.quant.QuantizerKind;
+import ai.coalora.engine.train.Progress;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Budgeted allocation for the encoder: the importance-weighted quantization error of every option of
+ * every matrix (one {@link QuantErrorTable} per matrix), then the multiple-choice knapsack that picks
+ * one option per matrix under an average-bits budget. The tables depend only on the weights, the
+ * importance and the option set, so they are cached on disk under a hash of those.
+ */
+public final class BudgetPlanner {
+    private final BertEncoder encoder;
+    private final Map<LinearId, float[]> importance;
+    private final QuantizerKind kind;
+    private final Progress progress;
+    private List<QuantErrorTable> allOptions;
+    private List<QuantErrorTable> integerOnly;
+
+    private BudgetPlanner(BertEncoder encoder, Map<LinearId, float[]> importance, QuantizerKind kind, Progress progress) {
+        this.encoder = encoder;
+        this.importance = importance;
+        this.kind = kind;
+        this.progress = progress;
+    }
+
+    /** Calibrates input importance on {@code texts} (see {@link Calibration}). */
+    public static BudgetPlanner calibrate(BertEncoder encoder, BertTokenizer tokenizer, List<String> texts,
+                                          QuantizerKind kind, Progress progress) {
+        if (texts.isEmpty()) throw new IllegalArgumentException("calibration needs at least one text");
+        return new BudgetPlanner(encoder, Calibration.inputImportance(encoder, tokenizer, texts, 32), kind, progress);
+    }
+
+    /** Best allocation with average bits <= budget, over all 432 options or over the integer-only variant. */
+    public BudgetAllocator.Allocation allocate(double budgetBits, boolean integerOnlyVariant) {
+        return BudgetAllocator.allocate(tables(integerOnlyVariant), budgetBits);
+    }
+
+    /** [min, max] average bits reachable with the option set. */
+    public double[] reachableRange(boolean integerOnlyVariant) {
+        return BudgetAllocator.reachableRange(tables(integerOnlyVariant));
+    }
+
+    public synchronized List<QuantErrorTable> tables(boolean integerOnlyVariant) {
+        if (integerOnlyVariant) {
+            if (integerOnly == null) integerOnly = computeOrLoad(QuantConfig.WEIGHT_BITS.stream().map(QuantConfig::integerOnly).toList());
+            return integerOnly;
+        }
+        if (allOptions == null) allOptions = computeOrLoad(QuantConfig.all());
+        return allOptions;
+    }
+
+    private List<QuantErrorTable> computeOrLoad(List<QuantConfig> options) {
+        List<LinearId> ids = encoder.linearIds();
+        Path file = CacheDir.root().resolve("error-tables").resolve(key(ids, options) + ".bin");
+        List<QuantErrorTable> cached = load(file, ids, options);
+        if (cached != null) return cached;
+        List<QuantErrorTable> tables = new ArrayList<>();
+        for (int i = 0; i < ids.size(); i++) {
+            LinearId id = ids.get(i);
+            int[] s = encoder.linearShape(id);
+            tables.add(QuantErrorTable.compute(new MatrixSpec(id.weightName(), s[0], s[1]), encoder.linearWeight(id),
+                    importance.get(id), kind, options));
+            progress.update("quantization error tables", i + 1, ids.size());
+        }
+        save(file, tables);
+        return tables;
+    }
+
+    private String key(List<LinearId> ids, List<QuantConfig> options) {
+        try {
+            MessageDigest d = MessageDigest.getInstance("SHA-256");
+            d.update((kind + "|" + options).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            for (LinearId id : ids) {
+                d.update(id.weightName().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                d.update(floats(encoder.linearWeight(id)));
+                d.update(floats(importance.get(id)));
+            }
+            return HexFormat.of().formatHex(d.digest()).substring(0, 32);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static byte[] floats(float[] x) {
+        ByteBuffer b = ByteBuffer.allocate(x.length * 4);
+        b.asFloatBuffer().put(x);
+        return b.array();
+    }
+
+    private List<QuantErrorTable> load(Path file, List<LinearId> ids, List<QuantConfig> options) {
+        if (!Files.isRegularFile(file)) return null;
+        try (DataInputStream in = new DataInputStream(Files.newInputStream(file))) {
+            List<QuantErrorTable> tables = new ArrayList<>();
+            for (LinearId id : ids) {
+                double[] errors = new double[options.size()];
+                for (int j = 0; j < errors.length; j++) errors[j] = in.readDouble();
+                int[] s = encoder.linearShape(id);
+                tables.add(new QuantErrorTable(new MatrixSpec(id.weightName(), s[0], s[1]), kind, options, errors));
+            }
+            if (in.read() != -1) return null; // wrong size: recompute
+            return tables;
+        } catch (IOException | IllegalArgumentException e) {
+            return null; // unreadable cache entry: recompute and overwrite
+        }
+    }
+
+    private static void save(Path file, List<QuantErrorTable> tables) {
+        try {
+            Files.createDirectories(file.getParent());
+            Path tmp = Files.createTempFile(file.getParent(), "tables", ".part");
+            try (DataOutputStream out = new DataOutputStream(Files.newOutputStream(tmp))) {
+                for (QuantErrorTable t : tables) {
+                    for (int j = 0; j < t.size(); j++) out.writeDouble(t.error(j));
+                }
+            }
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file, e);
+        }
+    }
+}
