@@ -63,10 +63,15 @@ public final class QuantOptions {
 
     BudgetAllocator.Allocation plan(PretrainedModel model, TaskData task, Progress progress) {
         double budget = budget(); // validate before the expensive part
+        BudgetPlanner planner = planner(model, task, progress);
+        return planner.allocate(budget, integerOnly);
+    }
+
+    /** Calibrated on the first --calibration training texts of the task. */
+    BudgetPlanner planner(PretrainedModel model, TaskData task, Progress progress) {
         QuantizerKind kind = kind();
         if (calibration < 1) throw new IllegalArgumentException("--calibration must be >= 1");
         List<String> texts = task.train().stream().limit(calibration).map(Example::text).toList();
-        BudgetPlanner planner = BudgetPlanner.calibrate(model.encoder(), model.tokenizer(), texts, kind, progress);
-        return planner.allocate(budget, integerOnly);
+        return BudgetPlanner.calibrate(model.encoder(), model.tokenizer(), texts, kind, progress);
     }
 }

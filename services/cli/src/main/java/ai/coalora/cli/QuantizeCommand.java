@@ -6,7 +6,12 @@ import ai.coalora.engine.model.LinearId;
 import ai.coalora.engine.quant.BudgetAllocator.Allocation;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import ai.coalora.engine.model.BudgetPlanner;
+import ai.coalora.engine.quant.BudgetAllocator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -33,6 +38,14 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--summary", description = "Print a short per-block summary instead of the full configuration.")
     boolean summary;
 
+    @Option(names = "--grid", paramLabel = "N",
+            description = "Instead of one budget: the method's initial training set, the best allocation at each of N "
+                    + "budgets evenly spaced over 2.25..7.25 bits (the paper uses 50).")
+    Integer grid;
+
+    @Option(names = "--out-dir", paramLabel = "DIR", description = "With --grid: write config-NN.json files into DIR.")
+    Path outDir;
+
     @Mixin
     JsonOption json;
 
@@ -40,6 +53,7 @@ final class QuantizeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (quantOptions.fromFile()) throw new IllegalArgumentException("quantize takes --budget, not --config");
         TaskData task = taskOptions.load();
+        if (grid != null) return runGrid(task);
         Allocation a;
         try (PretrainedModel model = PretrainedModel.miniLm(taskOptions.maxLength(task))) {
             a = quantOptions.plan(model, task, new ProgressBar());
@@ -58,6 +72,38 @@ final class QuantizeCommand implements Callable<Integer> {
             printSummary(a);
         } else {
             System.out.println(a.config().toJson());
+        }
+        return 0;
+    }
+
+    private int runGrid(TaskData task) throws Exception {
+        if (grid < 2) throw new IllegalArgumentException("--grid needs N >= 2, got " + grid);
+        List<Allocation> allocations;
+        try (PretrainedModel model = PretrainedModel.miniLm(taskOptions.maxLength(task))) {
+            allocations = quantOptions.planner(model, task, new ProgressBar()).initialGrid(grid, quantOptions.integerOnly);
+        }
+        if (outDir != null) {
+            Files.createDirectories(outDir);
+            for (int i = 0; i < allocations.size(); i++) {
+                allocations.get(i).config().write(outDir.resolve(String.format("config-%02d.json", i)));
+            }
+        }
+        List<Double> budgets = BudgetAllocator.grid(BudgetPlanner.GRID_LOW, BudgetPlanner.GRID_HIGH, grid);
+        if (json.json) {
+            List<Map<String, Object>> rows = new ArrayList<>();
+            for (int i = 0; i < allocations.size(); i++) {
+                Allocation a = allocations.get(i);
+                rows.add(Map.of("budget", budgets.get(i), "averageBits", a.averageBits(), "error", a.error(),
+                        "optimalityGap", a.optimalityGap()));
+            }
+            json.print(rows);
+        } else {
+            System.out.printf("%4s %8s %10s %12s %8s%n", "#", "budget", "avg bits", "error", "gap %");
+            for (int i = 0; i < allocations.size(); i++) {
+                Allocation a = allocations.get(i);
+                System.out.printf("%4d %8.3f %10.4f %12.5g %8.3f%n", i, budgets.get(i), a.averageBits(), a.error(),
+                        100 * a.optimalityGap());
+            }
         }
         return 0;
     }

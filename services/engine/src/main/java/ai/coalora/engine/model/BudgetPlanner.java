@@ -28,6 +28,9 @@ import java.util.Map;
  * importance and the option set, so they are cached on disk under a hash of those.
  */
 public final class BudgetPlanner {
+    /** The budget range the method trains over; its initial training set is a grid on it. */
+    public static final double GRID_LOW = 2.25, GRID_HIGH = 7.25;
+
     private final BertEncoder encoder;
     private final Map<LinearId, float[]> importance;
     private final QuantizerKind kind;
@@ -52,6 +55,13 @@ public final class BudgetPlanner {
     /** Best allocation with average bits <= budget, over all 432 options or over the integer-only variant. */
     public BudgetAllocator.Allocation allocate(double budgetBits, boolean integerOnlyVariant) {
         return BudgetAllocator.allocate(tables(integerOnlyVariant), budgetBits);
+    }
+
+    /** The method's initial training set: the best allocation at each of n budgets evenly spaced over 2.25..7.25. */
+    public List<BudgetAllocator.Allocation> initialGrid(int n, boolean integerOnlyVariant) {
+        List<BudgetAllocator.Allocation> out = new ArrayList<>();
+        for (double budget : BudgetAllocator.grid(GRID_LOW, GRID_HIGH, n)) out.add(allocate(budget, integerOnlyVariant));
+        return out;
     }
 
     /** [min, max] average bits reachable with the option set. */

@@ -1,0 +1,119 @@
+package ai.coalora.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line as a user meets it: real model and data, exit codes, --json, clear errors. */
+class CommandLineTest {
+
+    record Outcome(int exitCode, String out, String err) {
+        JsonNode json() throws Exception { return JsonOption.MAPPER.readTree(out); }
+    }
+
+    static Outcome run(String... args) {
+        PrintStream oldOut = System.out;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        StringWriter err = new StringWriter();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            var cl = Main.commandLine();
+            cl.setErr(new PrintWriter(err, true));
+            int code = cl.execute(args);
+            return new Outcome(code, out.toString(StandardCharsets.UTF_8), err.toString());
+        } finally {
+            System.setOut(oldOut);
+        }
+    }
+
+    @Test
+    void verifyModelMatchesOnnxRuntimeOnHundredRealSentences() throws Exception {
+        Outcome o = run("verify-model", "--sentences", "100", "--json");
+        assertEquals(0, o.exitCode(), o.err());
+        JsonNode j = o.json();
+        assertEquals(100, j.get("sentences").asInt());
+        assertTrue(j.get("maxAbsDiff").asDouble() <= 1e-4, "max abs diff " + j.get("maxAbsDiff"));
+        assertTrue(j.get("pass").asBoolean());
+    }
+
+    @Test
+    void everyCommandHasHelp() {
+        for (String[] cmd : new String[][] {{"--help"}, {"verify-model", "--help"}, {"quantize", "--help"},
+                {"finetune", "--help"}, {"demo", "--help"}, {"bench", "--help"}, {"bench", "throughput", "--help"}}) {
+            Outcome o = run(cmd);
+            assertEquals(0, o.exitCode(), String.join(" ", cmd));
+            assertTrue(o.out().contains("Usage:"), String.join(" ", cmd) + " printed no usage");
+        }
+    }
+
+    @Test
+    void unknownOptionIsAnErrorWithUsage() {
+        Outcome o = run("quantize", "--bugdet", "3");
+        assertEquals(2, o.exitCode());
+        assertTrue(o.err().contains("Unknown option: '--bugdet'"), o.err());
+    }
+
+    @Test
+    void budgetsOutsideTheReachableRangeAndNaNAreRejected() {
+        Outcome tooLow = run("quantize", "--budget", "1.5", "--calibration", "8");
+        assertEquals(2, tooLow.exitCode());
+        assertTrue(tooLow.err().startsWith("error:") && tooLow.err().contains("reachable"), tooLow.err());
+        Outcome tooHigh = run("quantize", "--budget", "9", "--calibration", "8");
+        assertEquals(2, tooHigh.exitCode(), tooHigh.err());
+        Outcome nan = run("quantize", "--budget", "NaN");
+        assertEquals(2, nan.exitCode());
+        assertTrue(nan.err().contains("finite"), nan.err());
+    }
+
+    @Test
+    void missingFilesAreReportedByName() {
+        Outcome data = run("finetune", "--data", "/no/such/file.csv");
+        assertEquals(2, data.exitCode());
+        assertTrue(data.err().contains("file not found: /no/such/file.csv"), data.err());
+        Outcome config = run("finetune", "--config", "/no/such/config.json");
+        assertEquals(2, config.exitCode());
+        assertTrue(config.err().contains("/no/such/config.json"), config.err());
+    }
+
+    @Test
+    void badRowsInUserDataAreReportedWithFileAndLine(@TempDir Path dir) throws Exception {
+        Path csv = dir.resolve("reviews.csv");
+        Files.writeString(csv, "text,label\ngreat,pos\n,neg\nawful,neg\nmeh,\n");
+        Outcome o = run("finetune", "--data", csv.toString(), "--budget", "4");
+        assertEquals(2, o.exitCode());
+        assertTrue(o.err().contains("reviews.csv:3"), o.err());
+        assertTrue(o.err().contains("reviews.csv:5"), o.err());
+    }
+
+    @Test
+    void corruptConfigFileIsRejected(@TempDir Path dir) throws Exception {
+        Path cfg = dir.resolve("config.json");
+        Files.writeString(cfg, "{\"format\":\"coalora.quant-config/v1\",\"quantizer\":\"nf\",\"matrices\":[{\"name\":\"x\"");
+        Outcome o = run("finetune", "--config", cfg.toString());
+        assertEquals(2, o.exitCode());
+        assertTrue(o.err().startsWith("error:"), o.err());
+    }
+
+    @Test
+    void quantizeWritesAConfigEveryCommandAccepts(@TempDir Path dir) throws Exception {
+        Path cfg = dir.resolve("q.json");
+        Outcome o = run("quantize", "--budget", "3.0", "--json", "--out", cfg.toString());
+        assertEquals(0, o.exitCode(), o.err());
+        JsonNode j = o.json();
+        double bits = j.get("averageBits").asDouble();
+        assertTrue(bits <= 3.0 + 1e-12 && bits > 2.95, "average bits " + bits);
+        assertTrue(j.get("optimalityGap").asDouble() < 0.01);
+        assertEquals(36, j.get("config").get("matrices").size());
+        assertEquals(bits, ai.coalora.engine.quant.ModelQuantConfig.read(cfg).averageBits(), 1e-12);
+    }
+}
