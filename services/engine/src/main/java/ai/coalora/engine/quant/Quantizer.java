@@ -98,7 +98,9 @@ public final class Quantizer {
                 int zero = step > 0f ? clamp(Math.round(-blockLow[blk] / step), intLevels) : 0;
                 zeroPoints[blk] = (byte) zero;
                 for (int j = from; j < to; j++) {
-                    int q = step > 0f ? clamp(Math.round(w[j] / step) + zero, intLevels) : zero;
+                    // long arithmetic: a tiny step must saturate the code, not overflow it
+                    int q = step > 0f ? (int) Math.max(0, Math.min(intLevels, Math.round((double) (w[j] / step)) + zero))
+                            : zero;
                     weightCodes[j] = (byte) q;
                 }
             }
