@@ -21,9 +21,13 @@ public final class NormalFloat {
     public static final double OFFSET = 0.9677083;
 
     private static final float[][] CODEBOOKS = new float[9][];
+    private static final NearestLevel[] SEARCH = new NearestLevel[9];
 
     static {
-        for (int k : QuantConfig.WEIGHT_BITS) CODEBOOKS[k] = build(k);
+        for (int k : QuantConfig.WEIGHT_BITS) {
+            CODEBOOKS[k] = build(k);
+            SEARCH[k] = new NearestLevel(CODEBOOKS[k]);
+        }
     }
 
     private NormalFloat() {}
@@ -38,6 +42,12 @@ public final class NormalFloat {
         if (k < 2 || k > 8) throw new IllegalArgumentException("NF bits must be in 2..8, got " + k);
         float[] cached = CODEBOOKS[k];
         return cached != null ? cached : build(k);
+    }
+
+    /** Nearest-level search over the NF-k codebook (cached for the configuration space's k). */
+    static NearestLevel nearestLevel(int k) {
+        NearestLevel cached = k >= 2 && k <= 8 ? SEARCH[k] : null;
+        return cached != null ? cached : new NearestLevel(levels(k));
     }
 
     private static float[] build(int k) {

@@ -26,6 +26,9 @@ public record QuantConfig(int b, int b0, ScaleType b1, int B0, int B1) {
     public static final int INTEGER_ONLY_BLOCK = 64;
     public static final int INTEGER_ONLY_GROUP = 256;
 
+    /** Largest B0*B1 (64*256): every bitsPerWeight is a multiple of 1/16384. */
+    public static final long BIT_UNITS_PER_BIT = 64L * 256L;
+
     private static final List<QuantConfig> ALL = enumerate();
 
     public QuantConfig {
@@ -55,9 +58,6 @@ public record QuantConfig(int b, int b0, ScaleType b1, int B0, int B1) {
         return (long) b * BIT_UNITS_PER_BIT + (long) b0 * (BIT_UNITS_PER_BIT / B0)
                 + (long) b1.bits() * (BIT_UNITS_PER_BIT / ((long) B0 * B1));
     }
-
-    /** Largest B0*B1 (64*256): every bitsPerWeight is a multiple of 1/16384. */
-    public static final long BIT_UNITS_PER_BIT = 64L * 256L;
 
     /** The 432 options in a fixed order: nested loops over b, b0, b1, B0, B1 (last varies fastest). */
     public static List<QuantConfig> all() {

@@ -76,9 +76,16 @@ public final class QuantErrorTable {
         double total = 0;
         for (int start = 0; start < w.length; start += cols) {
             double row = 0;
-            for (int j = 0; j < cols; j++) {
-                double d = w[start + j] - q[start + j];
-                row += importance == null ? d * d : importance[j] * d * d;
+            if (importance == null) {
+                for (int j = 0; j < cols; j++) {
+                    double d = w[start + j] - q[start + j];
+                    row += d * d;
+                }
+            } else {
+                for (int j = 0; j < cols; j++) {
+                    double d = w[start + j] - q[start + j];
+                    row += importance[j] * d * d;
+                }
             }
             total += row;
         }

@@ -44,9 +44,10 @@ public final class Quantizer {
             int to = Math.min(from + blockSize, n);
             float lo = 0f;
             float hi = 0f; // starting at 0 widens INT's range to contain zero, and is absmax's identity
-            for (int j = from; j < to; j++) {
-                lo = Math.min(lo, w[j]);
-                hi = Math.max(hi, w[j]);
+            for (int j = from; j < to; j++) { // plain compares: inputs are finite, no NaN/-0 subtleties
+                float v = w[j];
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
             }
             if (kind == QuantizerKind.NF) {
                 statistic[blk] = Math.max(-lo, hi);
@@ -80,7 +81,7 @@ public final class Quantizer {
         byte[] zeroPoints = kind == QuantizerKind.INT ? new byte[blocks] : new byte[0];
         byte[] weightCodes = new byte[n];
         float[] nfLevels = kind == QuantizerKind.NF ? NormalFloat.levels(c.b()) : null;
-        float[] nfMidpoints = kind == QuantizerKind.NF ? midpoints(nfLevels) : null;
+        NearestLevel nearest = kind == QuantizerKind.NF ? NormalFloat.nearestLevel(c.b()) : null;
         int nfZero = kind == QuantizerKind.NF ? zeroIndex(nfLevels) : 0;
         int intLevels = (1 << c.b()) - 1;
         for (int blk = 0; blk < blocks; blk++) {
@@ -89,7 +90,7 @@ public final class Quantizer {
             float scale = firstLevelScale(scaleCodes[blk], secondLevel[blk / c.B1()], offset, c);
             if (kind == QuantizerKind.NF) {
                 for (int j = from; j < to; j++) {
-                    int q = scale > 0f ? nearest(nfMidpoints, w[j] / scale) : nfZero;
+                    int q = scale > 0f ? nearest.indexOf(w[j] / scale) : nfZero;
                     weightCodes[j] = (byte) q;
                 }
             } else {
@@ -97,7 +98,9 @@ public final class Quantizer {
                 int zero = step > 0f ? clamp(Math.round(-blockLow[blk] / step), intLevels) : 0;
                 zeroPoints[blk] = (byte) zero;
                 for (int j = from; j < to; j++) {
-                    int q = step > 0f ? clamp(Math.round(w[j] / step) + zero, intLevels) : zero;
+                    // long arithmetic: a tiny step must saturate the code, not overflow it
+                    int q = step > 0f ? (int) Math.max(0, Math.min(intLevels, Math.round((double) (w[j] / step)) + zero))
+                            : zero;
                     weightCodes[j] = (byte) q;
                 }
             }
@@ -142,25 +145,6 @@ public final class Quantizer {
 
     private static int clamp(int v, int max) {
         return Math.max(0, Math.min(max, v));
-    }
-
-    /** Decision thresholds between consecutive sorted levels. */
-    private static float[] midpoints(float[] levels) {
-        float[] mid = new float[levels.length - 1];
-        for (int i = 0; i < mid.length; i++) mid[i] = 0.5f * (levels[i] + levels[i + 1]);
-        return mid;
-    }
-
-    /** Index of the nearest level = number of thresholds strictly below x (ties go to the lower level). */
-    private static int nearest(float[] midpoints, float x) {
-        int lo = 0;
-        int hi = midpoints.length;
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (midpoints[mid] < x) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
     }
 
     private static int zeroIndex(float[] levels) {
