@@ -67,6 +67,7 @@ final class FinetuneCommand implements Callable<Integer> {
                 m.put("testAccuracy", r.result().testAccuracy());
                 m.put("trainSeconds", r.result().trainSeconds());
                 m.put("trainTokensPerSecond", r.result().tokensPerSecond());
+                m.put("skippedSteps", r.result().skippedSteps());
                 runs.add(m);
             }
             out.put("runs", runs);
@@ -78,8 +79,9 @@ final class FinetuneCommand implements Callable<Integer> {
                 task.train().size(), task.validation().size(), task.test().size());
         System.out.printf("%-36s %8s %10s %10s %10s%n", "run", "avg bits", "val acc", "test acc", "train s");
         for (Run r : report.runs()) {
-            System.out.printf("%-36s %8.3f %10.4f %10.4f %10.1f%n", r.variant().label, r.averageBits(),
-                    r.result().validationAccuracy(), r.result().testAccuracy(), r.result().trainSeconds());
+            System.out.printf("%-36s %8.3f %10.4f %10.4f %10.1f%s%n", r.variant().label, r.averageBits(),
+                    r.result().validationAccuracy(), r.result().testAccuracy(), r.result().trainSeconds(),
+                    r.result().skippedSteps() == 0 ? "" : "  (" + r.result().skippedSteps() + " steps skipped: non-finite gradient)");
         }
         System.out.printf("total wall time %.1f s%n", seconds);
     }

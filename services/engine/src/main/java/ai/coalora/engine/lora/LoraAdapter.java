@@ -42,9 +42,12 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
         return lora;
     }
 
-    private static NDArray trainable(NDArray x) {
-        x.setRequiresGradient(true);
-        return x;
+    /** A trainable copy in native-owned memory (DJL's create() may alias a Java buffer). */
+    public static NDArray trainable(NDArray x) {
+        NDArray owned = x.duplicate();
+        x.close();
+        owned.setRequiresGradient(true);
+        return owned;
     }
 
     @Override

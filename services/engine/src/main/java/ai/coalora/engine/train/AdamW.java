@@ -2,6 +2,7 @@ package ai.coalora.engine.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -19,6 +20,7 @@ public final class AdamW implements AutoCloseable {
     private final float weightDecay;
     private final float clipNorm;
     private int t;
+    private int skippedSteps;
 
     public AdamW(List<NDArray> params, float weightDecay, float clipNorm, NDManager parent) {
         this.params = List.copyOf(params);
@@ -31,9 +33,12 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
-    /** One update with learning rate {@code lr}; returns the gradient norm before clipping. */
+    /**
+     * One update with learning rate {@code lr}; returns the gradient norm before clipping. A step whose
+     * gradient is not finite is skipped (gradients zeroed, moments untouched) and counted, as mixed-
+     * precision trainers do, so one bad batch cannot poison the adapter.
+     */
     public float step(float lr) {
-        t++;
         try (NDManager scope = state.newSubManager()) {
             List<NDArray> grads = new ArrayList<>();
             double sq = 0;
@@ -44,6 +49,12 @@ public final class AdamW implements AutoCloseable {
                 sq += g.square().sum().getFloat();
             }
             float norm = (float) Math.sqrt(sq);
+            if (!Float.isFinite(norm)) {
+                skippedSteps++;
+                for (NDArray g : grads) zero(g);
+                return norm;
+            }
+            t++;
             float clip = norm > clipNorm ? clipNorm / (norm + 1e-6f) : 1f;
             float bc1 = 1 - (float) Math.pow(beta1, t), bc2 = 1 - (float) Math.pow(beta2, t);
             for (int i = 0; i < params.size(); i++) {
@@ -58,11 +69,19 @@ public final class AdamW implements AutoCloseable {
                 NDArray update = mHat.div(vHat.sqrt().add(eps));
                 if (weightDecay > 0) p.muli(1 - lr * weightDecay);
                 p.subi(update.mul(lr));
-                grads.get(i).subi(grads.get(i)); // zero the accumulated gradient in place
+                zero(grads.get(i));
             }
             return norm;
         }
     }
+
+    /** Resets an accumulated gradient in place (assignment, so NaN or inf entries are cleared too). */
+    private static void zero(NDArray grad) {
+        grad.set(new NDIndex("..."), 0f);
+    }
+
+    /** Steps skipped because the gradient was not finite. */
+    public int skippedSteps() { return skippedSteps; }
 
     @Override
     public void close() { state.close(); }

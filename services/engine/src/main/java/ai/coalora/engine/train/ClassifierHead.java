@@ -1,5 +1,6 @@
 package ai.coalora.engine.train;
 
+import ai.coalora.engine.lora.LoraAdapter;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -17,10 +18,8 @@ public final class ClassifierHead implements AutoCloseable {
         Random random = new Random(seed);
         float[] w = new float[labels * hidden];
         for (int i = 0; i < w.length; i++) w[i] = (float) (random.nextGaussian() * 0.02);
-        weight = manager.create(w, new Shape(labels, hidden));
-        bias = manager.zeros(new Shape(labels));
-        weight.setRequiresGradient(true);
-        bias.setRequiresGradient(true);
+        weight = LoraAdapter.trainable(manager.create(w, new Shape(labels, hidden)));
+        bias = LoraAdapter.trainable(manager.zeros(new Shape(labels)));
     }
 
     public NDArray logits(NDArray sentenceEmbeddings) {

@@ -27,7 +27,7 @@ public final class FineTuner {
      * the (examples, padded length) of every training step (for the throughput benchmark).
      */
     public record Result(double validationAccuracy, double testAccuracy, double trainSeconds, long trainTokens,
-                         List<EpochReport> epochs, boolean[] testCorrect, List<int[]> batchShapes) {
+                         List<EpochReport> epochs, boolean[] testCorrect, List<int[]> batchShapes, int skippedSteps) {
         public double tokensPerSecond() { return trainTokens / trainSeconds; }
     }
 
@@ -81,7 +81,8 @@ public final class FineTuner {
                                 NDArray loss = SentenceClassifier.crossEntropy(classifier.logits(batch, base, lora),
                                         train.labels(order, from, to));
                                 gc.backward(loss);
-                                lossSum += loss.getFloat() * (to - from);
+                                float l = loss.getFloat();
+                                if (Float.isFinite(l)) lossSum += l * (to - from);
                             }
                             optimizer.step(settings.learningRateAt(step, totalSteps));
                         }
@@ -95,7 +96,7 @@ public final class FineTuner {
                 boolean[] testCorrect = new boolean[test == null ? 0 : test.size()];
                 double testAcc = test == null ? Double.NaN : accuracy(classifier, base, lora, test, testCorrect);
                 return new Result(epochs.get(epochs.size() - 1).validationAccuracy(), testAcc, trainSeconds, tokens,
-                        epochs, testCorrect, batchShapes);
+                        epochs, testCorrect, batchShapes, optimizer.skippedSteps());
             }
         }
     }
