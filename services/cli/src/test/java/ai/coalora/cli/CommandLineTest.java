@@ -57,10 +57,10 @@ class CommandLineTest {
     }
 
     @Test
-    void unknownOptionIsAnErrorWithUsage() {
+    void unknownOptionIsAnErrorWithASuggestion() {
         Outcome o = run("quantize", "--bugdet", "3");
         assertEquals(2, o.exitCode());
-        assertTrue(o.err().contains("'--bugdet'") && o.err().contains("Usage:"), o.err());
+        assertTrue(o.err().contains("'--bugdet'") && o.err().contains("Possible solutions: --budget"), o.err());
     }
 
     @Test
