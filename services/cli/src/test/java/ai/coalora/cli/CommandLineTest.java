@@ -116,4 +116,39 @@ class CommandLineTest {
         assertEquals(36, j.get("config").get("matrices").size());
         assertEquals(bits, ai.coalora.engine.quant.ModelQuantConfig.read(cfg).averageBits(), 1e-12);
     }
+
+    @Test
+    void finetunesOnTheUsersOwnCsvWithAConfigFile(@TempDir Path dir) throws Exception {
+        // a small CSV of real sentences with its own column names and a split column
+        var task = ai.coalora.engine.data.Tasks.builtin("sentiment");
+        StringBuilder csv = new StringBuilder("review,mood,part\n");
+        String[] parts = {"train", "validation", "test"};
+        int[] counts = {96, 32, 32};
+        int k = 0;
+        for (int p = 0; p < 3; p++) {
+            for (int i = 0; i < counts[p]; i++, k++) {
+                var e = task.train().get(k);
+                csv.append('"').append(e.text().replace("\"", "\"\"")).append("\",")
+                        .append(e.label() == 1 ? "happy" : "sad").append(',').append(parts[p]).append('\n');
+            }
+        }
+        Path data = dir.resolve("mine.csv");
+        Files.writeString(data, csv);
+        Path cfg = dir.resolve("int4.json");
+        try (var model = ai.coalora.engine.PretrainedModel.miniLm(64)) {
+            ai.coalora.engine.quant.ModelQuantConfig.uniform(
+                    ai.coalora.engine.model.QuantizedWeights.matrixSpecs(model.encoder()),
+                    ai.coalora.engine.quant.QuantConfig.integerOnly(4), ai.coalora.engine.quant.QuantizerKind.NF).write(cfg);
+        }
+        Outcome o = run("finetune", "--data", data.toString(), "--text-column", "review", "--label-column", "mood",
+                "--split-column", "part", "--config", cfg.toString(), "--epochs", "1", "--no-references", "--json");
+        assertEquals(0, o.exitCode(), o.err());
+        JsonNode j = o.json();
+        assertEquals(96, j.get("examples").get("train").asInt());
+        assertEquals(32, j.get("examples").get("test").asInt());
+        assertEquals(4.0 + 8.0 / 64 + 16.0 / (64 * 256), j.get("averageBits").asDouble(), 1e-12);
+        assertEquals(1, j.get("runs").size());
+        double acc = j.get("runs").get(0).get("testAccuracy").asDouble();
+        assertTrue(acc >= 0 && acc <= 1);
+    }
 }
