@@ -1,7 +1,6 @@
 package ai.coalora.engine.baseline;
 
 import ai.coalora.engine.PretrainedModel;
-import ai.coalora.engine.data.Example;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.model.BaseWeights;
 import ai.coalora.engine.model.QuantizedWeights;
@@ -38,12 +37,8 @@ public final class PerConfigurationBaseline {
     /** Tokenized train/validation/test splits of a task. */
     public record Splits(EncodedExamples train, EncodedExamples validation, EncodedExamples test) {
         public static Splits of(PretrainedModel model, TaskData task) {
-            return new Splits(encode(model, task.train()), encode(model, task.validation()), encode(model, task.test()));
-        }
-
-        private static EncodedExamples encode(PretrainedModel model, List<Example> examples) {
-            return EncodedExamples.of(model.tokenizer(), examples.stream().map(Example::text).toList(),
-                    examples.stream().mapToInt(Example::label).toArray());
+            return new Splits(EncodedExamples.of(model.tokenizer(), task.train()),
+                    EncodedExamples.of(model.tokenizer(), task.validation()), EncodedExamples.of(model.tokenizer(), task.test()));
         }
     }
 

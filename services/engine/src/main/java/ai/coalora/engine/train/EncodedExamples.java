@@ -1,5 +1,6 @@
 package ai.coalora.engine.train;
 
+import ai.coalora.engine.data.Example;
 import ai.coalora.engine.model.BertTokenizer;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,6 +11,12 @@ public record EncodedExamples(List<long[]> ids, int[] labels) {
     public static EncodedExamples of(BertTokenizer tokenizer, List<String> texts, int[] labels) {
         if (texts.size() != labels.length) throw new IllegalArgumentException("texts and labels differ in number");
         return new EncodedExamples(tokenizer.encodeAll(texts), labels.clone());
+    }
+
+    /** A task split: its texts tokenized, its label indices. */
+    public static EncodedExamples of(BertTokenizer tokenizer, List<Example> examples) {
+        return of(tokenizer, examples.stream().map(Example::text).toList(),
+                examples.stream().mapToInt(Example::label).toArray());
     }
 
     public int size() { return labels.length; }

@@ -40,8 +40,7 @@ class FineTunerTest {
     static void close() { model.close(); }
 
     static EncodedExamples encode(List<Example> examples) {
-        return EncodedExamples.of(model.tokenizer(), examples.stream().map(Example::text).toList(),
-                examples.stream().mapToInt(Example::label).toArray());
+        return EncodedExamples.of(model.tokenizer(), examples);
     }
 
     @Test
