@@ -10,14 +10,19 @@ import picocli.CommandLine.Command;
                 + "and compare with fp32 + LoRA and the quantized model with no adapter.")
 final class DemoCommand implements java.util.concurrent.Callable<Integer> {
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         System.out.println("== 1/3 pretrained model: our forward pass vs ONNX Runtime");
         int rc = Main.commandLine().execute("verify-model", "--sentences", "100");
         if (rc != 0) return rc;
         System.out.println("\n== 2/3 budgeted allocation at 3.0 average bits");
-        rc = Main.commandLine().execute("quantize", "--budget", "3.0", "--summary");
-        if (rc != 0) return rc;
-        System.out.println("\n== 3/3 fine-tune and evaluate (quantized + LoRA, references)");
-        return Main.commandLine().execute("finetune", "--task", "sentiment", "--budget", "3.0");
+        java.nio.file.Path config = java.nio.file.Files.createTempFile("coalora-demo-", ".json");
+        try {
+            rc = Main.commandLine().execute("quantize", "--budget", "3.0", "--summary", "--out", config.toString());
+            if (rc != 0) return rc;
+            System.out.println("\n== 3/3 fine-tune and evaluate on that configuration (quantized + LoRA, references)");
+            return Main.commandLine().execute("finetune", "--task", "sentiment", "--config", config.toString());
+        } finally {
+            java.nio.file.Files.deleteIfExists(config);
+        }
     }
 }

@@ -3,6 +3,7 @@ package ai.coalora.engine.lora;
 import ai.coalora.engine.model.Adapter;
 import ai.coalora.engine.model.BertEncoder;
 import ai.coalora.engine.model.LinearId;
+import ai.coalora.engine.model.StepScope;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -54,7 +55,8 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
     public NDArray delta(LinearId id, NDArray input) {
         NDArray down = a.get(id), up = b.get(id);
         if (down == null) return null;
-        return input.matMul(down.transpose()).matMul(up.transpose()).mul(spec.scale());
+        return input.matMul(StepScope.own(down.transpose(), input)).matMul(StepScope.own(up.transpose(), input))
+                .mul(spec.scale());
     }
 
     public LoraSpec spec() { return spec; }

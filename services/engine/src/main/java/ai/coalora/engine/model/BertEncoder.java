@@ -97,15 +97,11 @@ public final class BertEncoder implements AutoCloseable {
      * a caller that scopes each step in a sub-manager frees them all.
      */
     public NDArray forward(TokenBatch batch, BaseWeights base, Adapter adapter) {
-        NDManager scope = batch.ids().getManager();
         int b = batch.size(), t = batch.length(), h = config.hiddenSize();
-
-        NDArray words = param("embeddings.word_embeddings.weight").get(new NDIndex("{}", batch.ids().reshape(-1)));
-        words.attach(scope);
-        NDArray positions = param("embeddings.position_embeddings.weight").get(new NDIndex("0:" + t));
-        positions.attach(scope);
-        NDArray tokenType = param("embeddings.token_type_embeddings.weight").get(0); // single-segment input
-        tokenType.attach(scope);
+        NDArray ids = batch.ids();
+        NDArray words = StepScope.own(param("embeddings.word_embeddings.weight").get(new NDIndex("{}", ids.reshape(-1))), ids);
+        NDArray positions = StepScope.own(param("embeddings.position_embeddings.weight").get(new NDIndex("0:" + t)), ids);
+        NDArray tokenType = StepScope.own(param("embeddings.token_type_embeddings.weight").get(0), ids); // single segment
         NDArray x = layerNorm(words.reshape(b, t, h).add(positions).add(tokenType), "embeddings.LayerNorm");
 
         // additive attention mask: 0 for real tokens, a large negative number for padding keys

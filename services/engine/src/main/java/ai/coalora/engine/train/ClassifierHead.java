@@ -1,6 +1,7 @@
 package ai.coalora.engine.train;
 
 import ai.coalora.engine.lora.LoraAdapter;
+import ai.coalora.engine.model.StepScope;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -23,7 +24,7 @@ public final class ClassifierHead implements AutoCloseable {
     }
 
     public NDArray logits(NDArray sentenceEmbeddings) {
-        return sentenceEmbeddings.matMul(weight.transpose()).add(bias);
+        return sentenceEmbeddings.matMul(StepScope.own(weight.transpose(), sentenceEmbeddings)).add(bias);
     }
 
     public List<NDArray> parameters() { return List.of(weight, bias); }
