@@ -52,6 +52,13 @@ final class FinetuneCommand implements Callable<Integer> {
         return 0;
     }
 
+    private static String notes(ai.coalora.engine.train.FineTuner.Result r) {
+        String s = "";
+        if (r.recomputedSteps() > 0) s += "  (" + r.recomputedSteps() + " non-finite gradients recomputed)";
+        if (r.skippedSteps() > 0) s += "  (" + r.skippedSteps() + " steps skipped)";
+        return s;
+    }
+
     static void print(Report report, TaskData task, double seconds, JsonOption json) {
         if (json.json) {
             Map<String, Object> out = new LinkedHashMap<>();
@@ -67,6 +74,7 @@ final class FinetuneCommand implements Callable<Integer> {
                 m.put("testAccuracy", r.result().testAccuracy());
                 m.put("trainSeconds", r.result().trainSeconds());
                 m.put("trainTokensPerSecond", r.result().tokensPerSecond());
+                m.put("recomputedSteps", r.result().recomputedSteps());
                 m.put("skippedSteps", r.result().skippedSteps());
                 runs.add(m);
             }
@@ -81,7 +89,7 @@ final class FinetuneCommand implements Callable<Integer> {
         for (Run r : report.runs()) {
             System.out.printf("%-36s %8.3f %10.4f %10.4f %10.1f%s%n", r.variant().label, r.averageBits(),
                     r.result().validationAccuracy(), r.result().testAccuracy(), r.result().trainSeconds(),
-                    r.result().skippedSteps() == 0 ? "" : "  (" + r.result().skippedSteps() + " steps skipped: non-finite gradient)");
+                    notes(r.result()));
         }
         System.out.printf("total wall time %.1f s%n", seconds);
     }

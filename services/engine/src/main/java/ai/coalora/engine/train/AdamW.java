@@ -20,7 +20,7 @@ public final class AdamW implements AutoCloseable {
     private final float weightDecay;
     private final float clipNorm;
     private int t;
-    private int skippedSteps;
+    private int rejectedGradients;
 
     public AdamW(List<NDArray> params, float weightDecay, float clipNorm, NDManager parent) {
         this.params = List.copyOf(params);
@@ -34,9 +34,9 @@ public final class AdamW implements AutoCloseable {
     }
 
     /**
-     * One update with learning rate {@code lr}; returns the gradient norm before clipping. A step whose
-     * gradient is not finite is skipped (gradients zeroed, moments untouched) and counted, as mixed-
-     * precision trainers do, so one bad batch cannot poison the adapter.
+     * One update with learning rate {@code lr}; returns the gradient norm before clipping. A gradient
+     * that is not finite is rejected (gradients zeroed, parameters and moments untouched, the caller
+     * sees the non-finite norm) and counted, so one bad backward pass cannot poison the adapter.
      */
     public float step(float lr) {
         try (NDManager scope = state.newSubManager()) {
@@ -50,7 +50,7 @@ public final class AdamW implements AutoCloseable {
             }
             float norm = (float) Math.sqrt(sq);
             if (!Float.isFinite(norm)) {
-                skippedSteps++;
+                rejectedGradients++;
                 for (NDArray g : grads) zero(g);
                 return norm;
             }
@@ -80,8 +80,8 @@ public final class AdamW implements AutoCloseable {
         grad.set(new NDIndex("..."), 0f);
     }
 
-    /** Steps skipped because the gradient was not finite. */
-    public int skippedSteps() { return skippedSteps; }
+    /** Gradients rejected because they were not finite. */
+    public int rejectedGradients() { return rejectedGradients; }
 
     @Override
     public void close() { state.close(); }

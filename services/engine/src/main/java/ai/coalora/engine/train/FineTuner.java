@@ -20,14 +20,20 @@ import java.util.Random;
  */
 public final class FineTuner {
 
+    /** Tries per step before a step whose gradient stays non-finite is skipped. */
+    static final int MAX_ATTEMPTS = 3;
+
     public record EpochReport(int epoch, double trainLoss, double validationAccuracy, double seconds) {}
 
     /**
      * Outcome of one run; {@code testCorrect} per test example (for paired comparisons), {@code batchShapes}
-     * the (examples, padded length) of every training step (for the throughput benchmark).
+     * the (examples, padded length) of every training step (for the throughput benchmark),
+     * {@code recomputedSteps} how often a non-finite gradient was thrown away and the step recomputed,
+     * {@code skippedSteps} how many steps still had none after {@value #MAX_ATTEMPTS} tries.
      */
     public record Result(double validationAccuracy, double testAccuracy, double trainSeconds, long trainTokens,
-                         List<EpochReport> epochs, boolean[] testCorrect, List<int[]> batchShapes, int skippedSteps) {
+                         List<EpochReport> epochs, boolean[] testCorrect, List<int[]> batchShapes,
+                         int recomputedSteps, int skippedSteps) {
         public double tokensPerSecond() { return trainTokens / trainSeconds; }
     }
 
@@ -65,6 +71,7 @@ public final class FineTuner {
                 List<EpochReport> epochs = new ArrayList<>();
                 long tokens = 0;
                 List<int[]> batchShapes = new ArrayList<>();
+                int skipped = 0;
                 double trainSeconds = 0;
                 int step = 0;
                 for (int epoch = 1; epoch <= settings.epochs(); epoch++) {
@@ -76,14 +83,23 @@ public final class FineTuner {
                             TokenBatch batch = TokenBatch.of(train.ids(batchIndices, 0, batchIndices.length), scope);
                             tokens += batch.realTokens();
                             batchShapes.add(new int[] {batch.size(), batch.length()});
-                            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                                NDArray loss = SentenceClassifier.crossEntropy(classifier.logits(batch, base, lora),
-                                        train.labels(batchIndices, 0, batchIndices.length));
-                                gc.backward(loss);
-                                float l = loss.getFloat();
-                                if (Float.isFinite(l)) lossSum += l * batchIndices.length;
+                            int[] labels = train.labels(batchIndices, 0, batchIndices.length);
+                            float lr = settings.learningRateAt(step++, totalSteps);
+                            // a rare non-finite gradient comes from a multithreaded native kernel, not from the
+                            // data (see README, known issue): recompute the step rather than lose the batch
+                            for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+                                float l;
+                                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                                    NDArray loss = SentenceClassifier.crossEntropy(classifier.logits(batch, base, lora), labels);
+                                    gc.backward(loss);
+                                    l = loss.getFloat();
+                                }
+                                if (Float.isFinite(optimizer.step(lr))) {
+                                    lossSum += l * batchIndices.length;
+                                    break;
+                                }
+                                if (attempt == MAX_ATTEMPTS) skipped++;
                             }
-                            optimizer.step(settings.learningRateAt(step++, totalSteps));
                         }
                         done += batchIndices.length;
                         progress.update("epoch " + epoch + "/" + settings.epochs(), done, train.size());
@@ -96,7 +112,7 @@ public final class FineTuner {
                 boolean[] testCorrect = new boolean[test == null ? 0 : test.size()];
                 double testAcc = test == null ? Double.NaN : accuracy(classifier, base, lora, test, testCorrect);
                 return new Result(epochs.get(epochs.size() - 1).validationAccuracy(), testAcc, trainSeconds, tokens,
-                        epochs, testCorrect, batchShapes, optimizer.skippedSteps());
+                        epochs, testCorrect, batchShapes, optimizer.rejectedGradients(), skipped);
             }
         }
     }
