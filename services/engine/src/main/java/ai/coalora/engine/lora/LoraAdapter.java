@@ -51,13 +51,47 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
         return owned;
     }
 
+    /** An adapter with given A (r x in) and B (out x r) per matrix, e.g. a folded or loaded one; copies the arrays. */
+    public static LoraAdapter of(LoraSpec spec, Map<LinearId, NDArray> aByMatrix, Map<LinearId, NDArray> bByMatrix, NDManager parent) {
+        if (!aByMatrix.keySet().equals(bByMatrix.keySet())) throw new IllegalArgumentException("LoRA: A and B name different matrices");
+        LoraAdapter lora = new LoraAdapter(spec, parent.newSubManager());
+        for (LinearId id : aByMatrix.keySet()) {
+            NDArray down = aByMatrix.get(id), up = bByMatrix.get(id);
+            if (down.getShape().get(0) != spec.rank() || up.getShape().get(1) != spec.rank()) {
+                throw new IllegalArgumentException("LoRA " + id.weightName() + ": A " + down.getShape() + " and B "
+                        + up.getShape() + " do not have rank " + spec.rank());
+            }
+            lora.a.put(id, owned(down, lora.manager));
+            lora.b.put(id, owned(up, lora.manager));
+        }
+        return lora;
+    }
+
+    private static NDArray owned(NDArray x, NDManager manager) {
+        NDArray copy = x.duplicate();
+        copy.attach(manager);
+        return copy;
+    }
+
     @Override
     public NDArray delta(LinearId id, NDArray input) {
+        return delta(id, input, null);
+    }
+
+    /**
+     * s * B M A x, the configuration-aware update (M an r x r mixing matrix); M = null is plain LoRA,
+     * s * B A x. The scale is applied here and nowhere else.
+     */
+    public NDArray delta(LinearId id, NDArray input, NDArray mixing) {
         NDArray down = a.get(id), up = b.get(id);
         if (down == null) return null;
-        return input.matMul(StepScope.own(down.transpose(), input)).matMul(StepScope.own(up.transpose(), input))
-                .mul(spec.scale());
+        NDArray h = input.matMul(StepScope.own(down.transpose(), input));
+        if (mixing != null) h = h.matMul(StepScope.own(mixing.transpose(), input));
+        return h.matMul(StepScope.own(up.transpose(), input)).mul(spec.scale());
     }
+
+    /** The matrices this adapter adjusts. */
+    public java.util.Set<LinearId> matrices() { return a.keySet(); }
 
     public LoraSpec spec() { return spec; }
 

@@ -144,7 +144,7 @@ public final class FineTuner {
      * length, cut it into batches, then shuffle the batch order. Padding (wasted matmul work) drops
      * about threefold on the sentiment data while every epoch still sees every example once.
      */
-    static List<int[]> lengthBucketedBatches(EncodedExamples data, int batchSize, Random random) {
+    public static List<int[]> lengthBucketedBatches(EncodedExamples data, int batchSize, Random random) {
         int[] order = permutation(data.size(), random);
         int window = batchSize * 16;
         List<int[]> batches = new ArrayList<>();

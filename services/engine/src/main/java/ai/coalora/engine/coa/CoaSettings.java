@@ -1,0 +1,27 @@
+package ai.coalora.engine.coa;
+
+import ai.coalora.engine.train.FineTuneSettings;
+
+/**
+ * CoA-LoRA training: the usual fine-tuning settings (epochs, batch, AdamW, clipping, LoRA spec), how many
+ * configurations each step trains on (the method: 2 or more, gradients accumulated), whether M is used
+ * (false trains Shared-LoRA), and how many configurations' quantized weights stay cached.
+ */
+public record CoaSettings(FineTuneSettings training, int configsPerStep, boolean configAware, int cacheCapacity) {
+
+    public static CoaSettings defaults() {
+        return new CoaSettings(FineTuneSettings.defaults(), 2, true, 64);
+    }
+
+    public CoaSettings {
+        if (training == null || training.lora() == null) throw new IllegalArgumentException("CoA-LoRA needs a LoRA spec");
+        if (configsPerStep < 1) throw new IllegalArgumentException("configurations per step must be >= 1, got " + configsPerStep);
+        if (cacheCapacity < configsPerStep) {
+            throw new IllegalArgumentException("cache capacity " + cacheCapacity + " must hold a step's " + configsPerStep + " configurations");
+        }
+    }
+
+    public CoaSettings withConfigAware(boolean on) { return new CoaSettings(training, configsPerStep, on, cacheCapacity); }
+
+    public CoaSettings withTraining(FineTuneSettings t) { return new CoaSettings(t, configsPerStep, configAware, cacheCapacity); }
+}

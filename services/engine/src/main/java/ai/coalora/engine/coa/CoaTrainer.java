@@ -1,0 +1,184 @@
+package ai.coalora.engine.coa;
+
+import ai.coalora.engine.model.BaseWeights;
+import ai.coalora.engine.model.QuantizedWeightCache;
+import ai.coalora.engine.model.TokenBatch;
+import ai.coalora.engine.quant.ModelQuantConfig;
+import ai.coalora.engine.train.AdamW;
+import ai.coalora.engine.train.ClassifierHead;
+import ai.coalora.engine.train.EncodedExamples;
+import ai.coalora.engine.train.FineTuneSettings;
+import ai.coalora.engine.train.FineTuner;
+import ai.coalora.engine.train.Progress;
+import ai.coalora.engine.train.SentenceClassifier;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+
+/**
+ * Joint training of the shared LoRA, the configuration-aware network and the task head (method.md
+ * "Training"): every step takes one mini-batch and {@link CoaSettings#configsPerStep()} configurations
+ * from the current training set, runs forward and backward for each on the same batch (gradients
+ * accumulate, each loss weighted 1/k), clips and takes one AdamW step. After every epoch but the last,
+ * the {@link TrainingSetPolicy} chooses the next training set.
+ */
+public final class CoaTrainer {
+
+    /** Tries per step before a step whose gradient stays non-finite is skipped (see FineTuner). */
+    static final int MAX_ATTEMPTS = 3;
+
+    public record EpochReport(int epoch, double trainLoss, int trainingSetSize, double trainSeconds, double policySeconds) {}
+
+    /**
+     * @param trainedOn every configuration that any step trained on ("seen"), in first-use order
+     * @param finalSet  the training set after the last epoch
+     */
+    public record Result(List<EpochReport> epochs, List<ModelQuantConfig> finalSet, Set<ModelQuantConfig> trainedOn,
+                         double seconds, long trainTokens, int materializations, int recomputedSteps, int skippedSteps) {}
+
+    private final SentenceClassifier classifier;
+    private final ConfigAwareLora model;
+    private final QuantizedWeightCache cache;
+
+    public CoaTrainer(SentenceClassifier classifier, ConfigAwareLora model, QuantizedWeightCache cache) {
+        this.classifier = classifier;
+        this.model = model;
+        this.cache = cache;
+    }
+
+    public Result train(CoaSettings settings, EncodedExamples train, EncodedExamples evaluationBatch,
+                        List<ModelQuantConfig> initialSet, TrainingSetPolicy policy, Progress progress) {
+        if (initialSet.size() < settings.configsPerStep()) {
+            throw new IllegalArgumentException("training set has " + initialSet.size() + " configurations, a step needs "
+                    + settings.configsPerStep());
+        }
+        FineTuneSettings t = settings.training();
+        ClassifierHead head = classifier.head();
+        List<NDArray> params = new ArrayList<>(head.parameters());
+        params.addAll(model.parameters());
+        long start = System.nanoTime();
+        try (NDManager manager = classifier.encoder().manager().newSubManager();
+             AdamW optimizer = new AdamW(params, t.weightDecay(), t.clipNorm(), manager)) {
+            int stepsPerEpoch = (train.size() + t.batchSize() - 1) / t.batchSize();
+            int totalSteps = stepsPerEpoch * t.epochs();
+            Random random = new Random(t.seed());
+            List<ModelQuantConfig> set = List.copyOf(initialSet);
+            Set<ModelQuantConfig> trainedOn = new LinkedHashSet<>();
+            List<EpochReport> epochs = new ArrayList<>();
+            long tokens = 0;
+            int step = 0, skipped = 0;
+            for (int epoch = 1; epoch <= t.epochs(); epoch++) {
+                long epochStart = System.nanoTime();
+                List<int[]> batches = FineTuner.lengthBucketedBatches(train, t.batchSize(), random);
+                List<List<ModelQuantConfig>> schedule = schedule(set, batches.size(), settings.configsPerStep(), cache.capacity(), random);
+                double lossSum = 0;
+                int done = 0;
+                for (int s = 0; s < batches.size(); s++) {
+                    int[] indices = batches.get(s);
+                    List<ModelQuantConfig> configs = schedule.get(s);
+                    trainedOn.addAll(configs);
+                    float lr = t.learningRateAt(step++, totalSteps);
+                    try (NDManager scope = manager.newSubManager()) {
+                        TokenBatch batch = TokenBatch.of(train.ids(indices, 0, indices.length), scope);
+                        int[] labels = train.labels(indices, 0, indices.length);
+                        tokens += batch.realTokens() * (long) configs.size();
+                        for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+                            double stepLoss = 0;
+                            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                                for (ModelQuantConfig config : configs) {
+                                    NDArray loss = SentenceClassifier.crossEntropy(
+                                            classifier.logits(batch, cache.get(config), model.adapterFor(config, scope)), labels);
+                                    gc.backward(loss.div((float) configs.size())); // accumulate the mean over configurations
+                                    stepLoss += loss.getFloat() / configs.size();
+                                }
+                            }
+                            // a non-finite gradient comes from a multithreaded native kernel (README, known issue): recompute
+                            if (Float.isFinite(optimizer.step(lr))) {
+                                lossSum += stepLoss * indices.length;
+                                break;
+                            }
+                            if (attempt == MAX_ATTEMPTS) skipped++;
+                        }
+                    }
+                    done += indices.length;
+                    progress.update("epoch " + epoch + "/" + t.epochs() + " (" + set.size() + " configurations)", done, train.size());
+                }
+                double trainSeconds = (System.nanoTime() - epochStart) / 1e9;
+                long policyStart = System.nanoTime();
+                int trainedSetSize = set.size();
+                if (epoch < t.epochs()) {
+                    set = List.copyOf(policy.next(epoch, set, config -> loss(config, evaluationBatch)));
+                    if (set.size() < settings.configsPerStep()) {
+                        throw new IllegalStateException("policy " + policy.name() + " left " + set.size() + " configurations");
+                    }
+                }
+                epochs.add(new EpochReport(epoch, lossSum / train.size(), trainedSetSize, trainSeconds,
+                        (System.nanoTime() - policyStart) / 1e9));
+            }
+            return new Result(epochs, set, Collections.unmodifiableSet(trainedOn), (System.nanoTime() - start) / 1e9,
+                    tokens, cache.materializations(), optimizer.rejectedGradients(), skipped);
+        }
+    }
+
+    /** Mean cross-entropy of the current adapted model for {@code config} on a fixed set of examples. */
+    public double loss(ModelQuantConfig config, EncodedExamples examples) {
+        double sum = 0;
+        int batchSize = 64;
+        int[] order = java.util.stream.IntStream.range(0, examples.size()).toArray();
+        for (int from = 0; from < examples.size(); from += batchSize) {
+            int to = Math.min(examples.size(), from + batchSize);
+            try (NDManager scope = classifier.encoder().manager().newSubManager()) {
+                TokenBatch batch = TokenBatch.of(examples.ids(order, from, to), scope);
+                BaseWeights base = cache.get(config);
+                NDArray loss = SentenceClassifier.crossEntropy(classifier.logits(batch, base, model.adapterFor(config, scope)),
+                        examples.labels(order, from, to));
+                sum += loss.getFloat() * (to - from);
+            }
+        }
+        return sum / examples.size();
+    }
+
+    /**
+     * Which configurations each step of an epoch trains on: k distinct ones per step, every configuration
+     * of the set used. When the set is larger than the weight cache, the set is shuffled into working sets
+     * that fit it and the epoch's steps visit them in turn, so each configuration is quantized once per
+     * epoch at most instead of on most steps.
+     */
+    static List<List<ModelQuantConfig>> schedule(List<ModelQuantConfig> set, int steps, int k, int capacity, Random random) {
+        List<ModelQuantConfig> shuffled = new ArrayList<>(set);
+        Collections.shuffle(shuffled, random);
+        int chunks = (int) Math.ceil((double) shuffled.size() / capacity);
+        List<List<ModelQuantConfig>> out = new ArrayList<>(steps);
+        for (int c = 0; c < chunks; c++) {
+            List<ModelQuantConfig> working = shuffled.subList(c * shuffled.size() / chunks, (c + 1) * shuffled.size() / chunks);
+            int from = c * steps / chunks, to = (c + 1) * steps / chunks;
+            // cycle through the working set so that every configuration gets steps, then refill at random
+            List<ModelQuantConfig> deck = new ArrayList<>();
+            for (int s = from; s < to; s++) {
+                List<ModelQuantConfig> pick = new ArrayList<>(k);
+                while (pick.size() < Math.min(k, working.size())) {
+                    ModelQuantConfig next = null;
+                    for (int i = deck.size() - 1; i >= 0 && next == null; i--) {
+                        if (!pick.contains(deck.get(i))) next = deck.remove(i);
+                    }
+                    if (next == null) { // deck exhausted (or only holds this step's picks): a fresh shuffled round below it
+                        List<ModelQuantConfig> round = new ArrayList<>(working);
+                        Collections.shuffle(round, random);
+                        deck.addAll(0, round);
+                        continue;
+                    }
+                    pick.add(next);
+                }
+                out.add(pick);
+            }
+        }
+        return out;
+    }
+}

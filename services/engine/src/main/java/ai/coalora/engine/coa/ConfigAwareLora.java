@@ -1,0 +1,103 @@
+package ai.coalora.engine.coa;
+
+import ai.coalora.engine.lora.LoraAdapter;
+import ai.coalora.engine.lora.LoraSpec;
+import ai.coalora.engine.model.Adapter;
+import ai.coalora.engine.model.BertEncoder;
+import ai.coalora.engine.model.LinearId;
+import ai.coalora.engine.quant.ModelQuantConfig;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * CoA-LoRA's trainable model: one LoRA pair per quantized matrix, shared by all configurations, and the
+ * configuration-aware network that adjusts it per configuration:
+ * <pre>  W_i(c) = Q_c(W0_i) + s * B_i * M_i(c) * A_i</pre>
+ * Without the network (Shared-LoRA, the paper's baseline) M_i = I for every configuration.
+ */
+public final class ConfigAwareLora implements AutoCloseable {
+    private final LoraAdapter lora;
+    private final ConfigAwareNetwork network;
+
+    public ConfigAwareLora(LoraAdapter lora, ConfigAwareNetwork network) {
+        if (network != null && network.rank() != lora.spec().rank()) {
+            throw new IllegalArgumentException("network rank " + network.rank() + " != LoRA rank " + lora.spec().rank());
+        }
+        this.lora = lora;
+        this.network = network;
+    }
+
+    /** Standard LoRA init (B = 0) and, if {@code configAware}, a network that starts at M = I. */
+    public static ConfigAwareLora initialize(BertEncoder encoder, LoraSpec spec, long seed, boolean configAware, NDManager parent) {
+        LoraAdapter lora = LoraAdapter.initialize(encoder, spec, seed, parent);
+        ConfigAwareNetwork net = configAware
+                ? ConfigAwareNetwork.initialize(spec.rank(), encoder.config().numLayers(), seed + 7, parent) : null;
+        return new ConfigAwareLora(lora, net);
+    }
+
+    /**
+     * The adapter for one configuration, for a training or evaluation step: every M_i is computed in one
+     * batched pass of the network, into {@code scope}, and stays differentiable.
+     */
+    public Adapter adapterFor(ModelQuantConfig config, NDManager scope) {
+        if (network == null) return lora;
+        Map<LinearId, NDArray> mixing = mixing(config, scope);
+        return (id, x) -> lora.delta(id, x, mixing.get(id));
+    }
+
+    private Map<LinearId, NDArray> mixing(ModelQuantConfig config, NDManager scope) {
+        List<ConfigFields> fields = ConfigAwareNetwork.fieldsOf(config);
+        NDArray all = network.mixing(fields, scope);
+        Map<LinearId, NDArray> out = new HashMap<>();
+        for (int i = 0; i < fields.size(); i++) {
+            out.put(LinearId.parse(config.matrices().get(i).matrix().name()), all.get(i));
+        }
+        return out;
+    }
+
+    /**
+     * For deployment: fold M into A once (A' = M A), giving an ordinary LoRA with no extra cost on the
+     * device. The result is a new, detached adapter owned by {@code parent}.
+     */
+    public LoraAdapter fold(ModelQuantConfig config, NDManager parent) {
+        try (NDManager scope = parent.newSubManager()) {
+            Map<LinearId, NDArray> a = new TreeMap<>(), b = new TreeMap<>();
+            Map<LinearId, NDArray> mixing = network == null ? Map.of() : mixing(config, scope);
+            for (LinearId id : lora.matrices()) {
+                NDArray m = mixing.get(id);
+                NDArray folded = m == null ? lora.a(id).duplicate() : m.matMul(lora.a(id));
+                folded.attach(scope);
+                a.put(id, folded.stopGradient());
+                NDArray up = lora.b(id).stopGradient();
+                up.attach(scope);
+                b.put(id, up);
+            }
+            return LoraAdapter.of(lora.spec(), a, b, parent);
+        }
+    }
+
+    public LoraAdapter lora() { return lora; }
+
+    /** The configuration-aware network; null for Shared-LoRA. */
+    public ConfigAwareNetwork network() { return network; }
+
+    public boolean configAware() { return network != null; }
+
+    /** Everything trained jointly with the head: A, B and the network's parameters. */
+    public List<NDArray> parameters() {
+        List<NDArray> p = new ArrayList<>(lora.parameters());
+        if (network != null) p.addAll(network.parameters().values());
+        return p;
+    }
+
+    @Override
+    public void close() {
+        lora.close();
+        if (network != null) network.close();
+    }
+}

@@ -1,0 +1,36 @@
+package ai.coalora.engine.coa;
+
+import ai.coalora.engine.model.LinearId;
+import ai.coalora.engine.model.Role;
+import ai.coalora.engine.quant.QuantConfig;
+
+/**
+ * The seven categorical inputs the configuration-aware network sees for one matrix: its five
+ * configuration fields (as positions in their option lists), its block index and its module role.
+ * Block and role come from the matrix's {@link LinearId}, i.e. from its parsed name: the reference
+ * code read every Llama block as 0 and gave two BERT roles one id, so the network could not tell them apart.
+ */
+public record ConfigFields(int weightBits, int scaleBits, int scaleType, int blockSize, int groupSize, int block, int role) {
+
+    /** Number of fields, i.e. embeddings concatenated at the network's input. */
+    public static final int COUNT = 7;
+
+    public static ConfigFields of(LinearId id, QuantConfig c) {
+        return new ConfigFields(QuantConfig.WEIGHT_BITS.indexOf(c.b()), QuantConfig.SCALE_BITS.indexOf(c.b0()),
+                QuantConfig.SCALE_TYPES.indexOf(c.b1()), QuantConfig.BLOCK_SIZES.indexOf(c.B0()),
+                QuantConfig.GROUP_SIZES.indexOf(c.B1()), id.block(), id.role().id());
+    }
+
+    /** How many values each field can take, in field order. */
+    public static int[] vocabularySizes(int numBlocks) {
+        return new int[] {QuantConfig.WEIGHT_BITS.size(), QuantConfig.SCALE_BITS.size(), QuantConfig.SCALE_TYPES.size(),
+                QuantConfig.BLOCK_SIZES.size(), QuantConfig.GROUP_SIZES.size(), numBlocks, Role.values().length};
+    }
+
+    /** Field names, in order: also the names of the embedding tables in a saved bundle. */
+    public static final String[] NAMES = {"weight_bits", "scale_bits", "scale_type", "block_size", "group_size", "block", "role"};
+
+    public int[] values() {
+        return new int[] {weightBits, scaleBits, scaleType, blockSize, groupSize, block, role};
+    }
+}
