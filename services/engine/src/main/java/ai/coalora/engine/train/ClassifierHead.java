@@ -23,6 +23,21 @@ public final class ClassifierHead implements AutoCloseable {
         bias = LoraAdapter.trainable(manager.zeros(new Shape(labels)));
     }
 
+    /** A head with given values (from a bundle): weight is labels x hidden, row-major. */
+    public ClassifierHead(int hidden, int labels, float[] weightValues, float[] biasValues, NDManager parent) {
+        if (weightValues.length != labels * hidden || biasValues.length != labels) {
+            throw new IllegalArgumentException("classifier head: expected " + labels + " x " + hidden + " weights and " + labels
+                    + " biases, got " + weightValues.length + " and " + biasValues.length);
+        }
+        manager = parent.newSubManager();
+        weight = LoraAdapter.trainable(manager.create(weightValues, new Shape(labels, hidden)));
+        bias = LoraAdapter.trainable(manager.create(biasValues, new Shape(labels)));
+    }
+
+    public NDArray weight() { return weight; }
+
+    public NDArray bias() { return bias; }
+
     public NDArray logits(NDArray sentenceEmbeddings) {
         return sentenceEmbeddings.matMul(StepScope.own(weight.transpose(), sentenceEmbeddings)).add(bias);
     }

@@ -1,0 +1,22 @@
+package ai.coalora.engine.bench;
+
+/** The methods of the paper's comparison (its Table 2), in table order. */
+public enum Method {
+    PER_CONFIGURATION("per-configuration LoRA", "one LoRA fine-tuned per configuration (QLoRA-style)"),
+    SHARED_LORA("Shared-LoRA", "one LoRA trained across the configuration set, no M"),
+    COA_FROZEN("CoA-LoRA (frozen set)", "configuration-aware, trained on the initial set only"),
+    COA_RANDOM("CoA-LoRA (random extension)", "configuration-aware, set extended by random coordinate walks"),
+    COA_SEARCH("CoA-LoRA (search)", "configuration-aware, set re-chosen by the Pareto search each epoch");
+
+    public final String label;
+    public final String description;
+
+    Method(String label, String description) {
+        this.label = label;
+        this.description = description;
+    }
+
+    public String jsonName() { return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'); }
+
+    public boolean configAware() { return this == COA_FROZEN || this == COA_RANDOM || this == COA_SEARCH; }
+}

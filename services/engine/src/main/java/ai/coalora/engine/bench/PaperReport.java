@@ -1,0 +1,220 @@
+package ai.coalora.engine.bench;
+
+import ai.coalora.engine.coa.TrainingSetPolicies;
+import ai.coalora.engine.io.SvgPlot;
+import ai.coalora.engine.search.Hypervolume;
+import ai.coalora.engine.search.Objectives;
+import ai.coalora.engine.stats.PairedBootstrap;
+import ai.coalora.engine.stats.PairedBootstrap.Estimate;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Turns the measurements of {@link PaperBenchmark} into the paper's table: hypervolume, mean accuracy
+ * gap vs per-configuration LoRA (seen and unseen configurations), training time, configurations served;
+ * every accuracy and gap with a 95% paired-bootstrap interval over the test examples, and a flag where
+ * the interval excludes zero. Also the goals of the issue, each with its measured value, and the plots.
+ */
+public final class PaperReport {
+    /** Hypervolume reference point: worse than any observed point on both objectives (test error, average bits). */
+    public static final double REFERENCE_ERROR = 1.0, REFERENCE_BITS = 9.0, MIN_BITS = 2.0;
+    private static final long BOOTSTRAP_SEED = 7;
+    private static final Map<Method, String> COLORS = Map.of(Method.PER_CONFIGURATION, "#444444", Method.SHARED_LORA, "#d62728",
+            Method.COA_FROZEN, "#ff7f0e", Method.COA_RANDOM, "#9467bd", Method.COA_SEARCH, "#1f77b4");
+
+    /** One row of the table. */
+    public record Row(Method method, String configsServed, double hypervolume, Estimate seenAccuracy, Estimate unseenAccuracy,
+                      Estimate seenGap, Estimate unseenGap, int unseenVerified, double trainSeconds, double timeRatio) {}
+
+    private PaperReport() {}
+
+    /** Hypervolume of (test error, average bits) over a method's evaluated configurations, normalised to the box [0,1] x [2,9]. */
+    public static double hypervolume(List<PaperBenchmark.Evaluation> evaluations) {
+        List<Objectives> points = new ArrayList<>();
+        for (PaperBenchmark.Evaluation e : evaluations) points.add(new Objectives(1 - e.accuracy(), e.config().averageBits()));
+        return Hypervolume.of(points, new Objectives(REFERENCE_ERROR, REFERENCE_BITS)) / (REFERENCE_ERROR * (REFERENCE_BITS - MIN_BITS));
+    }
+
+    public static List<Row> rows(PaperBenchmark.TaskResult t) {
+        PairedBootstrap bootstrap = new PairedBootstrap(BOOTSTRAP_SEED);
+        PaperBenchmark.MethodResult baseline = t.methods().get(0);
+        int nSeen = t.seen().size();
+        List<boolean[]> baseSeen = correct(baseline, 0, nSeen), baseUnseen = correct(baseline, nSeen, baseline.evaluations().size());
+        List<Row> rows = new ArrayList<>();
+        for (PaperBenchmark.MethodResult m : t.methods()) {
+            int n = m.evaluations().size();
+            List<boolean[]> seen = correct(m, 0, nSeen), unseen = correct(m, nSeen, n);
+            int verified = (int) m.evaluations().subList(nSeen, n).stream().filter(e -> !e.seen()).count();
+            boolean isBaseline = m.method() == Method.PER_CONFIGURATION;
+            rows.add(new Row(m.method(), m.configsServed(), hypervolume(m.evaluations()), bootstrap.meanAccuracy(seen),
+                    bootstrap.meanAccuracy(unseen), isBaseline ? null : bootstrap.meanDifference(seen, baseSeen),
+                    isBaseline ? null : bootstrap.meanDifference(unseen, baseUnseen), isBaseline ? n - nSeen : verified,
+                    m.trainSeconds(), m.trainSeconds() / baseline.trainSeconds()));
+        }
+        return rows;
+    }
+
+    private static List<boolean[]> correct(PaperBenchmark.MethodResult m, int from, int to) {
+        return m.evaluations().subList(from, to).stream().map(PaperBenchmark.Evaluation::testCorrect).toList();
+    }
+
+    /** The markdown table and notes for one task. */
+    public static String markdown(PaperBenchmark.TaskResult t) {
+        StringBuilder out = new StringBuilder();
+        out.append(String.format(Locale.ROOT, "### %s (%d training examples, %d test examples; %d seen + %d unseen configurations)%n%n",
+                t.task(), t.trainExamples(), t.testExamples(), t.seen().size(), t.unseen().size()));
+        out.append("| method | configs served | hypervolume | accuracy seen | accuracy unseen | gap vs per-config, seen | gap vs per-config, unseen | training time | vs per-config |\n");
+        out.append("|---|---|---|---|---|---|---|---|---|\n");
+        for (Row r : rows(t)) {
+            out.append(String.format(Locale.ROOT, "| %s | %s | %.4f | %s | %s | %s | %s | %.0f s | %.2fx |%n", r.method().label,
+                    r.configsServed(), r.hypervolume(), pct(r.seenAccuracy()), pct(r.unseenAccuracy()), gap(r.seenGap()),
+                    gap(r.unseenGap()), r.trainSeconds(), r.timeRatio()));
+        }
+        out.append("\nAccuracies and gaps in points with 95% paired-bootstrap intervals over the test examples (2000 resamples); ")
+                .append("* marks a gap whose interval excludes 0. Hypervolume of (test error, average bits) over the method's seen and unseen ")
+                .append(String.format(Locale.ROOT, "configurations, reference point (error %.1f, %.1f bits), normalised by the box [0, %.1f] x [%.1f, %.1f] bits. ",
+                        REFERENCE_ERROR, REFERENCE_BITS, REFERENCE_ERROR, MIN_BITS, REFERENCE_BITS))
+                .append("Per-configuration training time counts the runs on the seen configurations; its unseen column comes from ")
+                .append("one more fine-tune per unseen configuration (")
+                .append(String.format(Locale.ROOT, "%.0f s more). Unseen configurations are integer-only allocations that no training set contains (checked per method).%n%n",
+                        t.methods().get(0).extraSeconds()));
+        out.append("| configuration | average bits |");
+        for (PaperBenchmark.MethodResult m : t.methods()) out.append(' ').append(m.method().label).append(" |");
+        out.append("\n|---|---|").append("---|".repeat(t.methods().size())).append('\n');
+        int n = t.methods().get(0).evaluations().size();
+        for (int i = 0; i < n; i++) {
+            PaperBenchmark.Evaluation first = t.methods().get(0).evaluations().get(i);
+            out.append(String.format(Locale.ROOT, "| %s %d | %.3f |", i < t.seen().size() ? "seen" : "unseen",
+                    i < t.seen().size() ? i + 1 : i - t.seen().size() + 1, first.config().averageBits()));
+            for (PaperBenchmark.MethodResult m : t.methods()) {
+                out.append(String.format(Locale.ROOT, " %.1f |", 100 * m.evaluations().get(i).accuracy()));
+            }
+            out.append('\n');
+        }
+        PaperBenchmark.Emission e = t.emission();
+        out.append(String.format(Locale.ROOT, "%nAdapter emission (fold M into A, CoA-LoRA search model): median %.2f ms over %d random configurations; "
+                + "one per-configuration fine-tune: %.1f s; ratio %.1e.%n", e.medianMillis(), e.samples(), e.perConfigurationFineTuneSeconds(), e.ratio()));
+        for (PaperBenchmark.MethodResult m : t.methods()) {
+            for (TrainingSetPolicies.Round r : m.rounds()) {
+                out.append(String.format(Locale.ROOT, "%s, after epoch %d: %d configurations measured (%d new candidates), %d candidates entered the "
+                        + "next training set of %d, covering %d bit segments.%n", m.method().label, r.epoch(), r.measured(), r.candidates(),
+                        r.candidatesSelected(), r.setSize(), r.segmentsCovered()));
+            }
+        }
+        out.append('\n').append(goals(t));
+        return out.toString();
+    }
+
+    /** The issue's goals, each measured, met or missed. */
+    static String goals(PaperBenchmark.TaskResult t) {
+        Map<Method, Row> byMethod = new LinkedHashMap<>();
+        for (Row r : rows(t)) byMethod.put(r.method(), r);
+        Row search = byMethod.get(Method.COA_SEARCH), shared = byMethod.get(Method.SHARED_LORA), frozen = byMethod.get(Method.COA_FROZEN);
+        PairedBootstrap bootstrap = new PairedBootstrap(BOOTSTRAP_SEED);
+        int nSeen = t.seen().size();
+        PaperBenchmark.MethodResult s = find(t, Method.COA_SEARCH), sh = find(t, Method.SHARED_LORA);
+        int n = s.evaluations().size();
+        Estimate vsShared = bootstrap.meanDifference(correct(s, nSeen, n), correct(sh, nSeen, n));
+        StringBuilder out = new StringBuilder("Goals:\n");
+        goal(out, "CoA-LoRA (search) on unseen configurations within 0.5 points of per-configuration LoRA",
+                gap(search.unseenGap()), search.unseenGap().value() >= -0.005);
+        goal(out, "CoA-LoRA (search) at least 2 points above Shared-LoRA on unseen configurations", gap(vsShared), vsShared.value() >= 0.02);
+        goal(out, "CoA-LoRA (search) training time at most half of the per-configuration runs",
+                String.format(Locale.ROOT, "%.2fx", search.timeRatio()), search.timeRatio() <= 0.5);
+        goal(out, "search hypervolume above the frozen set's", String.format(Locale.ROOT, "%.4f vs %.4f", search.hypervolume(), frozen.hypervolume()),
+                search.hypervolume() > frozen.hypervolume());
+        goal(out, "adapter emission time / per-configuration fine-tune time <= 1e-4",
+                String.format(Locale.ROOT, "%.1e", t.emission().ratio()), t.emission().ratio() <= 1e-4);
+        return out.toString();
+    }
+
+    private static void goal(StringBuilder out, String what, String measured, boolean met) {
+        out.append(String.format("- %s: %s — %s%n", what, measured, met ? "met" : "missed"));
+    }
+
+    private static PaperBenchmark.MethodResult find(PaperBenchmark.TaskResult t, Method m) {
+        return t.methods().stream().filter(r -> r.method() == m).findFirst().orElseThrow();
+    }
+
+    /** accuracy vs average bits per method; seen configurations filled, unseen hollow. */
+    public static void plot(PaperBenchmark.TaskResult t, Path file) throws IOException {
+        SvgPlot.Builder plot = SvgPlot.builder().title("CoA-LoRA paper benchmark: " + t.task() + " (filled: seen, hollow: unseen)")
+                .xLabel("average bits per weight").yLabel("test accuracy");
+        PairedBootstrap bootstrap = new PairedBootstrap(BOOTSTRAP_SEED);
+        for (PaperBenchmark.MethodResult m : t.methods()) {
+            List<SvgPlot.Point> seen = new ArrayList<>(), unseen = new ArrayList<>();
+            for (int i = 0; i < m.evaluations().size(); i++) {
+                PaperBenchmark.Evaluation e = m.evaluations().get(i);
+                Estimate acc = bootstrap.accuracy(e.testCorrect());
+                (i < t.seen().size() ? seen : unseen).add(new SvgPlot.Point(e.config().averageBits(), acc.value(), acc.low(), acc.high()));
+            }
+            plot.series(m.method().label + " (seen)", seen, true, COLORS.get(m.method()));
+            plot.series(m.method().label + " (unseen)", unseen, false, COLORS.get(m.method()));
+        }
+        plot.build().write(file);
+    }
+
+    /** Everything measured, for --json. */
+    public static Map<String, Object> json(PaperBenchmark.TaskResult t) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("task", t.task());
+        out.put("trainExamples", t.trainExamples());
+        out.put("testExamples", t.testExamples());
+        out.put("initialTrainingSet", t.initialSetSize());
+        out.put("hypervolumeReference", Map.of("testError", REFERENCE_ERROR, "averageBits", REFERENCE_BITS, "normalisedBy",
+                List.of(List.of(0.0, REFERENCE_ERROR), List.of(MIN_BITS, REFERENCE_BITS))));
+        List<Object> methods = new ArrayList<>();
+        List<Row> rows = rows(t);
+        for (int k = 0; k < rows.size(); k++) {
+            Row r = rows.get(k);
+            PaperBenchmark.MethodResult m = t.methods().get(k);
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("method", r.method().jsonName());
+            row.put("label", r.method().label);
+            row.put("configsServed", r.configsServed());
+            row.put("hypervolume", r.hypervolume());
+            row.put("accuracySeen", estimate(r.seenAccuracy()));
+            row.put("accuracyUnseen", estimate(r.unseenAccuracy()));
+            row.put("gapSeen", r.seenGap() == null ? null : estimate(r.seenGap()));
+            row.put("gapUnseen", r.unseenGap() == null ? null : estimate(r.unseenGap()));
+            row.put("unseenVerified", r.unseenVerified());
+            row.put("trainSeconds", r.trainSeconds());
+            row.put("extraSeconds", m.extraSeconds());
+            row.put("timeRatio", r.timeRatio());
+            row.put("trainingConfigurations", m.trainingConfigurations());
+            row.put("recomputedSteps", m.recomputedSteps());
+            List<Object> configs = new ArrayList<>();
+            for (int i = 0; i < m.evaluations().size(); i++) {
+                PaperBenchmark.Evaluation e = m.evaluations().get(i);
+                configs.add(Map.of("group", i < t.seen().size() ? "seen" : "unseen", "averageBits", e.config().averageBits(),
+                        "accuracy", e.accuracy(), "neverTrainedOn", !e.seen()));
+            }
+            row.put("configurations", configs);
+            row.put("searchRounds", m.rounds());
+            methods.add(row);
+        }
+        out.put("methods", methods);
+        PaperBenchmark.Emission e = t.emission();
+        out.put("emission", Map.of("samples", e.samples(), "medianMillis", e.medianMillis(),
+                "perConfigurationFineTuneSeconds", e.perConfigurationFineTuneSeconds(), "ratio", e.ratio()));
+        return out;
+    }
+
+    private static Map<String, Object> estimate(Estimate e) {
+        return Map.of("value", e.value(), "low", e.low(), "high", e.high(), "significant", e.significant());
+    }
+
+    private static String pct(Estimate e) {
+        return String.format(Locale.ROOT, "%.1f [%.1f, %.1f]", 100 * e.value(), 100 * e.low(), 100 * e.high());
+    }
+
+    private static String gap(Estimate e) {
+        if (e == null) return "0 (baseline)";
+        return String.format(Locale.ROOT, "%+.1f [%+.1f, %+.1f]%s", 100 * e.value(), 100 * e.low(), 100 * e.high(), e.significant() ? "*" : "");
+    }
+}

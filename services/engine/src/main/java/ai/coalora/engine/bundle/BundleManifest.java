@@ -1,0 +1,73 @@
+package ai.coalora.engine.bundle;
+
+import ai.coalora.engine.quant.ModelQuantConfig;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+
+/**
+ * The manifest of a {@link ModelBundle} ({@value #FORMAT}), stored as {@code bundle.json}.
+ *
+ * @param baseModel     the pretrained model the adapters apply to, with the checksum of its weights file
+ * @param task          task name, label names (the head's output order), hash of the data it was trained on
+ * @param front         the final Pareto front: each configuration with its exact average bits and the
+ *                      accuracy and loss measured on the validation split
+ * @param tensorsSha256 sha256 of {@code tensors.safetensors}; checked on every read
+ */
+public record BundleManifest(String format, BaseModel baseModel, Task task, int rank, float alpha, boolean configAware,
+                             String quantizer, int maxLength, List<FrontPoint> front, Training training, String tensorsSha256) {
+    public static final String FORMAT = "coalora.bundle/v1";
+
+    public record BaseModel(String name, String onnxSha256, int numLayers, int hiddenSize) {}
+
+    public record Task(String name, List<String> labels, String dataSha256, int trainExamples) {}
+
+    /** One configuration of the front; {@code config} is a {@code coalora.quant-config/v1} object. */
+    public record FrontPoint(double averageBits, double validationAccuracy, double validationLoss, JsonNode config) {
+        public ModelQuantConfig quantConfig() {
+            try {
+                return ModelQuantConfig.fromJson(ModelBundle.JSON.writeValueAsString(config));
+            } catch (JsonProcessingException e) {
+                throw new IllegalArgumentException("front configuration: " + e.getOriginalMessage(), e);
+            }
+        }
+
+        public static FrontPoint of(ModelQuantConfig config, double accuracy, double loss) {
+            try {
+                return new FrontPoint(config.averageBits(), accuracy, loss, ModelBundle.JSON.readTree(config.toJson()));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    /** How the bundle was trained (for lineage and reports). */
+    public record Training(int epochs, int batchSize, float learningRate, float weightDecay, long seed, int configsPerStep,
+                           String policy, int initialConfigurations, int segments, int trainedConfigurations,
+                           double seconds, int recomputedSteps, String createdAt) {}
+
+    public BundleManifest withTensorsSha256(String sha) {
+        return new BundleManifest(format, baseModel, task, rank, alpha, configAware, quantizer, maxLength, front, training, sha);
+    }
+
+    /** Checks what Jackson cannot: the format, required parts, sane values, and that every front configuration parses. */
+    void validate(String where) {
+        if (!FORMAT.equals(format)) throw new IllegalArgumentException(where + ": unknown bundle format '" + format + "' (expected " + FORMAT + ")");
+        if (baseModel == null || task == null || front == null || training == null || tensorsSha256 == null || quantizer == null) {
+            throw new IllegalArgumentException(where + ": manifest lacks baseModel, task, front, training, quantizer or tensorsSha256");
+        }
+        if (rank < 1 || !(alpha > 0)) throw new IllegalArgumentException(where + ": invalid LoRA rank " + rank + " or alpha " + alpha);
+        if (task.labels() == null || task.labels().size() < 2) throw new IllegalArgumentException(where + ": task needs at least 2 labels");
+        if (maxLength < 2) throw new IllegalArgumentException(where + ": invalid maxLength " + maxLength);
+        for (int i = 0; i < front.size(); i++) {
+            try {
+                ModelQuantConfig c = front.get(i).quantConfig();
+                if (Math.abs(c.averageBits() - front.get(i).averageBits()) > ModelQuantConfig.AVERAGE_BITS_TOLERANCE) {
+                    throw new IllegalArgumentException("averageBits " + front.get(i).averageBits() + " but the matrices give " + c.averageBits());
+                }
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(where + ": front[" + i + "]: " + e.getMessage(), e);
+            }
+        }
+    }
+}

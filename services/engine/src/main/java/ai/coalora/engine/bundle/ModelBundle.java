@@ -1,0 +1,200 @@
+package ai.coalora.engine.bundle;
+
+import ai.coalora.engine.coa.ConfigAwareLora;
+import ai.coalora.engine.coa.ConfigAwareNetwork;
+import ai.coalora.engine.io.Safetensors;
+import ai.coalora.engine.io.Safetensors.Tensor;
+import ai.coalora.engine.lora.LoraAdapter;
+import ai.coalora.engine.lora.LoraSpec;
+import ai.coalora.engine.model.BertEncoder;
+import ai.coalora.engine.model.LinearId;
+import ai.coalora.engine.train.ClassifierHead;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The trained artifact of CoA-LoRA: a directory with
+ * <ul>
+ *   <li>{@value #MANIFEST}: the self-describing {@link BundleManifest} (format, base model and its checksum,
+ *       task and data hashes, LoRA spec, the final Pareto front, training metadata, the tensors' checksum);</li>
+ *   <li>{@value #TENSORS}: every trained array in safetensors form: {@code lora.<weight name>.A} (r x in),
+ *       {@code lora.<weight name>.B} (out x r), {@code network.<parameter>} (the configuration-aware network),
+ *       {@code head.weight} (labels x hidden), {@code head.bias}.</li>
+ * </ul>
+ * A bundle is written into a temporary sibling directory and moved into place, so a reader never sees half
+ * of one; reading verifies the tensors' checksum and every name and shape, and values load back bit-exactly.
+ */
+public final class ModelBundle {
+    public static final String MANIFEST = "bundle.json", TENSORS = "tensors.safetensors";
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    /** A bundle read from disk: its manifest and its tensors, not yet on the engine. */
+    public record Loaded(BundleManifest manifest, Map<String, Tensor> tensors, Path dir) {
+
+        /** The trained model on the engine: shared LoRA, network (null for Shared-LoRA) and head. */
+        public Instance instantiate(BertEncoder encoder, NDManager parent) {
+            BundleManifest m = manifest;
+            if (encoder.config().numLayers() != m.baseModel().numLayers() || encoder.config().hiddenSize() != m.baseModel().hiddenSize()) {
+                throw new IllegalArgumentException(dir + ": bundle was trained on a model with " + m.baseModel().numLayers()
+                        + " blocks of width " + m.baseModel().hiddenSize());
+            }
+            NDManager manager = parent.newSubManager();
+            try {
+                LoraSpec spec = new LoraSpec(m.rank(), m.alpha());
+                Map<LinearId, NDArray> a = new TreeMap<>(), b = new TreeMap<>();
+                for (LinearId id : encoder.linearIds()) {
+                    int[] shape = encoder.linearShape(id);
+                    a.put(id, array(manager, "lora." + id.weightName() + ".A", m.rank(), shape[1]));
+                    b.put(id, array(manager, "lora." + id.weightName() + ".B", shape[0], m.rank()));
+                }
+                LoraAdapter lora = LoraAdapter.of(spec, a, b, manager);
+                ConfigAwareNetwork network = null;
+                if (m.configAware()) {
+                    Map<String, float[]> values = new LinkedHashMap<>();
+                    tensors.forEach((name, t) -> { if (name.startsWith("network.")) values.put(name.substring(8), t.floats()); });
+                    network = ConfigAwareNetwork.of(m.rank(), m.baseModel().numLayers(), values, manager);
+                }
+                int hidden = encoder.config().hiddenSize(), labels = m.task().labels().size();
+                ClassifierHead head = new ClassifierHead(hidden, labels, floats("head.weight", (long) labels * hidden),
+                        floats("head.bias", labels), manager);
+                return new Instance(new ConfigAwareLora(lora, network), head, manager);
+            } catch (RuntimeException e) {
+                manager.close();
+                throw e;
+            }
+        }
+
+        private NDArray array(NDManager manager, String name, long rows, long cols) {
+            return manager.create(floats(name, rows * cols), new Shape(rows, cols));
+        }
+
+        private float[] floats(String name, long count) {
+            Tensor t = tensors.get(name);
+            if (t == null) throw new IllegalArgumentException(dir + ": bundle lacks tensor " + name);
+            if (t.elementCount() != count) {
+                throw new IllegalArgumentException(dir + ": tensor " + name + " has " + t.elementCount() + " values, expected " + count);
+            }
+            return t.floats();
+        }
+    }
+
+    /** A bundle on the engine; closing frees it. */
+    public record Instance(ConfigAwareLora model, ClassifierHead head, NDManager manager) implements AutoCloseable {
+        @Override
+        public void close() { manager.close(); }
+    }
+
+    private ModelBundle() {}
+
+    /** The tensors of a trained model, by bundle name. */
+    public static Map<String, Tensor> tensorsOf(ConfigAwareLora model, ClassifierHead head) {
+        Map<String, Tensor> out = new TreeMap<>();
+        for (LinearId id : model.lora().matrices()) {
+            out.put("lora." + id.weightName() + ".A", tensor(model.lora().a(id)));
+            out.put("lora." + id.weightName() + ".B", tensor(model.lora().b(id)));
+        }
+        if (model.network() != null) model.network().parameters().forEach((name, p) -> out.put("network." + name, tensor(p)));
+        out.put("head.weight", tensor(head.weight()));
+        out.put("head.bias", tensor(head.bias()));
+        return out;
+    }
+
+    private static Tensor tensor(NDArray x) {
+        return Tensor.ofFloats(x.toFloatArray(), x.getShape().getShape());
+    }
+
+    /**
+     * Writes a bundle to {@code dir}; the manifest's tensor checksum is filled in here. An existing bundle
+     * at {@code dir} is replaced as a whole; any other existing file or non-empty directory is an error.
+     */
+    public static BundleManifest write(Path dir, BundleManifest manifest, Map<String, Tensor> tensors) throws IOException {
+        Path target = dir.toAbsolutePath().normalize();
+        if (Files.exists(target) && !(Files.isRegularFile(target.resolve(MANIFEST)) || isEmptyDirectory(target))) {
+            throw new IllegalArgumentException(dir + " exists and is not a model bundle: refusing to overwrite it");
+        }
+        Files.createDirectories(target.getParent());
+        Path staging = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".staging");
+        try {
+            byte[] tensorBytes = Safetensors.toBytes(tensors, Map.of("format", "pt", "coalora", BundleManifest.FORMAT));
+            Files.write(staging.resolve(TENSORS), tensorBytes);
+            BundleManifest complete = manifest.withTensorsSha256(sha256(tensorBytes));
+            Files.write(staging.resolve(MANIFEST), JSON.writeValueAsBytes(complete));
+            if (Files.exists(target)) {
+                Path old = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".old");
+                Files.delete(old);
+                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+                Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+                deleteTree(old);
+            } else {
+                Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+            }
+            return complete;
+        } finally {
+            if (Files.exists(staging)) deleteTree(staging);
+        }
+    }
+
+    /** Reads and verifies a bundle: format, checksum of the tensors, names. Errors name the file and the problem. */
+    public static Loaded read(Path dir) throws IOException {
+        Path manifestFile = dir.resolve(MANIFEST), tensorFile = dir.resolve(TENSORS);
+        if (!Files.isDirectory(dir)) throw new NoSuchFileException(dir.toString());
+        if (!Files.isRegularFile(manifestFile)) throw new IllegalArgumentException(dir + ": not a model bundle (no " + MANIFEST + ")");
+        BundleManifest manifest;
+        try {
+            manifest = JSON.readValue(manifestFile.toFile(), BundleManifest.class);
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new IllegalArgumentException(manifestFile + ": invalid manifest: " + e.getOriginalMessage(), e);
+        }
+        manifest.validate(manifestFile.toString());
+        if (!Files.isRegularFile(tensorFile)) throw new IllegalArgumentException(dir + ": bundle lacks " + TENSORS);
+        byte[] bytes = Files.readAllBytes(tensorFile);
+        String sha = sha256(bytes);
+        if (!sha.equals(manifest.tensorsSha256())) {
+            throw new IllegalArgumentException(tensorFile + ": checksum " + sha + " does not match the manifest's "
+                    + manifest.tensorsSha256() + " (corrupt or modified)");
+        }
+        Safetensors.Contents contents;
+        try {
+            contents = Safetensors.fromBytes(bytes);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(tensorFile + ": " + e.getMessage(), e);
+        }
+        return new Loaded(manifest, contents.tensors(), dir);
+    }
+
+    public static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static boolean isEmptyDirectory(Path p) throws IOException {
+        if (!Files.isDirectory(p)) return false;
+        try (var s = Files.list(p)) {
+            return s.findAny().isEmpty();
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (var walk = Files.walk(root)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+}
