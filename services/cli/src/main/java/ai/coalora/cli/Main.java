@@ -17,6 +17,9 @@ import picocli.CommandLine.Command;
                 FinetuneCommand.class,
                 DemoCommand.class,
                 BenchCommand.class,
+                TrainCommand.class,
+                EvalCommand.class,
+                AdapterCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -49,7 +49,8 @@ class CommandLineTest {
     @Test
     void everyCommandHasHelp() {
         for (String[] cmd : new String[][] {{"--help"}, {"verify-model", "--help"}, {"quantize", "--help"},
-                {"finetune", "--help"}, {"demo", "--help"}, {"bench", "--help"}, {"bench", "throughput", "--help"}}) {
+                {"finetune", "--help"}, {"demo", "--help"}, {"bench", "--help"}, {"bench", "throughput", "--help"},
+                {"bench", "paper", "--help"}, {"train", "--help"}, {"eval", "--help"}, {"adapter", "--help"}}) {
             Outcome o = run(cmd);
             assertEquals(0, o.exitCode(), String.join(" ", cmd));
             assertTrue(o.out().contains("Usage:"), String.join(" ", cmd) + " printed no usage");

@@ -79,7 +79,7 @@ public final class PaperBenchmark {
 
         progress.update(task.name() + ": quantization error tables", 0, 1);
         BudgetPlanner planner = BudgetPlanner.calibrate(model.encoder(), model.tokenizer(),
-                trainExamples.stream().limit(256).map(Example::text).toList(), QuantizerKind.NF, progress);
+                task.train().stream().limit(256).map(Example::text).toList(), QuantizerKind.NF, progress); // as `quantize` does: shared cached tables
         List<ModelQuantConfig> seen = s.seenBudgets().stream().map(b -> planner.allocate(b, false).config()).toList();
         // unseen: integer-only allocations (the layout runtimes use), a family no training set is built from
         List<ModelQuantConfig> unseen = s.unseenBudgets().stream().map(b -> planner.allocate(b, true).config()).toList();

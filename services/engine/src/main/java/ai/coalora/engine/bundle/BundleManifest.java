@@ -46,6 +46,18 @@ public record BundleManifest(String format, BaseModel baseModel, Task task, int 
                            String policy, int initialConfigurations, int segments, int trainedConfigurations,
                            double seconds, int recomputedSteps, String createdAt) {}
 
+    /** The most accurate front configuration with average bits <= budget (the planner's rule). */
+    public FrontPoint bestWithin(double budgetBits) {
+        if (!Double.isFinite(budgetBits)) throw new IllegalArgumentException("budget must be a finite number, got " + budgetBits);
+        return front.stream().filter(p -> p.averageBits() <= budgetBits + 1e-12)
+                .max(java.util.Comparator.comparingDouble(FrontPoint::validationAccuracy)
+                        .thenComparing(java.util.Comparator.comparingDouble(FrontPoint::averageBits).reversed()))
+                .orElseThrow(() -> new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+                        "no configuration of the bundle's front fits %.3f bits (the front spans %.3f..%.3f)", budgetBits,
+                        front.stream().mapToDouble(FrontPoint::averageBits).min().orElse(Double.NaN),
+                        front.stream().mapToDouble(FrontPoint::averageBits).max().orElse(Double.NaN))));
+    }
+
     public BundleManifest withTensorsSha256(String sha) {
         return new BundleManifest(format, baseModel, task, rank, alpha, configAware, quantizer, maxLength, front, training, sha);
     }

@@ -114,7 +114,13 @@ public final class CoaTrainer {
                 long policyStart = System.nanoTime();
                 int trainedSetSize = set.size();
                 if (epoch < t.epochs()) {
-                    set = List.copyOf(policy.next(epoch, set, config -> loss(config, evaluationBatch)));
+                    String phase = "epoch " + epoch + "/" + t.epochs() + ": " + policy.name() + " measuring configurations";
+                    int[] measured = {0};
+                    set = List.copyOf(policy.next(epoch, set, config -> {
+                        progress.update(phase, ++measured[0], measured[0] + 1);
+                        return loss(config, evaluationBatch);
+                    }));
+                    if (measured[0] > 0) progress.update(phase, measured[0], measured[0]);
                     if (set.size() < settings.configsPerStep()) {
                         throw new IllegalStateException("policy " + policy.name() + " left " + set.size() + " configurations");
                     }

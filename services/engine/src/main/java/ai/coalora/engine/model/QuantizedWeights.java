@@ -41,7 +41,7 @@ public final class QuantizedWeights {
         return BaseWeights.of(encoder.manager(), new TreeMap<>(weights), shapes);
     }
 
-    static void checkMatches(BertEncoder encoder, ModelQuantConfig config) {
+    public static void checkMatches(BertEncoder encoder, ModelQuantConfig config) {
         List<MatrixSpec> expected = matrixSpecs(encoder);
         if (config.matrices().size() != expected.size()) {
             throw new IllegalArgumentException("configuration has " + config.matrices().size()

@@ -1,0 +1,73 @@
+package ai.coalora.engine.bundle;
+
+import ai.coalora.engine.io.PeftAdapter;
+import ai.coalora.engine.lora.LoraAdapter;
+import ai.coalora.engine.model.LinearId;
+import ai.coalora.engine.model.Role;
+import ai.coalora.engine.quant.ModelQuantConfig;
+import ai.djl.ndarray.NDManager;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Emits the adapter of one configuration from a bundle: M folded into A (an ordinary LoRA, milliseconds),
+ * written in the Hugging Face PEFT layout plus {@value #SIDECAR}, which names the configuration it was
+ * made for (per matrix), its exact average bits and the model version (the bundle's tensor checksum).
+ */
+public final class AdapterEmission {
+    public static final String SIDECAR = "coalora-adapter.json", CONFIG = "quant-config.json", HEAD = "head.safetensors";
+
+    /** What was emitted. */
+    public record Emitted(Path dir, double averageBits, double foldMillis, String modelVersion) {}
+
+    private AdapterEmission() {}
+
+    /** Folds the adapter for {@code config}; the returned adapter is owned by {@code parent}. */
+    public static LoraAdapter fold(ModelBundle.Instance bundle, ModelQuantConfig config, NDManager parent) {
+        return bundle.model().fold(config, parent);
+    }
+
+    public static Emitted write(ModelBundle.Loaded loaded, ModelBundle.Instance bundle, ModelQuantConfig config, Path dir) throws IOException {
+        long t0 = System.nanoTime();
+        Map<String, PeftAdapter.LoraPair> pairs = new TreeMap<>();
+        double foldMillis;
+        try (NDManager scope = bundle.manager().newSubManager(); LoraAdapter folded = fold(bundle, config, scope)) {
+            for (LinearId id : folded.matrices()) {
+                long[] a = folded.a(id).getShape().getShape(), b = folded.b(id).getShape().getShape();
+                pairs.put(id.weightName(), new PeftAdapter.LoraPair((int) b[0], (int) a[1], folded.a(id).toFloatArray(), folded.b(id).toFloatArray()));
+            }
+            foldMillis = (System.nanoTime() - t0) / 1e6;
+        }
+        BundleManifest m = loaded.manifest();
+        List<String> targets = Arrays.stream(Role.values()).map(Role::hfModule).toList();
+        Map<String, String> metadata = new LinkedHashMap<>();
+        metadata.put("coalora.model_version", m.tensorsSha256());
+        metadata.put("coalora.average_bits", Double.toString(config.averageBits()));
+        new PeftAdapter(m.baseModel().name(), m.rank(), m.alpha(), targets, "SEQ_CLS", pairs, metadata).write(dir);
+        config.write(dir.resolve(CONFIG));
+        // the task head is not part of a PEFT LoRA; the device needs it to classify
+        ai.coalora.engine.io.Safetensors.write(dir.resolve(HEAD), Map.of(
+                "weight", ai.coalora.engine.io.Safetensors.Tensor.ofFloats(bundle.head().weight().toFloatArray(), bundle.head().weight().getShape().getShape()),
+                "bias", ai.coalora.engine.io.Safetensors.Tensor.ofFloats(bundle.head().bias().toFloatArray(), bundle.head().bias().getShape().getShape())),
+                Map.of("labels", String.join(",", m.task().labels())));
+        Map<String, Object> sidecar = new LinkedHashMap<>();
+        sidecar.put("format", "coalora.adapter/v1");
+        sidecar.put("modelVersion", m.tensorsSha256());
+        sidecar.put("baseModel", m.baseModel());
+        sidecar.put("task", m.task().name());
+        sidecar.put("labels", m.task().labels());
+        sidecar.put("quantizer", config.quantizer().jsonName());
+        sidecar.put("averageBits", config.averageBits());
+        sidecar.put("quantConfig", CONFIG);
+        sidecar.put("head", HEAD);
+        sidecar.put("foldMillis", foldMillis);
+        Files.write(dir.resolve(SIDECAR), ModelBundle.JSON.writeValueAsBytes(sidecar));
+        return new Emitted(dir, config.averageBits(), foldMillis, m.tensorsSha256());
+    }
+}

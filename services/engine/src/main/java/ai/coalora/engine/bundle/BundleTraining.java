@@ -1,0 +1,101 @@
+package ai.coalora.engine.bundle;
+
+import ai.coalora.engine.PretrainedModel;
+import ai.coalora.engine.coa.CoaSettings;
+import ai.coalora.engine.coa.CoaTrainer;
+import ai.coalora.engine.coa.ConfigAwareLora;
+import ai.coalora.engine.coa.TrainingSetPolicies;
+import ai.coalora.engine.data.Example;
+import ai.coalora.engine.data.TaskData;
+import ai.coalora.engine.lora.LoraAdapter;
+import ai.coalora.engine.model.BudgetPlanner;
+import ai.coalora.engine.model.MiniLmArtifact;
+import ai.coalora.engine.model.QuantizedWeightCache;
+import ai.coalora.engine.quant.BudgetAllocator;
+import ai.coalora.engine.quant.ModelQuantConfig;
+import ai.coalora.engine.quant.QuantizerKind;
+import ai.coalora.engine.train.ClassifierHead;
+import ai.coalora.engine.train.EncodedExamples;
+import ai.coalora.engine.train.FineTuner;
+import ai.coalora.engine.train.Progress;
+import ai.coalora.engine.train.SentenceClassifier;
+import ai.djl.ndarray.NDManager;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * {@code coalora train}: CoA-LoRA training with the Pareto search on a task, from the initial grid of
+ * budget-optimal configurations, then the final training set measured on the validation split (the
+ * bundle's front), written as a {@link ModelBundle}.
+ *
+ * @param initialGrid budgets of the initial set over 2.25..7.25 (paper: 50)
+ * @param segments    bit segments U (paper: 40)
+ * @param candidates  configurations the search measures per epoch
+ * @param evaluationBatch validation examples of the search's fixed evaluation batch
+ */
+public record BundleTraining(CoaSettings settings, int initialGrid, int segments, int candidates, int evaluationBatch) {
+
+    public static BundleTraining defaults() {
+        return new BundleTraining(CoaSettings.defaults(), 50, 40, 16, 128);
+    }
+
+    public BundleTraining {
+        if (initialGrid < 2 || segments < 1 || candidates < 1 || evaluationBatch < 1) {
+            throw new IllegalArgumentException("initial grid >= 2, segments, candidates and evaluation batch >= 1 required");
+        }
+    }
+
+    public BundleManifest run(PretrainedModel model, TaskData task, int maxLength, Path out, Progress progress) throws IOException {
+        if (task.train().isEmpty() || task.validation().isEmpty()) {
+            throw new IllegalArgumentException("task " + task.name() + " needs non-empty train and validation splits");
+        }
+        EncodedExamples train = EncodedExamples.of(model.tokenizer(), task.train());
+        EncodedExamples validation = EncodedExamples.of(model.tokenizer(), task.validation());
+        EncodedExamples evaluation = EncodedExamples.of(model.tokenizer(),
+                task.validation().subList(0, Math.min(evaluationBatch, task.validation().size())));
+        BudgetPlanner planner = BudgetPlanner.calibrate(model.encoder(), model.tokenizer(),
+                task.train().stream().limit(256).map(Example::text).toList(), QuantizerKind.NF, progress);
+        List<ModelQuantConfig> initial = planner.initialGrid(initialGrid, false).stream()
+                .map(BudgetAllocator.Allocation::config).distinct().toList();
+        var policy = TrainingSetPolicies.paretoSearch(segments, candidates, settings.training().seed());
+        try (NDManager scope = model.encoder().manager().newSubManager();
+             ClassifierHead head = new ClassifierHead(model.encoder().config().hiddenSize(), task.labels().size(), settings.training().seed(), scope);
+             ConfigAwareLora coa = ConfigAwareLora.initialize(model.encoder(), settings.training().lora(), settings.training().seed() + 1,
+                     settings.configAware(), scope);
+             QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), settings.cacheCapacity())) {
+            SentenceClassifier classifier = new SentenceClassifier(model.encoder(), head);
+            CoaTrainer trainer = new CoaTrainer(classifier, coa, cache);
+            CoaTrainer.Result r = trainer.train(settings, train, evaluation, initial, policy, progress);
+
+            // the front: the final training set, measured with the deployed (folded) adapters on validation
+            List<BundleManifest.FrontPoint> front = new ArrayList<>();
+            for (int i = 0; i < r.finalSet().size(); i++) {
+                ModelQuantConfig c = r.finalSet().get(i);
+                progress.update("measuring the front on validation", i, r.finalSet().size());
+                double accuracy;
+                try (NDManager s = scope.newSubManager(); LoraAdapter folded = coa.fold(c, s)) {
+                    accuracy = FineTuner.accuracy(classifier, cache.get(c), folded, validation, null);
+                }
+                front.add(BundleManifest.FrontPoint.of(c, accuracy, trainer.loss(c, validation)));
+            }
+            progress.update("measuring the front on validation", r.finalSet().size(), r.finalSet().size());
+            front.sort(Comparator.comparingDouble(BundleManifest.FrontPoint::averageBits));
+
+            var t = settings.training();
+            BundleManifest manifest = new BundleManifest(BundleManifest.FORMAT,
+                    new BundleManifest.BaseModel("sentence-transformers/all-MiniLM-L6-v2", MiniLmArtifact.ONNX_SHA256,
+                            model.encoder().config().numLayers(), model.encoder().config().hiddenSize()),
+                    new BundleManifest.Task(task.name(), task.labels(), task.sourceSha256(), task.train().size()),
+                    t.lora().rank(), t.lora().alpha(), settings.configAware(), QuantizerKind.NF.jsonName(), maxLength, front,
+                    new BundleManifest.Training(t.epochs(), t.batchSize(), t.learningRate(), t.weightDecay(), t.seed(),
+                            settings.configsPerStep(), policy.name(), initial.size(), segments, r.trainedOn().size(), r.seconds(),
+                            r.recomputedSteps(), Instant.now().toString()),
+                    null);
+            return ModelBundle.write(out, manifest, ModelBundle.tensorsOf(coa, head));
+        }
+    }
+}
