@@ -31,7 +31,8 @@ final class BenchPaperCommand implements Callable<Integer> {
     List<String> tasks;
 
     @Option(names = "--plots", defaultValue = "bench-paper", paramLabel = "DIR",
-            description = "Directory for the plots (accuracy vs average bits per method), one SVG per task (default: ${DEFAULT-VALUE}).")
+            description = "Directory for the plots (accuracy vs average bits per method, one SVG per task) and paper.json, "
+                    + "every measurement (default: ${DEFAULT-VALUE}).")
     Path plots;
 
     @Mixin
@@ -53,22 +54,23 @@ final class BenchPaperCommand implements Callable<Integer> {
             }
             Path plot = plots.resolve("paper-" + task.name() + ".svg");
             PaperReport.plot(r, plot);
-            if (json.json) {
-                Map<String, Object> j = PaperReport.json(r);
-                j.put("plot", plot.toString());
-                results.add(j);
-            } else {
+            Map<String, Object> j = PaperReport.json(r);
+            j.put("plot", plot.toString());
+            results.add(j);
+            if (!json.json) {
                 System.out.println(PaperReport.markdown(r));
                 System.out.println("Plot: " + plot);
                 System.out.println();
             }
         }
         double minutes = (System.nanoTime() - start) / 60e9;
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("mode", quick ? "quick" : "full");
+        out.put("minutes", minutes);
+        out.put("tasks", results);
+        // the full measurements always land next to the plots, whatever is printed
+        JsonOption.MAPPER.writeValue(plots.resolve("paper.json").toFile(), out);
         if (json.json) {
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("mode", quick ? "quick" : "full");
-            out.put("minutes", minutes);
-            out.put("tasks", results);
             json.print(out);
         } else {
             System.out.printf("bench paper (%s) took %.1f min%n", quick ? "quick" : "full", minutes);
