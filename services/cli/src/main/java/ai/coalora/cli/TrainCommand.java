@@ -46,8 +46,8 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         TaskData task = taskOptions.load();
         int maxLength = taskOptions.maxLength(task);
-        CoaSettings settings = new CoaSettings(trainOptions.settings(), configsPerStep, true, 64);
-        BundleTraining training = new BundleTraining(settings, initialGrid, segments, candidates, 128);
+        CoaSettings settings = new CoaSettings(trainOptions.settings(), configsPerStep, true, CoaSettings.DEFAULT_CACHE_CAPACITY);
+        BundleTraining training = new BundleTraining(settings, initialGrid, segments, candidates, BundleTraining.defaults().evaluationBatch());
         BundleManifest m;
         try (PretrainedModel model = PretrainedModel.miniLm(maxLength)) {
             m = training.run(model, task, maxLength, out, new ProgressBar());

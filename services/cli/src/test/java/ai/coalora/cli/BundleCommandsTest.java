@@ -33,7 +33,7 @@ class BundleCommandsTest {
         data = dir.resolve("reviews.csv");
         Files.writeString(data, csv);
         bundle = dir.resolve("bundle");
-        Outcome o = run("train", "--data", data.toString(), "--split-column", "split", "--labels", "neg,pos", "--epochs", "2",
+        Outcome o = run("train", "--data", data.toString(), "--split-column", "split", "--labels", "negative,positive", "--epochs", "2",
                 "--initial-grid", "6", "--segments", "6", "--candidates", "3", "--out", bundle.toString(), "--json");
         assertEquals(0, o.exitCode(), o.err());
         JsonNode j = o.json();
@@ -41,7 +41,7 @@ class BundleCommandsTest {
     }
 
     private static void row(StringBuilder csv, ai.coalora.engine.data.Example e, String split) {
-        csv.append('"').append(e.text().replace("\"", "\"\"")).append("\",").append(e.label() == 1 ? "pos" : "neg")
+        csv.append('"').append(e.text().replace("\"", "\"\"")).append("\",").append(e.label() == 1 ? "positive" : "negative")
                 .append(',').append(split).append('\n');
     }
 
@@ -50,7 +50,7 @@ class BundleCommandsTest {
         ModelBundle.Loaded loaded = ModelBundle.read(bundle);
         var m = loaded.manifest();
         assertEquals("coalora.bundle/v1", m.format());
-        assertEquals(java.util.List.of("neg", "pos"), m.task().labels());
+        assertEquals(java.util.List.of("negative", "positive"), m.task().labels());
         assertEquals(64, m.task().dataSha256().length());
         assertEquals(ai.coalora.engine.model.MiniLmArtifact.ONNX_SHA256, m.baseModel().onnxSha256());
         assertEquals("search", m.training().policy());

@@ -135,7 +135,7 @@ public final class PaperBenchmark {
                                              EncodedExamples train, EncodedExamples test, EncodedExamples evaluationBatch,
                                              List<ModelQuantConfig> initialSet, List<ModelQuantConfig> seen,
                                              List<ModelQuantConfig> unseen, BudgetPlanner planner, NDManager keep, Progress progress) {
-        CoaSettings settings = new CoaSettings(s.training(), 2, method.configAware(), 64);
+        CoaSettings settings = new CoaSettings(s.training(), 2, method.configAware(), CoaSettings.DEFAULT_CACHE_CAPACITY);
         TrainingSetPolicy policy = switch (method) {
             case COA_SEARCH -> TrainingSetPolicies.paretoSearch(s.segments(), s.candidates(), s.training().seed());
             case COA_RANDOM -> TrainingSetPolicies.randomExtension(s.segments(), s.candidates(), s.training().seed());

@@ -9,8 +9,15 @@ import ai.coalora.engine.train.FineTuneSettings;
  */
 public record CoaSettings(FineTuneSettings training, int configsPerStep, boolean configAware, int cacheCapacity) {
 
+    /**
+     * Quantized weight sets kept (about 42 MB each for MiniLM, 5.4 GB in all): more than a training set
+     * plus one epoch's candidates (about 75), because an LRU cache smaller than a cyclic access pattern
+     * misses on every access.
+     */
+    public static final int DEFAULT_CACHE_CAPACITY = 128;
+
     public static CoaSettings defaults() {
-        return new CoaSettings(FineTuneSettings.defaults(), 2, true, 64);
+        return new CoaSettings(FineTuneSettings.defaults(), 2, true, DEFAULT_CACHE_CAPACITY);
     }
 
     public CoaSettings {

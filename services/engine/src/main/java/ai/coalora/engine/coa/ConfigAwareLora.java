@@ -70,14 +70,15 @@ public final class ConfigAwareLora implements AutoCloseable {
             Map<LinearId, NDArray> mixing = network == null ? Map.of() : mixing(config, scope);
             for (LinearId id : lora.matrices()) {
                 NDArray m = mixing.get(id);
+                // outside a gradient collector these are plain values, detached from training; copies, not views
                 NDArray folded = m == null ? lora.a(id).duplicate() : m.matMul(lora.a(id));
+                NDArray up = lora.b(id).duplicate();
                 folded.attach(scope);
-                a.put(id, folded.stopGradient());
-                NDArray up = lora.b(id).stopGradient();
                 up.attach(scope);
+                a.put(id, folded);
                 b.put(id, up);
             }
-            return LoraAdapter.of(lora.spec(), a, b, parent);
+            return LoraAdapter.of(lora.spec(), a, b, parent); // takes the folded arrays out of the scope
         }
     }
 

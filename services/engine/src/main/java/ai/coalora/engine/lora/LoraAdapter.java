@@ -51,26 +51,28 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
         return owned;
     }
 
-    /** An adapter with given A (r x in) and B (out x r) per matrix, e.g. a folded or loaded one; copies the arrays. */
+    /**
+     * An adapter made of given A (r x in) and B (out x r) per matrix, e.g. a folded or a loaded one. It takes
+     * ownership of the arrays (they move to its manager, no copy: emitting an adapter stays cheap).
+     */
     public static LoraAdapter of(LoraSpec spec, Map<LinearId, NDArray> aByMatrix, Map<LinearId, NDArray> bByMatrix, NDManager parent) {
         if (!aByMatrix.keySet().equals(bByMatrix.keySet())) throw new IllegalArgumentException("LoRA: A and B name different matrices");
-        LoraAdapter lora = new LoraAdapter(spec, parent.newSubManager());
         for (LinearId id : aByMatrix.keySet()) {
             NDArray down = aByMatrix.get(id), up = bByMatrix.get(id);
             if (down.getShape().get(0) != spec.rank() || up.getShape().get(1) != spec.rank()) {
                 throw new IllegalArgumentException("LoRA " + id.weightName() + ": A " + down.getShape() + " and B "
                         + up.getShape() + " do not have rank " + spec.rank());
             }
-            lora.a.put(id, owned(down, lora.manager));
-            lora.b.put(id, owned(up, lora.manager));
+        }
+        LoraAdapter lora = new LoraAdapter(spec, parent.newSubManager());
+        for (LinearId id : aByMatrix.keySet()) {
+            NDArray down = aByMatrix.get(id), up = bByMatrix.get(id);
+            down.attach(lora.manager);
+            up.attach(lora.manager);
+            lora.a.put(id, down);
+            lora.b.put(id, up);
         }
         return lora;
-    }
-
-    private static NDArray owned(NDArray x, NDManager manager) {
-        NDArray copy = x.duplicate();
-        copy.attach(manager);
-        return copy;
     }
 
     @Override

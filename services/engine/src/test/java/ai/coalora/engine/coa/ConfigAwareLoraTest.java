@@ -125,6 +125,10 @@ class ConfigAwareLoraTest {
                 // same math, different float32 association ((x A^T) M^T vs x (M A)^T) through 6 blocks
                 assertTrue(diff < 2e-5f * scale, "folded adapter differs by " + diff);
                 assertEquals(36, folded.matrices().size());
+                // a folded adapter is a snapshot: further training of the shared model does not change it
+                for (NDArray p : coa.parameters()) p.addi(1f);
+                NDArray again = model.encoder().forward(batch, cache.get(config), folded);
+                assertEquals(0f, viaFolded.sub(again).abs().max().getFloat(), 0f);
             }
         }
     }
