@@ -23,7 +23,7 @@ public record BenchSettings(boolean quick, int trainLimit, int testLimit, int ma
 
     /** The comparison at this machine's scale: both tasks, 6 seen and 6 unseen configurations, 3 epochs. */
     public static BenchSettings full() {
-        return new BenchSettings(false, 1000, 0, 40, FineTuneSettings.defaults(), 50, 40, 256, 16,
+        return new BenchSettings(false, 1000, 0, 40, FineTuneSettings.defaults(), 50, 40, 128, 16,
                 List.of(2.5, 3.0, 3.5, 4.0, 4.5, 5.0), List.of(2.75, 3.25, 3.75, 4.25, 4.75, 5.25), 200);
     }
 

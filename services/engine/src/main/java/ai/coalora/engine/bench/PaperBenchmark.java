@@ -56,7 +56,7 @@ public final class PaperBenchmark {
      */
     public record MethodResult(Method method, double trainSeconds, double extraSeconds, String configsServed,
                                int trainingConfigurations, int recomputedSteps, List<Evaluation> evaluations,
-                               List<TrainingSetPolicies.Round> rounds) {}
+                               List<TrainingSetPolicies.Round> rounds, double policySeconds, int materializations) {}
 
     /** Adapter emission (fold M into A) vs fine-tuning one LoRA. */
     public record Emission(int samples, double medianMillis, double perConfigurationFineTuneSeconds) {
@@ -126,7 +126,7 @@ public final class PaperBenchmark {
             }
         }
         return new MethodResult(Method.PER_CONFIGURATION, seenSeconds, unseenSeconds, Integer.toString(seen.size()),
-                seen.size(), recomputed, evaluations, List.of());
+                seen.size(), recomputed, evaluations, List.of(), 0, all.size());
     }
 
     private record TrainedShared(MethodResult result, ConfigAwareLora model) {}
@@ -164,8 +164,9 @@ public final class PaperBenchmark {
                 evaluations.add(new Evaluation(config, i < seen.size() || r.trainedOn().contains(config), correct));
             }
             List<TrainingSetPolicies.Round> rounds = policy instanceof TrainingSetPolicies.Archived a ? a.rounds() : List.of();
+            double policySeconds = r.epochs().stream().mapToDouble(CoaTrainer.EpochReport::policySeconds).sum();
             return new TrainedShared(new MethodResult(method, r.seconds(), 0, "any", r.trainedOn().size(), r.recomputedSteps(),
-                    evaluations, rounds), coa);
+                    evaluations, rounds, policySeconds, r.materializations()), coa);
         }
     }
 

@@ -100,6 +100,12 @@ public final class PaperReport {
         out.append(String.format(Locale.ROOT, "%nAdapter emission (fold M into A, CoA-LoRA search model): median %.2f ms over %d random configurations; "
                 + "one per-configuration fine-tune: %.1f s; ratio %.1e.%n", e.medianMillis(), e.samples(), e.perConfigurationFineTuneSeconds(), e.ratio()));
         for (PaperBenchmark.MethodResult m : t.methods()) {
+            if (m.method() == Method.PER_CONFIGURATION) continue;
+            out.append(String.format(Locale.ROOT, "%s: %.0f s in all, of which %.0f s measuring configurations and searching; "
+                    + "%d configurations trained on, %d quantized.%n", m.method().label, m.trainSeconds(), m.policySeconds(),
+                    m.trainingConfigurations(), m.materializations()));
+        }
+        for (PaperBenchmark.MethodResult m : t.methods()) {
             for (TrainingSetPolicies.Round r : m.rounds()) {
                 out.append(String.format(Locale.ROOT, "%s, after epoch %d: %d configurations measured (%d new candidates), %d candidates entered the "
                         + "next training set of %d, covering %d bit segments.%n", m.method().label, r.epoch(), r.measured(), r.candidates(),
@@ -188,6 +194,8 @@ public final class PaperReport {
             row.put("timeRatio", r.timeRatio());
             row.put("trainingConfigurations", m.trainingConfigurations());
             row.put("recomputedSteps", m.recomputedSteps());
+            row.put("policySeconds", m.policySeconds());
+            row.put("materializations", m.materializations());
             List<Object> configs = new ArrayList<>();
             for (int i = 0; i < m.evaluations().size(); i++) {
                 PaperBenchmark.Evaluation e = m.evaluations().get(i);

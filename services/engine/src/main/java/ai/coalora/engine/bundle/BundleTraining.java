@@ -40,7 +40,7 @@ import java.util.List;
 public record BundleTraining(CoaSettings settings, int initialGrid, int segments, int candidates, int evaluationBatch) {
 
     public static BundleTraining defaults() {
-        return new BundleTraining(CoaSettings.defaults(), 50, 40, 16, 256);
+        return new BundleTraining(CoaSettings.defaults(), 50, 40, 16, 128);
     }
 
     public BundleTraining {
