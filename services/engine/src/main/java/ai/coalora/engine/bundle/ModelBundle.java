@@ -130,6 +130,10 @@ public final class ModelBundle {
         Files.createDirectories(target.getParent());
         Path staging = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".staging");
         try {
+            // temp directories are private (rwx------); a bundle is meant to be read by services and other users
+            if (staging.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+                Files.setPosixFilePermissions(staging, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            }
             byte[] tensorBytes = Safetensors.toBytes(tensors, Map.of("format", "pt", "coalora", BundleManifest.FORMAT));
             Files.write(staging.resolve(TENSORS), tensorBytes);
             BundleManifest complete = manifest.withTensorsSha256(sha256(tensorBytes));
