@@ -70,7 +70,8 @@ public final class PaperReport {
                 t.task(), t.trainExamples(), t.testExamples(), t.seen().size(), t.unseen().size()));
         out.append("| method | configs served | hypervolume | accuracy seen | accuracy unseen | gap vs per-config, seen | gap vs per-config, unseen | training time | vs per-config |\n");
         out.append("|---|---|---|---|---|---|---|---|---|\n");
-        for (Row r : rows(t)) {
+        List<Row> rows = rows(t);
+        for (Row r : rows) {
             out.append(String.format(Locale.ROOT, "| %s | %s | %.4f | %s | %s | %s | %s | %.0f s | %.2fx |%n", r.method().label,
                     r.configsServed(), r.hypervolume(), pct(r.seenAccuracy()), pct(r.unseenAccuracy()), gap(r.seenGap()),
                     gap(r.unseenGap()), r.trainSeconds(), r.timeRatio()));
@@ -112,14 +113,14 @@ public final class PaperReport {
                         r.candidatesSelected(), r.setSize(), r.segmentsCovered()));
             }
         }
-        out.append('\n').append(goals(t));
+        out.append('\n').append(goals(t, rows));
         return out.toString();
     }
 
     /** The goals, each measured, met or missed. */
-    static String goals(PaperBenchmark.TaskResult t) {
+    static String goals(PaperBenchmark.TaskResult t, List<Row> rows) {
         Map<Method, Row> byMethod = new LinkedHashMap<>();
-        for (Row r : rows(t)) byMethod.put(r.method(), r);
+        for (Row r : rows) byMethod.put(r.method(), r);
         Row search = byMethod.get(Method.COA_SEARCH), shared = byMethod.get(Method.SHARED_LORA), frozen = byMethod.get(Method.COA_FROZEN);
         PairedBootstrap bootstrap = new PairedBootstrap(BOOTSTRAP_SEED);
         int nSeen = t.seen().size();

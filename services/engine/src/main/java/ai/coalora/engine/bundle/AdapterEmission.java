@@ -28,16 +28,11 @@ public final class AdapterEmission {
 
     private AdapterEmission() {}
 
-    /** Folds the adapter for {@code config}; the returned adapter is owned by {@code parent}. */
-    public static LoraAdapter fold(ModelBundle.Instance bundle, ModelQuantConfig config, NDManager parent) {
-        return bundle.model().fold(config, parent);
-    }
-
     public static Emitted write(ModelBundle.Loaded loaded, ModelBundle.Instance bundle, ModelQuantConfig config, Path dir) throws IOException {
         long t0 = System.nanoTime();
         Map<String, PeftAdapter.LoraPair> pairs = new TreeMap<>();
         double foldMillis;
-        try (NDManager scope = bundle.manager().newSubManager(); LoraAdapter folded = fold(bundle, config, scope)) {
+        try (NDManager scope = bundle.manager().newSubManager(); LoraAdapter folded = bundle.model().fold(config, scope)) {
             for (LinearId id : folded.matrices()) {
                 long[] a = folded.a(id).getShape().getShape(), b = folded.b(id).getShape().getShape();
                 pairs.put(id.weightName(), new PeftAdapter.LoraPair((int) b[0], (int) a[1], folded.a(id).toFloatArray(), folded.b(id).toFloatArray()));

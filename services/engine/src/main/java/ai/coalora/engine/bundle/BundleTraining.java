@@ -76,11 +76,10 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
             for (int i = 0; i < r.finalSet().size(); i++) {
                 ModelQuantConfig c = r.finalSet().get(i);
                 progress.update("measuring the front on validation", i, r.finalSet().size());
-                double accuracy;
                 try (NDManager s = scope.newSubManager(); LoraAdapter folded = coa.fold(c, s)) {
-                    accuracy = FineTuner.accuracy(classifier, cache.get(c), folded, validation, null);
+                    FineTuner.Scores scores = FineTuner.evaluate(classifier, cache.get(c), folded, validation, null);
+                    front.add(BundleManifest.FrontPoint.of(c, scores.accuracy(), scores.loss()));
                 }
-                front.add(BundleManifest.FrontPoint.of(c, accuracy, trainer.loss(c, validation)));
             }
             progress.update("measuring the front on validation", r.finalSet().size(), r.finalSet().size());
             front.sort(Comparator.comparingDouble(BundleManifest.FrontPoint::averageBits));

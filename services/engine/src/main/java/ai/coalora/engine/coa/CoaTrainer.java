@@ -1,6 +1,5 @@
 package ai.coalora.engine.coa;
 
-import ai.coalora.engine.model.BaseWeights;
 import ai.coalora.engine.model.QuantizedWeightCache;
 import ai.coalora.engine.model.TokenBatch;
 import ai.coalora.engine.quant.ModelQuantConfig;
@@ -135,22 +134,10 @@ public final class CoaTrainer {
 
     /** Mean cross-entropy of the current adapted model for {@code config} on a fixed set of examples. */
     public double loss(ModelQuantConfig config, EncodedExamples examples) {
-        double sum = 0;
-        int batchSize = 64;
-        // in length order: the same loss, far less padding (this runs for every configuration the search measures)
-        int[] order = java.util.stream.IntStream.range(0, examples.size()).boxed()
-                .sorted(java.util.Comparator.comparingInt(i -> examples.ids().get(i).length)).mapToInt(Integer::intValue).toArray();
-        for (int from = 0; from < examples.size(); from += batchSize) {
-            int to = Math.min(examples.size(), from + batchSize);
-            try (NDManager scope = classifier.encoder().manager().newSubManager()) {
-                TokenBatch batch = TokenBatch.of(examples.ids(order, from, to), scope);
-                BaseWeights base = cache.get(config);
-                NDArray loss = SentenceClassifier.crossEntropy(classifier.logits(batch, base, model.adapterFor(config, scope)),
-                        examples.labels(order, from, to));
-                sum += loss.getFloat() * (to - from);
-            }
+        try (NDManager scope = classifier.encoder().manager().newSubManager()) {
+            // M computed once for the configuration, then every batch (in length order) reuses it
+            return FineTuner.evaluate(classifier, cache.get(config), model.adapterFor(config, scope), examples, null).loss();
         }
-        return sum / examples.size();
     }
 
     /**

@@ -21,6 +21,12 @@ public record EncodedExamples(List<long[]> ids, int[] labels) {
 
     public int size() { return labels.length; }
 
+    /** Example indices sorted by length: evaluating in this order gives the same results with far less padding. */
+    public int[] lengthOrder() {
+        return java.util.stream.IntStream.range(0, size()).boxed()
+                .sorted(java.util.Comparator.comparingInt(i -> ids.get(i).length)).mapToInt(Integer::intValue).toArray();
+    }
+
     public long tokens() {
         long n = 0;
         for (long[] s : ids) n += s.length;

@@ -117,18 +117,29 @@ public final class FineTuner {
         }
     }
 
+    /** Accuracy and mean cross-entropy of a classifier on a split. */
+    public record Scores(double accuracy, double loss) {}
+
     /** Accuracy on a split; fills {@code correct} per example when given. */
     public static double accuracy(SentenceClassifier classifier, BaseWeights base, Adapter adapter,
                                   EncodedExamples data, boolean[] correct) {
+        return evaluate(classifier, base, adapter, data, correct).accuracy();
+    }
+
+    /** Accuracy and loss from one forward pass over the split; fills {@code correct} per example when given. */
+    public static Scores evaluate(SentenceClassifier classifier, BaseWeights base, Adapter adapter,
+                                  EncodedExamples data, boolean[] correct) {
+        if (data.size() == 0) return new Scores(Double.NaN, Double.NaN);
         int hits = 0, batchSize = 64;
-        // evaluate in length order: same predictions, far less padding
-        int[] order = java.util.stream.IntStream.range(0, data.size()).boxed()
-                .sorted(java.util.Comparator.comparingInt(i -> data.ids().get(i).length)).mapToInt(Integer::intValue).toArray();
+        double lossSum = 0;
+        int[] order = data.lengthOrder();
         for (int from = 0; from < data.size(); from += batchSize) {
             int to = Math.min(data.size(), from + batchSize);
             try (NDManager scope = classifier.encoder().manager().newSubManager()) {
                 TokenBatch batch = TokenBatch.of(data.ids(order, from, to), scope);
-                long[] predicted = classifier.logits(batch, base, adapter).argMax(1).toLongArray();
+                NDArray logits = classifier.logits(batch, base, adapter);
+                lossSum += SentenceClassifier.crossEntropy(logits, data.labels(order, from, to)).getFloat() * (to - from);
+                long[] predicted = logits.argMax(1).toLongArray();
                 for (int i = from; i < to; i++) {
                     boolean ok = predicted[i - from] == data.labels()[order[i]];
                     if (ok) hits++;
@@ -136,7 +147,7 @@ public final class FineTuner {
                 }
             }
         }
-        return data.size() == 0 ? Double.NaN : (double) hits / data.size();
+        return new Scores((double) hits / data.size(), lossSum / data.size());
     }
 
     /**
