@@ -22,6 +22,8 @@ import java.util.TreeMap;
  */
 public final class AdapterEmission {
     public static final String SIDECAR = "coalora-adapter.json", CONFIG = "quant-config.json", HEAD = "head.safetensors";
+    /** Names the code that emitted an adapter (the sidecar's {@code generator}). */
+    public static final String GENERATOR = "coalora-engine/adapter-emission/1";
 
     /** What was emitted. */
     public record Emitted(Path dir, double averageBits, double foldMillis, String modelVersion) {}
@@ -61,7 +63,8 @@ public final class AdapterEmission {
         sidecar.put("averageBits", config.averageBits());
         sidecar.put("quantConfig", CONFIG);
         sidecar.put("head", HEAD);
-        sidecar.put("foldMillis", foldMillis);
+        // no timings here: the same configuration of the same version must give byte-identical files (content addressing)
+        sidecar.put("generator", GENERATOR);
         Files.write(dir.resolve(SIDECAR), ModelBundle.JSON.writeValueAsBytes(sidecar));
         return new Emitted(dir, config.averageBits(), foldMillis, m.tensorsSha256());
     }

@@ -35,7 +35,7 @@ public final class BertEncoder implements AutoCloseable {
         this.config = config;
         this.manager = parent.newSubManager();
         List<String> missing = new ArrayList<>();
-        for (String name : requiredParams()) {
+        for (String name : denseParamNames(config)) {
             Tensor t = tensors.get(name);
             if (t == null) { missing.add(name); continue; }
             fullPrecisionParams.put(name, manager.create(t.data(), new Shape(t.shape())));
@@ -63,7 +63,8 @@ public final class BertEncoder implements AutoCloseable {
         return fromOnnx(MiniLmArtifact.onnxFile(), BertConfig.MINILM_L6, manager);
     }
 
-    private List<String> requiredParams() {
+    /** The full-precision parameters besides the quantizable matrices: embeddings, biases, LayerNorms. */
+    public static List<String> denseParamNames(BertConfig config) {
         List<String> names = new ArrayList<>(List.of(
                 "embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
                 "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias"));

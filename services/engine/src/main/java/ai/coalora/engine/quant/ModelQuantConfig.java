@@ -85,6 +85,16 @@ public record ModelQuantConfig(QuantizerKind quantizer, List<Entry> matrices) {
         return out;
     }
 
+    /** Content address of this configuration: the sha256 (hex) of {@link #toJson()}; equal configurations share it. */
+    public String configId() {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(d);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     public String toJson() {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", FORMAT);

@@ -1,0 +1,130 @@
+package ai.coalora.generator;
+
+import ai.coalora.engine.quant.ModelQuantConfig;
+import ai.coalora.fleet.events.CloudEvent;
+import ai.coalora.fleet.events.EventTypes;
+import ai.coalora.fleet.events.Payloads;
+import ai.coalora.fleet.events.Payloads.AdapterReady;
+import ai.coalora.fleet.events.Payloads.Artifact;
+import ai.coalora.fleet.events.Payloads.Assignment;
+import ai.coalora.fleet.events.Topic;
+import ai.coalora.fleet.messaging.EventHandler;
+import ai.coalora.fleet.messaging.RejectedEvent;
+import ai.coalora.fleet.messaging.ServiceRuntime;
+import ai.coalora.fleet.messaging.Transaction;
+import com.fasterxml.jackson.core.type.TypeReference;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns assignments into adapter-ready events. Generation (fold + quantize + upload) runs before the
+ * batch's transaction, once per (version, configuration) ever: the packages table remembers what exists.
+ * Each device then gets its own adapter-ready event pointing at the shared package.
+ */
+final class GenerationHandler implements EventHandler {
+    private static final Logger LOG = LoggerFactory.getLogger(GenerationHandler.class);
+    static final String SOURCE = "/coalora/adapter-generator";
+
+    private final DataSource dataSource;
+    private final VersionCache versions;
+    private final AdapterPackager packager;
+    private final AtomicLong generated = new AtomicLong();
+    // (version, config) pairs whose assignments cannot be served, with why: their events are dead-lettered
+    private final Map<String, String> unservable = new HashMap<>();
+
+    GenerationHandler(DataSource dataSource, VersionCache versions, AdapterPackager packager) {
+        this.dataSource = dataSource;
+        this.versions = versions;
+        this.packager = packager;
+    }
+
+    long generated() { return generated.get(); }
+
+    @Override
+    public void prepare(List<CloudEvent> fresh) throws Exception {
+        for (CloudEvent e : fresh) {
+            if (!EventTypes.ASSIGNMENT.equals(e.type())) continue;
+            Assignment a = Payloads.read(e.data(), Assignment.class);
+            if (!a.feasible()) continue;
+            String key = a.modelVersion() + "/" + a.configId();
+            if (unservable.containsKey(key) || stored(a.modelVersion(), a.configId())) continue;
+            VersionCache.Version v;
+            try {
+                v = versions.get(a.modelVersion());
+            } catch (VersionCache.UnknownVersion u) {
+                unservable.put(key, u.getMessage());
+                continue;
+            }
+            ModelQuantConfig config = v.front().get(a.configId());
+            if (config == null) {
+                unservable.put(key, "configuration " + a.configId() + " is not on the front of version " + a.modelVersion());
+                continue;
+            }
+            long t0 = System.nanoTime();
+            AdapterPackager.Package p = packager.generate(v, config);
+            double ms = (System.nanoTime() - t0) / 1e6;
+            store(a.modelVersion(), a.configId(), p, ms);
+            generated.incrementAndGet();
+            LOG.info("generated {} bits package {} for version {} in {} ms", String.format("%.3f", p.averageBits()),
+                    p.packageSha256().substring(0, 12), a.modelVersion().substring(0, 12), Math.round(ms));
+        }
+    }
+
+    @Override
+    public void apply(CloudEvent event, Transaction tx) throws RejectedEvent, SQLException {
+        Assignment a = Payloads.read(event.data(), Assignment.class);
+        if (!a.feasible()) return; // nothing to generate; the registry records the device as unassignable
+        String why = unservable.get(a.modelVersion() + "/" + a.configId());
+        if (why != null) throw new RejectedEvent(why);
+        try (PreparedStatement st = tx.connection().prepareStatement(
+                "select package_sha256, average_bits, artifacts::text from packages where model_version = ? and config_id = ?")) {
+            st.setString(1, a.modelVersion());
+            st.setString(2, a.configId());
+            try (ResultSet rs = st.executeQuery()) {
+                if (!rs.next()) throw new IllegalStateException("package for " + a.configId() + " missing after prepare");
+                List<Artifact> artifacts = Payloads.JSON.readValue(rs.getString(3), new TypeReference<List<Artifact>>() {});
+                AdapterReady ready = new AdapterReady(a.deviceId(), a.assignmentId(), a.modelVersion(), a.configId(), rs.getDouble(2),
+                        rs.getString(1), artifacts);
+                tx.publish(Topic.ADAPTERS_READY, a.deviceId(), CloudEvent.withId("adapter-" + a.assignmentId(), SOURCE,
+                        EventTypes.ADAPTER_READY, a.deviceId(), ServiceRuntime.schemas().dataschema(EventTypes.ADAPTER_READY),
+                        Payloads.toJson(ready)));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException("stored artifacts are not JSON", e);
+            }
+        }
+    }
+
+    private boolean stored(String version, String configId) throws SQLException {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement st = c.prepareStatement("select 1 from packages where model_version = ? and config_id = ?")) {
+            st.setString(1, version);
+            st.setString(2, configId);
+            try (ResultSet rs = st.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    private void store(String version, String configId, AdapterPackager.Package p, double ms) throws Exception {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement st = c.prepareStatement("insert into packages (model_version, config_id, package_sha256, average_bits, "
+                     + "artifacts, generate_ms) values (?, ?, ?, ?, ?::jsonb, ?) on conflict do nothing")) {
+            st.setString(1, version);
+            st.setString(2, configId);
+            st.setString(3, p.packageSha256());
+            st.setDouble(4, p.averageBits());
+            st.setString(5, Payloads.JSON.writeValueAsString(p.artifacts()));
+            st.setDouble(6, ms);
+            st.executeUpdate();
+        }
+    }
+}

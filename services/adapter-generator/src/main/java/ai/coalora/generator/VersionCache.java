@@ -1,0 +1,82 @@
+package ai.coalora.generator;
+
+import ai.coalora.engine.bundle.BundleManifest;
+import ai.coalora.engine.bundle.ModelBundle;
+import ai.coalora.engine.model.BertEncoder;
+import ai.coalora.engine.quant.ModelQuantConfig;
+import ai.coalora.fleet.registry.RegistryClient;
+import ai.coalora.fleet.registry.Sha256;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Model versions on the engine. A version is fetched from the registry once, file by file with each
+ * checksum verified, kept on local disk, and instantiated (the configuration-aware model) on first use.
+ */
+final class VersionCache implements AutoCloseable {
+    /** A version ready to emit adapters: its bundle, the model on the engine, and its front by configuration id. */
+    record Version(String id, ModelBundle.Loaded loaded, ModelBundle.Instance instance, Map<String, ModelQuantConfig> front) {}
+
+    /** The registry does not know the version (not transient: the event naming it is rejected). */
+    static final class UnknownVersion extends IOException {
+        UnknownVersion(String message) {
+            super(message);
+        }
+    }
+
+    private final RegistryClient registry;
+    private final Path dir;
+    private final BertEncoder encoder;
+    private final Map<String, Version> versions = new HashMap<>();
+
+    VersionCache(RegistryClient registry, Path dir, BertEncoder encoder) {
+        this.registry = registry;
+        this.dir = dir;
+        this.encoder = encoder;
+    }
+
+    synchronized Version get(String modelVersion) throws IOException {
+        Version v = versions.get(modelVersion);
+        if (v != null) return v;
+        if (!Sha256.isValid(modelVersion)) throw new UnknownVersion("model version '" + modelVersion + "' is not a sha256");
+        JsonNode info;
+        try {
+            info = registry.getJson("api/versions/" + modelVersion);
+        } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().contains("HTTP 404")) throw new UnknownVersion("model version " + modelVersion + " is not registered");
+            throw e;
+        }
+        Path versionDir = dir.resolve(modelVersion);
+        Files.createDirectories(versionDir);
+        for (JsonNode f : info.get("files")) {
+            String name = f.get("name").asText(), sha = f.get("sha256").asText();
+            Path file = versionDir.resolve(name);
+            if (!file.getParent().equals(versionDir)) throw new IOException("bad file name in version " + modelVersion + ": " + name);
+            if (Files.exists(file) && Sha256.of(Files.readAllBytes(file)).equals(sha)) continue;
+            Path tmp = Files.createTempFile(versionDir, name, ".part");
+            Files.write(tmp, registry.getBlob(sha)); // getBlob verified the sha256
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        }
+        ModelBundle.Loaded loaded = ModelBundle.read(versionDir);
+        Map<String, ModelQuantConfig> front = new HashMap<>();
+        for (BundleManifest.FrontPoint p : loaded.manifest().front()) {
+            ModelQuantConfig c = p.quantConfig();
+            front.put(c.configId(), c);
+        }
+        v = new Version(modelVersion, loaded, loaded.instantiate(encoder, encoder.manager()), front);
+        versions.put(modelVersion, v);
+        return v;
+    }
+
+    @Override
+    public synchronized void close() {
+        versions.values().forEach(v -> v.instance().close());
+        versions.clear();
+    }
+}

@@ -1,0 +1,81 @@
+package ai.coalora.fleet.events;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The data of every event as Java records, field for field the JSON Schemas under {@code schemas/}.
+ * Unknown fields are ignored on read: a newer producer may add optional fields (schema evolution rules).
+ */
+public final class Payloads {
+    public static final ObjectMapper JSON = new ObjectMapper()
+            .registerModule(new JavaTimeModule())
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .setSerializationInclusion(JsonInclude.Include.NON_NULL);
+
+    private Payloads() {}
+
+    public static JsonNode toJson(Object payload) {
+        return JSON.valueToTree(payload);
+    }
+
+    /** Reads validated event data into its record; a failure here means schema and record disagree. */
+    public static <T> T read(JsonNode data, Class<T> type) {
+        try {
+            return JSON.treeToValue(data, type);
+        } catch (Exception e) {
+            throw new IllegalArgumentException("data does not map to " + type.getSimpleName() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** What a device can hold and run. */
+    public record DeviceCapabilities(String deviceId, long memoryBytes, List<Integer> weightBits, List<String> runtimeFormats,
+                                     String computeClass, Long runtimeOverheadBytes, Map<String, String> labels) {
+        public long overheadBytes() {
+            return runtimeOverheadBytes == null ? 0 : runtimeOverheadBytes;
+        }
+    }
+
+    /** Memory a configuration needs on a device, in bytes. */
+    public record Footprint(long weightBytes, long adapterBytes, long overheadBytes, long totalBytes) {}
+
+    /** The planner's decision for one device: a configuration of a model version, or explicitly none. */
+    public record Assignment(String deviceId, String assignmentId, String capabilitiesEventId, boolean feasible, String reason,
+                             String modelVersion, String alias, String configId, Double averageBits, Double predictedAccuracy,
+                             String runtimeFormat, Footprint footprint) {}
+
+    /** One downloadable file of an adapter package. */
+    public record Artifact(String role, String name, String sha256, long bytes, String url) {}
+
+    /** The adapter (and quantized base) for a device's assignment is stored and can be fetched. */
+    public record AdapterReady(String deviceId, String assignmentId, String modelVersion, String configId, double averageBits,
+                               String packageSha256, List<Artifact> artifacts) {}
+
+    /** What a device measured with what it runs. */
+    public record EvaluationTelemetry(String deviceId, String modelVersion, String configId, String packageSha256, double accuracy,
+                                      int examples, double latencyMsPerExample, long memoryBytes, Instant measuredAt) {}
+
+    /** One file of a model version. */
+    public record FileRef(String name, String sha256, long bytes) {}
+
+    public record ModelRegistered(String modelVersion, String parentVersion, String task, String baseModel, List<FileRef> files,
+                                  int frontSize, Instant createdAt, JsonNode lineage) {}
+
+    /** One configuration of a version's Pareto front, with what the planner needs to decide. */
+    public record FrontEntry(String configId, double averageBits, double predictedAccuracy, List<Integer> weightBits,
+                             List<String> runtimeFormats, long weightBytes, long adapterBytes) {}
+
+    /** An alias (production, canary) now points at a version; carries the front so planners need no lookup. */
+    public record ModelPromoted(String alias, String modelVersion, String previousVersion, String actor, String reason,
+                                List<FrontEntry> front) {}
+
+    public record RetrainingRequested(String requestId, String modelVersion, List<String> configIds, String reason, JsonNode evidence) {}
+}

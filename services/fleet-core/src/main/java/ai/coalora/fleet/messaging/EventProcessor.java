@@ -1,0 +1,229 @@
+package ai.coalora.fleet.messaging;
+
+import ai.coalora.fleet.events.CloudEvent;
+import ai.coalora.fleet.events.KafkaCloudEvents;
+import ai.coalora.fleet.events.Topic;
+import ai.coalora.fleet.schema.EventSchemas;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.sql.DataSource;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A service's consumer loop with its delivery guarantees:
+ * <ol>
+ *   <li>each record is decoded (CloudEvents binary mode) and its data validated against the event's JSON
+ *       Schema; an unreadable or invalid record is dead-lettered with the reason;</li>
+ *   <li>in ONE database transaction per poll batch: the inbox records each event key (a redelivered event
+ *       is skipped: idempotent consumer), the handler applies each new event, and everything it publishes
+ *       goes to the outbox; a handler's {@link RejectedEvent} rolls back just that event (a savepoint) and
+ *       dead-letters it;</li>
+ *   <li>only after the commit are the Kafka offsets committed. A crash anywhere replays the batch, and the
+ *       inbox makes the replay a no-op.</li>
+ * </ol>
+ * A database or broker outage stops progress (nothing is skipped) and the loop retries from the last
+ * committed offsets.
+ */
+public final class EventProcessor implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(EventProcessor.class);
+
+    /** @param service names the consumer group and the source of dead letters */
+    public record Settings(String service, String bootstrapServers, List<Topic> inputs) {}
+
+    private final Settings settings;
+    private final DataSource dataSource;
+    private final EventSchemas schemas;
+    private final EventHandler handler;
+    private final OutboxRelay relay;
+    private final Thread thread;
+    private final AtomicLong applied = new AtomicLong(), deadLettered = new AtomicLong(), duplicates = new AtomicLong();
+    private volatile boolean running = true;
+    private volatile boolean caughtUp;
+    private volatile String lastError;
+    private volatile KafkaConsumer<String, byte[]> consumer;
+
+    public EventProcessor(Settings settings, DataSource dataSource, EventSchemas schemas, EventHandler handler, OutboxRelay relay) {
+        this.settings = settings;
+        this.dataSource = dataSource;
+        this.schemas = schemas;
+        this.handler = handler;
+        this.relay = relay;
+        this.thread = new Thread(this::run, settings.service() + "-events");
+        thread.setDaemon(true);
+    }
+
+    public EventProcessor start() {
+        thread.start();
+        return this;
+    }
+
+    public long applied() { return applied.get(); }
+
+    public long deadLettered() { return deadLettered.get(); }
+
+    public long duplicates() { return duplicates.get(); }
+
+    /** Null while healthy; the last failure otherwise. */
+    public String lastError() { return lastError; }
+
+    public boolean isRunning() { return running && thread.isAlive(); }
+
+    private void run() {
+        while (running) {
+            try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(KafkaSettings.consumer(
+                    settings.bootstrapServers(), settings.service(), settings.service() + "-" + ProcessHandle.current().pid()))) {
+                consumer = c;
+                c.subscribe(settings.inputs().stream().map(Topic::name).toList());
+                while (running) {
+                    ConsumerRecords<String, byte[]> records = c.poll(Duration.ofMillis(200));
+                    if (records.isEmpty()) { caughtUp = true; continue; }
+                    processBatch(records);
+                    c.commitSync(nextOffsets(records));
+                    lastError = null;
+                }
+            } catch (WakeupException e) {
+                return; // closing
+            } catch (Exception e) {
+                if (!running) return;
+                // the consumer is recreated and resumes from the last committed offsets: nothing skipped
+                lastError = e.toString();
+                LOG.warn("{}: {} (resuming from committed offsets)", settings.service(), e.toString());
+                sleepQuietly(1000);
+            }
+        }
+    }
+
+    private record Incoming(ConsumerRecord<String, byte[]> record, CloudEvent event, String rejection, String key) {}
+
+    private void processBatch(ConsumerRecords<String, byte[]> records) throws Exception {
+        List<Incoming> batch = new ArrayList<>(records.count());
+        for (ConsumerRecord<String, byte[]> r : records) batch.add(read(r));
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                Set<String> fresh = claim(c, batch);
+                List<CloudEvent> toPrepare = new ArrayList<>();
+                for (Incoming in : batch) if (in.event() != null && fresh.contains(in.key())) toPrepare.add(in.event());
+                if (!toPrepare.isEmpty()) handler.prepare(toPrepare);
+                Transaction tx = new Transaction(c, schemas);
+                for (Incoming in : batch) {
+                    if (!fresh.remove(in.key())) { duplicates.incrementAndGet(); continue; } // seen before (or twice in this batch)
+                    if (in.rejection() != null) { deadLetter(c, in, in.rejection()); continue; }
+                    Savepoint before = c.setSavepoint();
+                    try {
+                        handler.apply(in.event(), tx);
+                        c.releaseSavepoint(before);
+                        applied.incrementAndGet();
+                    } catch (RejectedEvent e) {
+                        c.rollback(before);
+                        deadLetter(c, in, e.getMessage());
+                    }
+                }
+                c.commit();
+            } catch (Exception e) {
+                try { c.rollback(); } catch (SQLException ignored) { /* connection lost: nothing committed */ }
+                throw e;
+            }
+        }
+        relay.wakeup();
+    }
+
+    private void deadLetter(Connection c, Incoming in, String reason) throws SQLException {
+        DeadLetters.append(c, in.record(), reason, settings.service());
+        try (PreparedStatement st = c.prepareStatement("update inbox set outcome = 'dead-lettered' where event_key = ?")) {
+            st.setString(1, in.key());
+            st.executeUpdate();
+        }
+        deadLettered.incrementAndGet();
+        LOG.info("{}: dead-lettered {}[{}]@{}: {}", settings.service(), in.record().topic(), in.record().partition(), in.record().offset(), reason);
+    }
+
+    /** Decodes and validates a record; the key is the event's identity, or its position if it has none. */
+    private Incoming read(ConsumerRecord<String, byte[]> r) {
+        String position = r.topic() + "/" + r.partition() + "/" + r.offset();
+        CloudEvent e;
+        try {
+            e = KafkaCloudEvents.decode(r);
+        } catch (KafkaCloudEvents.Unreadable u) {
+            return new Incoming(r, null, u.getMessage(), position);
+        }
+        String expected = settings.inputs().stream().filter(t -> t.name().equals(r.topic())).map(Topic::eventType).findFirst().orElse(null);
+        String rejection = null;
+        if (expected != null && !expected.equals(e.type())) {
+            rejection = "event type '" + e.type() + "' does not belong on " + r.topic() + " (expected " + expected + ")";
+        } else if (!schemas.knows(e.type())) {
+            rejection = "unknown event type '" + e.type() + "'";
+        } else {
+            List<String> problems = schemas.validate(e.type(), e.data());
+            if (!problems.isEmpty()) rejection = "schema " + e.type() + ": " + String.join("; ", problems);
+            else if (r.key() != null && e.subject() != null && !r.key().equals(e.subject())) {
+                rejection = "record key '" + r.key() + "' differs from the event subject '" + e.subject() + "'";
+            }
+        }
+        // a rejected record is remembered by position: its id may be forged or repeated
+        return new Incoming(r, rejection == null ? e : null, rejection, rejection == null ? e.dedupeKey() : position);
+    }
+
+    /** Inserts the batch's keys into the inbox; returns those that were new. */
+    private static Set<String> claim(Connection c, List<Incoming> batch) throws SQLException {
+        Set<String> fresh = new HashSet<>();
+        try (PreparedStatement st = c.prepareStatement(
+                "insert into inbox (event_key, topic, outcome) select * from unnest(?::text[], ?::text[], ?::text[]) "
+                        + "on conflict (event_key) do nothing returning event_key")) {
+            st.setArray(1, c.createArrayOf("text", batch.stream().map(Incoming::key).toArray()));
+            st.setArray(2, c.createArrayOf("text", batch.stream().map(i -> i.record().topic()).toArray()));
+            st.setArray(3, c.createArrayOf("text", batch.stream().map(i -> i.rejection() == null ? "applied" : "dead-lettered").toArray()));
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) fresh.add(rs.getString(1));
+            }
+        }
+        return fresh;
+    }
+
+    private static Map<TopicPartition, OffsetAndMetadata> nextOffsets(ConsumerRecords<String, byte[]> records) {
+        Map<TopicPartition, OffsetAndMetadata> out = new HashMap<>();
+        for (TopicPartition tp : records.partitions()) {
+            List<ConsumerRecord<String, byte[]>> rs = records.records(tp);
+            out.put(tp, new OffsetAndMetadata(rs.get(rs.size() - 1).offset() + 1));
+        }
+        return out;
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        KafkaConsumer<String, byte[]> c = consumer;
+        if (c != null) c.wakeup();
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package ai.coalora.fleet.registry;
+
+import ai.coalora.fleet.events.Payloads;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/**
+ * The registry's HTTP API as the other services and the command line use it: content-addressed blobs
+ * (every download is checked against its address) and model versions.
+ */
+public final class RegistryClient {
+    private final URI base;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+    public RegistryClient(String baseUrl) {
+        this.base = URI.create(baseUrl.endsWith("/") ? baseUrl : baseUrl + "/");
+    }
+
+    public String baseUrl() {
+        return base.toString();
+    }
+
+    /** Where a blob is fetched from. */
+    public String blobUrl(String sha256) {
+        return base.resolve("api/blobs/" + sha256).toString();
+    }
+
+    public boolean hasBlob(String sha256) throws IOException {
+        HttpResponse<Void> r = send(HttpRequest.newBuilder(URI.create(blobUrl(sha256))).method("HEAD", HttpRequest.BodyPublishers.noBody()),
+                HttpResponse.BodyHandlers.discarding());
+        return r.statusCode() == 200;
+    }
+
+    /** Stores bytes under their sha256 (skipped if the registry has them); returns the address. */
+    public String putBlob(byte[] bytes) throws IOException {
+        String sha = Sha256.of(bytes);
+        if (hasBlob(sha)) return sha;
+        HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(blobUrl(sha)))
+                .header("Content-Type", "application/octet-stream").PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() / 100 != 2) throw new IOException("registry refused blob " + sha + ": HTTP " + r.statusCode() + " " + r.body());
+        return sha;
+    }
+
+    /** Downloads a blob and checks it is what its address says. */
+    public byte[] getBlob(String sha256) throws IOException {
+        HttpResponse<byte[]> r = send(HttpRequest.newBuilder(URI.create(blobUrl(sha256))).GET(), HttpResponse.BodyHandlers.ofByteArray());
+        if (r.statusCode() != 200) throw new IOException("blob " + sha256 + ": HTTP " + r.statusCode());
+        String actual = Sha256.of(r.body());
+        if (!actual.equals(sha256)) throw new IOException("blob " + sha256 + " arrived with sha256 " + actual + ": refused");
+        return r.body();
+    }
+
+    public JsonNode getJson(String path) throws IOException {
+        HttpResponse<String> r = send(HttpRequest.newBuilder(base.resolve(path)).header("Accept", "application/json").GET(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) throw new IOException("GET " + path + ": HTTP " + r.statusCode() + " " + r.body());
+        return Payloads.JSON.readTree(r.body());
+    }
+
+    /** POST or PUT a JSON body; returns the JSON answer, or throws with the registry's error. */
+    public JsonNode sendJson(String method, String path, Object body) throws IOException {
+        HttpResponse<String> r = send(HttpRequest.newBuilder(base.resolve(path)).header("Content-Type", "application/json")
+                        .header("Accept", "application/json")
+                        .method(method, HttpRequest.BodyPublishers.ofByteArray(Payloads.JSON.writeValueAsBytes(body))),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() / 100 != 2) throw new IOException(method + " " + path + ": HTTP " + r.statusCode() + " " + r.body());
+        return r.body().isEmpty() ? null : Payloads.JSON.readTree(r.body());
+    }
+
+    private <T> HttpResponse<T> send(HttpRequest.Builder request, HttpResponse.BodyHandler<T> handler) throws IOException {
+        try {
+            return http.send(request.timeout(Duration.ofMinutes(2)).build(), handler);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+    }
+}

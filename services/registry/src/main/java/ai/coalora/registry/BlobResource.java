@@ -1,0 +1,61 @@
+package ai.coalora.registry;
+
+import ai.coalora.fleet.registry.Sha256;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HEAD;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.io.InputStream;
+import java.nio.file.Files;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+
+/** Content-addressed artifacts: model files, adapters, packed base models. */
+@Path("/api/blobs/{sha256}")
+public class BlobResource {
+    final BlobStore store;
+
+    BlobResource(BlobStore store) {
+        this.store = store;
+    }
+
+    @PUT
+    @Consumes(MediaType.APPLICATION_OCTET_STREAM)
+    @Operation(summary = "Store bytes under their sha256; 400 if they hash to something else")
+    public Response put(@PathParam("sha256") String sha256, InputStream body) throws Exception {
+        try {
+            boolean created = store.put(sha256, body);
+            return Response.status(created ? 201 : 200).build();
+        } catch (BlobStore.Refused e) {
+            return ApiError.of(400, e.getMessage());
+        }
+    }
+
+    @HEAD
+    @Operation(summary = "Whether the blob exists")
+    public Response exists(@PathParam("sha256") String sha256) throws Exception {
+        return store.find(sha256).map(p -> Response.ok().header("Content-Length", size(p)).build())
+                .orElse(Response.status(404).build());
+    }
+
+    @GET
+    @Operation(summary = "Download a blob (verify it against its sha256)")
+    public Response get(@PathParam("sha256") String sha256) {
+        if (!Sha256.isValid(sha256)) return ApiError.of(400, "'" + sha256 + "' is not a lowercase hex sha256");
+        return store.find(sha256)
+                .map(p -> Response.ok(p.toFile(), MediaType.APPLICATION_OCTET_STREAM).header("ETag", "\"" + sha256 + "\"")
+                        .header("Cache-Control", "public, max-age=31536000, immutable").build())
+                .orElse(ApiError.of(404, "no blob " + sha256));
+    }
+
+    private static long size(java.nio.file.Path p) {
+        try {
+            return Files.size(p);
+        } catch (java.io.IOException e) {
+            return -1;
+        }
+    }
+}

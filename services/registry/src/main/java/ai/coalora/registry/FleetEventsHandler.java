@@ -1,0 +1,111 @@
+package ai.coalora.registry;
+
+import ai.coalora.fleet.events.CloudEvent;
+import ai.coalora.fleet.events.EventTypes;
+import ai.coalora.fleet.events.Payloads;
+import ai.coalora.fleet.events.Payloads.AdapterReady;
+import ai.coalora.fleet.events.Payloads.Assignment;
+import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
+import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
+import ai.coalora.fleet.messaging.EventHandler;
+import ai.coalora.fleet.messaging.RejectedEvent;
+import ai.coalora.fleet.messaging.Transaction;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.sql.Types;
+
+/** Records what the fleet's events say: devices' capabilities, assignments, adapters and telemetry. */
+final class FleetEventsHandler implements EventHandler {
+
+    @Override
+    public void apply(CloudEvent event, Transaction tx) throws RejectedEvent, SQLException {
+        Connection c = tx.connection();
+        switch (event.type()) {
+            case EventTypes.CAPABILITIES -> {
+                DeviceCapabilities d = Payloads.read(event.data(), DeviceCapabilities.class);
+                try (PreparedStatement st = c.prepareStatement("insert into devices (device_id, capabilities, capabilities_event_id, capabilities_at) "
+                        + "values (?, ?::jsonb, ?, now()) on conflict (device_id) do update set capabilities = excluded.capabilities, "
+                        + "capabilities_event_id = excluded.capabilities_event_id, capabilities_at = now()")) {
+                    st.setString(1, d.deviceId());
+                    st.setString(2, event.data().toString());
+                    st.setString(3, event.id());
+                    st.executeUpdate();
+                }
+            }
+            case EventTypes.ASSIGNMENT -> {
+                Assignment a = Payloads.read(event.data(), Assignment.class);
+                try (PreparedStatement st = c.prepareStatement("insert into assignments (assignment_id, device_id, feasible, model_version, "
+                        + "config_id, average_bits, predicted_accuracy, reason) values (?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing")) {
+                    st.setString(1, a.assignmentId());
+                    st.setString(2, a.deviceId());
+                    st.setBoolean(3, a.feasible());
+                    st.setString(4, a.modelVersion());
+                    st.setString(5, a.configId());
+                    setDouble(st, 6, a.averageBits());
+                    setDouble(st, 7, a.predictedAccuracy());
+                    st.setString(8, a.reason());
+                    st.executeUpdate();
+                }
+                try (PreparedStatement st = c.prepareStatement("insert into devices (device_id, assignment_id, feasible, model_version, config_id, "
+                        + "average_bits, predicted_accuracy, reason, assigned_at) values (?, ?, ?, ?, ?, ?, ?, ?, now()) on conflict (device_id) do update set "
+                        + "assignment_id = excluded.assignment_id, feasible = excluded.feasible, model_version = excluded.model_version, "
+                        + "config_id = excluded.config_id, average_bits = excluded.average_bits, predicted_accuracy = excluded.predicted_accuracy, "
+                        + "reason = excluded.reason, assigned_at = now()")) {
+                    st.setString(1, a.deviceId());
+                    st.setString(2, a.assignmentId());
+                    st.setBoolean(3, a.feasible());
+                    st.setString(4, a.modelVersion());
+                    st.setString(5, a.configId());
+                    setDouble(st, 6, a.averageBits());
+                    setDouble(st, 7, a.predictedAccuracy());
+                    st.setString(8, a.reason());
+                    st.executeUpdate();
+                }
+            }
+            case EventTypes.ADAPTER_READY -> {
+                AdapterReady r = Payloads.read(event.data(), AdapterReady.class);
+                try (PreparedStatement st = c.prepareStatement("insert into adapters (package_sha256, model_version, config_id, average_bits, artifacts) "
+                        + "values (?, ?, ?, ?, ?::jsonb) on conflict do nothing")) {
+                    st.setString(1, r.packageSha256());
+                    st.setString(2, r.modelVersion());
+                    st.setString(3, r.configId());
+                    st.setDouble(4, r.averageBits());
+                    st.setString(5, Payloads.toJson(r.artifacts()).toString());
+                    st.executeUpdate();
+                }
+                try (PreparedStatement st = c.prepareStatement("insert into devices (device_id, adapter_assignment_id, package_sha256, adapter_at) "
+                        + "values (?, ?, ?, now()) on conflict (device_id) do update set adapter_assignment_id = excluded.adapter_assignment_id, "
+                        + "package_sha256 = excluded.package_sha256, adapter_at = now()")) {
+                    st.setString(1, r.deviceId());
+                    st.setString(2, r.assignmentId());
+                    st.setString(3, r.packageSha256());
+                    st.executeUpdate();
+                }
+            }
+            case EventTypes.TELEMETRY -> {
+                EvaluationTelemetry t = Payloads.read(event.data(), EvaluationTelemetry.class);
+                try (PreparedStatement st = c.prepareStatement("insert into telemetry (device_id, model_version, config_id, package_sha256, accuracy, "
+                        + "examples, latency_ms_per_example, memory_bytes, measured_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                    st.setString(1, t.deviceId());
+                    st.setString(2, t.modelVersion());
+                    st.setString(3, t.configId());
+                    st.setString(4, t.packageSha256());
+                    st.setDouble(5, t.accuracy());
+                    st.setInt(6, t.examples());
+                    st.setDouble(7, t.latencyMsPerExample());
+                    st.setLong(8, t.memoryBytes());
+                    st.setTimestamp(9, Timestamp.from(t.measuredAt()));
+                    st.executeUpdate();
+                }
+            }
+            default -> throw new RejectedEvent("the registry does not record " + event.type());
+        }
+    }
+
+    private static void setDouble(PreparedStatement st, int i, Double v) throws SQLException {
+        if (v == null) st.setNull(i, Types.DOUBLE);
+        else st.setDouble(i, v);
+    }
+}

@@ -1,0 +1,38 @@
+package ai.coalora.registry;
+
+import ai.coalora.fleet.events.Topic;
+import ai.coalora.fleet.messaging.ServiceRuntime;
+import io.agroal.api.AgroalDataSource;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.util.List;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+/** Starts the registry: records fleet events, publishes model registrations and alias moves. */
+@ApplicationScoped
+public class RegistryService {
+    @ConfigProperty(name = "coalora.kafka.bootstrap-servers") String bootstrapServers;
+    final AgroalDataSource dataSource;
+    ServiceRuntime runtime;
+
+    RegistryService(AgroalDataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    void start(@Observes StartupEvent ignored) {
+        runtime = ServiceRuntime.start("coalora-registry", bootstrapServers, dataSource,
+                List.of(Topic.CAPABILITIES, Topic.ASSIGNMENTS, Topic.ADAPTERS_READY, Topic.TELEMETRY),
+                List.of(Topic.MODEL_VERSIONS, Topic.MODEL_ALIASES, Topic.RETRAINING_REQUESTS), new FleetEventsHandler());
+    }
+
+    /** A REST transaction committed outbox records: publish now. */
+    void published() {
+        if (runtime != null) runtime.relay().wakeup();
+    }
+
+    void stop(@Observes ShutdownEvent ignored) {
+        if (runtime != null) runtime.close();
+    }
+}

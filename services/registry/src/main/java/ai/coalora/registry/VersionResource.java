@@ -1,0 +1,72 @@
+package ai.coalora.registry;
+
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.util.List;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+
+/** Model versions (immutable) and aliases (moving pointers with history). */
+@Path("/api")
+@Produces(MediaType.APPLICATION_JSON)
+public class VersionResource {
+    final ModelVersions versions;
+
+    VersionResource(ModelVersions versions) {
+        this.versions = versions;
+    }
+
+    @GET
+    @Path("/versions")
+    @Operation(summary = "All model versions, newest first")
+    public List<ModelVersions.Version> list() throws Exception {
+        return versions.list();
+    }
+
+    @GET
+    @Path("/versions/{version}")
+    @Operation(summary = "One model version: files, Pareto front with device footprints, lineage")
+    public Response get(@PathParam("version") String version) throws Exception {
+        return versions.find(version).map(v -> Response.ok(v).build()).orElse(ApiError.of(404, "no model version " + version));
+    }
+
+    @POST
+    @Path("/versions")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Register a bundle whose files were uploaded as blobs; idempotent (201 new, 200 existing)")
+    public Response register(ModelVersions.Registration registration) throws Exception {
+        try {
+            ModelVersions.Registered r = versions.register(registration);
+            return Response.status(r.created() ? 201 : 200).entity(r.version()).build();
+        } catch (ModelVersions.BadRequest e) {
+            return ApiError.of(e.status, e.getMessage());
+        }
+    }
+
+    @GET
+    @Path("/aliases/{alias}")
+    @Operation(summary = "Where an alias points and every move of it")
+    public Response alias(@PathParam("alias") String alias) throws Exception {
+        List<ModelVersions.AliasMove> history = versions.history(alias);
+        if (history.isEmpty()) return ApiError.of(404, "no alias " + alias);
+        return Response.ok(java.util.Map.of("alias", alias, "modelVersion", history.get(history.size() - 1).modelVersion(), "history", history)).build();
+    }
+
+    @PUT
+    @Path("/aliases/{alias}")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Point an alias at a version (promote); announces it, so planners re-plan")
+    public Response promote(@PathParam("alias") String alias, ModelVersions.Promotion promotion) throws Exception {
+        try {
+            return Response.ok(versions.promote(alias, promotion)).build();
+        } catch (ModelVersions.BadRequest e) {
+            return ApiError.of(e.status, e.getMessage());
+        }
+    }
+}
