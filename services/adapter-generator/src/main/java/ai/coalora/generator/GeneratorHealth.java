@@ -18,9 +18,9 @@ public class GeneratorHealth implements HealthCheck {
 
     @Override
     public HealthCheckResponse call() {
-        Optional<String> problem = service.runtime == null ? Optional.of("starting") : service.runtime.problem();
+        Optional<String> problem = service.runtime() == null ? Optional.of("starting") : service.runtime().problem();
         return HealthCheckResponse.named("generator-events").status(problem.isEmpty())
-                .withData("packagesGenerated", service.handler == null ? 0 : service.handler.generated())
+                .withData("packagesGenerated", service.handler() == null ? 0 : service.handler().generated())
                 .withData("problem", problem.orElse("none")).build();
     }
 }

@@ -47,6 +47,11 @@ public class GeneratorService {
                 List.of(Topic.ASSIGNMENTS), List.of(Topic.ADAPTERS_READY), handler);
     }
 
+    // accessors, not fields: callers hold a CDI client proxy, whose own fields are never set
+    ServiceRuntime runtime() { return runtime; }
+
+    GenerationHandler handler() { return handler; }
+
     void stop(@Observes ShutdownEvent ignored) {
         if (runtime != null) runtime.close();
         if (versions != null) versions.close();

@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
                 QuantizeCommand.class,
                 FinetuneCommand.class,
                 DemoCommand.class,
+                EngineDemoCommand.class,
                 BenchCommand.class,
                 TrainCommand.class,
                 EvalCommand.class,

@@ -17,9 +17,9 @@ public class PlannerHealth implements HealthCheck {
 
     @Override
     public HealthCheckResponse call() {
-        var problem = service.runtime == null ? java.util.Optional.of("starting") : service.runtime.problem();
+        var problem = service.runtime() == null ? java.util.Optional.of("starting") : service.runtime().problem();
         return HealthCheckResponse.named("planner-events").status(problem.isEmpty())
-                .withData("decisions", service.handler == null ? 0 : service.handler.decisions())
+                .withData("decisions", service.handler() == null ? 0 : service.handler().decisions())
                 .withData("problem", problem.orElse("none")).build();
     }
 }

@@ -22,14 +22,14 @@ public class PlannerResource {
     @Path("/status")
     public Map<String, Object> status() {
         Map<String, Object> out = new LinkedHashMap<>();
-        ParetoSelection s = service.handler == null ? null : service.handler.selection();
-        out.put("alias", service.alias);
+        ParetoSelection s = service.handler() == null ? null : service.handler().selection();
+        out.put("alias", service.alias());
         out.put("modelVersion", s == null ? null : s.modelVersion());
         out.put("frontSize", s == null ? 0 : s.size());
-        out.put("decisions", service.handler == null ? 0 : service.handler.decisions());
-        out.put("eventsApplied", service.runtime == null ? 0 : service.runtime.processor().applied());
-        out.put("eventsDeadLettered", service.runtime == null ? 0 : service.runtime.processor().deadLettered());
-        out.put("duplicatesSkipped", service.runtime == null ? 0 : service.runtime.processor().duplicates());
+        out.put("decisions", service.handler() == null ? 0 : service.handler().decisions());
+        out.put("eventsApplied", service.runtime() == null ? 0 : service.runtime().processor().applied());
+        out.put("eventsDeadLettered", service.runtime() == null ? 0 : service.runtime().processor().deadLettered());
+        out.put("duplicatesSkipped", service.runtime() == null ? 0 : service.runtime().processor().duplicates());
         return out;
     }
 }

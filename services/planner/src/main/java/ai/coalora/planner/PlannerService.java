@@ -35,6 +35,13 @@ public class PlannerService {
                 List.of(Topic.CAPABILITIES, Topic.MODEL_ALIASES), List.of(Topic.ASSIGNMENTS), handler);
     }
 
+    // accessors, not fields: callers hold a CDI client proxy, whose own fields are never set
+    ServiceRuntime runtime() { return runtime; }
+
+    PlanningHandler handler() { return handler; }
+
+    String alias() { return alias; }
+
     void stop(@Observes ShutdownEvent ignored) {
         if (runtime != null) runtime.close();
     }

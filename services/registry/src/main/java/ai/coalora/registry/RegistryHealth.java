@@ -18,7 +18,7 @@ public class RegistryHealth implements HealthCheck {
 
     @Override
     public HealthCheckResponse call() {
-        Optional<String> problem = service.runtime == null ? Optional.of("starting") : service.runtime.problem();
+        Optional<String> problem = service.runtime() == null ? Optional.of("starting") : service.runtime().problem();
         return HealthCheckResponse.named("registry-events").status(problem.isEmpty()).withData("problem", problem.orElse("none")).build();
     }
 }

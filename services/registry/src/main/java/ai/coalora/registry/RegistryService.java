@@ -32,6 +32,9 @@ public class RegistryService {
         if (runtime != null) runtime.relay().wakeup();
     }
 
+    // an accessor, not the field: callers hold a CDI client proxy, whose own fields are never set
+    ServiceRuntime runtime() { return runtime; }
+
     void stop(@Observes ShutdownEvent ignored) {
         if (runtime != null) runtime.close();
     }

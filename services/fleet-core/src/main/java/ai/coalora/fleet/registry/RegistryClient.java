@@ -63,6 +63,15 @@ public final class RegistryClient {
         return Payloads.JSON.readTree(r.body());
     }
 
+    /** The JSON at {@code path}, or null if the registry answers 404. */
+    public JsonNode getJsonOrNull(String path) throws IOException {
+        HttpResponse<String> r = send(HttpRequest.newBuilder(base.resolve(path)).header("Accept", "application/json").GET(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 404) return null;
+        if (r.statusCode() != 200) throw new IOException("GET " + path + ": HTTP " + r.statusCode() + " " + r.body());
+        return Payloads.JSON.readTree(r.body());
+    }
+
     /** POST or PUT a JSON body; returns the JSON answer, or throws with the registry's error. */
     public JsonNode sendJson(String method, String path, Object body) throws IOException {
         HttpResponse<String> r = send(HttpRequest.newBuilder(base.resolve(path)).header("Content-Type", "application/json")

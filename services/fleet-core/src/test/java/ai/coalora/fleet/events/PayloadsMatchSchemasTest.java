@@ -1,0 +1,94 @@
+package ai.coalora.fleet.events;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.coalora.fleet.events.Payloads.AdapterReady;
+import ai.coalora.fleet.events.Payloads.Artifact;
+import ai.coalora.fleet.events.Payloads.Assignment;
+import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
+import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
+import ai.coalora.fleet.events.Payloads.FileRef;
+import ai.coalora.fleet.events.Payloads.Footprint;
+import ai.coalora.fleet.events.Payloads.FrontEntry;
+import ai.coalora.fleet.events.Payloads.ModelPromoted;
+import ai.coalora.fleet.events.Payloads.ModelRegistered;
+import ai.coalora.fleet.events.Payloads.RetrainingRequested;
+import ai.coalora.fleet.schema.EventSchemas;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.record.TimestampType;
+import org.junit.jupiter.api.Test;
+
+/** What our records write is what the schemas accept, and the binary-mode codec round-trips. */
+class PayloadsMatchSchemasTest {
+    static final EventSchemas SCHEMAS = EventSchemas.load();
+    static final String SHA = "0123456789abcdef".repeat(4);
+
+    static void valid(String type, Object payload) {
+        JsonNode json = Payloads.toJson(payload);
+        assertEquals(List.of(), SCHEMAS.validate(type, json), type + ": " + json);
+        assertEquals(json, Payloads.toJson(Payloads.read(json, payload.getClass())), type + " round trip");
+    }
+
+    @Test
+    void everyRecordWritesSchemaValidData() {
+        valid(EventTypes.CAPABILITIES, new DeviceCapabilities("dev-1", 64_000_000, List.of(2, 3, 4, 8), List.of("coalora-packed"), "mid", 4_000_000L,
+                Map.of("site", "lab")));
+        valid(EventTypes.ASSIGNMENT, new Assignment("dev-1", "a-1", "e-1", true, "most accurate", SHA, "production", SHA, 3.1, 0.9,
+                "coalora-packed", new Footprint(50, 5, 4, 59)));
+        valid(EventTypes.ASSIGNMENT, new Assignment("dev-1", "a-2", "e-2", false, "no feasible configuration", SHA, "production",
+                null, null, null, null, null));
+        valid(EventTypes.ADAPTER_READY, new AdapterReady("dev-1", "a-1", SHA, SHA, 3.1, SHA,
+                List.of(new Artifact("adapter-weights", "adapter_model.safetensors", SHA, 10, "http://127.0.0.1:8080/api/blobs/" + SHA))));
+        valid(EventTypes.TELEMETRY, new EvaluationTelemetry("dev-1", SHA, SHA, SHA, 0.91, 200, 3.5, 60_000_000, Instant.parse("2026-11-30T10:00:00Z")));
+        valid(EventTypes.MODEL_REGISTERED, new ModelRegistered(SHA, null, "sentiment", "all-MiniLM-L6-v2", List.of(new FileRef("bundle.json", SHA, 10)),
+                3, Instant.parse("2026-11-30T10:00:00Z"), null));
+        valid(EventTypes.MODEL_PROMOTED, new ModelPromoted("production", SHA, null, "operator", "first", List.of(
+                new FrontEntry(SHA, 3.1, 0.9, List.of(2, 4), List.of("coalora-packed"), 50, 5))));
+        valid(EventTypes.RETRAINING_REQUESTED, new RetrainingRequested("r-1", SHA, List.of(SHA), "fleet accuracy below prediction", null));
+    }
+
+    @Test
+    void binaryModeRoundTrip() throws Exception {
+        CloudEvent e = CloudEvent.create("/test", EventTypes.CAPABILITIES, "dev-1", SCHEMAS.dataschema(EventTypes.CAPABILITIES),
+                Payloads.toJson(new DeviceCapabilities("dev-1", 1, List.of(4), List.of("coalora-packed"), "low", null, null)));
+        ConsumerRecord<String, byte[]> r = new ConsumerRecord<>("t", 0, 0, 0, TimestampType.CREATE_TIME, 0, 0, "dev-1", KafkaCloudEvents.value(e),
+                KafkaCloudEvents.headers(e), java.util.Optional.empty());
+        CloudEvent back = KafkaCloudEvents.decode(r);
+        // data compares as text: a long written may come back as an int node
+        assertEquals(new CloudEvent(e.id(), e.source(), e.type(), e.time(), e.subject(), e.dataschema(), back.data()), back);
+        assertEquals(e.data().toString(), back.data().toString());
+        assertEquals("1.0", new String(r.headers().lastHeader("ce_specversion").value(), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void unreadableRecordsSayWhy() {
+        CloudEvent e = CloudEvent.create("/test", EventTypes.CAPABILITIES, "dev-1", null, Payloads.JSON.createObjectNode());
+        assertUnreadable("ce_specversion", new RecordHeaders(), "{}".getBytes());
+        assertUnreadable("not JSON", KafkaCloudEvents.headers(e), "{oops".getBytes());
+        assertUnreadable("not a JSON object", KafkaCloudEvents.headers(e), "[1,2]".getBytes());
+        assertUnreadable("over the limit", KafkaCloudEvents.headers(e), new byte[KafkaCloudEvents.MAX_DATA_BYTES + 1]);
+        RecordHeaders badTime = new RecordHeaders(KafkaCloudEvents.headers(e).toArray());
+        badTime.remove("ce_time");
+        badTime.add("ce_time", "yesterday".getBytes());
+        assertUnreadable("RFC 3339", badTime, "{}".getBytes());
+    }
+
+    static void assertUnreadable(String expected, org.apache.kafka.common.header.Headers headers, byte[] value) {
+        ConsumerRecord<String, byte[]> r = new ConsumerRecord<>("t", 0, 0, 0, TimestampType.CREATE_TIME, 0, value.length, "k", value, headers,
+                java.util.Optional.empty());
+        try {
+            KafkaCloudEvents.decode(r);
+        } catch (KafkaCloudEvents.Unreadable u) {
+            assertTrue(u.getMessage().contains(expected), u.getMessage());
+            return;
+        }
+        throw new AssertionError("decoded a record that should be unreadable (" + expected + ")");
+    }
+}

@@ -1,0 +1,80 @@
+package ai.coalora.fleet.planning;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
+import ai.coalora.fleet.events.Payloads.FrontEntry;
+import ai.coalora.fleet.events.Payloads.ModelPromoted;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The decision rule on a small hand-made front (pure logic). */
+class ParetoSelectionTest {
+    static final String V = "a".repeat(64);
+    static final List<String> PACKED = List.of("coalora-packed");
+    // accuracy rises with size; the 3-bit entry is the most accurate per byte but not overall
+    static final FrontEntry SMALL = entry("1", 2.3, 0.80, List.of(2, 4), 1000);
+    static final FrontEntry MID = entry("2", 3.1, 0.86, List.of(3, 4), 1400);
+    static final FrontEntry BIG = entry("3", 4.2, 0.90, List.of(4, 8), 2000);
+    static final ParetoSelection SELECTION = new ParetoSelection(new ModelPromoted("production", V, null, "t", "t", List.of(SMALL, MID, BIG)));
+
+    static FrontEntry entry(String id, double bits, double acc, List<Integer> widths, long bytes) {
+        return new FrontEntry(id.repeat(64), bits, acc, widths, PACKED, bytes, 100);
+    }
+
+    static DeviceCapabilities device(long memory, List<Integer> bits, List<String> formats, long overhead) {
+        return new DeviceCapabilities("d1", memory, bits, formats, "mid", overhead, null);
+    }
+
+    @Test
+    void plentyOfMemoryGetsTheMostAccurate() {
+        ParetoSelection.Decision d = SELECTION.decide(device(10_000, List.of(2, 3, 4, 8), PACKED, 0));
+        assertEquals(BIG, d.choice());
+        assertEquals(2100, d.footprint().totalBytes());
+        assertEquals("coalora-packed", d.runtimeFormat());
+        assertFalse(d.reason().contains("rejected"), d.reason());
+    }
+
+    @Test
+    void memoryCountsWeightsAdapterAndOverhead() {
+        // 1500 + 0 overhead fits MID (1400+100) exactly; 1 byte of overhead pushes it to SMALL
+        assertEquals(MID, SELECTION.decide(device(1500, List.of(2, 3, 4, 8), PACKED, 0)).choice());
+        ParetoSelection.Decision d = SELECTION.decide(device(1500, List.of(2, 3, 4, 8), PACKED, 1));
+        assertEquals(SMALL, d.choice());
+        assertTrue(d.reason().contains("2 more accurate rejected (2 too large for its memory)"), d.reason());
+    }
+
+    @Test
+    void onlySupportedBitWidths() {
+        ParetoSelection.Decision d = SELECTION.decide(device(10_000, List.of(3, 4), PACKED, 0));
+        assertEquals(MID, d.choice());
+        assertTrue(d.reason().contains("1 use unsupported bit-widths"), d.reason());
+    }
+
+    @Test
+    void nothingFitsIsAnExplicitDecisionWithTheReason() {
+        ParetoSelection.Decision tooSmall = SELECTION.decide(device(900, List.of(2, 3, 4, 8), PACKED, 50));
+        assertNull(tooSmall.choice());
+        assertFalse(tooSmall.feasible());
+        assertTrue(tooSmall.reason().startsWith("no feasible configuration among 3"), tooSmall.reason());
+        assertTrue(tooSmall.reason().contains("the smallest needs 1150 bytes, the device has 900"), tooSmall.reason());
+
+        ParetoSelection.Decision gguf = SELECTION.decide(device(10_000, List.of(2, 3, 4, 8), List.of("gguf"), 0));
+        assertFalse(gguf.feasible());
+        assertTrue(gguf.reason().contains("3 need an unsupported runtime format") && gguf.reason().contains("[gguf]"), gguf.reason());
+
+        ParetoSelection.Decision eightBit = SELECTION.decide(device(10_000, List.of(8), PACKED, 0));
+        assertFalse(eightBit.feasible());
+        assertTrue(eightBit.reason().contains("3 use unsupported bit-widths"), eightBit.reason());
+    }
+
+    @Test
+    void tiesGoToTheSmallerFootprint() {
+        FrontEntry twin = entry("4", 4.0, 0.90, List.of(4), 1800);
+        ParetoSelection s = new ParetoSelection(new ModelPromoted("production", V, null, "t", "t", List.of(BIG, twin)));
+        assertEquals(twin, s.decide(device(10_000, List.of(4, 8), PACKED, 0)).choice());
+    }
+}

@@ -1,0 +1,53 @@
+package ai.coalora.fleet.sim;
+
+import ai.coalora.fleet.events.Payloads.AdapterReady;
+import ai.coalora.fleet.events.Payloads.Artifact;
+import ai.coalora.fleet.registry.Sha256;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * What a device does before applying an adapter: checks the package id against its file list and
+ * downloads every file from the URL it was given, checking size and sha256. Files already verified are
+ * not fetched again (a device's content-addressed cache).
+ */
+public final class ArtifactVerifier {
+    private final HttpClient http = HttpClient.newHttpClient();
+    private final Map<String, Long> verified = new ConcurrentHashMap<>();
+
+    /** Throws naming the first problem; returns the bytes the package holds in total. */
+    public long verify(AdapterReady ready) throws IOException, InterruptedException {
+        StringBuilder lines = new StringBuilder();
+        long total = 0;
+        for (Artifact a : ready.artifacts()) lines.append(a.role()).append(' ').append(a.name()).append(' ').append(a.sha256()).append('\n');
+        String packageSha = Sha256.of(lines.toString().getBytes(StandardCharsets.UTF_8));
+        if (!packageSha.equals(ready.packageSha256())) throw new IOException("package id " + ready.packageSha256() + " does not match its files (" + packageSha + ")");
+        Set<String> roles = ConcurrentHashMap.newKeySet();
+        for (Artifact a : ready.artifacts()) {
+            roles.add(a.role());
+            total += a.bytes();
+            if (verified.containsKey(a.sha256())) continue;
+            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(a.url())).build(), HttpResponse.BodyHandlers.ofByteArray());
+            if (r.statusCode() != 200) throw new IOException(a.name() + ": HTTP " + r.statusCode() + " from " + a.url());
+            if (r.body().length != a.bytes()) throw new IOException(a.name() + ": " + r.body().length + " bytes, announced " + a.bytes());
+            String sha = Sha256.of(r.body());
+            if (!sha.equals(a.sha256())) throw new IOException(a.name() + ": sha256 " + sha + ", announced " + a.sha256());
+            verified.put(a.sha256(), a.bytes());
+        }
+        for (String needed : Set.of("adapter-config", "adapter-weights", "sidecar", "base-packed", "base-dense")) {
+            if (!roles.contains(needed)) throw new IOException("package lacks its " + needed + " file");
+        }
+        return total;
+    }
+
+    public int filesVerified() {
+        return verified.size();
+    }
+}

@@ -1,0 +1,132 @@
+package ai.coalora.fleet.sim;
+
+import ai.coalora.fleet.infra.EmbeddedDatabase;
+import ai.coalora.fleet.infra.EmbeddedKafka;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * The whole system on one machine: a real Kafka broker and a real PostgreSQL started from Maven artifacts
+ * (in this JVM), and the registry, planner and adapter-generator as separate processes of their packaged
+ * applications, configured only through the environment, exactly as against external services.
+ */
+public final class FleetStack implements AutoCloseable {
+    public static final String DATABASE = "coalora";
+    public static final List<String> SERVICES = List.of("registry", "planner", "adapter-generator");
+    private static final Duration READY_TIMEOUT = Duration.ofMinutes(3);
+
+    private final Path workDir;
+    private final EmbeddedKafka kafka;
+    private final EmbeddedDatabase database;
+    private final Map<String, ServiceProcess> services = new LinkedHashMap<>();
+
+    private FleetStack(Path workDir, EmbeddedKafka kafka, EmbeddedDatabase database) {
+        this.workDir = workDir;
+        this.kafka = kafka;
+        this.database = database;
+    }
+
+    /** Starts everything under {@code workDir} (data, logs, blobs); {@code progress} hears each step. */
+    public static FleetStack start(Path workDir, Consumer<String> progress) throws IOException, InterruptedException {
+        Path root = repositoryRoot();
+        Files.createDirectories(workDir.resolve("logs"));
+        progress.accept("starting Kafka (KRaft broker from Maven artifacts)");
+        EmbeddedKafka kafka = EmbeddedKafka.start(workDir.resolve("kafka"));
+        progress.accept("starting PostgreSQL (embedded binaries)");
+        EmbeddedDatabase db;
+        try {
+            db = EmbeddedDatabase.start(workDir.resolve("postgres"), 0);
+            db.createDatabase(DATABASE);
+        } catch (IOException | RuntimeException e) {
+            kafka.close();
+            throw e;
+        }
+        FleetStack stack = new FleetStack(workDir, kafka, db);
+        try {
+            int registryPort = freePort();
+            String registryUrl = "http://127.0.0.1:" + registryPort;
+            Map<String, Integer> ports = Map.of("registry", registryPort, "planner", freePort(), "adapter-generator", freePort());
+            for (String name : SERVICES) {
+                Map<String, String> env = new LinkedHashMap<>();
+                env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
+                env.put("COALORA_JDBC_URL", db.jdbcUrl(DATABASE));
+                env.put("COALORA_REGISTRY_URL", registryUrl);
+                env.put("COALORA_BLOB_DIR", workDir.resolve("blobs").toString());
+                env.put("COALORA_GENERATOR_DIR", workDir.resolve("generator").toString());
+                env.put("REGISTRY_HTTP_PORT", Integer.toString(ports.get("registry")));
+                env.put("PLANNER_HTTP_PORT", Integer.toString(ports.get("planner")));
+                env.put("GENERATOR_HTTP_PORT", Integer.toString(ports.get("adapter-generator")));
+                env.put("OPT_OUT_TRACKING", "true");
+                Path jar = root.resolve("services").resolve(name).resolve("target/quarkus-app/quarkus-run.jar");
+                if (!Files.isRegularFile(jar)) throw new IOException("missing " + jar + ": build first (./mvnw -DskipTests install)");
+                List<String> jvm = name.equals("adapter-generator") ? List.of("-Xmx3g", "-Dai.djl.offline=true") : List.of("-Xmx512m");
+                stack.services.put(name, new ServiceProcess(name, jar, jvm, env, ports.get(name), workDir.resolve("logs").resolve(name + ".log")));
+            }
+            // all three start at once (their startup overlaps on two cores), then we wait for each
+            for (ServiceProcess s : stack.services.values()) {
+                progress.accept("starting " + s.name() + " (" + s.url() + ")");
+                s.start();
+            }
+            for (ServiceProcess s : stack.services.values()) s.awaitReady(READY_TIMEOUT);
+            progress.accept("all services ready");
+            return stack;
+        } catch (IOException | RuntimeException | InterruptedException e) {
+            stack.close();
+            throw e;
+        }
+    }
+
+    public String bootstrapServers() { return kafka.bootstrapServers(); }
+
+    public String jdbcUrl() { return database.jdbcUrl(DATABASE); }
+
+    public String registryUrl() { return services.get("registry").url(); }
+
+    public ServiceProcess service(String name) { return services.get(name); }
+
+    public Path workDir() { return workDir; }
+
+    /** Kills (SIGKILL) a service and starts it again, waiting until it is ready. */
+    public void crashAndRestart(String name) throws IOException, InterruptedException {
+        ServiceProcess s = services.get(name);
+        s.kill();
+        s.start();
+        s.awaitReady(READY_TIMEOUT);
+    }
+
+    @Override
+    public void close() {
+        for (ServiceProcess s : services.values()) {
+            try {
+                s.stop();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        database.close();
+        kafka.close();
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** The checkout the services were built in: -Dcoalora.root, else the nearest parent with services/registry. */
+    public static Path repositoryRoot() throws IOException {
+        String configured = System.getProperty("coalora.root");
+        if (configured != null) return Path.of(configured).toAbsolutePath();
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isRegularFile(p.resolve("services/registry/pom.xml"))) return p;
+        }
+        throw new IOException("cannot find the repository (set -Dcoalora.root)");
+    }
+}

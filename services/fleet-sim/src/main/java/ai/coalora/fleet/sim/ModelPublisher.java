@@ -1,0 +1,36 @@
+package ai.coalora.fleet.sim;
+
+import ai.coalora.fleet.events.Payloads;
+import ai.coalora.fleet.events.Payloads.FrontEntry;
+import ai.coalora.fleet.registry.RegistryClient;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/** Puts a trained bundle into the registry (files as blobs, then the version) and moves an alias to it. */
+public final class ModelPublisher {
+    public record Published(String modelVersion, List<FrontEntry> front) {}
+
+    private ModelPublisher() {}
+
+    public static Published registerAndPromote(RegistryClient registry, Path bundleDir, String alias, String actor, String reason) throws IOException {
+        List<Map<String, String>> files = new ArrayList<>();
+        try (Stream<Path> s = Files.list(bundleDir)) {
+            for (Path f : s.filter(Files::isRegularFile).sorted().toList()) {
+                String sha = registry.putBlob(Files.readAllBytes(f));
+                files.add(Map.of("name", f.getFileName().toString(), "sha256", sha));
+            }
+        }
+        JsonNode version = registry.sendJson("POST", "api/versions", Map.of("files", files));
+        String id = version.get("modelVersion").asText();
+        registry.sendJson("PUT", "api/aliases/" + alias, Map.of("modelVersion", id, "actor", actor, "reason", reason));
+        List<FrontEntry> front = Payloads.JSON.convertValue(version.get("front"), new TypeReference<List<FrontEntry>>() {});
+        return new Published(id, front);
+    }
+}

@@ -1,0 +1,68 @@
+package ai.coalora.fleet.sim;
+
+import ai.coalora.fleet.events.CloudEvent;
+import ai.coalora.fleet.events.EventTypes;
+import ai.coalora.fleet.events.KafkaCloudEvents;
+import ai.coalora.fleet.events.Payloads;
+import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
+import ai.coalora.fleet.events.Payloads.FrontEntry;
+import ai.coalora.fleet.events.Topic;
+import ai.coalora.fleet.messaging.KafkaSettings;
+import ai.coalora.fleet.schema.EventSchemas;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+/**
+ * Simulated devices with varied capabilities, drawn around a version's front so that some fit its largest
+ * configuration, most fall in between, and a few fit nothing: memory from just under the smallest
+ * footprint to above the largest, bit-width support from "everything" to "8-bit only", and a few devices
+ * that only run GGUF (which the front does not offer).
+ */
+public final class SimulatedFleet {
+    static final String SOURCE = "/coalora/simulated-fleet";
+    static final List<List<Integer>> BIT_SUPPORT = List.of(List.of(2, 3, 4, 8), List.of(2, 3, 4, 8), List.of(2, 3, 4, 8), List.of(3, 4, 8),
+            List.of(4, 8), List.of(8));
+    static final List<String> COMPUTE = List.of("micro", "low", "mid", "high");
+
+    private SimulatedFleet() {}
+
+    public static List<DeviceCapabilities> devices(int count, List<FrontEntry> front, long seed) {
+        long smallest = front.stream().mapToLong(e -> e.weightBytes() + e.adapterBytes()).min().orElseThrow();
+        long largest = front.stream().mapToLong(e -> e.weightBytes() + e.adapterBytes()).max().orElseThrow();
+        Random rnd = new Random(seed);
+        List<DeviceCapabilities> out = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            long overhead = (1 + rnd.nextInt(8)) * 1024L * 1024L;
+            double span = largest * 1.02 - smallest * 0.99;
+            long memory = overhead + (long) (smallest * 0.99 + rnd.nextDouble() * span);
+            double f = rnd.nextDouble();
+            List<String> formats = f < 0.9 ? List.of("coalora-packed") : f < 0.95 ? List.of("gguf") : List.of("gguf", "coalora-packed");
+            out.add(new DeviceCapabilities(deviceId(i), memory, BIT_SUPPORT.get(rnd.nextInt(BIT_SUPPORT.size())), formats,
+                    COMPUTE.get(rnd.nextInt(COMPUTE.size())), overhead, Map.of("fleet", "simulated")));
+        }
+        return out;
+    }
+
+    public static String deviceId(int i) {
+        return String.format("sim-%05d", i);
+    }
+
+    /** The capabilities event a device publishes: CloudEvent, key and subject = device id. */
+    public static CloudEvent event(DeviceCapabilities d) {
+        return CloudEvent.create(SOURCE + "/" + d.deviceId(), EventTypes.CAPABILITIES, d.deviceId(),
+                EventSchemas.load().dataschema(EventTypes.CAPABILITIES), Payloads.toJson(d));
+    }
+
+    /** A producer as a device gateway would use it (idempotent, acks=all). */
+    public static KafkaProducer<String, byte[]> producer(String bootstrapServers) {
+        return new KafkaProducer<>(KafkaSettings.producer(bootstrapServers, "simulated-fleet"));
+    }
+
+    public static void publish(KafkaProducer<String, byte[]> producer, CloudEvent e) {
+        producer.send(new ProducerRecord<>(Topic.CAPABILITIES.name(), null, e.subject(), KafkaCloudEvents.value(e), KafkaCloudEvents.headers(e)));
+    }
+}

@@ -1,0 +1,264 @@
+package ai.coalora.fleet.sim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.coalora.engine.train.Progress;
+import ai.coalora.fleet.events.CloudEvent;
+import ai.coalora.fleet.events.EventTypes;
+import ai.coalora.fleet.events.KafkaCloudEvents;
+import ai.coalora.fleet.events.Payloads;
+import ai.coalora.fleet.events.Payloads.AdapterReady;
+import ai.coalora.fleet.events.Payloads.Assignment;
+import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
+import ai.coalora.fleet.events.Payloads.FrontEntry;
+import ai.coalora.fleet.events.Topic;
+import ai.coalora.fleet.registry.RegistryClient;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Headers;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The system end to end on real components: Kafka and PostgreSQL from Maven artifacts, the three services
+ * as processes of their packaged applications, a model version trained with the real engine on real data,
+ * and 100 simulated devices.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class FleetEndToEndTest {
+    static final int DEVICES = 100;
+    static final Duration WAIT = Duration.ofMinutes(4);
+
+    static Path work;
+    static FleetStack stack;
+    static FleetObserver observer;
+    static ModelPublisher.Published version;
+    static RegistryClient registry;
+    static KafkaProducer<String, byte[]> producer;
+    static List<DeviceCapabilities> devices;
+
+    @BeforeAll
+    static void startTheSystem() throws Exception {
+        Path bundle = FleetBundle.TEST.ensure(Progress.NONE);
+        work = Files.createTempDirectory("coalora-e2e-");
+        stack = FleetStack.start(work, m -> System.out.println("[e2e] " + m));
+        observer = new FleetObserver(stack.bootstrapServers());
+        registry = new RegistryClient(stack.registryUrl());
+        version = ModelPublisher.registerAndPromote(registry, bundle, "production", "e2e-test", "first version");
+        producer = SimulatedFleet.producer(stack.bootstrapServers());
+        devices = SimulatedFleet.devices(DEVICES, version.front(), 7);
+    }
+
+    @AfterAll
+    static void stopTheSystem() {
+        if (producer != null) producer.close();
+        if (observer != null) observer.close();
+        if (stack != null) stack.close();
+    }
+
+    @Test
+    @Order(1)
+    void everyDeviceGetsExactlyOneAssignmentAndOneVerifiedAdapter() throws Exception {
+        for (DeviceCapabilities d : devices) SimulatedFleet.publish(producer, SimulatedFleet.event(d));
+        producer.flush();
+        assertTrue(FleetObserver.await(() -> devices.stream().allMatch(d -> answered(d.deviceId())), WAIT),
+                "every device answered: " + devices.stream().filter(d -> !answered(d.deviceId())).count() + " still waiting");
+        Thread.sleep(2000); // room for any duplicate to show up
+
+        ArtifactVerifier verifier = new ArtifactVerifier();
+        Set<String> configs = new HashSet<>();
+        int infeasible = 0;
+        for (DeviceCapabilities d : devices) {
+            List<Assignment> as = observer.assignmentsOf(d.deviceId());
+            assertEquals(1, as.size(), d.deviceId() + " assignments");
+            Assignment a = as.get(0);
+            FrontEntry best = bestFitting(d, version.front());
+            if (best == null) {
+                infeasible++;
+                assertFalse(a.feasible(), d.deviceId() + " fits nothing");
+                assertTrue(a.reason().startsWith("no feasible configuration"), a.reason());
+                assertEquals(0, observer.adaptersOf(d.deviceId()).size(), d.deviceId() + " gets no adapter");
+                continue;
+            }
+            assertTrue(a.feasible(), d.deviceId() + ": " + a.reason());
+            assertEquals(best.predictedAccuracy(), a.predictedAccuracy(), 1e-12, d.deviceId() + " gets the most accurate fitting configuration");
+            assertTrue(a.footprint().totalBytes() <= d.memoryBytes(), d.deviceId() + " fits in memory");
+            assertEquals(version.modelVersion(), a.modelVersion());
+            List<AdapterReady> ready = observer.adaptersOf(d.deviceId());
+            assertEquals(1, ready.size(), d.deviceId() + " adapters");
+            assertEquals(a.assignmentId(), ready.get(0).assignmentId());
+            assertEquals(a.configId(), ready.get(0).configId());
+            assertTrue(verifier.verify(ready.get(0)) > 0);
+            configs.add(a.configId());
+        }
+        assertTrue(infeasible > 0 && infeasible < DEVICES, "the simulated fleet has devices that fit nothing and devices that fit: " + infeasible);
+        assertTrue(configs.size() >= 3, "varied devices get varied configurations: " + configs.size());
+
+        // the registry recorded the same
+        assertTrue(FleetObserver.await(() -> summary().path("byStatus").path("ready").asLong() == DEVICES - countInfeasible(), Duration.ofSeconds(30)),
+                "registry summary: " + summary());
+        JsonNode summary = summary();
+        assertEquals(DEVICES, summary.get("devices").asLong());
+        assertEquals(configs.size(), summary.get("adapterPackages").asLong(), "one package per distinct configuration");
+        JsonNode packages = generatorPackages();
+        assertEquals(configs.size(), packages.size(), "each configuration generated once");
+    }
+
+    @Test
+    @Order(2)
+    void aDeviceWhoseCapabilitiesChangeIsReplanned() throws Exception {
+        DeviceCapabilities d = devices.stream().filter(x -> bestFitting(x, version.front()) != null)
+                .max(Comparator.comparingDouble(x -> bestFitting(x, version.front()).averageBits())).orElseThrow();
+        Assignment before = observer.assignmentsOf(d.deviceId()).get(0);
+        FrontEntry smallest = version.front().stream().filter(e -> d.weightBits().containsAll(e.weightBits()))
+                .min(Comparator.comparingLong(e -> e.weightBytes() + e.adapterBytes())).orElseThrow();
+        DeviceCapabilities shrunk = new DeviceCapabilities(d.deviceId(), smallest.weightBytes() + smallest.adapterBytes() + d.overheadBytes(),
+                d.weightBits(), d.runtimeFormats(), d.computeClass(), d.runtimeOverheadBytes(), d.labels());
+        SimulatedFleet.publish(producer, SimulatedFleet.event(shrunk));
+        producer.flush();
+        assertTrue(FleetObserver.await(() -> observer.assignmentsOf(d.deviceId()).size() == 2 && observer.adaptersOf(d.deviceId()).size() == 2, WAIT));
+        Assignment after = observer.assignmentsOf(d.deviceId()).get(1);
+        assertTrue(after.feasible());
+        assertNotEquals(before.configId(), after.configId(), "less memory, another configuration");
+        assertEquals(bestFitting(shrunk, version.front()).configId(), after.configId());
+        assertTrue(after.footprint().totalBytes() <= shrunk.memoryBytes());
+        assertEquals(after.assignmentId(), observer.adaptersOf(d.deviceId()).get(1).assignmentId());
+
+        // announcing the same capabilities again (a reboot) changes nothing: no third assignment
+        SimulatedFleet.publish(producer, SimulatedFleet.event(shrunk));
+        producer.flush();
+        Thread.sleep(3000);
+        assertEquals(2, observer.assignmentsOf(d.deviceId()).size());
+    }
+
+    @Test
+    @Order(3)
+    void malformedEventsAreDeadLetteredWithReasonsAndTheServicesKeepRunning() throws Exception {
+        String topic = Topic.CAPABILITIES.name();
+        DeviceCapabilities good = devices.get(0);
+        CloudEvent valid = SimulatedFleet.event(good);
+        // 1: not JSON
+        send(topic, "bad-1", "{not json".getBytes(StandardCharsets.UTF_8), KafkaCloudEvents.headers(valid));
+        // 2: not a CloudEvent (no ce_ headers)
+        send(topic, "bad-2", KafkaCloudEvents.value(valid), new org.apache.kafka.common.header.internals.RecordHeaders());
+        // 3: schema-invalid: 5-bit weights, memory as a string
+        ObjectNode bad = (ObjectNode) Payloads.toJson(new DeviceCapabilities("bad-3", 1, List.of(5), List.of("coalora-packed"), "low", null, null));
+        bad.put("memoryBytes", "lots");
+        CloudEvent invalid = CloudEvent.create("/test", EventTypes.CAPABILITIES, "bad-3", null, bad);
+        send(topic, "bad-3", KafkaCloudEvents.value(invalid), KafkaCloudEvents.headers(invalid));
+        // 4: an event of another type on the capabilities topic
+        CloudEvent wrongType = CloudEvent.create("/test", EventTypes.TELEMETRY, "bad-4", null, Payloads.JSON.createObjectNode().put("deviceId", "bad-4"));
+        send(topic, "bad-4", KafkaCloudEvents.value(wrongType), KafkaCloudEvents.headers(wrongType));
+        // 5: key and subject disagree
+        CloudEvent other = SimulatedFleet.event(new DeviceCapabilities("bad-5", good.memoryBytes(), good.weightBits(), good.runtimeFormats(),
+                good.computeClass(), null, null));
+        send(topic, "somebody-else", KafkaCloudEvents.value(other), KafkaCloudEvents.headers(other));
+        // 6: a replayed event (same id) is not an error: it is skipped, not dead-lettered
+        CloudEvent firstOfDevice1 = SimulatedFleet.event(devices.get(1));
+        send(topic, devices.get(1).deviceId(), KafkaCloudEvents.value(firstOfDevice1), KafkaCloudEvents.headers(firstOfDevice1));
+        send(topic, devices.get(1).deviceId(), KafkaCloudEvents.value(firstOfDevice1), KafkaCloudEvents.headers(firstOfDevice1));
+        producer.flush();
+
+        // both consumers of the capabilities topic (planner and registry) dead-letter each bad record
+        Map<String, List<String>> expected = Map.of("bad-1", List.of("not JSON"), "bad-3", List.of("memoryBytes", "weightBits"),
+                "bad-4", List.of("does not belong"), "somebody-else", List.of("differs from the event subject"));
+        assertTrue(FleetObserver.await(() -> deadLettered("coalora-planner") >= 5 && deadLettered("coalora-registry") >= 5, WAIT),
+                "dead letters: " + observer.deadLetters());
+        for (FleetObserver.DeadLetter dl : observer.deadLetters()) {
+            assertEquals(topic + Topic.DLQ_SUFFIX, dl.topic());
+            assertFalse(dl.reason() == null || dl.reason().isBlank(), "every dead letter says why");
+        }
+        for (var e : expected.entrySet()) {
+            for (String service : List.of("coalora-planner", "coalora-registry")) {
+                FleetObserver.DeadLetter dl = observer.deadLetters().stream().filter(x -> e.getKey().equals(x.key()) && x.service().equals(service))
+                        .findFirst().orElseThrow(() -> new AssertionError(service + " dead-lettered no " + e.getKey() + ": " + observer.deadLetters()));
+                for (String word : e.getValue()) assertTrue(dl.reason().contains(word), dl.reason() + " should mention " + word);
+            }
+        }
+        assertTrue(observer.deadLetters().stream().anyMatch(x -> x.reason().contains("ce_specversion")), "the headerless record");
+        assertTrue(observer.deadLetters().stream().noneMatch(x -> devices.get(1).deviceId().equals(x.key())), "replays are not errors");
+        // nothing of the bad records became a device, and the services are still up and working
+        assertNull(registry.getJsonOrNull("api/devices/bad-3"));
+        for (String s : FleetStack.SERVICES) assertEquals(200, status(stack.service(s).url() + "/q/health/ready"), s + " ready");
+        DeviceCapabilities late = new DeviceCapabilities("late-device", good.memoryBytes(), good.weightBits(), good.runtimeFormats(),
+                good.computeClass(), good.runtimeOverheadBytes(), null);
+        SimulatedFleet.publish(producer, SimulatedFleet.event(late));
+        producer.flush();
+        assertTrue(FleetObserver.await(() -> answered("late-device"), WAIT), "a valid event after the bad ones is processed");
+    }
+
+    /** The most accurate front entry the device can run (brute force: the test's own statement of the rule). */
+    static FrontEntry bestFitting(DeviceCapabilities d, List<FrontEntry> front) {
+        return front.stream()
+                .filter(e -> d.weightBits().containsAll(e.weightBits()))
+                .filter(e -> e.runtimeFormats().stream().anyMatch(d.runtimeFormats()::contains))
+                .filter(e -> e.weightBytes() + e.adapterBytes() + d.overheadBytes() <= d.memoryBytes())
+                .max(Comparator.comparingDouble(FrontEntry::predictedAccuracy)
+                        .thenComparing(Comparator.comparingLong((FrontEntry e) -> e.weightBytes() + e.adapterBytes()).reversed()))
+                .orElse(null);
+    }
+
+    static boolean answered(String deviceId) {
+        List<Assignment> as = observer.assignmentsOf(deviceId);
+        if (as.isEmpty()) return false;
+        Assignment last = as.get(as.size() - 1);
+        return !last.feasible() || observer.adaptersOf(deviceId).stream().anyMatch(r -> r.assignmentId().equals(last.assignmentId()));
+    }
+
+    static long countInfeasible() {
+        return devices.stream().filter(d -> bestFitting(d, version.front()) == null).count();
+    }
+
+    static long deadLettered(String service) {
+        return observer.deadLetters().stream().filter(d -> d.service().equals(service)).count();
+    }
+
+    static void send(String topic, String key, byte[] value, Headers headers) {
+        producer.send(new ProducerRecord<>(topic, null, key, value, headers));
+    }
+
+    static JsonNode summary() {
+        try {
+            return registry.getJson("api/fleet/summary");
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static JsonNode generatorPackages() throws Exception {
+        try (var c = java.sql.DriverManager.getConnection(stack.jdbcUrl(), "postgres", "");
+             var st = c.createStatement();
+             var rs = st.executeQuery("select json_agg(config_id) from generator.packages")) {
+            rs.next();
+            return Payloads.JSON.readTree(rs.getString(1));
+        }
+    }
+
+    static int status(String url) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+    }
+}
