@@ -39,7 +39,9 @@ public final class FleetObserver implements AutoCloseable {
     public FleetObserver(String bootstrapServers) {
         consumer = new KafkaConsumer<>(KafkaSettings.consumer(bootstrapServers, "observer-" + UUID.randomUUID(), "fleet-observer"));
         List<String> topics = new ArrayList<>(List.of(Topic.ASSIGNMENTS.name(), Topic.ADAPTERS_READY.name()));
-        for (Topic t : Topic.ALL) topics.add(t.deadLetter().name());
+        for (Topic t : List.of(Topic.CAPABILITIES, Topic.ASSIGNMENTS, Topic.ADAPTERS_READY, Topic.TELEMETRY, Topic.MODEL_ALIASES)) {
+            topics.add(t.deadLetter().name()); // the dead-letter topics of every topic a service consumes
+        }
         consumer.subscribe(topics);
         thread = new Thread(this::run, "fleet-observer");
         thread.setDaemon(true);

@@ -24,11 +24,19 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  */
 public final class SimulatedFleet {
     static final String SOURCE = "/coalora/simulated-fleet";
-    static final List<List<Integer>> BIT_SUPPORT = List.of(List.of(2, 3, 4, 8), List.of(2, 3, 4, 8), List.of(2, 3, 4, 8), List.of(3, 4, 8),
-            List.of(4, 8), List.of(8));
+    /** Kernels a device has: most run every bit-width, some lack 2- or 3-bit kernels, a few only 8-bit. */
+    static final List<List<Integer>> BIT_SUPPORT = weighted(Map.of(List.of(2, 3, 4, 8), 16, List.of(3, 4, 8), 2, List.of(4, 8), 1, List.of(8), 1));
     static final List<String> COMPUTE = List.of("micro", "low", "mid", "high");
 
     private SimulatedFleet() {}
+
+    /** Each option repeated by its weight, in a fixed order (so a seed gives the same fleet). */
+    static List<List<Integer>> weighted(Map<List<Integer>, Integer> weights) {
+        List<List<Integer>> out = new ArrayList<>();
+        weights.entrySet().stream().sorted(java.util.Comparator.comparing(e -> e.getKey().toString()))
+                .forEach(e -> { for (int i = 0; i < e.getValue(); i++) out.add(e.getKey()); });
+        return out;
+    }
 
     public static List<DeviceCapabilities> devices(int count, List<FrontEntry> front, long seed) {
         long smallest = front.stream().mapToLong(e -> e.weightBytes() + e.adapterBytes()).min().orElseThrow();

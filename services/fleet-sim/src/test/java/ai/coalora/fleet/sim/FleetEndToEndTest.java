@@ -211,6 +211,38 @@ class FleetEndToEndTest {
         assertTrue(FleetObserver.await(() -> answered("late-device"), WAIT), "a valid event after the bad ones is processed");
     }
 
+    @Test
+    @Order(4)
+    void promotingANewVersionReplansTheWholeFleet() throws Exception {
+        // a second version: the same weights with a different manifest (a retrain would change both)
+        Path v2dir = Files.createDirectories(work.resolve("bundle-v2"));
+        Path v1dir = FleetBundle.TEST.ensure(Progress.NONE);
+        try (var files = Files.list(v1dir)) {
+            for (Path f : files.toList()) Files.copy(f, v2dir.resolve(f.getFileName()));
+        }
+        ObjectNode manifest = (ObjectNode) Payloads.JSON.readTree(v2dir.resolve("bundle.json").toFile());
+        ((ObjectNode) manifest.get("training")).put("createdAt", "2026-11-30T00:00:00Z");
+        Files.write(v2dir.resolve("bundle.json"), Payloads.JSON.writeValueAsBytes(manifest));
+        ModelPublisher.Published v2 = ModelPublisher.registerAndPromote(registry, v2dir, "production", "e2e-test", "second version");
+        assertNotEquals(version.modelVersion(), v2.modelVersion());
+
+        assertTrue(FleetObserver.await(() -> devices.stream().allMatch(d -> {
+            List<Assignment> as = observer.assignmentsOf(d.deviceId());
+            return v2.modelVersion().equals(as.get(as.size() - 1).modelVersion()) && FleetRollout.done(observer, d.deviceId());
+        }), WAIT), "every device re-planned onto the new version");
+        for (DeviceCapabilities d : devices) {
+            List<Assignment> as = observer.assignmentsOf(d.deviceId());
+            Assignment last = as.get(as.size() - 1), previous = as.get(as.size() - 2);
+            assertEquals(version.modelVersion(), previous.modelVersion(), d.deviceId() + " exactly one new assignment");
+            assertEquals(previous.feasible(), last.feasible());
+            assertEquals(previous.configId(), last.configId(), "the same front gives the same configuration");
+        }
+        JsonNode alias = registry.getJson("api/aliases/production");
+        assertEquals(v2.modelVersion(), alias.get("modelVersion").asText());
+        assertEquals(2, alias.get("history").size());
+        assertEquals(version.modelVersion(), alias.get("history").get(1).get("previousVersion").asText());
+    }
+
     /** The most accurate front entry the device can run (brute force: the test's own statement of the rule). */
     static FrontEntry bestFitting(DeviceCapabilities d, List<FrontEntry> front) {
         return front.stream()
@@ -223,10 +255,7 @@ class FleetEndToEndTest {
     }
 
     static boolean answered(String deviceId) {
-        List<Assignment> as = observer.assignmentsOf(deviceId);
-        if (as.isEmpty()) return false;
-        Assignment last = as.get(as.size() - 1);
-        return !last.feasible() || observer.adaptersOf(deviceId).stream().anyMatch(r -> r.assignmentId().equals(last.assignmentId()));
+        return FleetRollout.done(observer, deviceId);
     }
 
     static long countInfeasible() {
