@@ -79,6 +79,8 @@ final class DemoCommand implements Callable<Integer> {
                         "#".repeat(Math.max(1, 40 * e.getValue() / widest)));
             }
             r.unassignableReasons().forEach((why, n) -> System.out.printf("   no feasible configuration (%s): %d%n", why, n));
+            if (r.exampleReason() != null) System.out.println("   e.g. " + r.exampleReason());
+            if (r.exampleInfeasibleReason() != null) System.out.println("   e.g. " + r.exampleInfeasibleReason());
             System.out.printf("   adapters generated: %d packages (one per distinct configuration), %d files downloaded and sha256-verified%n",
                     r.distinctConfigurations(), r.filesVerified());
             System.out.printf("   largest device download: %.1f MB (packed base + adapter; no full-precision matrices)%n", r.bytesPerDeviceMax() / 1e6);

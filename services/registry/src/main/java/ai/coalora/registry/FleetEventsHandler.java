@@ -38,29 +38,15 @@ final class FleetEventsHandler implements EventHandler {
                 Assignment a = Payloads.read(event.data(), Assignment.class);
                 try (PreparedStatement st = c.prepareStatement("insert into assignments (assignment_id, device_id, feasible, model_version, "
                         + "config_id, average_bits, predicted_accuracy, reason) values (?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing")) {
-                    st.setString(1, a.assignmentId());
-                    st.setString(2, a.deviceId());
-                    st.setBoolean(3, a.feasible());
-                    st.setString(4, a.modelVersion());
-                    st.setString(5, a.configId());
-                    setDouble(st, 6, a.averageBits());
-                    setDouble(st, 7, a.predictedAccuracy());
-                    st.setString(8, a.reason());
+                    bindAssignment(st, a);
                     st.executeUpdate();
                 }
-                try (PreparedStatement st = c.prepareStatement("insert into devices (device_id, assignment_id, feasible, model_version, config_id, "
+                try (PreparedStatement st = c.prepareStatement("insert into devices (assignment_id, device_id, feasible, model_version, config_id, "
                         + "average_bits, predicted_accuracy, reason, assigned_at) values (?, ?, ?, ?, ?, ?, ?, ?, now()) on conflict (device_id) do update set "
                         + "assignment_id = excluded.assignment_id, feasible = excluded.feasible, model_version = excluded.model_version, "
                         + "config_id = excluded.config_id, average_bits = excluded.average_bits, predicted_accuracy = excluded.predicted_accuracy, "
                         + "reason = excluded.reason, assigned_at = now()")) {
-                    st.setString(1, a.deviceId());
-                    st.setString(2, a.assignmentId());
-                    st.setBoolean(3, a.feasible());
-                    st.setString(4, a.modelVersion());
-                    st.setString(5, a.configId());
-                    setDouble(st, 6, a.averageBits());
-                    setDouble(st, 7, a.predictedAccuracy());
-                    st.setString(8, a.reason());
+                    bindAssignment(st, a);
                     st.executeUpdate();
                 }
             }
@@ -102,6 +88,18 @@ final class FleetEventsHandler implements EventHandler {
             }
             default -> throw new RejectedEvent("the registry does not record " + event.type());
         }
+    }
+
+    /** Parameters 1-8 in the column order (assignment_id, device_id, feasible, model_version, config_id, average_bits, predicted_accuracy, reason). */
+    private static void bindAssignment(PreparedStatement st, Assignment a) throws SQLException {
+        st.setString(1, a.assignmentId());
+        st.setString(2, a.deviceId());
+        st.setBoolean(3, a.feasible());
+        st.setString(4, a.modelVersion());
+        st.setString(5, a.configId());
+        setDouble(st, 6, a.averageBits());
+        setDouble(st, 7, a.predictedAccuracy());
+        st.setString(8, a.reason());
     }
 
     private static void setDouble(PreparedStatement st, int i, Double v) throws SQLException {

@@ -56,7 +56,6 @@ public final class EventProcessor implements AutoCloseable {
     private final Thread thread;
     private final AtomicLong applied = new AtomicLong(), deadLettered = new AtomicLong(), duplicates = new AtomicLong();
     private volatile boolean running = true;
-    private volatile boolean caughtUp;
     private volatile String lastError;
     private volatile KafkaConsumer<String, byte[]> consumer;
 
@@ -94,7 +93,7 @@ public final class EventProcessor implements AutoCloseable {
                 c.subscribe(settings.inputs().stream().map(Topic::name).toList());
                 while (running) {
                     ConsumerRecords<String, byte[]> records = c.poll(Duration.ofMillis(200));
-                    if (records.isEmpty()) { caughtUp = true; continue; }
+                    if (records.isEmpty()) continue;
                     processBatch(records);
                     c.commitSync(nextOffsets(records));
                     lastError = null;
@@ -106,7 +105,7 @@ public final class EventProcessor implements AutoCloseable {
                 // the consumer is recreated and resumes from the last committed offsets: nothing skipped
                 lastError = e.toString();
                 LOG.warn("{}: {} (resuming from committed offsets)", settings.service(), e.toString());
-                sleepQuietly(1000);
+                Threads.sleepQuietly(1000);
             }
         }
     }
@@ -207,23 +206,11 @@ public final class EventProcessor implements AutoCloseable {
         return out;
     }
 
-    private static void sleepQuietly(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     @Override
     public void close() {
         running = false;
         KafkaConsumer<String, byte[]> c = consumer;
         if (c != null) c.wakeup();
-        try {
-            thread.join(10_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Threads.join(thread, 10_000);
     }
 }

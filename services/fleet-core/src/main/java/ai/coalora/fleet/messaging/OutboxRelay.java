@@ -83,7 +83,7 @@ public final class OutboxRelay implements AutoCloseable {
                 if (!running) return;
                 lastError = e.toString();
                 LOG.warn("outbox relay: {} (retrying)", e.toString());
-                sleepQuietly(1000);
+                Threads.sleepQuietly(1000);
             }
         }
     }
@@ -131,23 +131,11 @@ public final class OutboxRelay implements AutoCloseable {
         }
     }
 
-    private static void sleepQuietly(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     @Override
     public void close() {
         running = false;
         wakeup();
-        try {
-            thread.join(5000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Threads.join(thread, 5000);
         producer.close(java.time.Duration.ofSeconds(5));
     }
 }

@@ -19,7 +19,7 @@ public final class FleetRollout {
     /** What the fleet ended up with. */
     public record Result(int devices, int ready, int unassignable, int waiting, Map<String, Integer> byAverageBits,
                          Map<String, Integer> unassignableReasons, int distinctConfigurations, int filesVerified, long bytesPerDeviceMax,
-                         double seconds, double lastAnswerSeconds) {}
+                         double seconds, double lastAnswerSeconds, String exampleReason, String exampleInfeasibleReason) {}
 
     private FleetRollout() {}
 
@@ -51,11 +51,13 @@ public final class FleetRollout {
         int ready = 0, unassignable = 0;
         long maxBytes = 0;
         ArtifactVerifier verifier = new ArtifactVerifier();
+        String example = null, exampleInfeasible = null;
         for (DeviceCapabilities d : devices) {
             List<Assignment> as = observer.assignmentsOf(d.deviceId());
             if (as.isEmpty()) continue;
             Assignment a = as.get(as.size() - 1);
             if (!a.feasible()) {
+                if (exampleInfeasible == null) exampleInfeasible = d.deviceId() + ": " + a.reason();
                 unassignable++;
                 reasons.merge(reasonKind(a.reason()), 1, Integer::sum);
                 continue;
@@ -63,6 +65,7 @@ public final class FleetRollout {
             AdapterReady r = observer.adaptersOf(d.deviceId()).stream().filter(x -> x.assignmentId().equals(a.assignmentId())).findFirst().orElse(null);
             if (r == null) continue;
             ready++;
+            if (example == null && a.reason().contains("rejected")) example = d.deviceId() + ": " + a.reason();
             configs.add(a.configId());
             byBits.merge(String.format("%.2f", Math.floor(a.averageBits() * 4) / 4), 1, Integer::sum);
             Long at = observer.firstAdapterNanos(d.deviceId());
@@ -70,7 +73,7 @@ public final class FleetRollout {
             if (verifyDownloads) maxBytes = Math.max(maxBytes, verifier.verify(r));
         }
         return new Result(devices.size(), ready, unassignable, devices.size() - ready - unassignable, byBits, reasons, configs.size(),
-                verifier.filesVerified(), maxBytes, seconds, lastAnswer);
+                verifier.filesVerified(), maxBytes, seconds, lastAnswer, example, exampleInfeasible);
     }
 
     static boolean done(FleetObserver observer, String deviceId) {
