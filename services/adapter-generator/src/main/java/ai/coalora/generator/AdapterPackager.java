@@ -55,7 +55,7 @@ final class AdapterPackager {
         List<Artifact> artifacts = new ArrayList<>();
         Path dir = Files.createTempDirectory(Files.createDirectories(scratch), "adapter-");
         try {
-            AdapterEmission.write(version.loaded(), version.instance(), config, dir);
+            AdapterEmission.write(version.loaded(), version.instance(), config, dir, version.id());
             try (Stream<Path> files = Files.list(dir)) {
                 for (Path f : files.sorted().toList()) add(artifacts, f.getFileName().toString(), Files.readAllBytes(f));
             }

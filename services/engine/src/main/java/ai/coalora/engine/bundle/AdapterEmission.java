@@ -30,7 +30,14 @@ public final class AdapterEmission {
 
     private AdapterEmission() {}
 
+    /** Emits with the bundle's tensor checksum as the model version (a bundle used outside a registry). */
     public static Emitted write(ModelBundle.Loaded loaded, ModelBundle.Instance bundle, ModelQuantConfig config, Path dir) throws IOException {
+        return write(loaded, bundle, config, dir, loaded.manifest().tensorsSha256());
+    }
+
+    /** @param modelVersion what the files name as their model version (a registry's version id) */
+    public static Emitted write(ModelBundle.Loaded loaded, ModelBundle.Instance bundle, ModelQuantConfig config, Path dir,
+                                String modelVersion) throws IOException {
         long t0 = System.nanoTime();
         Map<String, PeftAdapter.LoraPair> pairs = new TreeMap<>();
         double foldMillis;
@@ -44,7 +51,7 @@ public final class AdapterEmission {
         BundleManifest m = loaded.manifest();
         List<String> targets = Arrays.stream(Role.values()).map(Role::hfModule).toList();
         Map<String, String> metadata = new LinkedHashMap<>();
-        metadata.put("coalora.model_version", m.tensorsSha256());
+        metadata.put("coalora.model_version", modelVersion);
         metadata.put("coalora.average_bits", Double.toString(config.averageBits()));
         new PeftAdapter(m.baseModel().name(), m.rank(), m.alpha(), targets, "SEQ_CLS", pairs, metadata).write(dir);
         config.write(dir.resolve(CONFIG));
@@ -55,17 +62,20 @@ public final class AdapterEmission {
                 Map.of("labels", String.join(",", m.task().labels())));
         Map<String, Object> sidecar = new LinkedHashMap<>();
         sidecar.put("format", "coalora.adapter/v1");
-        sidecar.put("modelVersion", m.tensorsSha256());
+        sidecar.put("modelVersion", modelVersion);
         sidecar.put("baseModel", m.baseModel());
         sidecar.put("task", m.task().name());
         sidecar.put("labels", m.task().labels());
         sidecar.put("quantizer", config.quantizer().jsonName());
         sidecar.put("averageBits", config.averageBits());
         sidecar.put("quantConfig", CONFIG);
+        // the per-matrix configuration inline too, so the sidecar alone says what the adapter was made for
+        sidecar.put("configuration", ModelBundle.JSON.readTree(config.toJson()));
+        sidecar.put("configId", config.configId());
         sidecar.put("head", HEAD);
         // no timings here: the same configuration of the same version must give byte-identical files (content addressing)
         sidecar.put("generator", GENERATOR);
         Files.write(dir.resolve(SIDECAR), ModelBundle.JSON.writeValueAsBytes(sidecar));
-        return new Emitted(dir, config.averageBits(), foldMillis, m.tensorsSha256());
+        return new Emitted(dir, config.averageBits(), foldMillis, modelVersion);
     }
 }

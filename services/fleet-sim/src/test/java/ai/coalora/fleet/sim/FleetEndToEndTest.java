@@ -115,6 +115,13 @@ class FleetEndToEndTest {
             assertTrue(verifier.verify(ready.get(0)) > 0);
             configs.add(a.configId());
         }
+        // what a device reads from its package: the sidecar names the version and the exact configuration
+        AdapterReady any = observer.adapters().values().iterator().next().get(0);
+        JsonNode sidecar = Payloads.JSON.readTree(registry.getBlob(any.artifacts().stream().filter(x -> x.role().equals("sidecar")).findFirst().orElseThrow().sha256()));
+        assertEquals(any.modelVersion(), sidecar.get("modelVersion").asText());
+        assertEquals(any.configId(), sidecar.get("configId").asText());
+        assertEquals(any.averageBits(), sidecar.get("averageBits").asDouble(), 1e-12);
+        assertTrue(sidecar.get("configuration").get("matrices").size() > 0, "per-matrix configuration inline");
         assertTrue(infeasible > 0 && infeasible < DEVICES, "the simulated fleet has devices that fit nothing and devices that fit: " + infeasible);
         assertTrue(configs.size() >= 3, "varied devices get varied configurations: " + configs.size());
 
@@ -241,6 +248,45 @@ class FleetEndToEndTest {
         assertEquals(v2.modelVersion(), alias.get("modelVersion").asText());
         assertEquals(2, alias.get("history").size());
         assertEquals(version.modelVersion(), alias.get("history").get(1).get("previousVersion").asText());
+    }
+
+    @Test
+    @Order(5)
+    void theRegistryRefusesBadRequestsWithReasonsAndServesItsOpenApi() throws Exception {
+        String base = stack.registryUrl();
+        String zeros = "0".repeat(64);
+        HttpResponse<String> r = http("PUT", base + "/api/blobs/" + zeros, "application/octet-stream", "not these bytes");
+        assertEquals(400, r.statusCode());
+        assertTrue(r.body().contains("sha256"), r.body());
+        r = http("POST", base + "/api/versions", "application/json", "{\"files\":[{\"name\":\"bundle.json\",\"sha256\":\"" + zeros + "\"}]}");
+        assertEquals(400, r.statusCode());
+        assertTrue(r.body().contains("no blob"), r.body());
+        String notABundle = registry.putBlob("{}".getBytes(StandardCharsets.UTF_8));
+        r = http("POST", base + "/api/versions", "application/json", "{\"files\":[{\"name\":\"bundle.json\",\"sha256\":\"" + notABundle + "\"}]}");
+        assertEquals(400, r.statusCode());
+        assertTrue(r.body().contains("not a valid model bundle"), r.body());
+        r = http("PUT", base + "/api/aliases/production", "application/json", "{\"modelVersion\":\"" + zeros + "\",\"actor\":\"t\"}");
+        assertEquals(404, r.statusCode());
+        r = http("PUT", base + "/api/aliases/Not_An_Alias", "application/json", "{\"modelVersion\":\"" + version.modelVersion() + "\",\"actor\":\"t\"}");
+        assertEquals(400, r.statusCode());
+        r = http("GET", base + "/api/devices?status=sleeping", null, null);
+        assertEquals(400, r.statusCode());
+        assertEquals(404, http("GET", base + "/api/devices/nobody", null, null).statusCode());
+        assertEquals(404, http("GET", base + "/api/blobs/" + zeros, null, null).statusCode());
+        // nothing of that changed where production points
+        assertEquals(2, registry.getJson("api/aliases/production").get("history").size());
+        r = http("GET", base + "/openapi", null, null);
+        assertEquals(200, r.statusCode());
+        for (String path : List.of("/api/versions", "/api/aliases/{alias}", "/api/devices", "/api/assignments", "/api/blobs/{sha256}", "/api/fleet/summary")) {
+            assertTrue(r.body().contains(path), "OpenAPI documents " + path);
+        }
+    }
+
+    static HttpResponse<String> http(String method, String url, String contentType, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).method(method,
+                body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (contentType != null) b.header("Content-Type", contentType);
+        return HttpClient.newHttpClient().send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     /** The most accurate front entry the device can run (brute force: the test's own statement of the rule). */
