@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The registry, planner and adapter-generator as background processes of their packaged applications,
+# pointed at whatever Kafka and PostgreSQL the environment names (external ones, or kafka.sh/postgres.sh).
+#
+#   deploy/services.sh start|stop|status
+#
+# Reads KAFKA_BOOTSTRAP_SERVERS and COALORA_JDBC_URL from the environment, else from the env files that
+# kafka.sh and postgres.sh wrote. Ports: REGISTRY_HTTP_PORT (8080), PLANNER_HTTP_PORT (8081),
+# GENERATOR_HTTP_PORT (8082). Blobs in COALORA_BLOB_DIR (default $COALORA_DEPLOY_DIR/blobs).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+SERVICES=(registry planner adapter-generator)
+port_of() {
+  case $1 in
+    registry) echo "${REGISTRY_HTTP_PORT:-8080}" ;;
+    planner) echo "${PLANNER_HTTP_PORT:-8081}" ;;
+    adapter-generator) echo "${GENERATOR_HTTP_PORT:-8082}" ;;
+  esac
+}
+
+start() {
+  [[ -z ${KAFKA_BOOTSTRAP_SERVERS:-} && -f $BASE/kafka.env ]] && { set -a; . "$BASE/kafka.env"; set +a; }
+  [[ -z ${COALORA_JDBC_URL:-} && -f $BASE/postgres.env ]] && { set -a; . "$BASE/postgres.env"; set +a; }
+  : "${KAFKA_BOOTSTRAP_SERVERS:?set it, or run deploy/kafka.sh start first}"
+  : "${COALORA_JDBC_URL:?set it, or run deploy/postgres.sh start first}"
+  if [[ ! -f $ROOT/services/adapter-generator/target/quarkus-app/quarkus-run.jar ]]; then
+    echo "building the services (first run) ..." >&2
+    (cd "$ROOT" && ./mvnw -q -B -DskipTests install) >&2
+  fi
+  export REGISTRY_HTTP_PORT=$(port_of registry) PLANNER_HTTP_PORT=$(port_of planner) GENERATOR_HTTP_PORT=$(port_of adapter-generator)
+  export COALORA_REGISTRY_URL=${COALORA_REGISTRY_URL:-http://127.0.0.1:$REGISTRY_HTTP_PORT}
+  export COALORA_BLOB_DIR=${COALORA_BLOB_DIR:-$BASE/blobs} COALORA_GENERATOR_DIR=${COALORA_GENERATOR_DIR:-$BASE/generator}
+  export OPT_OUT_TRACKING=true
+  mkdir -p "$BASE"
+  for s in "${SERVICES[@]}"; do
+    if is_running "$BASE/$s.pid"; then echo "$s is already running"; continue; fi
+    local heap=-Xmx512m
+    [[ $s == adapter-generator ]] && heap="-Xmx3g -Dai.djl.offline=true"
+    # shellcheck disable=SC2086
+    nohup java $heap -jar "$ROOT/services/$s/target/quarkus-app/quarkus-run.jar" >> "$BASE/$s.log" 2>&1 &
+    echo $! > "$BASE/$s.pid"
+  done
+  for s in "${SERVICES[@]}"; do
+    local url="http://127.0.0.1:$(port_of "$s")/q/health/ready"
+    for _ in $(seq 1200); do
+      curl -sf "$url" > /dev/null && break
+      is_running "$BASE/$s.pid" || fail_start "$s" "$BASE/$s.pid" "$BASE/$s.log"
+      sleep 0.25
+    done
+    curl -sf "$url" > /dev/null || fail_start "$s" "$BASE/$s.pid" "$BASE/$s.log"
+    echo "$s ready on http://127.0.0.1:$(port_of "$s") (log: $BASE/$s.log)"
+  done
+  echo "registry API: $COALORA_REGISTRY_URL/api/fleet/summary   OpenAPI: $COALORA_REGISTRY_URL/openapi"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) for s in "${SERVICES[@]}"; do stop_pid "$s" "$BASE/$s.pid"; done ;;
+  status) rc=0; for s in "${SERVICES[@]}"; do
+            if is_running "$BASE/$s.pid"; then echo "$s is running (pid $(cat "$BASE/$s.pid")) on port $(port_of "$s")"; else echo "$s is not running"; rc=1; fi
+          done; exit $rc ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
