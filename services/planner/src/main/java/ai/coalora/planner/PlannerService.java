@@ -32,7 +32,7 @@ public class PlannerService {
     void start(@Observes StartupEvent ignored) throws Exception {
         handler = new PlanningHandler(alias, loadSelection());
         runtime = ServiceRuntime.start("coalora-planner", bootstrapServers, dataSource,
-                List.of(Topic.CAPABILITIES, Topic.MODEL_ALIASES), List.of(Topic.ASSIGNMENTS), handler);
+                List.of(Topic.CAPABILITIES, Topic.MODEL_ALIASES, Topic.MODEL_VERSIONS, Topic.DEVICE_TARGETS), List.of(Topic.ASSIGNMENTS), handler);
     }
 
     // accessors, not fields: callers hold a CDI client proxy, whose own fields are never set

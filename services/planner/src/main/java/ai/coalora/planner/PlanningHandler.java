@@ -5,7 +5,9 @@ import ai.coalora.fleet.events.EventTypes;
 import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
+import ai.coalora.fleet.events.Payloads.DeviceTarget;
 import ai.coalora.fleet.events.Payloads.ModelPromoted;
+import ai.coalora.fleet.events.Payloads.ModelRegistered;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.EventHandler;
 import ai.coalora.fleet.messaging.RejectedEvent;
@@ -13,42 +15,49 @@ import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.messaging.Transaction;
 import ai.coalora.fleet.planning.ParetoSelection;
 import ai.coalora.fleet.planning.ParetoSelection.Decision;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Plans devices: a capabilities event (re)plans that device, a promotion of the followed alias re-plans
- * every device. An assignment is published only when the decision changes (a device re-announcing the same
- * capabilities is not sent a second one); before any version is promoted devices wait, recorded.
+ * Plans devices. A device is planned on the front of its target version when a rollout set one, else on
+ * the front of the followed alias (production). Re-planning happens when its capabilities or target
+ * change, when the alias moves (devices that follow it), and when a targeted version's front arrives.
+ * An assignment is published only when the decision changes; before any front is known devices wait.
  */
 public final class PlanningHandler implements EventHandler {
     static final String SOURCE = "/coalora/planner";
 
     private final String alias;
     private final AtomicLong decisions = new AtomicLong();
-    // the selection for the current front; rebuilt from the fronts table on start and on promotion
-    private volatile ParetoSelection selection;
+    private volatile ParetoSelection production;
+    // fronts of registered versions, loaded from the versions table on first use
+    private final Map<String, ParetoSelection> byVersion = new ConcurrentHashMap<>();
 
     public PlanningHandler(String alias, ParetoSelection initial) {
         this.alias = alias;
-        this.selection = initial;
+        this.production = initial;
     }
 
     public long decisions() { return decisions.get(); }
 
-    public ParetoSelection selection() { return selection; }
+    public ParetoSelection selection() { return production; }
 
     @Override
     public void apply(CloudEvent event, Transaction tx) throws RejectedEvent, SQLException {
         switch (event.type()) {
             case EventTypes.CAPABILITIES -> onCapabilities(event, tx);
-            case EventTypes.MODEL_PROMOTED -> onPromoted(Payloads.read(event.data(), ModelPromoted.class), tx);
+            case EventTypes.MODEL_PROMOTED -> onPromoted(event, Payloads.read(event.data(), ModelPromoted.class), tx);
+            case EventTypes.MODEL_REGISTERED -> onRegistered(event, Payloads.read(event.data(), ModelRegistered.class), tx);
+            case EventTypes.DEVICE_TARGET -> onTarget(event, Payloads.read(event.data(), DeviceTarget.class), tx);
             default -> throw new RejectedEvent("planner does not handle " + event.type());
         }
     }
@@ -58,78 +67,130 @@ public final class PlanningHandler implements EventHandler {
         if (event.subject() != null && !event.subject().equals(caps.deviceId())) {
             throw new RejectedEvent("subject '" + event.subject() + "' differs from data.deviceId '" + caps.deviceId() + "'");
         }
-        try (PreparedStatement st = tx.connection().prepareStatement(
-                "insert into devices (device_id, capabilities, capabilities_event_id) values (?, ?::jsonb, ?) "
-                        + "on conflict (device_id) do update set capabilities = excluded.capabilities, "
-                        + "capabilities_event_id = excluded.capabilities_event_id, updated_at = now()")) {
-            st.setString(1, caps.deviceId());
-            st.setString(2, event.data().toString());
-            st.setString(3, event.id());
-            st.executeUpdate();
-        }
-        plan(tx, caps, event.id());
+        update(tx, "insert into devices (device_id, capabilities, capabilities_event_id) values (?, ?::jsonb, ?) "
+                + "on conflict (device_id) do update set capabilities = excluded.capabilities, "
+                + "capabilities_event_id = excluded.capabilities_event_id, updated_at = now()", caps.deviceId(), event.data().toString(), event.id());
+        plan(tx, caps.deviceId(), event.dedupeKey());
     }
 
-    private void onPromoted(ModelPromoted promoted, Transaction tx) throws SQLException {
-        if (!alias.equals(promoted.alias())) return; // e.g. a canary: rollouts (not the planner) ship those
-        try (PreparedStatement st = tx.connection().prepareStatement(
-                "insert into fronts (alias, model_version, promoted) values (?, ?, ?::jsonb) on conflict (alias) do update "
-                        + "set model_version = excluded.model_version, promoted = excluded.promoted, updated_at = now()")) {
-            st.setString(1, promoted.alias());
-            st.setString(2, promoted.modelVersion());
-            st.setString(3, Payloads.toJson(promoted).toString());
-            st.executeUpdate();
-        }
-        selection = new ParetoSelection(promoted);
-        // re-plan the whole fleet against the new front
-        try (PreparedStatement st = tx.connection().prepareStatement("select capabilities::text, capabilities_event_id from devices order by device_id");
-             ResultSet rs = st.executeQuery()) {
-            while (rs.next()) {
-                DeviceCapabilities caps = Payloads.read(Payloads.JSON.readTree(rs.getString(1)), DeviceCapabilities.class);
-                plan(tx, caps, rs.getString(2));
+    private void onPromoted(CloudEvent event, ModelPromoted promoted, Transaction tx) throws SQLException {
+        if (!alias.equals(promoted.alias())) return; // e.g. canary: rollouts target devices at it explicitly
+        update(tx, "insert into fronts (alias, model_version, promoted) values (?, ?, ?::jsonb) on conflict (alias) do update "
+                + "set model_version = excluded.model_version, promoted = excluded.promoted, updated_at = now()",
+                promoted.alias(), promoted.modelVersion(), Payloads.toJson(promoted).toString());
+        production = new ParetoSelection(promoted);
+        planAll(tx, "select device_id from devices where target_version is null and capabilities is not null order by device_id", null, event);
+    }
+
+    private void onRegistered(CloudEvent event, ModelRegistered registered, Transaction tx) throws SQLException {
+        if (registered.front() == null || registered.front().isEmpty()) return; // an older registry: no front to plan with
+        update(tx, "insert into versions (model_version, front) values (?, ?::jsonb) on conflict do nothing",
+                registered.modelVersion(), Payloads.toJson(registered.front()).toString());
+        byVersion.put(registered.modelVersion(), selectionOf(registered.modelVersion(), registered.front()));
+        // devices a rollout targeted at this version before its front arrived
+        planAll(tx, "select device_id from devices where target_version = ? and capabilities is not null order by device_id",
+                registered.modelVersion(), event);
+    }
+
+    private void onTarget(CloudEvent event, DeviceTarget target, Transaction tx) throws SQLException {
+        update(tx, "insert into devices (device_id, target_version, rollout_id) values (?, ?, ?) on conflict (device_id) do update "
+                + "set target_version = excluded.target_version, rollout_id = excluded.rollout_id, updated_at = now()",
+                target.deviceId(), target.modelVersion(), target.rolloutId());
+        plan(tx, target.deviceId(), event.dedupeKey(), target.isRetry());
+    }
+
+    private void planAll(Transaction tx, String query, String parameter, CloudEvent trigger) throws SQLException {
+        try (PreparedStatement st = tx.connection().prepareStatement(query)) {
+            if (parameter != null) st.setString(1, parameter);
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) plan(tx, rs.getString(1), trigger.dedupeKey());
             }
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException("stored capabilities are not JSON", e);
         }
     }
 
-    /** Decides for one device and publishes an assignment if the decision differs from the one it holds. */
-    private void plan(Transaction tx, DeviceCapabilities caps, String capabilitiesEventId) throws SQLException {
-        ParetoSelection s = selection;
-        if (s == null) return; // no version promoted yet: the device waits (its row says so)
+    /**
+     * Decides for one device and publishes an assignment if the decision differs from the one it holds.
+     * The assignment id derives from the device and the event that caused the decision: unique per cause,
+     * identical when a replayed cause decides again.
+     */
+    private void plan(Transaction tx, String deviceId, String cause) throws SQLException {
+        plan(tx, deviceId, cause, false);
+    }
+
+    /** @param resend publish even an unchanged decision (a retry: the device gets its package again) */
+    private void plan(Transaction tx, String deviceId, String cause, boolean resend) throws SQLException {
+        Connection c = tx.connection();
+        DeviceCapabilities caps;
+        String target, rolloutId, capabilitiesEventId;
+        boolean hadDecision;
+        Boolean feasible;
+        String version, config, format;
+        try (PreparedStatement st = c.prepareStatement("select capabilities::text, target_version, rollout_id, feasible, model_version, config_id, "
+                + "runtime_format, capabilities_event_id from devices where device_id = ?")) {
+            st.setString(1, deviceId);
+            try (ResultSet rs = st.executeQuery()) {
+                if (!rs.next() || rs.getString(1) == null) return; // capabilities not known yet: planned when they arrive
+                caps = Payloads.read(Payloads.JSON.readTree(rs.getString(1)), DeviceCapabilities.class);
+                target = rs.getString(2);
+                rolloutId = rs.getString(3);
+                feasible = (Boolean) rs.getObject(4);
+                hadDecision = feasible != null;
+                version = rs.getString(5);
+                config = rs.getString(6);
+                format = rs.getString(7);
+                capabilitiesEventId = rs.getString(8);
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException("stored capabilities are not JSON", e);
+            }
+        }
+        ParetoSelection s = target == null ? production : selectionFor(c, target);
+        if (s == null) return; // no front yet for what this device follows: it waits
         Decision d = s.decide(caps);
         decisions.incrementAndGet();
-        Connection c = tx.connection();
-        try (PreparedStatement st = c.prepareStatement("select feasible, model_version, config_id, runtime_format from devices where device_id = ?")) {
-            st.setString(1, caps.deviceId());
+        if (!resend && hadDecision && feasible == d.feasible() && Objects.equals(version, s.modelVersion())
+                && Objects.equals(config, d.feasible() ? d.choice().configId() : null) && Objects.equals(format, d.runtimeFormat())) {
+            return; // same decision as before: nothing new to send
+        }
+        String assignmentId = UUID.nameUUIDFromBytes((deviceId + "|" + cause).getBytes(StandardCharsets.UTF_8)).toString();
+        String via = target == null ? s.alias() : null;
+        Assignment a = d.feasible()
+                ? new Assignment(deviceId, assignmentId, capabilitiesEventId, true, d.reason(), s.modelVersion(), via,
+                        d.choice().configId(), d.choice().averageBits(), d.choice().predictedAccuracy(), d.runtimeFormat(), d.footprint(),
+                        target == null ? null : rolloutId)
+                : new Assignment(deviceId, assignmentId, capabilitiesEventId, false, d.reason(), s.modelVersion(), via, null, null, null, null, null,
+                        target == null ? null : rolloutId);
+        update(tx, "update devices set feasible = ?, model_version = ?, config_id = ?, runtime_format = ?, assignment_id = ?, reason = ?, "
+                + "updated_at = now() where device_id = ?", d.feasible(), s.modelVersion(), a.configId(), a.runtimeFormat(), assignmentId,
+                d.reason(), deviceId);
+        tx.publish(Topic.ASSIGNMENTS, deviceId, CloudEvent.withId(assignmentId, SOURCE, EventTypes.ASSIGNMENT, deviceId,
+                ServiceRuntime.schemas().dataschema(EventTypes.ASSIGNMENT), Payloads.toJson(a)));
+    }
+
+    private ParetoSelection selectionFor(Connection c, String version) throws SQLException {
+        ParetoSelection s = byVersion.get(version);
+        if (s != null) return s;
+        try (PreparedStatement st = c.prepareStatement("select front::text from versions where model_version = ?")) {
+            st.setString(1, version);
             try (ResultSet rs = st.executeQuery()) {
-                if (rs.next() && rs.getObject(1) != null && rs.getBoolean(1) == d.feasible()
-                        && Objects.equals(rs.getString(2), s.modelVersion())
-                        && Objects.equals(rs.getString(3), d.feasible() ? d.choice().configId() : null)
-                        && Objects.equals(rs.getString(4), d.runtimeFormat())) {
-                    return; // same decision as before: nothing new to send
-                }
+                if (!rs.next()) return null;
+                s = selectionOf(version, Payloads.JSON.readValue(rs.getString(1),
+                        new com.fasterxml.jackson.core.type.TypeReference<java.util.List<Payloads.FrontEntry>>() {}));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException("stored front is not JSON", e);
             }
         }
-        String assignmentId = UUID.nameUUIDFromBytes((caps.deviceId() + "|" + capabilitiesEventId + "|" + s.modelVersion())
-                .getBytes(StandardCharsets.UTF_8)).toString();
-        Assignment a = d.feasible()
-                ? new Assignment(caps.deviceId(), assignmentId, capabilitiesEventId, true, d.reason(), s.modelVersion(), s.alias(),
-                        d.choice().configId(), d.choice().averageBits(), d.choice().predictedAccuracy(), d.runtimeFormat(), d.footprint())
-                : new Assignment(caps.deviceId(), assignmentId, capabilitiesEventId, false, d.reason(), s.modelVersion(), s.alias(),
-                        null, null, null, null, null);
-        try (PreparedStatement st = c.prepareStatement("update devices set feasible = ?, model_version = ?, config_id = ?, runtime_format = ?, "
-                + "assignment_id = ?, reason = ?, updated_at = now() where device_id = ?")) {
-            st.setBoolean(1, d.feasible());
-            st.setString(2, s.modelVersion());
-            st.setString(3, a.configId());
-            st.setString(4, a.runtimeFormat());
-            st.setString(5, assignmentId);
-            st.setString(6, d.reason());
-            st.setString(7, caps.deviceId());
+        byVersion.put(version, s);
+        return s;
+    }
+
+    private static ParetoSelection selectionOf(String version, java.util.List<Payloads.FrontEntry> front) {
+        return new ParetoSelection(new ModelPromoted("version " + version.substring(0, 12), version, null, "planner", "registered", front));
+    }
+
+    private static void update(Transaction tx, String sql, Object... params) throws SQLException {
+        try (PreparedStatement st = tx.connection().prepareStatement(sql)) {
+            for (int i = 0; i < params.length; i++) st.setObject(i + 1, params[i]);
             st.executeUpdate();
         }
-        tx.publish(Topic.ASSIGNMENTS, caps.deviceId(), CloudEvent.withId(assignmentId, SOURCE, EventTypes.ASSIGNMENT, caps.deviceId(),
-                ServiceRuntime.schemas().dataschema(EventTypes.ASSIGNMENT), Payloads.toJson(a)));
     }
 }

@@ -22,9 +22,12 @@ import java.util.Optional;
 public class Fleet {
     /**
      * pending: capabilities known, not planned yet; unassignable: no configuration fits; assigned: waiting for
-     * its adapter; ready: the adapter for its current assignment is available.
+     * its adapter; ready: the adapter for its current assignment is available; running: the device applied it;
+     * failed: the device could not apply it (or rejected a file).
      */
     static final String STATUS = "case when assignment_id is null then 'pending' when not feasible then 'unassignable' "
+            + "when update_assignment_id = assignment_id and update_status = 'applied' then 'running' "
+            + "when update_assignment_id = assignment_id then 'failed' "
             + "when adapter_assignment_id = assignment_id then 'ready' else 'assigned' end";
 
     public record Device(String deviceId, String status, JsonNode capabilities, String assignmentId, Boolean feasible, String modelVersion,

@@ -49,6 +49,23 @@ final class FleetEventsHandler implements EventHandler {
                     bindAssignment(st, a);
                     st.executeUpdate();
                 }
+                RolloutEngine.onAssignment(tx, a);
+            }
+            case EventTypes.DEVICE_STATUS -> {
+                Payloads.DeviceStatus s = Payloads.read(event.data(), Payloads.DeviceStatus.class);
+                try (PreparedStatement st = c.prepareStatement("insert into devices (device_id, update_status, update_reason, update_assignment_id, "
+                        + "update_version, update_at) values (?, ?, ?, ?, ?, ?) on conflict (device_id) do update set update_status = excluded.update_status, "
+                        + "update_reason = excluded.update_reason, update_assignment_id = excluded.update_assignment_id, "
+                        + "update_version = excluded.update_version, update_at = excluded.update_at")) {
+                    st.setString(1, s.deviceId());
+                    st.setString(2, s.status());
+                    st.setString(3, s.reason());
+                    st.setString(4, s.assignmentId());
+                    st.setString(5, s.modelVersion());
+                    st.setTimestamp(6, Timestamp.from(s.at()));
+                    st.executeUpdate();
+                }
+                RolloutEngine.onStatus(tx, s);
             }
             case EventTypes.ADAPTER_READY -> {
                 AdapterReady r = Payloads.read(event.data(), AdapterReady.class);
@@ -85,6 +102,7 @@ final class FleetEventsHandler implements EventHandler {
                     st.setTimestamp(9, Timestamp.from(t.measuredAt()));
                     st.executeUpdate();
                 }
+                RolloutEngine.onTelemetry(tx, t);
             }
             default -> throw new RejectedEvent("the registry does not record " + event.type());
         }

@@ -16,7 +16,7 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 @Path("/api")
 @Produces(MediaType.APPLICATION_JSON)
 public class FleetResource {
-    static final Set<String> STATUSES = Set.of("pending", "unassignable", "assigned", "ready");
+    static final Set<String> STATUSES = Set.of("pending", "unassignable", "assigned", "ready", "running", "failed");
     static final int MAX_PAGE = 1000;
     final Fleet fleet;
 

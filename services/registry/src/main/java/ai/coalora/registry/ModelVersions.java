@@ -127,7 +127,7 @@ public class ModelVersions {
                 }
                 Version v = find(c, version).orElseThrow();
                 ModelRegistered event = new ModelRegistered(version, r.parentVersion(), m.task().name(), m.baseModel().name(), files, front.size(),
-                        v.createdAt(), r.lineage());
+                        v.createdAt(), r.lineage(), front);
                 new Transaction(c, ServiceRuntime.schemas()).publish(Topic.MODEL_VERSIONS, version, CloudEvent.withId("registered-" + version, SOURCE,
                         EventTypes.MODEL_REGISTERED, version, ServiceRuntime.schemas().dataschema(EventTypes.MODEL_REGISTERED), Payloads.toJson(event)));
                 c.commit();

@@ -23,8 +23,8 @@ public class RegistryService {
 
     void start(@Observes StartupEvent ignored) {
         runtime = ServiceRuntime.start("coalora-registry", bootstrapServers, dataSource,
-                List.of(Topic.CAPABILITIES, Topic.ASSIGNMENTS, Topic.ADAPTERS_READY, Topic.TELEMETRY),
-                List.of(Topic.MODEL_VERSIONS, Topic.MODEL_ALIASES, Topic.RETRAINING_REQUESTS), new FleetEventsHandler());
+                List.of(Topic.CAPABILITIES, Topic.ASSIGNMENTS, Topic.ADAPTERS_READY, Topic.TELEMETRY, Topic.DEVICE_STATUS),
+                List.of(Topic.MODEL_VERSIONS, Topic.MODEL_ALIASES, Topic.RETRAINING_REQUESTS, Topic.DEVICE_TARGETS), new FleetEventsHandler());
     }
 
     /** A REST transaction committed outbox records: publish now. */

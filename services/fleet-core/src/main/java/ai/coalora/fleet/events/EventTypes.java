@@ -9,6 +9,8 @@ public final class EventTypes {
     public static final String MODEL_REGISTERED = "ai.coalora.model.registered";
     public static final String MODEL_PROMOTED = "ai.coalora.model.promoted";
     public static final String RETRAINING_REQUESTED = "ai.coalora.retraining.requested";
+    public static final String DEVICE_STATUS = "ai.coalora.device.status";
+    public static final String DEVICE_TARGET = "ai.coalora.device.target";
 
     private EventTypes() {}
 }

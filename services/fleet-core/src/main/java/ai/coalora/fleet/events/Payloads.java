@@ -50,7 +50,7 @@ public final class Payloads {
     /** The planner's decision for one device: a configuration of a model version, or explicitly none. */
     public record Assignment(String deviceId, String assignmentId, String capabilitiesEventId, boolean feasible, String reason,
                              String modelVersion, String alias, String configId, Double averageBits, Double predictedAccuracy,
-                             String runtimeFormat, Footprint footprint) {}
+                             String runtimeFormat, Footprint footprint, String rolloutId) {}
 
     /** One downloadable file of an adapter package. */
     public record Artifact(String role, String name, String sha256, long bytes, String url) {}
@@ -67,7 +67,7 @@ public final class Payloads {
     public record FileRef(String name, String sha256, long bytes) {}
 
     public record ModelRegistered(String modelVersion, String parentVersion, String task, String baseModel, List<FileRef> files,
-                                  int frontSize, Instant createdAt, JsonNode lineage) {}
+                                  int frontSize, Instant createdAt, JsonNode lineage, List<FrontEntry> front) {}
 
     /** One configuration of a version's Pareto front, with what the planner needs to decide. */
     public record FrontEntry(String configId, double averageBits, double predictedAccuracy, List<Integer> weightBits,
@@ -76,6 +76,17 @@ public final class Payloads {
     /** An alias (production, canary) now points at a version; carries the front so planners need no lookup. */
     public record ModelPromoted(String alias, String modelVersion, String previousVersion, String actor, String reason,
                                 List<FrontEntry> front) {}
+
+    /** What a device did with an assignment's package: applied, failed, or rejected (verification failed). */
+    public record DeviceStatus(String deviceId, String assignmentId, String modelVersion, String configId, String packageSha256,
+                               String status, String reason, Instant at) {
+        public static final String APPLIED = "applied", FAILED = "failed", REJECTED = "rejected";
+    }
+
+    /** The version a device should run (a rollout wave, or its revert); null version: follow the production alias. */
+    public record DeviceTarget(String deviceId, String modelVersion, String rolloutId, Integer wave, String reason, Boolean retry) {
+        public boolean isRetry() { return Boolean.TRUE.equals(retry); }
+    }
 
     public record RetrainingRequested(String requestId, String modelVersion, List<String> configIds, String reason, JsonNode evidence) {}
 }

@@ -23,8 +23,11 @@ public record Topic(String name, String eventType, boolean compacted, Duration r
     public static final Topic MODEL_ALIASES = state("coalora.model.aliases", EventTypes.MODEL_PROMOTED);
     public static final Topic RETRAINING_REQUESTS = stream("coalora.retraining.requests", EventTypes.RETRAINING_REQUESTED, Duration.ofDays(30));
 
+    public static final Topic DEVICE_STATUS = state("coalora.device.status", EventTypes.DEVICE_STATUS);
+    public static final Topic DEVICE_TARGETS = state("coalora.device.targets", EventTypes.DEVICE_TARGET);
+
     public static final List<Topic> ALL = List.of(CAPABILITIES, ASSIGNMENTS, ADAPTERS_READY, TELEMETRY, MODEL_VERSIONS,
-            MODEL_ALIASES, RETRAINING_REQUESTS);
+            MODEL_ALIASES, RETRAINING_REQUESTS, DEVICE_STATUS, DEVICE_TARGETS);
 
     /** Partitions of device-keyed topics: the unit of scale-out of a consumer group. */
     public static final int DEFAULT_PARTITIONS = 4;

@@ -41,16 +41,20 @@ class PayloadsMatchSchemasTest {
         valid(EventTypes.CAPABILITIES, new DeviceCapabilities("dev-1", 64_000_000, List.of(2, 3, 4, 8), List.of("coalora-packed"), "mid", 4_000_000L,
                 Map.of("site", "lab")));
         valid(EventTypes.ASSIGNMENT, new Assignment("dev-1", "a-1", "e-1", true, "most accurate", SHA, "production", SHA, 3.1, 0.9,
-                "coalora-packed", new Footprint(50, 5, 4, 59)));
+                "coalora-packed", new Footprint(50, 5, 4, 59), "r-1"));
         valid(EventTypes.ASSIGNMENT, new Assignment("dev-1", "a-2", "e-2", false, "no feasible configuration", SHA, "production",
-                null, null, null, null, null));
+                null, null, null, null, null, null));
         valid(EventTypes.ADAPTER_READY, new AdapterReady("dev-1", "a-1", SHA, SHA, 3.1, SHA,
                 List.of(new Artifact("adapter-weights", "adapter_model.safetensors", SHA, 10, "http://127.0.0.1:8080/api/blobs/" + SHA))));
         valid(EventTypes.TELEMETRY, new EvaluationTelemetry("dev-1", SHA, SHA, SHA, 0.91, 200, 3.5, 60_000_000, Instant.parse("2026-11-30T10:00:00Z")));
         valid(EventTypes.MODEL_REGISTERED, new ModelRegistered(SHA, null, "sentiment", "all-MiniLM-L6-v2", List.of(new FileRef("bundle.json", SHA, 10)),
-                3, Instant.parse("2026-11-30T10:00:00Z"), null));
+                3, Instant.parse("2026-11-30T10:00:00Z"), null, List.of(new FrontEntry(SHA, 3.1, 0.9, List.of(2, 4), List.of("coalora-packed"), 50, 5))));
         valid(EventTypes.MODEL_PROMOTED, new ModelPromoted("production", SHA, null, "operator", "first", List.of(
                 new FrontEntry(SHA, 3.1, 0.9, List.of(2, 4), List.of("coalora-packed"), 50, 5))));
+        valid(EventTypes.DEVICE_STATUS, new Payloads.DeviceStatus("dev-1", "a-1", SHA, SHA, SHA, Payloads.DeviceStatus.APPLIED, "ok",
+                Instant.parse("2026-11-30T10:00:00Z")));
+        valid(EventTypes.DEVICE_TARGET, new Payloads.DeviceTarget("dev-1", SHA, "r-1", 2, "rollout r-1 wave 2", true));
+        valid(EventTypes.DEVICE_TARGET, new Payloads.DeviceTarget("dev-1", null, null, null, "back to production", null));
         valid(EventTypes.RETRAINING_REQUESTED, new RetrainingRequested("r-1", SHA, List.of(SHA), "fleet accuracy below prediction", null));
     }
 

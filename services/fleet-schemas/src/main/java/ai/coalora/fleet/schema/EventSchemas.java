@@ -47,7 +47,9 @@ public final class EventSchemas {
             "ai.coalora.telemetry.evaluation",
             "ai.coalora.model.registered",
             "ai.coalora.model.promoted",
-            "ai.coalora.retraining.requested");
+            "ai.coalora.retraining.requested",
+            "ai.coalora.device.status",
+            "ai.coalora.device.target");
 
     /** The CloudEvents structured-mode envelope schema's file name. */
     static final String ENVELOPE = "cloudevent";

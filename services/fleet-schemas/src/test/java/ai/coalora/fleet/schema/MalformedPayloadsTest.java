@@ -35,10 +35,11 @@ class MalformedPayloadsTest {
 
     /** A full recorded event of the type (envelope + data), a fresh copy. */
     private static ObjectNode event(String type) {
-        String file = type.equals(ASSIGNMENT) ? "2025-11-full-feasible.json"
-                : type.startsWith("ai.coalora.model") || type.equals(RETRAIN) ? "2025-10-full.json" : "2025-11-full.json";
-        try {
-            return (ObjectNode) MAPPER.readTree(SchemaFiles.recorded().resolve(type).resolve(file).toFile());
+        // the first "full" recording of the type (feasible for assignments): every optional field present
+        try (var files = java.nio.file.Files.list(SchemaFiles.recorded().resolve(type))) {
+            java.nio.file.Path file = files.filter(f -> f.getFileName().toString().contains("full")).sorted().findFirst()
+                    .orElseThrow(() -> new IllegalStateException("no full recorded event of " + type));
+            return (ObjectNode) MAPPER.readTree(file.toFile());
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }

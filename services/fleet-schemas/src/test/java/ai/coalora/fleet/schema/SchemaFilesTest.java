@@ -47,7 +47,7 @@ class SchemaFilesTest {
         EventSchemas.load().types().forEach(t -> expected.add(t + ".schema.json"));
         assertEquals(expected, schemaFiles().collect(Collectors.toCollection(TreeSet::new)),
                 "every schemas/*.schema.json must be loaded by EventSchemas (add a new type to EventSchemas.TYPES)");
-        assertEquals(7, EventSchemas.load().types().size());
+        assertEquals(9, EventSchemas.load().types().size());
     }
 
     @ParameterizedTest(name = "{0}")

@@ -20,6 +20,13 @@ public final class ModelPublisher {
     private ModelPublisher() {}
 
     public static Published registerAndPromote(RegistryClient registry, Path bundleDir, String alias, String actor, String reason) throws IOException {
+        Published v = register(registry, bundleDir);
+        registry.sendJson("PUT", "api/aliases/" + alias, Map.of("modelVersion", v.modelVersion(), "actor", actor, "reason", reason));
+        return v;
+    }
+
+    /** Uploads the bundle's files and registers them as a version (not promoted: a rollout can ship it). */
+    public static Published register(RegistryClient registry, Path bundleDir) throws IOException {
         List<Map<String, String>> files = new ArrayList<>();
         try (Stream<Path> s = Files.list(bundleDir)) {
             for (Path f : s.filter(Files::isRegularFile).sorted().toList()) {
@@ -29,7 +36,6 @@ public final class ModelPublisher {
         }
         JsonNode version = registry.sendJson("POST", "api/versions", Map.of("files", files));
         String id = version.get("modelVersion").asText();
-        registry.sendJson("PUT", "api/aliases/" + alias, Map.of("modelVersion", id, "actor", actor, "reason", reason));
         List<FrontEntry> front = Payloads.JSON.convertValue(version.get("front"), new TypeReference<List<FrontEntry>>() {});
         return new Published(id, front);
     }

@@ -1,0 +1,216 @@
+package ai.coalora.fleet.sim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.coalora.engine.bundle.ModelBundle;
+import ai.coalora.engine.data.Tasks;
+import ai.coalora.engine.io.Safetensors;
+import ai.coalora.engine.train.Progress;
+import ai.coalora.fleet.events.Payloads;
+import ai.coalora.fleet.events.Payloads.Assignment;
+import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
+import ai.coalora.fleet.registry.RegistryClient;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Staged rollouts end to end: 200 simulated devices running the real quantized model with their adapters
+ * (with injected faults), the registry's rollout state machine, the planner and the generator, on real
+ * Kafka and PostgreSQL.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class FleetRolloutTest {
+    static final int DEVICES = 200;
+    static final Duration WAIT = Duration.ofMinutes(6);
+
+    static Path work, bundle;
+    static FleetStack stack;
+    static FleetObserver observer;
+    static RegistryClient registry;
+    static DeviceAgents agents;
+    static ModelPublisher.Published v1;
+    static List<DeviceCapabilities> devices;
+
+    @BeforeAll
+    static void aFleetRunningVersionOne() throws Exception {
+        bundle = FleetBundle.TEST.ensure(Progress.NONE);
+        work = Files.createTempDirectory("coalora-rollout-");
+        stack = FleetStack.start(work, m -> System.out.println("[rollout] " + m));
+        observer = new FleetObserver(stack.bootstrapServers());
+        registry = new RegistryClient(stack.registryUrl());
+        v1 = ModelPublisher.registerAndPromote(registry, bundle, "production", "rollout-test", "version one");
+        devices = SimulatedFleet.devices(DEVICES, v1.front(), 11);
+        agents = new DeviceAgents(stack.bootstrapServers(), devices.stream().map(DeviceCapabilities::deviceId).toList(),
+                Tasks.builtin("sentiment").test(), 20, new DeviceAgents.Faults(0.02, 0.03, 0.03, 0.03), 5);
+        try (KafkaProducer<String, byte[]> p = SimulatedFleet.producer(stack.bootstrapServers())) {
+            for (DeviceCapabilities d : devices) SimulatedFleet.publish(p, SimulatedFleet.event(d));
+        }
+        long feasible = devices.stream().filter(d -> FleetEndToEndTest.bestFitting(d, v1.front()) != null).count();
+        long expectedRunning = feasible - agents.offlineDevices().size() - 1; // allow one device per mishap still pending
+        assertTrue(FleetObserver.await(() -> status("running") >= expectedRunning, WAIT),
+                "devices running version one: " + summary() + " agents: " + agents.report());
+    }
+
+    @AfterAll
+    static void stop() {
+        if (agents != null) agents.close();
+        if (observer != null) observer.close();
+        if (stack != null) stack.close();
+    }
+
+    @Test
+    @Order(1)
+    void aThreeWaveRolloutCompletes() throws Exception {
+        ModelPublisher.Published v2 = register(copy("v2", m -> ((ObjectNode) m.get("training")).put("createdAt", "2026-11-30T01:00:00Z"), false));
+        JsonNode r = startRollout(v2.modelVersion(), "pause");
+        String id = r.get("rolloutId").asText();
+        assertEquals(3, r.get("waves").asInt());
+        JsonNode done = awaitState(id, Set.of("succeeded", "paused", "aborted", "reverted"));
+        assertEquals("succeeded", done.get("state").asText(), "rollout: " + done.toPrettyString());
+        List<String> started = texts(done.get("transitions"), "reason").stream().filter(t -> t.matches("wave \\d of 3 started")).toList();
+        assertEquals(List.of("wave 1 of 3 started", "wave 2 of 3 started", "wave 3 of 3 started"), started);
+        for (JsonNode w : done.get("progress")) {
+            assertTrue(w.get("finished").asInt() >= 0.8 * w.get("devices").asInt(), "wave " + w);
+            assertTrue(w.get("measuredAccuracy").asDouble() >= w.get("predictedAccuracy").asDouble() - 0.15, "wave measured vs predicted " + w);
+        }
+        assertTrue(texts(done.get("transitions"), "actor").contains("threshold:success"), "waves advanced by their thresholds");
+    }
+
+    @Test
+    @Order(2)
+    void aDegradedVersionTripsTheAccuracyGateAndIsRevertedEverywhere() throws Exception {
+        // the same front (so the same predictions) with a sabotaged head: what a bad training run looks like to the fleet
+        ModelPublisher.Published bad = register(copy("v3-degraded", m -> ((ObjectNode) m.get("training")).put("createdAt", "2026-11-30T02:00:00Z"), true));
+        JsonNode r = startRollout(bad.modelVersion(), "abort-revert");
+        String id = r.get("rolloutId").asText();
+        JsonNode done = awaitState(id, Set.of("reverted", "succeeded", "paused", "aborted"));
+        assertEquals("reverted", done.get("state").asText(), "rollout: " + done.toPrettyString());
+        String gate = texts(done.get("transitions"), "reason").stream().filter(t -> t.startsWith("accuracy gate")).findFirst()
+                .orElseThrow(() -> new AssertionError("no accuracy-gate transition: " + done.get("transitions")));
+        assertTrue(gate.contains("aborting and reverting"), gate);
+        assertTrue(texts(done.get("transitions"), "actor").contains("gate:accuracy"));
+        assertEquals(0, done.get("progress").get(1).get("targeted").asInt() + done.get("progress").get(1).get("finished").asInt(),
+                "wave 2 never started");
+        // no device is left on the degraded version
+        try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "postgres", "");
+             ResultSet rs = c.createStatement().executeQuery("select count(*) filter (where update_version = '" + bad.modelVersion()
+                     + "' or model_version = '" + bad.modelVersion() + "') from registry.devices")) {
+            rs.next();
+            assertEquals(0, rs.getInt(1), "devices on the degraded version after abort-revert");
+        }
+    }
+
+    @Test
+    @Order(3)
+    void killingTheRegistryAndThePlannerMidRolloutLosesNothingAndDuplicatesNothing() throws Exception {
+        ModelPublisher.Published v4 = register(copy("v4", m -> ((ObjectNode) m.get("training")).put("createdAt", "2026-11-30T03:00:00Z"), false));
+        JsonNode r = startRollout(v4.modelVersion(), "pause");
+        String id = r.get("rolloutId").asText();
+        stack.crashAndRestart("registry");
+        stack.crashAndRestart("planner");
+        JsonNode done = awaitState(id, Set.of("succeeded", "paused", "aborted", "reverted"));
+        assertEquals("succeeded", done.get("state").asText(), "rollout after restarts: " + done.toPrettyString());
+        int targeted = 0;
+        for (JsonNode w : done.get("progress")) targeted += w.get("devices").asInt();
+        // each device of the rollout got at most one assignment for it (none duplicated by the crashes)
+        Map<String, Set<String>> byDevice = new HashMap<>();
+        for (var e : observer.assignments().entrySet()) {
+            for (Assignment a : e.getValue()) {
+                if (id.equals(a.rolloutId())) byDevice.computeIfAbsent(e.getKey(), k -> new java.util.HashSet<>()).add(a.assignmentId());
+            }
+        }
+        assertFalse(byDevice.isEmpty());
+        for (var e : byDevice.entrySet()) assertEquals(1, e.getValue().size(), e.getKey() + " assignments " + e.getValue());
+        assertTrue(byDevice.size() <= targeted);
+        assertEquals(DEVICES, summary().get("devices").asLong(), "no device lost");
+    }
+
+    // ---- helpers ----
+
+    interface ManifestEdit {
+        void apply(JsonNode manifest);
+    }
+
+    /** A copy of the test bundle as another version: an edited manifest, optionally a sabotaged (negated) head. */
+    static Path copy(String name, ManifestEdit edit, boolean degradeHead) throws Exception {
+        Path dir = Files.createDirectories(work.resolve(name));
+        ModelBundle.Loaded loaded = ModelBundle.read(bundle);
+        Map<String, Safetensors.Tensor> tensors = new HashMap<>(loaded.tensors());
+        if (degradeHead) {
+            for (String t : List.of("head.weight", "head.bias")) {
+                float[] v = tensors.get(t).floats();
+                for (int i = 0; i < v.length; i++) v[i] = -v[i];
+                tensors.put(t, Safetensors.Tensor.ofFloats(v, tensors.get(t).shape()));
+            }
+        }
+        ModelBundle.write(dir, loaded.manifest(), tensors);
+        JsonNode manifest = Payloads.JSON.readTree(dir.resolve(ModelBundle.MANIFEST).toFile());
+        edit.apply(manifest);
+        Files.write(dir.resolve(ModelBundle.MANIFEST), Payloads.JSON.writeValueAsBytes(manifest));
+        ModelBundle.read(dir); // still a valid bundle
+        return dir;
+    }
+
+    /** Registers without promoting: a rollout, not the alias, ships it. */
+    static ModelPublisher.Published register(Path dir) throws Exception {
+        return ModelPublisher.register(registry, dir);
+    }
+
+    static JsonNode startRollout(String version, String onFailure) throws Exception {
+        return registry.sendJson("POST", "api/rollouts", Map.of("modelVersion", version, "actor", "rollout-test",
+                "waveFractions", List.of(0.1, 0.3, 0.6), "successThreshold", 0.8, "errorThreshold", 0.25, "errorMinExecuted", 4,
+                "accuracyMargin", 0.1, "onFailure", onFailure));
+    }
+
+    static JsonNode awaitState(String id, Set<String> states) throws Exception {
+        JsonNode[] last = new JsonNode[1];
+        FleetObserver.await(() -> {
+            try {
+                last[0] = registry.getJson("api/rollouts/" + id);
+                return states.contains(last[0].get("state").asText());
+            } catch (Exception e) {
+                return false; // the registry is restarting
+            }
+        }, WAIT);
+        return last[0];
+    }
+
+    static List<String> texts(JsonNode array, String field) {
+        List<String> out = new java.util.ArrayList<>();
+        for (JsonNode n : array) out.add(n.get(field).asText());
+        return out;
+    }
+
+    static long status(String s) {
+        return summary().path("byStatus").path(s).asLong();
+    }
+
+    static JsonNode summary() {
+        try {
+            return registry.getJson("api/fleet/summary");
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

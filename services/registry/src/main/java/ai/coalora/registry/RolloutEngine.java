@@ -1,0 +1,267 @@
+package ai.coalora.registry;
+
+import ai.coalora.fleet.events.CloudEvent;
+import ai.coalora.fleet.events.EventTypes;
+import ai.coalora.fleet.events.Payloads;
+import ai.coalora.fleet.events.Payloads.DeviceTarget;
+import ai.coalora.fleet.events.Topic;
+import ai.coalora.fleet.messaging.ServiceRuntime;
+import ai.coalora.fleet.messaging.Transaction;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * The rollout state machine, persisted in the registry's tables and driven by events (assignments, device
+ * status, telemetry) and by operators. Every step runs inside the caller's transaction, so a state change,
+ * its recorded transition and the device targets it publishes commit together.
+ *
+ * <pre>
+ *   running --wave succeeded, more waves, next-wave--> running (next wave)
+ *   running --wave succeeded, more waves, pause------> paused  --resume--> running (next wave)
+ *   running --last wave succeeded------------------> succeeded
+ *   running --error threshold or accuracy gate-----> paused | aborted (abort-keep) | reverting (abort-revert)
+ *   reverting --every device back on its previous--> reverted
+ *   running|paused --operator abort----------------> aborted | reverting
+ * </pre>
+ * A wave succeeds when the share of its devices finished is >= the success threshold and the mean
+ * accuracy they measured is not more than the margin below the mean the Pareto front predicted for their
+ * configurations (judged once that many devices reported telemetry). It fails when, after the minimum
+ * number executed, the share failed is > the error threshold.
+ */
+final class RolloutEngine {
+    static final String SOURCE = "/coalora/registry/rollouts";
+
+    /** A rollout's settings and position, read under a row lock. */
+    record State(String id, String version, String state, int wave, int waves, double successThreshold, double errorThreshold,
+                 int errorMinExecuted, double accuracyMargin, String onWaveSuccess, String onFailure, boolean nextOnResume) {}
+
+    /** A wave's counts. */
+    record WaveStats(int devices, int finished, int failed, int measured, double predicted, double measuredAccuracy) {}
+
+    private RolloutEngine() {}
+
+    static State lock(Connection c, String rolloutId) throws SQLException {
+        try (PreparedStatement st = c.prepareStatement("select rollout_id, model_version, state, current_wave, waves, success_threshold, "
+                + "error_threshold, error_min_executed, accuracy_margin, on_wave_success, on_failure, next_on_resume from rollouts "
+                + "where rollout_id = ? for update")) {
+            st.setString(1, rolloutId);
+            try (ResultSet rs = st.executeQuery()) {
+                if (!rs.next()) return null;
+                return new State(rs.getString(1), rs.getString(2), rs.getString(3), rs.getInt(4), rs.getInt(5), rs.getDouble(6),
+                        rs.getDouble(7), rs.getInt(8), rs.getDouble(9), rs.getString(10), rs.getString(11), rs.getBoolean(12));
+            }
+        }
+    }
+
+    /** Targets a wave's devices at the rollout's version; devices already running it count as finished at once. */
+    static void startWave(Transaction tx, State r, int wave, String actor) throws SQLException {
+        Connection c = tx.connection();
+        exec(c, "update rollouts set current_wave = ?, state = 'running', next_on_resume = false, updated_at = now() where rollout_id = ?", wave, r.id());
+        exec(c, "update rollout_devices rd set state = 'finished', predicted_accuracy = d.predicted_accuracy, "
+                + "measured_accuracy = (select t.accuracy from telemetry t where t.device_id = d.device_id and t.model_version = ? order by t.id desc limit 1), "
+                + "reason = 'already running the version', updated_at = now() from devices d "
+                + "where rd.rollout_id = ? and rd.wave = ? and rd.state = 'scheduled' and d.device_id = rd.device_id "
+                + "and d.update_status = 'applied' and d.update_version = ?", r.version(), r.id(), wave, r.version());
+        for (String device : devices(c, r.id(), wave, "scheduled")) {
+            exec(c, "update rollout_devices set state = 'targeted', updated_at = now() where rollout_id = ? and device_id = ?", r.id(), device);
+            target(tx, device, r.version(), r.id(), wave, "rollout " + r.id() + " wave " + wave, false);
+        }
+        transition(c, r.id(), r.state(), "running", wave, actor, "wave " + wave + " of " + r.waves() + " started");
+        evaluate(tx, r.id());
+    }
+
+    /** Re-reads the rollout and moves it if its current wave decided. */
+    static void evaluate(Transaction tx, String rolloutId) throws SQLException {
+        Connection c = tx.connection();
+        State r = lock(c, rolloutId);
+        if (r == null) return;
+        if (r.state().equals("reverting")) {
+            if (devices(c, r.id(), null, "reverting").isEmpty()) {
+                setState(c, r, "reverted", r.wave(), "rollout", "every device is back on its previous version");
+            }
+            return;
+        }
+        if (!r.state().equals("running")) return;
+        WaveStats w = stats(c, r.id(), r.wave());
+        int executed = w.finished() + w.failed();
+        if (executed >= r.errorMinExecuted() && w.failed() > r.errorThreshold() * w.devices()) {
+            fail(tx, r, "threshold:error", String.format("error threshold: %d of %d devices failed (%.0f%% > %.0f%%, %d executed)",
+                    w.failed(), w.devices(), 100.0 * w.failed() / w.devices(), 100 * r.errorThreshold(), executed));
+            return;
+        }
+        if (w.finished() < r.successThreshold() * w.devices()) return; // wave still running
+        int evidence = (int) Math.ceil(r.successThreshold() * w.devices());
+        if (w.measured() < Math.min(evidence, w.finished())) return; // waiting for telemetry to judge accuracy
+        if (w.measuredAccuracy() < w.predicted() - r.accuracyMargin()) {
+            fail(tx, r, "gate:accuracy", String.format("accuracy gate: wave %d measured %.4f on %d devices, more than %.4f below the "
+                    + "predicted %.4f", r.wave(), w.measuredAccuracy(), w.measured(), r.accuracyMargin(), w.predicted()));
+            return;
+        }
+        String summary = String.format("wave %d succeeded: %d of %d finished (>= %.0f%%), measured accuracy %.4f vs predicted %.4f",
+                r.wave(), w.finished(), w.devices(), 100 * r.successThreshold(), w.measuredAccuracy(), w.predicted());
+        advance(tx, r, "threshold:success", summary);
+    }
+
+    /** After a wave succeeded (or an operator accepted it): the next wave, a pause, or done. */
+    static void advance(Transaction tx, State r, String actor, String reason) throws SQLException {
+        Connection c = tx.connection();
+        if (r.wave() >= r.waves()) {
+            setState(c, r, "succeeded", r.wave(), actor, reason + "; all " + r.waves() + " waves done");
+        } else if (r.onWaveSuccess().equals("pause") && !actor.startsWith("operator:")) {
+            exec(c, "update rollouts set next_on_resume = true where rollout_id = ?", r.id());
+            setState(c, r, "paused", r.wave(), actor, reason + "; pausing before wave " + (r.wave() + 1) + " (on-wave-success: pause)");
+        } else {
+            transition(c, r.id(), r.state(), r.state(), r.wave(), actor, reason);
+            startWave(tx, lock(c, r.id()), r.wave() + 1, actor);
+        }
+    }
+
+    static void fail(Transaction tx, State r, String actor, String reason) throws SQLException {
+        switch (r.onFailure()) {
+            case "pause" -> setState(tx.connection(), r, "paused", r.wave(), actor, reason + "; paused (on-failure: pause)");
+            case "abort-keep" -> setState(tx.connection(), r, "aborted", r.wave(), actor, reason + "; aborted, devices keep what they run");
+            default -> revert(tx, r, actor, reason + "; aborting and reverting");
+        }
+    }
+
+    /** Sends every device the rollout moved back to the version it ran before. */
+    static void revert(Transaction tx, State r, String actor, String reason) throws SQLException {
+        Connection c = tx.connection();
+        setState(c, r, "reverting", r.wave(), actor, reason);
+        List<String[]> moved = new ArrayList<>();
+        try (PreparedStatement st = c.prepareStatement("select rd.device_id, rd.previous_version, "
+                + "(d.update_version = ? or d.model_version = ?) from rollout_devices rd left join devices d on d.device_id = rd.device_id "
+                + "where rd.rollout_id = ? and rd.state in ('targeted', 'finished', 'failed')")) {
+            st.setString(1, r.version());
+            st.setString(2, r.version());
+            st.setString(3, r.id());
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) moved.add(new String[] {rs.getString(1), rs.getString(2), Boolean.toString(rs.getBoolean(3))});
+            }
+        }
+        for (String[] m : moved) {
+            boolean onNewVersion = Boolean.parseBoolean(m[2]);
+            exec(c, "update rollout_devices set state = ?, reason = ?, updated_at = now() where rollout_id = ? and device_id = ?",
+                    onNewVersion ? "reverting" : "reverted", onNewVersion ? "reverting to " + (m[1] == null ? "the production alias" : m[1])
+                            : "never left its previous version", r.id(), m[0]);
+            target(tx, m[0], m[1], null, null, "abort-revert of rollout " + r.id(), false);
+        }
+        evaluate(tx, r.id());
+    }
+
+    static void target(Transaction tx, String device, String version, String rolloutId, Integer wave, String reason, boolean retry) throws SQLException {
+        DeviceTarget t = new DeviceTarget(device, version, rolloutId, wave, reason, retry ? true : null);
+        tx.publish(Topic.DEVICE_TARGETS, device, CloudEvent.withId(UUID.randomUUID().toString(), SOURCE, EventTypes.DEVICE_TARGET, device,
+                ServiceRuntime.schemas().dataschema(EventTypes.DEVICE_TARGET), Payloads.toJson(t)));
+    }
+
+    static WaveStats stats(Connection c, String rolloutId, int wave) throws SQLException {
+        try (PreparedStatement st = c.prepareStatement("select count(*), count(*) filter (where state = 'finished'), "
+                + "count(*) filter (where state = 'failed'), count(measured_accuracy) filter (where state = 'finished'), "
+                + "avg(predicted_accuracy) filter (where state = 'finished' and measured_accuracy is not null), "
+                + "avg(measured_accuracy) filter (where state = 'finished') from rollout_devices where rollout_id = ? and wave = ?")) {
+            st.setString(1, rolloutId);
+            st.setInt(2, wave);
+            try (ResultSet rs = st.executeQuery()) {
+                rs.next();
+                return new WaveStats(rs.getInt(1), rs.getInt(2), rs.getInt(3), rs.getInt(4), rs.getDouble(5), rs.getDouble(6));
+            }
+        }
+    }
+
+    static List<String> devices(Connection c, String rolloutId, Integer wave, String state) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement st = c.prepareStatement("select device_id from rollout_devices where rollout_id = ? and state = ?"
+                + (wave == null ? "" : " and wave = ?") + " order by device_id")) {
+            st.setString(1, rolloutId);
+            st.setString(2, state);
+            if (wave != null) st.setInt(3, wave);
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) out.add(rs.getString(1));
+            }
+        }
+        return out;
+    }
+
+    static void setState(Connection c, State r, String to, int wave, String actor, String reason) throws SQLException {
+        exec(c, "update rollouts set state = ?, updated_at = now() where rollout_id = ?", to, r.id());
+        transition(c, r.id(), r.state(), to, wave, actor, reason);
+    }
+
+    static void transition(Connection c, String rolloutId, String from, String to, int wave, String actor, String reason) throws SQLException {
+        exec(c, "insert into rollout_transitions (rollout_id, from_state, to_state, wave, actor, reason) values (?, ?, ?, ?, ?, ?)",
+                rolloutId, from, to, wave, actor, reason);
+    }
+
+    static void exec(Connection c, String sql, Object... params) throws SQLException {
+        try (PreparedStatement st = c.prepareStatement(sql)) {
+            for (int i = 0; i < params.length; i++) st.setObject(i + 1, params[i]);
+            st.executeUpdate();
+        }
+    }
+
+    // ---- what the fleet's events mean for rollouts ----
+
+    /** A rollout's assignment: remember its prediction; no feasible configuration on the version fails the device. */
+    static void onAssignment(Transaction tx, Payloads.Assignment a) throws SQLException {
+        if (a.rolloutId() == null) return;
+        Connection c = tx.connection();
+        exec(c, "update rollout_devices set assignment_id = ?, predicted_accuracy = ?, state = case when ? then state else 'failed' end, "
+                + "reason = case when ? then reason else ? end, updated_at = now() where rollout_id = ? and device_id = ? and state = 'targeted'",
+                a.assignmentId(), a.predictedAccuracy(), a.feasible(), a.feasible(), a.reason(), a.rolloutId(), a.deviceId());
+        if (!a.feasible()) evaluate(tx, a.rolloutId());
+    }
+
+    /** A device applied (or could not apply) a package: finished/failed on the rollout's version, reverted off it. */
+    static void onStatus(Transaction tx, Payloads.DeviceStatus s) throws SQLException {
+        Connection c = tx.connection();
+        List<String> touched = new ArrayList<>();
+        try (PreparedStatement st = c.prepareStatement("select rd.rollout_id, rd.state, r.model_version from rollout_devices rd join rollouts r "
+                + "on r.rollout_id = rd.rollout_id where rd.device_id = ? and rd.state in ('targeted', 'reverting') "
+                + "and r.state in ('running', 'paused', 'reverting')")) {
+            st.setString(1, s.deviceId());
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    String id = rs.getString(1), state = rs.getString(2), version = rs.getString(3);
+                    boolean applied = s.status().equals(Payloads.DeviceStatus.APPLIED);
+                    if (state.equals("targeted") && version.equals(s.modelVersion())) {
+                        // telemetry may have arrived first (another topic): take it from the table
+                        exec(c, "update rollout_devices rd set state = ?, reason = ?, predicted_accuracy = coalesce(rd.predicted_accuracy, "
+                                + "(select predicted_accuracy from devices where device_id = rd.device_id)), measured_accuracy = coalesce("
+                                + "rd.measured_accuracy, (select t.accuracy from telemetry t where t.device_id = rd.device_id and t.model_version = ? "
+                                + "order by t.id desc limit 1)), updated_at = now() where rollout_id = ? and device_id = ?",
+                                applied ? "finished" : "failed", s.reason(), version, id, s.deviceId());
+                        touched.add(id);
+                    } else if (state.equals("reverting") && !version.equals(s.modelVersion()) && applied) {
+                        exec(c, "update rollout_devices set state = 'reverted', reason = ?, updated_at = now() where rollout_id = ? and device_id = ?",
+                                "back on " + s.modelVersion(), id, s.deviceId());
+                        touched.add(id);
+                    }
+                }
+            }
+        }
+        for (String id : touched) evaluate(tx, id);
+    }
+
+    /** A finished device measured its accuracy on the rollout's version: evidence for the gate. */
+    static void onTelemetry(Transaction tx, Payloads.EvaluationTelemetry t) throws SQLException {
+        Connection c = tx.connection();
+        List<String> touched = new ArrayList<>();
+        try (PreparedStatement st = c.prepareStatement("update rollout_devices rd set measured_accuracy = ?, updated_at = now() from rollouts r "
+                + "where r.rollout_id = rd.rollout_id and rd.device_id = ? and r.model_version = ? and rd.state = 'finished' "
+                + "and r.state = 'running' returning rd.rollout_id")) {
+            st.setDouble(1, t.accuracy());
+            st.setString(2, t.deviceId());
+            st.setString(3, t.modelVersion());
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) touched.add(rs.getString(1));
+            }
+        }
+        for (String id : touched) evaluate(tx, id);
+    }
+}
