@@ -22,6 +22,10 @@ import java.util.TreeMap;
  */
 public final class AdapterEmission {
     public static final String SIDECAR = "coalora-adapter.json", CONFIG = "quant-config.json", HEAD = "head.safetensors";
+    /** The sidecar's {@code format}. */
+    public static final String SIDECAR_FORMAT = "coalora.adapter/v1";
+    /** Metadata key of the adapter weights file naming the model version they belong to. */
+    public static final String MODEL_VERSION_METADATA = "coalora.model_version";
     /** Names the code that emitted an adapter (the sidecar's {@code generator}). */
     public static final String GENERATOR = "coalora-engine/adapter-emission/1";
 
@@ -51,7 +55,7 @@ public final class AdapterEmission {
         BundleManifest m = loaded.manifest();
         List<String> targets = Arrays.stream(Role.values()).map(Role::hfModule).toList();
         Map<String, String> metadata = new LinkedHashMap<>();
-        metadata.put("coalora.model_version", modelVersion);
+        metadata.put(MODEL_VERSION_METADATA, modelVersion);
         metadata.put("coalora.average_bits", Double.toString(config.averageBits()));
         new PeftAdapter(m.baseModel().name(), m.rank(), m.alpha(), targets, "SEQ_CLS", pairs, metadata).write(dir);
         config.write(dir.resolve(CONFIG));
@@ -61,7 +65,7 @@ public final class AdapterEmission {
                 "bias", ai.coalora.engine.io.Safetensors.Tensor.ofFloats(bundle.head().bias().toFloatArray(), bundle.head().bias().getShape().getShape())),
                 Map.of("labels", String.join(",", m.task().labels())));
         Map<String, Object> sidecar = new LinkedHashMap<>();
-        sidecar.put("format", "coalora.adapter/v1");
+        sidecar.put("format", SIDECAR_FORMAT);
         sidecar.put("modelVersion", modelVersion);
         sidecar.put("baseModel", m.baseModel());
         sidecar.put("task", m.task().name());

@@ -75,7 +75,7 @@ public final class DevicePackage {
 
     /** Reads a packed file back: the configuration it was made for and each matrix dequantized (what a device runs). */
     public static Unpacked unpack(byte[] packedFile) {
-        Safetensors.Contents contents = Safetensors.fromBytes(packedFile);
+        Safetensors.Contents contents = Safetensors.fromBytes(packedFile, PACKED);
         String json = contents.metadata().get(CONFIG_METADATA);
         if (json == null) throw new IllegalArgumentException("packed base lacks metadata " + CONFIG_METADATA);
         ModelQuantConfig config = ModelQuantConfig.fromJson(json);

@@ -127,12 +127,28 @@ public record PeftAdapter(String baseModel, int rank, double alpha, List<String>
     public static PeftAdapter read(Path dir) throws IOException {
         Path configFile = dir.resolve(CONFIG_FILE);
         if (!Files.exists(configFile)) throw new IOException(dir + ": no " + CONFIG_FILE + ", not a (complete) PEFT adapter");
+        byte[] config = Files.readAllBytes(configFile);
+        Path weightsFile = dir.resolve(WEIGHTS_FILE);
+        Safetensors.Contents weights = Safetensors.read(weightsFile);
+        return parse(config, configFile.toString(), weights, weightsFile.toString(), dir.toString());
+    }
+
+    /**
+     * The same validation on the two files' bytes (e.g. as a device received them); errors name the files
+     * by {@value #CONFIG_FILE} and {@value #WEIGHTS_FILE}.
+     */
+    public static PeftAdapter fromBytes(byte[] configJson, byte[] weightsFile) {
+        return parse(configJson, CONFIG_FILE, Safetensors.fromBytes(weightsFile, WEIGHTS_FILE), WEIGHTS_FILE, "PEFT adapter");
+    }
+
+    private static PeftAdapter parse(byte[] configJson, String configFile, Safetensors.Contents weights, String weightsFile, String dir) {
         JsonNode config;
         try {
-            config = JSON.readTree(configFile.toFile());
+            config = JSON.readTree(configJson);
         } catch (IOException e) {
             throw new IllegalArgumentException(configFile + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
         }
+        if (config == null || !config.isObject()) throw new IllegalArgumentException(configFile + ": not a JSON object");
         ConfigReader fields = new ConfigReader(config, configFile);
         fields.require("peft_type", "LORA");
         fields.require("bias", "none"); // trained biases would be extra tensors we do not read
@@ -146,8 +162,6 @@ public record PeftAdapter(String baseModel, int rank, double alpha, List<String>
         String baseModel = config.path("base_model_name_or_path").asText("");
         String taskType = config.path("task_type").isTextual() ? config.get("task_type").textValue() : null;
 
-        Path weightsFile = dir.resolve(WEIGHTS_FILE);
-        Safetensors.Contents weights = Safetensors.read(weightsFile);
         Map<String, LoraPair> pairs = new TreeMap<>();
         for (Map.Entry<String, Tensor> entry : weights.tensors().entrySet()) {
             String name = entry.getKey();
@@ -186,13 +200,13 @@ public record PeftAdapter(String baseModel, int rank, double alpha, List<String>
         return weightName.substring(0, weightName.length() - ".weight".length());
     }
 
-    private static float[] floats(Tensor tensor, String name, Path file) {
+    private static float[] floats(Tensor tensor, String name, String file) {
         if (tensor.dtype() != Safetensors.Dtype.F32) throw new IllegalArgumentException(file + ": '" + name + "' is " + tensor.dtype() + ", not floating point");
         return tensor.floats();
     }
 
     /** Typed access to config fields, each failure naming the file and the field. */
-    private record ConfigReader(JsonNode config, Path file) {
+    private record ConfigReader(JsonNode config, String file) {
         IllegalArgumentException invalid(String problem) {
             return new IllegalArgumentException(file + ": " + problem);
         }

@@ -207,6 +207,11 @@ public final class Safetensors {
         return parse(bytes, "safetensors bytes");
     }
 
+    /** Like {@link #fromBytes(byte[])}, errors naming {@code source} (e.g. the file name the bytes came as). */
+    public static Contents fromBytes(byte[] bytes, String source) {
+        return parse(bytes, source);
+    }
+
     /** Where one tensor's bytes lie in the data section, as the header says. */
     private record Span(String name, String dtype, long[] shape, long begin, long end) {}
 

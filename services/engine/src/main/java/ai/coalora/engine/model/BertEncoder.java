@@ -10,7 +10,9 @@ import ai.djl.nn.norm.LayerNorm;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -32,23 +34,17 @@ public final class BertEncoder implements AutoCloseable {
     private final BaseWeights fullPrecision;
 
     private BertEncoder(BertConfig config, Map<String, Tensor> tensors, NDManager parent) {
+        checkTensors(config, tensors);
         this.config = config;
         this.manager = parent.newSubManager();
-        List<String> missing = new ArrayList<>();
         for (String name : denseParamNames(config)) {
             Tensor t = tensors.get(name);
-            if (t == null) { missing.add(name); continue; }
             fullPrecisionParams.put(name, manager.create(t.data(), new Shape(t.shape())));
         }
         for (LinearId id : LinearId.all(config)) {
             Tensor t = tensors.get(id.weightName());
-            if (t == null) { missing.add(id.weightName()); continue; }
             linearWeights.put(id, t.data());
             linearShapes.put(id, new int[] {t.rows(), t.cols()});
-        }
-        if (!missing.isEmpty()) {
-            manager.close();
-            throw new IllegalArgumentException("model file lacks " + missing.size() + " tensors, e.g. " + missing.subList(0, Math.min(5, missing.size())));
         }
         this.fullPrecision = BaseWeights.of(manager, linearWeights, linearShapes);
     }
@@ -56,6 +52,34 @@ public final class BertEncoder implements AutoCloseable {
     /** Loads an encoder from ONNX initializers with HF names. */
     public static BertEncoder fromOnnx(Path onnxFile, BertConfig config, NDManager manager) throws IOException {
         return new BertEncoder(config, OnnxWeights.read(onnxFile), manager);
+    }
+
+    /** Every parameter present with its shape; a wrong shape would otherwise surface as a broadcasting error deep in a forward pass. */
+    private static void checkTensors(BertConfig config, Map<String, Tensor> tensors) {
+        List<String> missing = new ArrayList<>(), misshapen = new ArrayList<>();
+        for (Map.Entry<String, long[]> p : parameterShapes(config).entrySet()) {
+            Tensor t = tensors.get(p.getKey());
+            if (t == null) missing.add(p.getKey());
+            else if (!Arrays.equals(t.shape(), p.getValue()) || t.data().length != Arrays.stream(p.getValue()).reduce(1, Math::multiplyExact)) {
+                misshapen.add(p.getKey() + " " + Arrays.toString(t.shape()) + " (expected " + Arrays.toString(p.getValue()) + ")");
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException("model file lacks " + missing.size() + " tensors, e.g. " + missing.subList(0, Math.min(5, missing.size())));
+        }
+        if (!misshapen.isEmpty()) {
+            throw new IllegalArgumentException("model file has " + misshapen.size() + " tensors of the wrong shape, e.g. "
+                    + misshapen.subList(0, Math.min(5, misshapen.size())));
+        }
+    }
+
+    /**
+     * An encoder from given tensors by HF name: the quantizable matrices (out x in) become its base weights
+     * ({@link #fullPrecision()} is then whatever they hold, e.g. a device's dequantized matrices), the rest its
+     * embeddings, biases and LayerNorms. Every tensor of {@link #parameterShapes} must be there with that shape.
+     */
+    public static BertEncoder fromTensors(BertConfig config, Map<String, Tensor> tensors, NDManager manager) {
+        return new BertEncoder(config, tensors, manager);
     }
 
     /** The pretrained all-MiniLM-L6-v2. */
@@ -76,6 +100,31 @@ public final class BertEncoder implements AutoCloseable {
             }
         }
         return names;
+    }
+
+    /** Every parameter the encoder reads, by HF name, with its shape: the dense ones, then the linear weights (out x in). */
+    public static Map<String, long[]> parameterShapes(BertConfig c) {
+        long h = c.hiddenSize();
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        for (String name : denseParamNames(c)) {
+            long[] shape = switch (name) {
+                case "embeddings.word_embeddings.weight" -> new long[] {c.vocabSize(), h};
+                case "embeddings.position_embeddings.weight" -> new long[] {c.maxPositions(), h};
+                case "embeddings.token_type_embeddings.weight" -> new long[] {c.typeVocabSize(), h};
+                default -> new long[] {name.contains("LayerNorm") ? h : outFeatures(c, name)};
+            };
+            shapes.put(name, shape);
+        }
+        for (LinearId id : LinearId.all(c)) {
+            long in = id.role() == Role.OUTPUT ? c.intermediateSize() : h;
+            shapes.put(id.weightName(), new long[] {outFeatures(c, id.weightName()), in});
+        }
+        return shapes;
+    }
+
+    /** Output width of the linear layer a weight or bias name belongs to: the intermediate layer widens, all others keep h. */
+    private static long outFeatures(BertConfig c, String name) {
+        return name.contains("." + Role.INTERMEDIATE.hfModule() + ".") ? c.intermediateSize() : c.hiddenSize();
     }
 
     public BertConfig config() { return config; }
