@@ -30,8 +30,9 @@ import java.util.UUID;
  * </pre>
  * A wave succeeds when the share of its devices finished is >= the success threshold and the mean
  * accuracy they measured is not more than the margin below the mean the Pareto front predicted for their
- * configurations (judged once that many devices reported telemetry). It fails when, after the minimum
- * number executed, the share failed is > the error threshold.
+ * configurations. The gate judges as soon as the minimum number of devices reported telemetry (a bad version
+ * reaches few devices) and again when the wave succeeds. A wave fails when, after the minimum number
+ * executed, the share failed is > the error threshold.
  */
 final class RolloutEngine {
     static final String SOURCE = "/coalora/registry/rollouts";
@@ -94,14 +95,16 @@ final class RolloutEngine {
                     w.failed(), w.devices(), 100.0 * w.failed() / w.devices(), 100 * r.errorThreshold(), executed));
             return;
         }
-        if (w.finished() < r.successThreshold() * w.devices()) return; // wave still running
-        int evidence = (int) Math.ceil(r.successThreshold() * w.devices());
-        if (w.measured() < Math.min(evidence, w.finished())) return; // waiting for telemetry to judge accuracy
-        if (w.measuredAccuracy() < w.predicted() - r.accuracyMargin()) {
+        // the gate judges as soon as the minimum number of devices reported (so a bad version hurts few), and again at success
+        boolean enoughEvidence = w.measured() >= r.errorMinExecuted() || w.measured() >= Math.ceil(r.successThreshold() * w.devices());
+        if (enoughEvidence && w.measuredAccuracy() < w.predicted() - r.accuracyMargin()) {
             fail(tx, r, "gate:accuracy", String.format("accuracy gate: wave %d measured %.4f on %d devices, more than %.4f below the "
                     + "predicted %.4f", r.wave(), w.measuredAccuracy(), w.measured(), r.accuracyMargin(), w.predicted()));
             return;
         }
+        if (w.finished() < r.successThreshold() * w.devices()) return; // wave still running
+        int evidence = (int) Math.ceil(r.successThreshold() * w.devices());
+        if (w.measured() < Math.min(evidence, w.finished())) return; // waiting for telemetry to judge accuracy
         String summary = String.format("wave %d succeeded: %d of %d finished (>= %.0f%%), measured accuracy %.4f vs predicted %.4f",
                 r.wave(), w.finished(), w.devices(), 100 * r.successThreshold(), w.measuredAccuracy(), w.predicted());
         advance(tx, r, "threshold:success", summary);
