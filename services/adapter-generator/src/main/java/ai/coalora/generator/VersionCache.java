@@ -7,11 +7,8 @@ import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.fleet.registry.RegistryClient;
 import ai.coalora.fleet.registry.Sha256;
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -45,23 +42,11 @@ final class VersionCache implements AutoCloseable {
         Version v = versions.get(modelVersion);
         if (v != null) return v;
         if (!Sha256.isValid(modelVersion)) throw new UnknownVersion("model version '" + modelVersion + "' is not a sha256");
-        JsonNode info;
-        try {
-            info = registry.getJson("api/versions/" + modelVersion);
-        } catch (IOException e) {
-            if (e.getMessage() != null && e.getMessage().contains("HTTP 404")) throw new UnknownVersion("model version " + modelVersion + " is not registered");
-            throw e;
-        }
         Path versionDir = dir.resolve(modelVersion);
-        Files.createDirectories(versionDir);
-        for (JsonNode f : info.get("files")) {
-            String name = f.get("name").asText(), sha = f.get("sha256").asText();
-            Path file = versionDir.resolve(name);
-            if (!file.getParent().equals(versionDir)) throw new IOException("bad file name in version " + modelVersion + ": " + name);
-            if (Files.exists(file) && Sha256.of(Files.readAllBytes(file)).equals(sha)) continue;
-            Path tmp = Files.createTempFile(versionDir, name, ".part");
-            Files.write(tmp, registry.getBlob(sha)); // getBlob verified the sha256
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        try {
+            registry.downloadVersion(modelVersion, versionDir);
+        } catch (java.io.FileNotFoundException e) {
+            throw new UnknownVersion(e.getMessage());
         }
         ModelBundle.Loaded loaded = ModelBundle.read(versionDir);
         Map<String, ModelQuantConfig> front = new HashMap<>();

@@ -3,7 +3,10 @@ package ai.coalora.cli;
 import ai.coalora.engine.CacheDir;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.registry.RegistryClient;
+import ai.coalora.engine.data.Tasks;
+import ai.coalora.fleet.sim.DeviceAgents;
 import ai.coalora.fleet.sim.FleetBundle;
+import com.fasterxml.jackson.databind.JsonNode;
 import ai.coalora.fleet.sim.FleetObserver;
 import ai.coalora.fleet.sim.FleetRollout;
 import ai.coalora.fleet.sim.FleetStack;
@@ -22,10 +25,11 @@ import picocli.CommandLine.Option;
 /** The main job: the whole fleet system on embedded defaults, a simulated fleet rolled out end to end. */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "One-command fleet demo on embedded defaults: trains (once, cached) a small CoA-LoRA model version, starts a real "
-                + "Kafka broker and PostgreSQL from Maven artifacts, the registry, planner and adapter-generator services, registers and "
-                + "promotes the version, and lets a fleet of simulated devices with varied capabilities announce themselves; every device "
-                + "gets a configuration from the Pareto front and its adapter, whose downloads are verified. Prints a summary and leaves "
-                + "the registry API running.")
+                + "Kafka broker and PostgreSQL from Maven artifacts, the registry, planner, adapter-generator and trainer services, registers "
+                + "and promotes the version, and lets a fleet of simulated devices with varied capabilities announce themselves; every device "
+                + "gets a configuration from the Pareto front and its adapter, downloads and verifies it, runs the real quantized model on its "
+                + "own data and reports telemetry; drifted telemetry triggers retraining into a canary version, which a 3-wave rollout with "
+                + "an accuracy gate then ships. Prints each step and leaves the registry API running.")
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--devices", defaultValue = "200", description = "Simulated devices (default: ${DEFAULT-VALUE}).")
     int devices;
@@ -46,7 +50,7 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (devices < 1) throw new IllegalArgumentException("--devices must be >= 1");
         long t0 = System.nanoTime();
-        System.out.println("== 1/5 model version");
+        System.out.println("== 1/8 model version");
         Path bundleDir = bundle;
         if (bundleDir == null) {
             System.out.println("   the demo's CoA-LoRA bundle (sentiment, short schedule; trained once, then cached)");
@@ -55,21 +59,21 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("   " + bundleDir);
         Path work = workDir != null ? workDir : Files.createDirectories(CacheDir.root().resolve("demo"))
                 .resolve("run-" + java.time.LocalDateTime.now().toString().replace(':', '-'));
-        System.out.println("\n== 2/5 the system (data and logs in " + work + ")");
+        System.out.println("\n== 2/8 the system (data and logs in " + work + ")");
         try (FleetStack stack = FleetStack.start(work, m -> System.out.println("   " + m));
              FleetObserver observer = new FleetObserver(stack.bootstrapServers())) {
             RegistryClient registry = new RegistryClient(stack.registryUrl());
-            System.out.println("\n== 3/5 register the version and promote it to production");
+            System.out.println("\n== 3/8 register the version and promote it to production");
             ModelPublisher.Published v = ModelPublisher.registerAndPromote(registry, bundleDir, "production", "demo", "demo rollout");
             System.out.printf("   version %s, Pareto front of %d configurations (%.2f to %.2f average bits)%n", v.modelVersion().substring(0, 16),
                     v.front().size(), v.front().stream().mapToDouble(e -> e.averageBits()).min().orElse(0),
                     v.front().stream().mapToDouble(e -> e.averageBits()).max().orElse(0));
 
-            System.out.println("\n== 4/5 " + devices + " simulated devices announce their capabilities");
+            System.out.println("\n== 4/8 " + devices + " simulated devices announce their capabilities");
             List<DeviceCapabilities> fleet = SimulatedFleet.devices(devices, v.front(), seed);
             FleetRollout.Result r = FleetRollout.run(stack, observer, fleet, true, Duration.ofMinutes(10), m -> System.out.println("   " + m));
 
-            System.out.println("\n== 5/5 summary");
+            System.out.println("\n== 5/8 summary of the planning");
             System.out.printf("   %d devices: %d ready with their adapter, %d with no feasible configuration, %d still waiting%n",
                     r.devices(), r.ready(), r.unassignable(), r.waiting());
             System.out.println("   devices by assigned average bits:");
@@ -84,19 +88,97 @@ final class DemoCommand implements Callable<Integer> {
             System.out.printf("   adapters generated: %d packages (one per distinct configuration), %d files downloaded and sha256-verified%n",
                     r.distinctConfigurations(), r.filesVerified());
             System.out.printf("   largest device download: %.1f MB (packed base + adapter; no full-precision matrices)%n", r.bytesPerDeviceMax() / 1e6);
-            System.out.printf("   fleet answered in %.1f s (capabilities published -> last adapter ready); whole demo %.0f s%n",
+            System.out.printf("   fleet answered in %.1f s (capabilities published -> last adapter ready); %.0f s so far%n",
                     r.lastAnswerSeconds(), (System.nanoTime() - t0) / 1e9);
-            System.out.println("\n   registry API:  " + stack.registryUrl() + "/api/fleet/summary");
-            System.out.println("                  " + stack.registryUrl() + "/api/devices?status=ready");
-            System.out.println("   OpenAPI:       " + stack.registryUrl() + "/openapi");
             if (r.waiting() > 0) return 1;
+
+            System.out.println("\n== 6/8 devices apply their packages: download, verify, run the quantized model on their own data, report");
+            List<String> ids = fleet.stream().map(DeviceCapabilities::deviceId).toList();
+            DeviceAgents agents = new DeviceAgents(stack.bootstrapServers(), ids, Tasks.builtin("sentiment").test(), 20,
+                    new DeviceAgents.Faults(0.01, 0.03, 0.02, 0.02), seed);
+            long answering = fleet.stream().filter(d -> !agents.offlineDevices().contains(d.deviceId()))
+                    .filter(d -> observer.assignmentsOf(d.deviceId()).stream().reduce((a, b) -> b).map(a -> a.feasible()).orElse(false)).count();
+            FleetObserver.await(() -> status(registry, "running") + status(registry, "failed") >= answering, Duration.ofMinutes(5));
+            DeviceAgents.Report ar = agents.report();
+            System.out.printf("   %d devices running their package, %d rejected a corrupted download (reported, not applied), %d offline; "
+                    + "%d crashed mid-update and re-applied after reboot, %d were slow; %d distinct models loaded%n", status(registry, "running"),
+                    ar.rejected(), ar.offline(), ar.crashed(), ar.slow(), ar.modelsLoaded());
+
+            System.out.println("\n== 7/8 telemetry-driven retraining: the largest group of devices sees drifted data");
+            Map<String, List<String>> byPackage = new java.util.TreeMap<>();
+            for (var e : observer.adapters().entrySet()) {
+                if (agents.offlineDevices().contains(e.getKey())) continue;
+                var last = e.getValue().get(e.getValue().size() - 1);
+                byPackage.computeIfAbsent(last.configId(), k -> new java.util.ArrayList<>()).add(e.getKey());
+            }
+            List<String> drifted = byPackage.values().stream().max(java.util.Comparator.comparingInt(List::size)).orElse(List.of());
+            System.out.printf("   %d devices measure again on drifted data%n", agents.reevaluate(drifted, true));
+            JsonNode request = awaitJson(registry, "api/retraining", q -> q.size() > 0, Duration.ofMinutes(1));
+            if (request == null || request.size() == 0) {
+                System.out.println("   no retraining request was raised");
+                return 1;
+            }
+            String requestId = request.get(0).get("requestId").asText();
+            System.out.println("   registry: " + request.get(0).get("reason").asText());
+            System.out.println("   trainer: warm-started CoA-LoRA training from that version (about a minute)...");
+            JsonNode answered = awaitJson(registry, "api/retraining", q -> q.get(0).hasNonNull("resultVersion"), Duration.ofMinutes(10));
+            if (answered == null) {
+                System.out.println("   the trainer did not answer; see " + stack.service("trainer").log());
+                return 1;
+            }
+            String canary = answered.get(0).get("resultVersion").asText();
+            JsonNode lineage = registry.getJson("api/versions/" + canary).get("lineage");
+            System.out.printf("   version %s registered as canary; lineage: parent %s, request %s, data %s%n", canary.substring(0, 16),
+                    lineage.get("warmStartFrom").asText().substring(0, 16), requestId, lineage.get("data").get("sha256").asText().substring(0, 16));
+
+            System.out.println("\n== 8/8 rollout of the canary in 3 waves (10% / 30% / 60%) with the accuracy gate");
+            JsonNode rollout = registry.sendJson("POST", "api/rollouts", Map.of("modelVersion", canary, "actor", "demo", "successThreshold", 0.85,
+                    "errorThreshold", 0.2, "accuracyMargin", 0.1, "onFailure", "pause"));
+            String rolloutId = rollout.get("rolloutId").asText();
+            JsonNode end = awaitJson(registry, "api/rollouts/" + rolloutId, x -> !x.get("state").asText().equals("running"), Duration.ofMinutes(10));
+            for (JsonNode t : end.get("transitions")) System.out.printf("   [%s] %s: %s%n", t.get("actor").asText(), t.get("to").asText(), t.get("reason").asText());
+            System.out.println("   rollout " + rolloutId + ": " + end.get("state").asText());
+            agentsToClose = agents;
+
+            System.out.printf("%n   whole demo %.0f s%n", (System.nanoTime() - t0) / 1e9);
+            System.out.println("\n   registry API:  " + stack.registryUrl() + "/api/fleet/summary");
+            System.out.println("                  " + stack.registryUrl() + "/api/rollouts/" + rolloutId);
+            System.out.println("                  " + stack.registryUrl() + "/api/devices?status=running");
+            System.out.println("   OpenAPI:       " + stack.registryUrl() + "/openapi");
             if (!exit) {
                 System.out.println("\nThe system keeps running; press Ctrl-C to stop it.");
                 // Ctrl-C runs this hook: services stop cleanly, then the database and the broker
-                Runtime.getRuntime().addShutdownHook(new Thread(() -> { observer.close(); stack.close(); }));
+                DeviceAgents a = agentsToClose;
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> { a.close(); observer.close(); stack.close(); }));
                 new CountDownLatch(1).await();
             }
         }
+        if (agentsToClose != null) agentsToClose.close();
         return 0;
+    }
+
+    private DeviceAgents agentsToClose;
+
+    static long status(RegistryClient registry, String status) {
+        try {
+            return registry.getJson("api/fleet/summary").path("byStatus").path(status).asLong();
+        } catch (java.io.IOException e) {
+            return 0;
+        }
+    }
+
+    /** Polls a registry resource until {@code done} holds; null on timeout. */
+    static JsonNode awaitJson(RegistryClient registry, String path, java.util.function.Predicate<JsonNode> done, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                JsonNode n = registry.getJson(path);
+                if (done.test(n)) return n;
+            } catch (java.io.IOException notYet) {
+                // keep polling
+            }
+            Thread.sleep(500);
+        }
+        return null;
     }
 }

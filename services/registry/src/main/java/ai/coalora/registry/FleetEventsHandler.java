@@ -18,6 +18,11 @@ import java.sql.Types;
 
 /** Records what the fleet's events say: devices' capabilities, assignments, adapters and telemetry. */
 final class FleetEventsHandler implements EventHandler {
+    private final RetrainingMonitor retraining;
+
+    FleetEventsHandler(RetrainingMonitor retraining) {
+        this.retraining = retraining;
+    }
 
     @Override
     public void apply(CloudEvent event, Transaction tx) throws RejectedEvent, SQLException {
@@ -103,6 +108,7 @@ final class FleetEventsHandler implements EventHandler {
                     st.executeUpdate();
                 }
                 RolloutEngine.onTelemetry(tx, t);
+                retraining.onTelemetry(tx, t);
             }
             default -> throw new RejectedEvent("the registry does not record " + event.type());
         }

@@ -125,6 +125,15 @@ public class ModelVersions {
                     st.setString(7, r.lineage() == null ? null : r.lineage().toString());
                     st.executeUpdate();
                 }
+                // a retrained version answers the request named in its lineage
+                String request = r.lineage() == null ? null : r.lineage().path("retrainingRequest").asText(null);
+                if (request != null) {
+                    try (PreparedStatement st = c.prepareStatement("update retraining_requests set result_version = ? where request_id = ?")) {
+                        st.setString(1, version);
+                        st.setString(2, request);
+                        st.executeUpdate();
+                    }
+                }
                 Version v = find(c, version).orElseThrow();
                 ModelRegistered event = new ModelRegistered(version, r.parentVersion(), m.task().name(), m.baseModel().name(), files, front.size(),
                         v.createdAt(), r.lineage(), front);

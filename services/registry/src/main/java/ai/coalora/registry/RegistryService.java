@@ -14,6 +14,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 @ApplicationScoped
 public class RegistryService {
     @ConfigProperty(name = "coalora.kafka.bootstrap-servers") String bootstrapServers;
+    @ConfigProperty(name = "coalora.registry.retraining.margin") double retrainingMargin;
+    @ConfigProperty(name = "coalora.registry.retraining.min-devices") int retrainingMinDevices;
     final AgroalDataSource dataSource;
     ServiceRuntime runtime;
 
@@ -24,7 +26,7 @@ public class RegistryService {
     void start(@Observes StartupEvent ignored) {
         runtime = ServiceRuntime.start("coalora-registry", bootstrapServers, dataSource,
                 List.of(Topic.CAPABILITIES, Topic.ASSIGNMENTS, Topic.ADAPTERS_READY, Topic.TELEMETRY, Topic.DEVICE_STATUS),
-                List.of(Topic.MODEL_VERSIONS, Topic.MODEL_ALIASES, Topic.RETRAINING_REQUESTS, Topic.DEVICE_TARGETS), new FleetEventsHandler());
+                List.of(Topic.MODEL_VERSIONS, Topic.MODEL_ALIASES, Topic.RETRAINING_REQUESTS, Topic.DEVICE_TARGETS), new FleetEventsHandler(new RetrainingMonitor(retrainingMargin, retrainingMinDevices)));
     }
 
     /** A REST transaction committed outbox records: publish now. */

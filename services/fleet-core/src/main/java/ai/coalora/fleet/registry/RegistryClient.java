@@ -72,6 +72,27 @@ public final class RegistryClient {
         return Payloads.JSON.readTree(r.body());
     }
 
+    /**
+     * Copies a model version's files into {@code dir} (each checked against its sha256; files already there
+     * with the right content are kept) and returns the version's JSON. A version the registry does not know
+     * is a {@link java.io.FileNotFoundException}.
+     */
+    public JsonNode downloadVersion(String modelVersion, java.nio.file.Path dir) throws IOException {
+        JsonNode info = getJsonOrNull("api/versions/" + modelVersion);
+        if (info == null) throw new java.io.FileNotFoundException("model version " + modelVersion + " is not registered");
+        java.nio.file.Files.createDirectories(dir);
+        for (JsonNode f : info.get("files")) {
+            String name = f.get("name").asText(), sha = f.get("sha256").asText();
+            java.nio.file.Path file = dir.resolve(name).normalize();
+            if (!dir.equals(file.getParent())) throw new IOException("bad file name in version " + modelVersion + ": " + name);
+            if (java.nio.file.Files.exists(file) && Sha256.of(java.nio.file.Files.readAllBytes(file)).equals(sha)) continue;
+            java.nio.file.Path tmp = java.nio.file.Files.createTempFile(dir, name, ".part");
+            java.nio.file.Files.write(tmp, getBlob(sha)); // getBlob checked the sha256
+            java.nio.file.Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+        return info;
+    }
+
     /** POST or PUT a JSON body; returns the JSON answer, or throws with the registry's error. */
     public JsonNode sendJson(String method, String path, Object body) throws IOException {
         HttpResponse<String> r = send(HttpRequest.newBuilder(base.resolve(path)).header("Content-Type", "application/json")

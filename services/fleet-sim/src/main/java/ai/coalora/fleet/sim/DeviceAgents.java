@@ -184,6 +184,31 @@ public final class DeviceAgents implements AutoCloseable {
         }
     }
 
+    /**
+     * Devices measure again on what they run now; with {@code drift} their shard's labels are flipped, the
+     * way a shift in the data a device sees makes the model under-perform (what telemetry-driven retraining
+     * is for). Returns how many devices measured.
+     */
+    public int reevaluate(java.util.Collection<String> deviceIds, boolean drift) {
+        int n = 0;
+        for (String device : deviceIds) {
+            AdapterReady ready = latest.get(device);
+            DeviceModel model = ready == null ? null : models.get(ready.packageSha256());
+            if (model == null || offline.contains(device)) continue;
+            List<Example> shard = java.util.Arrays.stream(shards.get(device))
+                    .map(e -> drift ? new Example(e.text(), 1 - e.label()) : e).toList();
+            DeviceModel.Evaluation e;
+            synchronized (model) {
+                e = model.evaluate(tokenizerSource.tokenizer(), shard, MAX_LENGTH);
+            }
+            publish(Topic.TELEMETRY, device, EventTypes.TELEMETRY, Payloads.toJson(new EvaluationTelemetry(device, ready.modelVersion(),
+                    ready.configId(), ready.packageSha256(), e.accuracy(), e.examples(), e.msPerExample(), model.memoryBytes(), Instant.now())));
+            n++;
+        }
+        producer.flush();
+        return n;
+    }
+
     private byte[] download(Artifact a) throws IOException {
         byte[] cached = verifiedBlobs.get(a.sha256());
         if (cached != null) return cached;

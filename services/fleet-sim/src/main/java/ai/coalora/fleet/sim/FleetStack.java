@@ -19,7 +19,7 @@ import java.util.function.Consumer;
  */
 public final class FleetStack implements AutoCloseable {
     public static final String DATABASE = "coalora";
-    public static final List<String> SERVICES = List.of("registry", "planner", "adapter-generator");
+    public static final List<String> SERVICES = List.of("registry", "planner", "adapter-generator", "trainer");
     private static final Duration READY_TIMEOUT = Duration.ofMinutes(3);
 
     private final Path workDir;
@@ -52,7 +52,7 @@ public final class FleetStack implements AutoCloseable {
         try {
             int registryPort = freePort();
             String registryUrl = "http://127.0.0.1:" + registryPort;
-            Map<String, Integer> ports = Map.of("registry", registryPort, "planner", freePort(), "adapter-generator", freePort());
+            Map<String, Integer> ports = Map.of("registry", registryPort, "planner", freePort(), "adapter-generator", freePort(), "trainer", freePort());
             for (String name : SERVICES) {
                 Map<String, String> env = new LinkedHashMap<>();
                 env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
@@ -63,10 +63,12 @@ public final class FleetStack implements AutoCloseable {
                 env.put("REGISTRY_HTTP_PORT", Integer.toString(ports.get("registry")));
                 env.put("PLANNER_HTTP_PORT", Integer.toString(ports.get("planner")));
                 env.put("GENERATOR_HTTP_PORT", Integer.toString(ports.get("adapter-generator")));
+                env.put("TRAINER_HTTP_PORT", Integer.toString(ports.get("trainer")));
+                env.put("COALORA_TRAINER_DIR", workDir.resolve("trainer").toString());
                 env.put("OPT_OUT_TRACKING", "true");
                 Path jar = root.resolve("services").resolve(name).resolve("target/quarkus-app/quarkus-run.jar");
                 if (!Files.isRegularFile(jar)) throw new IOException("missing " + jar + ": build first (./mvnw -DskipTests install)");
-                List<String> jvm = name.equals("adapter-generator") ? List.of("-Xmx3g", "-Dai.djl.offline=true") : List.of("-Xmx512m");
+                List<String> jvm = name.equals("adapter-generator") || name.equals("trainer") ? List.of("-Xmx3g", "-Dai.djl.offline=true") : List.of("-Xmx512m");
                 stack.services.put(name, new ServiceProcess(name, jar, jvm, env, ports.get(name), workDir.resolve("logs").resolve(name + ".log")));
             }
             // all three start at once (their startup overlaps on two cores), then we wait for each

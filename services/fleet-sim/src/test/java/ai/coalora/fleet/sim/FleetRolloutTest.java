@@ -147,6 +147,59 @@ class FleetRolloutTest {
         assertEquals(DEVICES, summary().get("devices").asLong(), "no device lost");
     }
 
+    @Test
+    @Order(4)
+    void aDropInFleetTelemetryTriggersRetrainingIntoANewCandidateVersion() throws Exception {
+        // the largest group of answering devices running the same package
+        Map<String, List<String>> byPackage = new HashMap<>();
+        for (var e : observer.adapters().entrySet()) {
+            if (agents.offlineDevices().contains(e.getKey())) continue;
+            Payloads.AdapterReady last = e.getValue().get(e.getValue().size() - 1);
+            byPackage.computeIfAbsent(last.modelVersion() + "/" + last.configId(), k -> new java.util.ArrayList<>()).add(e.getKey());
+        }
+        var group = byPackage.entrySet().stream().max(java.util.Comparator.comparingInt(e -> e.getValue().size())).orElseThrow();
+        String version = group.getKey().split("/")[0], config = group.getKey().split("/")[1];
+        assertTrue(group.getValue().size() >= 5, "a configuration with enough devices: " + group);
+        assertTrue(agents.reevaluate(group.getValue(), true) >= 5, "drifted devices measured again");
+
+        JsonNode[] request = new JsonNode[1];
+        assertTrue(FleetObserver.await(() -> {
+            for (JsonNode q : getJson("api/retraining")) {
+                if (q.get("modelVersion").asText().equals(version) && texts(q.get("configIds"), null).contains(config)) { request[0] = q; return true; }
+            }
+            return false;
+        }, Duration.ofMinutes(1)), "a retraining request for the drifted configuration: " + getJson("api/retraining"));
+        assertTrue(request[0].get("reason").asText().startsWith("fleet accuracy"), request[0].toString());
+        String requestId = request[0].get("requestId").asText();
+
+        assertTrue(FleetObserver.await(() -> findRequest(requestId).hasNonNull("resultVersion"), WAIT),
+                "the trainer answered: " + findRequest(requestId) + "\ntrainer log:\n" + stack.service("trainer").logTail(30));
+        String child = findRequest(requestId).get("resultVersion").asText();
+        JsonNode v = registry.getJson("api/versions/" + child);
+        assertEquals(version, v.get("parentVersion").asText(), "lineage: the parent");
+        JsonNode lineage = v.get("lineage");
+        assertEquals(requestId, lineage.get("retrainingRequest").asText(), "lineage: the request");
+        assertEquals(config, lineage.get("trigger").get("evidence").get("configId").asText(), "lineage: the telemetry that triggered it");
+        assertTrue(lineage.get("trigger").get("evidence").get("measuredAccuracy").asDouble() < lineage.get("trigger").get("evidence").get("predictedAccuracy").asDouble() - 0.1);
+        assertTrue(lineage.get("data").get("sha256").asText().matches("[0-9a-f]{64}"), "lineage: the data");
+        assertTrue(texts(lineage.get("addedConfigurations"), null).contains(config));
+        assertEquals(child, registry.getJson("api/aliases/canary").get("modelVersion").asText(), "the new version is the canary candidate");
+        assertNotEquals(version, child);
+    }
+
+    static JsonNode findRequest(String id) {
+        for (JsonNode q : getJson("api/retraining")) if (q.get("requestId").asText().equals(id)) return q;
+        throw new AssertionError("no request " + id);
+    }
+
+    static JsonNode getJson(String path) {
+        try {
+            return registry.getJson(path);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     // ---- helpers ----
 
     interface ManifestEdit {
@@ -199,7 +252,7 @@ class FleetRolloutTest {
 
     static List<String> texts(JsonNode array, String field) {
         List<String> out = new java.util.ArrayList<>();
-        for (JsonNode n : array) out.add(n.get(field).asText());
+        for (JsonNode n : array) out.add(field == null ? n.asText() : n.get(field).asText());
         return out;
     }
 

@@ -1,0 +1,150 @@
+package ai.coalora.trainer;
+
+import ai.coalora.engine.PretrainedModel;
+import ai.coalora.engine.bundle.BundleManifest;
+import ai.coalora.engine.bundle.BundleTraining;
+import ai.coalora.engine.bundle.ModelBundle;
+import ai.coalora.engine.bundle.WarmStart;
+import ai.coalora.engine.coa.CoaSettings;
+import ai.coalora.engine.data.TaskData;
+import ai.coalora.engine.data.Tasks;
+import ai.coalora.engine.quant.ModelQuantConfig;
+import ai.coalora.engine.train.FineTuneSettings;
+import ai.coalora.engine.train.Progress;
+import ai.coalora.fleet.events.CloudEvent;
+import ai.coalora.fleet.events.EventTypes;
+import ai.coalora.fleet.events.Payloads;
+import ai.coalora.fleet.events.Payloads.RetrainingRequested;
+import ai.coalora.fleet.messaging.EventHandler;
+import ai.coalora.fleet.messaging.RejectedEvent;
+import ai.coalora.fleet.messaging.Transaction;
+import ai.coalora.fleet.registry.RegistryClient;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Answers a retraining request: fetches the version it names, trains CoA-LoRA warm-started from it with the
+ * named configurations added to the training set, registers the result as a new immutable version whose
+ * lineage names its parent, the data and the telemetry that triggered it, and points the candidate alias
+ * (canary) at it, so a rollout can ship it. The slow part runs before the transaction; a request already
+ * answered (the trainings table) is not trained again.
+ */
+final class RetrainingHandler implements EventHandler {
+    private static final Logger LOG = LoggerFactory.getLogger(RetrainingHandler.class);
+
+    /** The retraining schedule. */
+    record Schedule(int trainExamples, int epochs, int initialGrid, int segments, int candidates, String alias) {}
+
+    private final DataSource dataSource;
+    private final RegistryClient registry;
+    private final Path workDir;
+    private final Schedule schedule;
+    private final java.util.Set<String> unanswerable = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    RetrainingHandler(DataSource dataSource, RegistryClient registry, Path workDir, Schedule schedule) {
+        this.dataSource = dataSource;
+        this.registry = registry;
+        this.workDir = workDir;
+        this.schedule = schedule;
+    }
+
+    @Override
+    public void prepare(List<CloudEvent> fresh) throws Exception {
+        for (CloudEvent e : fresh) {
+            RetrainingRequested r = Payloads.read(e.data(), RetrainingRequested.class);
+            if (answered(r.requestId()) != null) continue;
+            try {
+                retrain(r);
+            } catch (java.io.FileNotFoundException | IllegalArgumentException bad) {
+                LOG.warn("retraining request {} cannot be answered: {}", r.requestId(), bad.getMessage());
+                unanswerable.add(r.requestId() + ": " + bad.getMessage());
+            }
+        }
+    }
+
+    @Override
+    public void apply(CloudEvent event, Transaction tx) throws RejectedEvent, SQLException {
+        RetrainingRequested r = Payloads.read(event.data(), RetrainingRequested.class);
+        for (String u : unanswerable) if (u.startsWith(r.requestId() + ": ")) throw new RejectedEvent(u.substring(r.requestId().length() + 2));
+        if (answered(r.requestId()) == null) throw new IllegalStateException("request " + r.requestId() + " not answered after prepare");
+    }
+
+    private void retrain(RetrainingRequested r) throws Exception {
+        long t0 = System.nanoTime();
+        Path parentDir = workDir.resolve("versions").resolve(r.modelVersion());
+        JsonNode parentInfo = registry.downloadVersion(r.modelVersion(), parentDir);
+        ModelBundle.Loaded parent = ModelBundle.read(parentDir);
+        BundleManifest m = parent.manifest();
+        List<ModelQuantConfig> extra = new ArrayList<>();
+        for (BundleManifest.FrontPoint p : m.front()) if (r.configIds().contains(p.quantConfig().configId())) extra.add(p.quantConfig());
+        if (extra.size() < r.configIds().size()) throw new IllegalArgumentException("some requested configurations are not on the front of " + r.modelVersion());
+        TaskData all = Tasks.builtin(m.task().name());
+        TaskData task = new TaskData(all.name(), all.labels(), all.train().subList(0, Math.min(schedule.trainExamples(), all.train().size())),
+                all.validation(), all.test(), all.sourceSha256());
+        FineTuneSettings d = FineTuneSettings.defaults();
+        FineTuneSettings fine = new FineTuneSettings(schedule.epochs(), d.batchSize(), d.learningRate(), d.weightDecay(), d.clipNorm(), d.seed(),
+                new ai.coalora.engine.lora.LoraSpec(m.rank(), m.alpha()));
+        BundleTraining training = new BundleTraining(new CoaSettings(fine, 2, m.configAware(), CoaSettings.DEFAULT_CACHE_CAPACITY),
+                schedule.initialGrid(), schedule.segments(), schedule.candidates(), BundleTraining.defaults().evaluationBatch());
+        Path out = workDir.resolve("results").resolve(r.requestId());
+        if (Files.exists(out)) try (Stream<Path> s = Files.list(out)) { for (Path f : s.toList()) Files.delete(f); }
+        LOG.info("retraining {} from {} with {} configurations added ({} examples, {} epochs)", r.requestId(), r.modelVersion().substring(0, 12),
+                extra.size(), task.train().size(), schedule.epochs());
+        try (PretrainedModel model = PretrainedModel.miniLm(m.maxLength())) {
+            training.run(model, task, m.maxLength(), out, Progress.NONE, new WarmStart(parent, extra));
+        }
+        // register with lineage, then make it the candidate
+        List<Map<String, String>> files = new ArrayList<>();
+        try (Stream<Path> s = Files.list(out)) {
+            for (Path f : s.filter(Files::isRegularFile).sorted().toList()) {
+                files.add(Map.of("name", f.getFileName().toString(), "sha256", registry.putBlob(Files.readAllBytes(f))));
+            }
+        }
+        ObjectNode lineage = Payloads.JSON.createObjectNode();
+        lineage.put("retrainingRequest", r.requestId());
+        lineage.put("warmStartFrom", r.modelVersion());
+        lineage.set("addedConfigurations", Payloads.toJson(r.configIds()));
+        lineage.putObject("trigger").put("reason", r.reason()).set("evidence", r.evidence());
+        lineage.putObject("data").put("task", task.name()).put("sha256", task.sourceSha256()).put("trainExamples", task.train().size());
+        lineage.put("parentFiles", parentInfo.get("files").toString());
+        JsonNode version = registry.sendJson("POST", "api/versions", Map.of("files", files, "parentVersion", r.modelVersion(), "lineage", lineage));
+        String id = version.get("modelVersion").asText();
+        registry.sendJson("PUT", "api/aliases/" + schedule.alias(), Map.of("modelVersion", id, "actor", "trainer",
+                "reason", "retrained for " + r.requestId() + ": " + r.reason()));
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement st = c.prepareStatement("insert into trainings (request_id, parent_version, result_version, seconds) values (?, ?, ?, ?) "
+                     + "on conflict do nothing")) {
+            st.setString(1, r.requestId());
+            st.setString(2, r.modelVersion());
+            st.setString(3, id);
+            st.setDouble(4, seconds);
+            st.executeUpdate();
+        }
+        LOG.info("retraining {} registered version {} as {} in {} s", r.requestId(), id.substring(0, 12), schedule.alias(), Math.round(seconds));
+    }
+
+    private String answered(String requestId) throws SQLException {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement st = c.prepareStatement("select result_version from trainings where request_id = ?")) {
+            st.setString(1, requestId);
+            try (ResultSet rs = st.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+package ai.coalora.trainer;
+
+import ai.coalora.fleet.events.Topic;
+import ai.coalora.fleet.messaging.ServiceRuntime;
+import ai.coalora.fleet.registry.RegistryClient;
+import io.agroal.api.AgroalDataSource;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.nio.file.Path;
+import java.util.List;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+/** Starts the trainer: consumes retraining requests, answers each with a warm-started version. */
+@ApplicationScoped
+public class TrainerService {
+    @ConfigProperty(name = "coalora.kafka.bootstrap-servers") String bootstrapServers;
+    @ConfigProperty(name = "coalora.registry.url") String registryUrl;
+    @ConfigProperty(name = "coalora.trainer.work-dir") String workDir;
+    @ConfigProperty(name = "coalora.trainer.train-examples") int trainExamples;
+    @ConfigProperty(name = "coalora.trainer.epochs") int epochs;
+    @ConfigProperty(name = "coalora.trainer.initial-grid") int initialGrid;
+    @ConfigProperty(name = "coalora.trainer.segments") int segments;
+    @ConfigProperty(name = "coalora.trainer.candidates") int candidates;
+    @ConfigProperty(name = "coalora.trainer.alias") String alias;
+    final AgroalDataSource dataSource;
+    ServiceRuntime runtime;
+
+    TrainerService(AgroalDataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    void start(@Observes StartupEvent ignored) {
+        System.setProperty("ai.djl.offline", "true"); // the engine never downloads at run time
+        RetrainingHandler handler = new RetrainingHandler(dataSource, new RegistryClient(registryUrl), Path.of(workDir),
+                new RetrainingHandler.Schedule(trainExamples, epochs, initialGrid, segments, candidates, alias));
+        runtime = ServiceRuntime.start("coalora-trainer", bootstrapServers, dataSource, List.of(Topic.RETRAINING_REQUESTS), List.of(), handler);
+    }
+
+    // an accessor, not the field: callers hold a CDI client proxy, whose own fields are never set
+    ServiceRuntime runtime() { return runtime; }
+
+    void stop(@Observes ShutdownEvent ignored) {
+        if (runtime != null) runtime.close();
+    }
+}
