@@ -1,6 +1,7 @@
 package ai.coalora.engine.bundle;
 
 import ai.coalora.engine.quant.ModelQuantConfig;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
@@ -41,10 +42,23 @@ public record BundleManifest(String format, BaseModel baseModel, Task task, int 
         }
     }
 
-    /** How the bundle was trained (for lineage and reports). */
+    /**
+     * How the bundle was trained (for lineage and reports).
+     *
+     * @param initialConfigurations size of the initial training set (the grid plus any warm start's extra configurations)
+     * @param warmStartFrom         for a warm-started bundle, the parent bundle's model version (its tensorsSha256);
+     *                              absent (null, and not written) for a bundle trained from scratch and in older bundles
+     * @param extraConfigurations   for a warm-started bundle, how many distinct extra configurations were put into the
+     *                              initial training set (some may also have been grid configurations); absent otherwise
+     */
     public record Training(int epochs, int batchSize, float learningRate, float weightDecay, long seed, int configsPerStep,
                            String policy, int initialConfigurations, int segments, int trainedConfigurations,
-                           double seconds, int recomputedSteps, String createdAt) {}
+                           double seconds, int recomputedSteps, String createdAt,
+                           @JsonInclude(JsonInclude.Include.NON_NULL) String warmStartFrom,
+                           @JsonInclude(JsonInclude.Include.NON_NULL) Integer extraConfigurations) {
+
+        public boolean warmStarted() { return warmStartFrom != null; }
+    }
 
     /** The most accurate front configuration with average bits <= budget (the planner's rule). */
     public FrontPoint bestWithin(double budgetBits) {
@@ -71,6 +85,13 @@ public record BundleManifest(String format, BaseModel baseModel, Task task, int 
         if (rank < 1 || !(alpha > 0)) throw new IllegalArgumentException(where + ": invalid LoRA rank " + rank + " or alpha " + alpha);
         if (task.labels() == null || task.labels().size() < 2) throw new IllegalArgumentException(where + ": task needs at least 2 labels");
         if (maxLength < 2) throw new IllegalArgumentException(where + ": invalid maxLength " + maxLength);
+        if (training.warmStartFrom() != null && !training.warmStartFrom().matches("[0-9a-f]{64}")) {
+            throw new IllegalArgumentException(where + ": training.warmStartFrom must be a model version (64 hex digits), got '"
+                    + training.warmStartFrom() + "'");
+        }
+        if (training.extraConfigurations() != null && training.extraConfigurations() < 0) {
+            throw new IllegalArgumentException(where + ": invalid training.extraConfigurations " + training.extraConfigurations());
+        }
         for (int i = 0; i < front.size(); i++) {
             try {
                 ModelQuantConfig c = front.get(i).quantConfig();

@@ -11,7 +11,6 @@ import ai.coalora.engine.lora.LoraAdapter;
 import ai.coalora.engine.model.BudgetPlanner;
 import ai.coalora.engine.model.MiniLmArtifact;
 import ai.coalora.engine.model.QuantizedWeightCache;
-import ai.coalora.engine.quant.BudgetAllocator;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantizerKind;
 import ai.coalora.engine.train.ClassifierHead;
@@ -25,7 +24,9 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * {@code coalora train}: CoA-LoRA training with the Pareto search on a task, from the initial grid of
@@ -50,8 +51,29 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
     }
 
     public BundleManifest run(PretrainedModel model, TaskData task, int maxLength, Path out, Progress progress) throws IOException {
+        return run(model, task, maxLength, out, progress, null);
+    }
+
+    /**
+     * Trains and writes a bundle. With a {@link WarmStart} (telemetry-driven retraining), the shared LoRA, the
+     * configuration-aware network and the head start from the parent bundle's trained values (copies: the parent is
+     * not modified) instead of a fresh initialisation, and the warm start's extra configurations join the initial
+     * training set (checked against the model, deduplicated). The parent must have been trained on this base model,
+     * with the task's labels, the same LoRA rank and alpha and the same kind of model; otherwise this is an
+     * IllegalArgumentException, before any work. The manifest's training record names the parent
+     * ({@code warmStartFrom}) and counts the extra configurations.
+     *
+     * @param warm null trains from scratch
+     */
+    public BundleManifest run(PretrainedModel model, TaskData task, int maxLength, Path out, Progress progress, WarmStart warm)
+            throws IOException {
         if (task.train().isEmpty() || task.validation().isEmpty()) {
             throw new IllegalArgumentException("task " + task.name() + " needs non-empty train and validation splits");
+        }
+        List<ModelQuantConfig> extras = List.of();
+        if (warm != null) {
+            warm.checkCompatible(model.encoder(), task, settings);
+            extras = warm.extras(model.encoder());
         }
         EncodedExamples train = EncodedExamples.of(model.tokenizer(), task.train());
         EncodedExamples validation = EncodedExamples.of(model.tokenizer(), task.validation());
@@ -59,14 +81,25 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
                 task.validation().subList(0, Math.min(evaluationBatch, task.validation().size())));
         BudgetPlanner planner = BudgetPlanner.calibrate(model.encoder(), model.tokenizer(),
                 task.train().stream().limit(256).map(Example::text).toList(), QuantizerKind.NF, progress);
-        List<ModelQuantConfig> initial = planner.initialGrid(initialGrid, false).stream()
-                .map(BudgetAllocator.Allocation::config).distinct().toList();
+        Set<ModelQuantConfig> initialSet = new LinkedHashSet<>();
+        planner.initialGrid(initialGrid, false).forEach(a -> initialSet.add(a.config()));
+        initialSet.addAll(extras); // a configuration already in the grid is trained on once
+        List<ModelQuantConfig> initial = List.copyOf(initialSet);
         var policy = TrainingSetPolicies.paretoSearch(segments, candidates, settings.training().seed());
         try (NDManager scope = model.encoder().manager().newSubManager();
-             ClassifierHead head = new ClassifierHead(model.encoder().config().hiddenSize(), task.labels().size(), settings.training().seed(), scope);
-             ConfigAwareLora coa = ConfigAwareLora.initialize(model.encoder(), settings.training().lora(), settings.training().seed() + 1,
-                     settings.configAware(), scope);
              QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), settings.cacheCapacity())) {
+            // everything below is owned by scope and freed with it
+            ClassifierHead head;
+            ConfigAwareLora coa;
+            if (warm == null) {
+                head = new ClassifierHead(model.encoder().config().hiddenSize(), task.labels().size(), settings.training().seed(), scope);
+                coa = ConfigAwareLora.initialize(model.encoder(), settings.training().lora(), settings.training().seed() + 1,
+                        settings.configAware(), scope);
+            } else {
+                ModelBundle.Instance start = warm.parent().instantiateTrainable(model.encoder(), scope);
+                head = start.head();
+                coa = start.model();
+            }
             SentenceClassifier classifier = new SentenceClassifier(model.encoder(), head);
             CoaTrainer trainer = new CoaTrainer(classifier, coa, cache);
             CoaTrainer.Result r = trainer.train(settings, train, evaluation, initial, policy, progress);
@@ -92,7 +125,8 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
                     t.lora().rank(), t.lora().alpha(), settings.configAware(), QuantizerKind.NF.jsonName(), maxLength, front,
                     new BundleManifest.Training(t.epochs(), t.batchSize(), t.learningRate(), t.weightDecay(), t.seed(),
                             settings.configsPerStep(), policy.name(), initial.size(), segments, r.trainedOn().size(), r.seconds(),
-                            r.recomputedSteps(), Instant.now().toString()),
+                            r.recomputedSteps(), Instant.now().toString(),
+                            warm == null ? null : warm.parentVersion(), warm == null ? null : extras.size()),
                     null);
             return ModelBundle.write(out, manifest, ModelBundle.tensorsOf(coa, head));
         }

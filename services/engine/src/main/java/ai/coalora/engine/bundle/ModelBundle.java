@@ -48,6 +48,20 @@ public final class ModelBundle {
 
         /** The trained model on the engine: shared LoRA, network (null for Shared-LoRA) and head. */
         public Instance instantiate(BertEncoder encoder, NDManager parent) {
+            return instantiate(encoder, parent, false);
+        }
+
+        /**
+         * The trained model as the starting point of more training (a warm start): like {@link #instantiate}, but every
+         * array — each LoRA A and B, the network's parameters, the head — is a copy in native-owned memory that requires
+         * gradients, so an optimizer may update it in place. The copies share no memory with this bundle's tensors
+         * (which are bytes, decoded afresh on every call) or with another instance.
+         */
+        public Instance instantiateTrainable(BertEncoder encoder, NDManager parent) {
+            return instantiate(encoder, parent, true);
+        }
+
+        private Instance instantiate(BertEncoder encoder, NDManager parent, boolean trainable) {
             BundleManifest m = manifest;
             if (encoder.config().numLayers() != m.baseModel().numLayers() || encoder.config().hiddenSize() != m.baseModel().hiddenSize()) {
                 throw new IllegalArgumentException(dir + ": bundle was trained on a model with " + m.baseModel().numLayers()
@@ -59,8 +73,11 @@ public final class ModelBundle {
                 Map<LinearId, NDArray> a = new TreeMap<>(), b = new TreeMap<>();
                 for (LinearId id : encoder.linearIds()) {
                     int[] shape = encoder.linearShape(id);
-                    a.put(id, array(manager, "lora." + id.weightName() + ".A", m.rank(), shape[1]));
-                    b.put(id, array(manager, "lora." + id.weightName() + ".B", shape[0], m.rank()));
+                    NDArray down = array(manager, "lora." + id.weightName() + ".A", m.rank(), shape[1]);
+                    NDArray up = array(manager, "lora." + id.weightName() + ".B", shape[0], m.rank());
+                    // create() may alias a Java buffer: training needs native-owned copies (the network and head make their own)
+                    a.put(id, trainable ? LoraAdapter.trainable(down) : down);
+                    b.put(id, trainable ? LoraAdapter.trainable(up) : up);
                 }
                 LoraAdapter lora = LoraAdapter.of(spec, a, b, manager);
                 ConfigAwareNetwork network = null;
