@@ -63,7 +63,7 @@ record RetrainingMonitor(double margin, int minDevices) {
         RolloutEngine.exec(c, "insert into retraining_requests (request_id, model_version, config_ids, reason, evidence) values (?, ?, ?::jsonb, ?, ?::jsonb)",
                 id, t.modelVersion(), Payloads.toJson(List.of(t.configId())).toString(), reason, evidence.toString());
         RetrainingRequested r = new RetrainingRequested(id, t.modelVersion(), List.of(t.configId()), reason, evidence);
-        tx.publish(Topic.RETRAINING_REQUESTS, id, CloudEvent.withId(id, SOURCE, EventTypes.RETRAINING_REQUESTED, t.modelVersion(),
+        tx.publish(Topic.RETRAINING_REQUESTS, id, CloudEvent.withId(id, SOURCE, EventTypes.RETRAINING_REQUESTED, id,
                 ServiceRuntime.schemas().dataschema(EventTypes.RETRAINING_REQUESTED), Payloads.toJson(r)));
     }
 }

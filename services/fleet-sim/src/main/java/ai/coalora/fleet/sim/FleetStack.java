@@ -35,6 +35,11 @@ public final class FleetStack implements AutoCloseable {
 
     /** Starts everything under {@code workDir} (data, logs, blobs); {@code progress} hears each step. */
     public static FleetStack start(Path workDir, Consumer<String> progress) throws IOException, InterruptedException {
+        return start(workDir, Map.of(), progress);
+    }
+
+    /** @param settings extra environment for every service (e.g. COALORA_RETRAINING_MARGIN) */
+    public static FleetStack start(Path workDir, Map<String, String> settings, Consumer<String> progress) throws IOException, InterruptedException {
         Path root = repositoryRoot();
         Files.createDirectories(workDir.resolve("logs"));
         progress.accept("starting Kafka (KRaft broker from Maven artifacts)");
@@ -66,6 +71,7 @@ public final class FleetStack implements AutoCloseable {
                 env.put("TRAINER_HTTP_PORT", Integer.toString(ports.get("trainer")));
                 env.put("COALORA_TRAINER_DIR", workDir.resolve("trainer").toString());
                 env.put("OPT_OUT_TRACKING", "true");
+                env.putAll(settings);
                 Path jar = root.resolve("services").resolve(name).resolve("target/quarkus-app/quarkus-run.jar");
                 if (!Files.isRegularFile(jar)) throw new IOException("missing " + jar + ": build first (./mvnw -DskipTests install)");
                 List<String> jvm = name.equals("adapter-generator") || name.equals("trainer") ? List.of("-Xmx3g", "-Dai.djl.offline=true") : List.of("-Xmx512m");

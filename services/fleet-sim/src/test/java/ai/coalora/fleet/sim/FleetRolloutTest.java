@@ -56,7 +56,8 @@ class FleetRolloutTest {
     static void aFleetRunningVersionOne() throws Exception {
         bundle = FleetBundle.TEST.ensure(Progress.NONE);
         work = Files.createTempDirectory("coalora-rollout-");
-        stack = FleetStack.start(work, m -> System.out.println("[rollout] " + m));
+        // 20-sentence shards are noisy: the retraining margin is wide enough that only the drift this test injects triggers it
+        stack = FleetStack.start(work, Map.of("COALORA_RETRAINING_MARGIN", "0.25"), m -> System.out.println("[rollout] " + m));
         observer = new FleetObserver(stack.bootstrapServers());
         registry = new RegistryClient(stack.registryUrl());
         v1 = ModelPublisher.registerAndPromote(registry, bundle, "production", "rollout-test", "version one");
@@ -180,7 +181,8 @@ class FleetRolloutTest {
         JsonNode lineage = v.get("lineage");
         assertEquals(requestId, lineage.get("retrainingRequest").asText(), "lineage: the request");
         assertEquals(config, lineage.get("trigger").get("evidence").get("configId").asText(), "lineage: the telemetry that triggered it");
-        assertTrue(lineage.get("trigger").get("evidence").get("measuredAccuracy").asDouble() < lineage.get("trigger").get("evidence").get("predictedAccuracy").asDouble() - 0.1);
+        JsonNode evidence = lineage.get("trigger").get("evidence");
+        assertTrue(evidence.get("measuredAccuracy").asDouble() < evidence.get("predictedAccuracy").asDouble() - 0.25, evidence.toString());
         assertTrue(lineage.get("data").get("sha256").asText().matches("[0-9a-f]{64}"), "lineage: the data");
         assertTrue(texts(lineage.get("addedConfigurations"), null).contains(config));
         assertEquals(child, registry.getJson("api/aliases/canary").get("modelVersion").asText(), "the new version is the canary candidate");
