@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# The registry, planner and adapter-generator as background processes of their packaged applications,
+# The registry, planner, adapter-generator and trainer as background processes of their packaged applications,
 # pointed at whatever Kafka and PostgreSQL the environment names (external ones, or kafka.sh/postgres.sh).
 #
 #   deploy/services.sh start|stop|status
 #
 # Reads KAFKA_BOOTSTRAP_SERVERS and COALORA_JDBC_URL from the environment, else from the env files that
 # kafka.sh and postgres.sh wrote. Ports: REGISTRY_HTTP_PORT (8080), PLANNER_HTTP_PORT (8081),
-# GENERATOR_HTTP_PORT (8082). Blobs in COALORA_BLOB_DIR (default $COALORA_DEPLOY_DIR/blobs).
+# GENERATOR_HTTP_PORT (8082), TRAINER_HTTP_PORT (8083). Blobs in COALORA_BLOB_DIR (default $COALORA_DEPLOY_DIR/blobs).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-SERVICES=(registry planner adapter-generator)
+SERVICES=(registry planner adapter-generator trainer)
 port_of() {
   case $1 in
     registry) echo "${REGISTRY_HTTP_PORT:-8080}" ;;
     planner) echo "${PLANNER_HTTP_PORT:-8081}" ;;
     adapter-generator) echo "${GENERATOR_HTTP_PORT:-8082}" ;;
+    trainer) echo "${TRAINER_HTTP_PORT:-8083}" ;;
   esac
 }
 
@@ -28,15 +29,15 @@ start() {
     echo "building the services (first run) ..." >&2
     (cd "$ROOT" && ./mvnw -q -B -DskipTests install) >&2
   fi
-  export REGISTRY_HTTP_PORT=$(port_of registry) PLANNER_HTTP_PORT=$(port_of planner) GENERATOR_HTTP_PORT=$(port_of adapter-generator)
+  export REGISTRY_HTTP_PORT=$(port_of registry) PLANNER_HTTP_PORT=$(port_of planner) GENERATOR_HTTP_PORT=$(port_of adapter-generator) TRAINER_HTTP_PORT=$(port_of trainer)
   export COALORA_REGISTRY_URL=${COALORA_REGISTRY_URL:-http://127.0.0.1:$REGISTRY_HTTP_PORT}
-  export COALORA_BLOB_DIR=${COALORA_BLOB_DIR:-$BASE/blobs} COALORA_GENERATOR_DIR=${COALORA_GENERATOR_DIR:-$BASE/generator}
+  export COALORA_BLOB_DIR=${COALORA_BLOB_DIR:-$BASE/blobs} COALORA_GENERATOR_DIR=${COALORA_GENERATOR_DIR:-$BASE/generator} COALORA_TRAINER_DIR=${COALORA_TRAINER_DIR:-$BASE/trainer}
   export OPT_OUT_TRACKING=true
   mkdir -p "$BASE"
   for s in "${SERVICES[@]}"; do
     if is_running "$BASE/$s.pid"; then echo "$s is already running"; continue; fi
     local heap=-Xmx512m
-    [[ $s == adapter-generator ]] && heap="-Xmx3g -Dai.djl.offline=true"
+    [[ $s == adapter-generator || $s == trainer ]] && heap="-Xmx3g -Dai.djl.offline=true"
     # shellcheck disable=SC2086
     nohup java $heap -jar "$ROOT/services/$s/target/quarkus-app/quarkus-run.jar" >> "$BASE/$s.log" 2>&1 &
     echo $! > "$BASE/$s.pid"

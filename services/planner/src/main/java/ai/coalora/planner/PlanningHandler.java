@@ -96,7 +96,7 @@ public final class PlanningHandler implements EventHandler {
         update(tx, "insert into devices (device_id, target_version, rollout_id) values (?, ?, ?) on conflict (device_id) do update "
                 + "set target_version = excluded.target_version, rollout_id = excluded.rollout_id, updated_at = now()",
                 target.deviceId(), target.modelVersion(), target.rolloutId());
-        plan(tx, target.deviceId(), event.dedupeKey(), target.isRetry());
+        plan(tx, target.deviceId(), event.dedupeKey(), Boolean.TRUE.equals(target.retry()));
     }
 
     private void planAll(Transaction tx, String query, String parameter, CloudEvent trigger) throws SQLException {

@@ -84,9 +84,7 @@ public final class Payloads {
     }
 
     /** The version a device should run (a rollout wave, or its revert); null version: follow the production alias. */
-    public record DeviceTarget(String deviceId, String modelVersion, String rolloutId, Integer wave, String reason, Boolean retry) {
-        public boolean isRetry() { return Boolean.TRUE.equals(retry); }
-    }
+    public record DeviceTarget(String deviceId, String modelVersion, String rolloutId, Integer wave, String reason, Boolean retry) {}
 
     public record RetrainingRequested(String requestId, String modelVersion, List<String> configIds, String reason, JsonNode evidence) {}
 }

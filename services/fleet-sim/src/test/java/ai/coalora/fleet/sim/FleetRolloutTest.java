@@ -185,8 +185,46 @@ class FleetRolloutTest {
         assertTrue(evidence.get("measuredAccuracy").asDouble() < evidence.get("predictedAccuracy").asDouble() - 0.25, evidence.toString());
         assertTrue(lineage.get("data").get("sha256").asText().matches("[0-9a-f]{64}"), "lineage: the data");
         assertTrue(texts(lineage.get("addedConfigurations"), null).contains(config));
-        assertEquals(child, registry.getJson("api/aliases/canary").get("modelVersion").asText(), "the new version is the canary candidate");
+        // the trainer registers, then moves the alias: wait for the second step
+        assertTrue(FleetObserver.await(() -> {
+            JsonNode alias = null;
+            try {
+                alias = registry.getJsonOrNull("api/aliases/canary");
+            } catch (Exception e) {
+                return false;
+            }
+            return alias != null && child.equals(alias.get("modelVersion").asText());
+        }, Duration.ofMinutes(1)), "the new version is the canary candidate");
         assertNotEquals(version, child);
+    }
+
+    @Test
+    @Order(5)
+    void operatorsPauseResumeRetryAndAbortWithEveryActionRecorded() throws Exception {
+        ModelPublisher.Published v5 = register(copy("v5", m -> ((ObjectNode) m.get("training")).put("createdAt", "2026-11-30T05:00:00Z"), false));
+        JsonNode r = registry.sendJson("POST", "api/rollouts", Map.of("modelVersion", v5.modelVersion(), "actor", "alice",
+                "waveFractions", List.of(0.1, 0.3, 0.6), "successThreshold", 0.8, "errorThreshold", 0.25, "errorMinExecuted", 4,
+                "accuracyMargin", 0.25, "onWaveSuccess", "pause"));
+        String id = r.get("rolloutId").asText();
+        JsonNode paused = awaitState(id, Set.of("paused", "succeeded", "aborted", "reverted"));
+        assertEquals("paused", paused.get("state").asText(), paused.toPrettyString());
+        assertTrue(texts(paused.get("transitions"), "reason").stream().anyMatch(t -> t.contains("pausing before wave 2")));
+        assertEquals(409, FleetEndToEndTest.http("POST", stack.registryUrl() + "/api/rollouts/" + id + "/pause", "application/json",
+                "{\"actor\":\"bob\"}").statusCode(), "pausing a paused rollout is a conflict");
+        assertEquals(400, FleetEndToEndTest.http("POST", stack.registryUrl() + "/api/rollouts/" + id + "/resume", "application/json", "{}").statusCode(),
+                "an action needs an actor");
+        JsonNode resumed = registry.sendJson("POST", "api/rollouts/" + id + "/resume", Map.of("actor", "bob", "reason", "wave 1 looks good"));
+        assertEquals("running", resumed.get("state").asText());
+        assertEquals(2, resumed.get("currentWave").asInt(), "resuming after a successful wave starts the next");
+        assertEquals("paused", registry.sendJson("POST", "api/rollouts/" + id + "/pause", Map.of("actor", "carol", "reason", "hold on")).get("state").asText());
+        assertEquals("running", registry.sendJson("POST", "api/rollouts/" + id + "/retry-failed", Map.of("actor", "carol")).get("state").asText());
+        JsonNode aborted = registry.sendJson("POST", "api/rollouts/" + id + "/abort", Map.of("actor", "dave", "reason", "enough", "mode", "keep"));
+        assertEquals("aborted", aborted.get("state").asText());
+        List<String> actors = texts(aborted.get("transitions"), "actor");
+        for (String who : List.of("operator:alice", "operator:bob", "operator:carol", "operator:dave")) assertTrue(actors.contains(who), who + " in " + actors);
+        assertEquals(409, FleetEndToEndTest.http("POST", stack.registryUrl() + "/api/rollouts/" + id + "/resume", "application/json",
+                "{\"actor\":\"eve\"}").statusCode(), "an aborted rollout cannot resume");
+        assertEquals(404, FleetEndToEndTest.http("GET", stack.registryUrl() + "/api/rollouts/r-nothere", null, null).statusCode());
     }
 
     static JsonNode findRequest(String id) {
