@@ -64,58 +64,50 @@ public class Rollouts {
         if (!ON_WAVE_SUCCESS.contains(onSuccess)) throw new ModelVersions.BadRequest(400, "onWaveSuccess must be one of " + ON_WAVE_SUCCESS);
         if (!ON_FAILURE.contains(onFailure)) throw new ModelVersions.BadRequest(400, "onFailure must be one of " + ON_FAILURE);
         String id = "r-" + UUID.randomUUID().toString().substring(0, 8);
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                try (PreparedStatement st = c.prepareStatement("select 1 from model_versions where model_version = ?")) {
-                    st.setString(1, p.modelVersion());
-                    try (ResultSet rs = st.executeQuery()) {
-                        if (!rs.next()) throw new ModelVersions.BadRequest(404, "model version " + p.modelVersion() + " is not registered");
-                    }
-                }
-                List<String[]> targets = new ArrayList<>(); // device, previous version
-                try (PreparedStatement st = c.prepareStatement("select device_id, coalesce(update_version, model_version) from devices "
-                        // by default: every device that runs something now (one with no feasible configuration has nothing to update)
-                        + "where capabilities is not null" + (p.deviceIds() == null ? " and feasible" : " and device_id = any(?)") + " order by device_id")) {
-                    if (p.deviceIds() != null) st.setArray(1, c.createArrayOf("text", p.deviceIds().toArray()));
-                    try (ResultSet rs = st.executeQuery()) {
-                        while (rs.next()) targets.add(new String[] {rs.getString(1), rs.getString(2)});
-                    }
-                }
-                if (targets.isEmpty()) throw new ModelVersions.BadRequest(400, "no known devices to roll out to");
-                if (p.deviceIds() != null && targets.size() < p.deviceIds().size()) {
-                    throw new ModelVersions.BadRequest(400, (p.deviceIds().size() - targets.size()) + " of the devices are unknown to the registry");
-                }
-                RolloutEngine.exec(c, "insert into rollouts (rollout_id, model_version, state, current_wave, waves, success_threshold, error_threshold, "
-                        + "error_min_executed, accuracy_margin, on_wave_success, on_failure, created_by) values (?, ?, 'running', 0, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        id, p.modelVersion(), fractions.size(), success, error, minExecuted, margin, onSuccess, onFailure, p.actor());
-                // waves in device-id order, sized by the fractions (the last takes the rest); each wave has at least one device
-                int start = 0;
-                double cumulative = 0;
-                for (int w = 0; w < fractions.size(); w++) {
-                    cumulative += fractions.get(w);
-                    int end = w == fractions.size() - 1 ? targets.size() : Math.max(start + 1, (int) Math.round(cumulative * targets.size()));
-                    end = Math.min(end, targets.size());
-                    for (int i = start; i < end; i++) {
-                        RolloutEngine.exec(c, "insert into rollout_devices (rollout_id, device_id, wave, state, previous_version) values (?, ?, ?, 'scheduled', ?)",
-                                id, targets.get(i)[0], w + 1, targets.get(i)[1]);
-                    }
-                    start = end;
-                }
-                if (start < targets.size() || countWaves(c, id) < fractions.size()) {
-                    throw new ModelVersions.BadRequest(400, targets.size() + " devices cannot fill " + fractions.size() + " waves");
-                }
-                RolloutEngine.transition(c, id, null, "running", 0, "operator:" + p.actor(), "created for " + targets.size() + " devices in "
-                        + fractions.size() + " waves");
-                Transaction tx = new Transaction(c, ServiceRuntime.schemas());
-                RolloutEngine.startWave(tx, RolloutEngine.lock(c, id), 1, "operator:" + p.actor());
-                c.commit();
-            } catch (ModelVersions.BadRequest | SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
+        inTransaction(c -> {
+        try (PreparedStatement st = c.prepareStatement("select 1 from model_versions where model_version = ?")) {
+            st.setString(1, p.modelVersion());
+            try (ResultSet rs = st.executeQuery()) {
+                if (!rs.next()) throw new ModelVersions.BadRequest(404, "model version " + p.modelVersion() + " is not registered");
             }
         }
-        service.published();
+        List<String[]> targets = new ArrayList<>(); // device, previous version
+        try (PreparedStatement st = c.prepareStatement("select device_id, coalesce(update_version, model_version) from devices "
+                // by default: every device that runs something now (one with no feasible configuration has nothing to update)
+                + "where capabilities is not null" + (p.deviceIds() == null ? " and feasible" : " and device_id = any(?)") + " order by device_id")) {
+            if (p.deviceIds() != null) st.setArray(1, c.createArrayOf("text", p.deviceIds().toArray()));
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) targets.add(new String[] {rs.getString(1), rs.getString(2)});
+            }
+        }
+        if (targets.isEmpty()) throw new ModelVersions.BadRequest(400, "no known devices to roll out to");
+        if (p.deviceIds() != null && targets.size() < p.deviceIds().size()) {
+            throw new ModelVersions.BadRequest(400, (p.deviceIds().size() - targets.size()) + " of the devices are unknown to the registry");
+        }
+        RolloutEngine.exec(c, "insert into rollouts (rollout_id, model_version, state, current_wave, waves, success_threshold, error_threshold, "
+                + "error_min_executed, accuracy_margin, on_wave_success, on_failure, created_by) values (?, ?, 'running', 0, ?, ?, ?, ?, ?, ?, ?, ?)",
+                id, p.modelVersion(), fractions.size(), success, error, minExecuted, margin, onSuccess, onFailure, p.actor());
+        // waves in device-id order, sized by the fractions (the last takes the rest); each wave has at least one device
+        int start = 0;
+        double cumulative = 0;
+        for (int w = 0; w < fractions.size(); w++) {
+            cumulative += fractions.get(w);
+            int end = w == fractions.size() - 1 ? targets.size() : Math.max(start + 1, (int) Math.round(cumulative * targets.size()));
+            end = Math.min(end, targets.size());
+            for (int i = start; i < end; i++) {
+                RolloutEngine.exec(c, "insert into rollout_devices (rollout_id, device_id, wave, state, previous_version) values (?, ?, ?, 'scheduled', ?)",
+                        id, targets.get(i)[0], w + 1, targets.get(i)[1]);
+            }
+            start = end;
+        }
+        if (start < targets.size() || countWaves(c, id) < fractions.size()) {
+            throw new ModelVersions.BadRequest(400, targets.size() + " devices cannot fill " + fractions.size() + " waves");
+        }
+        RolloutEngine.transition(c, id, null, "running", 0, "operator:" + p.actor(), "created for " + targets.size() + " devices in "
+                + fractions.size() + " waves");
+        Transaction tx = new Transaction(c, ServiceRuntime.schemas());
+        RolloutEngine.startWave(tx, RolloutEngine.lock(c, id), 1, "operator:" + p.actor());
+        });
         return find(id).orElseThrow();
     }
 
@@ -123,49 +115,62 @@ public class Rollouts {
     public Rollout act(String id, String action, Action a) throws ModelVersions.BadRequest, SQLException {
         if (a == null || a.actor() == null || a.actor().isBlank()) throw new ModelVersions.BadRequest(400, "actor is required");
         String who = "operator:" + a.actor(), why = a.reason() == null || a.reason().isBlank() ? action : a.reason();
+        inTransaction(c -> {
+        RolloutEngine.State r = RolloutEngine.lock(c, id);
+        if (r == null) throw new ModelVersions.BadRequest(404, "no rollout " + id);
+        Transaction tx = new Transaction(c, ServiceRuntime.schemas());
+        switch (action) {
+            case "pause" -> {
+                require(r, "running");
+                RolloutEngine.setState(c, r, "paused", r.wave(), who, why);
+            }
+            case "resume" -> {
+                require(r, "paused");
+                RolloutEngine.WaveStats w = RolloutEngine.stats(c, r.id(), r.wave());
+                boolean concluded = r.nextOnResume() || w.finished() + w.failed() == w.devices() || w.finished() >= r.successThreshold() * w.devices();
+                if (concluded) {
+                    // the operator accepts the wave as it stands (after a pause on success, or overriding a threshold)
+                    RolloutEngine.advance(tx, r, who, "wave " + r.wave() + " accepted: " + why);
+                } else {
+                    RolloutEngine.setState(c, r, "running", r.wave(), who, why);
+                    RolloutEngine.evaluate(tx, r.id());
+                }
+            }
+            case "abort" -> {
+                if (!Set.of("running", "paused").contains(r.state())) throw new ModelVersions.BadRequest(409, "rollout " + id + " is " + r.state());
+                String mode = a.mode() == null ? "keep" : a.mode();
+                if (mode.equals("revert")) RolloutEngine.revert(tx, r, who, why);
+                else if (mode.equals("keep")) RolloutEngine.setState(c, r, "aborted", r.wave(), who, why + "; devices keep what they run");
+                else throw new ModelVersions.BadRequest(400, "mode must be keep or revert");
+            }
+            case "retry-failed" -> {
+                if (!Set.of("running", "paused").contains(r.state())) throw new ModelVersions.BadRequest(409, "rollout " + id + " is " + r.state());
+                List<String> failed = RolloutEngine.devices(c, r.id(), r.wave(), "failed");
+                for (String d : failed) {
+                    RolloutEngine.exec(c, "update rollout_devices set state = 'targeted', reason = 'retry', updated_at = now() "
+                            + "where rollout_id = ? and device_id = ?", r.id(), d);
+                    RolloutEngine.target(tx, d, r.version(), r.id(), r.wave(), "retry of rollout " + r.id() + " wave " + r.wave(), true);
+                }
+                RolloutEngine.transition(c, r.id(), r.state(), "running", r.wave(), who, "retrying " + failed.size() + " failed devices: " + why);
+                RolloutEngine.exec(c, "update rollouts set state = 'running', updated_at = now() where rollout_id = ?", r.id());
+            }
+            default -> throw new ModelVersions.BadRequest(400, "unknown action " + action + " (pause, resume, abort, retry-failed)");
+        }
+        });
+        return find(id).orElseThrow();
+    }
+
+    /** Work on the registry's tables that commits as a whole or not at all. */
+    private interface Work {
+        void run(Connection c) throws ModelVersions.BadRequest, SQLException;
+    }
+
+    /** Runs {@code work} in one transaction; what it published goes out once it committed. */
+    private void inTransaction(Work work) throws ModelVersions.BadRequest, SQLException {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
-                RolloutEngine.State r = RolloutEngine.lock(c, id);
-                if (r == null) throw new ModelVersions.BadRequest(404, "no rollout " + id);
-                Transaction tx = new Transaction(c, ServiceRuntime.schemas());
-                switch (action) {
-                    case "pause" -> {
-                        require(r, "running");
-                        RolloutEngine.setState(c, r, "paused", r.wave(), who, why);
-                    }
-                    case "resume" -> {
-                        require(r, "paused");
-                        RolloutEngine.WaveStats w = RolloutEngine.stats(c, r.id(), r.wave());
-                        boolean concluded = r.nextOnResume() || w.finished() + w.failed() == w.devices() || w.finished() >= r.successThreshold() * w.devices();
-                        if (concluded) {
-                            // the operator accepts the wave as it stands (after a pause on success, or overriding a threshold)
-                            RolloutEngine.advance(tx, r, who, "wave " + r.wave() + " accepted: " + why);
-                        } else {
-                            RolloutEngine.setState(c, r, "running", r.wave(), who, why);
-                            RolloutEngine.evaluate(tx, r.id());
-                        }
-                    }
-                    case "abort" -> {
-                        if (!Set.of("running", "paused").contains(r.state())) throw new ModelVersions.BadRequest(409, "rollout " + id + " is " + r.state());
-                        String mode = a.mode() == null ? "keep" : a.mode();
-                        if (mode.equals("revert")) RolloutEngine.revert(tx, r, who, why);
-                        else if (mode.equals("keep")) RolloutEngine.setState(c, r, "aborted", r.wave(), who, why + "; devices keep what they run");
-                        else throw new ModelVersions.BadRequest(400, "mode must be keep or revert");
-                    }
-                    case "retry-failed" -> {
-                        if (!Set.of("running", "paused").contains(r.state())) throw new ModelVersions.BadRequest(409, "rollout " + id + " is " + r.state());
-                        List<String> failed = RolloutEngine.devices(c, r.id(), r.wave(), "failed");
-                        for (String d : failed) {
-                            RolloutEngine.exec(c, "update rollout_devices set state = 'targeted', reason = 'retry', updated_at = now() "
-                                    + "where rollout_id = ? and device_id = ?", r.id(), d);
-                            RolloutEngine.target(tx, d, r.version(), r.id(), r.wave(), "retry of rollout " + r.id() + " wave " + r.wave(), true);
-                        }
-                        RolloutEngine.transition(c, r.id(), r.state(), "running", r.wave(), who, "retrying " + failed.size() + " failed devices: " + why);
-                        RolloutEngine.exec(c, "update rollouts set state = 'running', updated_at = now() where rollout_id = ?", r.id());
-                    }
-                    default -> throw new ModelVersions.BadRequest(400, "unknown action " + action + " (pause, resume, abort, retry-failed)");
-                }
+                work.run(c);
                 c.commit();
             } catch (ModelVersions.BadRequest | SQLException | RuntimeException e) {
                 c.rollback();
@@ -173,7 +178,6 @@ public class Rollouts {
             }
         }
         service.published();
-        return find(id).orElseThrow();
     }
 
     private static void require(RolloutEngine.State r, String state) throws ModelVersions.BadRequest {
