@@ -145,6 +145,8 @@ final class DemoCommand implements Callable<Integer> {
             System.out.println("                  " + stack.registryUrl() + "/api/rollouts/" + rolloutId);
             System.out.println("                  " + stack.registryUrl() + "/api/devices?status=running");
             System.out.println("   OpenAPI:       " + stack.registryUrl() + "/openapi");
+            System.out.println("   Kafka:         " + stack.bootstrapServers() + "   (more devices: ./coalora agents --kafka "
+                    + stack.bootstrapServers() + " --registry " + stack.registryUrl() + ")");
             if (!exit) {
                 System.out.println("\nThe system keeps running; press Ctrl-C to stop it.");
                 // Ctrl-C runs this hook: services stop cleanly, then the database and the broker

@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
                 FinetuneCommand.class,
                 DemoCommand.class,
                 EngineDemoCommand.class,
+                AgentsCommand.class,
                 BenchCommand.class,
                 TrainCommand.class,
                 EvalCommand.class,
