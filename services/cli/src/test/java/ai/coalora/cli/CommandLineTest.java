@@ -47,10 +47,18 @@ class CommandLineTest {
     }
 
     @Test
+    void agentsNeedTheSystemsAddresses() {
+        Outcome o = run("agents", "--devices", "3");
+        assertEquals(Main.BAD_INPUT, o.exitCode(), "missing --kafka and --registry");
+        assertTrue(o.err().contains("--kafka") && o.err().contains("--registry"), o.err());
+    }
+
+    @Test
     void everyCommandHasHelp() {
         for (String[] cmd : new String[][] {{"--help"}, {"verify-model", "--help"}, {"quantize", "--help"},
                 {"finetune", "--help"}, {"demo", "--help"}, {"bench", "--help"}, {"bench", "throughput", "--help"},
-                {"bench", "paper", "--help"}, {"train", "--help"}, {"eval", "--help"}, {"adapter", "--help"}}) {
+                {"bench", "paper", "--help"}, {"bench", "fleet", "--help"}, {"train", "--help"}, {"eval", "--help"}, {"adapter", "--help"},
+                {"demo-engine", "--help"}, {"agents", "--help"}}) {
             Outcome o = run(cmd);
             assertEquals(0, o.exitCode(), String.join(" ", cmd));
             assertTrue(o.out().contains("Usage:"), String.join(" ", cmd) + " printed no usage");
