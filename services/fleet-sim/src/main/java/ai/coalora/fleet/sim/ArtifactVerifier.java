@@ -36,15 +36,20 @@ public final class ArtifactVerifier {
             if (verified.containsKey(a.sha256())) continue;
             HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(a.url())).build(), HttpResponse.BodyHandlers.ofByteArray());
             if (r.statusCode() != 200) throw new IOException(a.name() + ": HTTP " + r.statusCode() + " from " + a.url());
-            if (r.body().length != a.bytes()) throw new IOException(a.name() + ": " + r.body().length + " bytes, announced " + a.bytes());
-            String sha = Sha256.of(r.body());
-            if (!sha.equals(a.sha256())) throw new IOException(a.name() + ": sha256 " + sha + ", announced " + a.sha256());
+            check(a, r.body());
             verified.put(a.sha256(), a.bytes());
         }
         for (String needed : Set.of("adapter-config", "adapter-weights", "sidecar", "base-packed", "base-dense")) {
             if (!roles.contains(needed)) throw new IOException("package lacks its " + needed + " file");
         }
         return total;
+    }
+
+    /** A downloaded file is what its announcement says: its size and its sha256; else an IOException naming it. */
+    public static void check(Artifact a, byte[] bytes) throws IOException {
+        if (bytes.length != a.bytes()) throw new IOException(a.name() + ": " + bytes.length + " bytes, announced " + a.bytes() + " (truncated)");
+        String sha = Sha256.of(bytes);
+        if (!sha.equals(a.sha256())) throw new IOException(a.name() + ": sha256 " + sha + " does not match the announced " + a.sha256());
     }
 
     public int filesVerified() {
