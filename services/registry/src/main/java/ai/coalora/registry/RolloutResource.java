@@ -26,11 +26,7 @@ public class RolloutResource {
     @Operation(summary = "Start a rollout: {modelVersion, actor, deviceIds?, waveFractions?, successThreshold?, errorThreshold?, "
             + "errorMinExecuted?, accuracyMargin?, onWaveSuccess (next-wave|pause)?, onFailure (pause|abort-keep|abort-revert)?}")
     public Response create(Rollouts.Plan plan) throws Exception {
-        try {
-            return Response.status(201).entity(rollouts.create(plan)).build();
-        } catch (ModelVersions.BadRequest e) {
-            return ApiError.of(e.status, e.getMessage());
-        }
+        return Response.status(201).entity(rollouts.create(plan)).build();
     }
 
     @GET
@@ -51,10 +47,6 @@ public class RolloutResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "pause | resume | abort ({mode: keep|revert}) | retry-failed; body {actor, reason}")
     public Response act(@PathParam("id") String id, @PathParam("action") String action, Rollouts.Action body) throws Exception {
-        try {
-            return Response.ok(rollouts.act(id, action, body)).build();
-        } catch (ModelVersions.BadRequest e) {
-            return ApiError.of(e.status, e.getMessage());
-        }
+        return Response.ok(rollouts.act(id, action, body)).build();
     }
 }

@@ -41,12 +41,8 @@ public class VersionResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Register a bundle whose files were uploaded as blobs; idempotent (201 new, 200 existing)")
     public Response register(ModelVersions.Registration registration) throws Exception {
-        try {
-            ModelVersions.Registered r = versions.register(registration);
-            return Response.status(r.created() ? 201 : 200).entity(r.version()).build();
-        } catch (ModelVersions.BadRequest e) {
-            return ApiError.of(e.status, e.getMessage());
-        }
+        ModelVersions.Registered r = versions.register(registration);
+        return Response.status(r.created() ? 201 : 200).entity(r.version()).build();
     }
 
     @GET
@@ -63,10 +59,6 @@ public class VersionResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Point an alias at a version (promote); announces it, so planners re-plan")
     public Response promote(@PathParam("alias") String alias, ModelVersions.Promotion promotion) throws Exception {
-        try {
-            return Response.ok(versions.promote(alias, promotion)).build();
-        } catch (ModelVersions.BadRequest e) {
-            return ApiError.of(e.status, e.getMessage());
-        }
+        return Response.ok(versions.promote(alias, promotion)).build();
     }
 }
