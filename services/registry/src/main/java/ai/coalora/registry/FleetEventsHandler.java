@@ -55,6 +55,7 @@ final class FleetEventsHandler implements EventHandler {
                     st.executeUpdate();
                 }
                 RolloutEngine.onAssignment(tx, a);
+                retraining.onAssignment(tx, a);
             }
             case EventTypes.DEVICE_STATUS -> {
                 Payloads.DeviceStatus s = Payloads.read(event.data(), Payloads.DeviceStatus.class);

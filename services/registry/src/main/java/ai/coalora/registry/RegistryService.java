@@ -16,6 +16,8 @@ public class RegistryService {
     @ConfigProperty(name = "coalora.kafka.bootstrap-servers") String bootstrapServers;
     @ConfigProperty(name = "coalora.registry.retraining.margin") double retrainingMargin;
     @ConfigProperty(name = "coalora.registry.retraining.min-devices") int retrainingMinDevices;
+    @ConfigProperty(name = "coalora.registry.coverage.gap-bits") double coverageGapBits;
+    @ConfigProperty(name = "coalora.registry.coverage.min-devices") int coverageMinDevices;
     final AgroalDataSource dataSource;
     ServiceRuntime runtime;
 
@@ -26,7 +28,8 @@ public class RegistryService {
     void start(@Observes StartupEvent ignored) {
         runtime = ServiceRuntime.start("coalora-registry", bootstrapServers, dataSource,
                 List.of(Topic.CAPABILITIES, Topic.ASSIGNMENTS, Topic.ADAPTERS_READY, Topic.TELEMETRY, Topic.DEVICE_STATUS),
-                List.of(Topic.MODEL_VERSIONS, Topic.MODEL_ALIASES, Topic.RETRAINING_REQUESTS, Topic.DEVICE_TARGETS), new FleetEventsHandler(new RetrainingMonitor(retrainingMargin, retrainingMinDevices)));
+                List.of(Topic.MODEL_VERSIONS, Topic.MODEL_ALIASES, Topic.RETRAINING_REQUESTS, Topic.DEVICE_TARGETS), new FleetEventsHandler(
+                new RetrainingMonitor(retrainingMargin, retrainingMinDevices, coverageGapBits, coverageMinDevices)));
     }
 
     /** A REST transaction committed outbox records: publish now. */

@@ -18,8 +18,8 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 @Path("/api/retraining")
 @Produces(MediaType.APPLICATION_JSON)
 public class RetrainingResource {
-    public record Request(String requestId, String modelVersion, List<String> configIds, String reason, Object evidence, String resultVersion,
-                          Instant createdAt) {}
+    public record Request(String requestId, String modelVersion, List<String> configIds, String reason, Object evidence, Object budgets,
+                          String resultVersion, Instant createdAt) {}
 
     final AgroalDataSource dataSource;
 
@@ -32,13 +32,14 @@ public class RetrainingResource {
     public List<Request> list() throws Exception {
         List<Request> out = new ArrayList<>();
         try (Connection c = dataSource.getConnection();
-             PreparedStatement st = c.prepareStatement("select request_id, model_version, config_ids::text, reason, evidence::text, result_version, "
-                     + "created_at from retraining_requests order by created_at desc");
+             PreparedStatement st = c.prepareStatement("select request_id, model_version, config_ids::text, reason, evidence::text, budgets::text, "
+                     + "result_version, created_at from retraining_requests order by created_at desc");
              ResultSet rs = st.executeQuery()) {
             while (rs.next()) {
                 out.add(new Request(rs.getString(1), rs.getString(2), Payloads.JSON.readValue(rs.getString(3),
                         new com.fasterxml.jackson.core.type.TypeReference<List<String>>() {}), rs.getString(4),
-                        Payloads.JSON.readTree(rs.getString(5)), rs.getString(6), rs.getTimestamp(7).toInstant()));
+                        Payloads.JSON.readTree(rs.getString(5)), rs.getString(6) == null ? null : Payloads.JSON.readTree(rs.getString(6)),
+                        rs.getString(7), rs.getTimestamp(8).toInstant()));
             }
         }
         return out;

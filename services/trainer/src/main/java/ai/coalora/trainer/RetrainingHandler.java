@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Answers a retraining request: fetches the version it names, trains CoA-LoRA warm-started from it with the
- * named configurations added to the training set, registers the result as a new immutable version whose
+ * named configurations (accuracy trigger) and allocations at the named budgets (coverage trigger) added to the
+ * training set, registers the result as a new immutable version whose
  * lineage names its parent, the data and the telemetry that triggered it, and points the candidate alias
  * (canary) at it, so a rollout can ship it. The slow part runs before the transaction; a request already
  * answered (the trainings table) is not trained again.
@@ -92,6 +93,8 @@ final class RetrainingHandler implements EventHandler {
         List<ModelQuantConfig> extra = new ArrayList<>();
         for (BundleManifest.FrontPoint p : m.front()) if (r.configIds().contains(p.quantConfig().configId())) extra.add(p.quantConfig());
         if (extra.size() < r.configIds().size()) throw new IllegalArgumentException("some requested configurations are not on the front of " + r.modelVersion());
+        List<WarmStart.Budget> budgets = new ArrayList<>();
+        for (Payloads.CoverageBudget b : r.budgetsOrEmpty()) budgets.add(new WarmStart.Budget(b.averageBits(), java.util.Set.copyOf(b.weightBits())));
         TaskData all = Tasks.builtin(m.task().name());
         TaskData task = new TaskData(all.name(), all.labels(), all.train().subList(0, Math.min(schedule.trainExamples(), all.train().size())),
                 all.validation(), all.test(), all.sourceSha256());
@@ -102,10 +105,10 @@ final class RetrainingHandler implements EventHandler {
                 schedule.initialGrid(), schedule.segments(), schedule.candidates(), BundleTraining.defaults().evaluationBatch());
         Path out = workDir.resolve("results").resolve(r.requestId());
         if (Files.exists(out)) try (Stream<Path> s = Files.list(out)) { for (Path f : s.toList()) Files.delete(f); }
-        LOG.info("retraining {} from {} with {} configurations added ({} examples, {} epochs)", r.requestId(), r.modelVersion().substring(0, 12),
-                extra.size(), task.train().size(), schedule.epochs());
+        LOG.info("retraining {} from {} with {} configurations and {} budgets added ({} examples, {} epochs)", r.requestId(),
+                r.modelVersion().substring(0, 12), extra.size(), budgets.size(), task.train().size(), schedule.epochs());
         try (PretrainedModel model = PretrainedModel.miniLm(m.maxLength())) {
-            training.run(model, task, m.maxLength(), out, Progress.NONE, new WarmStart(parent, extra));
+            training.run(model, task, m.maxLength(), out, Progress.NONE, new WarmStart(parent, extra, budgets));
         }
         // register with lineage, then make it the candidate
         List<Map<String, String>> files = new ArrayList<>();
@@ -118,6 +121,7 @@ final class RetrainingHandler implements EventHandler {
         lineage.put("retrainingRequest", r.requestId());
         lineage.put("warmStartFrom", r.modelVersion());
         lineage.set("addedConfigurations", Payloads.toJson(r.configIds()));
+        if (!budgets.isEmpty()) lineage.set("addedBudgets", Payloads.toJson(r.budgets()));
         lineage.putObject("trigger").put("reason", r.reason()).set("evidence", r.evidence());
         lineage.putObject("data").put("task", task.name()).put("sha256", task.sourceSha256()).put("trainExamples", task.train().size());
         lineage.put("parentFiles", parentInfo.get("files").toString());

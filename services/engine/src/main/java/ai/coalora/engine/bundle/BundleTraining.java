@@ -83,7 +83,18 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
                 task.train().stream().limit(256).map(Example::text).toList(), QuantizerKind.NF, progress);
         Set<ModelQuantConfig> initialSet = new LinkedHashSet<>();
         planner.initialGrid(initialGrid, false).forEach(a -> initialSet.add(a.config()));
+        int gridConfigurations = initialSet.size();
         initialSet.addAll(extras); // a configuration already in the grid is trained on once
+        if (warm != null) {
+            for (WarmStart.Budget b : warm.extraBudgets()) {
+                try {
+                    initialSet.add(planner.allocate(b.averageBits(), b.weightBits()).config());
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("warm start: budget of " + b.averageBits() + " bits over " + b.weightBits()
+                            + ": " + e.getMessage(), e);
+                }
+            }
+        }
         List<ModelQuantConfig> initial = List.copyOf(initialSet);
         var policy = TrainingSetPolicies.paretoSearch(segments, candidates, settings.training().seed());
         try (NDManager scope = model.encoder().manager().newSubManager();
@@ -126,7 +137,7 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
                     new BundleManifest.Training(t.epochs(), t.batchSize(), t.learningRate(), t.weightDecay(), t.seed(),
                             settings.configsPerStep(), policy.name(), initial.size(), segments, r.trainedOn().size(), r.seconds(),
                             r.recomputedSteps(), Instant.now().toString(),
-                            warm == null ? null : warm.parentVersion(), warm == null ? null : extras.size()),
+                            warm == null ? null : warm.parentVersion(), warm == null ? null : initial.size() - gridConfigurations),
                     null);
             return ModelBundle.write(out, manifest, ModelBundle.tensorsOf(coa, head));
         }

@@ -26,12 +26,29 @@ import java.util.Set;
  * @param parent              the bundle to continue from (its tensors are copied, never modified)
  * @param extraConfigurations configurations added to the initial training set; may be empty (e.g. drift), null
  *                            is read as empty
+ * @param extraBudgets        budgets the parent's front covers poorly (telemetry-driven retraining's coverage
+ *                            trigger): the training adds the best allocation at each, over its bit-widths; null is
+ *                            read as empty
  */
-public record WarmStart(ModelBundle.Loaded parent, List<ModelQuantConfig> extraConfigurations) {
+public record WarmStart(ModelBundle.Loaded parent, List<ModelQuantConfig> extraConfigurations, List<Budget> extraBudgets) {
+
+    /** An average-bits budget, over the weight bit-widths devices at that budget have kernels for. */
+    public record Budget(double averageBits, Set<Integer> weightBits) {
+        public Budget {
+            if (!(averageBits > 0 && averageBits <= 16)) throw new IllegalArgumentException("budget of " + averageBits + " average bits");
+            if (weightBits == null || weightBits.isEmpty()) throw new IllegalArgumentException("a budget needs weight bit-widths");
+            weightBits = Set.copyOf(weightBits);
+        }
+    }
 
     public WarmStart {
         Objects.requireNonNull(parent, "warm start needs a parent bundle");
         extraConfigurations = extraConfigurations == null ? List.of() : List.copyOf(extraConfigurations);
+        extraBudgets = extraBudgets == null ? List.of() : List.copyOf(extraBudgets);
+    }
+
+    public WarmStart(ModelBundle.Loaded parent, List<ModelQuantConfig> extraConfigurations) {
+        this(parent, extraConfigurations, List.of());
     }
 
     /** The parent's model version: the sha256 of its tensors, as its manifest records it. */

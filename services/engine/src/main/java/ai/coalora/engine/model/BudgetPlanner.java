@@ -57,6 +57,14 @@ public final class BudgetPlanner {
         return BudgetAllocator.allocate(tables(integerOnlyVariant), budgetBits);
     }
 
+    /**
+     * Best allocation with average bits <= budget over the options whose weight bit-width is in
+     * {@code weightBits} (a device's kernels), e.g. to cover a budget a group of devices has and the front lacks.
+     */
+    public BudgetAllocator.Allocation allocate(double budgetBits, java.util.Set<Integer> weightBits) {
+        return BudgetAllocator.allocate(tables(false).stream().map(t -> t.restrictedTo(weightBits)).toList(), budgetBits);
+    }
+
     /** The method's initial training set: the best allocation at each of n budgets evenly spaced over 2.25..7.25. */
     public List<BudgetAllocator.Allocation> initialGrid(int n, boolean integerOnlyVariant) {
         List<BudgetAllocator.Allocation> out = new ArrayList<>();

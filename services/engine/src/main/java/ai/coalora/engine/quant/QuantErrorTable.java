@@ -40,6 +40,17 @@ public final class QuantErrorTable {
         this.errors = errors.clone();
     }
 
+    /**
+     * This table without the options whose weight bit-width is not in {@code weightBits}: what a device with
+     * kernels for only those widths can use. An IllegalArgumentException when no option is left.
+     */
+    public QuantErrorTable restrictedTo(Set<Integer> weightBits) {
+        int[] keep = IntStream.range(0, options.size()).filter(i -> weightBits.contains(options.get(i).b())).toArray();
+        if (keep.length == 0) throw new IllegalArgumentException(matrix.name() + ": no option with weight bits in " + weightBits);
+        return new QuantErrorTable(matrix, quantizer, IntStream.of(keep).mapToObj(options::get).toList(),
+                IntStream.of(keep).mapToDouble(i -> errors[i]).toArray());
+    }
+
     /** Errors of all 432 options ({@link QuantConfig#all()}), computed in parallel over options. */
     public static QuantErrorTable compute(MatrixSpec matrix, float[] weights, float[] importance, QuantizerKind quantizer) {
         return compute(matrix, weights, importance, quantizer, QuantConfig.all());

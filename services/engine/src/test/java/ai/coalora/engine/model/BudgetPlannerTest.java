@@ -39,6 +39,13 @@ class BudgetPlannerTest {
             Allocation integer = planner.allocate(4.0, true);
             integer.config().matrices().forEach(e -> assertEquals(64, e.config().B0()));
             assertThrows(IllegalArgumentException.class, () -> planner.allocate(2.0, false));
+
+            // a device without 2-bit kernels: only 3-, 4- and 8-bit weights, and a worse error than with all options
+            Allocation noTwoBit = planner.allocate(3.6, java.util.Set.of(3, 4, 8));
+            noTwoBit.config().matrices().forEach(e -> assertTrue(e.config().b() >= 3, "2-bit weights in " + e));
+            assertTrue(noTwoBit.averageBits() <= 3.6 + 1e-12);
+            assertTrue(noTwoBit.error() >= planner.allocate(3.6, false).error() * (1 - 1e-3), "restricting options cannot help");
+            assertThrows(IllegalArgumentException.class, () -> planner.allocate(3.0, java.util.Set.of(4, 8)), "below 4 bits without 2- and 3-bit kernels");
         }
     }
 }

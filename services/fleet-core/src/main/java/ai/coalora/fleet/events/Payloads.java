@@ -86,5 +86,22 @@ public final class Payloads {
     /** The version a device should run (a rollout wave, or its revert); null version: follow the production alias. */
     public record DeviceTarget(String deviceId, String modelVersion, String rolloutId, Integer wave, String reason, Boolean retry) {}
 
-    public record RetrainingRequested(String requestId, String modelVersion, List<String> configIds, String reason, JsonNode evidence) {}
+    /**
+     * Retrain {@code modelVersion} with {@code configIds} added to the training set (accuracy trigger), and with
+     * configurations allocated at {@code budgets} (coverage trigger: budgets the front covers poorly); budgets is
+     * null when there are none.
+     */
+    public record RetrainingRequested(String requestId, String modelVersion, List<String> configIds, String reason, JsonNode evidence,
+                                      List<CoverageBudget> budgets) {
+        public RetrainingRequested(String requestId, String modelVersion, List<String> configIds, String reason, JsonNode evidence) {
+            this(requestId, modelVersion, configIds, reason, evidence, null);
+        }
+
+        public List<CoverageBudget> budgetsOrEmpty() {
+            return budgets == null ? List.of() : budgets;
+        }
+    }
+
+    /** A budget in average bits that devices with these weight bit-widths have and the front covers poorly. */
+    public record CoverageBudget(double averageBits, List<Integer> weightBits, int devices) {}
 }

@@ -56,6 +56,8 @@ class PayloadsMatchSchemasTest {
         valid(EventTypes.DEVICE_TARGET, new Payloads.DeviceTarget("dev-1", SHA, "r-1", 2, "rollout r-1 wave 2", true));
         valid(EventTypes.DEVICE_TARGET, new Payloads.DeviceTarget("dev-1", null, null, null, "back to production", null));
         valid(EventTypes.RETRAINING_REQUESTED, new RetrainingRequested("r-1", SHA, List.of(SHA), "fleet accuracy below prediction", null));
+        valid(EventTypes.RETRAINING_REQUESTED, new RetrainingRequested("r-2", SHA, List.of(), "front coverage", null,
+                List.of(new Payloads.CoverageBudget(3.52, List.of(2, 3, 4, 8), 12))));
     }
 
     @Test
