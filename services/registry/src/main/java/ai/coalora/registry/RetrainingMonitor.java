@@ -115,14 +115,16 @@ record RetrainingMonitor(double margin, int minDevices, double coverageGapBits, 
         ArrayNode segments = Payloads.JSON.createArrayNode();
         List<CoverageBudget> budgets = new ArrayList<>();
         int devices = 0;
-        try (PreparedStatement st = c.prepareStatement("select floor(budget_bits * 2) / 2 seg, weight_bits::text, count(*), min(budget_bits), "
-                + "avg(coverage_gap_bits), avg(budget_bits - coverage_gap_bits) from devices d where model_version = ? and feasible "
-                + "and coverage_gap_bits >= ? group by 1, 2 having count(*) >= ? and not exists (select 1 from retraining_requests q "
-                + "where q.model_version = d.model_version and q.evidence->>'kind' = 'coverage' and q.evidence->'segments' @> "
-                + "jsonb_build_array(jsonb_build_object('fromBits', floor(budget_bits * 2) / 2, 'weightBits', weight_bits))) order by 1, 2")) {
+        try (PreparedStatement st = c.prepareStatement("select seg, bits::text, n, min_budget, mean_gap, mean_nearest from (select "
+                + "floor(budget_bits * 2) / 2 seg, weight_bits bits, count(*) n, min(budget_bits) min_budget, avg(coverage_gap_bits) mean_gap, "
+                + "avg(budget_bits - coverage_gap_bits) mean_nearest from devices where model_version = ? and feasible and coverage_gap_bits >= ? "
+                + "group by 1, 2) g where n >= ? and not exists (select 1 from retraining_requests q where q.model_version = ? "
+                + "and q.evidence->>'kind' = 'coverage' and q.evidence->'segments' @> jsonb_build_array(jsonb_build_object('fromBits', g.seg, "
+                + "'weightBits', g.bits))) order by seg, bits::text")) {
             st.setString(1, a.modelVersion());
             st.setDouble(2, coverageGapBits);
             st.setInt(3, coverageMinDevices);
+            st.setString(4, a.modelVersion());
             try (ResultSet rs = st.executeQuery()) {
                 while (rs.next()) {
                     double from = rs.getDouble(1), minBudget = rs.getDouble(4);
