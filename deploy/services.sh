@@ -7,10 +7,40 @@
 # Reads KAFKA_BOOTSTRAP_SERVERS and COALORA_JDBC_URL from the environment, else from the env files that
 # kafka.sh and postgres.sh wrote. Ports: REGISTRY_HTTP_PORT (8080), PLANNER_HTTP_PORT (8081),
 # GENERATOR_HTTP_PORT (8082), TRAINER_HTTP_PORT (8083). Blobs in COALORA_BLOB_DIR (default $COALORA_DEPLOY_DIR/blobs).
+# Accounts: $COALORA_DEPLOY_DIR/users (PBKDF2 hashes only). The first start creates admin, operator and viewer
+# with random passwords and prints them once; every start gives the services' own accounts fresh passwords.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 SERVICES=(registry planner adapter-generator trainer)
+USERS=$BASE/users
+declare -A SERVICE_PASSWORD
+
+random_password() { head -c 18 /dev/urandom | base64 | tr '+/' '-_'; }
+
+# users_line NAME ROLE PASSWORD: the users-file line (the password goes through stdin, never the command line)
+users_line() { printf '%s\n' "$3" | "$ROOT/coalora" hash-password "$1" "$2"; }
+
+# People's accounts once; the services' accounts (svc-*) rotated at every start.
+prepare_users() {
+  mkdir -p "$BASE"
+  if [[ ! -f $USERS ]]; then
+    local admin operator viewer
+    admin=$(random_password) operator=$(random_password) viewer=$(random_password)
+    (umask 077; { echo "# coalora accounts: name:role:pbkdf2-sha256 hash (./coalora hash-password NAME ROLE adds one)"
+      users_line admin admin "$admin"; users_line operator operator "$operator"; users_line viewer viewer "$viewer"; } > "$USERS.tmp")
+    mv "$USERS.tmp" "$USERS"
+    echo "created $USERS; logins (shown once, only hashes are kept): admin / $admin   operator / $operator   viewer / $viewer"
+  fi
+  local role
+  (umask 077; grep -v '^svc-' "$USERS" > "$USERS.tmp")
+  for s in planner adapter-generator trainer registry; do
+    case $s in adapter-generator) role=operator ;; trainer) role=admin ;; *) role=viewer ;; esac
+    SERVICE_PASSWORD[$s]=$(random_password)
+    users_line "svc-$s" "$role" "${SERVICE_PASSWORD[$s]}" >> "$USERS.tmp"
+  done
+  mv "$USERS.tmp" "$USERS"
+}
 port_of() {
   case $1 in
     registry) echo "${REGISTRY_HTTP_PORT:-8080}" ;;
@@ -32,14 +62,19 @@ start() {
   export REGISTRY_HTTP_PORT=$(port_of registry) PLANNER_HTTP_PORT=$(port_of planner) GENERATOR_HTTP_PORT=$(port_of adapter-generator) TRAINER_HTTP_PORT=$(port_of trainer)
   export COALORA_REGISTRY_URL=${COALORA_REGISTRY_URL:-http://127.0.0.1:$REGISTRY_HTTP_PORT}
   export COALORA_BLOB_DIR=${COALORA_BLOB_DIR:-$BASE/blobs} COALORA_GENERATOR_DIR=${COALORA_GENERATOR_DIR:-$BASE/generator} COALORA_TRAINER_DIR=${COALORA_TRAINER_DIR:-$BASE/trainer}
-  export OPT_OUT_TRACKING=true
-  mkdir -p "$BASE"
+  export OPT_OUT_TRACKING=true COALORA_USERS_FILE=$USERS
+  local running=0
+  for s in "${SERVICES[@]}"; do is_running "$BASE/$s.pid" && running=$((running + 1)); done
+  if (( running == ${#SERVICES[@]} )); then echo "all services are already running"; return 0; fi
+  # the services' accounts get new passwords below, which running services would not know
+  (( running == 0 )) || { echo "some services are running: deploy/services.sh stop first" >&2; exit 1; }
+  prepare_users
   for s in "${SERVICES[@]}"; do
-    if is_running "$BASE/$s.pid"; then echo "$s is already running"; continue; fi
     local heap=-Xmx512m
     [[ $s == adapter-generator || $s == trainer ]] && heap="-Xmx3g -Dai.djl.offline=true"
     # shellcheck disable=SC2086
-    nohup java $heap -jar "$ROOT/services/$s/target/quarkus-app/quarkus-run.jar" >> "$BASE/$s.log" 2>&1 &
+    COALORA_REGISTRY_USER=svc-$s COALORA_REGISTRY_PASSWORD=${SERVICE_PASSWORD[$s]} \
+      nohup java $heap -jar "$ROOT/services/$s/target/quarkus-app/quarkus-run.jar" >> "$BASE/$s.log" 2>&1 &
     echo $! > "$BASE/$s.pid"
   done
   for s in "${SERVICES[@]}"; do
@@ -52,7 +87,8 @@ start() {
     curl -sf "$url" > /dev/null || fail_start "$s" "$BASE/$s.pid" "$BASE/$s.log"
     echo "$s ready on http://127.0.0.1:$(port_of "$s") (log: $BASE/$s.log)"
   done
-  echo "registry API: $COALORA_REGISTRY_URL/api/fleet/summary   OpenAPI: $COALORA_REGISTRY_URL/openapi"
+  echo "registry API: $COALORA_REGISTRY_URL/api/fleet/summary   OpenAPI: $COALORA_REGISTRY_URL/openapi   dashboard: $COALORA_REGISTRY_URL/dashboard/"
+  echo "(HTTP Basic with an account of $USERS; add one: ./coalora hash-password NAME ROLE >> $USERS, then restart)"
 }
 
 case "${1:-}" in

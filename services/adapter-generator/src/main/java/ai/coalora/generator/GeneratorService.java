@@ -22,6 +22,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 public class GeneratorService {
     @ConfigProperty(name = "coalora.kafka.bootstrap-servers") String bootstrapServers;
     @ConfigProperty(name = "coalora.registry.url") String registryUrl;
+    @ConfigProperty(name = "coalora.registry.user") java.util.Optional<String> registryUser;
+    @ConfigProperty(name = "coalora.registry.password") java.util.Optional<String> registryPassword;
     @ConfigProperty(name = "coalora.generator.work-dir") String workDir;
     final AgroalDataSource dataSource;
     ServiceRuntime runtime;
@@ -38,7 +40,7 @@ public class GeneratorService {
         System.setProperty("ai.djl.offline", "true");
         manager = NDManager.newBaseManager();
         BertEncoder encoder = BertEncoder.miniLm(manager);
-        RegistryClient registry = new RegistryClient(registryUrl);
+        RegistryClient registry = RegistryClient.of(registryUrl, registryUser.orElse(null), registryPassword.orElse(null));
         Path dir = Path.of(workDir);
         versions = new VersionCache(registry, dir.resolve("versions"), encoder);
         AdapterPackager packager = new AdapterPackager(registry, OnnxWeights.read(MiniLmArtifact.onnxFile()), BertConfig.MINILM_L6, dir.resolve("scratch"));

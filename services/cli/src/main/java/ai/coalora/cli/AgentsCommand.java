@@ -42,6 +42,12 @@ final class AgentsCommand implements Callable<Integer> {
             description = "Shares of devices offline, slow, crashing mid-update, with a corrupted download (default: none).")
     List<Double> faults;
 
+    @Option(names = "--user", defaultValue = "devices", description = "Registry account the devices download with (role viewer; default: devices).")
+    String user;
+
+    @Option(names = "--password-file", description = "File holding that account's password (default: the COALORA_PASSWORD environment variable).")
+    java.nio.file.Path passwordFile;
+
     @Option(names = "--until-settled", description = "Exit once every answering device runs its package or reported a failure.")
     boolean untilSettled;
 
@@ -49,7 +55,10 @@ final class AgentsCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (devices < 1) throw new IllegalArgumentException("--devices must be >= 1");
         if (faults.size() != 4) throw new IllegalArgumentException("--faults takes four shares: offline,slow,crash,corrupt");
-        RegistryClient registry = new RegistryClient(registryUrl);
+        String password = passwordFile != null ? java.nio.file.Files.readString(passwordFile).strip() : System.getenv("COALORA_PASSWORD");
+        if (password == null) throw new IllegalArgumentException("the registry needs a password: --password-file or COALORA_PASSWORD");
+        ai.coalora.fleet.security.Credentials credentials = new ai.coalora.fleet.security.Credentials(user, password);
+        RegistryClient registry = new RegistryClient(registryUrl, credentials);
         JsonNode alias = registry.getJsonOrNull("api/aliases/production");
         if (alias == null) throw new IllegalArgumentException("the registry has no production alias yet: register and promote a version first");
         JsonNode version = registry.getJson("api/versions/" + alias.get("modelVersion").asText());
@@ -59,7 +68,7 @@ final class AgentsCommand implements Callable<Integer> {
             String id = prefix + d.deviceId().substring(d.deviceId().indexOf('-') + 1);
             fleet.add(new DeviceCapabilities(id, d.memoryBytes(), d.weightBits(), d.runtimeFormats(), d.computeClass(), d.runtimeOverheadBytes(), d.labels()));
         }
-        DeviceAgents agents = new DeviceAgents(kafka, fleet.stream().map(DeviceCapabilities::deviceId).toList(),
+        DeviceAgents agents = new DeviceAgents(kafka, credentials, fleet.stream().map(DeviceCapabilities::deviceId).toList(),
                 Tasks.builtin(version.get("task").asText()).test(), 20, new DeviceAgents.Faults(faults.get(0), faults.get(1), faults.get(2), faults.get(3)), seed);
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> { stop.countDown(); agents.close(); }));

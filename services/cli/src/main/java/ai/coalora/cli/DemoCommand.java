@@ -62,7 +62,7 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("\n== 2/8 the system (data and logs in " + work + ")");
         try (FleetStack stack = FleetStack.start(work, m -> System.out.println("   " + m));
              FleetObserver observer = new FleetObserver(stack.bootstrapServers())) {
-            RegistryClient registry = new RegistryClient(stack.registryUrl());
+            RegistryClient registry = stack.registry(FleetStack.ADMIN_USER);
             System.out.println("\n== 3/8 register the version and promote it to production");
             ModelPublisher.Published v = ModelPublisher.registerAndPromote(registry, bundleDir, "production", "demo", "demo rollout");
             System.out.printf("   version %s, Pareto front of %d configurations (%.2f to %.2f average bits)%n", v.modelVersion().substring(0, 16),
@@ -94,7 +94,7 @@ final class DemoCommand implements Callable<Integer> {
 
             System.out.println("\n== 6/8 devices apply their packages: download, verify, run the quantized model on their own data, report");
             List<String> ids = fleet.stream().map(DeviceCapabilities::deviceId).toList();
-            DeviceAgents agents = new DeviceAgents(stack.bootstrapServers(), ids, Tasks.builtin("sentiment").test(), 20,
+            DeviceAgents agents = new DeviceAgents(stack.bootstrapServers(), stack.credentials(FleetStack.DEVICES_USER), ids, Tasks.builtin("sentiment").test(), 20,
                     new DeviceAgents.Faults(0.01, 0.03, 0.02, 0.02), seed);
             long answering = fleet.stream().filter(d -> !agents.offlineDevices().contains(d.deviceId()))
                     .filter(d -> observer.assignmentsOf(d.deviceId()).stream().reduce((a, b) -> b).map(a -> a.feasible()).orElse(false)).count();
@@ -145,8 +145,14 @@ final class DemoCommand implements Callable<Integer> {
             System.out.println("                  " + stack.registryUrl() + "/api/rollouts/" + rolloutId);
             System.out.println("                  " + stack.registryUrl() + "/api/devices?status=running");
             System.out.println("   OpenAPI:       " + stack.registryUrl() + "/openapi");
-            System.out.println("   Kafka:         " + stack.bootstrapServers() + "   (more devices: ./coalora agents --kafka "
-                    + stack.bootstrapServers() + " --registry " + stack.registryUrl() + ")");
+            System.out.println("   dashboard:     " + stack.registryUrl() + "/dashboard/");
+            System.out.println("   logins:        " + FleetStack.ADMIN_USER + " / " + stack.credentials(FleetStack.ADMIN_USER).password() + "   "
+                    + FleetStack.OPERATOR_USER + " / " + stack.credentials(FleetStack.OPERATOR_USER).password() + "   "
+                    + FleetStack.VIEWER_USER + " / " + stack.credentials(FleetStack.VIEWER_USER).password()
+                    + "   (random per run; the users file holds only hashes)");
+            System.out.println("   Kafka:         " + stack.bootstrapServers() + "   (more devices: COALORA_PASSWORD="
+                    + stack.credentials(FleetStack.DEVICES_USER).password() + " ./coalora agents --kafka " + stack.bootstrapServers()
+                    + " --registry " + stack.registryUrl() + ")");
             if (!exit) {
                 System.out.println("\nThe system keeps running; press Ctrl-C to stop it.");
                 // Ctrl-C runs this hook: services stop cleanly, then the database and the broker

@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 DemoCommand.class,
                 EngineDemoCommand.class,
                 AgentsCommand.class,
+                HashPasswordCommand.class,
                 BenchCommand.class,
                 TrainCommand.class,
                 EvalCommand.class,

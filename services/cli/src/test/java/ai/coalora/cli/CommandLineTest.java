@@ -1,6 +1,7 @@
 package ai.coalora.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -54,11 +55,34 @@ class CommandLineTest {
     }
 
     @Test
+    void hashPasswordWritesAUsersLineThatVerifiesAndNeverThePassword() {
+        java.io.InputStream stdin = System.in;
+        try {
+            System.setIn(new java.io.ByteArrayInputStream("correct horse battery\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            Outcome o = run("hash-password", "ada", "operator");
+            assertEquals(0, o.exitCode(), o.err());
+            String line = o.out().strip();
+            assertFalse(line.contains("correct horse"), line);
+            ai.coalora.fleet.security.Users users = ai.coalora.fleet.security.Users.parse(java.util.List.of(line), "out");
+            assertEquals(ai.coalora.fleet.security.Role.OPERATOR, users.byName().get("ada").role());
+            assertTrue(ai.coalora.fleet.security.PasswordHash.verify("correct horse battery".toCharArray(), users.byName().get("ada").passwordHash()));
+            System.setIn(new java.io.ByteArrayInputStream("pw\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            assertEquals(Main.BAD_INPUT, run("hash-password", "ada", "operator").exitCode(), "too short");
+            System.setIn(new java.io.ByteArrayInputStream("long enough pw\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            Outcome bad = run("hash-password", "ada", "root");
+            assertEquals(Main.BAD_INPUT, bad.exitCode());
+            assertTrue(bad.err().contains("unknown role 'root'"), bad.err());
+        } finally {
+            System.setIn(stdin);
+        }
+    }
+
+    @Test
     void everyCommandHasHelp() {
         for (String[] cmd : new String[][] {{"--help"}, {"verify-model", "--help"}, {"quantize", "--help"},
                 {"finetune", "--help"}, {"demo", "--help"}, {"bench", "--help"}, {"bench", "throughput", "--help"},
                 {"bench", "paper", "--help"}, {"bench", "fleet", "--help"}, {"train", "--help"}, {"eval", "--help"}, {"adapter", "--help"},
-                {"demo-engine", "--help"}, {"agents", "--help"}}) {
+                {"demo-engine", "--help"}, {"agents", "--help"}, {"hash-password", "--help"}}) {
             Outcome o = run(cmd);
             assertEquals(0, o.exitCode(), String.join(" ", cmd));
             assertTrue(o.out().contains("Usage:"), String.join(" ", cmd) + " printed no usage");

@@ -1,5 +1,7 @@
 package ai.coalora.planner;
 
+import ai.coalora.fleet.security.Role;
+import jakarta.annotation.security.RolesAllowed;
 import ai.coalora.fleet.planning.ParetoSelection;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
@@ -11,6 +13,7 @@ import java.util.Map;
 /** What the planner plans from and how much it has decided. */
 @Path("/api/planner")
 @Produces(MediaType.APPLICATION_JSON)
+@RolesAllowed(Role.VIEWER_NAME)
 public class PlannerResource {
     final PlannerService service;
 

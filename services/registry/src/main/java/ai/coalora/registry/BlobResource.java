@@ -1,5 +1,7 @@
 package ai.coalora.registry;
 
+import ai.coalora.fleet.security.Role;
+import jakarta.annotation.security.RolesAllowed;
 import ai.coalora.fleet.registry.Sha256;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -15,6 +17,7 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 
 /** Content-addressed artifacts: model files, adapters, packed base models. */
 @Path("/api/blobs/{sha256}")
+@RolesAllowed(Role.VIEWER_NAME)
 public class BlobResource {
     final BlobStore store;
 
@@ -23,6 +26,7 @@ public class BlobResource {
     }
 
     @PUT
+    @RolesAllowed(Role.OPERATOR_NAME)
     @Consumes(MediaType.APPLICATION_OCTET_STREAM)
     @Operation(summary = "Store bytes under their sha256; 400 if they hash to something else")
     public Response put(@PathParam("sha256") String sha256, InputStream body) throws Exception {

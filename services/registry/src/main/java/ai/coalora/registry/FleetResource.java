@@ -1,5 +1,7 @@
 package ai.coalora.registry;
 
+import ai.coalora.fleet.security.Role;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
@@ -15,6 +17,7 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 /** Devices, their assignments, and the fleet at a glance. */
 @Path("/api")
 @Produces(MediaType.APPLICATION_JSON)
+@RolesAllowed(Role.VIEWER_NAME)
 public class FleetResource {
     static final Set<String> STATUSES = Set.of("pending", "unassignable", "assigned", "ready", "running", "failed");
     static final int MAX_PAGE = 1000;

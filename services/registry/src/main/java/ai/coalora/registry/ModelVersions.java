@@ -64,7 +64,11 @@ public class ModelVersions {
 
     public record Registration(List<FileName> files, String parentVersion, JsonNode lineage) {}
 
-    public record Promotion(String modelVersion, String actor, String reason) {}
+    public record Promotion(String modelVersion, String actor, String reason) {
+        Promotion withActor(String who) {
+            return new Promotion(modelVersion, who, reason);
+        }
+    }
 
     public record Version(String modelVersion, String parentVersion, String task, String baseModel, List<FileRef> files,
                           List<FrontEntry> front, JsonNode lineage, Instant createdAt) {}

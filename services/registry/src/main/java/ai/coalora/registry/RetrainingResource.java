@@ -1,5 +1,7 @@
 package ai.coalora.registry;
 
+import ai.coalora.fleet.security.Role;
+import jakarta.annotation.security.RolesAllowed;
 import ai.coalora.fleet.events.Payloads;
 import io.agroal.api.AgroalDataSource;
 import jakarta.ws.rs.GET;
@@ -17,6 +19,7 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 /** Retraining requests raised from telemetry and the versions that answered them. */
 @Path("/api/retraining")
 @Produces(MediaType.APPLICATION_JSON)
+@RolesAllowed(Role.VIEWER_NAME)
 public class RetrainingResource {
     public record Request(String requestId, String modelVersion, List<String> configIds, String reason, Object evidence, Object budgets,
                           String resultVersion, Instant createdAt) {}

@@ -1,5 +1,8 @@
 package ai.coalora.registry;
 
+import ai.coalora.fleet.security.Role;
+import io.quarkus.security.identity.SecurityIdentity;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
@@ -14,19 +17,24 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 /** Staged rollouts of a model version to devices, in waves, with thresholds and an accuracy gate. */
 @Path("/api/rollouts")
 @Produces(MediaType.APPLICATION_JSON)
+@RolesAllowed(Role.VIEWER_NAME)
 public class RolloutResource {
     final Rollouts rollouts;
+    final SecurityIdentity identity;
 
-    RolloutResource(Rollouts rollouts) {
+    RolloutResource(Rollouts rollouts, SecurityIdentity identity) {
         this.rollouts = rollouts;
+        this.identity = identity;
     }
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Start a rollout: {modelVersion, actor, deviceIds?, waveFractions?, successThreshold?, errorThreshold?, "
+    @RolesAllowed(Role.OPERATOR_NAME)
+    @Operation(summary = "Start a rollout (operator; the actor is the authenticated user): {modelVersion, deviceIds?, waveFractions?, successThreshold?, errorThreshold?, "
             + "errorMinExecuted?, accuracyMargin?, onWaveSuccess (next-wave|pause)?, onFailure (pause|abort-keep|abort-revert)?}")
     public Response create(Rollouts.Plan plan) throws Exception {
-        return Response.status(201).entity(rollouts.create(plan)).build();
+        if (plan == null) throw new ModelVersions.BadRequest(400, "a rollout plan is required");
+        return Response.status(201).entity(rollouts.create(plan.withActor(identity.getPrincipal().getName()))).build();
     }
 
     @GET
@@ -45,8 +53,10 @@ public class RolloutResource {
     @POST
     @Path("/{id}/{action}")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(summary = "pause | resume | abort ({mode: keep|revert}) | retry-failed; body {actor, reason}")
+    @RolesAllowed(Role.OPERATOR_NAME)
+    @Operation(summary = "pause | resume | abort ({mode: keep|revert}) | retry-failed (operator); body {reason, mode?}; the actor is the authenticated user")
     public Response act(@PathParam("id") String id, @PathParam("action") String action, Rollouts.Action body) throws Exception {
-        return Response.ok(rollouts.act(id, action, body)).build();
+        Rollouts.Action a = body == null ? new Rollouts.Action(null, null, null) : body;
+        return Response.ok(rollouts.act(id, action, a.withActor(identity.getPrincipal().getName()))).build();
     }
 }

@@ -25,10 +25,20 @@ public class Rollouts {
     /** What an operator asks for; null fields take the defaults. {@code deviceIds} null: every device with a feasible assignment. */
     public record Plan(String modelVersion, List<String> deviceIds, List<Double> waveFractions, Double successThreshold,
                        Double errorThreshold, Integer errorMinExecuted, Double accuracyMargin, String onWaveSuccess, String onFailure,
-                       String actor) {}
+                       String actor) {
+        /** The plan as the authenticated user asked for it (the actor is who logged in, never what the body says). */
+        Plan withActor(String who) {
+            return new Plan(modelVersion, deviceIds, waveFractions, successThreshold, errorThreshold, errorMinExecuted, accuracyMargin,
+                    onWaveSuccess, onFailure, who);
+        }
+    }
 
     /** An operator action: who and why; {@code mode} of an abort: keep or revert. */
-    public record Action(String actor, String reason, String mode) {}
+    public record Action(String actor, String reason, String mode) {
+        Action withActor(String who) {
+            return new Action(who, reason, mode);
+        }
+    }
 
     public record Wave(int wave, int devices, int scheduled, int targeted, int finished, int failed, int reverting, int reverted,
                        Double predictedAccuracy, Double measuredAccuracy, int measured) {}

@@ -1,5 +1,8 @@
 package ai.coalora.registry;
 
+import ai.coalora.fleet.security.Role;
+import io.quarkus.security.identity.SecurityIdentity;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
@@ -15,11 +18,14 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 /** Model versions (immutable) and aliases (moving pointers with history). */
 @Path("/api")
 @Produces(MediaType.APPLICATION_JSON)
+@RolesAllowed(Role.VIEWER_NAME)
 public class VersionResource {
     final ModelVersions versions;
+    final SecurityIdentity identity;
 
-    VersionResource(ModelVersions versions) {
+    VersionResource(ModelVersions versions, SecurityIdentity identity) {
         this.versions = versions;
+        this.identity = identity;
     }
 
     @GET
@@ -39,7 +45,8 @@ public class VersionResource {
     @POST
     @Path("/versions")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Register a bundle whose files were uploaded as blobs; idempotent (201 new, 200 existing)")
+    @RolesAllowed(Role.OPERATOR_NAME)
+    @Operation(summary = "Register (operator) a bundle whose files were uploaded as blobs; idempotent (201 new, 200 existing)")
     public Response register(ModelVersions.Registration registration) throws Exception {
         ModelVersions.Registered r = versions.register(registration);
         return Response.status(r.created() ? 201 : 200).entity(r.version()).build();
@@ -57,8 +64,10 @@ public class VersionResource {
     @PUT
     @Path("/aliases/{alias}")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Point an alias at a version (promote); announces it, so planners re-plan")
+    @RolesAllowed(Role.ADMIN_NAME)
+    @Operation(summary = "Point an alias at a version (promote; admin only; the actor is the authenticated user); announces it, so planners re-plan")
     public Response promote(@PathParam("alias") String alias, ModelVersions.Promotion promotion) throws Exception {
-        return Response.ok(versions.promote(alias, promotion)).build();
+        if (promotion == null) throw new ModelVersions.BadRequest(400, "a promotion {modelVersion, reason} is required");
+        return Response.ok(versions.promote(alias, promotion.withActor(identity.getPrincipal().getName()))).build();
     }
 }

@@ -17,6 +17,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 public class TrainerService {
     @ConfigProperty(name = "coalora.kafka.bootstrap-servers") String bootstrapServers;
     @ConfigProperty(name = "coalora.registry.url") String registryUrl;
+    @ConfigProperty(name = "coalora.registry.user") java.util.Optional<String> registryUser;
+    @ConfigProperty(name = "coalora.registry.password") java.util.Optional<String> registryPassword;
     @ConfigProperty(name = "coalora.trainer.work-dir") String workDir;
     @ConfigProperty(name = "coalora.trainer.train-examples") int trainExamples;
     @ConfigProperty(name = "coalora.trainer.epochs") int epochs;
@@ -33,7 +35,7 @@ public class TrainerService {
 
     void start(@Observes StartupEvent ignored) {
         System.setProperty("ai.djl.offline", "true"); // the engine never downloads at run time
-        RetrainingHandler handler = new RetrainingHandler(dataSource, new RegistryClient(registryUrl), Path.of(workDir),
+        RetrainingHandler handler = new RetrainingHandler(dataSource, RegistryClient.of(registryUrl, registryUser.orElse(null), registryPassword.orElse(null)), Path.of(workDir),
                 new RetrainingHandler.Schedule(trainExamples, epochs, initialGrid, segments, candidates, alias));
         runtime = ServiceRuntime.start("coalora-trainer", bootstrapServers, dataSource, List.of(Topic.RETRAINING_REQUESTS), List.of(), handler);
     }

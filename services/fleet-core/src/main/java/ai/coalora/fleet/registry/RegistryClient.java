@@ -1,6 +1,7 @@
 package ai.coalora.fleet.registry;
 
 import ai.coalora.fleet.events.Payloads;
+import ai.coalora.fleet.security.Credentials;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.net.URI;
@@ -15,10 +16,18 @@ import java.time.Duration;
  */
 public final class RegistryClient {
     private final URI base;
+    private final Credentials credentials;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
-    public RegistryClient(String baseUrl) {
+    /** @param credentials the account every request authenticates with (HTTP Basic); null sends none */
+    public RegistryClient(String baseUrl, Credentials credentials) {
         this.base = URI.create(baseUrl.endsWith("/") ? baseUrl : baseUrl + "/");
+        this.credentials = credentials;
+    }
+
+    /** A client for a service configured with a registry account; a blank user sends no credentials. */
+    public static RegistryClient of(String baseUrl, String user, String password) {
+        return new RegistryClient(baseUrl, user == null || user.isBlank() ? null : new Credentials(user, password == null ? "" : password));
     }
 
     public String baseUrl() {
@@ -105,6 +114,7 @@ public final class RegistryClient {
 
     private <T> HttpResponse<T> send(HttpRequest.Builder request, HttpResponse.BodyHandler<T> handler) throws IOException {
         try {
+            if (credentials != null) request.header("Authorization", credentials.authorizationHeader());
             return http.send(request.timeout(Duration.ofMinutes(2)).build(), handler);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -21,6 +21,12 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class ArtifactVerifier {
     private final HttpClient http = HttpClient.newHttpClient();
     private final Map<String, Long> verified = new ConcurrentHashMap<>();
+    private final ai.coalora.fleet.security.Credentials credentials;
+
+    /** @param credentials the account downloads authenticate with (a device's, role viewer) */
+    public ArtifactVerifier(ai.coalora.fleet.security.Credentials credentials) {
+        this.credentials = credentials;
+    }
 
     /** Throws naming the first problem; returns the bytes the package holds in total. */
     public long verify(AdapterReady ready) throws IOException, InterruptedException {
@@ -34,7 +40,8 @@ public final class ArtifactVerifier {
             roles.add(a.role());
             total += a.bytes();
             if (verified.containsKey(a.sha256())) continue;
-            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(a.url())).build(), HttpResponse.BodyHandlers.ofByteArray());
+            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(a.url()))
+                    .header("Authorization", credentials.authorizationHeader()).build(), HttpResponse.BodyHandlers.ofByteArray());
             if (r.statusCode() != 200) throw new IOException(a.name() + ": HTTP " + r.statusCode() + " from " + a.url());
             check(a, r.body());
             verified.put(a.sha256(), a.bytes());

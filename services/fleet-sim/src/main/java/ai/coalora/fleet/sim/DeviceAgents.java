@@ -85,13 +85,16 @@ public final class DeviceAgents implements AutoCloseable {
     private final AtomicInteger applied = new AtomicInteger(), rejected = new AtomicInteger(), failed = new AtomicInteger();
     private final int crashedCount, corruptedCount;
     private volatile boolean running = true;
+    private final ai.coalora.fleet.security.Credentials credentials;
 
     /**
+     * @param credentials the account the devices download with (role viewer)
      * @param deviceIds the devices this process simulates
      * @param examples  each device's held-out shard size, drawn from the task's test split
      */
-    public DeviceAgents(String bootstrapServers, List<String> deviceIds, List<Example> testSplit, int examples, Faults faults, long seed)
-            throws IOException {
+    public DeviceAgents(String bootstrapServers, ai.coalora.fleet.security.Credentials credentials, List<String> deviceIds,
+                        List<Example> testSplit, int examples, Faults faults, long seed) throws IOException {
+        this.credentials = credentials;
         Random rnd = new Random(seed);
         for (int i = 0; i < deviceIds.size(); i++) {
             String d = deviceIds.get(i);
@@ -213,7 +216,8 @@ public final class DeviceAgents implements AutoCloseable {
         byte[] cached = verifiedBlobs.get(a.sha256());
         if (cached != null) return cached;
         try {
-            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(a.url())).timeout(Duration.ofMinutes(1)).build(),
+            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(a.url())).timeout(Duration.ofMinutes(1))
+                            .header("Authorization", credentials.authorizationHeader()).build(),
                     HttpResponse.BodyHandlers.ofByteArray());
             if (r.statusCode() != 200) throw new IOException(a.name() + ": HTTP " + r.statusCode() + " from " + a.url());
             ArtifactVerifier.check(a, r.body());

@@ -50,7 +50,7 @@ public final class FleetRollout {
         java.util.Set<String> configs = new java.util.HashSet<>();
         int ready = 0, unassignable = 0;
         long maxBytes = 0;
-        ArtifactVerifier verifier = new ArtifactVerifier();
+        ArtifactVerifier verifier = new ArtifactVerifier(stack.credentials(FleetStack.DEVICES_USER));
         String example = null, exampleInfeasible = null;
         for (DeviceCapabilities d : devices) {
             List<Assignment> as = observer.assignmentsOf(d.deviceId());

@@ -9,6 +9,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
+import ai.coalora.fleet.registry.RegistryClient;
+import ai.coalora.fleet.security.Credentials;
+import ai.coalora.fleet.security.Role;
+import ai.coalora.fleet.security.Users;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -20,12 +24,16 @@ import java.util.function.Consumer;
 public final class FleetStack implements AutoCloseable {
     public static final String DATABASE = "coalora";
     public static final List<String> SERVICES = List.of("registry", "planner", "adapter-generator", "trainer");
+    /** Accounts of a stack: people by role, then one per service (the trainer moves the canary alias: admin), then the devices. */
+    public static final String ADMIN_USER = "admin", OPERATOR_USER = "operator", VIEWER_USER = "viewer", DEVICES_USER = "devices";
+    static final Map<String, Role> ACCOUNTS = accounts();
     private static final Duration READY_TIMEOUT = Duration.ofMinutes(3);
 
     private final Path workDir;
     private final EmbeddedKafka kafka;
     private final EmbeddedDatabase database;
     private final Map<String, ServiceProcess> services = new LinkedHashMap<>();
+    private final Map<String, Credentials> credentials = new LinkedHashMap<>();
 
     private FleetStack(Path workDir, EmbeddedKafka kafka, EmbeddedDatabase database) {
         this.workDir = workDir;
@@ -55,6 +63,7 @@ public final class FleetStack implements AutoCloseable {
         }
         FleetStack stack = new FleetStack(workDir, kafka, db);
         try {
+            Path usersFile = stack.writeUsers();
             int registryPort = freePort();
             String registryUrl = "http://127.0.0.1:" + registryPort;
             Map<String, Integer> ports = Map.of("registry", registryPort, "planner", freePort(), "adapter-generator", freePort(), "trainer", freePort());
@@ -71,6 +80,9 @@ public final class FleetStack implements AutoCloseable {
                 env.put("TRAINER_HTTP_PORT", Integer.toString(ports.get("trainer")));
                 env.put("COALORA_TRAINER_DIR", workDir.resolve("trainer").toString());
                 env.put("OPT_OUT_TRACKING", "true");
+                env.put("COALORA_USERS_FILE", usersFile.toString());
+                env.put("COALORA_REGISTRY_USER", name);
+                env.put("COALORA_REGISTRY_PASSWORD", stack.credentials(name).password());
                 env.putAll(settings);
                 Path jar = root.resolve("services").resolve(name).resolve("target/quarkus-app/quarkus-run.jar");
                 if (!Files.isRegularFile(jar)) throw new IOException("missing " + jar + ": build first (./mvnw -DskipTests install)");
@@ -92,6 +104,52 @@ public final class FleetStack implements AutoCloseable {
     }
 
     public String bootstrapServers() { return kafka.bootstrapServers(); }
+
+    /** The password of one of the stack's accounts ({@link #ACCOUNTS}); each is random, only its hash is on disk. */
+    public Credentials credentials(String user) {
+        Credentials c = credentials.get(user);
+        if (c == null) throw new IllegalArgumentException("no account " + user + " in this stack (" + ACCOUNTS.keySet() + ")");
+        return c;
+    }
+
+    /** A registry client authenticated as one of the stack's accounts. */
+    public RegistryClient registry(String user) {
+        return new RegistryClient(registryUrl(), credentials(user));
+    }
+
+    private static Map<String, Role> accounts() {
+        Map<String, Role> a = new LinkedHashMap<>();
+        a.put(ADMIN_USER, Role.ADMIN);
+        a.put(OPERATOR_USER, Role.OPERATOR);
+        a.put(VIEWER_USER, Role.VIEWER);
+        a.put("registry", Role.VIEWER);
+        a.put("planner", Role.VIEWER);
+        a.put("adapter-generator", Role.OPERATOR);
+        a.put("trainer", Role.ADMIN);
+        a.put(DEVICES_USER, Role.VIEWER);
+        return java.util.Collections.unmodifiableMap(a);
+    }
+
+    /** Fresh random passwords for every account; the users file holds only their PBKDF2 hashes. */
+    private Path writeUsers() throws IOException {
+        java.security.SecureRandom random = new java.security.SecureRandom();
+        StringBuilder file = new StringBuilder("# accounts of this fleet stack (name:role:pbkdf2-sha256 hash)\n");
+        for (var e : ACCOUNTS.entrySet()) {
+            byte[] secret = new byte[18];
+            random.nextBytes(secret);
+            String password = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+            credentials.put(e.getKey(), new Credentials(e.getKey(), password));
+            file.append(Users.line(e.getKey(), e.getValue(), password.toCharArray())).append('\n');
+        }
+        Path users = workDir.resolve("users");
+        Files.writeString(users, file.toString());
+        try {
+            Files.setPosixFilePermissions(users, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        } catch (UnsupportedOperationException ignored) {
+            // not a POSIX file system
+        }
+        return users;
+    }
 
     public String jdbcUrl() { return database.jdbcUrl(DATABASE); }
 

@@ -3,6 +3,7 @@ package ai.coalora.fleet.sim;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,6 +18,7 @@ import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.registry.RegistryClient;
+import ai.coalora.fleet.security.Credentials;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.net.URI;
@@ -67,7 +69,7 @@ class FleetEndToEndTest {
         work = Files.createTempDirectory("coalora-e2e-");
         stack = FleetStack.start(work, m -> System.out.println("[e2e] " + m));
         observer = new FleetObserver(stack.bootstrapServers());
-        registry = new RegistryClient(stack.registryUrl());
+        registry = stack.registry(FleetStack.ADMIN_USER);
         version = ModelPublisher.registerAndPromote(registry, bundle, "production", "e2e-test", "first version");
         producer = SimulatedFleet.producer(stack.bootstrapServers());
         devices = SimulatedFleet.devices(DEVICES, version.front(), 7);
@@ -89,7 +91,7 @@ class FleetEndToEndTest {
                 "every device answered: " + devices.stream().filter(d -> !answered(d.deviceId())).count() + " still waiting");
         Thread.sleep(2000); // room for any duplicate to show up
 
-        ArtifactVerifier verifier = new ArtifactVerifier();
+        ArtifactVerifier verifier = new ArtifactVerifier(stack.credentials(FleetStack.DEVICES_USER));
         Set<String> configs = new HashSet<>();
         int infeasible = 0;
         for (DeviceCapabilities d : devices) {
@@ -282,10 +284,90 @@ class FleetEndToEndTest {
         }
     }
 
+    /** The least role each state-changing endpoint needs; every other endpoint (a read) needs viewer. */
+    static final Map<String, String> LEAST_ROLE = Map.of(
+            "PUT /api/blobs/{sha256}", "operator",
+            "POST /api/versions", "operator",
+            "POST /api/rollouts", "operator",
+            "POST /api/rollouts/{id}/{action}", "operator",
+            "PUT /api/aliases/{alias}", "admin",
+            "GET /api/audit", "admin");
+
+    @Test
+    @Order(6)
+    void everyEndpointNeedsCredentialsAndTheRightRole() throws Exception {
+        Credentials admin = stack.credentials(FleetStack.ADMIN_USER);
+        JsonNode openapi = Payloads.JSON.readTree(http(admin, "GET", stack.registryUrl() + "/openapi?format=json", null, null).body());
+        Map<String, Credentials> weaker = Map.of("operator", stack.credentials(FleetStack.VIEWER_USER), "admin", stack.credentials(FleetStack.OPERATOR_USER));
+        Credentials wrongPassword = new Credentials(FleetStack.ADMIN_USER, "not-the-password"), unknown = new Credentials("mallory", "x");
+        int endpoints = 0, roleChecks = 0;
+        for (var path : (Iterable<Map.Entry<String, JsonNode>>) openapi.get("paths")::fields) {
+            String url = stack.registryUrl() + path.getKey().replace("{sha256}", "0".repeat(64)).replaceAll("\\{[^}]+}", "x");
+            for (var op : (Iterable<Map.Entry<String, JsonNode>>) path.getValue()::fields) {
+                String method = op.getKey().toUpperCase(java.util.Locale.ROOT), endpoint = method + " " + path.getKey();
+                String type = method.equals("PUT") && path.getKey().startsWith("/api/blobs") ? "application/octet-stream" : "application/json";
+                String body = method.equals("GET") || method.equals("HEAD") ? null : "{}";
+                endpoints++;
+                for (Credentials bad : java.util.Arrays.asList(null, wrongPassword, unknown)) {
+                    assertEquals(401, http(bad, method, url, type, body).statusCode(), endpoint + " with " + bad);
+                }
+                String least = LEAST_ROLE.getOrDefault(endpoint, method.equals("GET") || method.equals("HEAD") ? "viewer" : null);
+                assertNotNull(least, endpoint + " changes state but LEAST_ROLE does not say who may call it");
+                if (!least.equals("viewer")) {
+                    assertEquals(403, http(weaker.get(least), method, url, type, body).statusCode(), endpoint + " with a role below " + least);
+                    roleChecks++;
+                } else {
+                    int viewer = http(stack.credentials(FleetStack.VIEWER_USER), method, url, type, body).statusCode();
+                    assertTrue(viewer != 401 && viewer != 403, endpoint + " is readable by a viewer: " + viewer);
+                }
+            }
+        }
+        assertTrue(endpoints >= 15 && roleChecks >= LEAST_ROLE.size(), endpoints + " endpoints, " + roleChecks + " role checks");
+        System.out.printf("access control: %d registry endpoints x 3 bad credentials -> 401, %d too-weak roles -> 403%n", endpoints, roleChecks);
+
+        // the other services too; health and metrics stay open for probes and scrapers
+        for (String service : FleetStack.SERVICES) {
+            String base = stack.service(service).url(), apiDoc = base + (service.equals("registry") ? "/openapi" : "/q/openapi");
+            assertEquals(401, http(null, "GET", apiDoc, null, null).statusCode(), service + " OpenAPI without credentials");
+            assertEquals(401, http(wrongPassword, "GET", apiDoc, null, null).statusCode(), service + " OpenAPI with a wrong password");
+            assertEquals(200, http(stack.credentials(FleetStack.VIEWER_USER), "GET", apiDoc, null, null).statusCode(), service);
+            assertEquals(200, http(null, "GET", base + "/q/health/ready", null, null).statusCode(), service + " readiness is open");
+        }
+        assertEquals(401, http(null, "GET", stack.service("planner").url() + "/api/planner/status", null, null).statusCode());
+        assertEquals(200, http(stack.credentials(FleetStack.VIEWER_USER), "GET", stack.service("planner").url() + "/api/planner/status", null, null)
+                .statusCode());
+
+        // the audit log: operator actions with who did them, denied attempts included; append-only
+        JsonNode audit = Payloads.JSON.readTree(http(admin, "GET", stack.registryUrl() + "/api/audit?limit=1000", null, null).body());
+        Set<String> seen = new HashSet<>();
+        for (JsonNode e : audit) seen.add(e.path("actor").asText() + " " + e.get("method").asText() + " " + e.get("status").asInt() + " "
+                + e.get("path").asText().replaceAll("/[0-9a-f]{64}", "/SHA"));
+        assertTrue(seen.contains("admin PUT 200 /api/aliases/production"), "the promotion is audited: " + seen);
+        assertTrue(seen.contains("mallory PUT 401 /api/aliases/x"), "a rejected login is audited with the name it claimed");
+        assertTrue(seen.contains("viewer PUT 403 /api/aliases/x") || seen.contains("operator PUT 403 /api/aliases/x"), "a denied action is audited");
+        try (var c = java.sql.DriverManager.getConnection(stack.jdbcUrl(), "postgres", ""); var st = c.createStatement()) {
+            java.sql.SQLException e = org.junit.jupiter.api.Assertions.assertThrows(java.sql.SQLException.class,
+                    () -> st.executeUpdate("update registry.audit_log set actor = 'nobody'"));
+            assertTrue(e.getMessage().contains("append-only"), e.getMessage());
+            e = org.junit.jupiter.api.Assertions.assertThrows(java.sql.SQLException.class, () -> st.executeUpdate("delete from registry.audit_log"));
+            assertTrue(e.getMessage().contains("append-only"), e.getMessage());
+        }
+        // passwords are stored hashed only
+        String users = Files.readString(stack.workDir().resolve("users"));
+        for (String account : FleetStack.ACCOUNTS.keySet()) assertFalse(users.contains(stack.credentials(account).password()), account);
+    }
+
+    /** A raw request as the stack's admin. */
     static HttpResponse<String> http(String method, String url, String contentType, String body) throws Exception {
+        return http(stack.credentials(FleetStack.ADMIN_USER), method, url, contentType, body);
+    }
+
+    /** A raw request; null credentials send none. */
+    static HttpResponse<String> http(Credentials credentials, String method, String url, String contentType, String body) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).method(method,
                 body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (contentType != null) b.header("Content-Type", contentType);
+        if (credentials != null) b.header("Authorization", credentials.authorizationHeader());
         return HttpClient.newHttpClient().send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 

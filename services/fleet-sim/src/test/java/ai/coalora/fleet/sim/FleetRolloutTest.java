@@ -59,10 +59,10 @@ class FleetRolloutTest {
         // 20-sentence shards are noisy: the retraining margin is wide enough that only the drift this test injects triggers it
         stack = FleetStack.start(work, Map.of("COALORA_RETRAINING_MARGIN", "0.25"), m -> System.out.println("[rollout] " + m));
         observer = new FleetObserver(stack.bootstrapServers());
-        registry = new RegistryClient(stack.registryUrl());
+        registry = stack.registry(FleetStack.ADMIN_USER);
         v1 = ModelPublisher.registerAndPromote(registry, bundle, "production", "rollout-test", "version one");
         devices = SimulatedFleet.devices(DEVICES, v1.front(), 11);
-        agents = new DeviceAgents(stack.bootstrapServers(), devices.stream().map(DeviceCapabilities::deviceId).toList(),
+        agents = new DeviceAgents(stack.bootstrapServers(), stack.credentials(FleetStack.DEVICES_USER), devices.stream().map(DeviceCapabilities::deviceId).toList(),
                 Tasks.builtin("sentiment").test(), 20, new DeviceAgents.Faults(0.02, 0.03, 0.03, 0.03), 5);
         try (KafkaProducer<String, byte[]> p = SimulatedFleet.producer(stack.bootstrapServers())) {
             for (DeviceCapabilities d : devices) SimulatedFleet.publish(p, SimulatedFleet.event(d));
@@ -202,29 +202,44 @@ class FleetRolloutTest {
     @Order(5)
     void operatorsPauseResumeRetryAndAbortWithEveryActionRecorded() throws Exception {
         ModelPublisher.Published v5 = register(copy("v5", m -> ((ObjectNode) m.get("training")).put("createdAt", "2026-11-30T05:00:00Z"), false));
-        JsonNode r = registry.sendJson("POST", "api/rollouts", Map.of("modelVersion", v5.modelVersion(), "actor", "alice",
+        // the actor of every action is the authenticated account, whatever the body claims
+        RegistryClient operator = stack.registry(FleetStack.OPERATOR_USER), viewer = stack.registry(FleetStack.VIEWER_USER);
+        JsonNode r = operator.sendJson("POST", "api/rollouts", Map.of("modelVersion", v5.modelVersion(), "actor", "mallory",
                 "waveFractions", List.of(0.1, 0.3, 0.6), "successThreshold", 0.8, "errorThreshold", 0.25, "errorMinExecuted", 4,
                 "accuracyMargin", 0.25, "onWaveSuccess", "pause"));
         String id = r.get("rolloutId").asText();
         JsonNode paused = awaitState(id, Set.of("paused", "succeeded", "aborted", "reverted"));
         assertEquals("paused", paused.get("state").asText(), paused.toPrettyString());
         assertTrue(texts(paused.get("transitions"), "reason").stream().anyMatch(t -> t.contains("pausing before wave 2")));
-        assertEquals(409, FleetEndToEndTest.http("POST", stack.registryUrl() + "/api/rollouts/" + id + "/pause", "application/json",
-                "{\"actor\":\"bob\"}").statusCode(), "pausing a paused rollout is a conflict");
-        assertEquals(400, FleetEndToEndTest.http("POST", stack.registryUrl() + "/api/rollouts/" + id + "/resume", "application/json", "{}").statusCode(),
-                "an action needs an actor");
-        JsonNode resumed = registry.sendJson("POST", "api/rollouts/" + id + "/resume", Map.of("actor", "bob", "reason", "wave 1 looks good"));
+        String base = stack.registryUrl() + "/api/rollouts/" + id;
+        var admin = stack.credentials(FleetStack.ADMIN_USER);
+        assertEquals(409, FleetEndToEndTest.http(admin, "POST", base + "/pause", "application/json", "{}").statusCode(),
+                "pausing a paused rollout is a conflict");
+        assertEquals(403, FleetEndToEndTest.http(stack.credentials(FleetStack.VIEWER_USER), "POST", base + "/resume", "application/json",
+                "{\"reason\":\"viewers only look\"}").statusCode(), "a viewer cannot resume");
+        assertEquals("paused", viewer.getJson("api/rollouts/" + id).get("state").asText(), "the viewer's attempt changed nothing");
+        JsonNode resumed = operator.sendJson("POST", "api/rollouts/" + id + "/resume", Map.of("reason", "wave 1 looks good"));
         assertEquals("running", resumed.get("state").asText());
         assertEquals(2, resumed.get("currentWave").asInt(), "resuming after a successful wave starts the next");
-        assertEquals("paused", registry.sendJson("POST", "api/rollouts/" + id + "/pause", Map.of("actor", "carol", "reason", "hold on")).get("state").asText());
-        assertEquals("running", registry.sendJson("POST", "api/rollouts/" + id + "/retry-failed", Map.of("actor", "carol")).get("state").asText());
-        JsonNode aborted = registry.sendJson("POST", "api/rollouts/" + id + "/abort", Map.of("actor", "dave", "reason", "enough", "mode", "keep"));
+        assertEquals("paused", registry.sendJson("POST", "api/rollouts/" + id + "/pause", Map.of("reason", "hold on")).get("state").asText());
+        assertEquals("running", operator.sendJson("POST", "api/rollouts/" + id + "/retry-failed", Map.of()).get("state").asText());
+        JsonNode aborted = registry.sendJson("POST", "api/rollouts/" + id + "/abort", Map.of("reason", "enough", "mode", "keep"));
         assertEquals("aborted", aborted.get("state").asText());
         List<String> actors = texts(aborted.get("transitions"), "actor");
-        for (String who : List.of("operator:alice", "operator:bob", "operator:carol", "operator:dave")) assertTrue(actors.contains(who), who + " in " + actors);
-        assertEquals(409, FleetEndToEndTest.http("POST", stack.registryUrl() + "/api/rollouts/" + id + "/resume", "application/json",
-                "{\"actor\":\"eve\"}").statusCode(), "an aborted rollout cannot resume");
-        assertEquals(404, FleetEndToEndTest.http("GET", stack.registryUrl() + "/api/rollouts/r-nothere", null, null).statusCode());
+        for (String who : List.of("operator:operator", "operator:admin")) assertTrue(actors.contains(who), who + " in " + actors);
+        assertFalse(actors.contains("operator:mallory"), "an actor named in the body is ignored: " + actors);
+        assertEquals(409, FleetEndToEndTest.http(admin, "POST", base + "/resume", "application/json", "{}").statusCode(),
+                "an aborted rollout cannot resume");
+        assertEquals(404, FleetEndToEndTest.http(admin, "GET", stack.registryUrl() + "/api/rollouts/r-nothere", null, null).statusCode());
+        // the audit log has every action, the viewer's denied one included
+        List<String> audit = new java.util.ArrayList<>();
+        for (JsonNode e : registry.getJson("api/audit?limit=500")) audit.add(e.get("actor").asText() + " " + e.get("method").asText() + " "
+                + e.get("path").asText() + " " + e.get("status").asInt());
+        for (String line : List.of("operator POST /api/rollouts 201", "viewer POST /api/rollouts/" + id + "/resume 403",
+                "operator POST /api/rollouts/" + id + "/resume 200", "admin POST /api/rollouts/" + id + "/abort 200",
+                "admin POST /api/rollouts/" + id + "/pause 409")) {
+            assertTrue(audit.contains(line), "audit has '" + line + "': " + audit.subList(0, Math.min(20, audit.size())));
+        }
     }
 
     static JsonNode findRequest(String id) {
@@ -272,7 +287,7 @@ class FleetRolloutTest {
     }
 
     static JsonNode startRollout(String version, String onFailure) throws Exception {
-        return registry.sendJson("POST", "api/rollouts", Map.of("modelVersion", version, "actor", "rollout-test",
+        return registry.sendJson("POST", "api/rollouts", Map.of("modelVersion", version,
                 "waveFractions", List.of(0.1, 0.3, 0.6), "successThreshold", 0.8, "errorThreshold", 0.25, "errorMinExecuted", 4,
                 "accuracyMargin", 0.1, "onFailure", onFailure));
     }

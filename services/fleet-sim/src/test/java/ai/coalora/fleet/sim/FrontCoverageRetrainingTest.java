@@ -53,7 +53,7 @@ class FrontCoverageRetrainingTest {
         Path work = Files.createTempDirectory("coalora-coverage-");
         try (FleetStack stack = FleetStack.start(work, Map.of("COALORA_COVERAGE_GAP_BITS", Double.toString(threshold),
                 "COALORA_COVERAGE_MIN_DEVICES", Integer.toString(PLANTED)), m -> System.out.println("[coverage] " + m))) {
-            RegistryClient registry = new RegistryClient(stack.registryUrl());
+            RegistryClient registry = stack.registry(FleetStack.ADMIN_USER);
             ModelPublisher.Published v1 = ModelPublisher.registerAndPromote(registry, bundle, "production", "coverage-test", "version one");
             FrontCoverage coverage = FrontCoverage.of(v1.front());
             double lower = lo;

@@ -1,0 +1,77 @@
+package ai.coalora.fleet.auth;
+
+import ai.coalora.fleet.security.PasswordHash;
+import ai.coalora.fleet.security.Users;
+import io.quarkus.runtime.Startup;
+import io.quarkus.security.AuthenticationFailedException;
+import io.quarkus.security.identity.AuthenticationRequestContext;
+import io.quarkus.security.identity.IdentityProvider;
+import io.quarkus.security.identity.SecurityIdentity;
+import io.quarkus.security.identity.request.UsernamePasswordAuthenticationRequest;
+import io.quarkus.security.runtime.QuarkusPrincipal;
+import io.quarkus.security.runtime.QuarkusSecurityIdentity;
+import io.smallrye.mutiny.Uni;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.concurrent.ConcurrentHashMap;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+/**
+ * Turns HTTP Basic credentials into an identity with roles, from the users file ({@link Users}); read once at
+ * startup, so a missing or malformed file stops the service with the reason. A PBKDF2 check costs about 0.1 s,
+ * so a successful one is remembered for a while under a SHA-256 of user and password (in memory only):
+ * devices and services call many times a second.
+ */
+@ApplicationScoped
+@Startup
+public class UsersIdentityProvider implements IdentityProvider<UsernamePasswordAuthenticationRequest> {
+    static final long REMEMBER_NANOS = 5L * 60 * 1_000_000_000L;
+    static final int REMEMBER_MAX = 10_000;
+
+    private final Users users;
+    private final ConcurrentHashMap<String, Long> verified = new ConcurrentHashMap<>(); // digest -> verified at (nanoTime)
+
+    UsersIdentityProvider(@ConfigProperty(name = "coalora.auth.users-file") String usersFile) throws IOException {
+        this.users = Users.read(Path.of(usersFile));
+    }
+
+    @Override
+    public Class<UsernamePasswordAuthenticationRequest> getRequestType() {
+        return UsernamePasswordAuthenticationRequest.class;
+    }
+
+    @Override
+    public Uni<SecurityIdentity> authenticate(UsernamePasswordAuthenticationRequest request, AuthenticationRequestContext context) {
+        return context.runBlocking(() -> {
+            Users.User user = users.byName().get(request.getUsername());
+            char[] password = request.getPassword().getPassword();
+            String digest = digest(request.getUsername(), password);
+            Long at = verified.get(digest);
+            boolean ok = user != null && (at != null && System.nanoTime() - at < REMEMBER_NANOS || PasswordHash.verify(password, user.passwordHash()));
+            if (!ok) throw new AuthenticationFailedException("wrong user name or password");
+            if (at == null) {
+                if (verified.size() >= REMEMBER_MAX) verified.clear();
+                verified.put(digest, System.nanoTime());
+            }
+            return QuarkusSecurityIdentity.builder().setPrincipal(new QuarkusPrincipal(user.name()))
+                    .addRoles(user.role().grantedRoleNames()).build();
+        });
+    }
+
+    private static String digest(String user, char[] password) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            md.update(user.getBytes(StandardCharsets.UTF_8));
+            md.update((byte) 0);
+            md.update(new String(password).getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
