@@ -13,6 +13,8 @@ import ai.coalora.fleet.messaging.RejectedEvent;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.messaging.Transaction;
 import com.fasterxml.jackson.core.type.TypeReference;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -28,7 +30,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Turns assignments into adapter-ready events. Generation (fold + quantize + upload) runs before the
  * batch's transaction, once per (version, configuration) ever: the packages table remembers what exists.
- * Each device then gets its own adapter-ready event pointing at the shared package.
+ * Each device then gets its own adapter-ready event pointing at the shared package. Each package generated
+ * and stored counts in {@code coalora_adapters_generated_total}.
  */
 final class GenerationHandler implements EventHandler {
     private static final Logger LOG = LoggerFactory.getLogger(GenerationHandler.class);
@@ -38,13 +41,16 @@ final class GenerationHandler implements EventHandler {
     private final VersionCache versions;
     private final AdapterPackager packager;
     private final AtomicLong generated = new AtomicLong();
+    private final Counter generatedTotal;
     // (version, config) pairs whose assignments cannot be served, with why: their events are dead-lettered
     private final Map<String, String> unservable = new HashMap<>();
 
-    GenerationHandler(DataSource dataSource, VersionCache versions, AdapterPackager packager) {
+    GenerationHandler(DataSource dataSource, VersionCache versions, AdapterPackager packager, MeterRegistry meters) {
         this.dataSource = dataSource;
         this.versions = versions;
         this.packager = packager;
+        this.generatedTotal = Counter.builder("coalora.adapters.generated")
+                .description("Adapter packages generated (folded, quantized, stored): one per (version, configuration)").register(meters);
     }
 
     long generated() { return generated.get(); }
@@ -74,6 +80,7 @@ final class GenerationHandler implements EventHandler {
             double ms = (System.nanoTime() - t0) / 1e6;
             store(a.modelVersion(), a.configId(), p, ms);
             generated.incrementAndGet();
+            generatedTotal.increment();
             LOG.info("generated {} bits package {} for version {} in {} ms", String.format("%.3f", p.averageBits()),
                     p.packageSha256().substring(0, 12), a.modelVersion().substring(0, 12), Math.round(ms));
         }

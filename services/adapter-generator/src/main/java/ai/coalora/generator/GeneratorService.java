@@ -9,6 +9,7 @@ import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.registry.RegistryClient;
 import ai.djl.ndarray.NDManager;
 import io.agroal.api.AgroalDataSource;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -26,13 +27,15 @@ public class GeneratorService {
     @ConfigProperty(name = "coalora.registry.password") java.util.Optional<String> registryPassword;
     @ConfigProperty(name = "coalora.generator.work-dir") String workDir;
     final AgroalDataSource dataSource;
+    final MeterRegistry meters;
     ServiceRuntime runtime;
     GenerationHandler handler;
     private NDManager manager;
     private VersionCache versions;
 
-    GeneratorService(AgroalDataSource dataSource) {
+    GeneratorService(AgroalDataSource dataSource, MeterRegistry meters) {
         this.dataSource = dataSource;
+        this.meters = meters;
     }
 
     void start(@Observes StartupEvent ignored) throws Exception {
@@ -44,9 +47,9 @@ public class GeneratorService {
         Path dir = Path.of(workDir);
         versions = new VersionCache(registry, dir.resolve("versions"), encoder);
         AdapterPackager packager = new AdapterPackager(registry, OnnxWeights.read(MiniLmArtifact.onnxFile()), BertConfig.MINILM_L6, dir.resolve("scratch"));
-        handler = new GenerationHandler(dataSource, versions, packager);
+        handler = new GenerationHandler(dataSource, versions, packager, meters);
         runtime = ServiceRuntime.start("coalora-adapter-generator", bootstrapServers, dataSource,
-                List.of(Topic.ASSIGNMENTS), List.of(Topic.ADAPTERS_READY), handler);
+                List.of(Topic.ASSIGNMENTS), List.of(Topic.ADAPTERS_READY), handler, meters);
     }
 
     // accessors, not fields: callers hold a CDI client proxy, whose own fields are never set

@@ -6,6 +6,7 @@ import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.planning.ParetoSelection;
 import io.agroal.api.AgroalDataSource;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -22,17 +23,19 @@ public class PlannerService {
     @ConfigProperty(name = "coalora.kafka.bootstrap-servers") String bootstrapServers;
     @ConfigProperty(name = "coalora.planner.alias") String alias;
     final AgroalDataSource dataSource;
+    final MeterRegistry meters;
     ServiceRuntime runtime;
     PlanningHandler handler;
 
-    PlannerService(AgroalDataSource dataSource) {
+    PlannerService(AgroalDataSource dataSource, MeterRegistry meters) {
         this.dataSource = dataSource;
+        this.meters = meters;
     }
 
     void start(@Observes StartupEvent ignored) throws Exception {
-        handler = new PlanningHandler(alias, loadSelection());
+        handler = new PlanningHandler(alias, loadSelection(), meters);
         runtime = ServiceRuntime.start("coalora-planner", bootstrapServers, dataSource,
-                List.of(Topic.CAPABILITIES, Topic.MODEL_ALIASES, Topic.MODEL_VERSIONS, Topic.DEVICE_TARGETS), List.of(Topic.ASSIGNMENTS), handler);
+                List.of(Topic.CAPABILITIES, Topic.MODEL_ALIASES, Topic.MODEL_VERSIONS, Topic.DEVICE_TARGETS), List.of(Topic.ASSIGNMENTS), handler, meters);
     }
 
     // accessors, not fields: callers hold a CDI client proxy, whose own fields are never set

@@ -16,6 +16,8 @@ import ai.coalora.fleet.messaging.Transaction;
 import ai.coalora.fleet.planning.ParetoSelection;
 import ai.coalora.fleet.planning.ParetoSelection.Decision;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -32,19 +34,29 @@ import java.util.concurrent.atomic.AtomicLong;
  * the front of the followed alias (production). Re-planning happens when its capabilities or target
  * change, when the alias moves (devices that follow it), and when a targeted version's front arrives.
  * An assignment is published only when the decision changes; before any front is known devices wait.
+ * Every decision, changed or not, counts in {@code coalora_planner_decisions_total{outcome=feasible|infeasible}}
+ * once its transaction committed.
  */
 public final class PlanningHandler implements EventHandler {
     static final String SOURCE = "/coalora/planner";
 
     private final String alias;
     private final AtomicLong decisions = new AtomicLong();
+    private final Counter feasibleDecisions, infeasibleDecisions;
     private volatile ParetoSelection production;
     // fronts of registered versions, loaded from the versions table on first use
     private final Map<String, ParetoSelection> byVersion = new ConcurrentHashMap<>();
 
-    public PlanningHandler(String alias, ParetoSelection initial) {
+    public PlanningHandler(String alias, ParetoSelection initial, MeterRegistry meters) {
         this.alias = alias;
         this.production = initial;
+        this.feasibleDecisions = decisionCounter(meters, "feasible");
+        this.infeasibleDecisions = decisionCounter(meters, "infeasible");
+    }
+
+    private static Counter decisionCounter(MeterRegistry meters, String outcome) {
+        return Counter.builder("coalora.planner.decisions").description("Planning decisions (changed or not) by outcome: feasible, infeasible")
+                .tag("outcome", outcome).register(meters);
     }
 
     public long decisions() { return decisions.get(); }
@@ -147,6 +159,7 @@ public final class PlanningHandler implements EventHandler {
         if (s == null) return; // no front yet for what this device follows: it waits
         Decision d = s.decide(caps);
         decisions.incrementAndGet();
+        tx.afterCommit(d.feasible() ? feasibleDecisions::increment : infeasibleDecisions::increment);
         if (!resend && hadDecision && feasible == d.feasible() && Objects.equals(version, s.modelVersion())
                 && Objects.equals(config, d.feasible() ? d.choice().configId() : null) && Objects.equals(format, d.runtimeFormat())) {
             return; // same decision as before: nothing new to send

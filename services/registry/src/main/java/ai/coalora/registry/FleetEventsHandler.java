@@ -19,9 +19,11 @@ import java.sql.Types;
 /** Records what the fleet's events say: devices' capabilities, assignments, adapters and telemetry. */
 final class FleetEventsHandler implements EventHandler {
     private final RetrainingMonitor retraining;
+    private final RegistryMetrics metrics;
 
-    FleetEventsHandler(RetrainingMonitor retraining) {
+    FleetEventsHandler(RetrainingMonitor retraining, RegistryMetrics metrics) {
         this.retraining = retraining;
+        this.metrics = metrics;
     }
 
     @Override
@@ -108,6 +110,18 @@ final class FleetEventsHandler implements EventHandler {
                     st.setTimestamp(9, Timestamp.from(t.measuredAt()));
                     st.executeUpdate();
                 }
+                // the device's latest accuracy and the exact average bits it was measured at (its package's, else the front's)
+                try (PreparedStatement st = c.prepareStatement("update devices set telemetry_accuracy = ?, telemetry_average_bits = coalesce("
+                        + "(select average_bits from adapters where package_sha256 = ?), (select (e->>'averageBits')::float from model_versions m, "
+                        + "jsonb_array_elements(m.front) e where m.model_version = ? and e->>'configId' = ?)) where device_id = ?")) {
+                    st.setDouble(1, t.accuracy());
+                    st.setString(2, t.packageSha256());
+                    st.setString(3, t.modelVersion());
+                    st.setString(4, t.configId());
+                    st.setString(5, t.deviceId());
+                    st.executeUpdate();
+                }
+                tx.afterCommit(metrics::telemetryReported);
                 RolloutEngine.onTelemetry(tx, t);
                 retraining.onTelemetry(tx, t);
             }

@@ -3,6 +3,7 @@ package ai.coalora.registry;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import io.agroal.api.AgroalDataSource;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -19,17 +20,21 @@ public class RegistryService {
     @ConfigProperty(name = "coalora.registry.coverage.gap-bits") double coverageGapBits;
     @ConfigProperty(name = "coalora.registry.coverage.min-devices") int coverageMinDevices;
     final AgroalDataSource dataSource;
+    final MeterRegistry meters;
+    final RegistryMetrics metrics;
     ServiceRuntime runtime;
 
-    RegistryService(AgroalDataSource dataSource) {
+    RegistryService(AgroalDataSource dataSource, MeterRegistry meters, RegistryMetrics metrics) {
         this.dataSource = dataSource;
+        this.meters = meters;
+        this.metrics = metrics;
     }
 
     void start(@Observes StartupEvent ignored) {
         runtime = ServiceRuntime.start("coalora-registry", bootstrapServers, dataSource,
                 List.of(Topic.CAPABILITIES, Topic.ASSIGNMENTS, Topic.ADAPTERS_READY, Topic.TELEMETRY, Topic.DEVICE_STATUS),
                 List.of(Topic.MODEL_VERSIONS, Topic.MODEL_ALIASES, Topic.RETRAINING_REQUESTS, Topic.DEVICE_TARGETS), new FleetEventsHandler(
-                new RetrainingMonitor(retrainingMargin, retrainingMinDevices, coverageGapBits, coverageMinDevices)));
+                new RetrainingMonitor(retrainingMargin, retrainingMinDevices, coverageGapBits, coverageMinDevices, metrics), metrics), meters);
     }
 
     /** A REST transaction committed outbox records: publish now. */

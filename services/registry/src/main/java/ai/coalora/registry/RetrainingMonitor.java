@@ -40,8 +40,10 @@ import java.util.UUID;
  * {@code coverageMinDevices}, one request asks for configurations allocated at the group's smallest budget
  * (every device of the group holds it). One open coverage request per version; a group already requested for a
  * version is not requested again.
+ *
+ * <p>Each request counts in {@code coalora_retraining_requests_total{trigger=accuracy|coverage}} once committed.
  */
-record RetrainingMonitor(double margin, int minDevices, double coverageGapBits, int coverageMinDevices) {
+record RetrainingMonitor(double margin, int minDevices, double coverageGapBits, int coverageMinDevices, RegistryMetrics metrics) {
     static final String SOURCE = "/coalora/registry/retraining";
     /** Budgets are rounded down by this much: the bytes-per-bit line is a fit, a new configuration must still fit. */
     static final double BUDGET_SLACK_BITS = 0.02;
@@ -82,7 +84,7 @@ record RetrainingMonitor(double margin, int minDevices, double coverageGapBits, 
                 measured, devices, predicted - measured, predicted, margin, t.configId().substring(0, 12), t.modelVersion().substring(0, 12));
         ObjectNode evidence = Payloads.JSON.createObjectNode().put("configId", t.configId()).put("devices", devices).put("measuredAccuracy", measured)
                 .put("predictedAccuracy", predicted).put("margin", margin).put("lastTelemetryFrom", t.deviceId());
-        request(tx, new RetrainingRequested(id, t.modelVersion(), List.of(t.configId()), reason, evidence));
+        request(tx, new RetrainingRequested(id, t.modelVersion(), List.of(t.configId()), reason, evidence), "accuracy");
     }
 
     /** The coverage trigger, on a feasible assignment: record the device's coverage, then look at its group. */
@@ -147,16 +149,17 @@ record RetrainingMonitor(double margin, int minDevices, double coverageGapBits, 
         ObjectNode evidence = Payloads.JSON.createObjectNode().put("kind", "coverage").put("gapBits", coverageGapBits)
                 .put("minDevices", coverageMinDevices).put("bytesPerBit", round(front.bytesPerBit())).put("lastAssignment", a.assignmentId());
         evidence.set("segments", segments);
-        request(tx, new RetrainingRequested(id, a.modelVersion(), List.of(), reason, evidence, budgets));
+        request(tx, new RetrainingRequested(id, a.modelVersion(), List.of(), reason, evidence, budgets), "coverage");
     }
 
     /** Records the request and publishes it, in the transaction of the event that triggered it. */
-    private static void request(Transaction tx, RetrainingRequested r) throws SQLException {
+    private void request(Transaction tx, RetrainingRequested r, String trigger) throws SQLException {
         RolloutEngine.exec(tx.connection(), "insert into retraining_requests (request_id, model_version, config_ids, reason, evidence, budgets) "
                         + "values (?, ?, ?::jsonb, ?, ?::jsonb, ?::jsonb)", r.requestId(), r.modelVersion(), Payloads.toJson(r.configIds()).toString(),
                 r.reason(), r.evidence().toString(), r.budgets() == null ? null : Payloads.toJson(r.budgets()).toString());
         tx.publish(Topic.RETRAINING_REQUESTS, r.requestId(), CloudEvent.withId(r.requestId(), SOURCE, EventTypes.RETRAINING_REQUESTED, r.requestId(),
                 ServiceRuntime.schemas().dataschema(EventTypes.RETRAINING_REQUESTED), Payloads.toJson(r)));
+        tx.afterCommit(() -> metrics.retrainingRequested(trigger));
     }
 
     /** The coverage of a version's front (cached: versions are immutable); null without a usable front. */

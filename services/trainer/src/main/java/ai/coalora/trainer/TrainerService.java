@@ -4,6 +4,7 @@ import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.registry.RegistryClient;
 import io.agroal.api.AgroalDataSource;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -27,17 +28,19 @@ public class TrainerService {
     @ConfigProperty(name = "coalora.trainer.candidates") int candidates;
     @ConfigProperty(name = "coalora.trainer.alias") String alias;
     final AgroalDataSource dataSource;
+    final MeterRegistry meters;
     ServiceRuntime runtime;
 
-    TrainerService(AgroalDataSource dataSource) {
+    TrainerService(AgroalDataSource dataSource, MeterRegistry meters) {
         this.dataSource = dataSource;
+        this.meters = meters;
     }
 
     void start(@Observes StartupEvent ignored) {
         System.setProperty("ai.djl.offline", "true"); // the engine never downloads at run time
         RetrainingHandler handler = new RetrainingHandler(dataSource, RegistryClient.of(registryUrl, registryUser.orElse(null), registryPassword.orElse(null)), Path.of(workDir),
                 new RetrainingHandler.Schedule(trainExamples, epochs, initialGrid, segments, candidates, alias));
-        runtime = ServiceRuntime.start("coalora-trainer", bootstrapServers, dataSource, List.of(Topic.RETRAINING_REQUESTS), List.of(), handler);
+        runtime = ServiceRuntime.start("coalora-trainer", bootstrapServers, dataSource, List.of(Topic.RETRAINING_REQUESTS), List.of(), handler, meters);
     }
 
     // an accessor, not the field: callers hold a CDI client proxy, whose own fields are never set

@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
@@ -40,10 +41,13 @@ import org.slf4j.LoggerFactory;
  *       inbox makes the replay a no-op.</li>
  * </ol>
  * A database or broker outage stops progress (nothing is skipped) and the loop retries from the last
- * committed offsets.
+ * committed offsets. What it consumed is counted per topic and outcome in {@link EventMetrics} once committed,
+ * and the consumer lag refreshed every {@link #LAG_REFRESH_MS} ms.
  */
 public final class EventProcessor implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EventProcessor.class);
+    /** The consumer lag gauge is refreshed at most this often. */
+    static final long LAG_REFRESH_MS = 2000;
 
     /** @param service names the consumer group and the source of dead letters */
     public record Settings(String service, String bootstrapServers, List<Topic> inputs) {}
@@ -53,18 +57,22 @@ public final class EventProcessor implements AutoCloseable {
     private final EventSchemas schemas;
     private final EventHandler handler;
     private final OutboxRelay relay;
+    private final EventMetrics metrics;
     private final Thread thread;
     private final AtomicLong applied = new AtomicLong(), deadLettered = new AtomicLong(), duplicates = new AtomicLong();
     private volatile boolean running = true;
     private volatile String lastError;
     private volatile KafkaConsumer<String, byte[]> consumer;
+    private long lagRefreshedAt;
 
-    public EventProcessor(Settings settings, DataSource dataSource, EventSchemas schemas, EventHandler handler, OutboxRelay relay) {
+    public EventProcessor(Settings settings, DataSource dataSource, EventSchemas schemas, EventHandler handler, OutboxRelay relay,
+                          EventMetrics metrics) {
         this.settings = settings;
         this.dataSource = dataSource;
         this.schemas = schemas;
         this.handler = handler;
         this.relay = relay;
+        this.metrics = metrics;
         this.thread = new Thread(this::run, settings.service() + "-events");
         thread.setDaemon(true);
     }
@@ -93,10 +101,12 @@ public final class EventProcessor implements AutoCloseable {
                 c.subscribe(settings.inputs().stream().map(Topic::name).toList());
                 while (running) {
                     ConsumerRecords<String, byte[]> records = c.poll(Duration.ofMillis(200));
-                    if (records.isEmpty()) continue;
-                    processBatch(records);
-                    c.commitSync(nextOffsets(records));
-                    lastError = null;
+                    if (!records.isEmpty()) {
+                        processBatch(records);
+                        c.commitSync(nextOffsets(records));
+                        lastError = null;
+                    }
+                    refreshLag(c);
                 }
             } catch (WakeupException e) {
                 return; // closing
@@ -115,6 +125,9 @@ public final class EventProcessor implements AutoCloseable {
     private void processBatch(ConsumerRecords<String, byte[]> records) throws Exception {
         List<Incoming> batch = new ArrayList<>(records.count());
         for (ConsumerRecord<String, byte[]> r : records) batch.add(read(r));
+        // outcomes count only once the batch committed: a rolled-back batch is replayed and counted then
+        Map<String, Map<String, Long>> outcomes = new HashMap<>();
+        Transaction tx;
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
@@ -122,18 +135,21 @@ public final class EventProcessor implements AutoCloseable {
                 List<CloudEvent> toPrepare = new ArrayList<>();
                 for (Incoming in : batch) if (in.event() != null && fresh.contains(in.key())) toPrepare.add(in.event());
                 if (!toPrepare.isEmpty()) handler.prepare(toPrepare);
-                Transaction tx = new Transaction(c, schemas);
+                tx = new Transaction(c, schemas);
                 for (Incoming in : batch) {
-                    if (!fresh.remove(in.key())) { duplicates.incrementAndGet(); continue; } // seen before (or twice in this batch)
-                    if (in.rejection() != null) { deadLetter(c, in, in.rejection()); continue; }
+                    if (!fresh.remove(in.key())) { count(outcomes, in, EventMetrics.DUPLICATE); continue; } // seen before (or twice in this batch)
+                    if (in.rejection() != null) { deadLetter(c, in, in.rejection()); count(outcomes, in, EventMetrics.DEAD_LETTERED); continue; }
                     Savepoint before = c.setSavepoint();
+                    int mark = tx.afterCommitMark();
                     try {
                         handler.apply(in.event(), tx);
                         c.releaseSavepoint(before);
-                        applied.incrementAndGet();
+                        count(outcomes, in, EventMetrics.APPLIED);
                     } catch (RejectedEvent e) {
                         c.rollback(before);
+                        tx.discardAfterCommit(mark);
                         deadLetter(c, in, e.getMessage());
+                        count(outcomes, in, EventMetrics.DEAD_LETTERED);
                     }
                 }
                 c.commit();
@@ -143,6 +159,55 @@ public final class EventProcessor implements AutoCloseable {
             }
         }
         relay.wakeup();
+        for (Map<String, Long> byOutcome : outcomes.values()) {
+            applied.addAndGet(byOutcome.getOrDefault(EventMetrics.APPLIED, 0L));
+            duplicates.addAndGet(byOutcome.getOrDefault(EventMetrics.DUPLICATE, 0L));
+            deadLettered.addAndGet(byOutcome.getOrDefault(EventMetrics.DEAD_LETTERED, 0L));
+        }
+        metrics.processed(outcomes);
+        for (Runnable action : tx.takeAfterCommit()) {
+            try {
+                action.run();
+            } catch (RuntimeException e) { // committed is committed: a failing action must not replay the batch
+                LOG.warn("{}: after-commit action failed: {}", settings.service(), e.toString());
+            }
+        }
+    }
+
+    private static void count(Map<String, Map<String, Long>> outcomes, Incoming in, String outcome) {
+        outcomes.computeIfAbsent(in.record().topic(), t -> new HashMap<>()).merge(outcome, 1L, Long::sum);
+    }
+
+    /**
+     * The lag of each input topic: per assigned partition, the end (read_committed: last stable offset) minus
+     * the position, as the consumer knows it from its fetches; a partition it has not fetched yet is asked for once.
+     * Metrics only: a failure here is logged, never stops the loop.
+     */
+    private void refreshLag(KafkaConsumer<String, byte[]> c) {
+        long now = System.currentTimeMillis();
+        if (now - lagRefreshedAt < LAG_REFRESH_MS) return;
+        lagRefreshedAt = now;
+        try {
+            Map<String, Long> byTopic = new HashMap<>();
+            List<TopicPartition> unknown = new ArrayList<>();
+            for (TopicPartition tp : c.assignment()) {
+                OptionalLong lag = c.currentLag(tp);
+                if (lag.isPresent()) byTopic.merge(tp.topic(), Math.max(0, lag.getAsLong()), Long::sum);
+                else unknown.add(tp);
+            }
+            if (!unknown.isEmpty()) {
+                Map<TopicPartition, Long> ends = c.endOffsets(unknown, Duration.ofSeconds(1));
+                for (TopicPartition tp : unknown) {
+                    Long end = ends.get(tp);
+                    if (end != null) byTopic.merge(tp.topic(), Math.max(0, end - c.position(tp, Duration.ofSeconds(1))), Long::sum);
+                }
+            }
+            metrics.lag(byTopic);
+        } catch (WakeupException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            LOG.debug("{}: consumer lag not refreshed: {}", settings.service(), e.toString());
+        }
     }
 
     private void deadLetter(Connection c, Incoming in, String reason) throws SQLException {
@@ -151,7 +216,6 @@ public final class EventProcessor implements AutoCloseable {
             st.setString(1, in.key());
             st.executeUpdate();
         }
-        deadLettered.incrementAndGet();
         LOG.info("{}: dead-lettered {}[{}]@{}: {}", settings.service(), in.record().topic(), in.record().partition(), in.record().offset(), reason);
     }
 

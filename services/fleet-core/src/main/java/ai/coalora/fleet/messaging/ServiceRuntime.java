@@ -2,6 +2,7 @@ package ai.coalora.fleet.messaging;
 
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.schema.EventSchemas;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
 import java.util.Optional;
 import javax.sql.DataSource;
@@ -21,13 +22,17 @@ public final class ServiceRuntime implements AutoCloseable {
         this.processor = processor;
     }
 
-    /** @param handler null for a service that only publishes */
+    /**
+     * @param handler null for a service that only publishes
+     * @param meters where the event processor's {@link EventMetrics} go (the service's Prometheus registry)
+     */
     public static ServiceRuntime start(String service, String bootstrapServers, DataSource dataSource, List<Topic> inputs,
-                                       List<Topic> outputs, EventHandler handler) {
+                                       List<Topic> outputs, EventHandler handler, MeterRegistry meters) {
         TopicAdmin.ensure(bootstrapServers, outputs, inputs);
         OutboxRelay relay = new OutboxRelay(service, bootstrapServers, dataSource).start();
         EventProcessor processor = handler == null ? null
-                : new EventProcessor(new EventProcessor.Settings(service, bootstrapServers, inputs), dataSource, SCHEMAS, handler, relay).start();
+                : new EventProcessor(new EventProcessor.Settings(service, bootstrapServers, inputs), dataSource, SCHEMAS, handler, relay,
+                        new EventMetrics(meters, service, inputs)).start();
         return new ServiceRuntime(relay, processor);
     }
 

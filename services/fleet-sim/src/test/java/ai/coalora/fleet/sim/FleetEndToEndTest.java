@@ -15,6 +15,7 @@ import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.AdapterReady;
 import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
+import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.registry.RegistryClient;
@@ -29,11 +30,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -358,6 +365,222 @@ class FleetEndToEndTest {
     }
 
     /** A raw request as the stack's admin. */
+    @Test
+    @Order(100)
+    void everyServiceExportsPrometheusMetricsWithoutPerDeviceLabels() throws Exception {
+        // telemetry from up to 3 devices per half-bit segment (at their predicted accuracy: no retraining request), so the
+        // telemetry metrics have something to show
+        Map<String, List<Double>> accuracyBySegment = new HashMap<>();
+        int reports = 0;
+        for (DeviceCapabilities d : devices) {
+            List<AdapterReady> ready = observer.adaptersOf(d.deviceId());
+            if (ready.isEmpty()) continue;
+            AdapterReady r = ready.get(ready.size() - 1);
+            double from = Math.floor(r.averageBits() * 2) / 2;
+            String segment = String.format(Locale.ROOT, "%.1f-%.1f", from, from + 0.5);
+            if (accuracyBySegment.getOrDefault(segment, List.of()).size() == 3) continue;
+            List<Assignment> as = observer.assignmentsOf(d.deviceId());
+            double accuracy = as.get(as.size() - 1).predictedAccuracy();
+            EvaluationTelemetry t = new EvaluationTelemetry(d.deviceId(), r.modelVersion(), r.configId(), r.packageSha256(), accuracy, 20, 1.5,
+                    1000, Instant.now());
+            CloudEvent e = CloudEvent.create("/test/" + d.deviceId(), EventTypes.TELEMETRY, d.deviceId(),
+                    ai.coalora.fleet.schema.EventSchemas.load().dataschema(EventTypes.TELEMETRY), Payloads.toJson(t));
+            send(Topic.TELEMETRY.name(), d.deviceId(), KafkaCloudEvents.value(e), KafkaCloudEvents.headers(e));
+            accuracyBySegment.computeIfAbsent(segment, k -> new ArrayList<>()).add(accuracy);
+            reports++;
+        }
+        producer.flush();
+        final int published = reports;
+        assertTrue(published > 0);
+        // the registry's database gauges refresh every 5 s: wait until they show the telemetry and today's devices
+        assertTrue(FleetObserver.await(() -> {
+            Scrape r = scrape("registry");
+            return r.value("coalora_telemetry_reports_total", Map.of()) == published
+                    && r.sum("coalora_devices", Map.of()) == summary().get("devices").asLong()
+                    && r.samples("coalora_telemetry_accuracy", Map.of()).size() == accuracyBySegment.size();
+        }, Duration.ofSeconds(60)), "registry metrics caught up:\n" + scrape("registry").text());
+
+        Set<String> deviceIds = new HashSet<>();
+        for (DeviceCapabilities d : devices) deviceIds.add(d.deviceId());
+        deviceIds.add("late-device");
+        Pattern name = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*");
+        Map<String, Scrape> scrapes = new LinkedHashMap<>();
+        for (String service : FleetStack.SERVICES) {
+            String base = stack.service(service).url();
+            // reachable without credentials, like the health checks
+            assertEquals(200, status(base + "/q/health/live"), service + " live");
+            assertEquals(200, status(base + "/q/health/ready"), service + " ready");
+            Scrape m = scrape(service);
+            scrapes.put(service, m);
+            assertFalse(m.samples.isEmpty(), service + " exports metrics");
+            for (var type : m.types.entrySet()) assertTrue(name.matcher(type.getKey()).matches(), service + ": metric name " + type.getKey());
+            for (Sample x : m.samples) {
+                assertTrue(name.matcher(x.name()).matches(), service + ": metric name " + x.name());
+                if ("counter".equals(m.typeOf(x.name()))) assertTrue(x.name().endsWith("_total"), service + ": counter " + x.name() + " ends in _total");
+                for (var label : x.labels().entrySet()) {
+                    for (String id : deviceIds) {
+                        assertFalse(label.getValue().contains(id), service + ": " + x.name() + " has a per-device label " + label);
+                    }
+                }
+            }
+            // the default JVM metrics stay (HTTP server metrics: below, for the registry this test called)
+            assertFalse(m.samples("jvm_memory_used_bytes", Map.of()).isEmpty(), service + " JVM metrics");
+            // the shared event processor's: every consumed topic, every outcome, and the lag
+            String group = "coalora-" + service;
+            assertFalse(m.samples("coalora_events_processed_total", Map.of("service", group)).isEmpty(), service + " events processed");
+            for (Sample x : m.samples("coalora_events_processed_total", Map.of())) {
+                assertEquals(group, x.labels().get("service"));
+                assertTrue(Set.of("applied", "duplicate", "dead_lettered").contains(x.labels().get("outcome")), x.toString());
+                assertTrue(m.value("coalora_consumer_lag_records", Map.of("service", group, "topic", x.labels().get("topic"))) >= 0,
+                        service + " lag of " + x.labels().get("topic"));
+            }
+        }
+
+        Scrape registryMetrics = scrapes.get("registry"), planner = scrapes.get("planner"), generator = scrapes.get("adapter-generator");
+        assertTrue(registryMetrics.sum("http_server_requests_seconds_count", Map.of("uri", "/api/fleet/summary")) >= 1,
+                "HTTP server metrics, by route template:\n" + registryMetrics.text());
+        String capabilities = Topic.CAPABILITIES.name();
+        for (String service : List.of("registry", "planner", "adapter-generator")) {
+            assertTrue(scrapes.get(service).sum("coalora_events_processed_total", Map.of("outcome", "applied")) > 0, service + " applied events");
+        }
+        for (Scrape m : List.of(registryMetrics, planner)) {
+            // test 3 sent five malformed records and one replay to the capabilities topic both consume
+            assertTrue(m.value("coalora_events_processed_total", Map.of("topic", capabilities, "outcome", "dead_lettered")) >= 5, m.text());
+            assertTrue(m.value("coalora_events_processed_total", Map.of("topic", capabilities, "outcome", "duplicate")) >= 1, m.text());
+            assertTrue(m.value("coalora_events_processed_total", Map.of("topic", capabilities, "outcome", "applied")) >= DEVICES + 3, m.text());
+        }
+        assertTrue(generator.value("coalora_events_processed_total", Map.of("topic", Topic.ASSIGNMENTS.name(), "outcome", "applied")) >= DEVICES);
+        assertFalse(scrapes.get("trainer").samples("coalora_events_processed_total", Map.of("topic", Topic.RETRAINING_REQUESTS.name())).isEmpty());
+
+        // planner: every device decided at least once (twice with the second version); devices that fit nothing are infeasible
+        double feasible = planner.value("coalora_planner_decisions_total", Map.of("outcome", "feasible"));
+        double infeasible = planner.value("coalora_planner_decisions_total", Map.of("outcome", "infeasible"));
+        assertTrue(feasible + infeasible >= 2 * DEVICES, "decisions: " + feasible + " + " + infeasible);
+        assertTrue(infeasible >= 2 * countInfeasible(), "infeasible decisions: " + infeasible);
+        assertTrue(feasible >= 2 * (DEVICES - countInfeasible()), "feasible decisions: " + feasible);
+
+        // adapter-generator: one package per (version, configuration), generated once
+        assertEquals(generatorPackages().size(), generator.value("coalora_adapters_generated_total", Map.of()), 0.0);
+
+        // registry: devices by status as the fleet summary says, rollouts by state, telemetry, retraining requests
+        JsonNode summary = summary();
+        for (String status : List.of("pending", "unassignable", "assigned", "ready", "running", "failed")) {
+            assertEquals(summary.get("byStatus").path(status).asLong(0), registryMetrics.value("coalora_devices", Map.of("status", status)), 0.0, status);
+        }
+        for (String state : List.of("running", "paused", "succeeded", "aborted", "reverting", "reverted")) {
+            assertEquals(0.0, registryMetrics.value("coalora_rollouts", Map.of("state", state)), 0.0, "no rollouts in this test: " + state);
+        }
+        for (var e : accuracyBySegment.entrySet()) {
+            double mean = e.getValue().stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+            assertEquals(mean, registryMetrics.value("coalora_telemetry_accuracy", Map.of("bit_segment", e.getKey())), 1e-9, e.getKey());
+        }
+        assertEquals(published, registryMetrics.value("coalora_telemetry_reports_total", Map.of()), 0.0);
+        for (String trigger : List.of("accuracy", "coverage")) {
+            assertEquals(1, registryMetrics.samples("coalora_retraining_requests_total", Map.of("trigger", trigger)).size(), trigger);
+        }
+        assertEquals(0.0, registryMetrics.value("coalora_retraining_requests_total", Map.of("trigger", "accuracy")), 0.0,
+                "telemetry at the predicted accuracy raises no request");
+
+        // each service's own metrics are its own
+        Map<String, String> owner = Map.of("coalora_planner_decisions_total", "planner", "coalora_adapters_generated_total", "adapter-generator",
+                "coalora_rollouts", "registry", "coalora_devices", "registry", "coalora_telemetry_accuracy", "registry",
+                "coalora_telemetry_reports_total", "registry", "coalora_retraining_requests_total", "registry");
+        for (var e : owner.entrySet()) {
+            for (var s : scrapes.entrySet()) {
+                assertEquals(s.getKey().equals(e.getValue()), !s.getValue().samples(e.getKey(), Map.of()).isEmpty(), e.getKey() + " in " + s.getKey());
+            }
+        }
+    }
+
+    /** One sample of the Prometheus text format. */
+    record Sample(String name, Map<String, String> labels, double value) {}
+
+    /** A parsed /q/metrics answer: the samples and the declared type of each metric family. */
+    record Scrape(String text, List<Sample> samples, Map<String, String> types) {
+        List<Sample> samples(String metric, Map<String, String> labels) {
+            return samples.stream().filter(x -> x.name().equals(metric) && x.labels().entrySet().containsAll(labels.entrySet())).toList();
+        }
+
+        double sum(String metric, Map<String, String> labels) {
+            return samples(metric, labels).stream().mapToDouble(Sample::value).sum();
+        }
+
+        /** The one sample of {@code metric} with {@code labels} (among others); fails if there is none or several. */
+        double value(String metric, Map<String, String> labels) {
+            List<Sample> found = samples(metric, labels);
+            if (found.size() != 1) throw new AssertionError(found.size() + " samples of " + metric + labels + " in\n" + text);
+            return found.get(0).value();
+        }
+
+        /** The type of the family a sample belongs to (its name, or its name less a suffix such as _total). */
+        String typeOf(String sample) {
+            for (String suffix : List.of("", "_total", "_count", "_sum", "_bucket", "_max", "_created")) {
+                if (sample.endsWith(suffix) && types.containsKey(sample.substring(0, sample.length() - suffix.length()))) {
+                    return types.get(sample.substring(0, sample.length() - suffix.length()));
+                }
+            }
+            return null;
+        }
+    }
+
+    static Scrape scrape(String service) {
+        try {
+            HttpResponse<String> r = http(null, "GET", stack.service(service).url() + "/q/metrics", null, null);
+            assertEquals(200, r.statusCode(), service + " /q/metrics");
+            return parse(r.body());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The Prometheus text exposition format: {@code # TYPE name type} lines and {@code name{label="value",...} value [timestamp]}. */
+    static Scrape parse(String text) {
+        List<Sample> samples = new ArrayList<>();
+        Map<String, String> types = new HashMap<>();
+        for (String line : text.split("\n")) {
+            if (line.isBlank()) continue;
+            if (line.startsWith("#")) {
+                String[] p = line.split(" ");
+                if (p.length >= 4 && p[1].equals("TYPE")) types.put(p[2], p[3]);
+                continue;
+            }
+            int i = 0;
+            while (i < line.length() && line.charAt(i) != '{' && line.charAt(i) != ' ') i++;
+            String metric = line.substring(0, i);
+            Map<String, String> labels = new LinkedHashMap<>();
+            if (i < line.length() && line.charAt(i) == '{') {
+                i++;
+                while (line.charAt(i) != '}') {
+                    int eq = line.indexOf('=', i);
+                    String key = line.substring(i, eq).trim();
+                    i = eq + 2; // past ="
+                    StringBuilder value = new StringBuilder();
+                    while (line.charAt(i) != '"') {
+                        char ch = line.charAt(i++);
+                        if (ch == '\\') {
+                            char next = line.charAt(i++);
+                            value.append(next == 'n' ? '\n' : next);
+                        } else {
+                            value.append(ch);
+                        }
+                    }
+                    i++; // closing quote
+                    if (line.charAt(i) == ',') i++;
+                    labels.put(key, value.toString());
+                }
+                i++;
+            }
+            String v = line.substring(i).trim().split(" ")[0];
+            double value = switch (v) {
+                case "+Inf" -> Double.POSITIVE_INFINITY;
+                case "-Inf" -> Double.NEGATIVE_INFINITY;
+                default -> Double.parseDouble(v);
+            };
+            samples.add(new Sample(metric, labels, value));
+        }
+        return new Scrape(text, samples, types);
+    }
+
     static HttpResponse<String> http(String method, String url, String contentType, String body) throws Exception {
         return http(stack.credentials(FleetStack.ADMIN_USER), method, url, contentType, body);
     }
