@@ -43,7 +43,13 @@ public final class PlanningHandler implements EventHandler {
     private final String alias;
     private final AtomicLong decisions = new AtomicLong();
     private final Counter feasibleDecisions, infeasibleDecisions;
-    private volatile ParetoSelection production;
+    /**
+     * Planner replicas share the {@code fronts} table but only one receives a promotion (the aliases topic is keyed by
+     * alias): every plan reads the followed alias from the table under a shared advisory lock, a promotion takes it
+     * exclusively, so no replica plans on a front another has replaced, and the promotion's re-plan sees every device.
+     */
+    static final long FRONT_LOCK = 0x636f616c6f7261L; // "coalora"
+    private volatile ParetoSelection production; // the followed alias's front, as last read from the fronts table
     // fronts of registered versions, loaded from the versions table on first use
     private final Map<String, ParetoSelection> byVersion = new ConcurrentHashMap<>();
 
@@ -87,6 +93,10 @@ public final class PlanningHandler implements EventHandler {
 
     private void onPromoted(CloudEvent event, ModelPromoted promoted, Transaction tx) throws SQLException {
         if (!alias.equals(promoted.alias())) return; // e.g. canary: rollouts target devices at it explicitly
+        try (PreparedStatement st = tx.connection().prepareStatement("select pg_advisory_xact_lock(?)")) {
+            st.setLong(1, FRONT_LOCK);
+            st.execute();
+        }
         update(tx, "insert into fronts (alias, model_version, promoted) values (?, ?, ?::jsonb) on conflict (alias) do update "
                 + "set model_version = excluded.model_version, promoted = excluded.promoted, updated_at = now()",
                 promoted.alias(), promoted.modelVersion(), Payloads.toJson(promoted).toString());
@@ -155,7 +165,7 @@ public final class PlanningHandler implements EventHandler {
                 throw new IllegalStateException("stored capabilities are not JSON", e);
             }
         }
-        ParetoSelection s = target == null ? production : selectionFor(c, target);
+        ParetoSelection s = target == null ? followed(c) : selectionFor(c, target);
         if (s == null) return; // no front yet for what this device follows: it waits
         Decision d = s.decide(caps);
         decisions.incrementAndGet();
@@ -177,6 +187,32 @@ public final class PlanningHandler implements EventHandler {
                 d.reason(), deviceId);
         tx.publish(Topic.ASSIGNMENTS, deviceId, CloudEvent.withId(assignmentId, SOURCE, EventTypes.ASSIGNMENT, deviceId,
                 ServiceRuntime.schemas().dataschema(EventTypes.ASSIGNMENT), Payloads.toJson(a)));
+    }
+
+    /** The followed alias's front as the fronts table has it now (parsed again only when the version changed). */
+    private ParetoSelection followed(Connection c) throws SQLException {
+        try (PreparedStatement lock = c.prepareStatement("select pg_advisory_xact_lock_shared(?)")) {
+            lock.setLong(1, FRONT_LOCK);
+            lock.execute();
+        }
+        try (PreparedStatement st = c.prepareStatement("select model_version from fronts where alias = ?")) {
+            st.setString(1, alias);
+            try (ResultSet rs = st.executeQuery()) {
+                if (!rs.next()) return null;
+                ParetoSelection cached = production;
+                if (cached != null && cached.modelVersion().equals(rs.getString(1))) return cached;
+            }
+        }
+        try (PreparedStatement st = c.prepareStatement("select promoted::text from fronts where alias = ?")) {
+            st.setString(1, alias);
+            try (ResultSet rs = st.executeQuery()) {
+                if (!rs.next()) return null;
+                production = new ParetoSelection(Payloads.JSON.readValue(rs.getString(1), ModelPromoted.class));
+                return production;
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException("stored promotion is not JSON", e);
+            }
+        }
     }
 
     private ParetoSelection selectionFor(Connection c, String version) throws SQLException {

@@ -52,12 +52,6 @@ class DeployManifestsTest {
     static final Set<String> AUTOSCALED = Set.of("planner", "adapter-generator");
     /** Read by the JVM itself, not by the application: allowed in every Deployment. */
     static final Set<String> JVM_VARIABLES = Set.of("JAVA_TOOL_OPTIONS");
-    /**
-     * Set ahead of the authentication change (a users file for the registry, credentials for the services that call
-     * it). Accepted while no service reads them yet; once one does, the usual rule applies: only services that read
-     * a variable may set it.
-     */
-    static final Set<String> AUTH_VARIABLES = Set.of("COALORA_USERS_FILE", "COALORA_REGISTRY_USER", "COALORA_REGISTRY_PASSWORD");
     static final String USERS_FILE = "/etc/coalora/users";
     static final String SERVICE_CREDENTIALS = "coalora-service-credentials";
     /** Library modules whose System.getenv reads count for every service. */
@@ -315,7 +309,6 @@ class DeployManifestsTest {
         Problems p = new Problems();
         Map<String, Set<String>> readBy = new HashMap<>();
         for (String service : FleetStack.SERVICES) readBy.put(service, readVariables(service));
-        Set<String> readByAny = readBy.values().stream().flatMap(Set::stream).collect(Collectors.toSet());
         for (String service : FleetStack.SERVICES) {
             Optional<Doc> dep = find("Deployment", service);
             if (dep.isEmpty()) continue; // reported by the Deployment test
@@ -326,7 +319,7 @@ class DeployManifestsTest {
             p.check(!container.has("envFrom"), d.where() + ": envFrom hides which variables a service gets; set each with env");
             Set<String> read = readBy.get(service);
             for (String name : env.keySet()) {
-                boolean ok = read.contains(name) || JVM_VARIABLES.contains(name) || (AUTH_VARIABLES.contains(name) && !readByAny.contains(name));
+                boolean ok = read.contains(name) || JVM_VARIABLES.contains(name);
                 p.check(ok, d.where() + ": sets " + name + ", which services/" + service + " does not read (application.properties ${NAME:...}, "
                         + "a property's environment name, or System.getenv)");
             }
@@ -378,8 +371,9 @@ class DeployManifestsTest {
                 String port = registry.map(r -> servicePorts(r).stream().map(String::valueOf).collect(Collectors.joining("|"))).orElse("none");
                 p.check(url != null && url.matches("http://registry(\\." + NAMESPACE + "(\\.svc(\\.cluster\\.local)?)?)?:(" + port + ")/?"),
                         d.where() + ": COALORA_REGISTRY_URL is " + url + ", not the registry's Service (port " + port + ")");
-                // a caller of the registry logs in with the service credentials
-                for (String[] v : List.of(new String[] {"COALORA_REGISTRY_USER", "username"}, new String[] {"COALORA_REGISTRY_PASSWORD", "password"})) {
+                // a caller of the registry logs in with its own account of the service credentials
+                for (String[] v : List.of(new String[] {"COALORA_REGISTRY_USER", service + ".username"},
+                        new String[] {"COALORA_REGISTRY_PASSWORD", service + ".password"})) {
                     JsonNode ref = env.getOrDefault(v[0], YAML.createObjectNode()).path("valueFrom").path("secretKeyRef");
                     p.check(SERVICE_CREDENTIALS.equals(ref.path("name").asText()) && v[1].equals(ref.path("key").asText()),
                             d.where() + ": calls the registry but " + v[0] + " does not come from Secret " + SERVICE_CREDENTIALS + " key " + v[1]);
@@ -400,9 +394,11 @@ class DeployManifestsTest {
                 }
             }
         }
-        // the registry reads the users file
-        find("Deployment", "registry").map(d -> env(container(d, "registry"))).ifPresent(env ->
-                p.check(USERS_FILE.equals(value(env.get("COALORA_USERS_FILE"))), "Deployment registry: COALORA_USERS_FILE is not " + USERS_FILE));
+        // every service authenticates against the users file
+        for (String service : FleetStack.SERVICES) {
+            find("Deployment", service).map(d -> env(container(d, service))).ifPresent(env -> p.check(USERS_FILE.equals(value(env.get("COALORA_USERS_FILE"))),
+                    "Deployment " + service + ": COALORA_USERS_FILE is not " + USERS_FILE));
+        }
         p.assertNone("environment of the service Deployments against their application.properties");
     }
 
@@ -771,10 +767,13 @@ class DeployManifestsTest {
 
     // ---- the services' code
 
+    /** What configures a service: its application.properties, then what every service shares (service-security). */
     static String applicationProperties(String service) throws IOException {
         Path f = root.resolve("services").resolve(service).resolve("src/main/resources/application.properties");
         assertTrue(Files.isRegularFile(f), "no " + root.relativize(f));
-        return Files.readString(f);
+        Path shared = root.resolve("services/service-security/src/main/resources/META-INF/microprofile-config.properties");
+        assertTrue(Files.isRegularFile(shared), "no " + root.relativize(shared));
+        return Files.readString(f) + "\n" + Files.readString(shared);
     }
 
     static Properties properties(String service) throws IOException {
