@@ -40,7 +40,7 @@ public class DashboardResource {
     public record VersionCount(String modelVersion, List<String> aliases, long assigned, long running) {}
 
     public record FleetView(long devices, Map<String, Long> byStatus, Map<String, Long> byAverageBits, List<VersionCount> byVersion,
-                            long adapterPackages, long telemetryRecords, Map<String, Long> rolloutsByState, Instant at) {}
+                            long adapterPackages, long telemetryRecords, Map<String, Long> rolloutsByState) {}
 
     public record RolloutRow(String rolloutId, String modelVersion, String state, int currentWave, int waves, String createdBy,
                              Instant createdAt, Instant updatedAt, long devices, long scheduled, long targeted, long finished, long failed,
@@ -101,7 +101,7 @@ public class DashboardResource {
                  ResultSet rs = st.executeQuery()) {
                 while (rs.next()) rollouts.put(rs.getString(1), rs.getLong(2));
             }
-            return new FleetView(devices, byStatus, byBits, byVersion, count(c, "adapters"), count(c, "telemetry"), rollouts, Instant.now());
+            return new FleetView(devices, byStatus, byBits, byVersion, count(c, "adapters"), count(c, "telemetry"), rollouts);
         }
     }
 

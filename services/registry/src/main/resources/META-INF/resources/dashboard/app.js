@@ -43,6 +43,14 @@ function append(el, kids) {
   }
 }
 
+/** A page's memory of what it drew last: redraws only when the data changed (keeps the DOM still between polls). */
+function unchanged(memory, key, data) {
+  const sig = JSON.stringify(data);
+  if (memory[key] === sig) return true;
+  memory[key] = sig;
+  return false;
+}
+
 function replace(el, ...kids) {
   el.replaceChildren();
   append(el, kids);
@@ -265,7 +273,8 @@ function scale(d0, d1, r0, r1) {
 /** A frame with axes; returns {svg, x, y, plot} where plot is the group to draw in. */
 function frame({ width = 640, height = 300, margin = { l: 56, r: 20, t: 16, b: 44 }, xDomain, yDomain, xTicks, yTicks, xFormat, yFormat,
   xLabel, yLabel, id, cls }) {
-  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, class: 'chart ' + (cls || ''), id, role: 'img' });
+  // drawn at its own size (never scaled up), scaled down to fit a narrower panel
+  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, width, height, class: 'chart ' + (cls || ''), id, role: 'img' });
   const x = scale(xDomain[0], xDomain[1], margin.l, width - margin.r);
   const y = scale(yDomain[0], yDomain[1], height - margin.b, margin.t);
   const axes = s('g', { class: 'axes' });
@@ -334,7 +343,7 @@ function fleetPage(view) {
   return {
     async update(alive) {
       const f = await api('api/dashboard/fleet', { what: 'read the fleet' });
-      if (!alive()) return;
+      if (!alive() || unchanged(this, 'fleet', f)) return;
       const running = f.byStatus.running || 0, active = (f.rolloutsByState.running || 0) + (f.rolloutsByState.paused || 0)
         + (f.rolloutsByState.reverting || 0);
       replace(cards,
@@ -389,7 +398,7 @@ function rolloutsPage(view, id) {
   return {
     async update(alive) {
       const rows = await api('api/dashboard/rollouts?limit=100', { what: 'read rollouts' });
-      if (!alive()) return;
+      if (!alive() || unchanged(this, 'rollouts', rows)) return;
       replace(list, rows.length ? h('table', { class: 'data clickable', id: 'rollout-table' },
         h('thead', {}, h('tr', {}, ['rollout', 'model version', 'state', 'wave', 'progress', 'latest transition', 'created'].map((t) => h('th', { text: t })))),
         h('tbody', {}, rows.map((r) => h('tr', { 'data-rollout': r.rolloutId, onclick: () => { location.hash = '#/rollouts/' + r.rolloutId; } },
@@ -523,7 +532,7 @@ function rolloutPage(view, id) {
   return {
     async update(alive) {
       const r = await api('api/rollouts/' + encodeURIComponent(id), { what: 'read rollouts' });
-      if (alive()) draw(r);
+      if (alive() && !unchanged(this, 'rollout', r)) draw(r);
     },
   };
 }
@@ -547,7 +556,7 @@ function versionsPage(view, id) {
   return {
     async update(alive) {
       const rows = await api('api/dashboard/versions', { what: 'read model versions' });
-      if (!alive()) return;
+      if (!alive() || unchanged(this, 'versions', rows)) return;
       replace(list, rows.length ? h('table', { class: 'data clickable', id: 'version-table' },
         h('thead', {}, h('tr', {}, ['version', 'aliases', 'task', 'parent', 'front', 'best predicted', 'devices assigned', 'running', 'created']
           .map((t) => h('th', { text: t })))),
@@ -583,7 +592,7 @@ function versionPage(view, id) {
         api('api/dashboard/versions/' + encodeURIComponent(id) + '/front', { what: 'read model versions' }),
         version ? Promise.resolve(version) : api('api/versions/' + encodeURIComponent(id), { what: 'read model versions' }),
       ]);
-      if (!alive()) return;
+      if (!alive() || unchanged(this, 'front', front)) return;
       version = v;
       const lineage = v.lineage || {};
       replace(head, h('div', { class: 'facts' },
@@ -623,7 +632,7 @@ function frontChart(front) {
   const yPad = Math.max(0.01, (y1 - y0) * 0.08);
   y0 = Math.max(0, y0 - yPad);
   y1 = Math.min(1, y1 + yPad);
-  const f = frame({ width: 760, height: 380, xDomain, yDomain: [y0, y1], id: 'front-svg', xLabel: 'average bits per quantized weight',
+  const f = frame({ width: 1240, height: 420, xDomain, yDomain: [y0, y1], id: 'front-svg', xLabel: 'average bits per quantized weight',
     yLabel: 'accuracy', yFormat: (t) => t.toFixed(2), xFormat: (t) => t.toFixed(1) });
   const sorted = [...pts].sort((a, b) => a.averageBits - b.averageBits);
   f.plot.append(s('polyline', { class: 'front-line', points: sorted.map((p) => `${f.x(p.averageBits)},${f.y(p.predictedAccuracy)}`).join(' ') }));
@@ -642,14 +651,11 @@ function frontChart(front) {
         + `max ${acc(m.maxAccuracy)}) vs predicted ${acc(m.predictedAccuracy)} at ${bits(m.averageBits)} bits` })));
     f.plot.append(g);
   }
-  const lx = f.margin.l + 12, ly = f.margin.t + 8;
-  f.svg.append(s('g', { class: 'legend' },
-    s('rect', { x: lx - 6, y: ly - 6, width: 258, height: 44, class: 'legend-box' }),
-    s('circle', { cx: lx + 6, cy: ly + 6, r: 4.5, class: 'pt-predicted' }), s('line', { x1: lx - 2, x2: lx + 14, y1: ly + 6, y2: ly + 6, class: 'front-line' }),
-    s('text', { x: lx + 22, y: ly + 10, text: `predicted (front, ${pts.length} configurations)` }),
-    s('rect', { x: lx + 2, y: ly + 22, width: 8, height: 8, class: 'pt-measured', transform: `rotate(45 ${lx + 6} ${ly + 26})` }),
-    s('text', { x: lx + 22, y: ly + 30, text: `measured by the fleet (${meas.length} configurations)` })));
-  return f.svg;
+  const legend = h('div', { class: 'legend-row' },
+    h('span', { class: 'legend-item' }, h('i', { class: 'marker marker-predicted' }), `predicted (the front, ${pts.length} configurations)`),
+    h('span', { class: 'legend-item' }, h('i', { class: 'marker marker-measured' }),
+      `measured by the fleet (${meas.length} configurations, ${meas.reduce((n, m) => n + m.devices, 0)} devices)`));
+  return h('div', {}, legend, f.svg);
 }
 
 // ---------------------------------------------------------------- page: telemetry
@@ -669,7 +675,7 @@ function telemetryPage(view) {
   return {
     async update(alive) {
       const t = await api(`api/dashboard/telemetry?bucketSeconds=${select.value}&buckets=${count.value}`, { what: 'read telemetry' });
-      if (!alive()) return;
+      if (!alive() || unchanged(this, 'telemetry', t)) return;
       const reports = t.series.reduce((n, b) => n + b.reports, 0);
       summary.textContent = `${num(reports)} evaluation reports from devices between ${time(new Date(t.from))} and ${time(new Date(t.to))}, `
         + `in ${select.options[select.selectedIndex].text} buckets of received time; the line is the mean accuracy of the reports in each bucket `
@@ -699,7 +705,7 @@ function telemetryChart(t) {
   const pad = Math.max(0.02, (y1 - y0) * 0.1);
   y0 = Math.max(0, y0 - pad);
   y1 = Math.min(1, y1 + pad);
-  const top = frame({ width: 900, height: 280, margin: { l: 56, r: 20, t: 14, b: 30 }, xDomain, yDomain: [y0, y1], xTicks, xFormat,
+  const top = frame({ width: 1240, height: 300, margin: { l: 56, r: 20, t: 14, b: 30 }, xDomain, yDomain: [y0, y1], xTicks, xFormat,
     yFormat: (v) => v.toFixed(2), yLabel: 'mean accuracy', id: 'telemetry-accuracy' });
   const center = (b) => b.start + step / 2;
   const line = (pts, cls, color, title) => {
@@ -711,10 +717,10 @@ function telemetryChart(t) {
   versions.forEach((v, i) => line(t.series.filter((b) => b.byVersion[v]).map((b) => [center(b), b.byVersion[v].meanAccuracy]), 'line-version',
     PALETTE[i % PALETTE.length], 'version ' + short(v)));
   line(t.series.map((b) => [center(b), b.meanAccuracy]), 'line-accuracy', '#111827', 'all versions');
-  if (!t.series.length) top.plot.append(s('text', { x: 450, y: 140, 'text-anchor': 'middle', class: 'empty', text: 'no telemetry in this window' }));
+  if (!t.series.length) top.plot.append(s('text', { x: 620, y: 150, 'text-anchor': 'middle', class: 'empty', text: 'no telemetry in this window' }));
   const maxReports = Math.max(1, ...t.series.map((b) => b.reports));
   const ticks = niceTicks(0, maxReports, 3);
-  const bottom = frame({ width: 900, height: 170, margin: { l: 56, r: 20, t: 10, b: 44 }, xDomain, yDomain: [0, Math.max(maxReports, ticks[ticks.length - 1])],
+  const bottom = frame({ width: 1240, height: 170, margin: { l: 56, r: 20, t: 10, b: 44 }, xDomain, yDomain: [0, Math.max(maxReports, ticks[ticks.length - 1])],
     xTicks, xFormat, yTicks: ticks, yFormat: (v) => (Number.isInteger(v) ? v : ''), yLabel: 'reports', xLabel: 'received time (bucket)',
     id: 'telemetry-counts' });
   const bw = Math.max(1, bottom.x(t.from + step) - bottom.x(t.from));

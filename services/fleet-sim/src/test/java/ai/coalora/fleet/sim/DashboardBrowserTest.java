@@ -25,6 +25,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
@@ -102,7 +103,7 @@ class DashboardBrowserTest {
                     navigate(driver, "rollouts");
                     await(driver, d -> count(d, "#rollout-table tr[data-rollout='" + rollout + "']") == 1);
                     screenshot(driver, "rollouts");
-                    driver.findElement(By.cssSelector("#rollout-table tr[data-rollout='" + rollout + "'] a")).click();
+                    click(driver, "#rollout-table tr[data-rollout='" + rollout + "'] a");
                     await(driver, d -> text(d, "#rollout-state").equals("running") && count(d, "#wave-1 .wavebar [data-part='finished']") == 1
                             && count(d, "#wave-2 .wavebar [data-part='scheduled']") == 1);
                     assertTrue(text(driver, "#threshold-table").contains("≥ 100%"), text(driver, "#threshold-table"));
@@ -110,7 +111,7 @@ class DashboardBrowserTest {
 
                     // pause from the page: the rollout is paused by the signed-in operator, with the reason typed in
                     driver.findElement(By.id("action-reason")).sendKeys("dashboard test: hold wave 1");
-                    driver.findElement(By.id("action-pause")).click();
+                    click(driver, "#action-pause");
                     await(driver, d -> text(d, "#rollout-state").equals("paused"));
                     JsonNode paused = registry.getJson("api/rollouts/" + rollout);
                     assertEquals("paused", paused.get("state").asText());
@@ -123,7 +124,7 @@ class DashboardBrowserTest {
 
                     // resume from the page: it leaves paused (wave 1 is not concluded, so it continues running)
                     driver.findElement(By.id("action-reason")).sendKeys("dashboard test: go on");
-                    driver.findElement(By.id("action-resume")).click();
+                    click(driver, "#action-resume");
                     await(driver, d -> !text(d, "#rollout-state").equals("paused"));
                     JsonNode resumed = registry.getJson("api/rollouts/" + rollout);
                     assertNotEquals("paused", resumed.get("state").asText());
@@ -135,9 +136,9 @@ class DashboardBrowserTest {
                     navigate(driver, "versions");
                     await(driver, d -> count(d, "#version-table tr[data-version]") == 2);
                     screenshot(driver, "versions");
-                    driver.findElement(By.cssSelector("#version-table tr[data-version='" + v1.modelVersion() + "'] a")).click();
-                    await(driver, d -> count(d, "#front-svg circle.pt-predicted") == v1.front().size() && count(d, "#front-svg rect.pt-measured") >= 1);
-                    int measured = count(driver, "#front-svg rect.pt-measured");
+                    click(driver, "#version-table tr[data-version='" + v1.modelVersion() + "'] a");
+                    await(driver, d -> count(d, "#front-svg .plot circle.pt-predicted") == v1.front().size() && count(d, "#front-svg .plot rect.pt-measured") >= 1);
+                    int measured = count(driver, "#front-svg .plot rect.pt-measured");
                     JsonNode front = registry.getJson("api/dashboard/versions/" + v1.modelVersion() + "/front");
                     assertEquals(front.get("measured").size(), measured, "one measured point per configuration the fleet reported on");
                     long reporting = 0;
@@ -150,6 +151,14 @@ class DashboardBrowserTest {
                     await(driver, d -> count(d, "#telemetry-accuracy path.line-accuracy") == 1 && count(d, "#telemetry-counts rect.bar-count") >= 1);
                     assertTrue(text(driver, "#telemetry-summary").matches("(?s)[1-9][0-9,]* evaluation reports.*"), text(driver, "#telemetry-summary"));
                     screenshot(driver, "telemetry");
+
+                    // everything the pages loaded came from the registry itself (no CDN, no external fetch)
+                    List<?> loaded = (List<?>) ((JavascriptExecutor) driver).executeScript(
+                            "return performance.getEntriesByType('resource').map(e => e.name)");
+                    assertTrue(loaded.size() >= 5, "resources loaded: " + loaded);
+                    for (Object url : loaded) {
+                        assertTrue(url.toString().startsWith(stack.registryUrl() + "/") || url.toString().startsWith("data:"), "loaded from elsewhere: " + url);
+                    }
 
                     // signing out shows the form again
                     driver.findElement(By.id("logout")).click();
@@ -193,7 +202,15 @@ class DashboardBrowserTest {
     }
 
     static void navigate(WebDriver driver, String route) {
-        driver.findElement(By.cssSelector("#nav a[data-route='" + route + "']")).click();
+        click(driver, "#nav a[data-route='" + route + "']");
+    }
+
+    /** Clicks what {@code css} finds, finding it again if the page redrew it in between (it redraws when the data changes). */
+    static void click(WebDriver driver, String css) {
+        await(driver, d -> {
+            d.findElement(By.cssSelector(css)).click();
+            return true;
+        });
     }
 
     interface Check {
