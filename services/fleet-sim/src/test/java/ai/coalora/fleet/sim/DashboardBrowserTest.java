@@ -87,6 +87,14 @@ class DashboardBrowserTest {
                         "errorMinExecuted", 4, "accuracyMargin", 0.5, "onWaveSuccess", "pause"));
                 String rollout = created.get("rolloutId").asText();
 
+                // the dashboard's files and its data endpoints' answers to bad requests
+                for (String f : List.of("", "index.html", "app.js", "style.css")) {
+                    assertEquals(200, FleetEndToEndTest.http("GET", dashboardUrl(stack) + f, null, null).statusCode(), "/dashboard/" + f);
+                }
+                assertEquals(404, FleetEndToEndTest.http("GET", stack.registryUrl() + "/api/dashboard/versions/" + "0".repeat(64) + "/front", null, null).statusCode());
+                assertEquals(400, FleetEndToEndTest.http("GET", stack.registryUrl() + "/api/dashboard/telemetry?bucketSeconds=0", null, null).statusCode());
+                assertEquals(400, FleetEndToEndTest.http("GET", stack.registryUrl() + "/api/dashboard/telemetry?buckets=100000", null, null).statusCode());
+
                 WebDriver driver = chromium(work);
                 try {
                     driver.get(dashboardUrl(stack));
