@@ -141,11 +141,11 @@ final class DemoCommand implements Callable<Integer> {
             agentsToClose = agents;
 
             System.out.printf("%n   whole demo %.0f s%n", (System.nanoTime() - t0) / 1e9);
-            System.out.println("\n   registry API:  " + stack.registryUrl() + "/api/fleet/summary");
+            System.out.println("\n   dashboard:     " + stack.registryUrl() + "/dashboard/");
+            System.out.println("   registry API:  " + stack.registryUrl() + "/api/fleet/summary");
             System.out.println("                  " + stack.registryUrl() + "/api/rollouts/" + rolloutId);
             System.out.println("                  " + stack.registryUrl() + "/api/devices?status=running");
             System.out.println("   OpenAPI:       " + stack.registryUrl() + "/openapi");
-            System.out.println("   dashboard:     " + stack.registryUrl() + "/dashboard/");
             System.out.println("   logins:        " + FleetStack.ADMIN_USER + " / " + stack.credentials(FleetStack.ADMIN_USER).password() + "   "
                     + FleetStack.OPERATOR_USER + " / " + stack.credentials(FleetStack.OPERATOR_USER).password() + "   "
                     + FleetStack.VIEWER_USER + " / " + stack.credentials(FleetStack.VIEWER_USER).password()

@@ -19,6 +19,7 @@ import java.sql.Types;
 /** Records what the fleet's events say: devices' capabilities, assignments, adapters and telemetry. */
 final class FleetEventsHandler implements EventHandler {
     private final RetrainingMonitor retraining;
+    private final java.util.Set<String> knownVersions = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final RegistryMetrics metrics;
 
     FleetEventsHandler(RetrainingMonitor retraining, RegistryMetrics metrics) {
@@ -43,6 +44,7 @@ final class FleetEventsHandler implements EventHandler {
             }
             case EventTypes.ASSIGNMENT -> {
                 Assignment a = Payloads.read(event.data(), Assignment.class);
+                requireKnown(c, a.modelVersion(), "assignment");
                 try (PreparedStatement st = c.prepareStatement("insert into assignments (assignment_id, device_id, feasible, model_version, "
                         + "config_id, average_bits, predicted_accuracy, reason) values (?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing")) {
                     bindAssignment(st, a);
@@ -61,6 +63,7 @@ final class FleetEventsHandler implements EventHandler {
             }
             case EventTypes.DEVICE_STATUS -> {
                 Payloads.DeviceStatus s = Payloads.read(event.data(), Payloads.DeviceStatus.class);
+                requireKnown(c, s.modelVersion(), "device status");
                 try (PreparedStatement st = c.prepareStatement("insert into devices (device_id, update_status, update_reason, update_assignment_id, "
                         + "update_version, update_at) values (?, ?, ?, ?, ?, ?) on conflict (device_id) do update set update_status = excluded.update_status, "
                         + "update_reason = excluded.update_reason, update_assignment_id = excluded.update_assignment_id, "
@@ -77,6 +80,7 @@ final class FleetEventsHandler implements EventHandler {
             }
             case EventTypes.ADAPTER_READY -> {
                 AdapterReady r = Payloads.read(event.data(), AdapterReady.class);
+                requireKnown(c, r.modelVersion(), "adapter-ready");
                 try (PreparedStatement st = c.prepareStatement("insert into adapters (package_sha256, model_version, config_id, average_bits, artifacts) "
                         + "values (?, ?, ?, ?, ?::jsonb) on conflict do nothing")) {
                     st.setString(1, r.packageSha256());
@@ -97,6 +101,7 @@ final class FleetEventsHandler implements EventHandler {
             }
             case EventTypes.TELEMETRY -> {
                 EvaluationTelemetry t = Payloads.read(event.data(), EvaluationTelemetry.class);
+                requireKnown(c, t.modelVersion(), "telemetry");
                 try (PreparedStatement st = c.prepareStatement("insert into telemetry (device_id, model_version, config_id, package_sha256, accuracy, "
                         + "examples, latency_ms_per_example, memory_bytes, measured_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                     st.setString(1, t.deviceId());
@@ -127,6 +132,22 @@ final class FleetEventsHandler implements EventHandler {
             }
             default -> throw new RejectedEvent("the registry does not record " + event.type());
         }
+    }
+
+    /**
+     * Fleet events may only name versions registered here (the registry learns of a version before anyone else can):
+     * anything else is a forged or corrupted event, dead-lettered with the reason. Known versions are remembered
+     * (versions are immutable and never deleted).
+     */
+    private void requireKnown(Connection c, String modelVersion, String what) throws RejectedEvent, SQLException {
+        if (modelVersion == null || knownVersions.contains(modelVersion)) return;
+        try (PreparedStatement st = c.prepareStatement("select 1 from model_versions where model_version = ?")) {
+            st.setString(1, modelVersion);
+            try (java.sql.ResultSet rs = st.executeQuery()) {
+                if (!rs.next()) throw new RejectedEvent(what + " names model version " + modelVersion + ", which is not registered");
+            }
+        }
+        knownVersions.add(modelVersion);
     }
 
     /** Parameters 1-8 in the column order (assignment_id, device_id, feasible, model_version, config_id, average_bits, predicted_accuracy, reason). */

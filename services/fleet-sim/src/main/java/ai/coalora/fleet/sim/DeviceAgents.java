@@ -83,6 +83,8 @@ public final class DeviceAgents implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     private final Thread loop;
     private final AtomicInteger applied = new AtomicInteger(), rejected = new AtomicInteger(), failed = new AtomicInteger();
+    private final AtomicInteger artifactsRejected = new AtomicInteger();
+    private volatile URI downloadVia; // a mirror the devices download through instead of the registry (null: the registry)
     private final int crashedCount, corruptedCount;
     private volatile boolean running = true;
     private final ai.coalora.fleet.security.Credentials credentials;
@@ -120,6 +122,15 @@ public final class DeviceAgents implements AutoCloseable {
     }
 
     public Set<String> offlineDevices() { return Set.copyOf(offline); }
+
+    /** Downloads go to this mirror (scheme, host and port replaced; path and query kept) instead of the URLs' own host. */
+    public void downloadVia(URI mirror) { this.downloadVia = mirror; }
+
+    /** Devices drop the files they hold (storage reclaimed): the next package is downloaded again, file by file. */
+    public void forgetDownloads() { verifiedBlobs.clear(); }
+
+    /** Downloaded files whose size or sha256 did not match their artifact (each rejected, never applied). */
+    public int artifactsRejected() { return artifactsRejected.get(); }
 
     public Report report() {
         return new Report(shards.size(), offline.size(), slow.size(), crashedCount, corruptedCount, applied.get(), rejected.get(), failed.get(), models.size());
@@ -216,11 +227,18 @@ public final class DeviceAgents implements AutoCloseable {
         byte[] cached = verifiedBlobs.get(a.sha256());
         if (cached != null) return cached;
         try {
-            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(a.url())).timeout(Duration.ofMinutes(1))
+            URI url = URI.create(a.url()), via = downloadVia;
+            if (via != null) url = via.resolve(url.getRawPath() + (url.getRawQuery() == null ? "" : "?" + url.getRawQuery()));
+            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(url).timeout(Duration.ofMinutes(1))
                             .header("Authorization", credentials.authorizationHeader()).build(),
                     HttpResponse.BodyHandlers.ofByteArray());
-            if (r.statusCode() != 200) throw new IOException(a.name() + ": HTTP " + r.statusCode() + " from " + a.url());
-            ArtifactVerifier.check(a, r.body());
+            if (r.statusCode() != 200) throw new IOException(a.name() + ": HTTP " + r.statusCode() + " from " + url);
+            try {
+                ArtifactVerifier.check(a, r.body());
+            } catch (IOException bad) {
+                artifactsRejected.incrementAndGet();
+                throw bad;
+            }
             verifiedBlobs.put(a.sha256(), r.body());
             return r.body();
         } catch (InterruptedException e) {

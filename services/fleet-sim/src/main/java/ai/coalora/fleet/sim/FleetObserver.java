@@ -34,12 +34,14 @@ public final class FleetObserver implements AutoCloseable {
     private final Map<String, List<AdapterReady>> adapters = new ConcurrentHashMap<>();
     private final Map<String, Long> firstAdapterNanos = new ConcurrentHashMap<>();
     private final List<DeadLetter> deadLetters = new CopyOnWriteArrayList<>();
+    private final Map<String, List<Payloads.DeviceTarget>> targets = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong unreadable = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean running = true;
 
     public FleetObserver(String bootstrapServers) {
         consumer = new KafkaConsumer<>(KafkaSettings.consumer(bootstrapServers, "observer-" + UUID.randomUUID(), "fleet-observer"));
-        List<String> topics = new ArrayList<>(List.of(Topic.ASSIGNMENTS.name(), Topic.ADAPTERS_READY.name()));
-        for (Topic t : List.of(Topic.CAPABILITIES, Topic.ASSIGNMENTS, Topic.ADAPTERS_READY, Topic.TELEMETRY, Topic.MODEL_ALIASES)) {
+        List<String> topics = new ArrayList<>(List.of(Topic.ASSIGNMENTS.name(), Topic.ADAPTERS_READY.name(), Topic.DEVICE_TARGETS.name()));
+        for (Topic t : Topic.ALL) {
             topics.add(t.deadLetter().name()); // the dead-letter topics of every topic a service consumes
         }
         consumer.subscribe(topics);
@@ -57,14 +59,27 @@ public final class FleetObserver implements AutoCloseable {
                         deadLetters.add(new DeadLetter(r.topic(), r.key(), DeadLetters.reasonOf(r.headers()), service));
                         continue;
                     }
-                    CloudEvent e = KafkaCloudEvents.decode(r);
-                    if (r.topic().equals(Topic.ASSIGNMENTS.name())) {
-                        Assignment a = Payloads.read(e.data(), Assignment.class);
-                        assignments.computeIfAbsent(a.deviceId(), k -> new CopyOnWriteArrayList<>()).add(a);
-                    } else {
-                        AdapterReady a = Payloads.read(e.data(), AdapterReady.class);
-                        firstAdapterNanos.putIfAbsent(a.deviceId(), System.nanoTime());
-                        adapters.computeIfAbsent(a.deviceId(), k -> new CopyOnWriteArrayList<>()).add(a);
+                    CloudEvent e;
+                    try {
+                        e = KafkaCloudEvents.decode(r);
+                    } catch (KafkaCloudEvents.Unreadable | RuntimeException hostile) {
+                        unreadable.incrementAndGet(); // what a hostile producer wrote: the services dead-letter it
+                        continue;
+                    }
+                    try {
+                        if (r.topic().equals(Topic.ASSIGNMENTS.name())) {
+                            Assignment a = Payloads.read(e.data(), Assignment.class);
+                            assignments.computeIfAbsent(a.deviceId(), k -> new CopyOnWriteArrayList<>()).add(a);
+                        } else if (r.topic().equals(Topic.DEVICE_TARGETS.name())) {
+                            Payloads.DeviceTarget t = Payloads.read(e.data(), Payloads.DeviceTarget.class);
+                            targets.computeIfAbsent(t.deviceId(), k -> new CopyOnWriteArrayList<>()).add(t);
+                        } else {
+                            AdapterReady a = Payloads.read(e.data(), AdapterReady.class);
+                            firstAdapterNanos.putIfAbsent(a.deviceId(), System.nanoTime());
+                            adapters.computeIfAbsent(a.deviceId(), k -> new CopyOnWriteArrayList<>()).add(a);
+                        }
+                    } catch (RuntimeException hostile) {
+                        unreadable.incrementAndGet();
                     }
                 }
             }
@@ -92,6 +107,12 @@ public final class FleetObserver implements AutoCloseable {
     public Long firstAdapterNanos(String deviceId) { return firstAdapterNanos.get(deviceId); }
 
     public List<DeadLetter> deadLetters() { return deadLetters; }
+
+    /** The device-target events each device was sent (rollout waves, retries, reverts), in order. */
+    public Map<String, List<Payloads.DeviceTarget>> targets() { return targets; }
+
+    /** Records on the watched topics that were not readable events (a hostile producer's). */
+    public long unreadable() { return unreadable.get(); }
 
     /** Waits until {@code done} holds; false on timeout. */
     public static boolean await(BooleanSupplier done, Duration timeout) throws InterruptedException {

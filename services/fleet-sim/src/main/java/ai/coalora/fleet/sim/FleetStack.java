@@ -30,8 +30,8 @@ public final class FleetStack implements AutoCloseable {
     private static final Duration READY_TIMEOUT = Duration.ofMinutes(3);
 
     private final Path workDir;
-    private final EmbeddedKafka kafka;
-    private final EmbeddedDatabase database;
+    private volatile EmbeddedKafka kafka;
+    private volatile EmbeddedDatabase database;
     private final Map<String, ServiceProcess> services = new LinkedHashMap<>();
     private final Map<String, Credentials> credentials = new LinkedHashMap<>();
 
@@ -165,6 +165,26 @@ public final class FleetStack implements AutoCloseable {
         s.kill();
         s.start();
         s.awaitReady(READY_TIMEOUT);
+    }
+
+    /**
+     * Stops the broker (a clean shutdown) and starts it again on the same port and data: what a broker restart is to
+     * the services, whose clients reconnect on their own.
+     */
+    public synchronized void restartKafka() throws IOException {
+        int port = kafka.port();
+        kafka.close();
+        kafka = EmbeddedKafka.start(workDir.resolve("kafka"), port);
+    }
+
+    /**
+     * Stops PostgreSQL (fast shutdown: sessions are cut, committed data stays) and starts it again on the same port
+     * and data directory; the services' pools reconnect, their event loops resume from the committed offsets.
+     */
+    public synchronized void restartDatabase() throws IOException {
+        int port = database.port();
+        database.close();
+        database = EmbeddedDatabase.start(workDir.resolve("postgres"), port);
     }
 
     @Override

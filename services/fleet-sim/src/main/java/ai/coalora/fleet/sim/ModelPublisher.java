@@ -39,4 +39,21 @@ public final class ModelPublisher {
         List<FrontEntry> front = Payloads.JSON.convertValue(version.get("front"), new TypeReference<List<FrontEntry>>() {});
         return new Published(id, front);
     }
+
+    /**
+     * Another version of a bundle: the same tensors, a manifest whose training time is {@code createdAt}, so the file
+     * list (and so the version id) differs — what the fleet sees of a retrain that happens to match its parent.
+     */
+    public static Path variant(Path bundleDir, Path dir, String createdAt) throws IOException {
+        Files.createDirectories(dir);
+        try (Stream<Path> s = Files.list(bundleDir)) {
+            for (Path f : s.filter(Files::isRegularFile).toList()) Files.copy(f, dir.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        Path manifest = dir.resolve(ai.coalora.engine.bundle.ModelBundle.MANIFEST);
+        com.fasterxml.jackson.databind.node.ObjectNode m = (com.fasterxml.jackson.databind.node.ObjectNode) Payloads.JSON.readTree(manifest.toFile());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) m.get("training")).put("createdAt", createdAt);
+        Files.write(manifest, Payloads.JSON.writeValueAsBytes(m));
+        ai.coalora.engine.bundle.ModelBundle.read(dir); // still a valid bundle
+        return dir;
+    }
 }

@@ -1,0 +1,37 @@
+package ai.coalora.fleet.sim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The short version of `./coalora bench faults` (40 devices, 1,000 hostile records): every fault of the full run,
+ * and every goal checked.
+ */
+class FaultSuiteTest {
+
+    @Test
+    void theFleetLosesNothingDuplicatesNothingAndRejectsEverythingHostileUnderFaults() throws Exception {
+        FaultSuite.Report r = FaultSuite.run(Files.createTempDirectory("coalora-faults-"), FaultSuite.Settings.QUICK, m -> System.out.println("[faults] " + m));
+        System.out.print(r.table());
+        assertEquals(4 + 2 + 1 + 2, r.rows().size(), "a row per fault and the end");
+        for (FaultSuite.Row row : r.rows()) {
+            assertEquals(0, row.devicesLost(), row.fault() + ": devices lost");
+            assertEquals(0, row.duplicateAssignments(), row.fault() + ": duplicate assignments");
+            assertEquals(FleetStack.SERVICES.size(), row.servicesUp(), row.fault() + ": services ready");
+            assertTrue(row.newDevicePlanned(), row.fault() + ": a new device is planned after it");
+            if (row.sent() != null) assertEquals(row.sent(), row.deadLettered(), row.fault() + ": every hostile record dead-lettered by every consumer");
+            if (row.tamperedServed() != null) {
+                assertTrue(row.tamperedServed() > 0, "the mirror tampered with something");
+                assertEquals(row.tamperedServed(), row.tamperedRejected(), "every tampered file rejected");
+            }
+        }
+        assertTrue(r.replaysSkipped() >= r.replayed() && r.replaysDeadLettered() == 0, "replays are skipped, not dead-lettered");
+        assertEquals(0, r.deadLettersWithoutReason());
+        assertEquals("succeeded", r.firstRolloutState(), "the rollout under faults completes");
+        assertEquals("succeeded", r.secondRolloutState(), "the rollout through the tampering mirror completes");
+        assertTrue(r.goalsMet());
+    }
+}
