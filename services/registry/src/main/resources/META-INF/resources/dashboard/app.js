@@ -5,7 +5,8 @@
 'use strict';
 
 const POLL_MS = 2500;
-const BASE = new URL('../', document.baseURI); // the registry's root: /dashboard/ -> /
+// the registry's root (/dashboard/ -> /), without any user:password@ the page was opened with: fetch refuses those
+const BASE = (() => { const u = new URL('../', document.baseURI); u.username = ''; u.password = ''; return u; })();
 const STORE = { user: 'coalora.dashboard.user', token: 'coalora.dashboard.basic' };
 
 // ---------------------------------------------------------------- DOM helpers (text is never parsed as HTML)
