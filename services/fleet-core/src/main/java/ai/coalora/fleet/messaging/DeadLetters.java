@@ -24,15 +24,42 @@ public final class DeadLetters {
     public static void append(Connection tx, ConsumerRecord<String, byte[]> record, String reason, String service) throws SQLException {
         Headers h = new RecordHeaders();
         for (Header header : record.headers()) {
-            if (!header.key().startsWith("coalora_dlq_")) h.add(header);
+            if (!header.key().startsWith("coalora_dlq_")) h.add(printable(header.key()), storable(header.value()));
         }
-        put(h, REASON, reason.length() > MAX_REASON_CHARS ? reason.substring(0, MAX_REASON_CHARS) + "..." : reason);
+        String why = printable(reason);
+        put(h, REASON, why.length() > MAX_REASON_CHARS ? why.substring(0, MAX_REASON_CHARS) + "..." : why);
         put(h, TOPIC, record.topic());
         put(h, PARTITION, Integer.toString(record.partition()));
         put(h, OFFSET, Long.toString(record.offset()));
         put(h, SERVICE, service);
         byte[] value = record.value() == null ? new byte[0] : record.value();
-        Outbox.append(tx, record.topic() + ai.coalora.fleet.events.Topic.DLQ_SUFFIX, record.key(), value, h);
+        Outbox.append(tx, record.topic() + ai.coalora.fleet.events.Topic.DLQ_SUFFIX, record.key() == null ? null : printable(record.key()), value, h);
+    }
+
+    /**
+     * Text a hostile record carried, made storable: PostgreSQL text and jsonb cannot hold NUL, so control characters
+     * (other than tab and line breaks) become U+FFFD. Without this a reason quoting a NUL would fail the batch's
+     * transaction on every retry: a poison record.
+     */
+    static String printable(String s) {
+        if (s == null) return "";
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c == 0x7f) {
+                if (b == null) b = new StringBuilder(s.substring(0, i));
+                b.append('\uFFFD');
+            } else if (b != null) {
+                b.append(c);
+            }
+        }
+        return b == null ? s : b.toString();
+    }
+
+    /** A header value as UTF-8 text without NUL (the outbox keeps headers as JSON text). */
+    private static byte[] storable(byte[] value) {
+        if (value == null) return null;
+        return printable(new String(value, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8);
     }
 
     private static void put(Headers h, String key, String value) {

@@ -150,6 +150,14 @@ public final class EventProcessor implements AutoCloseable {
                         tx.discardAfterCommit(mark);
                         deadLetter(c, in, e.getMessage());
                         count(outcomes, in, EventMetrics.DEAD_LETTERED);
+                    } catch (SQLException e) {
+                        // class 22 (data exception: e.g. a NUL in a string bound for jsonb) is this event's data, not an
+                        // outage: retrying would fail forever, so it is dead-lettered like any other bad event
+                        if (e.getSQLState() == null || !e.getSQLState().startsWith("22")) throw e;
+                        c.rollback(before);
+                        tx.discardAfterCommit(mark);
+                        deadLetter(c, in, "the database cannot store this event's data (" + e.getSQLState() + "): " + e.getMessage());
+                        count(outcomes, in, EventMetrics.DEAD_LETTERED);
                     }
                 }
                 c.commit();
@@ -230,7 +238,9 @@ public final class EventProcessor implements AutoCloseable {
         }
         String expected = settings.inputs().stream().filter(t -> t.name().equals(r.topic())).map(Topic::eventType).findFirst().orElse(null);
         String rejection = null;
-        if (expected != null && !expected.equals(e.type())) {
+        if (hasControlCharacters(e.id()) || hasControlCharacters(e.source()) || hasControlCharacters(e.subject()) || hasControlCharacters(r.key())) {
+            rejection = "control characters in the record key or the event's id, source or subject";
+        } else if (expected != null && !expected.equals(e.type())) {
             rejection = "event type '" + e.type() + "' does not belong on " + r.topic() + " (expected " + expected + ")";
         } else if (!schemas.knows(e.type())) {
             rejection = "unknown event type '" + e.type() + "'";
@@ -243,6 +253,12 @@ public final class EventProcessor implements AutoCloseable {
         }
         // a rejected record is remembered by position: its id may be forged or repeated
         return new Incoming(r, rejection == null ? e : null, rejection, rejection == null ? e.dedupeKey() : position);
+    }
+
+    private static boolean hasControlCharacters(String s) {
+        if (s == null) return false;
+        for (int i = 0; i < s.length(); i++) if (s.charAt(i) < 0x20 || s.charAt(i) == 0x7f) return true;
+        return false;
     }
 
     /** Inserts the batch's keys into the inbox; returns those that were new. */

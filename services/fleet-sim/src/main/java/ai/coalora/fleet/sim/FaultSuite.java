@@ -188,12 +188,14 @@ public final class FaultSuite {
         rows.add(row(name, t, null, null, null, null));
     }
 
-    /** Thousands of malformed and hostile records; waits until each consumer dead-lettered each (or 5 minutes). */
+    /** Thousands of malformed and hostile records; waits until each consumer dead-lettered each. */
     private void hostile(KafkaProducer<String, byte[]> producer) throws Exception {
         progress.accept(settings.hostileEvents() + " malformed and hostile events");
         long t = System.nanoTime();
         HostileEvents.Sent sent = HostileEvents.send(producer, settings.hostileEvents(), settings.seed());
-        await(() -> hostileDeadLetters() >= sent.expectedDeadLetters(), Duration.ofMinutes(5), "hostile events dead-lettered");
+        // two busy cores: allow 50 ms per record on top of five minutes
+        await(() -> hostileDeadLetters() >= sent.expectedDeadLetters(), Duration.ofMinutes(5).plusMillis(50L * sent.records()),
+                "hostile events dead-lettered");
         rows.add(row("hostile events (" + sent.records() + " records)", t, (long) hostileDeadLetters(), (long) sent.expectedDeadLetters(), null, null));
         progress.accept("  sent by kind " + sent.byKind() + ", by topic " + sent.byTopic());
     }

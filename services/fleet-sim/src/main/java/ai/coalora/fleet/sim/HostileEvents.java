@@ -49,7 +49,7 @@ public final class HostileEvents {
             Topic.DEVICE_STATUS, Topic.DEVICE_STATUS, Topic.DEVICE_STATUS, Topic.ASSIGNMENTS, Topic.ASSIGNMENTS, Topic.ASSIGNMENTS,
             Topic.ASSIGNMENTS, Topic.RETRAINING_REQUESTS);
     static final String[] KINDS = {"fuzzed bytes", "wrong JSON types", "unknown model version", "no CloudEvents headers",
-            "wrong event type for the topic", "key differs from subject", "over the size limit"};
+            "wrong event type for the topic", "key differs from subject", "over the size limit", "NUL characters"};
 
     /** What was sent: per topic and per kind, and how many dead letters that calls for (records x consumers). */
     public record Sent(Map<String, Integer> byTopic, Map<String, Integer> byKind, int records, int expectedDeadLetters) {}
@@ -63,7 +63,7 @@ public final class HostileEvents {
         int expected = 0;
         for (int i = 0; i < count; i++) {
             Topic topic = MIX.get(i % MIX.size());
-            int kind = i % 100 == 99 ? 6 : rnd.nextInt(6);
+            int kind = i % 100 == 99 ? 6 : i % 100 == 49 ? 7 : rnd.nextInt(6);
             if (kind == 5 && topic == Topic.RETRAINING_REQUESTS) kind = 2; // keyed by request id, not by a subject
             String key = "hostile-" + i;
             ProducerRecord<String, byte[]> r = record(topic, kind, key, rnd);
@@ -115,6 +115,18 @@ public final class HostileEvents {
             }
             case 5 -> { // the key names one device, the event another
                 CloudEvent w = CloudEvent.create("/coalora/hostile", type, "someone-else", EventSchemas.load().dataschema(type), data);
+                yield new ProducerRecord<>(topic.name(), null, key, KafkaCloudEvents.value(w), KafkaCloudEvents.headers(w));
+            }
+            case 7 -> { // NUL: in a string of schema-valid data (PostgreSQL cannot store it), or in the event's id
+                if (rnd.nextBoolean()) {
+                    ObjectNode nul = data.deepCopy();
+                    if (topic == Topic.CAPABILITIES) nul.putObject("labels").put("fleet", "hostile\u0000label");
+                    else if (topic == Topic.TELEMETRY) nul.put("configId", "\u0000".repeat(64));
+                    else nul.put("reason", "forged\u0000reason");
+                    CloudEvent w = CloudEvent.create("/coalora/hostile", type, key, EventSchemas.load().dataschema(type), nul);
+                    yield new ProducerRecord<>(topic.name(), null, key, KafkaCloudEvents.value(w), KafkaCloudEvents.headers(w));
+                }
+                CloudEvent w = CloudEvent.withId("forged\u0000id-" + key, "/coalora/hostile", type, key, EventSchemas.load().dataschema(type), data);
                 yield new ProducerRecord<>(topic.name(), null, key, KafkaCloudEvents.value(w), KafkaCloudEvents.headers(w));
             }
             default -> { // over the 256 KiB limit
