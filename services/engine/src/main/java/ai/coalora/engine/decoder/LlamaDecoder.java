@@ -1,0 +1,244 @@
+package ai.coalora.engine.decoder;
+
+import ai.coalora.engine.io.Safetensors.Tensor;
+import ai.coalora.engine.model.StepScope;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * A Llama / Qwen2 decoder written out with DJL operations, top to bottom:
+ * <pre>
+ * x = embed_tokens[ids]
+ * for each block:
+ *     x = x + o_proj(attention(rope(q_proj(rms1(x))), rope(k_proj(rms1(x))), v_proj(rms1(x)), causal))
+ *     x = x + down_proj(silu(gate_proj(rms2(x))) * up_proj(rms2(x)))
+ * logits = lm_head(norm(x))          (lm_head = embed_tokens when tie_word_embeddings)
+ * </pre>
+ * Rotary embeddings use HF's rotate_half convention (the first and second halves of a head are the pairs);
+ * grouped-query attention repeats each k/v head for {@link LlamaConfig#groupSize()} query heads.
+ *
+ * <p>Parameters live in this decoder's own manager (linear weights stored transposed, in x out, once). Every
+ * forward pass works in a sub-manager of the caller's ids' manager, which it closes: only the result
+ * survives, in the ids' manager.
+ */
+public final class LlamaDecoder implements AutoCloseable {
+    private final LlamaConfig config;
+    private final NDManager manager;
+    /** Norm weights, biases and the embedding table, by HF name. */
+    private final Map<String, NDArray> params = new HashMap<>();
+    /** Linear weights by HF name, transposed to (in x out) so that y = x W^T is x.matMul(w). */
+    private final Map<String, NDArray> transposed = new HashMap<>();
+    /** lm_head.weight (or the tied embeddings) transposed: (hidden x vocab). */
+    private final NDArray lmHeadT;
+
+    private LlamaDecoder(HfCheckpoint checkpoint, NDManager parent) {
+        this.config = checkpoint.config();
+        this.manager = parent.newSubManager();
+        for (Map.Entry<String, Tensor> e : checkpoint.tensors().entrySet()) {
+            String name = e.getKey();
+            Tensor t = e.getValue();
+            float[] values = t.floats();
+            if (t.shape().length == 2 && !name.equals("model.embed_tokens.weight")) {
+                transposed.put(name, manager.create(transpose(values, (int) t.shape()[0], (int) t.shape()[1]),
+                        new Shape(t.shape()[1], t.shape()[0])));
+            } else {
+                params.put(name, manager.create(values, new Shape(t.shape())));
+            }
+        }
+        if (config.tieWordEmbeddings()) {
+            Tensor embed = checkpoint.tensor("model.embed_tokens.weight");
+            lmHeadT = manager.create(transpose(embed.floats(), config.vocabSize(), config.hiddenSize()),
+                    new Shape(config.hiddenSize(), config.vocabSize()));
+        } else {
+            lmHeadT = transposed.get("lm_head.weight");
+        }
+    }
+
+    /** A decoder holding the checkpoint's weights (copied into native memory under a sub-manager of {@code manager}). */
+    public static LlamaDecoder of(HfCheckpoint checkpoint, NDManager manager) {
+        return new LlamaDecoder(checkpoint, manager);
+    }
+
+    public LlamaConfig config() { return config; }
+
+    /**
+     * Logits (batch x seq x vocab, float32) for token ids (batch x seq, int64), each position seeing only itself
+     * and earlier positions. The result lives in the ids' manager; every intermediate is freed.
+     */
+    public NDArray forward(NDArray ids) {
+        checkIds(ids);
+        NDManager caller = ids.getManager();
+        try (NDManager scope = caller.newSubManager()) {
+            NDArray logits = forwardIn(scope, ids);
+            logits.attach(caller);
+            return logits;
+        }
+    }
+
+    /** Mean next-token cross entropy (nats) over all batch x (seq - 1) predictions; a scalar in the ids' manager. */
+    public NDArray loss(NDArray ids) {
+        checkIds(ids);
+        long seq = ids.getShape().get(1);
+        if (seq < 2) throw new IllegalArgumentException("loss needs at least 2 tokens per sequence, got " + seq);
+        NDManager caller = ids.getManager();
+        try (NDManager scope = caller.newSubManager()) {
+            NDArray logits = forwardIn(scope, ids);
+            NDArray predictions = logits.get(":, :-1, :");                          // position t predicts token t+1
+            NDArray targets = StepScope.own(ids.get(":, 1:"), logits).oneHot(config.vocabSize());
+            NDArray loss = predictions.logSoftmax(-1).mul(targets).sum(new int[] {-1}).neg().mean();
+            loss.attach(caller);
+            return loss;
+        }
+    }
+
+    /** exp(mean next-token cross entropy) of the sequences. */
+    public double perplexity(NDArray ids) {
+        try (NDArray loss = loss(ids)) {
+            return perplexity(loss.getFloat());
+        }
+    }
+
+    /** Perplexity of a mean cross entropy in nats. */
+    public static double perplexity(double meanCrossEntropy) {
+        return Math.exp(meanCrossEntropy);
+    }
+
+    private NDArray forwardIn(NDManager scope, NDArray ids) {
+        int b = (int) ids.getShape().get(0), t = (int) ids.getShape().get(1), h = config.hiddenSize();
+        NDArray flat = ids.reshape(-1);
+        flat.attach(scope); // a view's result lands in the caller's manager; this step owns it
+        NDArray x = StepScope.own(params.get("model.embed_tokens.weight").get(new NDIndex("{}", flat)), flat).reshape(b, t, h);
+
+        Rope rope = Rope.of(scope, t, config.headDim(), config.ropeTheta());
+        NDArray causalMask = causalMask(scope, t);
+        for (int block = 0; block < config.numLayers(); block++) {
+            String p = "model.layers." + block + ".";
+            x = x.add(attention(p, rmsNorm(x, p + "input_layernorm.weight"), rope, causalMask));
+            x = x.add(mlp(p, rmsNorm(x, p + "post_attention_layernorm.weight")));
+        }
+        return rmsNorm(x, "model.norm.weight").matMul(lmHeadT);
+    }
+
+    /** Causal self-attention of one block: (batch, seq, hidden) -> (batch, seq, hidden). */
+    private NDArray attention(String p, NDArray x, Rope rope, NDArray causalMask) {
+        int kvHeads = config.numKeyValueHeads(), d = config.headDim();
+        NDArray q = rope.apply(heads(linear(p + "self_attn.q_proj", x), config.numHeads()));
+        NDArray k = rope.apply(heads(linear(p + "self_attn.k_proj", x), kvHeads));
+        NDArray v = heads(linear(p + "self_attn.v_proj", x), kvHeads);
+        k = repeatKeyValue(k);
+        v = repeatKeyValue(v);
+
+        // softmax(q k^T / sqrt(d) + mask) v, per head
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div((float) Math.sqrt(d)).add(causalMask);
+        NDArray context = scores.softmax(-1).matMul(v);                           // (b, heads, seq, d)
+        Shape s = x.getShape();
+        context = context.transpose(0, 2, 1, 3).reshape(s.get(0), s.get(1), config.queryWidth());
+        return linear(p + "self_attn.o_proj", context);
+    }
+
+    /** SwiGLU: down(silu(gate(x)) * up(x)). */
+    private NDArray mlp(String p, NDArray x) {
+        NDArray gate = linear(p + "mlp.gate_proj", x);
+        NDArray silu = gate.mul(Activation.sigmoid(gate));
+        return linear(p + "mlp.down_proj", silu.mul(linear(p + "mlp.up_proj", x)));
+    }
+
+    /** RMSNorm: x / sqrt(mean(x^2) + eps) * weight, over the hidden axis. */
+    private NDArray rmsNorm(NDArray x, String weight) {
+        NDArray rms = x.square().mean(new int[] {-1}, true).add((float) config.rmsNormEps()).sqrt();
+        return x.div(rms).mul(params.get(weight));
+    }
+
+    /** y = x W^T (+ b) for the linear layer {@code module} (e.g. model.layers.0.self_attn.q_proj). */
+    private NDArray linear(String module, NDArray x) {
+        NDArray y = x.matMul(transposed.get(module + ".weight"));
+        NDArray bias = params.get(module + ".bias");
+        return bias == null ? y : y.add(bias);
+    }
+
+    /** (batch, seq, n x d) -> (batch, n, seq, d). */
+    private NDArray heads(NDArray x, int n) {
+        Shape s = x.getShape();
+        return x.reshape(s.get(0), s.get(1), n, config.headDim()).transpose(0, 2, 1, 3);
+    }
+
+    /** Grouped-query attention: (batch, kvHeads, seq, d) -> (batch, heads, seq, d), k/v head i serving query heads i*g .. i*g+g-1. */
+    private NDArray repeatKeyValue(NDArray kv) {
+        int g = config.groupSize();
+        if (g == 1) return kv;
+        Shape s = kv.getShape();
+        return kv.expandDims(2).repeat(2, g).reshape(s.get(0), s.get(1) * g, s.get(2), s.get(3));
+    }
+
+    /** 0 where key position <= query position, a large negative number above the diagonal: (seq, seq). */
+    private static NDArray causalMask(NDManager scope, int t) {
+        float[] mask = new float[t * t];
+        for (int i = 0; i < t; i++) {
+            for (int j = i + 1; j < t; j++) mask[i * t + j] = -1e9f;
+        }
+        return scope.create(mask, new Shape(t, t));
+    }
+
+    /**
+     * Rotary position embeddings, HF convention: inv_freq_i = theta^(-2i/d) for i < d/2, angle(pos, i) =
+     * pos * inv_freq_(i mod d/2) over the whole head, and x' = x cos + rotate_half(x) sin with
+     * rotate_half([x1, x2]) = [-x2, x1] (x1, x2 the first and second halves).
+     */
+    private record Rope(NDArray cos, NDArray sin, int half) {
+        static Rope of(NDManager scope, int seq, int d, double theta) {
+            float[] cos = new float[seq * d], sin = new float[seq * d];
+            int half = d / 2;
+            for (int pos = 0; pos < seq; pos++) {
+                for (int i = 0; i < d; i++) {
+                    double invFreq = 1.0 / Math.pow(theta, (2.0 * (i % half)) / d);
+                    double angle = pos * invFreq;
+                    cos[pos * d + i] = (float) Math.cos(angle);
+                    sin[pos * d + i] = (float) Math.sin(angle);
+                }
+            }
+            return new Rope(scope.create(cos, new Shape(seq, d)), scope.create(sin, new Shape(seq, d)), half);
+        }
+
+        /** (batch, heads, seq, d) with rotated positions. */
+        NDArray apply(NDArray x) {
+            NDArray x1 = x.get("..., :" + half);
+            NDArray x2 = x.get("..., " + half + ":");
+            NDArray rotated = NDArrays.concat(new NDList(x2.neg(), x1), -1);
+            return x.mul(cos).add(rotated.mul(sin));
+        }
+    }
+
+    private void checkIds(NDArray ids) {
+        if (ids.getDataType() != DataType.INT64 || ids.getShape().dimension() != 2) {
+            throw new IllegalArgumentException("token ids must be int64 (batch x seq), got " + ids.getDataType() + " " + ids.getShape());
+        }
+        long seq = ids.getShape().get(1);
+        if (seq < 1 || ids.getShape().get(0) < 1) throw new IllegalArgumentException("empty batch " + ids.getShape());
+        if (seq > config.maxPositions()) {
+            throw new IllegalArgumentException(seq + " tokens exceed max_position_embeddings " + config.maxPositions());
+        }
+        long[] values = ids.toLongArray();
+        for (long id : values) {
+            if (id < 0 || id >= config.vocabSize()) throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + config.vocabSize());
+        }
+    }
+
+    private static float[] transpose(float[] m, int rows, int cols) {
+        float[] t = new float[m.length];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) t[c * rows + r] = m[r * cols + c];
+        }
+        return t;
+    }
+
+    @Override
+    public void close() { manager.close(); }
+}
