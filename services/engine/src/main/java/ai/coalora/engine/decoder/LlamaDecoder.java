@@ -92,8 +92,9 @@ public final class LlamaDecoder implements AutoCloseable {
         try (NDManager scope = caller.newSubManager()) {
             NDArray logits = forwardIn(scope, ids);
             NDArray predictions = logits.get(":, :-1, :");                          // position t predicts token t+1
-            NDArray targets = StepScope.own(ids.get(":, 1:"), logits).oneHot(config.vocabSize());
-            NDArray loss = predictions.logSoftmax(-1).mul(targets).sum(new int[] {-1}).neg().mean();
+            NDArray targets = StepScope.own(ids.get(":, 1:"), logits).expandDims(-1);   // (b, seq - 1, 1)
+            // -log p(target): gather picks each target's log-probability without a (b, seq, vocab) one-hot
+            NDArray loss = predictions.logSoftmax(-1).gather(targets, -1).neg().mean();
             loss.attach(caller);
             return loss;
         }
