@@ -190,7 +190,7 @@ public final class LlamaDecoder implements AutoCloseable {
 
     /**
      * Rotary position embeddings, HF convention: inv_freq_i = theta^(-2i/d) for i < d/2, angle(pos, i) =
-     * pos * inv_freq_(i mod d/2) over the whole head, and x' = x cos + rotate_half(x) sin with
+     * pos * inv_freq_(i mod d/2) over the whole head (both in float32, like transformers), and x' = x cos + rotate_half(x) sin with
      * rotate_half([x1, x2]) = [-x2, x1] (x1, x2 the first and second halves).
      */
     private record Rope(NDArray cos, NDArray sin, int half) {
@@ -199,8 +199,9 @@ public final class LlamaDecoder implements AutoCloseable {
             int half = d / 2;
             for (int pos = 0; pos < seq; pos++) {
                 for (int i = 0; i < d; i++) {
-                    double invFreq = 1.0 / Math.pow(theta, (2.0 * (i % half)) / d);
-                    double angle = pos * invFreq;
+                    // float32 steps as transformers takes them, so that long positions agree with it too
+                    float invFreq = 1.0f / (float) Math.pow(theta, (float) (2 * (i % half)) / d);
+                    float angle = pos * invFreq;
                     cos[pos * d + i] = (float) Math.cos(angle);
                     sin[pos * d + i] = (float) Math.sin(angle);
                 }

@@ -97,6 +97,18 @@ class LlamaDecoderTest {
     }
 
     @Test
+    void fullContextMatchesTheReference() {
+        LlamaConfig config = LlamaTestModels.tinyQwen2(); // 256 positions, theta 1e6
+        HfCheckpoint ckpt = new HfCheckpoint(config, LlamaTestModels.randomTensors(config, 13, false));
+        long[][] ids = randomIds(1, config.maxPositions(), config.vocabSize(), 14);
+        try (NDManager manager = NDManager.newBaseManager(); LlamaDecoder decoder = LlamaDecoder.of(ckpt, manager)) {
+            double diff = maxDifference(decoder, ckpt, ids, manager);
+            System.out.printf("tiny Qwen2, all %d positions: max |DJL - reference| logit difference %.3g%n", config.maxPositions(), diff);
+            assertTrue(diff < 1e-4, "max difference " + diff);
+        }
+    }
+
+    @Test
     void logitsAtAPositionDoNotDependOnLaterTokens() {
         LlamaConfig config = LlamaTestModels.tinyLlama();
         HfCheckpoint ckpt = new HfCheckpoint(config, LlamaTestModels.randomTensors(config, 6, false));
