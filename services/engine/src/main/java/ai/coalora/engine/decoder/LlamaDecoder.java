@@ -10,6 +10,8 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -65,6 +67,11 @@ public final class LlamaDecoder implements AutoCloseable {
     /** A decoder holding the checkpoint's weights (copied into native memory under a sub-manager of {@code manager}). */
     public static LlamaDecoder of(HfCheckpoint checkpoint, NDManager manager) {
         return new LlamaDecoder(checkpoint, manager);
+    }
+
+    /** {@link HfCheckpoint#load} then {@link #of}: a Hugging Face model directory, ready to run. */
+    public static LlamaDecoder load(Path dir, NDManager manager) throws IOException {
+        return of(HfCheckpoint.load(dir), manager);
     }
 
     public LlamaConfig config() { return config; }

@@ -68,6 +68,9 @@ class LlamaDecoderTest {
         LlamaConfig config = LlamaTestModels.tinyLlama();
         new HfCheckpoint(config, LlamaTestModels.randomTensors(config, 1, false)).save(dir);
         matchesReference(config, HfCheckpoint.load(dir), "tiny Llama (F32 model.safetensors)");
+        try (NDManager manager = NDManager.newBaseManager(); LlamaDecoder direct = LlamaDecoder.load(dir, manager)) {
+            assertEquals(config, direct.config());
+        }
     }
 
     @Test
