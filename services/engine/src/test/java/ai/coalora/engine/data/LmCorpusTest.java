@@ -1,6 +1,8 @@
 package ai.coalora.engine.data;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -8,13 +10,25 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Real data: fetched by scripts/fetch-data.sh (the engine build's process-test-resources step). */
 class LmCorpusTest {
 
-    @BeforeEach
+    @Test
+    void missingDataNamesTheFetchScript() {
+        String old = System.getProperty("coalora.cache");
+        System.setProperty("coalora.cache", "/nonexistent/coalora-cache");
+        try {
+            assertFalse(LmCorpus.isFetched());
+            IllegalStateException e = assertThrows(IllegalStateException.class, LmCorpus::load);
+            assertTrue(e.getMessage().contains("scripts/fetch-data.sh"), e.getMessage());
+            assertTrue(e.getMessage().contains("moby-dick-0.2.3"), e.getMessage());
+        } finally {
+            if (old == null) System.clearProperty("coalora.cache"); else System.setProperty("coalora.cache", old);
+        }
+    }
+
     void needsData() {
         assumeTrue(LmCorpus.isFetched(),
                 "LM corpus not in the cache: run scripts/fetch-data.sh (skipping LmCorpusTest)");
@@ -22,6 +36,7 @@ class LmCorpusTest {
 
     @Test
     void sizesPerSourceAndSplit() {
+        needsData();
         LmCorpus c = LmCorpus.load();
         long mobyTrain = count(c.train(), "moby-dick"), mobyHeld = count(c.heldOut(), "moby-dick");
         long sotuTrain = count(c.train(), "sotu"), sotuHeld = count(c.heldOut(), "sotu");
@@ -43,6 +58,7 @@ class LmCorpusTest {
 
     @Test
     void splitIsDeterministicAndSeeded() {
+        needsData();
         LmCorpus a = LmCorpus.load(), b = LmCorpus.load();
         assertEquals(ids(a.train()), ids(b.train()));
         assertEquals(ids(a.heldOut()), ids(b.heldOut()));
