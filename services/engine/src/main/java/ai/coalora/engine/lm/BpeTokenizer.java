@@ -33,7 +33,7 @@ import java.util.regex.Pattern;
  * GPT-2 regex (the one the HF ByteLevel pre-tokenizer uses, {@code use_regex = true}, no prefix space);
  * each chunk's UTF-8 bytes are mapped to printable characters (GPT-2's {@code bytes_to_unicode}), and the
  * merges are applied lowest rank first. Every byte is in the base vocabulary, so any text round-trips
- * exactly. Ids: specials first ({@code 0..s-1}), then the 256 byte symbols in byte order, then one id per
+ * exactly. Ids of a trained tokenizer: specials first ({@code 0..s-1}), then the 256 byte symbols in byte order, then one id per
  * merge in merge order (a merge whose result already exists reuses that id).
  *
  * <p>Training counts pre-tokenized chunks once, keeps pair counts for the distinct chunks with the set
@@ -68,9 +68,14 @@ public final class BpeTokenizer {
     private final Map<Long, int[]> mergeByPair; // pair → {rank, result id}
     private final Pattern specialSplit;
     private final Map<String, int[]> cache = new ConcurrentHashMap<>();
+    /** HF {@code ignore_merges}: a chunk that is itself in the vocabulary is one token (false for ours). */
+    private final boolean ignoreMerges;
+    private final Map<String, Integer> specialIds = new HashMap<>();
+    private final Set<Integer> specialIdSet = new HashSet<>();
 
-    private BpeTokenizer(List<String> specials, List<String> idToToken, List<int[]> merges) {
+    private BpeTokenizer(List<String> specials, List<String> idToToken, List<int[]> merges, boolean ignoreMerges) {
         this.specials = List.copyOf(specials);
+        this.ignoreMerges = ignoreMerges;
         this.idToToken = List.copyOf(idToToken);
         this.tokenToId = new HashMap<>();
         for (int i = 0; i < idToToken.size(); i++) {
@@ -83,6 +88,12 @@ public final class BpeTokenizer {
         for (int r = 0; r < merges.size(); r++) {
             int[] m = merges.get(r);
             mergeByPair.putIfAbsent(key(m[0], m[1]), new int[] {r, m[2]});
+        }
+        for (String sp : specials) {
+            Integer id = tokenToId.get(sp);
+            if (id == null) throw new IllegalArgumentException("special token '" + sp + "' has no id");
+            specialIds.put(sp, id);
+            specialIdSet.add(id);
         }
         if (specials.isEmpty()) {
             specialSplit = null;
@@ -106,7 +117,7 @@ public final class BpeTokenizer {
         }
         List<String> idToToken = new ArrayList<>(specials);
         for (int b = 0; b < 256; b++) idToToken.add(String.valueOf(BYTE_TO_CHAR[b]));
-        BpeTokenizer bytesOnly = new BpeTokenizer(specials, idToToken, List.of());
+        BpeTokenizer bytesOnly = new BpeTokenizer(specials, idToToken, List.of(), false);
 
         // 1. distinct pre-tokenized chunks with their counts, in first-seen order (deterministic)
         Map<String, long[]> chunkCounts = new LinkedHashMap<>();
@@ -174,7 +185,7 @@ public final class BpeTokenizer {
                 if (c != null) heap.add(new long[] {c[0], k});
             }
         }
-        return new BpeTokenizer(specials, idToToken, merges);
+        return new BpeTokenizer(specials, idToToken, merges, false);
     }
 
     private static int compareEntries(long[] x, long[] y) {
@@ -245,7 +256,7 @@ public final class BpeTokenizer {
         for (int id : ids) {
             if (id < 0 || id >= idToToken.size()) throw new IllegalArgumentException("token id " + id + " out of range");
             String token = idToToken.get(id);
-            if (id < specials.size()) {
+            if (specialIdSet.contains(id)) {
                 bytes.writeBytes(token.getBytes(StandardCharsets.UTF_8));
                 continue;
             }
@@ -259,6 +270,12 @@ public final class BpeTokenizer {
     }
 
     private int[] encodeChunk(String chunk) {
+        if (ignoreMerges) {
+            StringBuilder whole = new StringBuilder();
+            for (byte b : chunk.getBytes(StandardCharsets.UTF_8)) whole.append(BYTE_TO_CHAR[b & 0xFF]);
+            Integer id = tokenToId.get(whole.toString());
+            if (id != null) return new int[] {id};
+        }
         byte[] bytes = chunk.getBytes(StandardCharsets.UTF_8);
         int[] word = new int[bytes.length];
         for (int i = 0; i < bytes.length; i++) word[i] = tokenToId.get(String.valueOf(BYTE_TO_CHAR[bytes[i] & 0xFF]));
@@ -297,7 +314,7 @@ public final class BpeTokenizer {
         return out;
     }
 
-    private int specialId(String piece) { return specials.indexOf(piece); }
+    private int specialId(String piece) { return specialIds.getOrDefault(piece, -1); }
 
     /** The GPT-2 regex chunks; they always concatenate back to the input. */
     static List<String> preTokenize(String text) {
@@ -347,7 +364,7 @@ public final class BpeTokenizer {
         ArrayNode added = root.putArray("added_tokens");
         for (int i = 0; i < specials.size(); i++) {
             ObjectNode t = added.addObject();
-            t.put("id", i);
+            t.put("id", specialIds.get(specials.get(i)));
             t.put("content", specials.get(i));
             t.put("single_word", false);
             t.put("lstrip", false);
@@ -379,6 +396,7 @@ public final class BpeTokenizer {
         model.putNull("end_of_word_suffix");
         model.put("fuse_unk", false);
         model.put("byte_fallback", false);
+        model.put("ignore_merges", false);
         ObjectNode vocab = model.putObject("vocab");
         for (int i = 0; i < idToToken.size(); i++) vocab.put(idToToken.get(i), i);
         ArrayNode mergeArray = model.putArray("merges");
@@ -394,7 +412,8 @@ public final class BpeTokenizer {
     /**
      * Reads a byte-level BPE {@code tokenizer.json} (ours or one of the same kind: model BPE without
      * unknown token or subword affixes, ByteLevel pre-tokenizer with the GPT-2 regex and no prefix space).
-     * Merges may be "left right" strings or [left, right] pairs. Added tokens become the specials.
+     * Merges may be "left right" strings or [left, right] pairs; {@code ignore_merges} is honoured. Added
+     * tokens become the specials, at whatever ids the file gives them.
      */
     public static BpeTokenizer load(Path file) {
         JsonNode root;
@@ -430,12 +449,6 @@ public final class BpeTokenizer {
             }
             byId[id] = tok;
         });
-        // Our encoder treats ids below specials.size() as specials: require that layout.
-        for (int i = 0; i < specials.size(); i++) {
-            if (!specials.get(i).equals(byId[i])) {
-                throw new IllegalArgumentException(file + ": added tokens must hold ids 0.." + (specials.size() - 1) + " in order");
-            }
-        }
         for (int b = 0; b < 256; b++) {
             if (!vocab.containsKey(String.valueOf(BYTE_TO_CHAR[b]))) {
                 throw new IllegalArgumentException(file + ": byte-level vocabulary lacks byte " + b);
@@ -460,7 +473,7 @@ public final class BpeTokenizer {
             }
             merges.add(new int[] {a, b, r});
         }
-        return new BpeTokenizer(specials, Arrays.asList(byId), merges);
+        return new BpeTokenizer(specials, Arrays.asList(byId), merges, model.path("ignore_merges").asBoolean(false));
     }
 
     // ---------------------------------------------------------------- small int list

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -101,6 +103,46 @@ class BpeTokenizerTest {
         }
         String json = Files.readString(file);
         assertTrue(json.contains("\"type\" : \"BPE\"") && json.contains("\"ByteLevel\""));
+    }
+
+    @Test
+    void readsOtherLayoutsOfTheSameKind(@TempDir Path dir) throws Exception {
+        // GPT-2's layout: bytes and merges first, the special last; and ignore_merges (a chunk in the
+        // vocabulary is one token). Both checked against our own encodings and against HF tokenizers.
+        BpeTokenizer t = small();
+        Path ours = dir.resolve("ours.json");
+        t.save(ours);
+        ObjectMapper json = new ObjectMapper();
+        for (boolean ignoreMerges : new boolean[] {false, true}) {
+            ObjectNode root = (ObjectNode) json.readTree(ours.toFile());
+            ObjectNode model = (ObjectNode) root.get("model");
+            ObjectNode vocab = json.createObjectNode();
+            int last = t.vocabSize() - 1;
+            for (int i = 0; i < t.vocabSize(); i++) vocab.put(t.token(i), i == 0 ? last : i - 1);
+            model.set("vocab", vocab);
+            model.put("ignore_merges", ignoreMerges);
+            ((ObjectNode) root.get("added_tokens").get(0)).put("id", last);
+            Path moved = dir.resolve("moved-" + ignoreMerges + ".json");
+            json.writeValue(moved.toFile(), root);
+
+            BpeTokenizer back = BpeTokenizer.load(moved);
+            assertEquals(last, back.id(EOT));
+            try (HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(moved,
+                    Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"))) {
+                for (String s : TRICKY) {
+                    int[] ids = back.encode(s);
+                    assertEquals(s, back.decode(ids));
+                    if (!ignoreMerges) {
+                        int[] expected = Arrays.stream(t.encode(s)).map(i -> i == 0 ? last : i - 1).toArray();
+                        assertArrayEquals(expected, ids, s);
+                    }
+                    if (s.isEmpty()) continue;
+                    assertArrayEquals(Arrays.stream(ids).asLongStream().toArray(), hf.encode(s, false, false).getIds(),
+                            "HF ids (ignore_merges " + ignoreMerges + ") for " + s);
+                    assertEquals(s, hf.decode(Arrays.stream(ids).asLongStream().toArray(), false), "HF decode of " + s);
+                }
+            }
+        }
     }
 
     @Test
