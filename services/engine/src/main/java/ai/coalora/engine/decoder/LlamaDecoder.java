@@ -97,14 +97,60 @@ public final class LlamaDecoder implements AutoCloseable {
         if (seq < 2) throw new IllegalArgumentException("loss needs at least 2 tokens per sequence, got " + seq);
         NDManager caller = ids.getManager();
         try (NDManager scope = caller.newSubManager()) {
-            NDArray logits = forwardIn(scope, ids);
-            NDArray predictions = logits.get(":, :-1, :");                          // position t predicts token t+1
-            NDArray targets = StepScope.own(ids.get(":, 1:"), logits).expandDims(-1);   // (b, seq - 1, 1)
-            // -log p(target): gather picks each target's log-probability without a (b, seq, vocab) one-hot
-            NDArray loss = predictions.logSoftmax(-1).gather(targets, -1).neg().mean();
+            NDArray loss = lossIn(scope, ids);
             loss.attach(caller);
             return loss;
         }
+    }
+
+    /**
+     * {@link #loss}, for a backward pass: every intermediate stays in the ids' manager (the training step's
+     * scope, closed by the caller after the update) so that autograd still holds the whole graph.
+     */
+    public NDArray trainingLoss(NDArray ids) {
+        checkIds(ids);
+        if (ids.getShape().get(1) < 2) throw new IllegalArgumentException("loss needs at least 2 tokens per sequence");
+        return lossIn(ids.getManager(), ids);
+    }
+
+    private NDArray lossIn(NDManager scope, NDArray ids) {
+        NDArray logits = forwardIn(scope, ids);
+        NDArray predictions = logits.get(":, :-1, :");                          // position t predicts token t+1
+        NDArray targets = StepScope.own(ids.get(":, 1:"), logits).expandDims(-1);   // (b, seq - 1, 1)
+        // -log p(target): gather picks each target's log-probability without a (b, seq, vocab) one-hot
+        return predictions.logSoftmax(-1).gather(targets, -1).neg().mean();
+    }
+
+    /**
+     * The trainable arrays, by HF name (linear weights in their stored in x out layout). Only for untied
+     * decoders: with tied embeddings the output projection is a separate copy that training would let drift.
+     */
+    public Map<String, NDArray> parameters() {
+        if (config.tieWordEmbeddings()) {
+            throw new UnsupportedOperationException("training a decoder with tied embeddings is not supported");
+        }
+        Map<String, NDArray> all = new java.util.LinkedHashMap<>();
+        for (String name : HfCheckpoint.requiredShapes(config).keySet()) {
+            all.put(name, transposed.containsKey(name) ? transposed.get(name) : params.get(name));
+        }
+        return all;
+    }
+
+    /** The current weights as a checkpoint (HF layout, F32): what {@link HfCheckpoint#save} writes and {@link #load} reads back. */
+    public HfCheckpoint toCheckpoint() {
+        Map<String, Tensor> tensors = new java.util.LinkedHashMap<>();
+        for (Map.Entry<String, long[]> e : HfCheckpoint.requiredShapes(config).entrySet()) {
+            String name = e.getKey();
+            long[] shape = e.getValue();
+            float[] values;
+            if (transposed.containsKey(name)) {
+                values = transpose(transposed.get(name).toFloatArray(), (int) shape[1], (int) shape[0]);
+            } else {
+                values = params.get(name).toFloatArray();
+            }
+            tensors.put(name, Tensor.ofFloats(values, shape));
+        }
+        return new HfCheckpoint(config, tensors);
     }
 
     /** exp(mean next-token cross entropy) of the sequences. */
