@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
         description = "Configuration-aware LoRA for quantized models: quantize, fine-tune, evaluate, benchmark.",
         subcommands = {
                 VerifyModelCommand.class,
+                PretrainCommand.class,
                 QuantizeCommand.class,
                 FinetuneCommand.class,
                 DemoCommand.class,
