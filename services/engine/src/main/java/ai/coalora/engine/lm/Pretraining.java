@@ -25,7 +25,7 @@ import java.util.function.Consumer;
  * a byte-level BPE tokenizer is trained on the train documents, the documents are encoded (an
  * end-of-text token between them) and cut into non-overlapping windows, and the decoder (seeded
  * normal init, std 0.02, residual output projections scaled by 1/sqrt(2 layers), untied head) is
- * trained with AdamW (linear warm-up, cosine decay to a tenth, global-norm clipping), every step in
+ * trained with AdamW (linear warm-up, cosine decay to a tenth over the steps or the time budget, global-norm clipping), every step in
  * its own sub-manager. At the end the held-out perplexity is measured on a bounded number of held-out
  * windows, and config.json, model.safetensors and tokenizer.json are written into the output folder.
  */
@@ -55,10 +55,20 @@ public final class Pretraining {
             return new Settings(4096, 256, 4, 4, 2, 688, 128, 16, 2000, 0, 1e-3f, 100, 0.01f, 1.0f, 42, 64, 50, 0);
         }
 
-        /** Learning rate at {@code step} (0-based): linear warm-up, then cosine decay to a tenth of the peak. */
+        /** Learning rate at {@code step} (0-based) of {@code maxSteps}: see {@link #learningRateAt(double)}. */
         public float learningRateAt(int step) {
-            if (step < warmupSteps) return learningRate * (step + 1) / warmupSteps;
-            double progress = (double) (step - warmupSteps) / Math.max(1, maxSteps - warmupSteps);
+            return learningRateAt((double) step / maxSteps);
+        }
+
+        /**
+         * Learning rate at a fraction {@code f} of the run: linear warm-up over the first warmupSteps / maxSteps,
+         * then cosine decay to a tenth of the peak at f = 1. With a time budget, f is the larger of the step
+         * fraction and the elapsed fraction of the budget, so that a short run still decays.
+         */
+        public float learningRateAt(double f) {
+            double warm = Math.min(0.5, (double) warmupSteps / maxSteps);
+            if (f < warm) return (float) (learningRate * Math.max(f, 1.0 / maxSteps) / warm);
+            double progress = (f - warm) / (1 - warm);
             double cosine = 0.5 * (1 + Math.cos(Math.PI * Math.min(1, progress)));
             return (float) (learningRate * (0.1 + 0.9 * cosine));
         }
@@ -195,7 +205,7 @@ public final class Pretraining {
                         int w = order[cursor++];
                         for (int i = 0; i < s.seqLen(); i++) batch[b * s.seqLen() + i] = trainIds[w * s.seqLen() + i];
                     }
-                    float l;
+                    float l, lr;
                     try (NDManager scope = manager.newSubManager()) {
                         NDArray ids = scope.create(batch, new Shape(s.batchSize(), s.seqLen()));
                         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
@@ -203,7 +213,8 @@ public final class Pretraining {
                             gc.backward(loss);
                             l = loss.getFloat();
                         }
-                        optimizer.step(s.learningRateAt(step));
+                        lr = s.learningRateAt(Math.max((double) step / s.maxSteps(), (double) (System.nanoTime() - start) / budget));
+                        optimizer.step(lr);
                     }
                     step++;
                     tokensSeen += batch.length;
@@ -216,7 +227,7 @@ public final class Pretraining {
                         losses.add(new LossPoint(step, mean));
                         double secs = (System.nanoTime() - start) / 1e9;
                         log.accept(String.format("step %d/%d  train loss %.4f  lr %.2e  %.0f tokens/s", step, s.maxSteps(),
-                                mean, s.learningRateAt(step - 1), tokensSeen / secs));
+                                mean, lr, tokensSeen / secs));
                         lossSum = 0;
                         lossCount = 0;
                     }
