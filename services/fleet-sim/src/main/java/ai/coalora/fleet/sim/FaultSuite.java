@@ -214,7 +214,7 @@ public final class FaultSuite {
         int up = 0;
         for (String s : FleetStack.SERVICES) {
             String url = stack.service(s).url() + "/q/health/ready";
-            if (awaitQuietly(() -> status(url) == 200, Duration.ofMinutes(2))) up++;
+            if (FleetObserver.await(() -> status(url) == 200, Duration.ofMinutes(2))) up++;
         }
         boolean planned = probe();
         Row r = new Row(fault, (System.nanoTime() - startNanos) / 1e9, lost(), duplicates(), deadLettered, sent, rejected, served, up, planned);
@@ -231,7 +231,7 @@ public final class FaultSuite {
         try (KafkaProducer<String, byte[]> producer = SimulatedFleet.producer(stack.bootstrapServers())) {
             SimulatedFleet.publish(producer, SimulatedFleet.event(p));
         }
-        return awaitQuietly(() -> {
+        return FleetObserver.await(() -> {
             JsonNode dev = get("api/devices/" + p.deviceId());
             return dev != null && Set.of("assigned", "ready", "running", "unassignable").contains(dev.path("status").asText());
         }, Duration.ofMinutes(2));
@@ -368,9 +368,5 @@ public final class FaultSuite {
 
     private void await(BooleanSupplier done, Duration timeout, String what) throws InterruptedException {
         if (!FleetObserver.await(done, timeout)) progress.accept("  (timed out waiting for " + what + ")");
-    }
-
-    private static boolean awaitQuietly(BooleanSupplier done, Duration timeout) throws InterruptedException {
-        return FleetObserver.await(done, timeout);
     }
 }

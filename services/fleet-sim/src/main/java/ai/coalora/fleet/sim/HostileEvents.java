@@ -17,7 +17,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -166,12 +165,5 @@ public final class HostileEvents {
         rnd.nextBytes(b);
         if (rnd.nextBoolean()) b = ("{\"deviceId\": " + new String(b, StandardCharsets.ISO_8859_1)).getBytes(StandardCharsets.UTF_8);
         return b;
-    }
-
-    /** The kinds, for a report. */
-    public static Map<String, String> describe() {
-        Map<String, String> m = new LinkedHashMap<>();
-        for (String k : KINDS) m.put(k, k);
-        return m;
     }
 }
