@@ -17,6 +17,7 @@ import ai.coalora.engine.quant.BudgetAllocator;
 import ai.coalora.engine.quant.MatrixSpec;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantizerKind;
+import ai.coalora.engine.train.ClassificationObjective;
 import ai.coalora.engine.train.ClassifierHead;
 import ai.coalora.engine.train.EncodedExamples;
 import ai.coalora.engine.train.FineTuner;
@@ -147,7 +148,7 @@ public final class PaperBenchmark {
         SentenceClassifier classifier = new SentenceClassifier(model.encoder(), head);
         // a fresh cache per method: quantizing the training set is part of each method's training cost
         try (QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), settings.cacheCapacity())) {
-            CoaTrainer.Result r = new CoaTrainer(classifier, coa, cache).train(settings, train, evaluationBatch, initialSet,
+            CoaTrainer.Result r = new CoaTrainer(new ClassificationObjective(classifier, train, evaluationBatch), coa, cache).train(settings, initialSet,
                     policy, (p, d, t) -> progress.update(task.name() + ": " + method.label + " " + p, d, t));
             List<Evaluation> evaluations = new ArrayList<>();
             List<ModelQuantConfig> all = new ArrayList<>(seen);

@@ -9,7 +9,6 @@ import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -53,7 +52,7 @@ public final class AdapterEmission {
             foldMillis = (System.nanoTime() - t0) / 1e6;
         }
         BundleManifest m = loaded.manifest();
-        List<String> targets = Arrays.stream(Role.values()).map(Role::hfModule).toList();
+        List<String> targets = Role.Architecture.ENCODER.roles().stream().map(Role::hfModule).toList();
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put(MODEL_VERSION_METADATA, modelVersion);
         metadata.put("coalora.average_bits", Double.toString(config.averageBits()));

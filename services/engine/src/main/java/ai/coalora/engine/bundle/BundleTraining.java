@@ -13,6 +13,7 @@ import ai.coalora.engine.model.MiniLmArtifact;
 import ai.coalora.engine.model.QuantizedWeightCache;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantizerKind;
+import ai.coalora.engine.train.ClassificationObjective;
 import ai.coalora.engine.train.ClassifierHead;
 import ai.coalora.engine.train.EncodedExamples;
 import ai.coalora.engine.train.FineTuner;
@@ -112,8 +113,8 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
                 coa = start.model();
             }
             SentenceClassifier classifier = new SentenceClassifier(model.encoder(), head);
-            CoaTrainer trainer = new CoaTrainer(classifier, coa, cache);
-            CoaTrainer.Result r = trainer.train(settings, train, evaluation, initial, policy, progress);
+            CoaTrainer trainer = new CoaTrainer(new ClassificationObjective(classifier, train, evaluation), coa, cache);
+            CoaTrainer.Result r = trainer.train(settings, initial, policy, progress);
 
             // the front: the final training set, measured with the deployed (folded) adapters on validation
             List<BundleManifest.FrontPoint> front = new ArrayList<>();

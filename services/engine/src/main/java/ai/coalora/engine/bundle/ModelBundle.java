@@ -8,6 +8,7 @@ import ai.coalora.engine.lora.LoraAdapter;
 import ai.coalora.engine.lora.LoraSpec;
 import ai.coalora.engine.model.BertEncoder;
 import ai.coalora.engine.model.LinearId;
+import ai.coalora.engine.model.Role;
 import ai.coalora.engine.train.ClassifierHead;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -84,7 +85,7 @@ public final class ModelBundle {
                 if (m.configAware()) {
                     Map<String, float[]> values = new LinkedHashMap<>();
                     tensors.forEach((name, t) -> { if (name.startsWith("network.")) values.put(name.substring(8), t.floats()); });
-                    network = ConfigAwareNetwork.of(m.rank(), m.baseModel().numLayers(), values, manager);
+                    network = ConfigAwareNetwork.of(m.rank(), m.baseModel().numLayers(), Role.Architecture.ENCODER.roles().size(), values, manager);
                 }
                 int hidden = encoder.config().hiddenSize(), labels = m.task().labels().size();
                 ClassifierHead head = new ClassifierHead(hidden, labels, floats("head.weight", (long) labels * hidden),

@@ -1,15 +1,10 @@
 package ai.coalora.engine.coa;
 
 import ai.coalora.engine.model.QuantizedWeightCache;
-import ai.coalora.engine.model.TokenBatch;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.train.AdamW;
-import ai.coalora.engine.train.ClassifierHead;
-import ai.coalora.engine.train.EncodedExamples;
 import ai.coalora.engine.train.FineTuneSettings;
-import ai.coalora.engine.train.FineTuner;
 import ai.coalora.engine.train.Progress;
-import ai.coalora.engine.train.SentenceClassifier;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -22,11 +17,12 @@ import java.util.Random;
 import java.util.Set;
 
 /**
- * Joint training of the shared LoRA, the configuration-aware network and the task head (method.md
- * "Training"): every step takes one mini-batch and {@link CoaSettings#configsPerStep()} configurations
+ * Joint training of the shared LoRA, the configuration-aware network and the task head, if the objective has
+ * one (method.md "Training"): every step takes one mini-batch and {@link CoaSettings#configsPerStep()} configurations
  * from the current training set, runs forward and backward for each on the same batch (gradients
  * accumulate, each loss weighted 1/k), clips and takes one AdamW step. After every epoch but the last,
- * the {@link TrainingSetPolicy} chooses the next training set.
+ * the {@link TrainingSetPolicy} chooses the next training set. With a one-configuration set, one configuration
+ * per step and no network, this is the per-configuration (QLoRA-style) baseline.
  */
 public final class CoaTrainer {
 
@@ -42,30 +38,28 @@ public final class CoaTrainer {
     public record Result(List<EpochReport> epochs, List<ModelQuantConfig> finalSet, Set<ModelQuantConfig> trainedOn,
                          double seconds, long trainTokens, int materializations, int recomputedSteps, int skippedSteps) {}
 
-    private final SentenceClassifier classifier;
+    private final TrainingObjective objective;
     private final ConfigAwareLora model;
     private final QuantizedWeightCache cache;
 
-    public CoaTrainer(SentenceClassifier classifier, ConfigAwareLora model, QuantizedWeightCache cache) {
-        this.classifier = classifier;
+    public CoaTrainer(TrainingObjective objective, ConfigAwareLora model, QuantizedWeightCache cache) {
+        this.objective = objective;
         this.model = model;
         this.cache = cache;
     }
 
-    public Result train(CoaSettings settings, EncodedExamples train, EncodedExamples evaluationBatch,
-                        List<ModelQuantConfig> initialSet, TrainingSetPolicy policy, Progress progress) {
+    public Result train(CoaSettings settings, List<ModelQuantConfig> initialSet, TrainingSetPolicy policy, Progress progress) {
         if (initialSet.size() < settings.configsPerStep()) {
             throw new IllegalArgumentException("training set has " + initialSet.size() + " configurations, a step needs "
                     + settings.configsPerStep());
         }
         FineTuneSettings t = settings.training();
-        ClassifierHead head = classifier.head();
-        List<NDArray> params = new ArrayList<>(head.parameters());
+        List<NDArray> params = new ArrayList<>(objective.extraParameters());
         params.addAll(model.parameters());
         long start = System.nanoTime();
-        try (NDManager manager = classifier.encoder().manager().newSubManager();
+        try (NDManager manager = objective.manager().newSubManager();
              AdamW optimizer = new AdamW(params, t.weightDecay(), t.clipNorm(), manager)) {
-            int stepsPerEpoch = (train.size() + t.batchSize() - 1) / t.batchSize();
+            int stepsPerEpoch = (objective.size() + t.batchSize() - 1) / t.batchSize();
             int totalSteps = stepsPerEpoch * t.epochs();
             Random random = new Random(t.seed());
             List<ModelQuantConfig> set = List.copyOf(initialSet);
@@ -75,7 +69,7 @@ public final class CoaTrainer {
             int step = 0, skipped = 0;
             for (int epoch = 1; epoch <= t.epochs(); epoch++) {
                 long epochStart = System.nanoTime();
-                List<int[]> batches = FineTuner.lengthBucketedBatches(train, t.batchSize(), random);
+                List<int[]> batches = objective.batches(t.batchSize(), random);
                 List<List<ModelQuantConfig>> schedule = schedule(set, batches.size(), settings.configsPerStep(), cache.capacity(), random);
                 double lossSum = 0;
                 int done = 0;
@@ -85,15 +79,12 @@ public final class CoaTrainer {
                     trainedOn.addAll(configs);
                     float lr = t.learningRateAt(step++, totalSteps);
                     try (NDManager scope = manager.newSubManager()) {
-                        TokenBatch batch = TokenBatch.of(train.ids(indices, 0, indices.length), scope);
-                        int[] labels = train.labels(indices, 0, indices.length);
-                        tokens += batch.realTokens() * (long) configs.size();
+                        tokens += objective.tokens(indices) * configs.size();
                         for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
                             double stepLoss = 0;
                             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                                 for (ModelQuantConfig config : configs) {
-                                    NDArray loss = SentenceClassifier.crossEntropy(
-                                            classifier.logits(batch, cache.get(config), model.adapterFor(config, scope)), labels);
+                                    NDArray loss = objective.loss(indices, cache.get(config), model.adapterFor(config, scope), scope);
                                     gc.backward(loss.div((float) configs.size())); // accumulate the mean over configurations
                                     stepLoss += loss.getFloat() / configs.size();
                                 }
@@ -107,7 +98,7 @@ public final class CoaTrainer {
                         }
                     }
                     done += indices.length;
-                    progress.update("epoch " + epoch + "/" + t.epochs() + " (" + set.size() + " configurations)", done, train.size());
+                    progress.update("epoch " + epoch + "/" + t.epochs() + " (" + set.size() + " configurations)", done, objective.size());
                 }
                 double trainSeconds = (System.nanoTime() - epochStart) / 1e9;
                 long policyStart = System.nanoTime();
@@ -117,14 +108,14 @@ public final class CoaTrainer {
                     int[] measured = {0};
                     set = List.copyOf(policy.next(epoch, set, config -> {
                         progress.update(phase, ++measured[0], measured[0] + 1);
-                        return loss(config, evaluationBatch);
+                        return loss(config);
                     }));
                     if (measured[0] > 0) progress.update(phase, measured[0], measured[0]);
                     if (set.size() < settings.configsPerStep()) {
                         throw new IllegalStateException("policy " + policy.name() + " left " + set.size() + " configurations");
                     }
                 }
-                epochs.add(new EpochReport(epoch, lossSum / train.size(), trainedSetSize, trainSeconds,
+                epochs.add(new EpochReport(epoch, lossSum / objective.size(), trainedSetSize, trainSeconds,
                         (System.nanoTime() - policyStart) / 1e9));
             }
             return new Result(epochs, set, Collections.unmodifiableSet(trainedOn), (System.nanoTime() - start) / 1e9,
@@ -132,11 +123,11 @@ public final class CoaTrainer {
         }
     }
 
-    /** Mean cross-entropy of the current adapted model for {@code config} on a fixed set of examples. */
-    public double loss(ModelQuantConfig config, EncodedExamples examples) {
-        try (NDManager scope = classifier.encoder().manager().newSubManager()) {
-            // M computed once for the configuration, then every batch (in length order) reuses it
-            return FineTuner.evaluate(classifier, cache.get(config), model.adapterFor(config, scope), examples, null).loss();
+    /** The objective's evaluation loss of the current adapted model for {@code config}. */
+    public double loss(ModelQuantConfig config) {
+        try (NDManager scope = objective.manager().newSubManager()) {
+            // M computed once for the configuration, then every evaluation batch reuses it
+            return objective.evaluationLoss(cache.get(config), model.adapterFor(config, scope));
         }
     }
 

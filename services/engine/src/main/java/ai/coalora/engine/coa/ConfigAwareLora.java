@@ -3,7 +3,7 @@ package ai.coalora.engine.coa;
 import ai.coalora.engine.lora.LoraAdapter;
 import ai.coalora.engine.lora.LoraSpec;
 import ai.coalora.engine.model.Adapter;
-import ai.coalora.engine.model.BertEncoder;
+import ai.coalora.engine.model.QuantizableModel;
 import ai.coalora.engine.model.LinearId;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.djl.ndarray.NDArray;
@@ -33,10 +33,10 @@ public final class ConfigAwareLora implements AutoCloseable {
     }
 
     /** Standard LoRA init (B = 0) and, if {@code configAware}, a network that starts at M = I. */
-    public static ConfigAwareLora initialize(BertEncoder encoder, LoraSpec spec, long seed, boolean configAware, NDManager parent) {
-        LoraAdapter lora = LoraAdapter.initialize(encoder, spec, seed, parent);
-        ConfigAwareNetwork net = configAware
-                ? ConfigAwareNetwork.initialize(spec.rank(), encoder.config().numLayers(), seed + 7, parent) : null;
+    public static ConfigAwareLora initialize(QuantizableModel model, LoraSpec spec, long seed, boolean configAware, NDManager parent) {
+        LoraAdapter lora = LoraAdapter.initialize(model, spec, seed, parent);
+        ConfigAwareNetwork net = configAware ? ConfigAwareNetwork.initialize(spec.rank(), model.numBlocks(),
+                model.architecture().roles().size(), seed + 7, parent) : null;
         return new ConfigAwareLora(lora, net);
     }
 

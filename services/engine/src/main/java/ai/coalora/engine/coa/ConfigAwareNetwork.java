@@ -35,11 +35,11 @@ public final class ConfigAwareNetwork implements AutoCloseable {
         this.manager = manager;
     }
 
-    /** A freshly initialised network for LoRA rank {@code rank} and a model of {@code numBlocks} blocks. */
-    public static ConfigAwareNetwork initialize(int rank, int numBlocks, long seed, NDManager parent) {
+    /** A freshly initialised network for LoRA rank {@code rank} and a model of {@code numBlocks} blocks of {@code numRoles} matrices. */
+    public static ConfigAwareNetwork initialize(int rank, int numBlocks, int numRoles, long seed, NDManager parent) {
         Random random = new Random(seed);
         int in = ConfigFields.COUNT * EMBEDDING_DIM;
-        return build(rank, numBlocks, parent, (name, n) -> switch (name) {
+        return build(rank, numBlocks, numRoles, parent, (name, n) -> switch (name) {
             case "norm.weight", "gain" -> filled(n, 1f);
             case "norm.bias", "hidden.bias", "out.bias" -> filled(n, 0f);
             case "hidden.weight" -> uniform(random, n, 1.0 / Math.sqrt(in)); // PyTorch's default Linear bound
@@ -49,9 +49,9 @@ public final class ConfigAwareNetwork implements AutoCloseable {
     }
 
     /** A network with given parameter values (from a bundle); names and sizes are checked against the architecture. */
-    public static ConfigAwareNetwork of(int rank, int numBlocks, Map<String, float[]> values, NDManager parent) {
+    public static ConfigAwareNetwork of(int rank, int numBlocks, int numRoles, Map<String, float[]> values, NDManager parent) {
         java.util.Set<String> unused = new java.util.HashSet<>(values.keySet());
-        ConfigAwareNetwork net = build(rank, numBlocks, parent, (name, n) -> {
+        ConfigAwareNetwork net = build(rank, numBlocks, numRoles, parent, (name, n) -> {
             float[] v = values.get(name);
             if (v == null) throw new IllegalArgumentException("configuration-aware network: missing parameter " + name);
             if (v.length != n) {
@@ -69,12 +69,12 @@ public final class ConfigAwareNetwork implements AutoCloseable {
     }
 
     /** The architecture, in one place: every parameter's name and shape, values from {@code init}. */
-    private static ConfigAwareNetwork build(int rank, int numBlocks, NDManager parent,
+    private static ConfigAwareNetwork build(int rank, int numBlocks, int numRoles, NDManager parent,
                                             java.util.function.BiFunction<String, Integer, float[]> init) {
         if (rank < 1) throw new IllegalArgumentException("rank must be >= 1");
         ConfigAwareNetwork net = new ConfigAwareNetwork(rank, parent.newSubManager());
         try {
-            int[] vocab = ConfigFields.vocabularySizes(numBlocks);
+            int[] vocab = ConfigFields.vocabularySizes(numBlocks, numRoles);
             for (int f = 0; f < ConfigFields.COUNT; f++) net.put("embedding." + ConfigFields.NAMES[f], init, vocab[f], EMBEDDING_DIM);
             int in = ConfigFields.COUNT * EMBEDDING_DIM;
             net.put("norm.weight", init, in);

@@ -1,14 +1,14 @@
 package ai.coalora.engine.coa;
 
 import ai.coalora.engine.model.LinearId;
-import ai.coalora.engine.model.Role;
 import ai.coalora.engine.quant.QuantConfig;
 
 /**
  * The seven categorical inputs the configuration-aware network sees for one matrix: its five
  * configuration fields (as positions in their option lists), its block index and its module role.
  * Block and role come from the matrix's {@link LinearId}, i.e. from its parsed name: the reference
- * code read every Llama block as 0 and gave two BERT roles one id, so the network could not tell them apart.
+ * code read every Llama block as 0 and gave two BERT roles one id, so the network could not tell them apart. The
+ * role is its position within its architecture's roles (6 for a BERT block, 7 for a Llama block).
  */
 public record ConfigFields(int weightBits, int scaleBits, int scaleType, int blockSize, int groupSize, int block, int role) {
 
@@ -21,10 +21,10 @@ public record ConfigFields(int weightBits, int scaleBits, int scaleType, int blo
                 QuantConfig.GROUP_SIZES.indexOf(c.B1()), id.block(), id.role().id());
     }
 
-    /** How many values each field can take, in field order. */
-    public static int[] vocabularySizes(int numBlocks) {
+    /** How many values each field can take, in field order, for a model of {@code numBlocks} blocks of {@code numRoles} roles. */
+    public static int[] vocabularySizes(int numBlocks, int numRoles) {
         return new int[] {QuantConfig.WEIGHT_BITS.size(), QuantConfig.SCALE_BITS.size(), QuantConfig.SCALE_TYPES.size(),
-                QuantConfig.BLOCK_SIZES.size(), QuantConfig.GROUP_SIZES.size(), numBlocks, Role.values().length};
+                QuantConfig.BLOCK_SIZES.size(), QuantConfig.GROUP_SIZES.size(), numBlocks, numRoles};
     }
 
     /** Field names, in order: also the names of the embedding tables in a saved bundle. */

@@ -1,6 +1,11 @@
 package ai.coalora.engine.decoder;
 
 import ai.coalora.engine.io.Safetensors.Tensor;
+import ai.coalora.engine.model.Adapter;
+import ai.coalora.engine.model.BaseWeights;
+import ai.coalora.engine.model.LinearId;
+import ai.coalora.engine.model.QuantizableModel;
+import ai.coalora.engine.model.Role;
 import ai.coalora.engine.model.StepScope;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
@@ -13,7 +18,9 @@ import ai.djl.nn.Activation;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * A Llama / Qwen2 decoder written out with DJL operations, top to bottom:
@@ -30,8 +37,12 @@ import java.util.Map;
  * <p>Parameters live in this decoder's own manager (linear weights stored transposed, in x out, once). Every
  * forward pass works in a sub-manager of the caller's ids' manager, which it closes: only the result
  * survives, in the ids' manager.
+ *
+ * <p>The seven matrices of every block (q, k, v, o, gate, up, down) are the quantizable ones: a forward pass can
+ * take them from another {@link BaseWeights} (one quantization configuration's dequantized weights) and add an
+ * {@link Adapter}'s output to each (LoRA); embeddings, norms, biases and {@code lm_head} stay as loaded.
  */
-public final class LlamaDecoder implements AutoCloseable {
+public final class LlamaDecoder implements QuantizableModel, AutoCloseable {
     private final LlamaConfig config;
     private final NDManager manager;
     /** Norm weights, biases and the embedding table, by HF name. */
@@ -40,6 +51,8 @@ public final class LlamaDecoder implements AutoCloseable {
     private final Map<String, NDArray> transposed = new HashMap<>();
     /** lm_head.weight (or the tied embeddings) transposed: (hidden x vocab). */
     private final NDArray lmHeadT;
+    /** The seven matrices per block as they are loaded (a view on {@link #transposed}: training them trains this). */
+    private final BaseWeights fullPrecision;
 
     private LlamaDecoder(HfCheckpoint checkpoint, NDManager parent) {
         this.config = checkpoint.config();
@@ -62,6 +75,9 @@ public final class LlamaDecoder implements AutoCloseable {
         } else {
             lmHeadT = transposed.get("lm_head.weight");
         }
+        Map<LinearId, NDArray> linear = new TreeMap<>();
+        for (LinearId id : linearIds()) linear.put(id, transposed.get(id.weightName()));
+        fullPrecision = BaseWeights.viewOf(manager, linear);
     }
 
     /** A decoder holding the checkpoint's weights (copied into native memory under a sub-manager of {@code manager}). */
@@ -76,15 +92,54 @@ public final class LlamaDecoder implements AutoCloseable {
 
     public LlamaConfig config() { return config; }
 
+    @Override
+    public Role.Architecture architecture() { return Role.Architecture.DECODER; }
+
+    @Override
+    public int numBlocks() { return config.numLayers(); }
+
+    @Override
+    public List<LinearId> linearIds() { return LinearId.all(Role.Architecture.DECODER, config.numLayers()); }
+
+    @Override
+    public int[] linearShape(LinearId id) {
+        Shape t = linearTransposed(id).getShape(); // stored (in x out)
+        return new int[] {(int) t.get(1), (int) t.get(0)};
+    }
+
+    /** The current weights (they change while pretraining) in the HF layout. */
+    @Override
+    public float[] linearWeight(LinearId id) {
+        int[] s = linearShape(id);
+        return transpose(linearTransposed(id).toFloatArray(), s[1], s[0]);
+    }
+
+    @Override
+    public BaseWeights fullPrecision() { return fullPrecision; }
+
+    @Override
+    public NDManager manager() { return manager; }
+
+    private NDArray linearTransposed(LinearId id) {
+        NDArray w = id.role().architecture() == Role.Architecture.DECODER ? transposed.get(id.weightName()) : null;
+        if (w == null) throw new IllegalArgumentException("this decoder has no matrix " + id.weightName());
+        return w;
+    }
+
     /**
      * Logits (batch x seq x vocab, float32) for token ids (batch x seq, int64), each position seeing only itself
      * and earlier positions. The result lives in the ids' manager; every intermediate is freed.
      */
     public NDArray forward(NDArray ids) {
+        return forward(ids, fullPrecision, null);
+    }
+
+    /** {@link #forward(NDArray)} with the block matrices from {@code base} and {@code adapter} (null: none) added to each. */
+    public NDArray forward(NDArray ids, BaseWeights base, Adapter adapter) {
         checkIds(ids);
         NDManager caller = ids.getManager();
         try (NDManager scope = caller.newSubManager()) {
-            NDArray logits = forwardIn(scope, ids);
+            NDArray logits = forwardIn(scope, ids, base, adapter);
             logits.attach(caller);
             return logits;
         }
@@ -92,12 +147,17 @@ public final class LlamaDecoder implements AutoCloseable {
 
     /** Mean next-token cross entropy (nats) over all batch x (seq - 1) predictions; a scalar in the ids' manager. */
     public NDArray loss(NDArray ids) {
+        return loss(ids, fullPrecision, null);
+    }
+
+    /** {@link #loss(NDArray)} on {@code base} with {@code adapter} (null: none). */
+    public NDArray loss(NDArray ids, BaseWeights base, Adapter adapter) {
         checkIds(ids);
         long seq = ids.getShape().get(1);
         if (seq < 2) throw new IllegalArgumentException("loss needs at least 2 tokens per sequence, got " + seq);
         NDManager caller = ids.getManager();
         try (NDManager scope = caller.newSubManager()) {
-            NDArray loss = lossIn(scope, ids);
+            NDArray loss = lossIn(scope, ids, base, adapter);
             loss.attach(caller);
             return loss;
         }
@@ -108,13 +168,18 @@ public final class LlamaDecoder implements AutoCloseable {
      * scope, closed by the caller after the update) so that autograd still holds the whole graph.
      */
     public NDArray trainingLoss(NDArray ids) {
-        checkIds(ids);
-        if (ids.getShape().get(1) < 2) throw new IllegalArgumentException("loss needs at least 2 tokens per sequence");
-        return lossIn(ids.getManager(), ids);
+        return trainingLoss(ids, fullPrecision, null);
     }
 
-    private NDArray lossIn(NDManager scope, NDArray ids) {
-        NDArray logits = forwardIn(scope, ids);
+    /** {@link #trainingLoss(NDArray)} on {@code base} with {@code adapter}: what LoRA and CoA-LoRA train through. */
+    public NDArray trainingLoss(NDArray ids, BaseWeights base, Adapter adapter) {
+        checkIds(ids);
+        if (ids.getShape().get(1) < 2) throw new IllegalArgumentException("loss needs at least 2 tokens per sequence");
+        return lossIn(ids.getManager(), ids, base, adapter);
+    }
+
+    private NDArray lossIn(NDManager scope, NDArray ids, BaseWeights base, Adapter adapter) {
+        NDArray logits = forwardIn(scope, ids, base, adapter);
         NDArray predictions = logits.get(":, :-1, :");                          // position t predicts token t+1
         NDArray targets = StepScope.own(ids.get(":, 1:"), logits).expandDims(-1);   // (b, seq - 1, 1)
         // -log p(target): gather picks each target's log-probability without a (b, seq, vocab) one-hot
@@ -165,7 +230,7 @@ public final class LlamaDecoder implements AutoCloseable {
         return Math.exp(meanCrossEntropy);
     }
 
-    private NDArray forwardIn(NDManager scope, NDArray ids) {
+    private NDArray forwardIn(NDManager scope, NDArray ids, BaseWeights base, Adapter adapter) {
         int b = (int) ids.getShape().get(0), t = (int) ids.getShape().get(1), h = config.hiddenSize();
         NDArray flat = ids.reshape(-1);
         flat.attach(scope); // a view's result lands in the caller's manager; this step owns it
@@ -174,19 +239,20 @@ public final class LlamaDecoder implements AutoCloseable {
         Rope rope = Rope.of(scope, t, config.headDim(), config.ropeTheta());
         NDArray causalMask = causalMask(scope, t);
         for (int block = 0; block < config.numLayers(); block++) {
+            Block weights = new Block(block, base, adapter);
             String p = "model.layers." + block + ".";
-            x = x.add(attention(p, rmsNorm(x, p + "input_layernorm.weight"), rope, causalMask));
-            x = x.add(mlp(p, rmsNorm(x, p + "post_attention_layernorm.weight")));
+            x = x.add(attention(weights, rmsNorm(x, p + "input_layernorm.weight"), rope, causalMask));
+            x = x.add(mlp(weights, rmsNorm(x, p + "post_attention_layernorm.weight")));
         }
         return rmsNorm(x, "model.norm.weight").matMul(lmHeadT);
     }
 
     /** Causal self-attention of one block: (batch, seq, hidden) -> (batch, seq, hidden). */
-    private NDArray attention(String p, NDArray x, Rope rope, NDArray causalMask) {
+    private NDArray attention(Block w, NDArray x, Rope rope, NDArray causalMask) {
         int kvHeads = config.numKeyValueHeads(), d = config.headDim();
-        NDArray q = rope.apply(heads(linear(p + "self_attn.q_proj", x), config.numHeads()));
-        NDArray k = rope.apply(heads(linear(p + "self_attn.k_proj", x), kvHeads));
-        NDArray v = heads(linear(p + "self_attn.v_proj", x), kvHeads);
+        NDArray q = rope.apply(heads(w.linear(Role.Q_PROJ, x), config.numHeads()));
+        NDArray k = rope.apply(heads(w.linear(Role.K_PROJ, x), kvHeads));
+        NDArray v = heads(w.linear(Role.V_PROJ, x), kvHeads);
         k = repeatKeyValue(k);
         v = repeatKeyValue(v);
 
@@ -195,14 +261,14 @@ public final class LlamaDecoder implements AutoCloseable {
         NDArray context = scores.softmax(-1).matMul(v);                           // (b, heads, seq, d)
         Shape s = x.getShape();
         context = context.transpose(0, 2, 1, 3).reshape(s.get(0), s.get(1), config.queryWidth());
-        return linear(p + "self_attn.o_proj", context);
+        return w.linear(Role.O_PROJ, context);
     }
 
     /** SwiGLU: down(silu(gate(x)) * up(x)). */
-    private NDArray mlp(String p, NDArray x) {
-        NDArray gate = linear(p + "mlp.gate_proj", x);
+    private NDArray mlp(Block w, NDArray x) {
+        NDArray gate = w.linear(Role.GATE_PROJ, x);
         NDArray silu = gate.mul(Activation.sigmoid(gate));
-        return linear(p + "mlp.down_proj", silu.mul(linear(p + "mlp.up_proj", x)));
+        return w.linear(Role.DOWN_PROJ, silu.mul(w.linear(Role.UP_PROJ, x)));
     }
 
     /** RMSNorm: x / sqrt(mean(x^2) + eps) * weight, over the hidden axis. */
@@ -211,11 +277,27 @@ public final class LlamaDecoder implements AutoCloseable {
         return x.div(rms).mul(params.get(weight));
     }
 
-    /** y = x W^T (+ b) for the linear layer {@code module} (e.g. model.layers.0.self_attn.q_proj). */
-    private NDArray linear(String module, NDArray x) {
-        NDArray y = x.matMul(transposed.get(module + ".weight"));
-        NDArray bias = params.get(module + ".bias");
-        return bias == null ? y : y.add(bias);
+    /** One block's linear layers: its matrices from a {@link BaseWeights}, its biases as loaded, plus the adapter. */
+    private final class Block {
+        private final int index;
+        private final BaseWeights base;
+        private final Adapter adapter;
+
+        Block(int index, BaseWeights base, Adapter adapter) {
+            this.index = index;
+            this.base = base;
+            this.adapter = adapter;
+        }
+
+        /** y = x W^T (+ b) (+ adapter delta) for the block's matrix of {@code role}. */
+        NDArray linear(Role role, NDArray x) {
+            LinearId id = new LinearId(index, role);
+            NDArray y = x.matMul(base.transposed(id));
+            NDArray bias = params.get(id.biasName());
+            if (bias != null) y = y.add(bias);
+            NDArray delta = adapter == null ? null : adapter.delta(id, x);
+            return delta == null ? y : y.add(delta);
+        }
     }
 
     /** (batch, seq, n x d) -> (batch, n, seq, d). */

@@ -1,7 +1,7 @@
 package ai.coalora.engine.lora;
 
 import ai.coalora.engine.model.Adapter;
-import ai.coalora.engine.model.BertEncoder;
+import ai.coalora.engine.model.QuantizableModel;
 import ai.coalora.engine.model.LinearId;
 import ai.coalora.engine.model.StepScope;
 import ai.djl.ndarray.NDArray;
@@ -29,11 +29,11 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
         this.manager = manager;
     }
 
-    public static LoraAdapter initialize(BertEncoder encoder, LoraSpec spec, long seed, NDManager parent) {
+    public static LoraAdapter initialize(QuantizableModel model, LoraSpec spec, long seed, NDManager parent) {
         LoraAdapter lora = new LoraAdapter(spec, parent.newSubManager());
         Random random = new Random(seed);
-        for (LinearId id : encoder.linearIds()) {
-            int out = encoder.linearShape(id)[0], in = encoder.linearShape(id)[1];
+        for (LinearId id : model.linearIds()) {
+            int out = model.linearShape(id)[0], in = model.linearShape(id)[1];
             float bound = (float) (1.0 / Math.sqrt(in));
             float[] init = new float[spec.rank() * in];
             for (int i = 0; i < init.length; i++) init[i] = (random.nextFloat() * 2 - 1) * bound;

@@ -30,6 +30,16 @@ public final class BaseWeights implements AutoCloseable {
         return b;
     }
 
+    /**
+     * A set over arrays someone else owns (e.g. a decoder's trainable weights): no copy, and closing the set
+     * leaves the arrays alone.
+     */
+    public static BaseWeights viewOf(NDManager parent, Map<LinearId, NDArray> transposedWeights) {
+        BaseWeights b = new BaseWeights(parent.newSubManager());
+        b.transposed.putAll(transposedWeights);
+        return b;
+    }
+
     public NDArray transposed(LinearId id) {
         NDArray w = transposed.get(id);
         if (w == null) throw new IllegalArgumentException("no base weight for " + id.weightName());

@@ -25,7 +25,7 @@ import java.util.TreeMap;
  * quantization configuration's dequantized weights) and add an optional {@link Adapter} (LoRA).
  * Embeddings, norms and biases stay in full precision, as the method says.
  */
-public final class BertEncoder implements AutoCloseable {
+public final class BertEncoder implements QuantizableModel, AutoCloseable {
     private final BertConfig config;
     private final NDManager manager;
     private final Map<String, NDArray> fullPrecisionParams = new HashMap<>();
@@ -129,17 +129,28 @@ public final class BertEncoder implements AutoCloseable {
 
     public BertConfig config() { return config; }
 
+    @Override
+    public Role.Architecture architecture() { return Role.Architecture.ENCODER; }
+
+    @Override
+    public int numBlocks() { return config.numLayers(); }
+
+    @Override
     public NDManager manager() { return manager; }
 
     /** The pretrained weights of the quantizable linear layers, NDArray form. */
+    @Override
     public BaseWeights fullPrecision() { return fullPrecision; }
 
     /** HF-layout (out x in) pretrained weights of one linear layer; the input to quantization. */
+    @Override
     public float[] linearWeight(LinearId id) { return linearWeights.get(id); }
 
     /** {rows = out features, cols = in features}. */
+    @Override
     public int[] linearShape(LinearId id) { return linearShapes.get(id); }
 
+    @Override
     public List<LinearId> linearIds() { return new ArrayList<>(linearWeights.keySet()); }
 
     /**

@@ -22,7 +22,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Budgeted allocation for the encoder: the importance-weighted quantization error of every option of
+ * Budgeted allocation for a model (encoder or decoder): the importance-weighted quantization error of every option of
  * every matrix (one {@link QuantErrorTable} per matrix), then the multiple-choice knapsack that picks
  * one option per matrix under an average-bits budget. The tables depend only on the weights, the
  * importance and the option set, so they are cached on disk under a hash of those.
@@ -31,15 +31,15 @@ public final class BudgetPlanner {
     /** The budget range the method trains over; its initial training set is a grid on it. */
     public static final double GRID_LOW = 2.25, GRID_HIGH = 7.25;
 
-    private final BertEncoder encoder;
+    private final QuantizableModel model;
     private final Map<LinearId, float[]> importance;
     private final QuantizerKind kind;
     private final Progress progress;
     private List<QuantErrorTable> allOptions;
     private List<QuantErrorTable> integerOnly;
 
-    private BudgetPlanner(BertEncoder encoder, Map<LinearId, float[]> importance, QuantizerKind kind, Progress progress) {
-        this.encoder = encoder;
+    private BudgetPlanner(QuantizableModel model, Map<LinearId, float[]> importance, QuantizerKind kind, Progress progress) {
+        this.model = model;
         this.importance = importance;
         this.kind = kind;
         this.progress = progress;
@@ -50,6 +50,14 @@ public final class BudgetPlanner {
                                           QuantizerKind kind, Progress progress) {
         if (texts.isEmpty()) throw new IllegalArgumentException("calibration needs at least one text");
         return new BudgetPlanner(encoder, Calibration.inputImportance(encoder, tokenizer, texts, 32), kind, progress);
+    }
+
+    /** A planner for any model, from input importance already measured on its calibration data ({@link Calibration}). */
+    public static BudgetPlanner of(QuantizableModel model, Map<LinearId, float[]> importance, QuantizerKind kind, Progress progress) {
+        for (LinearId id : model.linearIds()) {
+            if (!importance.containsKey(id)) throw new IllegalArgumentException("no input importance for " + id.weightName());
+        }
+        return new BudgetPlanner(model, importance, kind, progress);
     }
 
     /** Best allocation with average bits <= budget, over all 432 options or over the integer-only variant. */
@@ -87,15 +95,15 @@ public final class BudgetPlanner {
     }
 
     private List<QuantErrorTable> computeOrLoad(List<QuantConfig> options) {
-        List<LinearId> ids = encoder.linearIds();
+        List<LinearId> ids = model.linearIds();
         Path file = CacheDir.root().resolve("error-tables").resolve(key(ids, options) + ".bin");
         List<QuantErrorTable> cached = load(file, ids, options);
         if (cached != null) return cached;
         List<QuantErrorTable> tables = new ArrayList<>();
         for (int i = 0; i < ids.size(); i++) {
             LinearId id = ids.get(i);
-            int[] s = encoder.linearShape(id);
-            tables.add(QuantErrorTable.compute(new MatrixSpec(id.weightName(), s[0], s[1]), encoder.linearWeight(id),
+            int[] s = model.linearShape(id);
+            tables.add(QuantErrorTable.compute(new MatrixSpec(id.weightName(), s[0], s[1]), model.linearWeight(id),
                     importance.get(id), kind, options));
             progress.update("quantization error tables", i + 1, ids.size());
         }
@@ -109,7 +117,7 @@ public final class BudgetPlanner {
             d.update((kind + "|" + options).getBytes(java.nio.charset.StandardCharsets.UTF_8));
             for (LinearId id : ids) {
                 d.update(id.weightName().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-                d.update(floats(encoder.linearWeight(id)));
+                d.update(floats(model.linearWeight(id)));
                 d.update(floats(importance.get(id)));
             }
             return HexFormat.of().formatHex(d.digest()).substring(0, 32);
@@ -131,7 +139,7 @@ public final class BudgetPlanner {
             for (LinearId id : ids) {
                 double[] errors = new double[options.size()];
                 for (int j = 0; j < errors.length; j++) errors[j] = in.readDouble();
-                int[] s = encoder.linearShape(id);
+                int[] s = model.linearShape(id);
                 tables.add(new QuantErrorTable(new MatrixSpec(id.weightName(), s[0], s[1]), kind, options, errors));
             }
             if (in.read() != -1) return null; // wrong size: recompute

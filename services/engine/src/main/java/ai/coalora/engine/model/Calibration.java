@@ -17,29 +17,51 @@ public final class Calibration {
 
     public static Map<LinearId, float[]> inputImportance(BertEncoder encoder, BertTokenizer tokenizer, List<String> texts,
                                                          int batchSize) {
-        Map<LinearId, double[]> sums = new TreeMap<>();
-        long[] tokens = {0};
+        Importance importance = new Importance();
         for (int from = 0; from < texts.size(); from += batchSize) {
             List<long[]> ids = tokenizer.encodeAll(texts.subList(from, Math.min(texts.size(), from + batchSize)));
             try (NDManager scope = encoder.manager().newSubManager()) {
                 TokenBatch batch = TokenBatch.of(ids, scope);
-                NDArray realTokens = batch.mask().reshape(-1, 1);
-                tokens[0] += batch.realTokens();
-                encoder.forward(batch, encoder.fullPrecision(), (id, x) -> {
-                    long in = x.getShape().get(x.getShape().dimension() - 1);
-                    float[] sq = x.reshape(-1, in).square().mul(realTokens).sum(new int[] {0}).toFloatArray();
-                    double[] acc = sums.computeIfAbsent(id, k -> new double[sq.length]);
-                    for (int j = 0; j < sq.length; j++) acc[j] += sq[j];
-                    return null;
-                });
+                encoder.forward(batch, encoder.fullPrecision(), importance.observer(batch.mask().reshape(-1, 1), batch.realTokens()));
             }
         }
-        Map<LinearId, float[]> importance = new TreeMap<>();
-        for (Map.Entry<LinearId, double[]> e : sums.entrySet()) {
-            float[] mean = new float[e.getValue().length];
-            for (int j = 0; j < mean.length; j++) mean[j] = (float) (e.getValue()[j] / Math.max(1, tokens[0]));
-            importance.put(e.getKey(), mean);
+        return importance.means();
+    }
+
+    /**
+     * Sums of squared layer inputs over the real tokens of the forward passes it observes (any model: pass
+     * {@link #observer} as the adapter of a full-precision forward pass), and their means.
+     */
+    public static final class Importance {
+        private final Map<LinearId, double[]> sums = new TreeMap<>();
+        private long tokens;
+
+        /**
+         * An adapter that adds nothing and records every layer's input; {@code realTokens} is a (tokens x 1) 0/1
+         * mask of the batch's flattened positions (null: every position is real), {@code count} their number.
+         */
+        public Adapter observer(NDArray realTokens, long count) {
+            tokens += count;
+            return (id, x) -> {
+                long in = x.getShape().get(x.getShape().dimension() - 1);
+                NDArray sq = x.reshape(-1, in).square();
+                if (realTokens != null) sq = sq.mul(realTokens);
+                float[] column = sq.sum(new int[] {0}).toFloatArray();
+                double[] acc = sums.computeIfAbsent(id, k -> new double[column.length]);
+                for (int j = 0; j < column.length; j++) acc[j] += column[j];
+                return null;
+            };
         }
-        return importance;
+
+        /** E[x_j^2] per matrix and input feature. */
+        public Map<LinearId, float[]> means() {
+            Map<LinearId, float[]> importance = new TreeMap<>();
+            for (Map.Entry<LinearId, double[]> e : sums.entrySet()) {
+                float[] mean = new float[e.getValue().length];
+                for (int j = 0; j < mean.length; j++) mean[j] = (float) (e.getValue()[j] / Math.max(1, tokens));
+                importance.put(e.getKey(), mean);
+            }
+            return importance;
+        }
     }
 }

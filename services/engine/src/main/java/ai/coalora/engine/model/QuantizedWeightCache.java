@@ -12,14 +12,14 @@ import java.util.Map;
  * for MiniLM).
  */
 public final class QuantizedWeightCache implements AutoCloseable {
-    private final BertEncoder encoder;
+    private final QuantizableModel model;
     private final int capacity;
     private final LinkedHashMap<ModelQuantConfig, BaseWeights> entries = new LinkedHashMap<>(16, 0.75f, true);
     private int materializations;
 
-    public QuantizedWeightCache(BertEncoder encoder, int capacity) {
+    public QuantizedWeightCache(QuantizableModel model, int capacity) {
         if (capacity < 1) throw new IllegalArgumentException("cache capacity must be >= 1, got " + capacity);
-        this.encoder = encoder;
+        this.model = model;
         this.capacity = capacity;
     }
 
@@ -27,7 +27,7 @@ public final class QuantizedWeightCache implements AutoCloseable {
     public synchronized BaseWeights get(ModelQuantConfig config) {
         BaseWeights w = entries.get(config);
         if (w != null) return w;
-        w = QuantizedWeights.materialize(encoder, config);
+        w = QuantizedWeights.materialize(model, config);
         materializations++;
         entries.put(config, w);
         if (entries.size() > capacity) {

@@ -29,6 +29,10 @@ public record FineTuneSettings(int epochs, int batchSize, float learningRate, fl
         return new FineTuneSettings(n, batchSize, learningRate, weightDecay, clipNorm, seed, lora);
     }
 
+    public FineTuneSettings withBatchSize(int n) {
+        return new FineTuneSettings(epochs, n, learningRate, weightDecay, clipNorm, seed, lora);
+    }
+
     /** Learning rate at step {@code step} of {@code total}: linear warm-up, then linear decay to zero. */
     public float learningRateAt(int step, int total) {
         int warmup = Math.max(1, (int) Math.ceil(total * 0.06));

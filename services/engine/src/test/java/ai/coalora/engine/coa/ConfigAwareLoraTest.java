@@ -20,6 +20,7 @@ import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantConfig;
 import ai.coalora.engine.quant.QuantizerKind;
 import ai.coalora.engine.quant.ScaleType;
+import ai.coalora.engine.train.ClassificationObjective;
 import ai.coalora.engine.train.ClassifierHead;
 import ai.coalora.engine.train.EncodedExamples;
 import ai.coalora.engine.train.FineTuneSettings;
@@ -68,7 +69,7 @@ class ConfigAwareLoraTest {
         }
         assertEquals(36, blockAndRole.size(), "two matrices share a (block, role) input");
         assertEquals(Set.of(0, 1, 2, 3, 4, 5), fields.stream().map(ConfigFields::block).collect(java.util.stream.Collectors.toSet()));
-        assertEquals(Role.values().length, fields.stream().map(ConfigFields::role).distinct().count());
+        assertEquals(Role.Architecture.ENCODER.roles().size(), fields.stream().map(ConfigFields::role).distinct().count());
         ConfigFields f = ConfigFields.of(new LinearId(4, Role.OUTPUT), new QuantConfig(8, 2, ScaleType.FP32, 16, 256));
         assertEquals(new ConfigFields(3, 0, 2, 0, 2, 4, 5), f);
     }
@@ -76,7 +77,7 @@ class ConfigAwareLoraTest {
     @Test
     void mixingStartsAtIdentityAndDependsOnTheInputs() {
         try (NDManager scope = model.encoder().manager().newSubManager();
-             ConfigAwareNetwork net = ConfigAwareNetwork.initialize(16, 6, 3, scope)) {
+             ConfigAwareNetwork net = ConfigAwareNetwork.initialize(16, 6, 6, 3, scope)) {
             NDArray m = net.mixing(ConfigAwareNetwork.fieldsOf(uniform(QuantConfig.integerOnly(2))), scope);
             assertEquals(List.of(36L, 16L, 16L), List.of(m.getShape().get(0), m.getShape().get(1), m.getShape().get(2)));
             float offIdentity = m.sub(scope.eye(16)).abs().max().getFloat();
@@ -91,16 +92,16 @@ class ConfigAwareLoraTest {
     @Test
     void networkLoadsBackExactlyAndRejectsWrongParameters() {
         try (NDManager scope = model.encoder().manager().newSubManager();
-             ConfigAwareNetwork net = ConfigAwareNetwork.initialize(8, 6, 5, scope)) {
+             ConfigAwareNetwork net = ConfigAwareNetwork.initialize(8, 6, 6, 5, scope)) {
             Map<String, float[]> values = new HashMap<>();
             net.parameters().forEach((k, v) -> values.put(k, v.toFloatArray()));
-            try (ConfigAwareNetwork copy = ConfigAwareNetwork.of(8, 6, values, scope)) {
+            try (ConfigAwareNetwork copy = ConfigAwareNetwork.of(8, 6, 6, values, scope)) {
                 copy.parameters().forEach((k, v) -> assertTrue(java.util.Arrays.equals(values.get(k), v.toFloatArray()), k));
             }
             values.put("hidden.bias", new float[3]);
-            assertThrows(IllegalArgumentException.class, () -> ConfigAwareNetwork.of(8, 6, values, scope));
+            assertThrows(IllegalArgumentException.class, () -> ConfigAwareNetwork.of(8, 6, 6, values, scope));
             values.remove("hidden.bias");
-            assertThrows(IllegalArgumentException.class, () -> ConfigAwareNetwork.of(8, 6, values, scope));
+            assertThrows(IllegalArgumentException.class, () -> ConfigAwareNetwork.of(8, 6, 6, values, scope));
         }
     }
 
@@ -146,10 +147,10 @@ class ConfigAwareLoraTest {
              ConfigAwareLora coa = ConfigAwareLora.initialize(model.encoder(), settings.training().lora(), 2, true, scope);
              QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), 8)) {
             float[] outBefore = coa.network().parameters().get("out.weight").toFloatArray();
-            CoaTrainer trainer = new CoaTrainer(new SentenceClassifier(model.encoder(), head), coa, cache);
-            double lossBefore = trainer.loss(set.get(0), eval);
-            CoaTrainer.Result r = trainer.train(settings, train, eval, set, TrainingSetPolicy.frozen(), Progress.NONE);
-            double lossAfter = trainer.loss(set.get(0), eval);
+            CoaTrainer trainer = new CoaTrainer(new ClassificationObjective(new SentenceClassifier(model.encoder(), head), train, eval), coa, cache);
+            double lossBefore = trainer.loss(set.get(0));
+            CoaTrainer.Result r = trainer.train(settings, set, TrainingSetPolicy.frozen(), Progress.NONE);
+            double lossAfter = trainer.loss(set.get(0));
             System.out.printf("CoA-LoRA 2 epochs x 256 examples x 2 configs/step: eval loss %.3f -> %.3f, %.1f s%n",
                     lossBefore, lossAfter, r.seconds());
             assertTrue(lossAfter < lossBefore - 0.05, "eval loss " + lossBefore + " -> " + lossAfter);

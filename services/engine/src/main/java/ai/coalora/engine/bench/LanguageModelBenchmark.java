@@ -1,0 +1,248 @@
+package ai.coalora.engine.bench;
+
+import ai.coalora.engine.coa.CoaSettings;
+import ai.coalora.engine.coa.CoaTrainer;
+import ai.coalora.engine.coa.ConfigAwareLora;
+import ai.coalora.engine.coa.TrainingSetPolicies;
+import ai.coalora.engine.coa.TrainingSetPolicy;
+import ai.coalora.engine.decoder.LlamaDecoder;
+import ai.coalora.engine.lm.BpeTokenizer;
+import ai.coalora.engine.lm.LanguageModelObjective;
+import ai.coalora.engine.lm.TokenWindows;
+import ai.coalora.engine.lora.LoraAdapter;
+import ai.coalora.engine.model.BaseWeights;
+import ai.coalora.engine.model.BudgetPlanner;
+import ai.coalora.engine.model.Calibration;
+import ai.coalora.engine.model.QuantizedWeightCache;
+import ai.coalora.engine.model.QuantizedWeights;
+import ai.coalora.engine.quant.BudgetAllocator;
+import ai.coalora.engine.quant.ModelQuantConfig;
+import ai.coalora.engine.quant.QuantizerKind;
+import ai.coalora.engine.train.FineTuneSettings;
+import ai.coalora.engine.train.Progress;
+import ai.djl.ndarray.NDManager;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The paper's comparison on a decoder with a language-modelling objective: a pretrained Llama-architecture model
+ * is adapted to a new text domain under many quantization configurations, and every method is scored by the
+ * held-out perplexity of the quantized model with its adapter (lower is better) on the same seen and unseen
+ * configurations. Methods: per-configuration LoRA (one adapter trained on one configuration: CoA-LoRA's trainer
+ * with a one-configuration set, no network), Shared-LoRA, and CoA-LoRA with a frozen set and with the search.
+ * Two references per configuration put the numbers in context: the quantized model with no adapter, and the
+ * full-precision model with no adapter.
+ */
+public final class LanguageModelBenchmark {
+
+    /**
+     * Scale of the decoder benchmark.
+     *
+     * @param seqLen          tokens per training and evaluation window
+     * @param trainWindows    adaptation windows trained on (0: all the text gives)
+     * @param evaluationWindows validation windows the search measures configurations on
+     * @param testWindows     held-out windows every perplexity is measured on
+     * @param training        epochs, batch (windows), AdamW and the LoRA spec: the same for every method
+     * @param initialGrid     budgets of the initial training set, evenly spaced over 2.25..7.25
+     * @param segments        bit segments of the search's selection
+     * @param candidates      configurations the search measures per epoch
+     * @param seenBudgets     budgets of the per-configuration baseline (their allocations join the training set)
+     * @param unseenBudgets   budgets no method trains on (integer-only allocations)
+     */
+    public record Settings(boolean quick, int seqLen, int trainWindows, int evaluationWindows, int testWindows,
+                           FineTuneSettings training, int initialGrid, int segments, int candidates,
+                           List<Double> seenBudgets, List<Double> unseenBudgets) {
+
+        /** The comparison at this machine's scale: 4 seen and 4 unseen configurations, 2 epochs. */
+        public static Settings full() {
+            return new Settings(false, 64, 0, 24, 96, FineTuneSettings.defaults().withEpochs(2).withBatchSize(16), 24, 20, 8,
+                    List.of(2.5, 3.0, 3.5, 4.5), List.of(2.75, 3.25, 4.0, 5.0));
+        }
+
+        /** A few minutes on the default pretrained model: fewer windows, 2 seen and 2 unseen configurations. */
+        public static Settings quickRun() {
+            return new Settings(true, 64, 160, 8, 32, FineTuneSettings.defaults().withEpochs(2).withBatchSize(16), 8, 8, 4,
+                    List.of(2.5, 3.5), List.of(2.75, 4.0));
+        }
+    }
+
+    /** One method on one configuration: its held-out mean cross entropy (nats per token). */
+    public record Evaluation(ModelQuantConfig config, boolean seen, double loss) {
+        public double perplexity() { return Math.exp(loss); }
+    }
+
+    public record MethodResult(Method method, double trainSeconds, String configsServed, int trainingConfigurations,
+                               long trainTokens, List<Evaluation> evaluations) {}
+
+    /** Per configuration (seen, then unseen): the quantized model with no adapter. Plus the full-precision model's loss. */
+    public record References(List<Evaluation> quantizedNoAdapter, double fullPrecisionLoss) {}
+
+    public record Result(String domain, int trainWindows, int testWindows, int seqLen, List<ModelQuantConfig> seen,
+                         List<ModelQuantConfig> unseen, int initialSetSize, References references, List<MethodResult> methods,
+                         double seconds) {}
+
+    /** The methods compared, in table order. */
+    public static final List<Method> METHODS = List.of(Method.PER_CONFIGURATION, Method.SHARED_LORA, Method.COA_FROZEN, Method.COA_SEARCH);
+
+    private LanguageModelBenchmark() {}
+
+    /**
+     * Runs the comparison: {@code train}, {@code validation} and {@code test} are the adaptation domain's texts
+     * (the validation windows drive the search, the test windows give every reported perplexity).
+     */
+    public static Result run(LlamaDecoder decoder, BpeTokenizer tokenizer, String domain, List<String> train, List<String> validation,
+                             List<String> test, Settings s, Progress progress) {
+        long start = System.nanoTime();
+        TokenWindows trainWindows = TokenWindows.of(tokenizer, train, s.seqLen(), s.trainWindows());
+        TokenWindows evaluationWindows = TokenWindows.of(tokenizer, validation, s.seqLen(), s.evaluationWindows());
+        TokenWindows testWindows = TokenWindows.of(tokenizer, test, s.seqLen(), s.testWindows());
+
+        progress.update(domain + ": quantization error tables", 0, 1);
+        BudgetPlanner planner = planner(decoder, trainWindows, progress);
+        List<ModelQuantConfig> seen = s.seenBudgets().stream().map(b -> planner.allocate(b, false).config()).toList();
+        List<ModelQuantConfig> unseen = s.unseenBudgets().stream().map(b -> planner.allocate(b, true).config()).toList();
+        Set<ModelQuantConfig> initial = new LinkedHashSet<>();
+        for (BudgetAllocator.Allocation a : planner.initialGrid(s.initialGrid(), false)) initial.add(a.config());
+        initial.addAll(seen);
+        List<ModelQuantConfig> initialSet = List.copyOf(initial);
+        List<ModelQuantConfig> all = new ArrayList<>(seen);
+        all.addAll(unseen);
+
+        List<Evaluation> noAdapter = new ArrayList<>();
+        for (int i = 0; i < all.size(); i++) {
+            progress.update(domain + ": quantized models without adapter", i, all.size());
+            try (BaseWeights base = QuantizedWeights.materialize(decoder, all.get(i))) {
+                noAdapter.add(new Evaluation(all.get(i), i < seen.size(), LanguageModelObjective.meanLoss(decoder, testWindows, base, null)));
+            }
+        }
+        References references = new References(noAdapter,
+                LanguageModelObjective.meanLoss(decoder, testWindows, decoder.fullPrecision(), null));
+
+        LanguageModelObjective objective = new LanguageModelObjective(decoder, trainWindows, evaluationWindows);
+        List<MethodResult> methods = new ArrayList<>();
+        methods.add(perConfiguration(decoder, objective, testWindows, s, seen, unseen, domain, progress));
+        for (Method m : METHODS.subList(1, METHODS.size())) {
+            methods.add(shared(decoder, objective, testWindows, s, m, initialSet, seen, unseen, domain, progress));
+        }
+        return new Result(domain, trainWindows.count(), testWindows.count(), s.seqLen(), seen, unseen, initialSet.size(),
+                references, methods, (System.nanoTime() - start) / 1e9);
+    }
+
+    /** Budgeted allocation for the decoder, its input importance calibrated on (at most 64 of) the training windows. */
+    public static BudgetPlanner planner(LlamaDecoder decoder, TokenWindows windows, Progress progress) {
+        Calibration.Importance importance = new Calibration.Importance();
+        int n = Math.min(64, windows.count());
+        for (int from = 0; from < n; from += 8) {
+            int to = Math.min(n, from + 8);
+            try (NDManager scope = decoder.manager().newSubManager()) {
+                decoder.forward(windows.batch(from, to, scope), decoder.fullPrecision(),
+                        importance.observer(null, (long) (to - from) * windows.seqLen()));
+            }
+        }
+        return BudgetPlanner.of(decoder, importance.means(), QuantizerKind.NF, progress);
+    }
+
+    /** One LoRA per configuration, each trained alone on its configuration; unseen ones too (they are the reference there). */
+    private static MethodResult perConfiguration(LlamaDecoder decoder, LanguageModelObjective objective, TokenWindows test,
+                                                 Settings s, List<ModelQuantConfig> seen, List<ModelQuantConfig> unseen,
+                                                 String domain, Progress progress) {
+        CoaSettings settings = new CoaSettings(s.training(), 1, false, 1);
+        List<Evaluation> evaluations = new ArrayList<>();
+        double seenSeconds = 0;
+        long tokens = 0;
+        List<ModelQuantConfig> all = new ArrayList<>(seen);
+        all.addAll(unseen);
+        for (int i = 0; i < all.size(); i++) {
+            ModelQuantConfig config = all.get(i);
+            String phase = String.format(Locale.ROOT, "%s: per-configuration LoRA %d/%d (%.2f bits) ", domain, i + 1, all.size(), config.averageBits());
+            try (NDManager keep = decoder.manager().newSubManager();
+                 ConfigAwareLora lora = ConfigAwareLora.initialize(decoder, s.training().lora(), s.training().seed() + 1, false, keep);
+                 QuantizedWeightCache cache = new QuantizedWeightCache(decoder, 1)) {
+                CoaTrainer.Result r = new CoaTrainer(objective, lora, cache).train(settings, List.of(config), TrainingSetPolicy.frozen(),
+                        (p, d, t) -> progress.update(phase + p, d, t));
+                if (i < seen.size()) {
+                    seenSeconds += r.seconds();
+                    tokens += r.trainTokens();
+                }
+                evaluations.add(new Evaluation(config, i < seen.size(), LanguageModelObjective.meanLoss(decoder, test, cache.get(config), lora.lora())));
+            }
+        }
+        return new MethodResult(Method.PER_CONFIGURATION, seenSeconds, Integer.toString(seen.size()), seen.size(), tokens, evaluations);
+    }
+
+    private static MethodResult shared(LlamaDecoder decoder, LanguageModelObjective objective, TokenWindows test, Settings s,
+                                       Method method, List<ModelQuantConfig> initialSet, List<ModelQuantConfig> seen,
+                                       List<ModelQuantConfig> unseen, String domain, Progress progress) {
+        CoaSettings settings = new CoaSettings(s.training(), 2, method.configAware(), CoaSettings.DEFAULT_CACHE_CAPACITY);
+        TrainingSetPolicy policy = method == Method.COA_SEARCH
+                ? TrainingSetPolicies.paretoSearch(s.segments(), s.candidates(), s.training().seed()) : TrainingSetPolicy.frozen();
+        try (NDManager keep = decoder.manager().newSubManager();
+             ConfigAwareLora coa = ConfigAwareLora.initialize(decoder, s.training().lora(), s.training().seed() + 1, method.configAware(), keep);
+             QuantizedWeightCache cache = new QuantizedWeightCache(decoder, settings.cacheCapacity())) {
+            CoaTrainer.Result r = new CoaTrainer(objective, coa, cache).train(settings, initialSet, policy,
+                    (p, d, t) -> progress.update(domain + ": " + method.label + " " + p, d, t));
+            List<Evaluation> evaluations = new ArrayList<>();
+            List<ModelQuantConfig> all = new ArrayList<>(seen);
+            all.addAll(unseen);
+            for (int i = 0; i < all.size(); i++) {
+                ModelQuantConfig config = all.get(i);
+                progress.update(domain + ": " + method.label + " evaluating", i, all.size());
+                // what a device runs: the folded adapter; "unseen" is checked, not assumed
+                try (NDManager scope = keep.newSubManager(); LoraAdapter folded = coa.fold(config, scope)) {
+                    evaluations.add(new Evaluation(config, i < seen.size() || r.trainedOn().contains(config),
+                            LanguageModelObjective.meanLoss(decoder, test, cache.get(config), folded)));
+                }
+            }
+            return new MethodResult(method, r.seconds(), "any", r.trainedOn().size(), r.trainTokens(), evaluations);
+        }
+    }
+
+    /** Mean perplexity over a method's seen (or unseen) configurations. */
+    public static double meanPerplexity(List<Evaluation> evaluations, boolean seen, int seenCount) {
+        List<Evaluation> part = seen ? evaluations.subList(0, seenCount) : evaluations.subList(seenCount, evaluations.size());
+        return part.stream().mapToDouble(Evaluation::perplexity).average().orElse(Double.NaN);
+    }
+
+    /** The table: one row per method, then perplexity per configuration. */
+    public static String markdown(Result r) {
+        StringBuilder out = new StringBuilder();
+        int nSeen = r.seen().size();
+        out.append(String.format(Locale.ROOT, "### decoder, %s (%d training windows, %d held-out windows of %d tokens; %d seen + %d unseen configurations, initial set %d)%n%n",
+                r.domain(), r.trainWindows(), r.testWindows(), r.seqLen(), nSeen, r.unseen().size(), r.initialSetSize()));
+        out.append("| method | configs served | perplexity seen | perplexity unseen | vs per-config, seen | vs per-config, unseen | training time | vs per-config |\n");
+        out.append("|---|---|---|---|---|---|---|---|\n");
+        MethodResult base = r.methods().get(0);
+        double baseSeen = meanPerplexity(base.evaluations(), true, nSeen), baseUnseen = meanPerplexity(base.evaluations(), false, nSeen);
+        for (MethodResult m : r.methods()) {
+            double ps = meanPerplexity(m.evaluations(), true, nSeen), pu = meanPerplexity(m.evaluations(), false, nSeen);
+            out.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %.2f | %+.1f%% | %+.1f%% | %.0f s | %.2fx |%n", m.method().label,
+                    m.configsServed(), ps, pu, 100 * (ps / baseSeen - 1), 100 * (pu / baseUnseen - 1), m.trainSeconds(),
+                    m.trainSeconds() / base.trainSeconds()));
+        }
+        out.append(String.format(Locale.ROOT, "| quantized, no adapter (reference) | - | %.2f | %.2f | | | | |%n",
+                meanPerplexity(r.references().quantizedNoAdapter(), true, nSeen), meanPerplexity(r.references().quantizedNoAdapter(), false, nSeen)));
+        out.append(String.format(Locale.ROOT, "| full precision, no adapter (reference) | - | %.2f | %.2f | | | | |%n%n",
+                Math.exp(r.references().fullPrecisionLoss()), Math.exp(r.references().fullPrecisionLoss())));
+        out.append("Held-out perplexity per configuration (lower is better; per-configuration LoRA's training time counts its seen configurations only):\n\n");
+        out.append("| configuration | avg bits | no adapter |");
+        for (MethodResult m : r.methods()) out.append(' ').append(m.method().label).append(" |");
+        out.append("\n|---|---|---|");
+        for (int i = 0; i < r.methods().size(); i++) out.append("---|");
+        out.append('\n');
+        for (int c = 0; c < r.references().quantizedNoAdapter().size(); c++) {
+            Evaluation ref = r.references().quantizedNoAdapter().get(c);
+            out.append(String.format(Locale.ROOT, "| %s %d | %.3f | %.2f |", c < nSeen ? "seen" : "unseen", c < nSeen ? c + 1 : c - nSeen + 1,
+                    ref.config().averageBits(), ref.perplexity()));
+            for (MethodResult m : r.methods()) {
+                Evaluation e = m.evaluations().get(c);
+                out.append(String.format(Locale.ROOT, " %.2f%s |", e.perplexity(), c >= nSeen && e.seen() ? " (trained on)" : ""));
+            }
+            out.append('\n');
+        }
+        out.append(String.format(Locale.ROOT, "%nTotal %.1f min.%n", r.seconds() / 60));
+        return out.toString();
+    }
+}
