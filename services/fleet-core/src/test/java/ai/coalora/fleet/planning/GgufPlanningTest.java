@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
 import ai.coalora.fleet.events.Payloads.GgufChoice;
@@ -140,6 +141,51 @@ class GgufPlanningTest {
         assertFalse(declared.feasible());
         assertTrue(declared.reason().contains("missing GGUF type information"), declared.reason());
         assertEquals(old, s.decide(device(10_000, GGUF, null)).choice());
+    }
+
+    /** The example of GGUF_PLANNING.md: the recorded MiniLM front (2-bit and 4-bit) and the recorded gguf device. */
+    @Test
+    void documentedExample() throws Exception {
+        ModelPromoted promoted = Payloads.read(recorded("ai.coalora.model.promoted/2026-12-gguf-front.json"), ModelPromoted.class);
+        DeviceCapabilities recorded = Payloads.read(recorded("ai.coalora.device.capabilities/2026-12-gguf-types.json"),
+                DeviceCapabilities.class);
+        assertEquals(List.of("Q4_0", "Q8_0"), recorded.ggufTypes());
+        ParetoSelection s = new ParetoSelection(promoted);
+        // the recorded device (128 MiB, 32 MiB overhead) holds either configuration: the 4-bit one, in Q4_0
+        Decision roomy = s.decide(recorded);
+        assertEquals(4.25, roomy.choice().averageBits());
+        assertEquals(new GgufPlan("LEGACY", List.of("Q4_0"), 4.5, 53766144), roomy.gguf());
+
+        long memory = 88_000_000;
+        DeviceCapabilities legacy = new DeviceCapabilities("d", memory, List.of(2, 3, 4, 8), GGUF, "mid", 33554432L, null, LEGACY_TYPES);
+        assertEquals("no feasible configuration among 2 on the front of production: 2 too large for its memory; "
+                + "the smallest needs 88534016 bytes, the device has 88000000", s.decide(legacy).reason());
+
+        DeviceCapabilities kQuants = new DeviceCapabilities("d", memory, List.of(2, 3, 4, 8), GGUF, "mid", 33554432L, null,
+                List.of("Q2_K", "Q3_K", "Q4_K", "Q8_0", "Q4_0"));
+        Decision k = s.decide(kQuants);
+        assertEquals("most accurate fitting configuration of 2 on the front of production: 2.25 bits, predicted accuracy 0.8342, "
+                + "needs 87704576 of 88000000 bytes as gguf with K_QUANTS types [Q2_K, Q4_0] (3.875 bits per quantized weight); "
+                + "1 more accurate rejected (1 too large for its memory)", k.reason());
+        assertEquals(52936704, k.footprint().weightBytes());
+
+        DeviceCapabilities noQ40 = new DeviceCapabilities("d", memory, List.of(2, 3, 4, 8), GGUF, "mid", 33554432L, null,
+                List.of("Q2_K", "Q3_K", "Q4_K", "Q8_0"));
+        assertEquals("no feasible configuration among 2 on the front of production: 2 need GGUF types the device lacks; "
+                + "device GGUF types [Q2_K, Q3_K, Q4_K, Q8_0], missing Q4_0 (2-bit), Q4_0 (4-bit)", s.decide(noQ40).reason());
+
+        DeviceCapabilities undeclared = new DeviceCapabilities("d", memory, List.of(2, 3, 4, 8), GGUF, "mid", 33554432L, null, null);
+        Decision before = s.decide(undeclared);
+        assertEquals(2.25, before.choice().averageBits());
+        assertEquals(85547968, before.footprint().totalBytes());
+        assertNull(before.gguf());
+    }
+
+    static com.fasterxml.jackson.databind.JsonNode recorded(String path) throws java.io.IOException {
+        try (var in = GgufPlanningTest.class.getClassLoader().getResourceAsStream("schemas/recorded/" + path)) {
+            if (in == null) throw new IllegalStateException("no recorded event " + path + " on the classpath");
+            return Payloads.JSON.readTree(in).get("data");
+        }
     }
 
     @Test
