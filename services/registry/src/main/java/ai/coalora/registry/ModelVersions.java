@@ -3,6 +3,8 @@ package ai.coalora.registry;
 import ai.coalora.engine.bundle.BundleManifest;
 import ai.coalora.engine.bundle.DevicePackage;
 import ai.coalora.engine.bundle.ModelBundle;
+import ai.coalora.engine.gguf.GgufType;
+import ai.coalora.engine.gguf.GgufTypeMapping;
 import ai.coalora.engine.model.BertConfig;
 import ai.coalora.engine.model.MiniLmArtifact;
 import ai.coalora.engine.quant.ModelQuantConfig;
@@ -11,6 +13,9 @@ import ai.coalora.fleet.events.EventTypes;
 import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.FileRef;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
+import ai.coalora.fleet.events.Payloads.GgufChoice;
+import ai.coalora.fleet.events.Payloads.GgufGroup;
+import ai.coalora.fleet.events.Payloads.GgufTensors;
 import ai.coalora.fleet.events.Payloads.ModelPromoted;
 import ai.coalora.fleet.events.Payloads.ModelRegistered;
 import ai.coalora.fleet.events.Topic;
@@ -32,7 +37,9 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
@@ -264,9 +271,39 @@ public class ModelVersions {
             TreeSet<Integer> bits = new TreeSet<>();
             for (ModelQuantConfig.Entry e : c.matrices()) bits.add(e.config().b());
             out.add(new FrontEntry(c.configId(), c.averageBits(), p.validationAccuracy(), List.copyOf(bits), List.of(PACKED_FORMAT),
-                    DevicePackage.weightBytes(model, c), DevicePackage.adapterBytes(m.rank(), c, model, m.task().labels().size())));
+                    DevicePackage.weightBytes(model, c), DevicePackage.adapterBytes(m.rank(), c, model, m.task().labels().size()),
+                    ggufOf(model, c)));
         }
         return out;
+    }
+
+    /**
+     * The configuration's weights as GGUF tensors, for planners of GGUF runtimes that declare their types: the
+     * full-precision part (F32, as in the dense file) and the quantized matrices grouped by bit-width and by the type
+     * each of the engine's {@link GgufTypeMapping}s gives them (fallbacks included), with those types' exact bytes.
+     */
+    static GgufTensors ggufOf(BertConfig model, ModelQuantConfig c) {
+        GgufTypeMapping[] mappings = GgufTypeMapping.values();
+        // key: b, then the type per mapping; value: weights, then bytes per mapping
+        Map<List<Object>, long[]> groups = new LinkedHashMap<>();
+        for (ModelQuantConfig.Entry e : c.matrices()) {
+            List<Object> key = new ArrayList<>();
+            key.add(e.config().b());
+            GgufType[] types = new GgufType[mappings.length];
+            for (int i = 0; i < mappings.length; i++) key.add(types[i] = mappings[i].typeFor(e.matrix(), e.config()));
+            long[] sums = groups.computeIfAbsent(key, k -> new long[1 + mappings.length]);
+            sums[0] += e.matrix().numel();
+            for (int i = 0; i < mappings.length; i++) sums[1 + i] += types[i].byteSize(e.matrix().numel());
+        }
+        List<GgufGroup> out = new ArrayList<>();
+        groups.entrySet().stream().sorted(Comparator.comparingInt(en -> (Integer) en.getKey().get(0))).forEach(en -> {
+            List<GgufChoice> choices = new ArrayList<>();
+            for (int i = 0; i < mappings.length; i++) {
+                choices.add(new GgufChoice(mappings[i].name(), ((GgufType) en.getKey().get(1 + i)).name(), en.getValue()[1 + i]));
+            }
+            out.add(new GgufGroup((Integer) en.getKey().get(0), en.getValue()[0], List.copyOf(choices)));
+        });
+        return new GgufTensors(4 * DevicePackage.denseParameters(model), List.copyOf(out));
     }
 
     /** A version's name: sha256 over its sorted "name sha256" lines. */

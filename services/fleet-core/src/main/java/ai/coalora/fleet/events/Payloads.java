@@ -36,11 +36,24 @@ public final class Payloads {
         }
     }
 
-    /** What a device can hold and run. */
+    /**
+     * What a device can hold and run. {@code ggufTypes} (optional, null when absent): the GGUF tensor types its
+     * runtime executes, e.g. Q4_0, Q8_0, Q4_K; meaningful when {@code runtimeFormats} contains "gguf".
+     */
     public record DeviceCapabilities(String deviceId, long memoryBytes, List<Integer> weightBits, List<String> runtimeFormats,
-                                     String computeClass, Long runtimeOverheadBytes, Map<String, String> labels) {
+                                     String computeClass, Long runtimeOverheadBytes, Map<String, String> labels, List<String> ggufTypes) {
+        public DeviceCapabilities(String deviceId, long memoryBytes, List<Integer> weightBits, List<String> runtimeFormats,
+                                  String computeClass, Long runtimeOverheadBytes, Map<String, String> labels) {
+            this(deviceId, memoryBytes, weightBits, runtimeFormats, computeClass, runtimeOverheadBytes, labels, null);
+        }
+
         public long overheadBytes() {
             return runtimeOverheadBytes == null ? 0 : runtimeOverheadBytes;
+        }
+
+        /** Whether the device restricts its GGUF runtime to declared types (absent or empty: it does not). */
+        public boolean declaresGgufTypes() {
+            return ggufTypes != null && !ggufTypes.isEmpty();
         }
     }
 
@@ -69,9 +82,32 @@ public final class Payloads {
     public record ModelRegistered(String modelVersion, String parentVersion, String task, String baseModel, List<FileRef> files,
                                   int frontSize, Instant createdAt, JsonNode lineage, List<FrontEntry> front) {}
 
-    /** One configuration of a version's Pareto front, with what the planner needs to decide. */
+    /**
+     * One configuration of a version's Pareto front, with what the planner needs to decide. {@code gguf} (optional,
+     * null on fronts registered before it existed): what the configuration's weights cost as GGUF tensors.
+     */
     public record FrontEntry(String configId, double averageBits, double predictedAccuracy, List<Integer> weightBits,
-                             List<String> runtimeFormats, long weightBytes, long adapterBytes) {}
+                             List<String> runtimeFormats, long weightBytes, long adapterBytes, GgufTensors gguf) {
+        public FrontEntry(String configId, double averageBits, double predictedAccuracy, List<Integer> weightBits,
+                          List<String> runtimeFormats, long weightBytes, long adapterBytes) {
+            this(configId, averageBits, predictedAccuracy, weightBits, runtimeFormats, weightBytes, adapterBytes, null);
+        }
+    }
+
+    /**
+     * A configuration's base weights as GGUF tensors: {@code denseBytes} of tensors kept in full precision (F32, the
+     * same in every mapping), and its quantized matrices in groups that map alike.
+     */
+    public record GgufTensors(long denseBytes, List<GgufGroup> groups) {}
+
+    /**
+     * Quantized matrices of one weight bit-width whose rows admit the same GGUF types: {@code weights} weights in
+     * all, and per type mapping the type they become (block-size fallbacks applied) and its exact bytes.
+     */
+    public record GgufGroup(int weightBits, long weights, List<GgufChoice> choices) {}
+
+    /** The GGUF type a group becomes under one mapping ("K_QUANTS", "LEGACY"), and the bytes it then takes. */
+    public record GgufChoice(String mapping, String type, long bytes) {}
 
     /** An alias (production, canary) now points at a version; carries the front so planners need no lookup. */
     public record ModelPromoted(String alias, String modelVersion, String previousVersion, String actor, String reason,

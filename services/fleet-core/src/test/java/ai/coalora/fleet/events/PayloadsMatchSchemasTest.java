@@ -11,6 +11,9 @@ import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
 import ai.coalora.fleet.events.Payloads.FileRef;
 import ai.coalora.fleet.events.Payloads.Footprint;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
+import ai.coalora.fleet.events.Payloads.GgufChoice;
+import ai.coalora.fleet.events.Payloads.GgufGroup;
+import ai.coalora.fleet.events.Payloads.GgufTensors;
 import ai.coalora.fleet.events.Payloads.ModelPromoted;
 import ai.coalora.fleet.events.Payloads.ModelRegistered;
 import ai.coalora.fleet.events.Payloads.RetrainingRequested;
@@ -40,6 +43,8 @@ class PayloadsMatchSchemasTest {
     void everyRecordWritesSchemaValidData() {
         valid(EventTypes.CAPABILITIES, new DeviceCapabilities("dev-1", 64_000_000, List.of(2, 3, 4, 8), List.of("coalora-packed"), "mid", 4_000_000L,
                 Map.of("site", "lab")));
+        valid(EventTypes.CAPABILITIES, new DeviceCapabilities("dev-2", 64_000_000, List.of(2, 3, 4, 8), List.of("gguf"), "mid", null, null,
+                List.of("Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_0", "Q4_0", "F16")));
         valid(EventTypes.ASSIGNMENT, new Assignment("dev-1", "a-1", "e-1", true, "most accurate", SHA, "production", SHA, 3.1, 0.9,
                 "coalora-packed", new Footprint(50, 5, 4, 59), "r-1"));
         valid(EventTypes.ASSIGNMENT, new Assignment("dev-1", "a-2", "e-2", false, "no feasible configuration", SHA, "production",
@@ -51,6 +56,13 @@ class PayloadsMatchSchemasTest {
                 3, Instant.parse("2026-11-30T10:00:00Z"), null, List.of(new FrontEntry(SHA, 3.1, 0.9, List.of(2, 4), List.of("coalora-packed"), 50, 5))));
         valid(EventTypes.MODEL_PROMOTED, new ModelPromoted("production", SHA, null, "operator", "first", List.of(
                 new FrontEntry(SHA, 3.1, 0.9, List.of(2, 4), List.of("coalora-packed"), 50, 5))));
+        FrontEntry withGguf = new FrontEntry(SHA, 3.1, 0.9, List.of(2, 8), List.of("coalora-packed", "gguf"), 50, 5,
+                new GgufTensors(1000, List.of(
+                        new GgufGroup(2, 2560, List.of(new GgufChoice("K_QUANTS", "Q2_K", 840), new GgufChoice("LEGACY", "Q4_0", 1440))),
+                        new GgufGroup(8, 512, List.of(new GgufChoice("K_QUANTS", "Q8_0", 544), new GgufChoice("LEGACY", "Q8_0", 544))))));
+        valid(EventTypes.MODEL_REGISTERED, new ModelRegistered(SHA, null, "sentiment", "all-MiniLM-L6-v2", List.of(new FileRef("bundle.json", SHA, 10)),
+                1, Instant.parse("2026-12-01T10:00:00Z"), null, List.of(withGguf)));
+        valid(EventTypes.MODEL_PROMOTED, new ModelPromoted("production", SHA, null, "operator", "gguf", List.of(withGguf)));
         valid(EventTypes.DEVICE_STATUS, new Payloads.DeviceStatus("dev-1", "a-1", SHA, SHA, SHA, Payloads.DeviceStatus.APPLIED, "ok",
                 Instant.parse("2026-11-30T10:00:00Z")));
         valid(EventTypes.DEVICE_TARGET, new Payloads.DeviceTarget("dev-1", SHA, "r-1", 2, "rollout r-1 wave 2", true));

@@ -163,6 +163,43 @@ class MalformedPayloadsTest {
     }
 
     @Test
+    void ggufTypes() {
+        // optional: absent is valid (the full recording has none); ggml's names in upper case, any of them, unknown ones too
+        ObjectNode caps = data(CAPS);
+        caps.putArray("ggufTypes").add("Q2_K").add("Q3_K").add("Q4_K").add("Q5_K").add("Q6_K").add("Q8_0").add("Q4_0").add("F16");
+        assertEquals(List.of(), SCHEMAS.validate(CAPS, caps));
+        caps.putArray("ggufTypes").add("IQ4_XS").add("MXFP4").add("BF16");
+        assertEquals(List.of(), SCHEMAS.validate(CAPS, caps));
+
+        assertNames(invalid(CAPS, d -> d.putArray("ggufTypes").add("q4_K")), "ggufTypes[0]", "does not match");
+        assertNames(invalid(CAPS, d -> d.putArray("ggufTypes").add("Q4_0").add("")), "ggufTypes[1]", "does not match");
+        assertNames(invalid(CAPS, d -> d.putArray("ggufTypes").add("Q4 0")), "ggufTypes[0]", "does not match");
+        assertNames(invalid(CAPS, d -> d.putArray("ggufTypes").add(4)), "ggufTypes[0]", "string expected");
+        assertNames(invalid(CAPS, d -> d.putArray("ggufTypes")), "ggufTypes", "at least 1");
+        assertNames(invalid(CAPS, d -> d.putArray("ggufTypes").add("Q8_0").add("Q8_0")), "ggufTypes", "unique");
+        assertNames(invalid(CAPS, d -> d.put("ggufTypes", "Q4_0")), "ggufTypes", "array expected");
+    }
+
+    @Test
+    void frontGgufTensors() {
+        ObjectNode promoted = data(PROMOTED);
+        ObjectNode gguf = ((ObjectNode) promoted.withArray("front").get(0)).putObject("gguf").put("denseBytes", 47794176);
+        ObjectNode group = gguf.putArray("groups").addObject().put("weightBits", 2).put("weights", 3538944);
+        group.putArray("choices").addObject().put("mapping", "K_QUANTS").put("type", "Q2_K").put("bytes", 1161216);
+        assertEquals(List.of(), SCHEMAS.validate(PROMOTED, promoted));
+
+        assertNames(invalid(PROMOTED, d -> ((ObjectNode) d.withArray("front").get(0)).putObject("gguf").put("denseBytes", 1)),
+                "front[0].gguf.groups", "is required");
+        assertNames(invalid(REGISTERED, d -> d.putArray("front").addObject().put("configId", "f".repeat(64)).put("averageBits", 4.5)
+                        .put("predictedAccuracy", 0.9).put("weightBytes", 1).put("adapterBytes", 1)
+                        .<ObjectNode>set("weightBits", MAPPER.createArrayNode().add(4))
+                        .<ObjectNode>set("runtimeFormats", MAPPER.createArrayNode().add("gguf"))
+                        .putObject("gguf").put("denseBytes", 0).putArray("groups").addObject().put("weightBits", 5).put("weights", 1)
+                        .putArray("choices").addObject().put("mapping", "K_QUANTS").put("type", "q4_K").put("bytes", -1)),
+                "front[0].gguf.groups[0].weightBits", "enumeration");
+    }
+
+    @Test
     void newerProducersMayAddProperties() {
         for (String type : SCHEMAS.types()) {
             ObjectNode data = data(type);

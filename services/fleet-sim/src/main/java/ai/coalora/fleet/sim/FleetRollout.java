@@ -89,6 +89,7 @@ public final class FleetRollout {
         if (reason.contains("too large for its memory")) kind.append("memory");
         if (reason.contains("unsupported bit-widths")) kind.append(kind.isEmpty() ? "" : " + ").append("bit-widths");
         if (reason.contains("unsupported runtime format")) kind.append(kind.isEmpty() ? "" : " + ").append("runtime format");
+        if (reason.contains("need GGUF types the device lacks")) kind.append(kind.isEmpty() ? "" : " + ").append("GGUF types");
         return kind.isEmpty() ? reason : kind.toString();
     }
 }
