@@ -206,6 +206,43 @@ public final class LanguageModelBenchmark {
         return part.stream().mapToDouble(Evaluation::perplexity).average().orElse(Double.NaN);
     }
 
+    /** Every measurement, for paper-decoder.json. */
+    public static java.util.Map<String, Object> json(Result r) {
+        java.util.Map<String, Object> out = new java.util.LinkedHashMap<>();
+        out.put("domain", r.domain());
+        out.put("trainWindows", r.trainWindows());
+        out.put("testWindows", r.testWindows());
+        out.put("seqLen", r.seqLen());
+        out.put("initialSetSize", r.initialSetSize());
+        out.put("seconds", r.seconds());
+        out.put("fullPrecisionPerplexity", Math.exp(r.references().fullPrecisionLoss()));
+        out.put("quantizedNoAdapter", evaluationsJson(r.references().quantizedNoAdapter()));
+        List<Object> methods = new ArrayList<>();
+        for (MethodResult m : r.methods()) {
+            java.util.Map<String, Object> j = new java.util.LinkedHashMap<>();
+            j.put("method", m.method().jsonName());
+            j.put("label", m.method().label);
+            j.put("trainSeconds", m.trainSeconds());
+            j.put("configsServed", m.configsServed());
+            j.put("trainingConfigurations", m.trainingConfigurations());
+            j.put("trainTokens", m.trainTokens());
+            j.put("meanPerplexitySeen", meanPerplexity(m.evaluations(), true, r.seen().size()));
+            j.put("meanPerplexityUnseen", meanPerplexity(m.evaluations(), false, r.seen().size()));
+            j.put("evaluations", evaluationsJson(m.evaluations()));
+            methods.add(j);
+        }
+        out.put("methods", methods);
+        return out;
+    }
+
+    private static List<Object> evaluationsJson(List<Evaluation> evaluations) {
+        List<Object> out = new ArrayList<>();
+        for (Evaluation e : evaluations) {
+            out.add(java.util.Map.of("averageBits", e.config().averageBits(), "seen", e.seen(), "loss", e.loss(), "perplexity", e.perplexity()));
+        }
+        return out;
+    }
+
     /** The table: one row per method, then perplexity per configuration. */
     public static String markdown(Result r) {
         StringBuilder out = new StringBuilder();
