@@ -15,17 +15,14 @@ import ai.coalora.engine.model.BudgetPlanner;
 import ai.coalora.engine.model.Calibration;
 import ai.coalora.engine.model.QuantizedWeightCache;
 import ai.coalora.engine.model.QuantizedWeights;
-import ai.coalora.engine.quant.BudgetAllocator;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantizerKind;
 import ai.coalora.engine.train.FineTuneSettings;
 import ai.coalora.engine.train.Progress;
 import ai.djl.ndarray.NDManager;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 
 /**
  * The paper's comparison on a decoder with a language-modelling objective: a pretrained Llama-architecture model
@@ -102,12 +99,8 @@ public final class LanguageModelBenchmark {
 
         progress.update(domain + ": quantization error tables", 0, 1);
         BudgetPlanner planner = planner(decoder, trainWindows, progress);
-        List<ModelQuantConfig> seen = s.seenBudgets().stream().map(b -> planner.allocate(b, false).config()).toList();
-        List<ModelQuantConfig> unseen = s.unseenBudgets().stream().map(b -> planner.allocate(b, true).config()).toList();
-        Set<ModelQuantConfig> initial = new LinkedHashSet<>();
-        for (BudgetAllocator.Allocation a : planner.initialGrid(s.initialGrid(), false)) initial.add(a.config());
-        initial.addAll(seen);
-        List<ModelQuantConfig> initialSet = List.copyOf(initial);
+        BenchConfigurations configurations = BenchConfigurations.of(planner, s.seenBudgets(), s.unseenBudgets(), s.initialGrid());
+        List<ModelQuantConfig> seen = configurations.seen(), unseen = configurations.unseen(), initialSet = configurations.initialSet();
         List<ModelQuantConfig> all = new ArrayList<>(seen);
         all.addAll(unseen);
 

@@ -13,7 +13,6 @@ import ai.coalora.engine.model.BaseWeights;
 import ai.coalora.engine.model.BudgetPlanner;
 import ai.coalora.engine.model.QuantizedWeightCache;
 import ai.coalora.engine.model.QuantizedWeights;
-import ai.coalora.engine.quant.BudgetAllocator;
 import ai.coalora.engine.quant.MatrixSpec;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantizerKind;
@@ -26,7 +25,6 @@ import ai.coalora.engine.train.SentenceClassifier;
 import ai.djl.ndarray.NDManager;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
@@ -81,13 +79,8 @@ public final class PaperBenchmark {
         progress.update(task.name() + ": quantization error tables", 0, 1);
         BudgetPlanner planner = BudgetPlanner.calibrate(model.encoder(), model.tokenizer(),
                 task.train().stream().limit(256).map(Example::text).toList(), QuantizerKind.NF, progress); // as `quantize` does: shared cached tables
-        List<ModelQuantConfig> seen = s.seenBudgets().stream().map(b -> planner.allocate(b, false).config()).toList();
-        // unseen: integer-only allocations (the layout runtimes use), a family no training set is built from
-        List<ModelQuantConfig> unseen = s.unseenBudgets().stream().map(b -> planner.allocate(b, true).config()).toList();
-        Set<ModelQuantConfig> initial = new LinkedHashSet<>();
-        for (BudgetAllocator.Allocation a : planner.initialGrid(s.initialGrid(), false)) initial.add(a.config());
-        initial.addAll(seen);
-        List<ModelQuantConfig> initialSet = List.copyOf(initial);
+        BenchConfigurations configurations = BenchConfigurations.of(planner, s.seenBudgets(), s.unseenBudgets(), s.initialGrid());
+        List<ModelQuantConfig> seen = configurations.seen(), unseen = configurations.unseen(), initialSet = configurations.initialSet();
 
         List<MethodResult> methods = new ArrayList<>();
         methods.add(perConfiguration(model, task, s, train, test, seen, unseen, progress));

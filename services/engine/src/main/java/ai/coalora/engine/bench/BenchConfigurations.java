@@ -1,0 +1,26 @@
+package ai.coalora.engine.bench;
+
+import ai.coalora.engine.model.BudgetPlanner;
+import ai.coalora.engine.quant.BudgetAllocator;
+import ai.coalora.engine.quant.ModelQuantConfig;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The configurations a paper comparison evaluates and starts from, the same for encoder and decoder:
+ * seen = budget-optimal allocations at the seen budgets (they join the training set), unseen = integer-only
+ * allocations (the layout runtimes use, a family no training set is built from), and the initial training set =
+ * the optimal allocations on an evenly spaced grid of budgets plus the seen ones.
+ */
+public record BenchConfigurations(List<ModelQuantConfig> seen, List<ModelQuantConfig> unseen, List<ModelQuantConfig> initialSet) {
+
+    public static BenchConfigurations of(BudgetPlanner planner, List<Double> seenBudgets, List<Double> unseenBudgets, int initialGrid) {
+        List<ModelQuantConfig> seen = seenBudgets.stream().map(b -> planner.allocate(b, false).config()).toList();
+        List<ModelQuantConfig> unseen = unseenBudgets.stream().map(b -> planner.allocate(b, true).config()).toList();
+        Set<ModelQuantConfig> initial = new LinkedHashSet<>();
+        for (BudgetAllocator.Allocation a : planner.initialGrid(initialGrid, false)) initial.add(a.config());
+        initial.addAll(seen);
+        return new BenchConfigurations(seen, unseen, List.copyOf(initial));
+    }
+}
