@@ -237,7 +237,7 @@ public final class Pretraining {
             double seconds = (System.nanoTime() - start) / 1e9;
             for (NDArray p : params) p.setRequiresGradient(false);
 
-            double heldOutLoss = heldOutLoss(decoder, heldIds, heldWindows, s.seqLen(), Math.min(s.batchSize(), 8), manager);
+            double heldOutLoss = heldOutLoss(decoder, heldIds, heldWindows, s.seqLen());
             double ppl = LlamaDecoder.perplexity(heldOutLoss);
             log.accept(String.format("held-out: %d sequences of %d tokens, loss %.4f, perplexity %.2f",
                     heldWindows, s.seqLen(), heldOutLoss, ppl));
@@ -249,19 +249,10 @@ public final class Pretraining {
         }
     }
 
-    /** Mean next-token cross entropy over the first {@code windows} windows of {@code ids}. */
-    static double heldOutLoss(LlamaDecoder decoder, int[] ids, int windows, int seqLen, int batchSize, NDManager parent) {
-        double sum = 0;
-        for (int from = 0; from < windows; from += batchSize) {
-            int n = Math.min(batchSize, windows - from);
-            long[] batch = new long[n * seqLen];
-            for (int i = 0; i < batch.length; i++) batch[i] = ids[from * seqLen + i];
-            try (NDManager scope = parent.newSubManager()) {
-                NDArray x = scope.create(batch, new Shape(n, seqLen));
-                sum += decoder.loss(x).getFloat() * n; // equal-length windows: the mean of means is the mean
-            }
-        }
-        return sum / windows;
+    /** Mean next-token cross entropy over the first {@code windows} windows of {@code seqLen} tokens of {@code ids}. */
+    static double heldOutLoss(LlamaDecoder decoder, int[] ids, int windows, int seqLen) {
+        TokenWindows held = new TokenWindows(java.util.Arrays.copyOf(ids, windows * seqLen), seqLen);
+        return LanguageModelObjective.meanLoss(decoder, held, decoder.fullPrecision(), null);
     }
 
     private static int[] permutation(int n, Random random) {

@@ -147,7 +147,7 @@ class PretrainingTest {
         int[] held = Pretraining.encodeAll(tokenizer, Pretraining.texts(corpus.heldOut(), 15_000));
         try (NDManager manager = NDManager.newBaseManager(); LlamaDecoder loaded = LlamaDecoder.load(out, manager)) {
             assertEquals(r.config(), loaded.config());
-            double again = Pretraining.heldOutLoss(loaded, held, r.heldOutSequences(), s.seqLen(), 8, manager);
+            double again = Pretraining.heldOutLoss(loaded, held, r.heldOutSequences(), s.seqLen());
             assertEquals(r.heldOutLoss(), again, 1e-4);
             // and the logits are those of a second load (deterministic, nothing left over from training)
             try (LlamaDecoder twice = LlamaDecoder.load(out, manager)) {
