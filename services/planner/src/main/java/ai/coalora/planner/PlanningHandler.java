@@ -146,9 +146,9 @@ public final class PlanningHandler implements EventHandler {
         String target, rolloutId, capabilitiesEventId;
         boolean hadDecision;
         Boolean feasible;
-        String version, config, format;
+        String version, config, format, ggufPlan;
         try (PreparedStatement st = c.prepareStatement("select capabilities::text, target_version, rollout_id, feasible, model_version, config_id, "
-                + "runtime_format, capabilities_event_id from devices where device_id = ?")) {
+                + "runtime_format, capabilities_event_id, gguf_plan from devices where device_id = ?")) {
             st.setString(1, deviceId);
             try (ResultSet rs = st.executeQuery()) {
                 if (!rs.next() || rs.getString(1) == null) return; // capabilities not known yet: planned when they arrive
@@ -161,6 +161,7 @@ public final class PlanningHandler implements EventHandler {
                 config = rs.getString(6);
                 format = rs.getString(7);
                 capabilitiesEventId = rs.getString(8);
+                ggufPlan = rs.getString(9);
             } catch (JsonProcessingException e) {
                 throw new IllegalStateException("stored capabilities are not JSON", e);
             }
@@ -171,7 +172,8 @@ public final class PlanningHandler implements EventHandler {
         decisions.incrementAndGet();
         tx.afterCommit(d.feasible() ? feasibleDecisions::increment : infeasibleDecisions::increment);
         if (!resend && hadDecision && feasible == d.feasible() && Objects.equals(version, s.modelVersion())
-                && Objects.equals(config, d.feasible() ? d.choice().configId() : null) && Objects.equals(format, d.runtimeFormat())) {
+                && Objects.equals(config, d.feasible() ? d.choice().configId() : null) && Objects.equals(format, d.runtimeFormat())
+                && Objects.equals(ggufPlan, ggufPlanKey(d))) {
             return; // same decision as before: nothing new to send
         }
         String assignmentId = UUID.nameUUIDFromBytes((deviceId + "|" + cause).getBytes(StandardCharsets.UTF_8)).toString();
@@ -179,14 +181,19 @@ public final class PlanningHandler implements EventHandler {
         Assignment a = d.feasible()
                 ? new Assignment(deviceId, assignmentId, capabilitiesEventId, true, d.reason(), s.modelVersion(), via,
                         d.choice().configId(), d.choice().averageBits(), d.choice().predictedAccuracy(), d.runtimeFormat(), d.footprint(),
-                        target == null ? null : rolloutId)
+                        target == null ? null : rolloutId, d.gguf())
                 : new Assignment(deviceId, assignmentId, capabilitiesEventId, false, d.reason(), s.modelVersion(), via, null, null, null, null, null,
                         target == null ? null : rolloutId);
         update(tx, "update devices set feasible = ?, model_version = ?, config_id = ?, runtime_format = ?, assignment_id = ?, reason = ?, "
-                + "updated_at = now() where device_id = ?", d.feasible(), s.modelVersion(), a.configId(), a.runtimeFormat(), assignmentId,
-                d.reason(), deviceId);
+                + "gguf_plan = ?, updated_at = now() where device_id = ?", d.feasible(), s.modelVersion(), a.configId(), a.runtimeFormat(),
+                assignmentId, d.reason(), ggufPlanKey(d), deviceId);
         tx.publish(Topic.ASSIGNMENTS, deviceId, CloudEvent.withId(assignmentId, SOURCE, EventTypes.ASSIGNMENT, deviceId,
                 ServiceRuntime.schemas().dataschema(EventTypes.ASSIGNMENT), Payloads.toJson(a)));
+    }
+
+    /** "MAPPING:TYPE,TYPE" of a decision's GGUF plan (what the devices table keeps), null without one. */
+    private static String ggufPlanKey(Decision d) {
+        return d.gguf() == null ? null : d.gguf().mapping() + ":" + String.join(",", d.gguf().types());
     }
 
     /** The followed alias's front as the fronts table has it now (parsed again only when the version changed). */

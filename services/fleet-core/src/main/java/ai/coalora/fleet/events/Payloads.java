@@ -63,7 +63,16 @@ public final class Payloads {
     /** The planner's decision for one device: a configuration of a model version, or explicitly none. */
     public record Assignment(String deviceId, String assignmentId, String capabilitiesEventId, boolean feasible, String reason,
                              String modelVersion, String alias, String configId, Double averageBits, Double predictedAccuracy,
-                             String runtimeFormat, Footprint footprint, String rolloutId) {}
+                             String runtimeFormat, Footprint footprint, String rolloutId,
+                             ai.coalora.fleet.planning.GgufPlanning.GgufPlan gguf) {
+        /** An assignment that does not run as GGUF with declared types (no {@code gguf}). */
+        public Assignment(String deviceId, String assignmentId, String capabilitiesEventId, boolean feasible, String reason,
+                          String modelVersion, String alias, String configId, Double averageBits, Double predictedAccuracy,
+                          String runtimeFormat, Footprint footprint, String rolloutId) {
+            this(deviceId, assignmentId, capabilitiesEventId, feasible, reason, modelVersion, alias, configId, averageBits,
+                    predictedAccuracy, runtimeFormat, footprint, rolloutId, null);
+        }
+    }
 
     /** One downloadable file of an adapter package. */
     public record Artifact(String role, String name, String sha256, long bytes, String url) {}

@@ -49,6 +49,9 @@ class PayloadsMatchSchemasTest {
                 "coalora-packed", new Footprint(50, 5, 4, 59), "r-1"));
         valid(EventTypes.ASSIGNMENT, new Assignment("dev-1", "a-2", "e-2", false, "no feasible configuration", SHA, "production",
                 null, null, null, null, null, null));
+        valid(EventTypes.ASSIGNMENT, new Assignment("dev-2", "a-3", "e-3", true, "as gguf", SHA, "production", SHA, 2.5, 0.83,
+                "gguf", new Footprint(52_936_704, 5, 4, 52_936_713), null,
+                new ai.coalora.fleet.planning.GgufPlanning.GgufPlan("K_QUANTS", List.of("Q2_K", "Q4_0"), 3.875, 52_936_704)));
         valid(EventTypes.ADAPTER_READY, new AdapterReady("dev-1", "a-1", SHA, SHA, 3.1, SHA,
                 List.of(new Artifact("adapter-weights", "adapter_model.safetensors", SHA, 10, "http://127.0.0.1:8080/api/blobs/" + SHA))));
         valid(EventTypes.TELEMETRY, new EvaluationTelemetry("dev-1", SHA, SHA, SHA, 0.91, 200, 3.5, 60_000_000, Instant.parse("2026-11-30T10:00:00Z")));
