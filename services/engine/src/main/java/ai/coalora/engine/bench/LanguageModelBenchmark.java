@@ -93,9 +93,10 @@ public final class LanguageModelBenchmark {
     public static Result run(LlamaDecoder decoder, BpeTokenizer tokenizer, String domain, List<String> train, List<String> validation,
                              List<String> test, Settings s, Progress progress) {
         long start = System.nanoTime();
-        TokenWindows trainWindows = TokenWindows.of(tokenizer, train, s.seqLen(), s.trainWindows());
-        TokenWindows evaluationWindows = TokenWindows.of(tokenizer, validation, s.seqLen(), s.evaluationWindows());
-        TokenWindows testWindows = TokenWindows.of(tokenizer, test, s.seqLen(), s.testWindows());
+        int seqLen = Math.min(s.seqLen(), decoder.config().maxPositions()); // a model trained on shorter contexts gets shorter windows
+        TokenWindows trainWindows = TokenWindows.of(tokenizer, train, seqLen, s.trainWindows());
+        TokenWindows evaluationWindows = TokenWindows.of(tokenizer, validation, seqLen, s.evaluationWindows());
+        TokenWindows testWindows = TokenWindows.of(tokenizer, test, seqLen, s.testWindows());
 
         progress.update(domain + ": quantization error tables", 0, 1);
         BudgetPlanner planner = planner(decoder, trainWindows, progress);
@@ -120,7 +121,7 @@ public final class LanguageModelBenchmark {
         for (Method m : METHODS.subList(1, METHODS.size())) {
             methods.add(shared(decoder, objective, testWindows, s, m, initialSet, seen, unseen, domain, progress));
         }
-        return new Result(domain, trainWindows.count(), testWindows.count(), s.seqLen(), seen, unseen, initialSet.size(),
+        return new Result(domain, trainWindows.count(), testWindows.count(), seqLen, seen, unseen, initialSet.size(),
                 references, methods, (System.nanoTime() - start) / 1e9);
     }
 
