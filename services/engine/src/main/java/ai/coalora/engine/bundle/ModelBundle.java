@@ -17,12 +17,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -40,7 +35,7 @@ import java.util.TreeMap;
  * of one; reading verifies the tensors' checksum and every name and shape, and values load back bit-exactly.
  */
 public final class ModelBundle {
-    public static final String MANIFEST = "bundle.json", TENSORS = "tensors.safetensors";
+    public static final String MANIFEST = BundleFiles.MANIFEST, TENSORS = BundleFiles.TENSORS;
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
@@ -141,82 +136,20 @@ public final class ModelBundle {
      * at {@code dir} is replaced as a whole; any other existing file or non-empty directory is an error.
      */
     public static BundleManifest write(Path dir, BundleManifest manifest, Map<String, Tensor> tensors) throws IOException {
-        Path target = dir.toAbsolutePath().normalize();
-        if (Files.exists(target) && !(Files.isRegularFile(target.resolve(MANIFEST)) || isEmptyDirectory(target))) {
-            throw new IllegalArgumentException(dir + " exists and is not a model bundle: refusing to overwrite it");
-        }
-        Files.createDirectories(target.getParent());
-        Path staging = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".staging");
-        try {
-            // temp directories are private (rwx------); a bundle is meant to be read by services and other users
-            if (staging.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-                Files.setPosixFilePermissions(staging, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-            }
-            byte[] tensorBytes = Safetensors.toBytes(tensors, Map.of("format", "pt", "coalora", BundleManifest.FORMAT));
-            Files.write(staging.resolve(TENSORS), tensorBytes);
-            BundleManifest complete = manifest.withTensorsSha256(sha256(tensorBytes));
-            Files.write(staging.resolve(MANIFEST), JSON.writeValueAsBytes(complete));
-            if (Files.exists(target)) {
-                Path old = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".old");
-                Files.delete(old);
-                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-                Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
-                deleteTree(old);
-            } else {
-                Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
-            }
-            return complete;
-        } finally {
-            if (Files.exists(staging)) deleteTree(staging);
-        }
+        byte[] tensorBytes = Safetensors.toBytes(tensors, Map.of("format", "pt", "coalora", BundleManifest.FORMAT));
+        BundleManifest complete = manifest.withTensorsSha256(sha256(tensorBytes));
+        BundleFiles.write(dir, tensorBytes, JSON.writeValueAsBytes(complete));
+        return complete;
     }
 
     /** Reads and verifies a bundle: format, checksum of the tensors, names. Errors name the file and the problem. */
     public static Loaded read(Path dir) throws IOException {
-        Path manifestFile = dir.resolve(MANIFEST), tensorFile = dir.resolve(TENSORS);
-        if (!Files.isDirectory(dir)) throw new NoSuchFileException(dir.toString());
-        if (!Files.isRegularFile(manifestFile)) throw new IllegalArgumentException(dir + ": not a model bundle (no " + MANIFEST + ")");
-        BundleManifest manifest;
-        try {
-            manifest = JSON.readValue(manifestFile.toFile(), BundleManifest.class);
-        } catch (com.fasterxml.jackson.core.JacksonException e) {
-            throw new IllegalArgumentException(manifestFile + ": invalid manifest: " + e.getOriginalMessage(), e);
-        }
-        manifest.validate(manifestFile.toString());
-        if (!Files.isRegularFile(tensorFile)) throw new IllegalArgumentException(dir + ": bundle lacks " + TENSORS);
-        byte[] bytes = Files.readAllBytes(tensorFile);
-        String sha = sha256(bytes);
-        if (!sha.equals(manifest.tensorsSha256())) {
-            throw new IllegalArgumentException(tensorFile + ": checksum " + sha + " does not match the manifest's "
-                    + manifest.tensorsSha256() + " (corrupt or modified)");
-        }
-        Safetensors.Contents contents;
-        try {
-            contents = Safetensors.fromBytes(bytes);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(tensorFile + ": " + e.getMessage(), e);
-        }
-        return new Loaded(manifest, contents.tensors(), dir);
+        BundleManifest manifest = BundleFiles.readManifest(dir, JSON, BundleManifest.class);
+        manifest.validate(dir.resolve(MANIFEST).toString());
+        return new Loaded(manifest, BundleFiles.readTensors(dir, manifest.tensorsSha256()).tensors(), dir);
     }
 
     public static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static boolean isEmptyDirectory(Path p) throws IOException {
-        if (!Files.isDirectory(p)) return false;
-        try (var s = Files.list(p)) {
-            return s.findAny().isEmpty();
-        }
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        try (var walk = Files.walk(root)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
+        return BundleFiles.sha256(bytes);
     }
 }
