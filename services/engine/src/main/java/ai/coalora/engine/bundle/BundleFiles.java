@@ -60,13 +60,26 @@ final class BundleFiles {
         }
     }
 
-    /** The manifest of the bundle at {@code dir}, parsed as {@code type}; errors name the file and the problem. */
-    static <T> T readManifest(Path dir, ObjectMapper json, Class<T> type) throws IOException {
+    /**
+     * The manifest of the bundle at {@code dir}, parsed as {@code type} once its format is {@code format}; errors name
+     * the file and the problem (a bundle of the other kind is named as such, not reported as unknown fields).
+     */
+    static <T> T readManifest(Path dir, ObjectMapper json, String format, Class<T> type) throws IOException {
         Path file = dir.resolve(MANIFEST);
         if (!Files.isDirectory(dir)) throw new NoSuchFileException(dir.toString());
         if (!Files.isRegularFile(file)) throw new IllegalArgumentException(dir + ": not a model bundle (no " + MANIFEST + ")");
         try {
-            return json.readValue(file.toFile(), type);
+            JsonNode tree = json.readTree(file.toFile());
+            String found = tree.path("format").asText("");
+            if (!format.equals(found)) {
+                String kind = switch (found) {
+                    case BundleManifest.FORMAT -> "an encoder bundle (" + found + ")";
+                    case DecoderBundleManifest.FORMAT -> "a decoder bundle (" + found + ")";
+                    default -> "of unknown bundle format '" + found + "'";
+                };
+                throw new IllegalArgumentException(file + ": " + kind + ", expected " + format);
+            }
+            return json.treeToValue(tree, type);
         } catch (com.fasterxml.jackson.core.JacksonException e) {
             throw new IllegalArgumentException(file + ": invalid manifest: " + e.getOriginalMessage(), e);
         }

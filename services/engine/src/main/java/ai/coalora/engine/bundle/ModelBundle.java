@@ -1,18 +1,14 @@
 package ai.coalora.engine.bundle;
 
 import ai.coalora.engine.coa.ConfigAwareLora;
-import ai.coalora.engine.coa.ConfigAwareNetwork;
 import ai.coalora.engine.io.Safetensors;
 import ai.coalora.engine.io.Safetensors.Tensor;
-import ai.coalora.engine.lora.LoraAdapter;
 import ai.coalora.engine.lora.LoraSpec;
 import ai.coalora.engine.model.BertEncoder;
 import ai.coalora.engine.model.LinearId;
 import ai.coalora.engine.model.Role;
 import ai.coalora.engine.train.ClassifierHead;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -20,7 +16,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * The trained artifact of CoA-LoRA: a directory with
@@ -65,44 +60,22 @@ public final class ModelBundle {
             }
             NDManager manager = parent.newSubManager();
             try {
-                LoraSpec spec = new LoraSpec(m.rank(), m.alpha());
-                Map<LinearId, NDArray> a = new TreeMap<>(), b = new TreeMap<>();
-                for (LinearId id : encoder.linearIds()) {
-                    int[] shape = encoder.linearShape(id);
-                    NDArray down = array(manager, "lora." + id.weightName() + ".A", m.rank(), shape[1]);
-                    NDArray up = array(manager, "lora." + id.weightName() + ".B", shape[0], m.rank());
-                    // create() may alias a Java buffer: training needs native-owned copies (the network and head make their own)
-                    a.put(id, trainable ? LoraAdapter.trainable(down) : down);
-                    b.put(id, trainable ? LoraAdapter.trainable(up) : up);
-                }
-                LoraAdapter lora = LoraAdapter.of(spec, a, b, manager);
-                ConfigAwareNetwork network = null;
-                if (m.configAware()) {
-                    Map<String, float[]> values = new LinkedHashMap<>();
-                    tensors.forEach((name, t) -> { if (name.startsWith("network.")) values.put(name.substring(8), t.floats()); });
-                    network = ConfigAwareNetwork.of(m.rank(), m.baseModel().numLayers(), Role.Architecture.ENCODER.roles().size(), values, manager);
-                }
+                Map<LinearId, int[]> shapes = new LinkedHashMap<>();
+                for (LinearId id : encoder.linearIds()) shapes.put(id, encoder.linearShape(id));
+                ConfigAwareLora model = BundleTensors.configAwareLora(tensors, dir, shapes, new LoraSpec(m.rank(), m.alpha()),
+                        m.configAware(), Role.Architecture.ENCODER, m.baseModel().numLayers(), manager, trainable);
                 int hidden = encoder.config().hiddenSize(), labels = m.task().labels().size();
                 ClassifierHead head = new ClassifierHead(hidden, labels, floats("head.weight", (long) labels * hidden),
                         floats("head.bias", labels), manager);
-                return new Instance(new ConfigAwareLora(lora, network), head, manager);
+                return new Instance(model, head, manager);
             } catch (RuntimeException e) {
                 manager.close();
                 throw e;
             }
         }
 
-        private NDArray array(NDManager manager, String name, long rows, long cols) {
-            return manager.create(floats(name, rows * cols), new Shape(rows, cols));
-        }
-
         private float[] floats(String name, long count) {
-            Tensor t = tensors.get(name);
-            if (t == null) throw new IllegalArgumentException(dir + ": bundle lacks tensor " + name);
-            if (t.elementCount() != count) {
-                throw new IllegalArgumentException(dir + ": tensor " + name + " has " + t.elementCount() + " values, expected " + count);
-            }
-            return t.floats();
+            return BundleTensors.floats(tensors, dir, name, count);
         }
     }
 
@@ -116,19 +89,10 @@ public final class ModelBundle {
 
     /** The tensors of a trained model, by bundle name. */
     public static Map<String, Tensor> tensorsOf(ConfigAwareLora model, ClassifierHead head) {
-        Map<String, Tensor> out = new TreeMap<>();
-        for (LinearId id : model.lora().matrices()) {
-            out.put("lora." + id.weightName() + ".A", tensor(model.lora().a(id)));
-            out.put("lora." + id.weightName() + ".B", tensor(model.lora().b(id)));
-        }
-        if (model.network() != null) model.network().parameters().forEach((name, p) -> out.put("network." + name, tensor(p)));
-        out.put("head.weight", tensor(head.weight()));
-        out.put("head.bias", tensor(head.bias()));
+        Map<String, Tensor> out = BundleTensors.of(model);
+        out.put("head.weight", BundleTensors.tensor(head.weight()));
+        out.put("head.bias", BundleTensors.tensor(head.bias()));
         return out;
-    }
-
-    private static Tensor tensor(NDArray x) {
-        return Tensor.ofFloats(x.toFloatArray(), x.getShape().getShape());
     }
 
     /**
@@ -144,7 +108,7 @@ public final class ModelBundle {
 
     /** Reads and verifies a bundle: format, checksum of the tensors, names. Errors name the file and the problem. */
     public static Loaded read(Path dir) throws IOException {
-        BundleManifest manifest = BundleFiles.readManifest(dir, JSON, BundleManifest.class);
+        BundleManifest manifest = BundleFiles.readManifest(dir, JSON, BundleManifest.FORMAT, BundleManifest.class);
         manifest.validate(dir.resolve(MANIFEST).toString());
         return new Loaded(manifest, BundleFiles.readTensors(dir, manifest.tensorsSha256()).tensors(), dir);
     }
