@@ -45,11 +45,11 @@ public final class DecoderBundle {
         public void checkBaseModel(Path modelDir) throws IOException {
             DecoderBundleManifest.BaseModel expected = manifest.baseModel(), found = DecoderBundleManifest.BaseModel.of(modelDir);
             if (expected.sameModelAs(found)) return;
-            String part = !expected.configSha256().equals(found.configSha256()) ? "config.json"
-                    : !expected.weightsSha256().equals(found.weightsSha256()) ? "weights" : "tokenizer.json";
+            String part = !expected.configSha256().equals(found.configSha256()) ? "config.json differs"
+                    : !expected.weightsSha256().equals(found.weightsSha256()) ? "weights differ" : "tokenizer.json differs";
             throw new IllegalArgumentException(dir + " was trained on the model at " + expected.path() + " (" + expected.architecture()
                     + ", " + expected.numLayers() + " blocks of width " + expected.hiddenSize() + "); " + modelDir
-                    + " is another model (its " + part + " differs)");
+                    + " is another model (its " + part + ")");
         }
 
         /** The trained model for {@code decoder} (architecture and shapes checked), in a sub-manager of {@code parent}. */
