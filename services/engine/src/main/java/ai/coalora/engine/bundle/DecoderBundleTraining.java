@@ -78,6 +78,10 @@ public record DecoderBundleTraining(CoaSettings settings, int seqLen, int trainW
         if (task.train().isEmpty() || task.validation().isEmpty()) {
             throw new IllegalArgumentException("task " + task.name() + " needs non-empty train and validation splits");
         }
+        if (seqLen > decoder.config().maxPositions()) { // before any work, rather than at the first forward pass
+            throw new IllegalArgumentException("windows of " + seqLen + " tokens exceed the model's max_position_embeddings "
+                    + decoder.config().maxPositions());
+        }
         TokenWindows train = TokenWindows.of(tokenizer, texts(task.train()), seqLen, trainWindows);
         TokenWindows validation = TokenWindows.of(tokenizer, texts(task.validation()), seqLen, validationWindows);
         TokenWindows evaluation = TokenWindows.of(tokenizer, texts(task.validation()), seqLen, evaluationWindows);
