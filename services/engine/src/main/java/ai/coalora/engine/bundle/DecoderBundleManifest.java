@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.TreeSet;
 
 /**
  * The manifest of a {@link DecoderBundle} ({@value #FORMAT}), stored as {@code bundle.json}.
@@ -60,8 +59,7 @@ public record DecoderBundleManifest(String format, BaseModel baseModel, Task tas
             }
             List<Path> files = new ArrayList<>(List.of(index));
             try (var list = Files.list(dir)) {
-                list.filter(p -> p.getFileName().toString().matches("model-.*\\.safetensors")).map(Path::toString)
-                        .collect(java.util.stream.Collectors.toCollection(TreeSet::new)).forEach(p -> files.add(Path.of(p)));
+                list.filter(p -> p.getFileName().toString().matches("model-.*\\.safetensors")).sorted().forEach(files::add);
             }
             return files;
         }
