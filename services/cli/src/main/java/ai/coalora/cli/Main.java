@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
                 TrainCommand.class,
                 EvalCommand.class,
                 AdapterCommand.class,
+                GgufCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -81,7 +81,7 @@ class CommandLineTest {
     void everyCommandHasHelp() {
         for (String[] cmd : new String[][] {{"--help"}, {"verify-model", "--help"}, {"quantize", "--help"},
                 {"finetune", "--help"}, {"demo", "--help"}, {"bench", "--help"}, {"bench", "throughput", "--help"},
-                {"bench", "paper", "--help"}, {"bench", "fleet", "--help"}, {"bench", "faults", "--help"}, {"train", "--help"}, {"eval", "--help"}, {"adapter", "--help"},
+                {"bench", "paper", "--help"}, {"bench", "fleet", "--help"}, {"bench", "faults", "--help"}, {"train", "--help"}, {"eval", "--help"}, {"adapter", "--help"}, {"gguf", "--help"},
                 {"demo-engine", "--help"}, {"agents", "--help"}, {"hash-password", "--help"}, {"pretrain", "--help"}}) {
             Outcome o = run(cmd);
             assertEquals(0, o.exitCode(), String.join(" ", cmd));

@@ -2,7 +2,6 @@ package ai.coalora.engine.bundle;
 
 import ai.coalora.engine.quant.ModelQuantConfig;
 import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
 
@@ -25,20 +24,10 @@ public record BundleManifest(String format, BaseModel baseModel, Task task, int 
 
     /** One configuration of the front; {@code config} is a {@code coalora.quant-config/v1} object. */
     public record FrontPoint(double averageBits, double validationAccuracy, double validationLoss, JsonNode config) {
-        public ModelQuantConfig quantConfig() {
-            try {
-                return ModelQuantConfig.fromJson(ModelBundle.JSON.writeValueAsString(config));
-            } catch (JsonProcessingException e) {
-                throw new IllegalArgumentException("front configuration: " + e.getOriginalMessage(), e);
-            }
-        }
+        public ModelQuantConfig quantConfig() { return BundleFiles.quantConfig(config); }
 
         public static FrontPoint of(ModelQuantConfig config, double accuracy, double loss) {
-            try {
-                return new FrontPoint(config.averageBits(), accuracy, loss, ModelBundle.JSON.readTree(config.toJson()));
-            } catch (JsonProcessingException e) {
-                throw new IllegalStateException(e);
-            }
+            return new FrontPoint(config.averageBits(), accuracy, loss, BundleFiles.json(config));
         }
     }
 
@@ -92,15 +81,6 @@ public record BundleManifest(String format, BaseModel baseModel, Task task, int 
         if (training.extraConfigurations() != null && training.extraConfigurations() < 0) {
             throw new IllegalArgumentException(where + ": invalid training.extraConfigurations " + training.extraConfigurations());
         }
-        for (int i = 0; i < front.size(); i++) {
-            try {
-                ModelQuantConfig c = front.get(i).quantConfig();
-                if (Math.abs(c.averageBits() - front.get(i).averageBits()) > ModelQuantConfig.AVERAGE_BITS_TOLERANCE) {
-                    throw new IllegalArgumentException("averageBits " + front.get(i).averageBits() + " but the matrices give " + c.averageBits());
-                }
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(where + ": front[" + i + "]: " + e.getMessage(), e);
-            }
-        }
+        for (int i = 0; i < front.size(); i++) BundleFiles.frontConfig(where, i, front.get(i).config(), front.get(i).averageBits());
     }
 }

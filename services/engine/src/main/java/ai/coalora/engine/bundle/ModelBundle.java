@@ -1,31 +1,21 @@
 package ai.coalora.engine.bundle;
 
 import ai.coalora.engine.coa.ConfigAwareLora;
-import ai.coalora.engine.coa.ConfigAwareNetwork;
 import ai.coalora.engine.io.Safetensors;
 import ai.coalora.engine.io.Safetensors.Tensor;
-import ai.coalora.engine.lora.LoraAdapter;
 import ai.coalora.engine.lora.LoraSpec;
 import ai.coalora.engine.model.BertEncoder;
 import ai.coalora.engine.model.LinearId;
 import ai.coalora.engine.model.Role;
 import ai.coalora.engine.train.ClassifierHead;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * The trained artifact of CoA-LoRA: a directory with
@@ -40,7 +30,7 @@ import java.util.TreeMap;
  * of one; reading verifies the tensors' checksum and every name and shape, and values load back bit-exactly.
  */
 public final class ModelBundle {
-    public static final String MANIFEST = "bundle.json", TENSORS = "tensors.safetensors";
+    public static final String MANIFEST = BundleFiles.MANIFEST, TENSORS = BundleFiles.TENSORS;
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
@@ -70,44 +60,22 @@ public final class ModelBundle {
             }
             NDManager manager = parent.newSubManager();
             try {
-                LoraSpec spec = new LoraSpec(m.rank(), m.alpha());
-                Map<LinearId, NDArray> a = new TreeMap<>(), b = new TreeMap<>();
-                for (LinearId id : encoder.linearIds()) {
-                    int[] shape = encoder.linearShape(id);
-                    NDArray down = array(manager, "lora." + id.weightName() + ".A", m.rank(), shape[1]);
-                    NDArray up = array(manager, "lora." + id.weightName() + ".B", shape[0], m.rank());
-                    // create() may alias a Java buffer: training needs native-owned copies (the network and head make their own)
-                    a.put(id, trainable ? LoraAdapter.trainable(down) : down);
-                    b.put(id, trainable ? LoraAdapter.trainable(up) : up);
-                }
-                LoraAdapter lora = LoraAdapter.of(spec, a, b, manager);
-                ConfigAwareNetwork network = null;
-                if (m.configAware()) {
-                    Map<String, float[]> values = new LinkedHashMap<>();
-                    tensors.forEach((name, t) -> { if (name.startsWith("network.")) values.put(name.substring(8), t.floats()); });
-                    network = ConfigAwareNetwork.of(m.rank(), m.baseModel().numLayers(), Role.Architecture.ENCODER.roles().size(), values, manager);
-                }
+                Map<LinearId, int[]> shapes = new LinkedHashMap<>();
+                for (LinearId id : encoder.linearIds()) shapes.put(id, encoder.linearShape(id));
+                ConfigAwareLora model = BundleTensors.configAwareLora(tensors, dir, shapes, new LoraSpec(m.rank(), m.alpha()),
+                        m.configAware(), Role.Architecture.ENCODER, m.baseModel().numLayers(), manager, trainable);
                 int hidden = encoder.config().hiddenSize(), labels = m.task().labels().size();
                 ClassifierHead head = new ClassifierHead(hidden, labels, floats("head.weight", (long) labels * hidden),
                         floats("head.bias", labels), manager);
-                return new Instance(new ConfigAwareLora(lora, network), head, manager);
+                return new Instance(model, head, manager);
             } catch (RuntimeException e) {
                 manager.close();
                 throw e;
             }
         }
 
-        private NDArray array(NDManager manager, String name, long rows, long cols) {
-            return manager.create(floats(name, rows * cols), new Shape(rows, cols));
-        }
-
         private float[] floats(String name, long count) {
-            Tensor t = tensors.get(name);
-            if (t == null) throw new IllegalArgumentException(dir + ": bundle lacks tensor " + name);
-            if (t.elementCount() != count) {
-                throw new IllegalArgumentException(dir + ": tensor " + name + " has " + t.elementCount() + " values, expected " + count);
-            }
-            return t.floats();
+            return BundleTensors.floats(tensors, dir, name, count);
         }
     }
 
@@ -121,19 +89,10 @@ public final class ModelBundle {
 
     /** The tensors of a trained model, by bundle name. */
     public static Map<String, Tensor> tensorsOf(ConfigAwareLora model, ClassifierHead head) {
-        Map<String, Tensor> out = new TreeMap<>();
-        for (LinearId id : model.lora().matrices()) {
-            out.put("lora." + id.weightName() + ".A", tensor(model.lora().a(id)));
-            out.put("lora." + id.weightName() + ".B", tensor(model.lora().b(id)));
-        }
-        if (model.network() != null) model.network().parameters().forEach((name, p) -> out.put("network." + name, tensor(p)));
-        out.put("head.weight", tensor(head.weight()));
-        out.put("head.bias", tensor(head.bias()));
+        Map<String, Tensor> out = BundleTensors.of(model);
+        out.put("head.weight", BundleTensors.tensor(head.weight()));
+        out.put("head.bias", BundleTensors.tensor(head.bias()));
         return out;
-    }
-
-    private static Tensor tensor(NDArray x) {
-        return Tensor.ofFloats(x.toFloatArray(), x.getShape().getShape());
     }
 
     /**
@@ -141,82 +100,20 @@ public final class ModelBundle {
      * at {@code dir} is replaced as a whole; any other existing file or non-empty directory is an error.
      */
     public static BundleManifest write(Path dir, BundleManifest manifest, Map<String, Tensor> tensors) throws IOException {
-        Path target = dir.toAbsolutePath().normalize();
-        if (Files.exists(target) && !(Files.isRegularFile(target.resolve(MANIFEST)) || isEmptyDirectory(target))) {
-            throw new IllegalArgumentException(dir + " exists and is not a model bundle: refusing to overwrite it");
-        }
-        Files.createDirectories(target.getParent());
-        Path staging = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".staging");
-        try {
-            // temp directories are private (rwx------); a bundle is meant to be read by services and other users
-            if (staging.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-                Files.setPosixFilePermissions(staging, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-            }
-            byte[] tensorBytes = Safetensors.toBytes(tensors, Map.of("format", "pt", "coalora", BundleManifest.FORMAT));
-            Files.write(staging.resolve(TENSORS), tensorBytes);
-            BundleManifest complete = manifest.withTensorsSha256(sha256(tensorBytes));
-            Files.write(staging.resolve(MANIFEST), JSON.writeValueAsBytes(complete));
-            if (Files.exists(target)) {
-                Path old = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".old");
-                Files.delete(old);
-                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-                Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
-                deleteTree(old);
-            } else {
-                Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
-            }
-            return complete;
-        } finally {
-            if (Files.exists(staging)) deleteTree(staging);
-        }
+        byte[] tensorBytes = Safetensors.toBytes(tensors, Map.of("format", "pt", "coalora", BundleManifest.FORMAT));
+        BundleManifest complete = manifest.withTensorsSha256(sha256(tensorBytes));
+        BundleFiles.write(dir, tensorBytes, JSON.writeValueAsBytes(complete));
+        return complete;
     }
 
     /** Reads and verifies a bundle: format, checksum of the tensors, names. Errors name the file and the problem. */
     public static Loaded read(Path dir) throws IOException {
-        Path manifestFile = dir.resolve(MANIFEST), tensorFile = dir.resolve(TENSORS);
-        if (!Files.isDirectory(dir)) throw new NoSuchFileException(dir.toString());
-        if (!Files.isRegularFile(manifestFile)) throw new IllegalArgumentException(dir + ": not a model bundle (no " + MANIFEST + ")");
-        BundleManifest manifest;
-        try {
-            manifest = JSON.readValue(manifestFile.toFile(), BundleManifest.class);
-        } catch (com.fasterxml.jackson.core.JacksonException e) {
-            throw new IllegalArgumentException(manifestFile + ": invalid manifest: " + e.getOriginalMessage(), e);
-        }
-        manifest.validate(manifestFile.toString());
-        if (!Files.isRegularFile(tensorFile)) throw new IllegalArgumentException(dir + ": bundle lacks " + TENSORS);
-        byte[] bytes = Files.readAllBytes(tensorFile);
-        String sha = sha256(bytes);
-        if (!sha.equals(manifest.tensorsSha256())) {
-            throw new IllegalArgumentException(tensorFile + ": checksum " + sha + " does not match the manifest's "
-                    + manifest.tensorsSha256() + " (corrupt or modified)");
-        }
-        Safetensors.Contents contents;
-        try {
-            contents = Safetensors.fromBytes(bytes);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(tensorFile + ": " + e.getMessage(), e);
-        }
-        return new Loaded(manifest, contents.tensors(), dir);
+        BundleManifest manifest = BundleFiles.readManifest(dir, JSON, BundleManifest.FORMAT, BundleManifest.class);
+        manifest.validate(dir.resolve(MANIFEST).toString());
+        return new Loaded(manifest, BundleFiles.readTensors(dir, manifest.tensorsSha256()).tensors(), dir);
     }
 
     public static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static boolean isEmptyDirectory(Path p) throws IOException {
-        if (!Files.isDirectory(p)) return false;
-        try (var s = Files.list(p)) {
-            return s.findAny().isEmpty();
-        }
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        try (var walk = Files.walk(root)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
+        return BundleFiles.sha256(bytes);
     }
 }

@@ -1,0 +1,128 @@
+package ai.coalora.engine.bundle;
+
+import ai.coalora.engine.bench.LanguageModelBenchmark;
+import ai.coalora.engine.coa.CoaSettings;
+import ai.coalora.engine.coa.CoaTrainer;
+import ai.coalora.engine.coa.ConfigAwareLora;
+import ai.coalora.engine.coa.TrainingSetPolicies;
+import ai.coalora.engine.data.Example;
+import ai.coalora.engine.data.TaskData;
+import ai.coalora.engine.decoder.LlamaDecoder;
+import ai.coalora.engine.lm.BpeTokenizer;
+import ai.coalora.engine.lm.LanguageModelObjective;
+import ai.coalora.engine.lm.Pretraining;
+import ai.coalora.engine.lm.TokenWindows;
+import ai.coalora.engine.lora.LoraAdapter;
+import ai.coalora.engine.model.BudgetPlanner;
+import ai.coalora.engine.model.QuantizedWeightCache;
+import ai.coalora.engine.quant.ModelQuantConfig;
+import ai.coalora.engine.quant.QuantizerKind;
+import ai.coalora.engine.train.FineTuneSettings;
+import ai.coalora.engine.train.Progress;
+import ai.djl.ndarray.NDManager;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * {@code coalora train --model DIR}: CoA-LoRA on a decoder with the language-modelling objective. A task's texts are
+ * the adaptation domain: its train split cut into windows is what the adapter learns, its validation split both drives
+ * the Pareto search (the first {@code evaluationWindows} windows) and scores the final training set (the bundle's front,
+ * {@code validationWindows} windows, each configuration with its folded adapter, as a device runs it). The planner is
+ * calibrated on the training windows; the initial set is its grid of budget-optimal configurations.
+ *
+ * @param seqLen            tokens per window
+ * @param trainWindows      training windows (0: all the train split gives)
+ * @param evaluationWindows validation windows the search measures configurations on
+ * @param validationWindows validation windows the front is scored on (0: all)
+ * @param initialGrid       budgets of the initial set over 2.25..7.25 (paper: 50)
+ * @param segments          bit segments U (paper: 40)
+ * @param candidates        configurations the search measures per epoch
+ */
+public record DecoderBundleTraining(CoaSettings settings, int seqLen, int trainWindows, int evaluationWindows, int validationWindows,
+                                    int initialGrid, int segments, int candidates) {
+
+    /** The scale of {@code bench paper --model}'s full run: 64-token windows, 2 epochs, batch 16, 24 initial budgets. */
+    public static DecoderBundleTraining defaults() {
+        FineTuneSettings t = FineTuneSettings.defaults().withEpochs(2).withBatchSize(16);
+        return new DecoderBundleTraining(new CoaSettings(t, 2, true, CoaSettings.DEFAULT_CACHE_CAPACITY), 64, 0, 24, 96, 24, 20, 8);
+    }
+
+    public DecoderBundleTraining {
+        if (seqLen < 2) throw new IllegalArgumentException("windows need at least 2 tokens, got " + seqLen);
+        if (trainWindows < 0 || validationWindows < 0 || evaluationWindows < 1) {
+            throw new IllegalArgumentException("window counts must be >= 0 (evaluation windows >= 1)");
+        }
+        if (initialGrid < 2 || segments < 1 || candidates < 1) {
+            throw new IllegalArgumentException("initial grid >= 2, segments and candidates >= 1 required");
+        }
+    }
+
+    /** Loads the decoder folder {@code modelDir} (config, weights, tokenizer.json), trains and writes the bundle. */
+    public DecoderBundleManifest run(Path modelDir, TaskData task, Path out, Progress progress) throws IOException {
+        DecoderBundleManifest.BaseModel base = DecoderBundleManifest.BaseModel.of(modelDir); // fails early on a bad folder
+        BpeTokenizer tokenizer = BpeTokenizer.load(modelDir.resolve(Pretraining.TOKENIZER_FILE));
+        try (NDManager manager = NDManager.newBaseManager(); LlamaDecoder decoder = LlamaDecoder.load(modelDir, manager)) {
+            return run(decoder, tokenizer, base, task, out, progress);
+        }
+    }
+
+    /** Trains on {@code decoder} (the model {@code base} identifies) and writes the bundle to {@code out}. */
+    public DecoderBundleManifest run(LlamaDecoder decoder, BpeTokenizer tokenizer, DecoderBundleManifest.BaseModel base, TaskData task,
+                                     Path out, Progress progress) throws IOException {
+        if (task.train().isEmpty() || task.validation().isEmpty()) {
+            throw new IllegalArgumentException("task " + task.name() + " needs non-empty train and validation splits");
+        }
+        if (seqLen > decoder.config().maxPositions()) { // before any work, rather than at the first forward pass
+            throw new IllegalArgumentException("windows of " + seqLen + " tokens exceed the model's max_position_embeddings "
+                    + decoder.config().maxPositions());
+        }
+        TokenWindows train = TokenWindows.of(tokenizer, texts(task.train()), seqLen, trainWindows);
+        TokenWindows validation = TokenWindows.of(tokenizer, texts(task.validation()), seqLen, validationWindows);
+        TokenWindows evaluation = TokenWindows.of(tokenizer, texts(task.validation()), seqLen, evaluationWindows);
+
+        progress.update("quantization error tables", 0, 1);
+        BudgetPlanner planner = LanguageModelBenchmark.planner(decoder, train, progress);
+        Set<ModelQuantConfig> grid = new LinkedHashSet<>();
+        planner.initialGrid(initialGrid, false).forEach(a -> grid.add(a.config()));
+        List<ModelQuantConfig> initial = List.copyOf(grid);
+        var policy = TrainingSetPolicies.paretoSearch(segments, candidates, settings.training().seed());
+        var t = settings.training();
+        try (NDManager scope = decoder.manager().newSubManager();
+             ConfigAwareLora coa = ConfigAwareLora.initialize(decoder, t.lora(), t.seed() + 1, settings.configAware(), scope);
+             QuantizedWeightCache cache = new QuantizedWeightCache(decoder, settings.cacheCapacity())) {
+            CoaTrainer.Result r = new CoaTrainer(new LanguageModelObjective(decoder, train, evaluation), coa, cache)
+                    .train(settings, initial, policy, progress);
+
+            // the front: the final training set, each configuration scored with its folded adapter (what a device runs)
+            List<DecoderBundleManifest.FrontPoint> front = new ArrayList<>();
+            for (int i = 0; i < r.finalSet().size(); i++) {
+                ModelQuantConfig c = r.finalSet().get(i);
+                progress.update("measuring the front on validation", i, r.finalSet().size());
+                try (NDManager s = scope.newSubManager(); LoraAdapter folded = coa.fold(c, s)) {
+                    front.add(DecoderBundleManifest.FrontPoint.of(c, LanguageModelObjective.meanLoss(decoder, validation, cache.get(c), folded)));
+                }
+            }
+            progress.update("measuring the front on validation", r.finalSet().size(), r.finalSet().size());
+            front.sort(Comparator.comparingDouble(DecoderBundleManifest.FrontPoint::averageBits));
+
+            DecoderBundleManifest manifest = new DecoderBundleManifest(DecoderBundleManifest.FORMAT, base,
+                    new DecoderBundleManifest.Task(task.name(), task.sourceSha256(), train.count(), validation.count()),
+                    t.lora().rank(), t.lora().alpha(), settings.configAware(), QuantizerKind.NF.jsonName(), seqLen, front,
+                    new BundleManifest.Training(t.epochs(), t.batchSize(), t.learningRate(), t.weightDecay(), t.seed(),
+                            settings.configsPerStep(), policy.name(), initial.size(), segments, r.trainedOn().size(), r.seconds(),
+                            r.recomputedSteps(), Instant.now().toString(), null, null),
+                    null);
+            return DecoderBundle.write(out, manifest, DecoderBundle.tensorsOf(coa));
+        }
+    }
+
+    private static List<String> texts(List<Example> split) {
+        return split.stream().map(Example::text).toList();
+    }
+}
