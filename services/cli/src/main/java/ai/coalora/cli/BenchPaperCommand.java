@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
 @Command(name = "paper", mixinStandardHelpOptions = true,
         description = "The paper's comparison (Table 2) at this machine's scale, on sentiment and spam: per-configuration "
                 + "LoRA, Shared-LoRA and CoA-LoRA (frozen set, random extension, search) on the same model and data. Prints "
-                + "a markdown table (or --json) with hypervolume, accuracy gaps with 95% bootstrap intervals, training time, "
+                + "a markdown table (or --json) with hypervolume, accuracy gaps with 95%% bootstrap intervals, training time, "
                 + "configurations served, seen vs unseen configurations and adapter emission time; writes one SVG plot per task. "
                 + "With --model DIR: the same comparison on a Llama/Qwen2 decoder (a `pretrain` output or a Hugging Face folder "
                 + "with tokenizer.json), adapted to a task's text with the language-modelling objective, scored by held-out perplexity.")
