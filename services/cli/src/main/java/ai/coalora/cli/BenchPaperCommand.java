@@ -39,6 +39,9 @@ final class BenchPaperCommand implements Callable<Integer> {
             + "whose review sentences are the text the decoder is adapted to).")
     List<String> tasks;
 
+    @Option(names = "--epochs", description = "With --model: train every method for this many epochs instead of the mode's 2.")
+    Integer epochs;
+
     @Option(names = "--model", paramLabel = "DIR", description = "A decoder folder (config.json, *.safetensors, tokenizer.json): "
             + "compare the methods on it by perplexity instead of on MiniLM by accuracy.")
     Path model;
@@ -54,6 +57,7 @@ final class BenchPaperCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (model != null) return decoder();
+        if (epochs != null) throw new IllegalArgumentException("--epochs is for the decoder comparison (--model DIR)");
         if (tasks == null) tasks = List.of("sentiment", "spam");
         BenchSettings settings = quick ? BenchSettings.quickRun() : BenchSettings.full();
         List<TaskData> data = new ArrayList<>();
@@ -96,6 +100,10 @@ final class BenchPaperCommand implements Callable<Integer> {
     /** The comparison on a decoder: each task's texts are an adaptation domain, every method scored by perplexity. */
     private Integer decoder() throws Exception {
         LanguageModelBenchmark.Settings settings = quick ? LanguageModelBenchmark.Settings.quickRun() : LanguageModelBenchmark.Settings.full();
+        if (epochs != null) {
+            if (epochs < 1) throw new IllegalArgumentException("--epochs must be >= 1, got " + epochs);
+            settings = settings.withEpochs(epochs);
+        }
         List<TaskData> data = new ArrayList<>();
         for (String t : tasks == null ? List.of("sentiment") : tasks) data.add(Tasks.builtin(t));
         Path tokenizerFile = model.resolve(Pretraining.TOKENIZER_FILE);

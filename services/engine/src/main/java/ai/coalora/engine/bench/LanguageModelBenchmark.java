@@ -59,6 +59,12 @@ public final class LanguageModelBenchmark {
                     List.of(2.5, 3.0, 3.5, 4.5), List.of(2.75, 3.25, 4.0, 5.0));
         }
 
+        /** The same comparison with every method trained for {@code epochs} epochs. */
+        public Settings withEpochs(int epochs) {
+            return new Settings(quick, seqLen, trainWindows, evaluationWindows, testWindows, training.withEpochs(epochs), initialGrid,
+                    segments, candidates, seenBudgets, unseenBudgets);
+        }
+
         /** A few minutes on the default pretrained model: fewer windows, 2 seen and 2 unseen configurations. */
         public static Settings quickRun() {
             return new Settings(true, 64, 160, 8, 32, FineTuneSettings.defaults().withEpochs(2).withBatchSize(16), 8, 8, 4,
