@@ -17,6 +17,7 @@ import ai.coalora.engine.model.QuantizedWeightCache;
 import ai.coalora.engine.model.QuantizedWeights;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantizerKind;
+import ai.coalora.engine.stats.PairedBootstrap;
 import ai.coalora.engine.train.FineTuneSettings;
 import ai.coalora.engine.train.Progress;
 import ai.djl.ndarray.NDManager;
@@ -72,10 +73,26 @@ public final class LanguageModelBenchmark {
         }
     }
 
-    /** One method on one configuration: its held-out mean cross entropy (nats per token). */
-    public record Evaluation(ModelQuantConfig config, boolean seen, double loss) {
-        public double perplexity() { return Math.exp(loss); }
+    /** One method on one configuration: the held-out mean cross entropy (nats per token) of every test window. */
+    public record Evaluation(ModelQuantConfig config, boolean seen, double[] windowLosses) {
+        /** Mean cross entropy over the windows (equal lengths: the mean over all tokens). */
+        public double loss() { return java.util.Arrays.stream(windowLosses).average().orElse(Double.NaN); }
+
+        public double perplexity() { return Math.exp(loss()); }
     }
+
+    /**
+     * A method's perplexity against per-configuration LoRA's over the same configurations, as a ratio - 1 (e.g.
+     * +0.012: 1.2% higher perplexity), with a 95% paired-bootstrap interval over the test windows.
+     */
+    public static PairedBootstrap.Estimate perplexityGap(List<Evaluation> method, List<Evaluation> baseline) {
+        PairedBootstrap.Estimate d = new PairedBootstrap(BOOTSTRAP_SEED).meanScoreDifference(
+                method.stream().map(Evaluation::windowLosses).toList(), baseline.stream().map(Evaluation::windowLosses).toList());
+        // a difference of mean log-likelihoods is the log of a perplexity ratio
+        return new PairedBootstrap.Estimate(Math.expm1(d.value()), Math.expm1(d.low()), Math.expm1(d.high()));
+    }
+
+    private static final long BOOTSTRAP_SEED = 7;
 
     public record MethodResult(Method method, double trainSeconds, String configsServed, int trainingConfigurations,
                                long trainTokens, List<Evaluation> evaluations) {}
@@ -115,7 +132,7 @@ public final class LanguageModelBenchmark {
         for (int i = 0; i < all.size(); i++) {
             progress.update(domain + ": quantized models without adapter", i, all.size());
             try (BaseWeights base = QuantizedWeights.materialize(decoder, all.get(i))) {
-                noAdapter.add(new Evaluation(all.get(i), i < seen.size(), LanguageModelObjective.meanLoss(decoder, testWindows, base, null)));
+                noAdapter.add(new Evaluation(all.get(i), i < seen.size(), LanguageModelObjective.windowLosses(decoder, testWindows, base, null)));
             }
         }
         References references = new References(noAdapter,
@@ -167,7 +184,7 @@ public final class LanguageModelBenchmark {
                     seenSeconds += r.seconds();
                     tokens += r.trainTokens();
                 }
-                evaluations.add(new Evaluation(config, i < seen.size(), LanguageModelObjective.meanLoss(decoder, test, cache.get(config), lora.lora())));
+                evaluations.add(new Evaluation(config, i < seen.size(), LanguageModelObjective.windowLosses(decoder, test, cache.get(config), lora.lora())));
             }
         }
         return new MethodResult(Method.PER_CONFIGURATION, seenSeconds, Integer.toString(seen.size()), seen.size(), tokens, evaluations);
@@ -193,7 +210,7 @@ public final class LanguageModelBenchmark {
                 // what a device runs: the folded adapter; "unseen" is checked, not assumed
                 try (NDManager scope = keep.newSubManager(); LoraAdapter folded = coa.fold(config, scope)) {
                     evaluations.add(new Evaluation(config, i < seen.size() || r.trainedOn().contains(config),
-                            LanguageModelObjective.meanLoss(decoder, test, cache.get(config), folded)));
+                            LanguageModelObjective.windowLosses(decoder, test, cache.get(config), folded)));
                 }
             }
             return new MethodResult(method, r.seconds(), "any", r.trainedOn().size(), r.trainTokens(), evaluations);
@@ -204,6 +221,16 @@ public final class LanguageModelBenchmark {
     public static double meanPerplexity(List<Evaluation> evaluations, boolean seen, int seenCount) {
         List<Evaluation> part = seen ? evaluations.subList(0, seenCount) : evaluations.subList(seenCount, evaluations.size());
         return part.stream().mapToDouble(Evaluation::perplexity).average().orElse(Double.NaN);
+    }
+
+    /** {@link #perplexityGap} of {@code m} against {@code base} over the seen (or unseen) configurations. */
+    public static PairedBootstrap.Estimate gapOn(MethodResult m, MethodResult base, boolean seen, int nSeen) {
+        int from = seen ? 0 : nSeen, to = seen ? nSeen : m.evaluations().size();
+        return perplexityGap(m.evaluations().subList(from, to), base.evaluations().subList(from, to));
+    }
+
+    private static String percent(PairedBootstrap.Estimate e) {
+        return String.format(Locale.ROOT, "%+.1f%% [%+.1f, %+.1f]%s", 100 * e.value(), 100 * e.low(), 100 * e.high(), e.significant() ? " *" : "");
     }
 
     /** Every measurement, for paper-decoder.json. */
@@ -228,6 +255,13 @@ public final class LanguageModelBenchmark {
             j.put("trainTokens", m.trainTokens());
             j.put("meanPerplexitySeen", meanPerplexity(m.evaluations(), true, r.seen().size()));
             j.put("meanPerplexityUnseen", meanPerplexity(m.evaluations(), false, r.seen().size()));
+            if (m != r.methods().get(0)) {
+                for (boolean seen : new boolean[] {true, false}) {
+                    PairedBootstrap.Estimate g = gapOn(m, r.methods().get(0), seen, r.seen().size());
+                    j.put(seen ? "perplexityGapSeen" : "perplexityGapUnseen",
+                            java.util.Map.of("value", g.value(), "low", g.low(), "high", g.high(), "significant", g.significant()));
+                }
+            }
             j.put("evaluations", evaluationsJson(m.evaluations()));
             methods.add(j);
         }
@@ -252,17 +286,19 @@ public final class LanguageModelBenchmark {
         out.append("| method | configs served | perplexity seen | perplexity unseen | vs per-config, seen | vs per-config, unseen | training time | vs per-config |\n");
         out.append("|---|---|---|---|---|---|---|---|\n");
         MethodResult base = r.methods().get(0);
-        double baseSeen = meanPerplexity(base.evaluations(), true, nSeen), baseUnseen = meanPerplexity(base.evaluations(), false, nSeen);
         for (MethodResult m : r.methods()) {
             double ps = meanPerplexity(m.evaluations(), true, nSeen), pu = meanPerplexity(m.evaluations(), false, nSeen);
-            out.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %.2f | %+.1f%% | %+.1f%% | %.0f s | %.2fx |%n", m.method().label,
-                    m.configsServed(), ps, pu, 100 * (ps / baseSeen - 1), 100 * (pu / baseUnseen - 1), m.trainSeconds(),
-                    m.trainSeconds() / base.trainSeconds()));
+            boolean isBase = m == base;
+            out.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %.2f | %s | %s | %.0f s | %.2fx |%n", m.method().label,
+                    m.configsServed(), ps, pu, isBase ? "-" : percent(gapOn(m, base, true, nSeen)), isBase ? "-" : percent(gapOn(m, base, false, nSeen)),
+                    m.trainSeconds(), m.trainSeconds() / base.trainSeconds()));
         }
         out.append(String.format(Locale.ROOT, "| quantized, no adapter (reference) | - | %.2f | %.2f | | | | |%n",
                 meanPerplexity(r.references().quantizedNoAdapter(), true, nSeen), meanPerplexity(r.references().quantizedNoAdapter(), false, nSeen)));
         out.append(String.format(Locale.ROOT, "| full precision, no adapter (reference) | - | %.2f | %.2f | | | | |%n%n",
                 Math.exp(r.references().fullPrecisionLoss()), Math.exp(r.references().fullPrecisionLoss())));
+        out.append("Perplexity vs per-configuration LoRA: the ratio of perplexities (geometric over configurations) - 1, with a 95% "
+                + "paired-bootstrap interval over the test windows (2000 resamples); * marks an interval that excludes 0.\n\n");
         out.append("Held-out perplexity per configuration (lower is better; per-configuration LoRA's training time counts its seen configurations only):\n\n");
         out.append("| configuration | avg bits | no adapter |");
         for (MethodResult m : r.methods()) out.append(' ').append(m.method().label).append(" |");

@@ -163,6 +163,15 @@ public final class LlamaDecoder implements QuantizableModel, AutoCloseable {
         }
     }
 
+    /** Mean next-token cross entropy (nats) of each sequence of the batch on {@code base} with {@code adapter}. */
+    public float[] sequenceLosses(NDArray ids, BaseWeights base, Adapter adapter) {
+        checkIds(ids);
+        if (ids.getShape().get(1) < 2) throw new IllegalArgumentException("loss needs at least 2 tokens per sequence");
+        try (NDManager scope = ids.getManager().newSubManager()) {
+            return tokenLosses(scope, ids, base, adapter).squeeze(-1).mean(new int[] {1}).toFloatArray();
+        }
+    }
+
     /**
      * {@link #loss}, for a backward pass: every intermediate stays in the ids' manager (the training step's
      * scope, closed by the caller after the update) so that autograd still holds the whole graph.
@@ -179,11 +188,16 @@ public final class LlamaDecoder implements QuantizableModel, AutoCloseable {
     }
 
     private NDArray lossIn(NDManager scope, NDArray ids, BaseWeights base, Adapter adapter) {
+        return tokenLosses(scope, ids, base, adapter).mean();
+    }
+
+    /** -log p(token t+1 | tokens up to t) for every position: (b, seq - 1, 1). */
+    private NDArray tokenLosses(NDManager scope, NDArray ids, BaseWeights base, Adapter adapter) {
         NDArray logits = forwardIn(scope, ids, base, adapter);
         NDArray predictions = logits.get(":, :-1, :");                          // position t predicts token t+1
         NDArray targets = StepScope.own(ids.get(":, 1:"), logits).expandDims(-1);   // (b, seq - 1, 1)
         // -log p(target): gather picks each target's log-probability without a (b, seq, vocab) one-hot
-        return predictions.logSoftmax(-1).gather(targets, -1).neg().mean();
+        return predictions.logSoftmax(-1).gather(targets, -1).neg();
     }
 
     /**

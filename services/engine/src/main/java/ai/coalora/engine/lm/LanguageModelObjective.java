@@ -59,6 +59,19 @@ public record LanguageModelObjective(LlamaDecoder decoder, TokenWindows train, T
     @Override
     public NDManager manager() { return decoder.manager(); }
 
+    /** Each window's mean next-token cross entropy (nats), for paired comparisons over the same windows. */
+    public static double[] windowLosses(LlamaDecoder decoder, TokenWindows windows, BaseWeights base, Adapter adapter) {
+        double[] out = new double[windows.count()];
+        for (int from = 0; from < windows.count(); from += EVALUATION_BATCH) {
+            int to = Math.min(windows.count(), from + EVALUATION_BATCH);
+            try (NDManager scope = decoder.manager().newSubManager()) {
+                float[] losses = decoder.sequenceLosses(windows.batch(from, to, scope), base, adapter);
+                for (int i = 0; i < losses.length; i++) out[from + i] = losses[i];
+            }
+        }
+        return out;
+    }
+
     /** Mean next-token cross entropy (nats) of the decoder on {@code base} with {@code adapter} over every window. */
     public static double meanLoss(LlamaDecoder decoder, TokenWindows windows, BaseWeights base, Adapter adapter) {
         double sum = 0;

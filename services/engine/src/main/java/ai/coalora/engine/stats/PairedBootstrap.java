@@ -74,6 +74,30 @@ public final class PairedBootstrap {
         return bootstrap(as, bs);
     }
 
+    /**
+     * Mean over configurations k of mean(as[k]) - mean(bs[k]) for real-valued per-example scores (e.g. a language
+     * model's mean cross entropy per held-out window), all on the same examples.
+     */
+    public Estimate meanScoreDifference(List<double[]> as, List<double[]> bs) {
+        if (as.isEmpty() || as.size() != bs.size()) throw new IllegalArgumentException(as.size() + " configurations against " + bs.size());
+        int n = as.get(0).length;
+        if (n == 0) throw new IllegalArgumentException("no test examples");
+        double[] net = new double[n];
+        for (int k = 0; k < as.size(); k++) {
+            if (as.get(k).length != n || bs.get(k).length != n) throw new IllegalArgumentException("configurations cover different examples");
+            for (int i = 0; i < n; i++) net[i] += as.get(k)[i] - bs.get(k)[i];
+        }
+        double scale = 1.0 / ((double) n * as.size());
+        double[] replicates = new double[resamples];
+        SplittableRandom random = new SplittableRandom(seed);
+        for (int r = 0; r < resamples; r++) {
+            double sum = 0;
+            for (int i = 0; i < n; i++) sum += net[random.nextInt(n)];
+            replicates[r] = sum * scale;
+        }
+        return estimate(Arrays.stream(net).sum() * scale, replicates);
+    }
+
     /** Mean over the configurations in {@code as} minus mean over those in {@code bs} (none: minus 0). */
     private Estimate bootstrap(List<boolean[]> as, List<boolean[]> bs) {
         if (as.isEmpty()) throw new IllegalArgumentException("no configurations");
@@ -94,9 +118,14 @@ public final class PairedBootstrap {
             for (int i = 0; i < n; i++) sum += net[random.nextInt(n)];
             replicates[r] = sum * scale;
         }
+        return estimate(Arrays.stream(net).asLongStream().sum() * scale, replicates);
+    }
+
+    /** The point estimate with the percentile interval of its replicates. */
+    private static Estimate estimate(double value, double[] replicates) {
         Arrays.sort(replicates);
         double tail = (1 - LEVEL) / 2;
-        return new Estimate(Arrays.stream(net).asLongStream().sum() * scale, quantile(replicates, tail), quantile(replicates, 1 - tail));
+        return new Estimate(value, quantile(replicates, tail), quantile(replicates, 1 - tail));
     }
 
     private static void count(int[] net, List<boolean[]> configurations, int sign) {

@@ -135,4 +135,28 @@ class PairedBootstrapTest {
         assertThrows(IllegalArgumentException.class, () -> bootstrap.meanAccuracy(List.of()));
         assertThrows(IllegalArgumentException.class, () -> new PairedBootstrap(0, 1));
     }
+
+    @Test
+    void realValuedScoreDifferencesArePairedPerExample() {
+        PairedBootstrap bootstrap = new PairedBootstrap(11);
+        java.util.Random random = new java.util.Random(3);
+        double[] a = new double[200], shifted = new double[200], noisy = new double[200];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = 4 + random.nextGaussian();            // per-window difficulty varies a lot ...
+            shifted[i] = a[i] + 0.05;                    // ... but the paired difference is exactly 0.05
+            noisy[i] = a[i] + 0.05 + 0.2 * random.nextGaussian();
+        }
+        Estimate same = bootstrap.meanScoreDifference(List.of(a), List.of(a));
+        assertEquals(0.0, same.value());
+        assertEquals(0.0, same.low());
+        assertEquals(0.0, same.high());
+        Estimate exact = bootstrap.meanScoreDifference(List.of(shifted), List.of(a));
+        assertEquals(0.05, exact.value(), 1e-12);
+        assertEquals(0.05, exact.low(), 1e-9);
+        assertEquals(0.05, exact.high(), 1e-9);
+        Estimate e = bootstrap.meanScoreDifference(List.of(noisy, shifted), List.of(a, a));
+        assertTrue(e.low() < e.value() && e.value() < e.high() && e.significant(), e.toString());
+        assertTrue(e.high() - e.low() < 0.1, "paired: the interval reflects the 0.2 noise, not the per-window spread of 1: " + e);
+        assertThrows(IllegalArgumentException.class, () -> bootstrap.meanScoreDifference(List.of(a), List.of(new double[3])));
+    }
 }
