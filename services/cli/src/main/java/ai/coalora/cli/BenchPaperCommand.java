@@ -115,8 +115,8 @@ final class BenchPaperCommand implements Callable<Integer> {
         long start = System.nanoTime();
         try (NDManager manager = NDManager.newBaseManager(); LlamaDecoder decoder = LlamaDecoder.load(model, manager)) {
             for (TaskData task : data) {
-                LanguageModelBenchmark.Result r = LanguageModelBenchmark.run(decoder, tokenizer, task.name(), texts(task.train()),
-                        texts(task.validation()), texts(task.test()), settings, progress);
+                LanguageModelBenchmark.Result r = LanguageModelBenchmark.run(decoder, tokenizer, task.name(), Example.texts(task.train()),
+                        Example.texts(task.validation()), Example.texts(task.test()), settings, progress);
                 results.add(LanguageModelBenchmark.json(r));
                 if (!json.json) System.out.println(LanguageModelBenchmark.markdown(r));
             }
@@ -129,9 +129,5 @@ final class BenchPaperCommand implements Callable<Integer> {
         JsonOption.MAPPER.writeValue(plots.resolve("paper-decoder.json").toFile(), out);
         if (json.json) json.print(out);
         return 0;
-    }
-
-    private static List<String> texts(List<Example> split) {
-        return split.stream().map(Example::text).toList();
     }
 }

@@ -1,6 +1,6 @@
 package ai.coalora.cli;
 
-import ai.coalora.engine.bench.LanguageModelBenchmark;
+import ai.coalora.engine.model.BudgetPlanner;
 import ai.coalora.engine.bundle.DecoderBundle;
 import ai.coalora.engine.bundle.GgufDeployment;
 import ai.coalora.engine.data.Example;
@@ -12,6 +12,7 @@ import ai.coalora.engine.lm.BpeTokenizer;
 import ai.coalora.engine.lm.Pretraining;
 import ai.coalora.engine.lm.TokenWindows;
 import ai.coalora.engine.quant.ModelQuantConfig;
+import ai.coalora.engine.quant.QuantizerKind;
 import ai.djl.ndarray.NDManager;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -126,11 +127,11 @@ final class GgufCommand implements Callable<Integer> {
         double budget = choice.budget;
         if (!Double.isFinite(budget)) throw new IllegalArgumentException("--budget must be a finite number, got " + budget);
         if (loaded != null) return loaded.manifest().bestWithin(budget).quantConfig();
-        var texts = Tasks.builtin(task).train().stream().map(Example::text).toList();
+        var texts = Example.texts(Tasks.builtin(task).train());
         try (LlamaDecoder decoder = LlamaDecoder.of(checkpoint, manager)) {
             TokenWindows windows = TokenWindows.of(tokenizer, texts,
                     Math.min(CALIBRATION_SEQ_LEN, checkpoint.config().maxPositions()), CALIBRATION_WINDOWS);
-            return LanguageModelBenchmark.planner(decoder, windows, new ProgressBar()).allocate(budget, false).config();
+            return BudgetPlanner.calibrate(decoder, windows, QuantizerKind.NF, new ProgressBar()).allocate(budget, false).config();
         }
     }
 }

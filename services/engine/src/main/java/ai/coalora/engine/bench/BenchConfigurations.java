@@ -1,7 +1,6 @@
 package ai.coalora.engine.bench;
 
 import ai.coalora.engine.model.BudgetPlanner;
-import ai.coalora.engine.quant.BudgetAllocator;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -18,8 +17,7 @@ public record BenchConfigurations(List<ModelQuantConfig> seen, List<ModelQuantCo
     public static BenchConfigurations of(BudgetPlanner planner, List<Double> seenBudgets, List<Double> unseenBudgets, int initialGrid) {
         List<ModelQuantConfig> seen = seenBudgets.stream().map(b -> planner.allocate(b, false).config()).toList();
         List<ModelQuantConfig> unseen = unseenBudgets.stream().map(b -> planner.allocate(b, true).config()).toList();
-        Set<ModelQuantConfig> initial = new LinkedHashSet<>();
-        for (BudgetAllocator.Allocation a : planner.initialGrid(initialGrid, false)) initial.add(a.config());
+        Set<ModelQuantConfig> initial = new LinkedHashSet<>(planner.initialSet(initialGrid));
         initial.addAll(seen);
         return new BenchConfigurations(seen, unseen, List.copyOf(initial));
     }

@@ -12,7 +12,6 @@ import ai.coalora.engine.lm.TokenWindows;
 import ai.coalora.engine.lora.LoraAdapter;
 import ai.coalora.engine.model.BaseWeights;
 import ai.coalora.engine.model.BudgetPlanner;
-import ai.coalora.engine.model.Calibration;
 import ai.coalora.engine.model.QuantizedWeightCache;
 import ai.coalora.engine.model.QuantizedWeights;
 import ai.coalora.engine.quant.ModelQuantConfig;
@@ -122,7 +121,7 @@ public final class LanguageModelBenchmark {
         TokenWindows testWindows = TokenWindows.of(tokenizer, test, seqLen, s.testWindows());
 
         progress.update(domain + ": quantization error tables", 0, 1);
-        BudgetPlanner planner = planner(decoder, trainWindows, progress);
+        BudgetPlanner planner = BudgetPlanner.calibrate(decoder, trainWindows, QuantizerKind.NF, progress);
         BenchConfigurations configurations = BenchConfigurations.of(planner, s.seenBudgets(), s.unseenBudgets(), s.initialGrid());
         List<ModelQuantConfig> seen = configurations.seen(), unseen = configurations.unseen(), initialSet = configurations.initialSet();
         List<ModelQuantConfig> all = new ArrayList<>(seen);
@@ -146,20 +145,6 @@ public final class LanguageModelBenchmark {
         }
         return new Result(domain, trainWindows.count(), testWindows.count(), seqLen, seen, unseen, initialSet.size(),
                 references, methods, (System.nanoTime() - start) / 1e9);
-    }
-
-    /** Budgeted allocation for the decoder, its input importance calibrated on (at most 64 of) the training windows. */
-    public static BudgetPlanner planner(LlamaDecoder decoder, TokenWindows windows, Progress progress) {
-        Calibration.Importance importance = new Calibration.Importance();
-        int n = Math.min(64, windows.count());
-        for (int from = 0; from < n; from += 8) {
-            int to = Math.min(n, from + 8);
-            try (NDManager scope = decoder.manager().newSubManager()) {
-                decoder.forward(windows.batch(from, to, scope), decoder.fullPrecision(),
-                        importance.observer(null, (long) (to - from) * windows.seqLen()));
-            }
-        }
-        return BudgetPlanner.of(decoder, importance.means(), QuantizerKind.NF, progress);
     }
 
     /** One LoRA per configuration, each trained alone on its configuration; unseen ones too (they are the reference there). */

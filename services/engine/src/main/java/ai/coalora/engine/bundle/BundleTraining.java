@@ -82,8 +82,7 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
                 task.validation().subList(0, Math.min(evaluationBatch, task.validation().size())));
         BudgetPlanner planner = BudgetPlanner.calibrate(model.encoder(), model.tokenizer(),
                 task.train().stream().limit(256).map(Example::text).toList(), QuantizerKind.NF, progress);
-        Set<ModelQuantConfig> initialSet = new LinkedHashSet<>();
-        planner.initialGrid(initialGrid, false).forEach(a -> initialSet.add(a.config()));
+        Set<ModelQuantConfig> initialSet = new LinkedHashSet<>(planner.initialSet(initialGrid));
         int gridConfigurations = initialSet.size();
         initialSet.addAll(extras); // a configuration already in the grid is trained on once
         if (warm != null) {

@@ -1,6 +1,5 @@
 package ai.coalora.engine.bundle;
 
-import ai.coalora.engine.bench.LanguageModelBenchmark;
 import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.coa.CoaTrainer;
 import ai.coalora.engine.coa.ConfigAwareLora;
@@ -25,9 +24,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 
 /**
  * {@code coalora train --model DIR}: CoA-LoRA on a decoder with the language-modelling objective. A task's texts are
@@ -82,15 +79,13 @@ public record DecoderBundleTraining(CoaSettings settings, int seqLen, int trainW
             throw new IllegalArgumentException("windows of " + seqLen + " tokens exceed the model's max_position_embeddings "
                     + decoder.config().maxPositions());
         }
-        TokenWindows train = TokenWindows.of(tokenizer, texts(task.train()), seqLen, trainWindows);
-        TokenWindows validation = TokenWindows.of(tokenizer, texts(task.validation()), seqLen, validationWindows);
-        TokenWindows evaluation = TokenWindows.of(tokenizer, texts(task.validation()), seqLen, evaluationWindows);
+        TokenWindows train = TokenWindows.of(tokenizer, Example.texts(task.train()), seqLen, trainWindows);
+        TokenWindows validation = TokenWindows.of(tokenizer, Example.texts(task.validation()), seqLen, validationWindows);
+        TokenWindows evaluation = TokenWindows.of(tokenizer, Example.texts(task.validation()), seqLen, evaluationWindows);
 
         progress.update("quantization error tables", 0, 1);
-        BudgetPlanner planner = LanguageModelBenchmark.planner(decoder, train, progress);
-        Set<ModelQuantConfig> grid = new LinkedHashSet<>();
-        planner.initialGrid(initialGrid, false).forEach(a -> grid.add(a.config()));
-        List<ModelQuantConfig> initial = List.copyOf(grid);
+        BudgetPlanner planner = BudgetPlanner.calibrate(decoder, train, QuantizerKind.NF, progress);
+        List<ModelQuantConfig> initial = planner.initialSet(initialGrid);
         var policy = TrainingSetPolicies.paretoSearch(segments, candidates, settings.training().seed());
         var t = settings.training();
         try (NDManager scope = decoder.manager().newSubManager();
@@ -120,9 +115,5 @@ public record DecoderBundleTraining(CoaSettings settings, int seqLen, int trainW
                     null);
             return DecoderBundle.write(out, manifest, DecoderBundle.tensorsOf(coa));
         }
-    }
-
-    private static List<String> texts(List<Example> split) {
-        return split.stream().map(Example::text).toList();
     }
 }

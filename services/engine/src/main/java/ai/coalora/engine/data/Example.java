@@ -8,4 +8,9 @@ public record Example(String text, int label) {
         Objects.requireNonNull(text, "text");
         if (label < 0) throw new IllegalArgumentException("label must be >= 0, got " + label);
     }
+
+    /** The texts of a split, in order (e.g. a language model's adaptation text). */
+    public static java.util.List<String> texts(java.util.List<Example> split) {
+        return split.stream().map(Example::text).toList();
+    }
 }

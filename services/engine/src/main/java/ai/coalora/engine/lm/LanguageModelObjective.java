@@ -74,14 +74,7 @@ public record LanguageModelObjective(LlamaDecoder decoder, TokenWindows train, T
 
     /** Mean next-token cross entropy (nats) of the decoder on {@code base} with {@code adapter} over every window. */
     public static double meanLoss(LlamaDecoder decoder, TokenWindows windows, BaseWeights base, Adapter adapter) {
-        double sum = 0;
-        for (int from = 0; from < windows.count(); from += EVALUATION_BATCH) {
-            int to = Math.min(windows.count(), from + EVALUATION_BATCH);
-            try (NDManager scope = decoder.manager().newSubManager()) {
-                // equal-length windows: the mean of the batches' means, weighted by size, is the mean
-                sum += decoder.loss(windows.batch(from, to, scope), base, adapter).getFloat() * (to - from);
-            }
-        }
-        return sum / windows.count();
+        // equal-length windows: the mean of the windows' means is the mean over all tokens
+        return java.util.Arrays.stream(windowLosses(decoder, windows, base, adapter)).average().orElseThrow();
     }
 }

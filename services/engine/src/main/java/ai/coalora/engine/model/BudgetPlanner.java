@@ -1,8 +1,11 @@
 package ai.coalora.engine.model;
 
 import ai.coalora.engine.CacheDir;
+import ai.coalora.engine.decoder.LlamaDecoder;
+import ai.coalora.engine.lm.TokenWindows;
 import ai.coalora.engine.quant.BudgetAllocator;
 import ai.coalora.engine.quant.MatrixSpec;
+import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantConfig;
 import ai.coalora.engine.quant.QuantErrorTable;
 import ai.coalora.engine.quant.QuantizerKind;
@@ -52,6 +55,11 @@ public final class BudgetPlanner {
         return new BudgetPlanner(encoder, Calibration.inputImportance(encoder, tokenizer, texts, 32), kind, progress);
     }
 
+    /** Calibrates a decoder's input importance on (at most 64 of) {@code windows}, e.g. its adaptation text. */
+    public static BudgetPlanner calibrate(LlamaDecoder decoder, TokenWindows windows, QuantizerKind kind, Progress progress) {
+        return of(decoder, Calibration.inputImportance(decoder, windows, 64), kind, progress);
+    }
+
     /** A planner for any model, from input importance already measured on its calibration data ({@link Calibration}). */
     public static BudgetPlanner of(QuantizableModel model, Map<LinearId, float[]> importance, QuantizerKind kind, Progress progress) {
         for (LinearId id : model.linearIds()) {
@@ -78,6 +86,11 @@ public final class BudgetPlanner {
         List<BudgetAllocator.Allocation> out = new ArrayList<>();
         for (double budget : BudgetAllocator.grid(GRID_LOW, GRID_HIGH, n)) out.add(allocate(budget, integerOnlyVariant));
         return out;
+    }
+
+    /** {@link #initialGrid}'s configurations, each once (neighbouring budgets can share an allocation), in budget order. */
+    public List<ModelQuantConfig> initialSet(int n) {
+        return initialGrid(n, false).stream().map(BudgetAllocator.Allocation::config).distinct().toList();
     }
 
     /** [min, max] average bits reachable with the option set. */

@@ -1,5 +1,7 @@
 package ai.coalora.engine.model;
 
+import ai.coalora.engine.decoder.LlamaDecoder;
+import ai.coalora.engine.lm.TokenWindows;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.util.List;
@@ -23,6 +25,20 @@ public final class Calibration {
             try (NDManager scope = encoder.manager().newSubManager()) {
                 TokenBatch batch = TokenBatch.of(ids, scope);
                 encoder.forward(batch, encoder.fullPrecision(), importance.observer(batch.mask().reshape(-1, 1), batch.realTokens()));
+            }
+        }
+        return importance.means();
+    }
+
+    /** Input importance of a decoder over the first (at most) {@code maxWindows} token windows, 8 windows per forward pass. */
+    public static Map<LinearId, float[]> inputImportance(LlamaDecoder decoder, TokenWindows windows, int maxWindows) {
+        Importance importance = new Importance();
+        int n = Math.min(maxWindows, windows.count());
+        for (int from = 0; from < n; from += 8) {
+            int to = Math.min(n, from + 8);
+            try (NDManager scope = decoder.manager().newSubManager()) {
+                decoder.forward(windows.batch(from, to, scope), decoder.fullPrecision(),
+                        importance.observer(null, (long) (to - from) * windows.seqLen()));
             }
         }
         return importance.means();

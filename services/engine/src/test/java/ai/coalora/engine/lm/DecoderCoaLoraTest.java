@@ -77,7 +77,7 @@ class DecoderCoaLoraTest {
                         decoder.forward(ids, decoder.fullPrecision(), null).toFloatArray(), 0f);
             }
 
-            BudgetPlanner planner = LanguageModelBenchmark.planner(decoder, train, Progress.NONE);
+            BudgetPlanner planner = BudgetPlanner.calibrate(decoder, train, ai.coalora.engine.quant.QuantizerKind.NF, Progress.NONE);
             ModelQuantConfig seen = planner.allocate(3.0, false).config();
             assertEquals(14, seen.matrices().size(), "7 matrices per block, 2 blocks");
             assertTrue(seen.averageBits() <= 3.0 + 1e-9);
