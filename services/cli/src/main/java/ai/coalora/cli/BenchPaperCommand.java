@@ -2,6 +2,12 @@ package ai.coalora.cli;
 
 import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.bench.BenchSettings;
+import ai.coalora.engine.bench.FleetReport;
+import ai.coalora.engine.bench.Method;
+import ai.coalora.engine.coa.ConfigInputs;
+import ai.coalora.engine.coa.ThetaSettings;
+import ai.coalora.engine.coa.TrainingSetSpec;
+import ai.coalora.engine.train.FineTuneSettings;
 import ai.coalora.engine.bench.PaperBenchmark;
 import ai.coalora.engine.bench.PaperReport;
 import ai.coalora.engine.bench.LanguageModelBenchmark;
@@ -39,8 +45,62 @@ final class BenchPaperCommand implements Callable<Integer> {
             + "whose review sentences are the text the decoder is adapted to).")
     List<String> tasks;
 
-    @Option(names = "--epochs", description = "With --model: train every method for this many epochs instead of the mode's 2.")
+    @Option(names = "--epochs", description = "Train every method for this many epochs (default: 3; --quick 2; with --model 2).")
     Integer epochs;
+
+    @Option(names = "--train-limit", paramLabel = "N", description = "Training examples per task, a seeded sample; 0 = the whole "
+            + "training split (default: 1000; --quick 256).")
+    Integer trainLimit;
+
+    @Option(names = "--lr", description = "Peak AdamW learning rate of every method's LoRA and head (default: 1e-3).")
+    Float learningRate;
+
+    @Option(names = "--theta-lr", description = "Peak learning rate of the configuration-aware network (default: the LoRA's).")
+    Float thetaLearningRate;
+
+    @Option(names = "--theta-gain", description = "Initial gain g of M = I + g U (default: 1).")
+    Float thetaGain;
+
+    @Option(names = "--theta-inputs", description = "What the network reads: fields (categorical, the method's) or "
+            + "fields-and-continuous (plus bits per weight and the fields as numbers) (default: fields).")
+    String thetaInputs;
+
+    @Option(names = "--theta-start", description = "Fraction of the training steps before the network starts learning; until then "
+            + "M = I and the steps train the shared LoRA (default: 0).")
+    Double thetaStart;
+
+    @Option(names = "--seeds", description = "Training seeds per method; intervals then cover seeds and test examples (default: 1).")
+    Integer seeds;
+
+    @Option(names = "--methods", split = ",", description = "Methods to run, of per-configuration, shared-lora, coa-frozen, "
+            + "coa-random, coa-search, coa-blind (default: all but coa-blind).")
+    List<String> methods;
+
+    @Option(names = "--initial-range", split = ",", paramLabel = "LOW,HIGH", description = "Budget range of the initial training "
+            + "set's grid (default: 2.25,7.25).")
+    List<Double> initialRange;
+
+    @Option(names = "--initial-count", paramLabel = "N", description = "Budgets in the initial grid (default: 50; --quick 8).")
+    Integer initialCount;
+
+    @Option(names = "--anchors", split = ",", paramLabel = "BITS", description = "Extra budgets whose optimal allocation joins the "
+            + "initial set, e.g. high-bit anchors next to a low-bit grid.")
+    List<Double> anchors;
+
+    @Option(names = "--integer-budgets", split = ",", paramLabel = "BITS", description = "Budgets whose integer-only allocation "
+            + "joins the initial set (they must differ from the unseen ones to keep those unseen).")
+    List<Double> integerBudgets;
+
+    @Option(names = "--search-eval", paramLabel = "N", description = "Validation examples the search measures configurations on; "
+            + "0 = the whole validation split (default: 128; --quick 64).")
+    Integer searchEval;
+
+    @Option(names = "--candidates", paramLabel = "N", description = "New configurations the search proposes per epoch (default: 16).")
+    Integer candidates;
+
+    @Option(names = "--headroom", description = "Also fine-tune the trained Shared-LoRA one more epoch on each low-bit seen "
+            + "configuration alone: what any configuration-specific correction could add there.")
+    boolean headroom;
 
     @Option(names = "--model", paramLabel = "DIR", description = "A decoder folder (config.json, *.safetensors, tokenizer.json): "
             + "compare the methods on it by perplexity instead of on MiniLM by accuracy.")
@@ -57,9 +117,8 @@ final class BenchPaperCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (model != null) return decoder();
-        if (epochs != null) throw new IllegalArgumentException("--epochs is for the decoder comparison (--model DIR)");
         if (tasks == null) tasks = List.of("sentiment", "spam");
-        BenchSettings settings = quick ? BenchSettings.quickRun() : BenchSettings.full();
+        BenchSettings settings = settings();
         List<TaskData> data = new ArrayList<>();
         for (String t : tasks) data.add(Tasks.builtin(t)); // fail on a bad name before any training
         Files.createDirectories(plots);
@@ -78,6 +137,7 @@ final class BenchPaperCommand implements Callable<Integer> {
             results.add(j);
             if (!json.json) {
                 System.out.println(PaperReport.markdown(r));
+                System.out.println(FleetReport.markdown(r));
                 System.out.println("Plot: " + plot);
                 System.out.println();
             }
@@ -95,6 +155,43 @@ final class BenchPaperCommand implements Callable<Integer> {
             System.out.printf("bench paper (%s) took %.1f min%n", quick ? "quick" : "full", minutes);
         }
         return 0;
+    }
+
+    /** The mode's settings with the study's flags applied. */
+    private BenchSettings settings() {
+        BenchSettings s = quick ? BenchSettings.quickRun() : BenchSettings.full();
+        FineTuneSettings t = s.training();
+        if (epochs != null) t = t.withEpochs(epochs);
+        if (learningRate != null) {
+            t = new FineTuneSettings(t.epochs(), t.batchSize(), learningRate, t.weightDecay(), t.clipNorm(), t.seed(), t.lora());
+        }
+        s = s.withTraining(t);
+        if (trainLimit != null) s = s.withTrainLimit(trainLimit);
+        ThetaSettings theta = s.theta();
+        if (thetaLearningRate != null) theta = theta.withLearningRate(thetaLearningRate);
+        if (thetaGain != null) theta = theta.withGainInit(thetaGain);
+        if (thetaInputs != null) {
+            ConfigInputs inputs = ConfigInputs.parse(thetaInputs);
+            if (inputs == ConfigInputs.BLIND) throw new IllegalArgumentException("the blind control is a method: --methods coa-blind");
+            theta = theta.withInputs(inputs);
+        }
+        if (thetaStart != null) theta = theta.withStartFraction(thetaStart);
+        s = s.withTheta(theta);
+        if (seeds != null) s = s.withSeeds(seeds);
+        if (methods != null) s = s.withMethods(methods.stream().map(Method::parse).toList());
+        TrainingSetSpec set = s.trainingSet();
+        if (initialRange != null) {
+            if (initialRange.size() != 2) throw new IllegalArgumentException("--initial-range takes LOW,HIGH, got " + initialRange);
+            set = new TrainingSetSpec(initialRange.get(0), initialRange.get(1), set.count(), set.anchors(), set.integerBudgets());
+        }
+        if (initialCount != null) set = new TrainingSetSpec(set.low(), set.high(), initialCount, set.anchors(), set.integerBudgets());
+        if (anchors != null) set = new TrainingSetSpec(set.low(), set.high(), set.count(), anchors, set.integerBudgets());
+        if (integerBudgets != null) set = new TrainingSetSpec(set.low(), set.high(), set.count(), set.anchors(), integerBudgets);
+        s = s.withTrainingSet(set);
+        if (searchEval != null || candidates != null) {
+            s = s.withSearch(searchEval != null ? searchEval : s.evaluationBatch(), candidates != null ? candidates : s.candidates());
+        }
+        return s.withHeadroom(headroom);
     }
 
     /** The comparison on a decoder: each task's texts are an adaptation domain, every method scored by perplexity. */

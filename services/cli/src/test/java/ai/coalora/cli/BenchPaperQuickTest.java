@@ -39,6 +39,20 @@ class BenchPaperQuickTest {
         assertEquals(1, search.get("searchRounds").size(), "2 epochs: the search runs once, between them");
         assertTrue(search.get("searchRounds").get(0).get("candidates").asInt() > 0, "the search proposed nothing");
         assertTrue(task.get("emission").get("medianMillis").asDouble() > 0);
+        // the fleet study: every method serves every device, with intervals, and the decision rules are measured
+        JsonNode study = task.get("fleetStudy");
+        assertEquals(5, study.get("methods").size());
+        for (JsonNode row : study.get("methods")) {
+            JsonNode f = row.get("fleetLow");
+            assertTrue(f.get("low").asDouble() <= f.get("value").asDouble() && f.get("value").asDouble() <= f.get("high").asDouble(), row.toString());
+        }
+        assertTrue(study.get("verdicts").size() >= 4 * 3, "rules (a)-(d) for each configuration-aware method");
+        for (JsonNode m : task.get("methods")) {
+            assertEquals(5, m.get("fleet").size(), "one served configuration per device");
+            boolean aware = List.of("coa-frozen", "coa-random", "coa-search").contains(m.get("method").asText());
+            assertEquals(aware, !m.get("theta").isNull(), m.get("method") + ": theta diagnostics exactly for configuration-aware methods");
+            if (aware) assertTrue(m.get("epochs").get(1).get("gradientNorms").get("theta").asDouble() > 0, "theta received no gradient");
+        }
         String svg = Files.readString(dir.resolve("paper-sentiment.svg"));
         assertTrue(svg.startsWith("<svg") || svg.startsWith("<?xml"), "not an SVG");
         assertTrue(svg.contains("CoA-LoRA (search) (unseen)"));

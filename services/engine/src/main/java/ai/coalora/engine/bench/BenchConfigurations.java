@@ -1,5 +1,6 @@
 package ai.coalora.engine.bench;
 
+import ai.coalora.engine.coa.TrainingSetSpec;
 import ai.coalora.engine.model.BudgetPlanner;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import java.util.LinkedHashSet;
@@ -15,9 +16,13 @@ import java.util.Set;
 public record BenchConfigurations(List<ModelQuantConfig> seen, List<ModelQuantConfig> unseen, List<ModelQuantConfig> initialSet) {
 
     public static BenchConfigurations of(BudgetPlanner planner, List<Double> seenBudgets, List<Double> unseenBudgets, int initialGrid) {
+        return of(planner, seenBudgets, unseenBudgets, TrainingSetSpec.grid(initialGrid));
+    }
+
+    public static BenchConfigurations of(BudgetPlanner planner, List<Double> seenBudgets, List<Double> unseenBudgets, TrainingSetSpec trainingSet) {
         List<ModelQuantConfig> seen = seenBudgets.stream().map(b -> planner.allocate(b, false).config()).toList();
         List<ModelQuantConfig> unseen = unseenBudgets.stream().map(b -> planner.allocate(b, true).config()).toList();
-        Set<ModelQuantConfig> initial = new LinkedHashSet<>(planner.initialSet(initialGrid));
+        Set<ModelQuantConfig> initial = new LinkedHashSet<>(trainingSet.configurations(planner));
         initial.addAll(seen);
         return new BenchConfigurations(seen, unseen, List.copyOf(initial));
     }

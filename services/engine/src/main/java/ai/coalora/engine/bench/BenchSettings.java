@@ -1,35 +1,115 @@
 package ai.coalora.engine.bench;
 
+import ai.coalora.engine.coa.ThetaSettings;
+import ai.coalora.engine.coa.TrainingSetSpec;
 import ai.coalora.engine.train.FineTuneSettings;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Scale of the paper benchmark. Every method gets the same data, epochs, optimiser and LoRA spec.
+ * Scale and protocol of the paper benchmark. Every method gets the same data, epochs, optimiser and LoRA spec.
  *
- * @param trainLimit      training examples per task (a seeded sample when the split is larger)
+ * @param trainLimit      training examples per task (a seeded sample when the split is larger; 0: the whole split)
  * @param testLimit       test examples per task (0: the whole split)
  * @param maxLength       tokens per example after truncation
- * @param initialGrid     budgets of the initial training set, evenly spaced over 2.25..7.25 (paper: 50)
+ * @param trainingSet     the shared methods' initial training set (paper: 50 budgets over 2.25..7.25 bits)
  * @param segments        bit segments U of the search's selection (paper: 40)
- * @param evaluationBatch validation examples of the search's fixed evaluation batch
+ * @param evaluationBatch validation examples the search measures configurations on (0: the whole validation split)
  * @param candidates      new configurations the search (or random extension) evaluates per epoch
  * @param seenBudgets     budgets of the per-configuration baseline (their allocations join the training set)
- * @param unseenBudgets   budgets of configurations no method trains on (integer-only allocations)
+ * @param unseenBudgets   budgets of integer-only allocations no method trains on (per-configuration LoRA trained on
+ *                        them is the oracle)
+ * @param unseenOptimalBudgets budgets of budget-optimal allocations off every training budget (a second unseen family)
+ * @param fleetBudgets    the simulated fleet: one device per budget, each served one configuration per method
+ * @param fleetLowMax     devices with budgets up to this form the low-bit fleet (F_low)
  * @param emissionSamples configurations folded to time adapter emission
+ * @param seeds           training seeds per method (seed s trains with {@code training.seed() + s}); data and test
+ *                        examples stay the same, so the bootstrap covers seeds and examples together
+ * @param methods         the methods to run, per-configuration LoRA first if present
+ * @param theta           how the configuration-aware network is built and trained
+ * @param headroom        also fine-tune the trained Shared-LoRA on single low-bit configurations (the headroom test)
  */
 public record BenchSettings(boolean quick, int trainLimit, int testLimit, int maxLength, FineTuneSettings training,
-                            int initialGrid, int segments, int evaluationBatch, int candidates,
-                            List<Double> seenBudgets, List<Double> unseenBudgets, int emissionSamples) {
+                            TrainingSetSpec trainingSet, int segments, int evaluationBatch, int candidates,
+                            List<Double> seenBudgets, List<Double> unseenBudgets, List<Double> unseenOptimalBudgets,
+                            List<Double> fleetBudgets, double fleetLowMax, int emissionSamples, int seeds, List<Method> methods,
+                            ThetaSettings theta, boolean headroom) {
 
-    /** The comparison at this machine's scale: both tasks, 6 seen and 6 unseen configurations, 3 epochs. */
+    /** The paper's methods, in table order. */
+    public static final List<Method> PAPER_METHODS = List.of(Method.PER_CONFIGURATION, Method.SHARED_LORA, Method.COA_FROZEN,
+            Method.COA_RANDOM, Method.COA_SEARCH);
+
+    /** The comparison at this machine's scale: both tasks, 6 seen and 6 unseen configurations, 3 epochs, one seed. */
     public static BenchSettings full() {
-        return new BenchSettings(false, 1000, 0, 40, FineTuneSettings.defaults(), 50, 40, 128, 16,
-                List.of(2.5, 3.0, 3.5, 4.0, 4.5, 5.0), List.of(2.75, 3.25, 3.75, 4.25, 4.75, 5.25), 200);
+        return new BenchSettings(false, 1000, 0, 40, FineTuneSettings.defaults(), TrainingSetSpec.grid(50), 40, 128, 16,
+                List.of(2.5, 3.0, 3.5, 4.0, 4.5, 5.0), List.of(2.75, 3.25, 3.75, 4.25, 4.75, 5.25),
+                List.of(2.6, 2.9, 3.15, 3.4, 3.9, 4.6), range(2.5, 5.5, 0.25), 3.5, 200, 1, PAPER_METHODS,
+                ThetaSettings.defaults(), false);
     }
 
-    /** A few minutes: small samples, one epoch, 3 seen and 3 unseen configurations; exercises every code path. */
+    /** A few minutes: small samples, two epochs, 3 seen and 3 unseen configurations; exercises every code path. */
     public static BenchSettings quickRun() {
-        return new BenchSettings(true, 256, 200, 48, FineTuneSettings.defaults().withEpochs(2), 8, 8, 64, 4,
-                List.of(2.5, 3.5, 4.5), List.of(2.75, 3.75, 4.75), 50);
+        return new BenchSettings(true, 256, 200, 48, FineTuneSettings.defaults().withEpochs(2), TrainingSetSpec.grid(8), 8, 64, 4,
+                List.of(2.5, 3.5, 4.5), List.of(2.75, 3.75, 4.75), List.of(2.9, 3.9), List.of(2.5, 3.0, 3.5, 4.5, 5.5), 3.0,
+                50, 1, PAPER_METHODS, ThetaSettings.defaults(), false);
+    }
+
+    public BenchSettings {
+        if (seeds < 1) throw new IllegalArgumentException("--seeds must be >= 1, got " + seeds);
+        if (methods.isEmpty()) throw new IllegalArgumentException("no methods to run");
+        if (methods.stream().distinct().count() != methods.size()) throw new IllegalArgumentException("a method is listed twice: " + methods);
+        if (trainLimit < 0 || testLimit < 0 || evaluationBatch < 0) throw new IllegalArgumentException("limits must be >= 0");
+        if (seenBudgets.isEmpty() || fleetBudgets.isEmpty()) throw new IllegalArgumentException("seen and fleet budgets must not be empty");
+        methods = List.copyOf(methods);
+    }
+
+    private static List<Double> range(double from, double to, double step) {
+        List<Double> out = new ArrayList<>();
+        for (int i = 0; from + i * step <= to + 1e-9; i++) out.add(Math.round((from + i * step) * 1000) / 1000.0);
+        return out;
+    }
+
+    public boolean runs(Method m) { return methods.contains(m); }
+
+    public BenchSettings withTraining(FineTuneSettings t) {
+        return new BenchSettings(quick, trainLimit, testLimit, maxLength, t, trainingSet, segments, evaluationBatch, candidates, seenBudgets,
+                unseenBudgets, unseenOptimalBudgets, fleetBudgets, fleetLowMax, emissionSamples, seeds, methods, theta, headroom);
+    }
+
+    public BenchSettings withTrainLimit(int n) {
+        return new BenchSettings(quick, n, testLimit, maxLength, training, trainingSet, segments, evaluationBatch, candidates, seenBudgets,
+                unseenBudgets, unseenOptimalBudgets, fleetBudgets, fleetLowMax, emissionSamples, seeds, methods, theta, headroom);
+    }
+
+    public BenchSettings withTrainingSet(TrainingSetSpec spec) {
+        return new BenchSettings(quick, trainLimit, testLimit, maxLength, training, spec, segments, evaluationBatch, candidates, seenBudgets,
+                unseenBudgets, unseenOptimalBudgets, fleetBudgets, fleetLowMax, emissionSamples, seeds, methods, theta, headroom);
+    }
+
+    public BenchSettings withSearch(int evaluation, int candidateCount) {
+        return new BenchSettings(quick, trainLimit, testLimit, maxLength, training, trainingSet, segments, evaluation, candidateCount,
+                seenBudgets, unseenBudgets, unseenOptimalBudgets, fleetBudgets, fleetLowMax, emissionSamples, seeds, methods, theta, headroom);
+    }
+
+    public BenchSettings withSeeds(int n) {
+        return new BenchSettings(quick, trainLimit, testLimit, maxLength, training, trainingSet, segments, evaluationBatch, candidates, seenBudgets,
+                unseenBudgets, unseenOptimalBudgets, fleetBudgets, fleetLowMax, emissionSamples, n, methods, theta, headroom);
+    }
+
+    public BenchSettings withMethods(List<Method> m) {
+        List<Method> ordered = new ArrayList<>(m);
+        ordered.sort(null); // enum order: per-configuration first, as the report's baseline
+        return new BenchSettings(quick, trainLimit, testLimit, maxLength, training, trainingSet, segments, evaluationBatch, candidates, seenBudgets,
+                unseenBudgets, unseenOptimalBudgets, fleetBudgets, fleetLowMax, emissionSamples, seeds, ordered, theta, headroom);
+    }
+
+    public BenchSettings withTheta(ThetaSettings t) {
+        return new BenchSettings(quick, trainLimit, testLimit, maxLength, training, trainingSet, segments, evaluationBatch, candidates, seenBudgets,
+                unseenBudgets, unseenOptimalBudgets, fleetBudgets, fleetLowMax, emissionSamples, seeds, methods, t, headroom);
+    }
+
+    public BenchSettings withHeadroom(boolean on) {
+        return new BenchSettings(quick, trainLimit, testLimit, maxLength, training, trainingSet, segments, evaluationBatch, candidates, seenBudgets,
+                unseenBudgets, unseenOptimalBudgets, fleetBudgets, fleetLowMax, emissionSamples, seeds, methods, theta, on);
     }
 }

@@ -6,7 +6,8 @@ public enum Method {
     SHARED_LORA("Shared-LoRA", "one LoRA trained across the configuration set, no M"),
     COA_FROZEN("CoA-LoRA (frozen set)", "configuration-aware, trained on the initial set only"),
     COA_RANDOM("CoA-LoRA (random extension)", "configuration-aware, set extended by random coordinate walks"),
-    COA_SEARCH("CoA-LoRA (search)", "configuration-aware, set re-chosen by the Pareto search each epoch");
+    COA_SEARCH("CoA-LoRA (search)", "configuration-aware, set re-chosen by the Pareto search each epoch"),
+    COA_BLIND("CoA-LoRA (blind control)", "the network with its configuration inputs held constant, block and role kept; frozen set");
 
     public final String label;
     public final String description;
@@ -18,5 +19,14 @@ public enum Method {
 
     public String jsonName() { return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'); }
 
-    public boolean configAware() { return this == COA_FROZEN || this == COA_RANDOM || this == COA_SEARCH; }
+    public boolean configAware() { return this == COA_FROZEN || this == COA_RANDOM || this == COA_SEARCH || this == COA_BLIND; }
+
+    /** Trains one adapter across configurations (every method but per-configuration LoRA). */
+    public boolean shared() { return this != PER_CONFIGURATION; }
+
+    public static Method parse(String s) {
+        for (Method m : values()) if (m.jsonName().equals(s)) return m;
+        throw new IllegalArgumentException("unknown method '" + s + "'; valid: "
+                + java.util.Arrays.stream(values()).map(Method::jsonName).toList());
+    }
 }

@@ -4,12 +4,13 @@ import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.coa.CoaTrainer;
 import ai.coalora.engine.coa.ConfigAwareLora;
+import ai.coalora.engine.coa.ConfigInputs;
 import ai.coalora.engine.coa.TrainingSetPolicies;
 import ai.coalora.engine.coa.TrainingSetPolicy;
 import ai.coalora.engine.data.Example;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.lora.LoraAdapter;
-import ai.coalora.engine.model.BaseWeights;
+import ai.coalora.engine.model.Adapter;
 import ai.coalora.engine.model.BudgetPlanner;
 import ai.coalora.engine.model.QuantizedWeightCache;
 import ai.coalora.engine.model.QuantizedWeights;
@@ -19,117 +20,209 @@ import ai.coalora.engine.quant.QuantizerKind;
 import ai.coalora.engine.train.ClassificationObjective;
 import ai.coalora.engine.train.ClassifierHead;
 import ai.coalora.engine.train.EncodedExamples;
+import ai.coalora.engine.train.FineTuneSettings;
 import ai.coalora.engine.train.FineTuner;
 import ai.coalora.engine.train.Progress;
 import ai.coalora.engine.train.SentenceClassifier;
 import ai.djl.ndarray.NDManager;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 
 /**
- * The paper's comparison (its Table 2) on one task, at this machine's scale: per-configuration LoRA,
- * Shared-LoRA and CoA-LoRA (frozen set, random extension, search), all on the same pretrained model,
- * data, epochs and optimiser, evaluated on the same seen and unseen configurations of the same test
- * examples (so differences can be bootstrapped pairwise). This class only measures; {@link PaperReport}
- * turns the measurements into tables, intervals and plots.
+ * The paper's comparison (its Table 2) on one task, at this machine's scale, and the fleet it serves: per-configuration
+ * LoRA, Shared-LoRA and CoA-LoRA (frozen set, random extension, search, and a blind control), all on the same pretrained
+ * model, data, epochs and optimiser, each trained with every seed, evaluated on the same seen and unseen configurations
+ * of the same test examples (so differences can be bootstrapped pairwise over seeds and examples), and serving the
+ * same simulated fleet of devices with budgets spread over the low-bit range. This class only measures;
+ * {@link PaperReport} turns the measurements into tables, intervals and plots.
  */
 public final class PaperBenchmark {
 
     /** One method on one configuration: which test examples it got right. */
     public record Evaluation(ModelQuantConfig config, boolean seen, boolean[] testCorrect) {
-        public double accuracy() {
-            int n = 0;
-            for (boolean c : testCorrect) if (c) n++;
-            return (double) n / testCorrect.length;
-        }
+        public double accuracy() { return PaperBenchmark.accuracy(testCorrect); }
     }
+
+    /**
+     * One device of the simulated fleet: its budget, the configuration a method served it, and that configuration's
+     * validation and test correctness. Per-configuration LoRA serves the adapter of the largest trained budget that
+     * fits (a staircase); the shared methods serve the candidate (the budget-optimal allocation at a fleet budget) with
+     * the best validation accuracy within the budget.
+     */
+    public record Served(double budget, ModelQuantConfig config, boolean[] validationCorrect, boolean[] testCorrect) {}
+
+    /**
+     * What the configuration-aware network does, for one trained model (null for methods without one).
+     *
+     * @param distanceFromIdentity mean over matrices and probe configurations of ||M - I||_F
+     * @param spread               mean over matrices of the RMS distance of M(c) from its mean over configurations,
+     *                             divided by the mean ||M - I||_F: 0 if M ignores the configuration
+     * @param ownAccuracy          mean test accuracy over the seen and unseen configurations with their own M
+     * @param swappedAccuracy      the same with each matrix's M replaced by its mean over those configurations
+     */
+    public record ThetaDiagnostics(double distanceFromIdentity, double spread, double ownAccuracy, double swappedAccuracy) {}
+
+    /** Shared-LoRA fine-tuned one more epoch on one configuration alone: what a configuration-specific correction can add there. */
+    public record Headroom(ModelQuantConfig config, double sharedAccuracy, double tunedAccuracy, int steps) {}
 
     /**
      * @param trainSeconds     wall time of training (per-configuration: the runs on the seen configurations only)
      * @param extraSeconds     per-configuration: the reference runs on the unseen configurations (not in the total)
      * @param configsServed    how many configurations the trained artifact can serve ("any" for the shared ones)
      * @param trainingConfigurations configurations trained on
+     * @param evaluations      seen configurations, then unseen integer-only ones
+     * @param unseenOptimal    budget-optimal allocations off the training budgets (empty for per-configuration LoRA)
+     * @param fleet            one entry per fleet budget
+     * @param epochs           the training epochs' reports with gradient norms per parameter group (shared methods)
      */
     public record MethodResult(Method method, double trainSeconds, double extraSeconds, String configsServed,
                                int trainingConfigurations, int recomputedSteps, List<Evaluation> evaluations,
-                               List<TrainingSetPolicies.Round> rounds, double policySeconds, int materializations) {}
+                               List<Evaluation> unseenOptimal, List<Served> fleet, List<CoaTrainer.EpochReport> epochs,
+                               List<TrainingSetPolicies.Round> rounds, double policySeconds, int materializations,
+                               ThetaDiagnostics theta, List<Headroom> headroom) {}
+
+    /** Every method trained with one seed. */
+    public record SeedRun(long seed, List<MethodResult> methods) {
+        public MethodResult method(Method m) {
+            return methods.stream().filter(r -> r.method() == m).findFirst().orElse(null);
+        }
+    }
 
     /** Adapter emission (fold M into A) vs fine-tuning one LoRA. */
     public record Emission(int samples, double medianMillis, double perConfigurationFineTuneSeconds) {
         public double ratio() { return medianMillis / 1000.0 / perConfigurationFineTuneSeconds; }
     }
 
-    public record TaskResult(String task, int trainExamples, int testExamples, List<ModelQuantConfig> seen,
-                             List<ModelQuantConfig> unseen, int initialSetSize, List<MethodResult> methods, Emission emission) {}
+    /**
+     * @param emission null when no configuration-aware method or no per-configuration baseline ran
+     */
+    public record TaskResult(String task, int trainExamples, int validationExamples, int testExamples, List<ModelQuantConfig> seen,
+                             List<ModelQuantConfig> unseen, List<ModelQuantConfig> unseenOptimal, int initialSetSize,
+                             BenchSettings settings, List<SeedRun> seeds, Emission emission) {
+        /** The first seed's methods: the per-configuration tables describe one training run. */
+        public List<MethodResult> methods() { return seeds.get(0).methods(); }
+    }
 
     private PaperBenchmark() {}
 
     public static TaskResult run(PretrainedModel model, TaskData task, BenchSettings s, Progress progress) {
         Random random = new Random(42);
         List<Example> trainExamples = sample(task.train(), s.trainLimit(), random);
-        List<Example> testExamples = s.testLimit() > 0 ? sample(task.test(), s.testLimit(), random) : task.test();
+        List<Example> testExamples = sample(task.test(), s.testLimit(), random);
         EncodedExamples train = EncodedExamples.of(model.tokenizer(), trainExamples);
         EncodedExamples test = EncodedExamples.of(model.tokenizer(), testExamples);
-        EncodedExamples evaluationBatch = EncodedExamples.of(model.tokenizer(),
+        EncodedExamples validation = EncodedExamples.of(model.tokenizer(), task.validation());
+        EncodedExamples evaluationBatch = s.evaluationBatch() == 0 ? validation : EncodedExamples.of(model.tokenizer(),
                 task.validation().subList(0, Math.min(s.evaluationBatch(), task.validation().size())));
 
         progress.update(task.name() + ": quantization error tables", 0, 1);
         BudgetPlanner planner = BudgetPlanner.calibrate(model.encoder(), model.tokenizer(),
                 task.train().stream().limit(256).map(Example::text).toList(), QuantizerKind.NF, progress); // as `quantize` does: shared cached tables
-        BenchConfigurations configurations = BenchConfigurations.of(planner, s.seenBudgets(), s.unseenBudgets(), s.initialGrid());
-        List<ModelQuantConfig> seen = configurations.seen(), unseen = configurations.unseen(), initialSet = configurations.initialSet();
+        BenchConfigurations configurations = BenchConfigurations.of(planner, s.seenBudgets(), s.unseenBudgets(), s.trainingSet());
+        List<ModelQuantConfig> unseenOptimal = s.unseenOptimalBudgets().stream().map(b -> planner.allocate(b, false).config()).toList();
+        List<ModelQuantConfig> fleetCandidates = s.fleetBudgets().stream().map(b -> planner.allocate(b, false).config()).toList();
+        Data data = new Data(train, validation, test, evaluationBatch, configurations, unseenOptimal, fleetCandidates);
 
-        List<MethodResult> methods = new ArrayList<>();
-        methods.add(perConfiguration(model, task, s, train, test, seen, unseen, progress));
-        ConfigAwareLora searched = null;
-        try (NDManager keep = model.encoder().manager().newSubManager()) {
-            for (Method m : List.of(Method.SHARED_LORA, Method.COA_FROZEN, Method.COA_RANDOM, Method.COA_SEARCH)) {
-                TrainedShared t = trainShared(model, task, s, m, train, test, evaluationBatch, initialSet, seen, unseen, planner, keep, progress);
-                methods.add(t.result);
-                if (m == Method.COA_SEARCH) searched = t.model;
-                else t.model.close();
+        List<SeedRun> seeds = new ArrayList<>();
+        Emission emission = null;
+        for (int k = 0; k < s.seeds(); k++) {
+            BenchSettings seeded = s.withTraining(withSeed(s.training(), s.training().seed() + k));
+            String label = s.seeds() > 1 ? task.name() + " seed " + (k + 1) + "/" + s.seeds() : task.name();
+            List<MethodResult> methods = new ArrayList<>();
+            try (NDManager keep = model.encoder().manager().newSubManager()) {
+                ConfigAwareLora last = null;
+                for (Method m : s.methods()) {
+                    if (m == Method.PER_CONFIGURATION) {
+                        methods.add(perConfiguration(model, task, seeded, data, label, progress));
+                        continue;
+                    }
+                    TrainedShared t = trainShared(model, task, seeded, m, data, keep, label + ": " + m.label, progress);
+                    methods.add(t.result);
+                    if (m.configAware() && m != Method.COA_BLIND) {
+                        if (last != null) last.close();
+                        last = t.model;
+                    } else {
+                        t.model.close();
+                    }
+                }
+                MethodResult perConfig = methods.get(0).method() == Method.PER_CONFIGURATION ? methods.get(0) : null;
+                if (k == 0 && last != null && perConfig != null) {
+                    emission = emission(last, QuantizedWeights.matrixSpecs(model.encoder()), s, perConfig, keep, random);
+                }
+                if (last != null) last.close();
             }
-            Emission emission = emission(searched, QuantizedWeights.matrixSpecs(model.encoder()), s, methods.get(0), keep, random);
-            searched.close();
-            return new TaskResult(task.name(), train.size(), test.size(), seen, unseen, initialSet.size(), methods, emission);
+            seeds.add(new SeedRun(seeded.training().seed(), methods));
         }
+        return new TaskResult(task.name(), train.size(), validation.size(), test.size(), configurations.seen(), configurations.unseen(),
+                unseenOptimal, configurations.initialSet().size(), s, seeds, emission);
     }
 
-    private static MethodResult perConfiguration(PretrainedModel model, TaskData task, BenchSettings s, EncodedExamples train,
-                                                 EncodedExamples test, List<ModelQuantConfig> seen, List<ModelQuantConfig> unseen,
+    /** The encoded splits and the configurations every method is measured on. */
+    private record Data(EncodedExamples train, EncodedExamples validation, EncodedExamples test, EncodedExamples evaluationBatch,
+                        BenchConfigurations configurations, List<ModelQuantConfig> unseenOptimal, List<ModelQuantConfig> fleetCandidates) {}
+
+    /**
+     * One LoRA per seen and per unseen configuration, each trained by the same loop as the shared methods (one
+     * configuration per step, no network) on the same data, epochs and optimiser. Its fleet is the staircase over the
+     * seen budgets; a device below every seen budget gets nothing and counts as wrong on every example.
+     */
+    private static MethodResult perConfiguration(PretrainedModel model, TaskData task, BenchSettings s, Data d, String label,
                                                  Progress progress) {
-        FineTuner tuner = new FineTuner(model.encoder(), task.labels().size());
-        List<Evaluation> evaluations = new ArrayList<>();
-        double seenSeconds = 0, unseenSeconds = 0;
-        int recomputed = 0;
+        List<ModelQuantConfig> seen = d.configurations().seen(), unseen = d.configurations().unseen();
         List<ModelQuantConfig> all = new ArrayList<>(seen);
         all.addAll(unseen);
+        List<Evaluation> evaluations = new ArrayList<>();
+        Map<ModelQuantConfig, boolean[]> seenValidation = new HashMap<>();
+        double seenSeconds = 0, unseenSeconds = 0;
+        int recomputed = 0;
+        CoaSettings settings = new CoaSettings(s.training(), 1, false, 1);
         for (int i = 0; i < all.size(); i++) {
             ModelQuantConfig config = all.get(i);
             boolean isSeen = i < seen.size();
-            String phase = String.format("%s: per-configuration LoRA %d/%d (%.2f bits)", task.name(), i + 1, all.size(), config.averageBits());
-            try (BaseWeights base = QuantizedWeights.materialize(model.encoder(), config)) {
-                FineTuner.Result r = tuner.run(base, s.training(), train, null, test, (p, d, t) -> progress.update(phase + " " + p, d, t));
-                if (isSeen) seenSeconds += r.trainSeconds();
-                else unseenSeconds += r.trainSeconds();
+            String phase = String.format("%s: per-configuration LoRA %d/%d (%.2f bits)", label, i + 1, all.size(), config.averageBits());
+            try (NDManager keep = model.encoder().manager().newSubManager();
+                 QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), 1)) {
+                ClassifierHead head = new ClassifierHead(model.encoder().config().hiddenSize(), task.labels().size(), s.training().seed(), keep);
+                ConfigAwareLora lora = ConfigAwareLora.initialize(model.encoder(), s.training().lora(), s.training().seed() + 1,
+                        (ai.coalora.engine.coa.ThetaSettings) null, keep);
+                SentenceClassifier classifier = new SentenceClassifier(model.encoder(), head);
+                CoaTrainer.Result r = new CoaTrainer(new ClassificationObjective(classifier, d.train(), d.evaluationBatch()), lora, cache)
+                        .train(settings, List.of(config), TrainingSetPolicy.frozen(), (p, done, total) -> progress.update(phase + " " + p, done, total));
+                if (isSeen) seenSeconds += r.seconds();
+                else unseenSeconds += r.seconds();
                 recomputed += r.recomputedSteps();
-                evaluations.add(new Evaluation(config, isSeen, r.testCorrect()));
+                evaluations.add(new Evaluation(config, isSeen, correct(classifier, cache, config, lora.lora(), d.test())));
+                if (isSeen) seenValidation.put(config, correct(classifier, cache, config, lora.lora(), d.validation()));
+            }
+        }
+        List<Served> fleet = new ArrayList<>();
+        for (double budget : s.fleetBudgets()) {
+            ModelQuantConfig best = null;
+            for (int i = 0; i < seen.size(); i++) {
+                if (s.seenBudgets().get(i) <= budget + 1e-9 && seen.get(i).averageBits() <= budget + 1e-9) best = seen.get(i);
+            }
+            if (best == null) {
+                fleet.add(new Served(budget, null, new boolean[d.validation().size()], new boolean[d.test().size()]));
+            } else {
+                fleet.add(new Served(budget, best, seenValidation.get(best), evaluations.get(seen.indexOf(best)).testCorrect()));
             }
         }
         return new MethodResult(Method.PER_CONFIGURATION, seenSeconds, unseenSeconds, Integer.toString(seen.size()),
-                seen.size(), recomputed, evaluations, List.of(), 0, all.size());
+                seen.size(), recomputed, evaluations, List.of(), fleet, List.of(), List.of(), 0, all.size(), null, List.of());
     }
 
     private record TrainedShared(MethodResult result, ConfigAwareLora model) {}
 
-    private static TrainedShared trainShared(PretrainedModel model, TaskData task, BenchSettings s, Method method,
-                                             EncodedExamples train, EncodedExamples test, EncodedExamples evaluationBatch,
-                                             List<ModelQuantConfig> initialSet, List<ModelQuantConfig> seen,
-                                             List<ModelQuantConfig> unseen, BudgetPlanner planner, NDManager keep, Progress progress) {
-        CoaSettings settings = new CoaSettings(s.training(), 2, method.configAware(), CoaSettings.DEFAULT_CACHE_CAPACITY);
+    private static TrainedShared trainShared(PretrainedModel model, TaskData task, BenchSettings s, Method method, Data d,
+                                             NDManager keep, String label, Progress progress) {
+        var theta = method == Method.COA_BLIND ? s.theta().withInputs(ConfigInputs.BLIND) : s.theta();
+        CoaSettings settings = new CoaSettings(s.training(), 2, method.configAware(), CoaSettings.DEFAULT_CACHE_CAPACITY, theta);
         TrainingSetPolicy policy = switch (method) {
             case COA_SEARCH -> TrainingSetPolicies.paretoSearch(s.segments(), s.candidates(), s.training().seed());
             case COA_RANDOM -> TrainingSetPolicies.randomExtension(s.segments(), s.candidates(), s.training().seed());
@@ -137,31 +230,145 @@ public final class PaperBenchmark {
         };
         ClassifierHead head = new ClassifierHead(model.encoder().config().hiddenSize(), task.labels().size(), s.training().seed(), keep);
         ConfigAwareLora coa = ConfigAwareLora.initialize(model.encoder(), s.training().lora(), s.training().seed() + 1,
-                method.configAware(), keep);
+                settings.networkOrNull(), keep);
         SentenceClassifier classifier = new SentenceClassifier(model.encoder(), head);
         // a fresh cache per method: quantizing the training set is part of each method's training cost
         try (QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), settings.cacheCapacity())) {
-            CoaTrainer.Result r = new CoaTrainer(new ClassificationObjective(classifier, train, evaluationBatch), coa, cache).train(settings, initialSet,
-                    policy, (p, d, t) -> progress.update(task.name() + ": " + method.label + " " + p, d, t));
+            CoaTrainer.Result r = new CoaTrainer(new ClassificationObjective(classifier, d.train(), d.evaluationBatch()), coa, cache)
+                    .train(settings, d.configurations().initialSet(), policy, (p, done, total) -> progress.update(label + " " + p, done, total));
+            Map<ModelQuantConfig, boolean[]> testCache = new HashMap<>();
             List<Evaluation> evaluations = new ArrayList<>();
-            List<ModelQuantConfig> all = new ArrayList<>(seen);
-            all.addAll(unseen);
+            List<ModelQuantConfig> all = new ArrayList<>(d.configurations().seen());
+            all.addAll(d.configurations().unseen());
+            int seenCount = d.configurations().seen().size();
             for (int i = 0; i < all.size(); i++) {
                 ModelQuantConfig config = all.get(i);
-                progress.update(task.name() + ": " + method.label + " evaluating", i, all.size());
-                boolean[] correct = new boolean[test.size()];
-                // evaluate what a device runs: the folded adapter
-                try (NDManager scope = keep.newSubManager(); LoraAdapter folded = coa.fold(config, scope)) {
-                    FineTuner.accuracy(classifier, cache.get(config), folded, test, correct);
-                }
+                progress.update(label + " evaluating", i, all.size());
                 // "unseen" is checked, not assumed: a configuration the run trained on counts as seen
-                evaluations.add(new Evaluation(config, i < seen.size() || r.trainedOn().contains(config), correct));
+                evaluations.add(new Evaluation(config, i < seenCount || r.trainedOn().contains(config),
+                        testCache.computeIfAbsent(config, c -> foldedCorrect(coa, classifier, cache, c, d.test(), keep))));
             }
+            List<Evaluation> unseenOptimal = new ArrayList<>();
+            for (ModelQuantConfig config : d.unseenOptimal()) {
+                unseenOptimal.add(new Evaluation(config, r.trainedOn().contains(config),
+                        testCache.computeIfAbsent(config, c -> foldedCorrect(coa, classifier, cache, c, d.test(), keep))));
+            }
+            List<Served> fleet = serveFleet(s, d, coa, classifier, cache, testCache, keep, label, progress);
+            ThetaDiagnostics diagnostics = coa.configAware() ? thetaDiagnostics(coa, classifier, cache, all, d.fleetCandidates(),
+                    evaluations, d.test(), keep) : null;
+            List<Headroom> headroom = method == Method.SHARED_LORA && s.headroom()
+                    ? headroom(model, task, s, d, coa, head, testCache, keep, label, progress) : List.of();
             List<TrainingSetPolicies.Round> rounds = policy instanceof TrainingSetPolicies.Archived a ? a.rounds() : List.of();
             double policySeconds = r.epochs().stream().mapToDouble(CoaTrainer.EpochReport::policySeconds).sum();
             return new TrainedShared(new MethodResult(method, r.seconds(), 0, "any", r.trainedOn().size(), r.recomputedSteps(),
-                    evaluations, rounds, policySeconds, r.materializations()), coa);
+                    evaluations, unseenOptimal, fleet, r.epochs(), rounds, policySeconds, r.materializations(), diagnostics, headroom), coa);
         }
+    }
+
+    /**
+     * Each device gets the candidate with the best validation accuracy among those within its budget (ties to the
+     * richer one); validation chooses, the test set only scores the choice.
+     */
+    private static List<Served> serveFleet(BenchSettings s, Data d, ConfigAwareLora coa, SentenceClassifier classifier,
+                                           QuantizedWeightCache cache, Map<ModelQuantConfig, boolean[]> testCache, NDManager keep,
+                                           String label, Progress progress) {
+        Map<ModelQuantConfig, boolean[]> validation = new HashMap<>();
+        List<ModelQuantConfig> candidates = d.fleetCandidates();
+        for (int i = 0; i < candidates.size(); i++) {
+            progress.update(label + " serving the fleet", i, candidates.size());
+            validation.computeIfAbsent(candidates.get(i), c -> foldedCorrect(coa, classifier, cache, c, d.validation(), keep));
+        }
+        List<Served> fleet = new ArrayList<>();
+        for (double budget : s.fleetBudgets()) {
+            ModelQuantConfig best = null;
+            double bestAccuracy = -1;
+            for (ModelQuantConfig c : candidates) {
+                if (c.averageBits() > budget + 1e-9) continue;
+                double a = accuracy(validation.get(c));
+                if (a >= bestAccuracy) {
+                    best = c;
+                    bestAccuracy = a;
+                }
+            }
+            ModelQuantConfig chosen = best;
+            fleet.add(new Served(budget, chosen, validation.get(chosen),
+                    testCache.computeIfAbsent(chosen, c -> foldedCorrect(coa, classifier, cache, c, d.test(), keep))));
+        }
+        return fleet;
+    }
+
+    /** M's distance from I and spread over the probe configurations, and the swap test on the seen and unseen ones. */
+    private static ThetaDiagnostics thetaDiagnostics(ConfigAwareLora coa, SentenceClassifier classifier, QuantizedWeightCache cache,
+                                                     List<ModelQuantConfig> evaluated, List<ModelQuantConfig> fleetCandidates,
+                                                     List<Evaluation> own, EncodedExamples test, NDManager keep) {
+        Set<ModelQuantConfig> probes = new LinkedHashSet<>(evaluated);
+        probes.addAll(fleetCandidates);
+        try (NDManager scope = keep.newSubManager()) {
+            ai.coalora.engine.coa.MixingStatistics stats = ai.coalora.engine.coa.MixingStatistics.of(coa, List.copyOf(probes), scope);
+            double ownAccuracy = 0, swapped = 0;
+            for (int i = 0; i < evaluated.size(); i++) {
+                ownAccuracy += own.get(i).accuracy() / evaluated.size();
+                boolean[] correct = new boolean[test.size()];
+                FineTuner.accuracy(classifier, cache.get(evaluated.get(i)), coa.withMixing(stats.mean()), test, correct);
+                swapped += accuracy(correct) / evaluated.size();
+            }
+            return new ThetaDiagnostics(stats.distanceFromIdentity(), stats.spread(), ownAccuracy, swapped);
+        }
+    }
+
+    /**
+     * The headroom test: copies of the trained Shared-LoRA and head, fine-tuned one more epoch on each seen
+     * configuration at or below the low-bit fleet's top budget alone (same loop, learning rate and schedule), then
+     * tested on that configuration. What this gains over Shared-LoRA bounds what a configuration-specific correction
+     * can add there.
+     */
+    private static List<Headroom> headroom(PretrainedModel model, TaskData task, BenchSettings s, Data d, ConfigAwareLora shared,
+                                           ClassifierHead sharedHead, Map<ModelQuantConfig, boolean[]> testCache, NDManager keep,
+                                           String label, Progress progress) {
+        List<Headroom> out = new ArrayList<>();
+        FineTuneSettings oneEpoch = s.training().withEpochs(1);
+        for (int i = 0; i < d.configurations().seen().size(); i++) {
+            if (s.seenBudgets().get(i) > s.fleetLowMax() + 1e-9) continue;
+            ModelQuantConfig config = d.configurations().seen().get(i);
+            try (NDManager scope = keep.newSubManager(); QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), 1)) {
+                ClassifierHead head = new ClassifierHead(model.encoder().config().hiddenSize(), task.labels().size(),
+                        sharedHead.weight().toFloatArray(), sharedHead.bias().toFloatArray(), scope);
+                Map<ai.coalora.engine.model.LinearId, ai.djl.ndarray.NDArray> a = new java.util.TreeMap<>(), b = new java.util.TreeMap<>();
+                for (var id : shared.lora().matrices()) {
+                    a.put(id, LoraAdapter.trainable(shared.lora().a(id).duplicate()));
+                    b.put(id, LoraAdapter.trainable(shared.lora().b(id).duplicate()));
+                }
+                ConfigAwareLora copy = new ConfigAwareLora(LoraAdapter.of(shared.lora().spec(), a, b, scope), null);
+                SentenceClassifier classifier = new SentenceClassifier(model.encoder(), head);
+                new CoaTrainer(new ClassificationObjective(classifier, d.train(), d.evaluationBatch()), copy, cache)
+                        .train(new CoaSettings(oneEpoch, 1, false, 1), List.of(config), TrainingSetPolicy.frozen(),
+                                (p, done, total) -> progress.update(label + " headroom " + p, done, total));
+                int steps = (d.train().size() + oneEpoch.batchSize() - 1) / oneEpoch.batchSize();
+                out.add(new Headroom(config, accuracy(testCache.get(config)), accuracy(correct(classifier, cache, config, copy.lora(), d.test())), steps));
+            }
+        }
+        return out;
+    }
+
+    private static boolean[] foldedCorrect(ConfigAwareLora coa, SentenceClassifier classifier, QuantizedWeightCache cache,
+                                           ModelQuantConfig config, EncodedExamples data, NDManager keep) {
+        // evaluate what a device runs: the folded adapter
+        try (NDManager scope = keep.newSubManager(); LoraAdapter folded = coa.fold(config, scope)) {
+            return correct(classifier, cache, config, folded, data);
+        }
+    }
+
+    private static boolean[] correct(SentenceClassifier classifier, QuantizedWeightCache cache, ModelQuantConfig config, Adapter adapter,
+                                     EncodedExamples data) {
+        boolean[] correct = new boolean[data.size()];
+        FineTuner.accuracy(classifier, cache.get(config), adapter, data, correct);
+        return correct;
+    }
+
+    static double accuracy(boolean[] correct) {
+        int n = 0;
+        for (boolean c : correct) if (c) n++;
+        return (double) n / correct.length;
     }
 
     /** Median time to emit (fold) an adapter over random configurations, next to one per-configuration fine-tune. */
@@ -182,8 +389,12 @@ public final class PaperBenchmark {
         return new Emission(configs.size(), median, perConfig.trainSeconds() / perConfig.trainingConfigurations());
     }
 
+    private static FineTuneSettings withSeed(FineTuneSettings t, long seed) {
+        return new FineTuneSettings(t.epochs(), t.batchSize(), t.learningRate(), t.weightDecay(), t.clipNorm(), seed, t.lora());
+    }
+
     private static List<Example> sample(List<Example> split, int limit, Random random) {
-        if (split.size() <= limit) return split;
+        if (limit == 0 || split.size() <= limit) return split;
         List<Example> copy = new ArrayList<>(split);
         Collections.shuffle(copy, random);
         return List.copyOf(copy.subList(0, limit));

@@ -18,14 +18,14 @@ import java.util.Map;
  * Turns the measurements of {@link PaperBenchmark} into the paper's table: hypervolume, mean accuracy
  * gap vs per-configuration LoRA (seen and unseen configurations), training time, configurations served;
  * every accuracy and gap with a 95% paired-bootstrap interval over the test examples, and a flag where
- * the interval excludes zero. Also the goals of the issue, each with its measured value, and the plots.
+ * the interval excludes zero; diagnostics of the networks; and the plots. {@link FleetReport} covers every seed.
  */
 public final class PaperReport {
     /** Hypervolume reference point: worse than any observed point on both objectives (test error, average bits). */
     public static final double REFERENCE_ERROR = 1.0, REFERENCE_BITS = 9.0, MIN_BITS = 2.0;
     private static final long BOOTSTRAP_SEED = 7;
     private static final Map<Method, String> COLORS = Map.of(Method.PER_CONFIGURATION, "#444444", Method.SHARED_LORA, "#d62728",
-            Method.COA_FROZEN, "#ff7f0e", Method.COA_RANDOM, "#9467bd", Method.COA_SEARCH, "#1f77b4");
+            Method.COA_FROZEN, "#ff7f0e", Method.COA_RANDOM, "#9467bd", Method.COA_SEARCH, "#1f77b4", Method.COA_BLIND, "#8c564b");
 
     /** One row of the table. */
     public record Row(Method method, String configsServed, double hypervolume, Estimate seenAccuracy, Estimate unseenAccuracy,
@@ -68,7 +68,9 @@ public final class PaperReport {
         StringBuilder out = new StringBuilder();
         out.append(String.format(Locale.ROOT, "### %s (%d training examples, %d test examples; %d seen + %d unseen configurations)%n%n",
                 t.task(), t.trainExamples(), t.testExamples(), t.seen().size(), t.unseen().size()));
-        out.append("| method | configs served | hypervolume | accuracy seen | accuracy unseen | gap vs per-config, seen | gap vs per-config, unseen | training time | vs per-config |\n");
+        String base = t.methods().get(0).method() == Method.PER_CONFIGURATION ? "per-config" : t.methods().get(0).method().label;
+        out.append("| method | configs served | hypervolume | accuracy seen | accuracy unseen | gap vs " + base + ", seen | gap vs " + base
+                + ", unseen | training time | vs " + base + " |\n");
         out.append("|---|---|---|---|---|---|---|---|---|\n");
         List<Row> rows = rows(t);
         for (Row r : rows) {
@@ -98,8 +100,11 @@ public final class PaperReport {
             out.append('\n');
         }
         PaperBenchmark.Emission e = t.emission();
-        out.append(String.format(Locale.ROOT, "%nAdapter emission (fold M into A, CoA-LoRA search model): median %.2f ms over %d random configurations; "
-                + "one per-configuration fine-tune: %.1f s; ratio %.1e.%n", e.medianMillis(), e.samples(), e.perConfigurationFineTuneSeconds(), e.ratio()));
+        if (e != null) {
+            out.append(String.format(Locale.ROOT, "%nAdapter emission (fold M into A, the last configuration-aware model): median %.2f ms over %d random "
+                    + "configurations; one per-configuration fine-tune: %.1f s; ratio %.1e.%n", e.medianMillis(), e.samples(),
+                    e.perConfigurationFineTuneSeconds(), e.ratio()));
+        }
         for (PaperBenchmark.MethodResult m : t.methods()) {
             if (m.method() == Method.PER_CONFIGURATION) continue;
             out.append(String.format(Locale.ROOT, "%s: %.0f s in all, of which %.0f s measuring configurations and searching; "
@@ -113,39 +118,35 @@ public final class PaperReport {
                         r.candidatesSelected(), r.setSize(), r.segmentsCovered()));
             }
         }
-        out.append('\n').append(goals(t, rows));
+        out.append('\n').append(diagnostics(t));
         return out.toString();
     }
 
-    /** The issue's goals, each measured, met or missed. */
-    static String goals(PaperBenchmark.TaskResult t, List<Row> rows) {
-        Map<Method, Row> byMethod = new LinkedHashMap<>();
-        for (Row r : rows) byMethod.put(r.method(), r);
-        Row search = byMethod.get(Method.COA_SEARCH), shared = byMethod.get(Method.SHARED_LORA), frozen = byMethod.get(Method.COA_FROZEN);
-        PairedBootstrap bootstrap = new PairedBootstrap(BOOTSTRAP_SEED);
-        int nSeen = t.seen().size();
-        PaperBenchmark.MethodResult s = find(t, Method.COA_SEARCH), sh = find(t, Method.SHARED_LORA);
-        int n = s.evaluations().size();
-        Estimate vsShared = bootstrap.meanDifference(correct(s, nSeen, n), correct(sh, nSeen, n));
-        StringBuilder out = new StringBuilder("Goals:\n");
-        goal(out, "CoA-LoRA (search) on unseen configurations within 0.5 points of per-configuration LoRA",
-                gap(search.unseenGap()), search.unseenGap().value() >= -0.005);
-        goal(out, "CoA-LoRA (search) at least 2 points above Shared-LoRA on unseen configurations", gap(vsShared), vsShared.value() >= 0.02);
-        goal(out, "CoA-LoRA (search) training time at most half of the per-configuration runs",
-                String.format(Locale.ROOT, "%.2fx", search.timeRatio()), search.timeRatio() <= 0.5);
-        goal(out, "search hypervolume above the frozen set's", String.format(Locale.ROOT, "%.4f vs %.4f", search.hypervolume(), frozen.hypervolume()),
-                search.hypervolume() > frozen.hypervolume());
-        goal(out, "adapter emission time / per-configuration fine-tune time <= 1e-4",
-                String.format(Locale.ROOT, "%.1e", t.emission().ratio()), t.emission().ratio() <= 1e-4);
+    /** What the networks and the optimizer did, per method (first seed): gradient norms, M statistics, swap and headroom tests. */
+    static String diagnostics(PaperBenchmark.TaskResult t) {
+        StringBuilder out = new StringBuilder("Diagnostics (first seed):\n");
+        for (PaperBenchmark.MethodResult m : t.methods()) {
+            if (!m.epochs().isEmpty()) {
+                out.append("- ").append(m.method().label).append(", mean gradient norm per epoch:");
+                for (var e : m.epochs()) {
+                    out.append(" epoch ").append(e.epoch()).append(' ');
+                    out.append(String.join(", ", e.gradientNorms().entrySet().stream()
+                            .map(g -> String.format(Locale.ROOT, "%s %.3g", g.getKey(), g.getValue())).toList())).append(';');
+                }
+                out.append('\n');
+            }
+            PaperBenchmark.ThetaDiagnostics d = m.theta();
+            if (d != null) {
+                out.append(String.format(Locale.ROOT, "- %s: mean ||M - I|| %.4f, spread across configurations %.3f of it; swap test (each "
+                        + "configuration's M replaced by the mean M): %.2f -> %.2f%n", m.method().label, d.distanceFromIdentity(), d.spread(),
+                        100 * d.ownAccuracy(), 100 * d.swappedAccuracy()));
+            }
+            for (PaperBenchmark.Headroom h : m.headroom()) {
+                out.append(String.format(Locale.ROOT, "- headroom at %.3f bits: Shared-LoRA %.2f, fine-tuned %d more steps on that configuration alone %.2f%n",
+                        h.config().averageBits(), 100 * h.sharedAccuracy(), h.steps(), 100 * h.tunedAccuracy()));
+            }
+        }
         return out.toString();
-    }
-
-    private static void goal(StringBuilder out, String what, String measured, boolean met) {
-        out.append(String.format("- %s: %s — %s%n", what, measured, met ? "met" : "missed"));
-    }
-
-    private static PaperBenchmark.MethodResult find(PaperBenchmark.TaskResult t, Method m) {
-        return t.methods().stream().filter(r -> r.method() == m).findFirst().orElseThrow();
     }
 
     /** accuracy vs average bits per method; seen configurations filled, unseen hollow. */
@@ -205,11 +206,25 @@ public final class PaperReport {
             }
             row.put("configurations", configs);
             row.put("searchRounds", m.rounds());
+            row.put("epochs", m.epochs());
+            row.put("theta", m.theta());
+            row.put("headroom", m.headroom().stream().map(h -> Map.of("averageBits", h.config().averageBits(), "sharedAccuracy",
+                    h.sharedAccuracy(), "tunedAccuracy", h.tunedAccuracy(), "steps", h.steps())).toList());
+            row.put("fleet", m.fleet().stream().map(f -> {
+                Map<String, Object> d = new LinkedHashMap<>();
+                d.put("budget", f.budget());
+                d.put("averageBits", f.config() == null ? null : f.config().averageBits());
+                d.put("testAccuracy", PaperBenchmark.accuracy(f.testCorrect()));
+                return d;
+            }).toList());
             methods.add(row);
         }
         out.put("methods", methods);
+        out.put("settings", t.settings());
+        out.put("seeds", t.seeds().size());
+        out.put("fleetStudy", FleetReport.json(t));
         PaperBenchmark.Emission e = t.emission();
-        out.put("emission", Map.of("samples", e.samples(), "medianMillis", e.medianMillis(),
+        if (e != null) out.put("emission", Map.of("samples", e.samples(), "medianMillis", e.medianMillis(),
                 "perConfigurationFineTuneSeconds", e.perConfigurationFineTuneSeconds(), "ratio", e.ratio()));
         return out;
     }

@@ -105,7 +105,7 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
             if (warm == null) {
                 head = new ClassifierHead(model.encoder().config().hiddenSize(), task.labels().size(), settings.training().seed(), scope);
                 coa = ConfigAwareLora.initialize(model.encoder(), settings.training().lora(), settings.training().seed() + 1,
-                        settings.configAware(), scope);
+                        settings.networkOrNull(), scope);
             } else {
                 ModelBundle.Instance start = warm.parent().instantiateTrainable(model.encoder(), scope);
                 head = start.head();

@@ -89,7 +89,7 @@ public record DecoderBundleTraining(CoaSettings settings, int seqLen, int trainW
         var policy = TrainingSetPolicies.paretoSearch(segments, candidates, settings.training().seed());
         var t = settings.training();
         try (NDManager scope = decoder.manager().newSubManager();
-             ConfigAwareLora coa = ConfigAwareLora.initialize(decoder, t.lora(), t.seed() + 1, settings.configAware(), scope);
+             ConfigAwareLora coa = ConfigAwareLora.initialize(decoder, t.lora(), t.seed() + 1, settings.networkOrNull(), scope);
              QuantizedWeightCache cache = new QuantizedWeightCache(decoder, settings.cacheCapacity())) {
             CoaTrainer.Result r = new CoaTrainer(new LanguageModelObjective(decoder, train, evaluation), coa, cache)
                     .train(settings, initial, policy, progress);

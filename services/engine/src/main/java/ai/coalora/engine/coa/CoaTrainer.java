@@ -11,8 +11,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 
@@ -29,7 +31,12 @@ public final class CoaTrainer {
     /** Tries per step before a step whose gradient stays non-finite is skipped (see FineTuner). */
     static final int MAX_ATTEMPTS = 3;
 
-    public record EpochReport(int epoch, double trainLoss, int trainingSetSize, double trainSeconds, double policySeconds) {}
+    /**
+     * @param gradientNorms mean gradient norm (before clipping) per parameter group over the epoch's steps: "head",
+     *                      "lora.A", "lora.B", "theta" (theta's decayed weights and the rest together)
+     */
+    public record EpochReport(int epoch, double trainLoss, int trainingSetSize, double trainSeconds, double policySeconds,
+                              Map<String, Double> gradientNorms) {}
 
     /**
      * @param trainedOn every configuration that any step trained on ("seen"), in first-use order
@@ -54,13 +61,15 @@ public final class CoaTrainer {
                     + settings.configsPerStep());
         }
         FineTuneSettings t = settings.training();
-        List<NDArray> params = new ArrayList<>(objective.extraParameters());
-        params.addAll(model.parameters());
         long start = System.nanoTime();
         try (NDManager manager = objective.manager().newSubManager();
-             AdamW optimizer = new AdamW(params, t.weightDecay(), t.clipNorm(), manager)) {
+             AdamW optimizer = new AdamW(groups(settings), t.clipNorm(), manager)) {
             int stepsPerEpoch = (objective.size() + t.batchSize() - 1) / t.batchSize();
             int totalSteps = stepsPerEpoch * t.epochs();
+            int thetaStart = (int) Math.round(totalSteps * settings.theta().startFraction());
+            boolean hasTheta = model.network() != null;
+            float thetaScale = settings.theta().learningRate(t.learningRate()) / t.learningRate();
+            if (hasTheta && thetaStart > 0) setThetaScale(optimizer, 0f);
             Random random = new Random(t.seed());
             List<ModelQuantConfig> set = List.copyOf(initialSet);
             Set<ModelQuantConfig> trainedOn = new LinkedHashSet<>();
@@ -73,10 +82,13 @@ public final class CoaTrainer {
                 List<List<ModelQuantConfig>> schedule = schedule(set, batches.size(), settings.configsPerStep(), cache.capacity(), random);
                 double lossSum = 0;
                 int done = 0;
+                double[] normSums = new double[optimizer.groups().size()];
+                int normSteps = 0;
                 for (int s = 0; s < batches.size(); s++) {
                     int[] indices = batches.get(s);
                     List<ModelQuantConfig> configs = schedule.get(s);
                     trainedOn.addAll(configs);
+                    if (hasTheta && thetaStart > 0 && step == thetaStart) setThetaScale(optimizer, thetaScale);
                     float lr = t.learningRateAt(step++, totalSteps);
                     try (NDManager scope = manager.newSubManager()) {
                         tokens += objective.tokens(indices) * configs.size();
@@ -92,6 +104,9 @@ public final class CoaTrainer {
                             // a non-finite gradient comes from a multithreaded native kernel (README, known issue): recompute
                             if (Float.isFinite(optimizer.step(lr))) {
                                 lossSum += stepLoss * indices.length;
+                                double[] norms = optimizer.lastGroupNorms();
+                                for (int g = 0; g < norms.length; g++) normSums[g] += norms[g];
+                                normSteps++;
                                 break;
                             }
                             if (attempt == MAX_ATTEMPTS) skipped++;
@@ -115,12 +130,50 @@ public final class CoaTrainer {
                         throw new IllegalStateException("policy " + policy.name() + " left " + set.size() + " configurations");
                     }
                 }
+                Map<String, Double> norms = new LinkedHashMap<>();
+                for (int g = 0; g < normSums.length; g++) {
+                    norms.merge(optimizer.groups().get(g).replace(" (no decay)", ""), normSteps == 0 ? 0 : normSums[g] / normSteps,
+                            (x, y) -> Math.sqrt(x * x + y * y));
+                }
                 epochs.add(new EpochReport(epoch, lossSum / objective.size(), trainedSetSize, trainSeconds,
-                        (System.nanoTime() - policyStart) / 1e9));
+                        (System.nanoTime() - policyStart) / 1e9, norms));
             }
             return new Result(epochs, set, Collections.unmodifiableSet(trainedOn), (System.nanoTime() - start) / 1e9,
                     tokens, cache.materializations(), optimizer.rejectedGradients(), skipped);
         }
+    }
+
+    /**
+     * The optimizer's parameter groups: the head and the shared LoRA at the learning rate and weight decay of
+     * {@link FineTuneSettings}; theta at its own rate, with decay on its two weight matrices only.
+     */
+    private List<AdamW.Group> groups(CoaSettings settings) {
+        FineTuneSettings t = settings.training();
+        List<AdamW.Group> groups = new ArrayList<>();
+        groups.add(new AdamW.Group("head", objective.extraParameters(), 1f, t.weightDecay()));
+        List<NDArray> a = new ArrayList<>(), b = new ArrayList<>();
+        for (var id : model.lora().matrices()) {
+            a.add(model.lora().a(id));
+            b.add(model.lora().b(id));
+        }
+        groups.add(new AdamW.Group("lora.A", a, 1f, t.weightDecay()));
+        groups.add(new AdamW.Group("lora.B", b, 1f, t.weightDecay()));
+        if (model.network() != null) {
+            ThetaSettings theta = settings.theta();
+            float scale = theta.learningRate(t.learningRate()) / t.learningRate();
+            List<NDArray> decayed = new ArrayList<>(), plain = new ArrayList<>();
+            model.network().parameters().forEach((name, p) -> (ConfigAwareNetwork.DECAYED.contains(name) ? decayed : plain).add(p));
+            groups.add(new AdamW.Group(THETA, decayed, scale, theta.weightDecay()));
+            groups.add(new AdamW.Group(THETA + " (no decay)", plain, scale, 0f));
+        }
+        return groups;
+    }
+
+    private static final String THETA = "theta";
+
+    private static void setThetaScale(AdamW optimizer, float scale) {
+        optimizer.setLearningRateScale(THETA, scale);
+        optimizer.setLearningRateScale(THETA + " (no decay)", scale);
     }
 
     /** The objective's evaluation loss of the current adapted model for {@code config}. */

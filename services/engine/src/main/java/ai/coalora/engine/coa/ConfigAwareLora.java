@@ -34,9 +34,14 @@ public final class ConfigAwareLora implements AutoCloseable {
 
     /** Standard LoRA init (B = 0) and, if {@code configAware}, a network that starts at M = I. */
     public static ConfigAwareLora initialize(QuantizableModel model, LoraSpec spec, long seed, boolean configAware, NDManager parent) {
+        return initialize(model, spec, seed, configAware ? ThetaSettings.defaults() : null, parent);
+    }
+
+    /** As above, with the network built as {@code theta} says; null theta: Shared-LoRA, no network. */
+    public static ConfigAwareLora initialize(QuantizableModel model, LoraSpec spec, long seed, ThetaSettings theta, NDManager parent) {
         LoraAdapter lora = LoraAdapter.initialize(model, spec, seed, parent);
-        ConfigAwareNetwork net = configAware ? ConfigAwareNetwork.initialize(spec.rank(), model.numBlocks(),
-                model.architecture().roles().size(), seed + 7, parent) : null;
+        ConfigAwareNetwork net = theta != null ? ConfigAwareNetwork.initialize(spec.rank(), model.numBlocks(),
+                model.architecture().roles().size(), seed + 7, theta, parent) : null;
         return new ConfigAwareLora(lora, net);
     }
 
@@ -46,11 +51,17 @@ public final class ConfigAwareLora implements AutoCloseable {
      */
     public Adapter adapterFor(ModelQuantConfig config, NDManager scope) {
         if (network == null) return lora;
-        Map<LinearId, NDArray> mixing = mixing(config, scope);
+        return withMixing(mixing(config, scope));
+    }
+
+    /** The shared LoRA with given mixing matrices (a matrix without one uses M = I), e.g. M averaged over configurations. */
+    public Adapter withMixing(Map<LinearId, NDArray> mixing) {
         return (id, x) -> lora.delta(id, x, mixing.get(id));
     }
 
-    private Map<LinearId, NDArray> mixing(ModelQuantConfig config, NDManager scope) {
+    /** M_i(c) of every matrix, in {@code scope}; empty for Shared-LoRA. */
+    public Map<LinearId, NDArray> mixing(ModelQuantConfig config, NDManager scope) {
+        if (network == null) return Map.of();
         List<ConfigFields> fields = ConfigAwareNetwork.fieldsOf(config);
         NDArray all = network.mixing(fields, scope);
         Map<LinearId, NDArray> out = new HashMap<>();
@@ -67,7 +78,7 @@ public final class ConfigAwareLora implements AutoCloseable {
     public LoraAdapter fold(ModelQuantConfig config, NDManager parent) {
         try (NDManager scope = parent.newSubManager()) {
             Map<LinearId, NDArray> a = new TreeMap<>(), b = new TreeMap<>();
-            Map<LinearId, NDArray> mixing = network == null ? Map.of() : mixing(config, scope);
+            Map<LinearId, NDArray> mixing = mixing(config, scope);
             for (LinearId id : lora.matrices()) {
                 NDArray m = mixing.get(id);
                 // outside a gradient collector these are plain values, detached from training; copies, not views

@@ -14,6 +14,8 @@ public record ConfigFields(int weightBits, int scaleBits, int scaleType, int blo
 
     /** Number of fields, i.e. embeddings concatenated at the network's input. */
     public static final int COUNT = 7;
+    /** The first five fields describe the configuration; block and role describe the matrix. */
+    public static final int CONFIGURATION_FIELDS = 5;
 
     public static ConfigFields of(LinearId id, QuantConfig c) {
         return new ConfigFields(QuantConfig.WEIGHT_BITS.indexOf(c.b()), QuantConfig.SCALE_BITS.indexOf(c.b0()),
@@ -29,6 +31,12 @@ public record ConfigFields(int weightBits, int scaleBits, int scaleType, int blo
 
     /** Field names, in order: also the names of the embedding tables in a saved bundle. */
     public static final String[] NAMES = {"weight_bits", "scale_bits", "scale_type", "block_size", "group_size", "block", "role"};
+
+    /** The quantization option these fields describe. */
+    public QuantConfig option() {
+        return new QuantConfig(QuantConfig.WEIGHT_BITS.get(weightBits), QuantConfig.SCALE_BITS.get(scaleBits),
+                QuantConfig.SCALE_TYPES.get(scaleType), QuantConfig.BLOCK_SIZES.get(blockSize), QuantConfig.GROUP_SIZES.get(groupSize));
+    }
 
     public int[] values() {
         return new int[] {weightBits, scaleBits, scaleType, blockSize, groupSize, block, role};

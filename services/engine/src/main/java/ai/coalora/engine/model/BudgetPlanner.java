@@ -90,7 +90,12 @@ public final class BudgetPlanner {
 
     /** {@link #initialGrid}'s configurations, each once (neighbouring budgets can share an allocation), in budget order. */
     public List<ModelQuantConfig> initialSet(int n) {
-        return initialGrid(n, false).stream().map(BudgetAllocator.Allocation::config).distinct().toList();
+        return initialSet(GRID_LOW, GRID_HIGH, n);
+    }
+
+    /** The best allocation at each of n budgets evenly spaced over [low, high], each configuration once, in budget order. */
+    public List<ModelQuantConfig> initialSet(double low, double high, int n) {
+        return BudgetAllocator.grid(low, high, n).stream().map(b -> allocate(b, false).config()).distinct().toList();
     }
 
     /** [min, max] average bits reachable with the option set. */

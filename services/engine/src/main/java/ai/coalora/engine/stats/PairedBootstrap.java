@@ -98,6 +98,35 @@ public final class PairedBootstrap {
         return estimate(Arrays.stream(net).sum() * scale, replicates);
     }
 
+    /**
+     * The mean of per-example scores over training seeds and test examples, with an interval that covers both sources
+     * of noise: each replicate draws seeds with replacement and, independently, test examples with replacement (the same
+     * examples for every drawn seed, since every seed was tested on the same examples), and averages the drawn seeds'
+     * scores on the drawn examples. {@code perSeed.get(s)[i]} is seed s's score on example i, e.g. the accuracy of a
+     * method minus a baseline's on that example, averaged over devices.
+     */
+    public Estimate seedsAndExamples(List<double[]> perSeed) {
+        if (perSeed.isEmpty()) throw new IllegalArgumentException("no seeds");
+        int seeds = perSeed.size(), n = perSeed.get(0).length;
+        if (n == 0) throw new IllegalArgumentException("no test examples");
+        for (double[] s : perSeed) if (s.length != n) throw new IllegalArgumentException("seeds cover different examples");
+        double total = 0;
+        for (double[] s : perSeed) for (double x : s) total += x;
+        double[] replicates = new double[resamples];
+        SplittableRandom random = new SplittableRandom(seed);
+        int[] drawnSeeds = new int[seeds];
+        for (int r = 0; r < resamples; r++) {
+            for (int k = 0; k < seeds; k++) drawnSeeds[k] = random.nextInt(seeds);
+            double sum = 0;
+            for (int i = 0; i < n; i++) {
+                int example = random.nextInt(n);
+                for (int k : drawnSeeds) sum += perSeed.get(k)[example];
+            }
+            replicates[r] = sum / ((double) n * seeds);
+        }
+        return estimate(total / ((double) n * seeds), replicates);
+    }
+
     /** Mean over the configurations in {@code as} minus mean over those in {@code bs} (none: minus 0). */
     private Estimate bootstrap(List<boolean[]> as, List<boolean[]> bs) {
         if (as.isEmpty()) throw new IllegalArgumentException("no configurations");

@@ -9,28 +9,78 @@ import java.util.List;
 /**
  * AdamW (Loshchilov and Hutter): Adam moments with decoupled weight decay, after clipping the global
  * gradient norm. Gradients are read from the parameters (DJL autograd) and reset to zero after each
- * step, so several backward passes before a step accumulate.
+ * step, so several backward passes before a step accumulate. Parameters come in named groups, each with
+ * its own learning-rate scale (relative to the step's rate, adjustable between steps) and weight decay.
  */
 public final class AdamW implements AutoCloseable {
-    private final List<NDArray> params;
+    /**
+     * Parameters that share a learning-rate scale and a weight decay.
+     *
+     * @param learningRateScale the group's rate is the step's rate times this (0 freezes the group)
+     */
+    public record Group(String name, List<NDArray> params, float learningRateScale, float weightDecay) {
+        public Group {
+            params = List.copyOf(params);
+            if (!(learningRateScale >= 0) || Float.isInfinite(learningRateScale)) throw new IllegalArgumentException("learning-rate scale must be >= 0");
+            if (!(weightDecay >= 0) || Float.isInfinite(weightDecay)) throw new IllegalArgumentException("weight decay must be >= 0");
+        }
+    }
+
+    private final List<NDArray> params = new ArrayList<>();
+    /** For each parameter, the index of its group. */
+    private final List<Integer> groupOf = new ArrayList<>();
+    private final List<String> groupNames = new ArrayList<>();
+    private final float[] scales;
+    private final float[] decays;
+    private final double[] lastNorms;
     private final List<NDArray> m = new ArrayList<>();
     private final List<NDArray> v = new ArrayList<>();
     private final NDManager state;
     private final float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
-    private final float weightDecay;
     private final float clipNorm;
     private int t;
     private int rejectedGradients;
 
     public AdamW(List<NDArray> params, float weightDecay, float clipNorm, NDManager parent) {
-        this.params = List.copyOf(params);
-        this.weightDecay = weightDecay;
+        this(List.of(new Group("all", params, 1f, weightDecay)), clipNorm, parent);
+    }
+
+    public AdamW(List<Group> groups, float clipNorm, NDManager parent) {
         this.clipNorm = clipNorm;
+        this.scales = new float[groups.size()];
+        this.decays = new float[groups.size()];
+        this.lastNorms = new double[groups.size()];
         this.state = parent.newSubManager();
-        for (NDArray p : params) {
-            m.add(state.zeros(p.getShape()));
-            v.add(state.zeros(p.getShape()));
+        for (int g = 0; g < groups.size(); g++) {
+            Group group = groups.get(g);
+            groupNames.add(group.name());
+            scales[g] = group.learningRateScale();
+            decays[g] = group.weightDecay();
+            for (NDArray p : group.params()) {
+                params.add(p);
+                groupOf.add(g);
+                m.add(state.zeros(p.getShape()));
+                v.add(state.zeros(p.getShape()));
+            }
         }
+    }
+
+    /** Changes a group's learning-rate scale from the next step on (e.g. to start training it late). */
+    public void setLearningRateScale(String group, float scale) {
+        int g = groupNames.indexOf(group);
+        if (g < 0) throw new IllegalArgumentException("no parameter group " + group + "; groups: " + groupNames);
+        if (!(scale >= 0) || Float.isInfinite(scale)) throw new IllegalArgumentException("learning-rate scale must be >= 0");
+        scales[g] = scale;
+    }
+
+    /** Group names, in order. */
+    public List<String> groups() { return List.copyOf(groupNames); }
+
+    /** Each group's gradient norm (before clipping) at the last step, in {@link #groups()} order. */
+    public double[] lastGroupNorms() {
+        double[] out = new double[lastNorms.length];
+        for (int g = 0; g < out.length; g++) out[g] = Math.sqrt(lastNorms[g]);
+        return out;
     }
 
     /**
@@ -42,11 +92,14 @@ public final class AdamW implements AutoCloseable {
         try (NDManager scope = state.newSubManager()) {
             List<NDArray> grads = new ArrayList<>();
             double sq = 0;
-            for (NDArray p : params) {
-                NDArray g = p.getGradient();
+            java.util.Arrays.fill(lastNorms, 0);
+            for (int i = 0; i < params.size(); i++) {
+                NDArray g = params.get(i).getGradient();
                 g.attach(scope);
                 grads.add(g);
-                sq += g.square().sum().getFloat();
+                double gsq = g.square().sum().getFloat();
+                lastNorms[groupOf.get(i)] += gsq;
+                sq += gsq;
             }
             float norm = (float) Math.sqrt(sq);
             if (!Float.isFinite(norm)) {
@@ -66,9 +119,12 @@ public final class AdamW implements AutoCloseable {
                 NDArray vHat = v.get(i).div(bc2);
                 mHat.attach(scope);
                 vHat.attach(scope);
-                NDArray update = mHat.div(vHat.sqrt().add(eps));
-                if (weightDecay > 0) p.muli(1 - lr * weightDecay);
-                p.subi(update.mul(lr));
+                float rate = lr * scales[groupOf.get(i)], decay = decays[groupOf.get(i)];
+                if (rate > 0) {
+                    NDArray update = mHat.div(vHat.sqrt().add(eps));
+                    if (decay > 0) p.muli(1 - rate * decay);
+                    p.subi(update.mul(rate));
+                }
                 zero(grads.get(i));
             }
             return norm;

@@ -90,6 +90,32 @@ class ConfigAwareLoraTest {
     }
 
     @Test
+    void blindControlIgnoresTheConfigurationButNotTheMatrix() {
+        try (NDManager scope = model.encoder().manager().newSubManager();
+             ConfigAwareNetwork net = ConfigAwareNetwork.initialize(16, 6, 6, 3, ThetaSettings.defaults().withInputs(ConfigInputs.BLIND), scope)) {
+            NDArray two = net.mixing(ConfigAwareNetwork.fieldsOf(uniform(QuantConfig.integerOnly(2))), scope);
+            NDArray eight = net.mixing(ConfigAwareNetwork.fieldsOf(uniform(QuantConfig.integerOnly(8))), scope);
+            assertEquals(0f, two.sub(eight).abs().max().getFloat(), 0f, "the blind network read the configuration");
+            assertTrue(two.get(0).sub(two.get(6)).abs().max().getFloat() > 0f, "the blind network must still read block and role");
+        }
+    }
+
+    @Test
+    void continuousFeaturesSeparateLayoutsAndStayBounded() {
+        float[] integer3 = ConfigAwareNetwork.continuousFeatures(ConfigFields.of(LinearId.parse(specs.get(0).name()), QuantConfig.integerOnly(3)));
+        float[] optimal3 = ConfigAwareNetwork.continuousFeatures(ConfigFields.of(LinearId.parse(specs.get(0).name()),
+                new QuantConfig(3, 4, ScaleType.FP16, 32, 64)));
+        assertEquals(ConfigAwareNetwork.CONTINUOUS_FEATURES, integer3.length);
+        assertNotEquals(integer3[0], optimal3[0], "bits per weight must differ");
+        assertEquals(integer3[1], optimal3[1], "same weight bits");
+        for (QuantConfig c : QuantConfig.all()) {
+            for (float x : ConfigAwareNetwork.continuousFeatures(ConfigFields.of(LinearId.parse(specs.get(0).name()), c))) {
+                assertTrue(Math.abs(x) <= 1.3f, c + " gives feature " + x);
+            }
+        }
+    }
+
+    @Test
     void networkLoadsBackExactlyAndRejectsWrongParameters() {
         try (NDManager scope = model.encoder().manager().newSubManager();
              ConfigAwareNetwork net = ConfigAwareNetwork.initialize(8, 6, 6, 5, scope)) {
@@ -97,6 +123,17 @@ class ConfigAwareLoraTest {
             net.parameters().forEach((k, v) -> values.put(k, v.toFloatArray()));
             try (ConfigAwareNetwork copy = ConfigAwareNetwork.of(8, 6, 6, values, scope)) {
                 copy.parameters().forEach((k, v) -> assertTrue(java.util.Arrays.equals(values.get(k), v.toFloatArray()), k));
+            }
+            try (ConfigAwareNetwork continuous = ConfigAwareNetwork.initialize(8, 6, 6, 5,
+                    ThetaSettings.defaults().withInputs(ConfigInputs.FIELDS_AND_CONTINUOUS), scope)) {
+                Map<String, float[]> c = new HashMap<>();
+                continuous.parameters().forEach((k, v) -> c.put(k, v.toFloatArray()));
+                // the continuous projection in the tensors is what makes a loaded network read continuous inputs
+                try (ConfigAwareNetwork copy = ConfigAwareNetwork.of(8, 6, 6, c, scope)) {
+                    assertEquals(ConfigInputs.FIELDS_AND_CONTINUOUS, copy.inputs());
+                    List<ConfigFields> fields = ConfigAwareNetwork.fieldsOf(uniform(QuantConfig.integerOnly(3)));
+                    assertEquals(0f, continuous.mixing(fields, scope).sub(copy.mixing(fields, scope)).abs().max().getFloat(), 0f);
+                }
             }
             values.put("hidden.bias", new float[3]);
             assertThrows(IllegalArgumentException.class, () -> ConfigAwareNetwork.of(8, 6, 6, values, scope));
@@ -151,14 +188,57 @@ class ConfigAwareLoraTest {
             double lossBefore = trainer.loss(set.get(0));
             CoaTrainer.Result r = trainer.train(settings, set, TrainingSetPolicy.frozen(), Progress.NONE);
             double lossAfter = trainer.loss(set.get(0));
-            System.out.printf("CoA-LoRA 2 epochs x 256 examples x 2 configs/step: eval loss %.3f -> %.3f, %.1f s%n",
-                    lossBefore, lossAfter, r.seconds());
+            Map<String, Double> norms = r.epochs().get(1).gradientNorms();
+            MixingStatistics stats = MixingStatistics.of(coa, set, scope);
+            LinearId first = coa.lora().matrices().iterator().next();
+            float foldedVsIdentity;
+            try (LoraAdapter folded = coa.fold(set.get(0), scope)) {
+                foldedVsIdentity = maxDiff(folded.a(first).toFloatArray(), coa.lora().a(first).toFloatArray())
+                        / coa.lora().a(first).abs().max().getFloat();
+            }
+            System.out.printf("CoA-LoRA 2 epochs x 256 examples x 2 configs/step: eval loss %.3f -> %.3f, %.1f s; gradient norms %s; "
+                    + "||M - I|| %.4f, spread %.3f; folded A vs A (M = I): max relative difference %.4f%n",
+                    lossBefore, lossAfter, r.seconds(), norms, stats.distanceFromIdentity(), stats.spread(), foldedVsIdentity);
             assertTrue(lossAfter < lossBefore - 0.05, "eval loss " + lossBefore + " -> " + lossAfter);
             assertTrue(r.epochs().get(1).trainLoss() < r.epochs().get(0).trainLoss());
             assertEquals(Set.copyOf(set), r.trainedOn(), "every configuration of the set is trained on");
             assertEquals(3, r.materializations(), "each configuration quantized once, then cached");
             assertNotEquals(0f, maxDiff(outBefore, coa.network().parameters().get("out.weight").toFloatArray()),
                     "the configuration-aware network received no gradient");
+            // the method is not inert: theta gets a gradient, M moves away from I and differs between configurations,
+            // and the adapter a device receives is not the one folded with M = I
+            assertTrue(norms.get("theta") > 1e-4, "theta's gradient norm " + norms);
+            assertTrue(norms.get("lora.B") > 1e-4 && norms.get("lora.A") > 1e-6, "LoRA gradient norms " + norms);
+            assertTrue(stats.distanceFromIdentity() > 0.01, "||M - I|| = " + stats.distanceFromIdentity());
+            assertTrue(stats.spread() > 0.05, "M hardly differs across configurations: spread " + stats.spread());
+            assertTrue(foldedVsIdentity > 0.01f, "the folded adapter is the M = I one: " + foldedVsIdentity);
+        }
+    }
+
+    @Test
+    void thetaStartsLateAndAtItsOwnRate() {
+        TaskData task = Tasks.builtin("sentiment");
+        EncodedExamples train = EncodedExamples.of(model.tokenizer(), task.train().subList(0, 64));
+        EncodedExamples eval = EncodedExamples.of(model.tokenizer(), task.validation().subList(0, 16));
+        List<ModelQuantConfig> set = List.of(uniform(QuantConfig.integerOnly(2)), uniform(QuantConfig.integerOnly(3)));
+        FineTuneSettings oneEpoch = FineTuneSettings.defaults().withEpochs(1);
+        for (double start : new double[] {0.0, 0.99}) {
+            CoaSettings settings = CoaSettings.defaults().withTraining(oneEpoch)
+                    .withTheta(ThetaSettings.defaults().withStartFraction(start).withInputs(ConfigInputs.FIELDS_AND_CONTINUOUS));
+            try (NDManager scope = model.encoder().manager().newSubManager();
+                 ClassifierHead head = new ClassifierHead(384, 2, 1, scope);
+                 ConfigAwareLora coa = ConfigAwareLora.initialize(model.encoder(), oneEpoch.lora(), 2, settings.theta(), scope);
+                 QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), 2)) {
+                Map<String, float[]> before = new HashMap<>();
+                coa.network().parameters().forEach((k, v) -> before.put(k, v.toFloatArray()));
+                new CoaTrainer(new ClassificationObjective(new SentenceClassifier(model.encoder(), head), train, eval), coa, cache)
+                        .train(settings, set, TrainingSetPolicy.frozen(), Progress.NONE);
+                float moved = 0;
+                for (var e : coa.network().parameters().entrySet()) moved = Math.max(moved, maxDiff(before.get(e.getKey()), e.getValue().toFloatArray()));
+                // 64 examples, batch 32: 2 steps; a start at 99% of them leaves theta untouched (no decay either: rate 0)
+                if (start == 0) assertTrue(moved > 0, "theta must train from the first step");
+                else assertEquals(0f, moved, "theta must not move before its start");
+            }
         }
     }
 

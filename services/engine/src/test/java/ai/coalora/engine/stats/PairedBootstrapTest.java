@@ -159,4 +159,29 @@ class PairedBootstrapTest {
         assertTrue(e.high() - e.low() < 0.1, "paired: the interval reflects the 0.2 noise, not the per-window spread of 1: " + e);
         assertThrows(IllegalArgumentException.class, () -> bootstrap.meanScoreDifference(List.of(a), List.of(new double[3])));
     }
+
+    @Test
+    void seedsAndExamplesWidensWithSeedNoiseAndCentresOnTheMean() {
+        Random random = new Random(3);
+        PairedBootstrap bootstrap = new PairedBootstrap(1000, 5);
+        int n = 500;
+        double[] base = new double[n];
+        for (int i = 0; i < n; i++) base[i] = random.nextDouble() < 0.5 ? 0.02 : -0.01; // per-example differences, mean ~0.005
+        // three seeds that agree, and three whose means scatter by +-2 points around the same centre
+        List<double[]> agreeing = List.of(base, base, base);
+        List<double[]> scattered = List.of(shifted(base, -0.02), shifted(base, 0.0), shifted(base, 0.02));
+        Estimate calm = bootstrap.seedsAndExamples(agreeing), noisy = bootstrap.seedsAndExamples(scattered);
+        assertEquals(calm.value(), noisy.value(), 1e-12, "same mean over seeds and examples");
+        assertTrue(width(noisy) > 3 * width(calm), "seed noise must widen the interval: " + calm + " vs " + noisy);
+        assertTrue(calm.low() <= calm.value() && calm.value() <= calm.high());
+        assertEquals(calm.value(), bootstrap.meanScoreDifference(List.of(base), List.of(new double[n])).value(), 1e-12);
+        assertThrows(IllegalArgumentException.class, () -> bootstrap.seedsAndExamples(List.of()));
+        assertThrows(IllegalArgumentException.class, () -> bootstrap.seedsAndExamples(List.of(base, new double[3])));
+    }
+
+    private static double[] shifted(double[] x, double by) {
+        double[] out = x.clone();
+        for (int i = 0; i < out.length; i++) out[i] += by;
+        return out;
+    }
 }
