@@ -4,7 +4,6 @@ import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.bench.BenchSettings;
 import ai.coalora.engine.bench.FleetReport;
 import ai.coalora.engine.bench.Method;
-import ai.coalora.engine.coa.ConfigInputs;
 import ai.coalora.engine.coa.ThetaSettings;
 import ai.coalora.engine.coa.TrainingSetSpec;
 import ai.coalora.engine.train.FineTuneSettings;
@@ -55,19 +54,8 @@ final class BenchPaperCommand implements Callable<Integer> {
     @Option(names = "--lr", description = "Peak AdamW learning rate of every method's LoRA and head (default: 1e-3).")
     Float learningRate;
 
-    @Option(names = "--theta-lr", description = "Peak learning rate of the configuration-aware network (default: the LoRA's).")
-    Float thetaLearningRate;
-
-    @Option(names = "--theta-gain", description = "Initial gain g of M = I + g U (default: 1).")
-    Float thetaGain;
-
-    @Option(names = "--theta-inputs", description = "What the network reads: fields (categorical, the method's) or "
-            + "fields-and-continuous (plus bits per weight and the fields as numbers) (default: fields).")
-    String thetaInputs;
-
-    @Option(names = "--theta-start", description = "Fraction of the training steps before the network starts learning; until then "
-            + "M = I and the steps train the shared LoRA (default: 0).")
-    Double thetaStart;
+    @Mixin
+    ThetaOptions thetaOptions;
 
     @Option(names = "--seeds", description = "Training seeds per method; intervals then cover seeds and test examples (default: 1).")
     Integer seeds;
@@ -167,15 +155,7 @@ final class BenchPaperCommand implements Callable<Integer> {
         }
         s = s.withTraining(t);
         if (trainLimit != null) s = s.withTrainLimit(trainLimit);
-        ThetaSettings theta = s.theta();
-        if (thetaLearningRate != null) theta = theta.withLearningRate(thetaLearningRate);
-        if (thetaGain != null) theta = theta.withGainInit(thetaGain);
-        if (thetaInputs != null) {
-            ConfigInputs inputs = ConfigInputs.parse(thetaInputs);
-            if (inputs == ConfigInputs.BLIND) throw new IllegalArgumentException("the blind control is a method: --methods coa-blind");
-            theta = theta.withInputs(inputs);
-        }
-        if (thetaStart != null) theta = theta.withStartFraction(thetaStart);
+        ThetaSettings theta = thetaOptions.apply(s.theta());
         s = s.withTheta(theta);
         if (seeds != null) s = s.withSeeds(seeds);
         if (methods != null) s = s.withMethods(methods.stream().map(Method::parse).toList());

@@ -63,6 +63,9 @@ final class TrainCommand implements Callable<Integer> {
     int validationWindows;
 
     @Mixin
+    ThetaOptions thetaOptions;
+
+    @Mixin
     JsonOption json;
 
     @Override
@@ -71,6 +74,7 @@ final class TrainCommand implements Callable<Integer> {
         TaskData task = taskOptions.load();
         int maxLength = taskOptions.maxLength(task);
         CoaSettings settings = new CoaSettings(trainOptions.settings(), configsPerStep, true, CoaSettings.DEFAULT_CACHE_CAPACITY);
+        settings = settings.withTheta(thetaOptions.apply(settings.theta()));
         BundleTraining training = new BundleTraining(settings, initialGrid, segments, candidates, BundleTraining.defaults().evaluationBatch());
         BundleManifest m;
         try (PretrainedModel model = PretrainedModel.miniLm(maxLength)) {
@@ -101,6 +105,7 @@ final class TrainCommand implements Callable<Integer> {
         if (taskOptions.maxLength != null) throw new IllegalArgumentException("--max-length is for the encoder; with --model use --seq-len");
         TaskData task = taskOptions.load();
         CoaSettings settings = new CoaSettings(trainOptions.settings(), configsPerStep, true, CoaSettings.DEFAULT_CACHE_CAPACITY);
+        settings = settings.withTheta(thetaOptions.apply(settings.theta()));
         DecoderBundleManifest m = new DecoderBundleTraining(settings, seqLen, windows, evaluationWindows, validationWindows,
                 initialGrid, segments, candidates).run(model, task, out, new ProgressBar());
         if (json.json) {
