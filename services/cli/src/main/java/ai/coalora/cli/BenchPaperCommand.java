@@ -86,6 +86,10 @@ final class BenchPaperCommand implements Callable<Integer> {
     @Option(names = "--candidates", paramLabel = "N", description = "New configurations the search proposes per epoch (default: 16).")
     Integer candidates;
 
+    @Option(names = "--search-posterior-mean", description = "The search (and random extension) keeps each bit segment's "
+            + "non-dominated configurations by the Gaussian process's posterior mean loss instead of the raw, noisy measurement.")
+    boolean searchPosteriorMean;
+
     @Option(names = "--headroom", description = "Also fine-tune the trained Shared-LoRA one more epoch on each low-bit seen "
             + "configuration alone: what any configuration-specific correction could add there.")
     boolean headroom;
@@ -171,7 +175,7 @@ final class BenchPaperCommand implements Callable<Integer> {
         if (searchEval != null || candidates != null) {
             s = s.withSearch(searchEval != null ? searchEval : s.evaluationBatch(), candidates != null ? candidates : s.candidates());
         }
-        return s.withHeadroom(headroom);
+        return s.withHeadroom(headroom).withSearchPosteriorMean(searchPosteriorMean);
     }
 
     /** The comparison on a decoder: each task's texts are an adaptation domain, every method scored by perplexity. */

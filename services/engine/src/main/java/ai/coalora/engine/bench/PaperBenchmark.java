@@ -223,9 +223,11 @@ public final class PaperBenchmark {
                                              NDManager keep, String label, Progress progress) {
         var theta = method == Method.COA_BLIND ? s.theta().withInputs(ConfigInputs.BLIND) : s.theta();
         CoaSettings settings = new CoaSettings(s.training(), 2, method.configAware(), CoaSettings.DEFAULT_CACHE_CAPACITY, theta);
+        // the seen configurations serve the fleet's staircase budgets: the set keeps them whatever their measured loss
+        var selection = new TrainingSetPolicies.Selection(s.searchPosteriorMean(), Set.copyOf(d.configurations().seen()));
         TrainingSetPolicy policy = switch (method) {
-            case COA_SEARCH -> TrainingSetPolicies.paretoSearch(s.segments(), s.candidates(), s.training().seed());
-            case COA_RANDOM -> TrainingSetPolicies.randomExtension(s.segments(), s.candidates(), s.training().seed());
+            case COA_SEARCH -> TrainingSetPolicies.paretoSearch(s.segments(), s.candidates(), s.training().seed(), selection);
+            case COA_RANDOM -> TrainingSetPolicies.randomExtension(s.segments(), s.candidates(), s.training().seed(), selection);
             default -> TrainingSetPolicy.frozen();
         };
         ClassifierHead head = new ClassifierHead(model.encoder().config().hiddenSize(), task.labels().size(), s.training().seed(), keep);

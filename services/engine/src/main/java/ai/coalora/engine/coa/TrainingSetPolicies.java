@@ -5,7 +5,9 @@ import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantConfig;
 import ai.coalora.engine.quant.QuantizerKind;
 import ai.coalora.engine.search.BitSegments;
+import ai.coalora.engine.search.ConfigFeatures;
 import ai.coalora.engine.search.ConfigurationSearch;
+import ai.coalora.engine.search.GaussianProcess;
 import ai.coalora.engine.search.Evaluated;
 import ai.coalora.engine.search.ParetoArchive;
 import java.util.ArrayList;
@@ -32,16 +34,40 @@ public final class TrainingSetPolicies {
 
     private TrainingSetPolicies() {}
 
+    /**
+     * How the next training set is chosen from the measured archive.
+     *
+     * @param posteriorMean select on the Gaussian process's posterior mean of each point's loss instead of the raw
+     *                      measurement: the GP's noise term smooths measurement noise that would otherwise pick easy
+     *                      configurations and drop hard ones
+     * @param keep          configurations that stay in the set whatever their loss (e.g. those devices are served)
+     */
+    public record Selection(boolean posteriorMean, Set<ModelQuantConfig> keep) {
+        public static final Selection RAW = new Selection(false, Set.of());
+
+        public Selection {
+            keep = Set.copyOf(keep);
+        }
+    }
+
     public static Archived paretoSearch(int segments, int candidates, long seed) {
+        return paretoSearch(segments, candidates, seed, Selection.RAW);
+    }
+
+    public static Archived paretoSearch(int segments, int candidates, long seed, Selection selection) {
         ConfigurationSearch search = new ConfigurationSearch(
                 new ConfigurationSearch.Settings(Math.max(1, candidates), STEPS_PER_WALK, Math.max(1, candidates), seed));
-        return new Archived("search", segments, archive -> search.propose(archive).stream()
+        return new Archived("search", segments, selection, archive -> search.propose(archive).stream()
                 .map(ConfigurationSearch.Candidate::config).toList());
     }
 
     public static Archived randomExtension(int segments, int candidates, long seed) {
+        return randomExtension(segments, candidates, seed, Selection.RAW);
+    }
+
+    public static Archived randomExtension(int segments, int candidates, long seed, Selection selection) {
         Random random = new Random(seed);
-        return new Archived("random", segments, archive -> {
+        return new Archived("random", segments, selection, archive -> {
             List<Evaluated> points = archive.points();
             Set<ModelQuantConfig> out = new LinkedHashSet<>();
             for (int attempt = 0; out.size() < candidates && attempt < candidates * 10; attempt++) {
@@ -77,12 +103,14 @@ public final class TrainingSetPolicies {
     public static final class Archived implements TrainingSetPolicy {
         private final String name;
         private final int segmentCount;
+        private final Selection selection;
         private final Proposer proposer;
         private final List<Round> rounds = new ArrayList<>();
 
-        Archived(String name, int segmentCount, Proposer proposer) {
+        Archived(String name, int segmentCount, Selection selection, Proposer proposer) {
             this.name = name;
             this.segmentCount = segmentCount;
+            this.selection = selection;
             this.proposer = proposer;
         }
 
@@ -97,13 +125,32 @@ public final class TrainingSetPolicies {
             for (ModelQuantConfig c : candidates) archive.add(Evaluated.of(c, loss.loss(c)));
             BitSegments segments = new BitSegments(segmentCount, ai.coalora.engine.model.BudgetPlanner.GRID_LOW,
                     ai.coalora.engine.model.BudgetPlanner.GRID_HIGH);
-            List<Evaluated> selected = archive.trainingSet(segments);
+            ParetoArchive ranked = selection.posteriorMean() ? smoothed(archive) : archive;
+            List<Evaluated> selected = new ArrayList<>(ranked.trainingSet(segments));
             Set<ModelQuantConfig> fresh = new java.util.HashSet<>(candidates);
             int chosen = (int) selected.stream().filter(e -> fresh.contains(e.config())).count();
-            rounds.add(new Round(epoch, archive.size(), candidates.size(), chosen, selected.size(), segments.coverage(selected).size()));
-            return selected.stream().map(Evaluated::config).toList();
+            Set<ModelQuantConfig> out = new LinkedHashSet<>();
+            for (Evaluated e : selected) out.add(e.config());
+            for (ModelQuantConfig c : current) if (selection.keep().contains(c)) out.add(c);
+            rounds.add(new Round(epoch, archive.size(), candidates.size(), chosen, out.size(), segments.coverage(selected).size()));
+            return List.copyOf(out);
         }
 
         public List<Round> rounds() { return List.copyOf(rounds); }
+
+        /** The archive with each measured loss replaced by the GP's posterior mean at that configuration. */
+        private static ParetoArchive smoothed(ParetoArchive archive) {
+            List<Evaluated> points = archive.points();
+            List<double[]> x = new ArrayList<>();
+            double[] y = new double[points.size()];
+            for (int i = 0; i < points.size(); i++) {
+                x.add(ConfigFeatures.encode(points.get(i).config()));
+                y[i] = points.get(i).loss();
+            }
+            GaussianProcess gp = GaussianProcess.fit(x, y);
+            ParetoArchive out = new ParetoArchive();
+            for (int i = 0; i < points.size(); i++) out.add(Evaluated.of(points.get(i).config(), gp.predict(x.get(i)).mean()));
+            return out;
+        }
     }
 }

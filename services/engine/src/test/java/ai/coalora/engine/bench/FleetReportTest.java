@@ -49,7 +49,7 @@ class FleetReportTest {
         BenchSettings s = BenchSettings.quickRun().withMethods(List.of(Method.PER_CONFIGURATION, Method.SHARED_LORA, Method.COA_FROZEN));
         s = new BenchSettings(s.quick(), s.trainLimit(), s.testLimit(), s.maxLength(), s.training(), s.trainingSet(), s.segments(),
                 s.evaluationBatch(), s.candidates(), List.of(2.5), List.of(4.0), List.of(4.0), List.of(2.5, 4.0), 3.0, 1, 3,
-                s.methods(), s.theta(), false);
+                s.methods(), s.theta(), false, false);
         List<SeedRun> seeds = new ArrayList<>();
         for (int k = 0; k < 3; k++) {
             seeds.add(new SeedRun(42 + k, List.of(method(Method.PER_CONFIGURATION, random, 0.80, 0.90, 100),
