@@ -53,7 +53,7 @@ public final class PaperBenchmark {
      * One device of the simulated fleet: its budget, the configuration a method served it, and that configuration's
      * validation and test correctness. Per-configuration LoRA serves the adapter of the largest trained budget that
      * fits (a staircase); the shared methods serve the candidate (the budget-optimal allocation at a fleet budget) with
-     * the best validation accuracy within the budget.
+     * the lowest validation loss within the budget.
      */
     public record Served(double budget, ModelQuantConfig config, boolean[] validationCorrect, boolean[] testCorrect) {}
 
@@ -268,29 +268,33 @@ public final class PaperBenchmark {
     }
 
     /**
-     * Each device gets the candidate with the best validation accuracy among those within its budget (ties to the
-     * richer one); validation chooses, the test set only scores the choice.
+     * Each device gets the candidate with the lowest validation loss among those within its budget; validation
+     * chooses, the test set only scores the choice. Loss, not accuracy: an accuracy on a few hundred examples ties and
+     * jumps by whole examples, so the arg max over a dozen candidates is mostly noise, and one lucky low-bit candidate
+     * would then be served to every richer device.
      */
     private static List<Served> serveFleet(BenchSettings s, Data d, ConfigAwareLora coa, SentenceClassifier classifier,
                                            QuantizedWeightCache cache, Map<ModelQuantConfig, boolean[]> testCache, NDManager keep,
                                            String label, Progress progress) {
         Map<ModelQuantConfig, boolean[]> validation = new HashMap<>();
+        Map<ModelQuantConfig, Double> validationLoss = new HashMap<>();
         List<ModelQuantConfig> candidates = d.fleetCandidates();
         for (int i = 0; i < candidates.size(); i++) {
             progress.update(label + " serving the fleet", i, candidates.size());
-            validation.computeIfAbsent(candidates.get(i), c -> foldedCorrect(coa, classifier, cache, c, d.validation(), keep));
+            ModelQuantConfig c = candidates.get(i);
+            if (validation.containsKey(c)) continue;
+            boolean[] correct = new boolean[d.validation().size()];
+            try (NDManager scope = keep.newSubManager(); LoraAdapter folded = coa.fold(c, scope)) {
+                validationLoss.put(c, FineTuner.evaluate(classifier, cache.get(c), folded, d.validation(), correct).loss());
+            }
+            validation.put(c, correct);
         }
         List<Served> fleet = new ArrayList<>();
         for (double budget : s.fleetBudgets()) {
             ModelQuantConfig best = null;
-            double bestAccuracy = -1;
             for (ModelQuantConfig c : candidates) {
                 if (c.averageBits() > budget + 1e-9) continue;
-                double a = accuracy(validation.get(c));
-                if (a >= bestAccuracy) {
-                    best = c;
-                    bestAccuracy = a;
-                }
+                if (best == null || validationLoss.get(c) < validationLoss.get(best)) best = c;
             }
             ModelQuantConfig chosen = best;
             fleet.add(new Served(budget, chosen, validation.get(chosen),
