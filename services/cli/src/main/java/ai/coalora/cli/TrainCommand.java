@@ -5,6 +5,7 @@ import ai.coalora.engine.bundle.BundleManifest;
 import ai.coalora.engine.bundle.BundleTraining;
 import ai.coalora.engine.bundle.DecoderBundleManifest;
 import ai.coalora.engine.bundle.DecoderBundleTraining;
+import ai.coalora.engine.bundle.PhaseTimer;
 import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.data.TaskData;
 import java.nio.file.Path;
@@ -70,7 +71,8 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (model != null) return decoder();
+        PhaseTimer timer = new PhaseTimer();
+        if (model != null) return decoder(timer);
         TaskData task = taskOptions.load();
         int maxLength = taskOptions.maxLength(task);
         CoaSettings settings = new CoaSettings(trainOptions.settings(), configsPerStep, true, CoaSettings.DEFAULT_CACHE_CAPACITY);
@@ -78,7 +80,8 @@ final class TrainCommand implements Callable<Integer> {
         BundleTraining training = new BundleTraining(settings, initialGrid, segments, candidates, BundleTraining.defaults().evaluationBatch());
         BundleManifest m;
         try (PretrainedModel model = PretrainedModel.miniLm(maxLength)) {
-            m = training.run(model, task, maxLength, out, new ProgressBar());
+            timer.mark(PhaseTimer.LOADING);
+            m = training.run(model, task, maxLength, out, new ProgressBar(), null, timer);
         }
         if (json.json) {
             Map<String, Object> o = new LinkedHashMap<>();
@@ -87,6 +90,7 @@ final class TrainCommand implements Callable<Integer> {
             o.put("task", m.task().name());
             o.put("trainSeconds", m.training().seconds());
             o.put("trainedConfigurations", m.training().trainedConfigurations());
+            putPhases(o, timer);
             o.put("front", m.front().stream().map(p -> Map.of("averageBits", p.averageBits(), "validationAccuracy", p.validationAccuracy())).toList());
             json.print(o);
         } else {
@@ -96,18 +100,19 @@ final class TrainCommand implements Callable<Integer> {
             for (BundleManifest.FrontPoint p : m.front()) {
                 System.out.printf("  %.3f bits  validation accuracy %.3f  loss %.3f%n", p.averageBits(), p.validationAccuracy(), p.validationLoss());
             }
+            printPhases(timer);
         }
         return 0;
     }
 
     /** CoA-LoRA on a decoder: the task's texts are the adaptation domain, the front is scored by perplexity. */
-    private Integer decoder() throws Exception {
+    private Integer decoder(PhaseTimer timer) throws Exception {
         if (taskOptions.maxLength != null) throw new IllegalArgumentException("--max-length is for the encoder; with --model use --seq-len");
         TaskData task = taskOptions.load();
         CoaSettings settings = new CoaSettings(trainOptions.settings(), configsPerStep, true, CoaSettings.DEFAULT_CACHE_CAPACITY);
         settings = settings.withTheta(thetaOptions.apply(settings.theta()));
         DecoderBundleManifest m = new DecoderBundleTraining(settings, seqLen, windows, evaluationWindows, validationWindows,
-                initialGrid, segments, candidates).run(model, task, out, new ProgressBar());
+                initialGrid, segments, candidates).run(model, task, out, new ProgressBar(), timer);
         if (json.json) {
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("bundle", out.toString());
@@ -117,6 +122,7 @@ final class TrainCommand implements Callable<Integer> {
             o.put("trainWindows", m.task().trainWindows());
             o.put("trainSeconds", m.training().seconds());
             o.put("trainedConfigurations", m.training().trainedConfigurations());
+            putPhases(o, timer);
             o.put("front", m.front().stream().map(p -> Map.of("averageBits", p.averageBits(), "validationPerplexity", p.validationPerplexity())).toList());
             json.print(o);
         } else {
@@ -126,7 +132,18 @@ final class TrainCommand implements Callable<Integer> {
             for (DecoderBundleManifest.FrontPoint p : m.front()) {
                 System.out.printf("  %.3f bits  validation perplexity %.2f%n", p.averageBits(), p.validationPerplexity());
             }
+            printPhases(timer);
         }
         return 0;
+    }
+
+    /** The whole command's wall time and its phases (the manifest records the same phases, less writing). */
+    private static void putPhases(Map<String, Object> o, PhaseTimer timer) {
+        o.put("wallSeconds", timer.total());
+        o.put("phaseSeconds", timer.seconds());
+    }
+
+    private static void printPhases(PhaseTimer timer) {
+        System.out.printf("wall time %.0f s: %s%n", timer.total(), PhaseTimer.format(timer.seconds()));
     }
 }

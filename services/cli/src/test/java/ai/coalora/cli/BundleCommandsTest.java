@@ -12,6 +12,8 @@ import ai.coalora.engine.quant.ModelQuantConfig;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,6 +23,7 @@ class BundleCommandsTest {
     @TempDir
     static Path dir;
     static Path data, bundle;
+    static JsonNode trained;
 
     @BeforeAll
     static void trainASmallBundle() throws Exception {
@@ -36,13 +39,32 @@ class BundleCommandsTest {
         Outcome o = run("train", "--data", data.toString(), "--split-column", "split", "--labels", "negative,positive", "--epochs", "2",
                 "--initial-grid", "6", "--segments", "6", "--candidates", "3", "--out", bundle.toString(), "--json");
         assertEquals(0, o.exitCode(), o.err());
-        JsonNode j = o.json();
-        assertTrue(j.get("front").size() >= 2, "front of " + j.get("front").size());
+        trained = o.json();
+        assertTrue(trained.get("front").size() >= 2, "front of " + trained.get("front").size());
     }
 
     private static void row(StringBuilder csv, ai.coalora.engine.data.Example e, String split) {
         csv.append('"').append(e.text().replace("\"", "\"\"")).append("\",").append(e.label() == 1 ? "positive" : "negative")
                 .append(',').append(split).append('\n');
+    }
+
+    @Test
+    void trainReportsItsWallTimeByPhase() throws Exception {
+        JsonNode phases = trained.get("phaseSeconds");
+        List<String> names = new ArrayList<>();
+        phases.fieldNames().forEachRemaining(names::add);
+        assertEquals(List.of("loading", "encoding", "calibration", "training", "search", "front", "writing"), names);
+        double sum = 0;
+        for (String n : names) {
+            assertTrue(phases.get(n).asDouble() >= 0, n);
+            sum += phases.get(n).asDouble();
+        }
+        assertEquals(trained.get("wallSeconds").asDouble(), sum, 0.01);
+        assertTrue(phases.get("front").asDouble() > 0 && phases.get("search").asDouble() > 0, phases.toString());
+        // the bundle records the same phases, all but writing (it comes after the manifest is made)
+        var recorded = ModelBundle.read(bundle).manifest().training().phaseSeconds();
+        assertEquals(names.subList(0, names.size() - 1), List.copyOf(recorded.keySet()));
+        assertEquals(phases.get("front").asDouble(), recorded.get("front"), 1e-9);
     }
 
     @Test

@@ -4,6 +4,7 @@ import ai.coalora.engine.quant.ModelQuantConfig;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The manifest of a {@link ModelBundle} ({@value #FORMAT}), stored as {@code bundle.json}.
@@ -39,14 +40,27 @@ public record BundleManifest(String format, BaseModel baseModel, Task task, int 
      *                              absent (null, and not written) for a bundle trained from scratch and in older bundles
      * @param extraConfigurations   for a warm-started bundle, how many distinct extra configurations were put into the
      *                              initial training set (some may also have been grid configurations); absent otherwise
+     * @param phaseSeconds          wall time by phase in run order ({@link PhaseTimer}: loading, encoding, calibration,
+     *                              training, search, front; writing the bundle comes after the manifest is made); absent
+     *                              in bundles written before it was recorded
      */
     public record Training(int epochs, int batchSize, float learningRate, float weightDecay, long seed, int configsPerStep,
                            String policy, int initialConfigurations, int segments, int trainedConfigurations,
                            double seconds, int recomputedSteps, String createdAt,
                            @JsonInclude(JsonInclude.Include.NON_NULL) String warmStartFrom,
-                           @JsonInclude(JsonInclude.Include.NON_NULL) Integer extraConfigurations) {
+                           @JsonInclude(JsonInclude.Include.NON_NULL) Integer extraConfigurations,
+                           @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, Double> phaseSeconds) {
 
         public boolean warmStarted() { return warmStartFrom != null; }
+
+        void checkPhaseSeconds(String where) {
+            if (phaseSeconds == null) return;
+            phaseSeconds.forEach((phase, s) -> {
+                if (s == null || !(s >= 0) || s.isInfinite()) {
+                    throw new IllegalArgumentException(where + ": invalid training.phaseSeconds." + phase + " " + s);
+                }
+            });
+        }
     }
 
     /** The most accurate front configuration with average bits <= budget (the planner's rule). */
@@ -81,6 +95,7 @@ public record BundleManifest(String format, BaseModel baseModel, Task task, int 
         if (training.extraConfigurations() != null && training.extraConfigurations() < 0) {
             throw new IllegalArgumentException(where + ": invalid training.extraConfigurations " + training.extraConfigurations());
         }
+        training.checkPhaseSeconds(where);
         for (int i = 0; i < front.size(); i++) BundleFiles.frontConfig(where, i, front.get(i).config(), front.get(i).averageBits());
     }
 }

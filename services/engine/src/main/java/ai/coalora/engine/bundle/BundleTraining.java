@@ -7,7 +7,6 @@ import ai.coalora.engine.coa.ConfigAwareLora;
 import ai.coalora.engine.coa.TrainingSetPolicies;
 import ai.coalora.engine.data.Example;
 import ai.coalora.engine.data.TaskData;
-import ai.coalora.engine.lora.LoraAdapter;
 import ai.coalora.engine.model.BudgetPlanner;
 import ai.coalora.engine.model.MiniLmArtifact;
 import ai.coalora.engine.model.QuantizedWeightCache;
@@ -68,6 +67,16 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
      */
     public BundleManifest run(PretrainedModel model, TaskData task, int maxLength, Path out, Progress progress, WarmStart warm)
             throws IOException {
+        return run(model, task, maxLength, out, progress, warm, new PhaseTimer());
+    }
+
+    /**
+     * {@link #run(PretrainedModel, TaskData, int, Path, Progress, WarmStart)}, timing each phase on {@code timer}: a caller
+     * that loaded the data and the model since creating it marks {@link PhaseTimer#LOADING} first. The manifest's training
+     * record holds every phase but {@link PhaseTimer#WRITING}, which the timer has once this returns.
+     */
+    public BundleManifest run(PretrainedModel model, TaskData task, int maxLength, Path out, Progress progress, WarmStart warm,
+                              PhaseTimer timer) throws IOException {
         if (task.train().isEmpty() || task.validation().isEmpty()) {
             throw new IllegalArgumentException("task " + task.name() + " needs non-empty train and validation splits");
         }
@@ -80,6 +89,7 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
         EncodedExamples validation = EncodedExamples.of(model.tokenizer(), task.validation());
         EncodedExamples evaluation = EncodedExamples.of(model.tokenizer(),
                 task.validation().subList(0, Math.min(evaluationBatch, task.validation().size())));
+        timer.mark(PhaseTimer.ENCODING);
         BudgetPlanner planner = BudgetPlanner.calibrate(model.encoder(), model.tokenizer(),
                 task.train().stream().limit(256).map(Example::text).toList(), QuantizerKind.NF, progress);
         Set<ModelQuantConfig> initialSet = new LinkedHashSet<>(planner.initialSet(initialGrid));
@@ -96,6 +106,7 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
             }
         }
         List<ModelQuantConfig> initial = List.copyOf(initialSet);
+        timer.mark(PhaseTimer.CALIBRATION);
         var policy = TrainingSetPolicies.paretoSearch(segments, candidates, settings.training().seed());
         try (NDManager scope = model.encoder().manager().newSubManager();
              QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), settings.cacheCapacity())) {
@@ -114,19 +125,16 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
             SentenceClassifier classifier = new SentenceClassifier(model.encoder(), head);
             CoaTrainer trainer = new CoaTrainer(new ClassificationObjective(classifier, train, evaluation), coa, cache);
             CoaTrainer.Result r = trainer.train(settings, initial, policy, progress);
+            timer.markTraining(r);
 
             // the front: the final training set, measured with the deployed (folded) adapters on validation
-            List<BundleManifest.FrontPoint> front = new ArrayList<>();
-            for (int i = 0; i < r.finalSet().size(); i++) {
-                ModelQuantConfig c = r.finalSet().get(i);
-                progress.update("measuring the front on validation", i, r.finalSet().size());
-                try (NDManager s = scope.newSubManager(); LoraAdapter folded = coa.fold(c, s)) {
-                    FineTuner.Scores scores = FineTuner.evaluate(classifier, cache.get(c), folded, validation, null);
-                    front.add(BundleManifest.FrontPoint.of(c, scores.accuracy(), scores.loss()));
-                }
-            }
-            progress.update("measuring the front on validation", r.finalSet().size(), r.finalSet().size());
+            List<BundleManifest.FrontPoint> front = new ArrayList<>(FrontScoring.score(r.finalSet(), coa, cache, scope, progress,
+                    (c, merged) -> {
+                        FineTuner.Scores scores = FineTuner.evaluate(classifier, merged, null, validation, null);
+                        return BundleManifest.FrontPoint.of(c, scores.accuracy(), scores.loss());
+                    }));
             front.sort(Comparator.comparingDouble(BundleManifest.FrontPoint::averageBits));
+            timer.mark(PhaseTimer.FRONT);
 
             var t = settings.training();
             BundleManifest manifest = new BundleManifest(BundleManifest.FORMAT,
@@ -137,9 +145,12 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
                     new BundleManifest.Training(t.epochs(), t.batchSize(), t.learningRate(), t.weightDecay(), t.seed(),
                             settings.configsPerStep(), policy.name(), initial.size(), segments, r.trainedOn().size(), r.seconds(),
                             r.recomputedSteps(), Instant.now().toString(),
-                            warm == null ? null : warm.parentVersion(), warm == null ? null : initial.size() - gridConfigurations),
+                            warm == null ? null : warm.parentVersion(), warm == null ? null : initial.size() - gridConfigurations,
+                            timer.seconds()),
                     null);
-            return ModelBundle.write(out, manifest, ModelBundle.tensorsOf(coa, head));
+            BundleManifest written = ModelBundle.write(out, manifest, ModelBundle.tensorsOf(coa, head));
+            timer.mark(PhaseTimer.WRITING);
+            return written;
         }
     }
 }

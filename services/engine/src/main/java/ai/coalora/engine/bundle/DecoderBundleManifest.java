@@ -114,6 +114,7 @@ public record DecoderBundleManifest(String format, BaseModel baseModel, Task tas
         if (rank < 1 || !(alpha > 0)) throw new IllegalArgumentException(where + ": invalid LoRA rank " + rank + " or alpha " + alpha);
         if (seqLen < 2) throw new IllegalArgumentException(where + ": invalid seqLen " + seqLen);
         if (front.isEmpty()) throw new IllegalArgumentException(where + ": empty front");
+        training.checkPhaseSeconds(where);
         for (int i = 0; i < front.size(); i++) BundleFiles.frontConfig(where, i, front.get(i).config(), front.get(i).averageBits());
     }
 }

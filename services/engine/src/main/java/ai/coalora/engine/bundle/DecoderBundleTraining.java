@@ -11,7 +11,6 @@ import ai.coalora.engine.lm.BpeTokenizer;
 import ai.coalora.engine.lm.LanguageModelObjective;
 import ai.coalora.engine.lm.Pretraining;
 import ai.coalora.engine.lm.TokenWindows;
-import ai.coalora.engine.lora.LoraAdapter;
 import ai.coalora.engine.model.BudgetPlanner;
 import ai.coalora.engine.model.QuantizedWeightCache;
 import ai.coalora.engine.quant.ModelQuantConfig;
@@ -62,16 +61,31 @@ public record DecoderBundleTraining(CoaSettings settings, int seqLen, int trainW
 
     /** Loads the decoder folder {@code modelDir} (config, weights, tokenizer.json), trains and writes the bundle. */
     public DecoderBundleManifest run(Path modelDir, TaskData task, Path out, Progress progress) throws IOException {
+        return run(modelDir, task, out, progress, new PhaseTimer());
+    }
+
+    /** {@link #run(Path, TaskData, Path, Progress)}, timing each phase on {@code timer} (reading the folder is {@link PhaseTimer#LOADING}). */
+    public DecoderBundleManifest run(Path modelDir, TaskData task, Path out, Progress progress, PhaseTimer timer) throws IOException {
         DecoderBundleManifest.BaseModel base = DecoderBundleManifest.BaseModel.of(modelDir); // fails early on a bad folder
         BpeTokenizer tokenizer = BpeTokenizer.load(modelDir.resolve(Pretraining.TOKENIZER_FILE));
         try (NDManager manager = NDManager.newBaseManager(); LlamaDecoder decoder = LlamaDecoder.load(modelDir, manager)) {
-            return run(decoder, tokenizer, base, task, out, progress);
+            timer.mark(PhaseTimer.LOADING);
+            return run(decoder, tokenizer, base, task, out, progress, timer);
         }
     }
 
     /** Trains on {@code decoder} (the model {@code base} identifies) and writes the bundle to {@code out}. */
     public DecoderBundleManifest run(LlamaDecoder decoder, BpeTokenizer tokenizer, DecoderBundleManifest.BaseModel base, TaskData task,
                                      Path out, Progress progress) throws IOException {
+        return run(decoder, tokenizer, base, task, out, progress, new PhaseTimer());
+    }
+
+    /**
+     * {@link #run(LlamaDecoder, BpeTokenizer, DecoderBundleManifest.BaseModel, TaskData, Path, Progress)}, timing each phase
+     * on {@code timer}; the manifest's training record holds every phase but {@link PhaseTimer#WRITING}.
+     */
+    public DecoderBundleManifest run(LlamaDecoder decoder, BpeTokenizer tokenizer, DecoderBundleManifest.BaseModel base, TaskData task,
+                                     Path out, Progress progress, PhaseTimer timer) throws IOException {
         if (task.train().isEmpty() || task.validation().isEmpty()) {
             throw new IllegalArgumentException("task " + task.name() + " needs non-empty train and validation splits");
         }
@@ -82,10 +96,12 @@ public record DecoderBundleTraining(CoaSettings settings, int seqLen, int trainW
         TokenWindows train = TokenWindows.of(tokenizer, Example.texts(task.train()), seqLen, trainWindows);
         TokenWindows validation = TokenWindows.of(tokenizer, Example.texts(task.validation()), seqLen, validationWindows);
         TokenWindows evaluation = TokenWindows.of(tokenizer, Example.texts(task.validation()), seqLen, evaluationWindows);
+        timer.mark(PhaseTimer.ENCODING);
 
         progress.update("quantization error tables", 0, 1);
         BudgetPlanner planner = BudgetPlanner.calibrate(decoder, train, QuantizerKind.NF, progress);
         List<ModelQuantConfig> initial = planner.initialSet(initialGrid);
+        timer.mark(PhaseTimer.CALIBRATION);
         var policy = TrainingSetPolicies.paretoSearch(segments, candidates, settings.training().seed());
         var t = settings.training();
         try (NDManager scope = decoder.manager().newSubManager();
@@ -93,27 +109,24 @@ public record DecoderBundleTraining(CoaSettings settings, int seqLen, int trainW
              QuantizedWeightCache cache = new QuantizedWeightCache(decoder, settings.cacheCapacity())) {
             CoaTrainer.Result r = new CoaTrainer(new LanguageModelObjective(decoder, train, evaluation), coa, cache)
                     .train(settings, initial, policy, progress);
+            timer.markTraining(r);
 
             // the front: the final training set, each configuration scored with its folded adapter (what a device runs)
-            List<DecoderBundleManifest.FrontPoint> front = new ArrayList<>();
-            for (int i = 0; i < r.finalSet().size(); i++) {
-                ModelQuantConfig c = r.finalSet().get(i);
-                progress.update("measuring the front on validation", i, r.finalSet().size());
-                try (NDManager s = scope.newSubManager(); LoraAdapter folded = coa.fold(c, s)) {
-                    front.add(DecoderBundleManifest.FrontPoint.of(c, LanguageModelObjective.meanLoss(decoder, validation, cache.get(c), folded)));
-                }
-            }
-            progress.update("measuring the front on validation", r.finalSet().size(), r.finalSet().size());
+            List<DecoderBundleManifest.FrontPoint> front = new ArrayList<>(FrontScoring.score(r.finalSet(), coa, cache, scope, progress,
+                    (c, merged) -> DecoderBundleManifest.FrontPoint.of(c, LanguageModelObjective.meanLoss(decoder, validation, merged, null))));
             front.sort(Comparator.comparingDouble(DecoderBundleManifest.FrontPoint::averageBits));
+            timer.mark(PhaseTimer.FRONT);
 
             DecoderBundleManifest manifest = new DecoderBundleManifest(DecoderBundleManifest.FORMAT, base,
                     new DecoderBundleManifest.Task(task.name(), task.sourceSha256(), train.count(), validation.count()),
                     t.lora().rank(), t.lora().alpha(), settings.configAware(), QuantizerKind.NF.jsonName(), seqLen, front,
                     new BundleManifest.Training(t.epochs(), t.batchSize(), t.learningRate(), t.weightDecay(), t.seed(),
                             settings.configsPerStep(), policy.name(), initial.size(), segments, r.trainedOn().size(), r.seconds(),
-                            r.recomputedSteps(), Instant.now().toString(), null, null),
+                            r.recomputedSteps(), Instant.now().toString(), null, null, timer.seconds()),
                     null);
-            return DecoderBundle.write(out, manifest, DecoderBundle.tensorsOf(coa));
+            DecoderBundleManifest written = DecoderBundle.write(out, manifest, DecoderBundle.tensorsOf(coa));
+            timer.mark(PhaseTimer.WRITING);
+            return written;
         }
     }
 }

@@ -1,6 +1,7 @@
 package ai.coalora.engine.lora;
 
 import ai.coalora.engine.model.Adapter;
+import ai.coalora.engine.model.BaseWeights;
 import ai.coalora.engine.model.QuantizableModel;
 import ai.coalora.engine.model.LinearId;
 import ai.coalora.engine.model.StepScope;
@@ -115,6 +116,33 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
             d.attach(tmp);
             return d.toFloatArray();
         }
+    }
+
+    /**
+     * {@code base} with this adapter merged in: W + s B A for every matrix it adjusts, the others as they are. The
+     * layers compute what base plus adapter computes, up to float rounding, at the cost of the base alone (one
+     * product per layer instead of three, and no element-wise passes): for scoring one adapter on many examples.
+     * The merged matrices live in {@code scope}; the result is valid until scope or {@code base} closes.
+     */
+    public BaseWeights mergedInto(BaseWeights base, NDManager scope) {
+        Map<LinearId, NDArray> merged = new TreeMap<>();
+        try (NDManager tmp = scope.newSubManager()) {
+            for (LinearId id : base.matrices()) {
+                NDArray down = a.get(id);
+                if (down == null) {
+                    merged.put(id, base.transposed(id));
+                    continue;
+                }
+                // operation results land in the first operand's manager: keep the temporaries out of this adapter's
+                NDArray downT = down.transpose(), upT = b.get(id).transpose();
+                downT.attach(tmp);
+                upT.attach(tmp);
+                NDArray w = downT.matMul(upT).muli(spec.scale()).addi(base.transposed(id)); // (in x out), as bases are stored
+                w.attach(scope);
+                merged.put(id, w);
+            }
+        }
+        return BaseWeights.viewOf(scope, merged);
     }
 
     @Override

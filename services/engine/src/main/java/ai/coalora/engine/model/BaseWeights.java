@@ -3,7 +3,9 @@ package ai.coalora.engine.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import java.util.Collections;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -39,6 +41,9 @@ public final class BaseWeights implements AutoCloseable {
         b.transposed.putAll(transposedWeights);
         return b;
     }
+
+    /** The matrices this set holds. */
+    public Set<LinearId> matrices() { return Collections.unmodifiableSet(transposed.keySet()); }
 
     public NDArray transposed(LinearId id) {
         NDArray w = transposed.get(id);

@@ -36,6 +36,7 @@ import ai.djl.ndarray.NDManager;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -90,6 +91,10 @@ class DecoderBundleTest {
         assertEquals(reviews.sourceSha256(), m.task().dataSha256());
         assertEquals(24, m.task().trainWindows());
         assertEquals("search", m.training().policy());
+        // wall time by phase, as for encoder bundles (writing comes after the manifest is made)
+        assertEquals(List.of(PhaseTimer.LOADING, PhaseTimer.ENCODING, PhaseTimer.CALIBRATION, PhaseTimer.TRAINING, PhaseTimer.SEARCH,
+                PhaseTimer.FRONT), List.copyOf(m.training().phaseSeconds().keySet()));
+        assertTrue(m.training().phaseSeconds().get(PhaseTimer.FRONT) > 0);
         assertTrue(m.configAware());
         assertTrue(m.front().size() >= 2, "front of " + m.front().size());
         for (var p : m.front()) {

@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.data.TaskData;
-import ai.coalora.engine.data.Tasks;
 import ai.coalora.engine.io.Safetensors.Tensor;
 import ai.coalora.engine.lora.LoraSpec;
 import ai.coalora.engine.model.QuantizedWeights;
@@ -38,7 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * parent bundle is trained from scratch, then training continues from it with one extra configuration.
  */
 class WarmStartTest {
-    static final int MAX_LENGTH = 40;
+    static final int MAX_LENGTH = SmallBundles.MAX_LENGTH;
     @TempDir
     static Path dir;
     static PretrainedModel model;
@@ -51,10 +50,7 @@ class WarmStartTest {
     @BeforeAll
     static void trainTheParent() throws Exception {
         model = PretrainedModel.miniLm(MAX_LENGTH);
-        TaskData all = Tasks.builtin("sentiment");
-        // the first 256 training sentences in order: the calibration of the other small bundles (cached error tables)
-        task = new TaskData(all.name(), all.labels(), all.train().subList(0, 256), all.validation().subList(0, 200),
-                all.test().subList(0, 64), all.sourceSha256());
+        task = SmallBundles.sentiment(200, 64);
         training = new BundleTraining(settings(1e-3f, 0.01f), 6, 6, 2, 128);
         parentDir = dir.resolve("parent");
         long start = System.nanoTime();
@@ -69,9 +65,7 @@ class WarmStartTest {
     }
 
     static CoaSettings settings(float learningRate, float weightDecay) {
-        FineTuneSettings d = FineTuneSettings.defaults();
-        return new CoaSettings(new FineTuneSettings(1, d.batchSize(), learningRate, weightDecay, d.clipNorm(), d.seed(), new LoraSpec(16, 32)),
-                2, true, CoaSettings.DEFAULT_CACHE_CAPACITY);
+        return SmallBundles.settings(learningRate, weightDecay);
     }
 
     static Map<String, BundleManifest.FrontPoint> byConfigId(BundleManifest m) {
