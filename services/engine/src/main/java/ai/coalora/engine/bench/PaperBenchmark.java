@@ -284,9 +284,7 @@ public final class PaperBenchmark {
             ModelQuantConfig c = candidates.get(i);
             if (validation.containsKey(c)) continue;
             boolean[] correct = new boolean[d.validation().size()];
-            try (NDManager scope = keep.newSubManager(); LoraAdapter folded = coa.fold(c, scope)) {
-                validationLoss.put(c, FineTuner.evaluate(classifier, cache.get(c), folded, d.validation(), correct).loss());
-            }
+            validationLoss.put(c, scoreFolded(coa, classifier, cache, c, d.validation(), correct, keep).loss());
             validation.put(c, correct);
         }
         List<Served> fleet = new ArrayList<>();
@@ -358,9 +356,19 @@ public final class PaperBenchmark {
 
     private static boolean[] foldedCorrect(ConfigAwareLora coa, SentenceClassifier classifier, QuantizedWeightCache cache,
                                            ModelQuantConfig config, EncodedExamples data, NDManager keep) {
-        // evaluate what a device runs: the folded adapter
+        boolean[] correct = new boolean[data.size()];
+        scoreFolded(coa, classifier, cache, config, data, correct, keep);
+        return correct;
+    }
+
+    /**
+     * Scores what a device runs: the configuration's quantized weights with the folded adapter merged in (the same
+     * function as the folded adapter beside the weights, up to float rounding, at the cost of the unadapted model).
+     */
+    private static FineTuner.Scores scoreFolded(ConfigAwareLora coa, SentenceClassifier classifier, QuantizedWeightCache cache,
+                                                ModelQuantConfig config, EncodedExamples data, boolean[] correct, NDManager keep) {
         try (NDManager scope = keep.newSubManager(); LoraAdapter folded = coa.fold(config, scope)) {
-            return correct(classifier, cache, config, folded, data);
+            return FineTuner.evaluate(classifier, folded.mergedInto(cache.get(config), scope), null, data, correct);
         }
     }
 
