@@ -5,6 +5,7 @@ import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.coa.CoaTrainer;
 import ai.coalora.engine.coa.ConfigAwareLora;
 import ai.coalora.engine.coa.ConfigInputs;
+import ai.coalora.engine.coa.MixingStatistics;
 import ai.coalora.engine.coa.TrainingSetPolicies;
 import ai.coalora.engine.coa.TrainingSetPolicy;
 import ai.coalora.engine.data.Example;
@@ -12,6 +13,7 @@ import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.lora.LoraAdapter;
 import ai.coalora.engine.model.Adapter;
 import ai.coalora.engine.model.BudgetPlanner;
+import ai.coalora.engine.model.LinearId;
 import ai.coalora.engine.model.QuantizedWeightCache;
 import ai.coalora.engine.model.QuantizedWeights;
 import ai.coalora.engine.quant.MatrixSpec;
@@ -24,6 +26,7 @@ import ai.coalora.engine.train.FineTuneSettings;
 import ai.coalora.engine.train.FineTuner;
 import ai.coalora.engine.train.Progress;
 import ai.coalora.engine.train.SentenceClassifier;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -33,6 +36,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * The paper's comparison (its Table 2) on one task, at this machine's scale, and the fleet it serves: per-configuration
@@ -190,7 +194,7 @@ public final class PaperBenchmark {
                  QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), 1)) {
                 ClassifierHead head = new ClassifierHead(model.encoder().config().hiddenSize(), task.labels().size(), s.training().seed(), keep);
                 ConfigAwareLora lora = ConfigAwareLora.initialize(model.encoder(), s.training().lora(), s.training().seed() + 1,
-                        (ai.coalora.engine.coa.ThetaSettings) null, keep);
+                        settings.networkOrNull(), keep);
                 SentenceClassifier classifier = new SentenceClassifier(model.encoder(), head);
                 CoaTrainer.Result r = new CoaTrainer(new ClassificationObjective(classifier, d.train(), d.evaluationBatch()), lora, cache)
                         .train(settings, List.of(config), TrainingSetPolicy.frozen(), (p, done, total) -> progress.update(phase + " " + p, done, total));
@@ -308,7 +312,7 @@ public final class PaperBenchmark {
         Set<ModelQuantConfig> probes = new LinkedHashSet<>(evaluated);
         probes.addAll(fleetCandidates);
         try (NDManager scope = keep.newSubManager()) {
-            ai.coalora.engine.coa.MixingStatistics stats = ai.coalora.engine.coa.MixingStatistics.of(coa, List.copyOf(probes), scope);
+            MixingStatistics stats = MixingStatistics.of(coa, List.copyOf(probes), scope);
             double ownAccuracy = 0, swapped = 0;
             for (int i = 0; i < evaluated.size(); i++) {
                 ownAccuracy += own.get(i).accuracy() / evaluated.size();
@@ -337,7 +341,7 @@ public final class PaperBenchmark {
             try (NDManager scope = keep.newSubManager(); QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), 1)) {
                 ClassifierHead head = new ClassifierHead(model.encoder().config().hiddenSize(), task.labels().size(),
                         sharedHead.weight().toFloatArray(), sharedHead.bias().toFloatArray(), scope);
-                Map<ai.coalora.engine.model.LinearId, ai.djl.ndarray.NDArray> a = new java.util.TreeMap<>(), b = new java.util.TreeMap<>();
+                Map<LinearId, NDArray> a = new TreeMap<>(), b = new TreeMap<>();
                 for (var id : shared.lora().matrices()) {
                     a.put(id, LoraAdapter.trainable(shared.lora().a(id).duplicate()));
                     b.put(id, LoraAdapter.trainable(shared.lora().b(id).duplicate()));

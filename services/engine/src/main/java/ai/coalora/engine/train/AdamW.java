@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -92,7 +93,7 @@ public final class AdamW implements AutoCloseable {
         try (NDManager scope = state.newSubManager()) {
             List<NDArray> grads = new ArrayList<>();
             double sq = 0;
-            java.util.Arrays.fill(lastNorms, 0);
+            Arrays.fill(lastNorms, 0);
             for (int i = 0; i < params.size(); i++) {
                 NDArray g = params.get(i).getGradient();
                 g.attach(scope);
