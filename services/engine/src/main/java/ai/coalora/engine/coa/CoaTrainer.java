@@ -101,7 +101,7 @@ public final class CoaTrainer {
                                     stepLoss += loss.getFloat() / configs.size();
                                 }
                             }
-                            // a non-finite gradient comes from a multithreaded native kernel (README, known issue): recompute
+                            // a non-finite gradient comes from a multithreaded native kernel (docs/results.md, known issue): recompute
                             if (Float.isFinite(optimizer.step(lr))) {
                                 lossSum += stepLoss * indices.length;
                                 double[] norms = optimizer.lastGroupNorms();

@@ -86,7 +86,7 @@ public final class FineTuner {
                             int[] labels = train.labels(batchIndices, 0, batchIndices.length);
                             float lr = settings.learningRateAt(step++, totalSteps);
                             // a rare non-finite gradient comes from a multithreaded native kernel, not from the
-                            // data (see README, known issue): recompute the step rather than lose the batch
+                            // data (see docs/results.md, known issue): recompute the step rather than lose the batch
                             for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
                                 float l;
                                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {

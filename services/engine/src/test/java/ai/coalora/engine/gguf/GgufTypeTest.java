@@ -20,7 +20,7 @@ class GgufTypeTest {
 
     /**
      * Upper bounds of the relative RMS error ||x - deq(q(x))|| / ||x|| on 65,536 N(0,1) values (seed 7). Measured:
-     * see README "GGUF (format layer)"; each bound is the measured value rounded up with about 10% headroom.
+     * see docs/engine.md "GGUF (format layer)"; each bound is the measured value rounded up with about 10% headroom.
      */
     static final Map<GgufType, Double> BOUND = new EnumMap<>(Map.of(
             GgufType.F16, 2.5e-4, GgufType.BF16, 1.9e-3, GgufType.Q8_0, 0.006, GgufType.Q6_K, 0.020,

@@ -143,7 +143,7 @@ class GgufPlanningTest {
         assertEquals(old, s.decide(device(10_000, GGUF, null)).choice());
     }
 
-    /** The example of the README ("Planning for GGUF runtimes"): the recorded MiniLM front (2-bit and 4-bit) and the recorded gguf device. */
+    /** The example of docs/fleet.md ("Planning for GGUF runtimes"): the recorded MiniLM front (2-bit and 4-bit) and the recorded gguf device. */
     @Test
     void documentedExample() throws Exception {
         ModelPromoted promoted = Payloads.read(recorded("ai.coalora.model.promoted/2026-12-gguf-front.json"), ModelPromoted.class);
