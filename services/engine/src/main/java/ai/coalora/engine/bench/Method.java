@@ -21,9 +21,6 @@ public enum Method {
 
     public boolean configAware() { return this == COA_FROZEN || this == COA_RANDOM || this == COA_SEARCH || this == COA_BLIND; }
 
-    /** Trains one adapter across configurations (every method but per-configuration LoRA). */
-    public boolean shared() { return this != PER_CONFIGURATION; }
-
     public static Method parse(String s) {
         for (Method m : values()) if (m.jsonName().equals(s)) return m;
         throw new IllegalArgumentException("unknown method '" + s + "'; valid: "

@@ -40,6 +40,4 @@ public record ThetaSettings(Float learningRate, float weightDecay, float gainIni
     public ThetaSettings withInputs(ConfigInputs i) { return new ThetaSettings(learningRate, weightDecay, gainInit, i, startFraction); }
 
     public ThetaSettings withStartFraction(double f) { return new ThetaSettings(learningRate, weightDecay, gainInit, inputs, f); }
-
-    public ThetaSettings withWeightDecay(float wd) { return new ThetaSettings(learningRate, wd, gainInit, inputs, startFraction); }
 }

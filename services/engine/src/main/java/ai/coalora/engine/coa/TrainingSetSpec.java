@@ -35,9 +35,6 @@ public record TrainingSetSpec(double low, double high, int count, List<Double> a
         return List.copyOf(out);
     }
 
-    /** The budgets this spec allocates at, for reports: grid, anchors, integer-only. */
-    public List<Double> gridBudgets() { return BudgetAllocator.grid(low, high, count); }
-
     @Override
     public String toString() {
         return String.format(Locale.ROOT, "%d budgets over %.2f-%.2f bits%s%s", count, low, high,
