@@ -26,7 +26,9 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.NoSuchElementException;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
@@ -130,7 +132,7 @@ class DashboardBrowserTest {
                     assertEquals("operator:" + ADMIN_USER, last.get("actor").asText(), last.toString());
                     assertEquals("dashboard test: hold wave 1", last.get("reason").asText());
                     await(driver, d -> text(d, "#transition-table").contains("dashboard test: hold wave 1"));
-                    assertTrue(driver.findElement(By.id("action-pause")).getAttribute("disabled") != null, "pause is disabled while paused");
+                    await(driver, d -> d.findElement(By.id("action-pause")).getAttribute("disabled") != null); // pause is disabled while paused
                     screenshot(driver, "rollout-paused");
 
                     // resume from the page: it leaves paused (wave 1 is not concluded, so it continues running)
@@ -235,8 +237,8 @@ class DashboardBrowserTest {
 
     /** Waits for the page (it polls the registry every 2.5 s) to show what {@code check} asks for. */
     static void await(WebDriver driver, Check check) {
-        new WebDriverWait(driver, PAGE_WAIT, Duration.ofMillis(250)).ignoring(org.openqa.selenium.StaleElementReferenceException.class)
-                .ignoring(org.openqa.selenium.NoSuchElementException.class)
+        new WebDriverWait(driver, PAGE_WAIT, Duration.ofMillis(250)).ignoring(StaleElementReferenceException.class)
+                .ignoring(NoSuchElementException.class)
                 .withMessage(() -> "page " + driver.getCurrentUrl() + " shows: " + text(driver, "body"))
                 .until(check::holds);
     }
@@ -245,9 +247,16 @@ class DashboardBrowserTest {
         return d.findElements(By.cssSelector(css)).size();
     }
 
+    /** The element's text; the page re-renders every poll, so an element found just before a re-render is looked up again. */
     static String text(WebDriver d, String css) {
-        List<WebElement> found = d.findElements(By.cssSelector(css));
-        return found.isEmpty() ? "" : found.get(0).getText().trim();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                List<WebElement> found = d.findElements(By.cssSelector(css));
+                return found.isEmpty() ? "" : found.get(0).getText().trim();
+            } catch (StaleElementReferenceException e) {
+                if (attempt == 5) throw e;
+            }
+        }
     }
 
     static void screenshot(WebDriver driver, String name) throws IOException {
