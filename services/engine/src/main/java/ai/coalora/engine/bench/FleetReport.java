@@ -110,7 +110,8 @@ public final class FleetReport {
         }
         out.append("\nAccuracies in points, mean over seeds, with 95% intervals from a paired bootstrap over training seeds and test ")
                 .append("examples. Per-configuration LoRA serves each device the adapter of the largest trained budget that fits; the shared ")
-                .append("methods serve the candidate with the lowest validation loss within the budget. F_low (validation) scores the ")
+                .append("methods serve the budget-optimal allocation at the device's budget, or a cheaper candidate whose validation ")
+                .append("accuracy is higher by more than the paired standard error. F_low (validation) scores the ")
                 .append("served configurations on the validation split, which chose them: for comparing recipes, never for the verdicts.\n\n");
         out.append("Decision rules:\n");
         for (Verdict v : verdicts(t)) {

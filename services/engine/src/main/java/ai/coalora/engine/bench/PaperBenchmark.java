@@ -56,8 +56,8 @@ public final class PaperBenchmark {
     /**
      * One device of the simulated fleet: its budget, the configuration a method served it, and that configuration's
      * validation and test correctness. Per-configuration LoRA serves the adapter of the largest trained budget that
-     * fits (a staircase); the shared methods serve the candidate (the budget-optimal allocation at a fleet budget) with
-     * the lowest validation loss within the budget.
+     * fits (a staircase); the shared methods serve the budget-optimal allocation at the device's budget, or a cheaper
+     * candidate that is clearly more accurate on validation (see {@code serveFleet}).
      */
     public record Served(double budget, ModelQuantConfig config, boolean[] validationCorrect, boolean[] testCorrect) {}
 
@@ -73,7 +73,14 @@ public final class PaperBenchmark {
     public record ThetaDiagnostics(double distanceFromIdentity, double spread, double ownAccuracy, double swappedAccuracy) {}
 
     /** Shared-LoRA fine-tuned one more epoch on one configuration alone: what a configuration-specific correction can add there. */
-    public record Headroom(ModelQuantConfig config, double sharedAccuracy, double tunedAccuracy, int steps) {}
+    /**
+     * Shared-LoRA on one low-bit configuration; after one more epoch on that configuration alone (tuned); after one
+     * more epoch over the whole training set (control, the same number of steps).
+     */
+    public record Headroom(ModelQuantConfig config, double sharedAccuracy, double tunedAccuracy, double controlAccuracy, int steps) {
+        /** What training on this configuration alone adds beyond the extra steps. */
+        public double specificGain() { return tunedAccuracy - controlAccuracy; }
+    }
 
     /**
      * @param trainSeconds     wall time of training (per-configuration: the runs on the seen configurations only)
@@ -272,37 +279,64 @@ public final class PaperBenchmark {
     }
 
     /**
-     * Each device gets the candidate with the lowest validation loss among those within its budget; validation
-     * chooses, the test set only scores the choice. Loss, not accuracy: an accuracy on a few hundred examples ties and
-     * jumps by whole examples, so the arg max over a dozen candidates is mostly noise, and one lucky low-bit candidate
-     * would then be served to every richer device.
+     * Each device gets the budget-optimal allocation at its own budget (the richest candidate that fits), unless a
+     * cheaper candidate is more accurate on validation by more than the standard error of that paired difference;
+     * then the most accurate such one. Validation chooses, the test set only scores the choice. A plain arg max over a
+     * dozen candidates on a few hundred examples is mostly noise: one lucky low-bit candidate would be served to
+     * every richer device.
      */
     private static List<Served> serveFleet(BenchSettings s, Data d, ConfigAwareLora coa, SentenceClassifier classifier,
                                            QuantizedWeightCache cache, Map<ModelQuantConfig, boolean[]> testCache, NDManager keep,
                                            String label, Progress progress) {
         Map<ModelQuantConfig, boolean[]> validation = new HashMap<>();
-        Map<ModelQuantConfig, Double> validationLoss = new HashMap<>();
         List<ModelQuantConfig> candidates = d.fleetCandidates();
         for (int i = 0; i < candidates.size(); i++) {
             progress.update(label + " serving the fleet", i, candidates.size());
             ModelQuantConfig c = candidates.get(i);
             if (validation.containsKey(c)) continue;
-            boolean[] correct = new boolean[d.validation().size()];
-            validationLoss.put(c, scoreFolded(coa, classifier, cache, c, d.validation(), correct, keep).loss());
-            validation.put(c, correct);
+            validation.put(c, foldedCorrect(coa, classifier, cache, c, d.validation(), keep));
         }
         List<Served> fleet = new ArrayList<>();
         for (double budget : s.fleetBudgets()) {
-            ModelQuantConfig best = null;
-            for (ModelQuantConfig c : candidates) {
-                if (c.averageBits() > budget + 1e-9) continue;
-                if (best == null || validationLoss.get(c) < validationLoss.get(best)) best = c;
-            }
-            ModelQuantConfig chosen = best;
-            fleet.add(new Served(budget, chosen, validation.get(chosen),
-                    testCache.computeIfAbsent(chosen, c -> foldedCorrect(coa, classifier, cache, c, d.test(), keep))));
+            ModelQuantConfig chosen = choose(candidates, validation, budget);
+            fleet.add(chosen == null ? new Served(budget, null, new boolean[d.validation().size()], new boolean[d.test().size()])
+                    : new Served(budget, chosen, validation.get(chosen),
+                            testCache.computeIfAbsent(chosen, c -> foldedCorrect(coa, classifier, cache, c, d.test(), keep))));
         }
         return fleet;
+    }
+
+    /** The serving rule of {@link #serveFleet} for one budget; null if no candidate fits. */
+    static ModelQuantConfig choose(List<ModelQuantConfig> candidates, Map<ModelQuantConfig, boolean[]> validation, double budget) {
+        ModelQuantConfig own = null;
+        for (ModelQuantConfig c : candidates) {
+            if (c.averageBits() <= budget + 1e-9 && (own == null || c.averageBits() > own.averageBits())) own = c;
+        }
+        if (own == null) return null;
+        ModelQuantConfig chosen = own;
+        double bestGain = 0;
+        for (ModelQuantConfig c : candidates) {
+            if (c == own || c.averageBits() > budget + 1e-9) continue;
+            double[] gain = pairedGain(validation.get(c), validation.get(own));
+            if (gain[0] > gain[1] && gain[0] > bestGain) {
+                chosen = c;
+                bestGain = gain[0];
+            }
+        }
+        return chosen;
+    }
+
+    /** Mean of a - b over examples (1 right, 0 wrong) and its standard error. */
+    static double[] pairedGain(boolean[] a, boolean[] b) {
+        int n = a.length;
+        double sum = 0, sumSq = 0;
+        for (int i = 0; i < n; i++) {
+            int diff = (a[i] ? 1 : 0) - (b[i] ? 1 : 0);
+            sum += diff;
+            sumSq += diff * diff;
+        }
+        double mean = sum / n, variance = n > 1 ? (sumSq - n * mean * mean) / (n - 1) : 0;
+        return new double[] {mean, Math.sqrt(Math.max(0, variance) / n)};
     }
 
     /** M's distance from I and spread over the probe configurations, and the swap test on the seen and unseen ones. */
@@ -327,35 +361,52 @@ public final class PaperBenchmark {
     /**
      * The headroom test: copies of the trained Shared-LoRA and head, fine-tuned one more epoch on each seen
      * configuration at or below the low-bit fleet's top budget alone (same loop, learning rate and schedule), then
-     * tested on that configuration. What this gains over Shared-LoRA bounds what a configuration-specific correction
-     * can add there.
+     * tested on that configuration. The control gets the same extra epoch spread over the whole training set, so
+     * tuned minus control is what a configuration-specific correction can add there, with the effect of more steps
+     * taken out.
      */
     private static List<Headroom> headroom(PretrainedModel model, TaskData task, BenchSettings s, Data d, ConfigAwareLora shared,
                                            ClassifierHead sharedHead, Map<ModelQuantConfig, boolean[]> testCache, NDManager keep,
                                            String label, Progress progress) {
-        List<Headroom> out = new ArrayList<>();
-        FineTuneSettings oneEpoch = s.training().withEpochs(1);
+        List<ModelQuantConfig> low = new ArrayList<>();
         for (int i = 0; i < d.configurations().seen().size(); i++) {
-            if (s.seenBudgets().get(i) > s.fleetLowMax() + 1e-9) continue;
-            ModelQuantConfig config = d.configurations().seen().get(i);
-            try (NDManager scope = keep.newSubManager(); QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), 1)) {
-                ClassifierHead head = new ClassifierHead(model.encoder().config().hiddenSize(), task.labels().size(),
-                        sharedHead.weight().toFloatArray(), sharedHead.bias().toFloatArray(), scope);
-                Map<LinearId, NDArray> a = new TreeMap<>(), b = new TreeMap<>();
-                for (var id : shared.lora().matrices()) {
-                    a.put(id, LoraAdapter.trainable(shared.lora().a(id).duplicate()));
-                    b.put(id, LoraAdapter.trainable(shared.lora().b(id).duplicate()));
-                }
-                ConfigAwareLora copy = new ConfigAwareLora(LoraAdapter.of(shared.lora().spec(), a, b, scope), null);
-                SentenceClassifier classifier = new SentenceClassifier(model.encoder(), head);
-                new CoaTrainer(new ClassificationObjective(classifier, d.train(), d.evaluationBatch()), copy, cache)
-                        .train(new CoaSettings(oneEpoch, 1, false, 1), List.of(config), TrainingSetPolicy.frozen(),
-                                (p, done, total) -> progress.update(label + " headroom " + p, done, total));
-                int steps = (d.train().size() + oneEpoch.batchSize() - 1) / oneEpoch.batchSize();
-                out.add(new Headroom(config, accuracy(testCache.get(config)), accuracy(correct(classifier, cache, config, copy.lora(), d.test())), steps));
-            }
+            if (s.seenBudgets().get(i) <= s.fleetLowMax() + 1e-9) low.add(d.configurations().seen().get(i));
+        }
+        if (low.isEmpty()) return List.of();
+        int steps = (d.train().size() + s.training().batchSize() - 1) / s.training().batchSize();
+        List<Double> control = tunedCopyAccuracies(model, task, s, d, shared, sharedHead, d.configurations().initialSet(), low, keep,
+                label + " headroom control", progress);
+        List<Headroom> out = new ArrayList<>();
+        for (int i = 0; i < low.size(); i++) {
+            ModelQuantConfig config = low.get(i);
+            double tuned = tunedCopyAccuracies(model, task, s, d, shared, sharedHead, List.of(config), List.of(config), keep,
+                    label + " headroom", progress).get(0);
+            out.add(new Headroom(config, accuracy(testCache.get(config)), tuned, control.get(i), steps));
         }
         return out;
+    }
+
+    /** A copy of the trained Shared-LoRA and head, trained one more epoch on {@code trainOn}, tested on each of {@code testOn}. */
+    private static List<Double> tunedCopyAccuracies(PretrainedModel model, TaskData task, BenchSettings s, Data d, ConfigAwareLora shared,
+                                                    ClassifierHead sharedHead, List<ModelQuantConfig> trainOn, List<ModelQuantConfig> testOn,
+                                                    NDManager keep, String phase, Progress progress) {
+        try (NDManager scope = keep.newSubManager(); QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), 1)) {
+            ClassifierHead head = new ClassifierHead(model.encoder().config().hiddenSize(), task.labels().size(),
+                    sharedHead.weight().toFloatArray(), sharedHead.bias().toFloatArray(), scope);
+            Map<LinearId, NDArray> a = new TreeMap<>(), b = new TreeMap<>();
+            for (var id : shared.lora().matrices()) {
+                a.put(id, LoraAdapter.trainable(shared.lora().a(id).duplicate()));
+                b.put(id, LoraAdapter.trainable(shared.lora().b(id).duplicate()));
+            }
+            ConfigAwareLora copy = new ConfigAwareLora(LoraAdapter.of(shared.lora().spec(), a, b, scope), null);
+            SentenceClassifier classifier = new SentenceClassifier(model.encoder(), head);
+            new CoaTrainer(new ClassificationObjective(classifier, d.train(), d.evaluationBatch()), copy, cache)
+                    .train(new CoaSettings(s.training().withEpochs(1), 1, false, 1), trainOn, TrainingSetPolicy.frozen(),
+                            (p, done, total) -> progress.update(phase + " " + p, done, total));
+            List<Double> out = new ArrayList<>();
+            for (ModelQuantConfig config : testOn) out.add(accuracy(correct(classifier, cache, config, copy.lora(), d.test())));
+            return out;
+        }
     }
 
     private static boolean[] foldedCorrect(ConfigAwareLora coa, SentenceClassifier classifier, QuantizedWeightCache cache,

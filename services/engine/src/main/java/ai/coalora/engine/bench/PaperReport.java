@@ -142,8 +142,9 @@ public final class PaperReport {
                         100 * d.ownAccuracy(), 100 * d.swappedAccuracy()));
             }
             for (PaperBenchmark.Headroom h : m.headroom()) {
-                out.append(String.format(Locale.ROOT, "- headroom at %.3f bits: Shared-LoRA %.2f, fine-tuned %d more steps on that configuration alone %.2f%n",
-                        h.config().averageBits(), 100 * h.sharedAccuracy(), h.steps(), 100 * h.tunedAccuracy()));
+                out.append(String.format(Locale.ROOT, "- headroom at %.3f bits: Shared-LoRA %.2f; %d more steps on that configuration alone %.2f, "
+                        + "over the whole training set (control) %.2f: configuration-specific gain %+.2f%n", h.config().averageBits(),
+                        100 * h.sharedAccuracy(), h.steps(), 100 * h.tunedAccuracy(), 100 * h.controlAccuracy(), 100 * h.specificGain()));
             }
         }
         return out.toString();
@@ -209,7 +210,7 @@ public final class PaperReport {
             row.put("epochs", m.epochs());
             row.put("theta", m.theta());
             row.put("headroom", m.headroom().stream().map(h -> Map.of("averageBits", h.config().averageBits(), "sharedAccuracy",
-                    h.sharedAccuracy(), "tunedAccuracy", h.tunedAccuracy(), "steps", h.steps())).toList());
+                    h.sharedAccuracy(), "tunedAccuracy", h.tunedAccuracy(), "controlAccuracy", h.controlAccuracy(), "steps", h.steps())).toList());
             row.put("fleet", m.fleet().stream().map(f -> {
                 Map<String, Object> d = new LinkedHashMap<>();
                 d.put("budget", f.budget());

@@ -88,9 +88,11 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
     public NDArray delta(LinearId id, NDArray input, NDArray mixing) {
         NDArray down = a.get(id), up = b.get(id);
         if (down == null) return null;
-        NDArray h = input.matMul(StepScope.own(down.transpose(), input));
-        if (mixing != null) h = h.matMul(StepScope.own(mixing.transpose(), input));
-        return h.matMul(StepScope.own(up.transpose(), input)).mul(spec.scale());
+        // M A (r x in) costs r^2 in; M applied to the activations would cost a pass over every token. The scale goes
+        // on the rank-r activations, not on the wide output, for the same reason.
+        NDArray mixedDown = mixing == null ? down : StepScope.own(mixing.matMul(down), input);
+        NDArray h = input.matMul(StepScope.own(mixedDown.transpose(), input)).mul(spec.scale());
+        return h.matMul(StepScope.own(up.transpose(), input));
     }
 
     /** The matrices this adapter adjusts. */

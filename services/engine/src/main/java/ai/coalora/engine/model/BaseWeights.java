@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -16,6 +17,7 @@ import java.util.TreeMap;
 public final class BaseWeights implements AutoCloseable {
     private final NDManager manager;
     private final Map<LinearId, NDArray> transposed = new TreeMap<>();
+    private final Map<LinearId, NDArray> outByIn = new HashMap<>();
 
     private BaseWeights(NDManager manager) { this.manager = manager; }
 
@@ -48,6 +50,20 @@ public final class BaseWeights implements AutoCloseable {
     public NDArray transposed(LinearId id) {
         NDArray w = transposed.get(id);
         if (w == null) throw new IllegalArgumentException("no base weight for " + id.weightName());
+        return w;
+    }
+
+    /**
+     * The same weight as (out x in), the layout {@code Linear.linear} takes: a view of {@link #transposed} (no copy),
+     * made once, so the forward pass can fuse the bias into the product.
+     */
+    public synchronized NDArray outByIn(LinearId id) {
+        NDArray w = outByIn.get(id);
+        if (w == null) {
+            w = transposed(id).transpose();
+            w.attach(manager);
+            outByIn.put(id, w);
+        }
         return w;
     }
 

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
+import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -191,9 +192,9 @@ public final class BertEncoder implements QuantizableModel, AutoCloseable {
         return layerNorm(x.add(out), prefix + "output.LayerNorm");
     }
 
-    /** y = x W^T + bias (+ adapter delta). */
+    /** y = x W^T + bias (+ adapter delta); the bias is added inside the product (one pass over y fewer). */
     private NDArray linear(LinearId id, NDArray x, BaseWeights base, Adapter adapter) {
-        NDArray y = x.matMul(base.transposed(id)).add(param(id.biasName()));
+        NDArray y = Linear.linear(x, base.outByIn(id), param(id.biasName())).singletonOrThrow();
         if (adapter != null) {
             NDArray delta = adapter.delta(id, x);
             if (delta != null) y = y.add(delta);

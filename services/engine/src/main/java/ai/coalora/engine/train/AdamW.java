@@ -1,6 +1,8 @@
 package ai.coalora.engine.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import java.util.ArrayList;
@@ -91,18 +93,23 @@ public final class AdamW implements AutoCloseable {
      */
     public float step(float lr) {
         try (NDManager scope = state.newSubManager()) {
-            List<NDArray> grads = new ArrayList<>();
-            double sq = 0;
-            Arrays.fill(lastNorms, 0);
-            for (int i = 0; i < params.size(); i++) {
-                NDArray g = params.get(i).getGradient();
+            List<NDArray> grads = new ArrayList<>(params.size());
+            NDList squares = new NDList(params.size());
+            for (NDArray p : params) {
+                NDArray g = p.getGradient();
                 g.attach(scope);
                 grads.add(g);
-                double gsq = g.square().sum().getFloat();
-                lastNorms[groupOf.get(i)] += gsq;
-                sq += gsq;
+                squares.add(g.square().sum());
             }
-            float norm = (float) Math.sqrt(sq);
+            // one read of all squared norms, not one per parameter
+            float[] sq = NDArrays.stack(squares).toFloatArray();
+            Arrays.fill(lastNorms, 0);
+            double total = 0;
+            for (int i = 0; i < sq.length; i++) {
+                lastNorms[groupOf.get(i)] += sq[i];
+                total += sq[i];
+            }
+            float norm = (float) Math.sqrt(total);
             if (!Float.isFinite(norm)) {
                 rejectedGradients++;
                 for (NDArray g : grads) zero(g);
@@ -112,21 +119,14 @@ public final class AdamW implements AutoCloseable {
             float clip = norm > clipNorm ? clipNorm / (norm + 1e-6f) : 1f;
             float bc1 = 1 - (float) Math.pow(beta1, t), bc2 = 1 - (float) Math.pow(beta2, t);
             for (int i = 0; i < params.size(); i++) {
-                NDArray p = params.get(i), g = grads.get(i).mul(clip);
-                m.get(i).muli(beta1).addi(g.mul(1 - beta1));
-                v.get(i).muli(beta2).addi(g.square().mul(1 - beta2));
-                // ops take the manager of their first operand: bring the bias-corrected moments into scope
-                NDArray mHat = m.get(i).div(bc1);
-                NDArray vHat = v.get(i).div(bc2);
-                mHat.attach(scope);
-                vHat.attach(scope);
+                NDArray p = params.get(i), g = grads.get(i);
                 float rate = lr * scales[groupOf.get(i)], decay = decays[groupOf.get(i)];
-                if (rate > 0) {
-                    NDArray update = mHat.div(vHat.sqrt().add(eps));
-                    if (decay > 0) p.muli(1 - rate * decay);
-                    p.subi(update.mul(rate));
-                }
-                zero(grads.get(i));
+                // the engine's fused in-place update: p *= 1 - rate * decay; m, v updated with the clipped gradient;
+                // p -= rate * sqrt(bc2) / bc1 * m / (sqrt(v) + eps), which is rate * mHat / (sqrt(vHat) + eps) with
+                // eps scaled by sqrt(bc2) (Kingma and Ba's efficient form). A zero rate still advances the moments.
+                p.getNDArrayInternal().adamUpdate(new NDList(p, g, m.get(i), v.get(i)), new NDList(p),
+                        rate, rate * (float) Math.sqrt(bc2) / bc1, decay, clip, -1f, beta1, beta2, eps, false, true);
+                zero(g);
             }
             return norm;
         }
