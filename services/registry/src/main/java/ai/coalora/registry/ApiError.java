@@ -2,6 +2,8 @@ package ai.coalora.registry;
 
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.ext.ExceptionMapper;
+import jakarta.ws.rs.ext.Provider;
 import java.util.Map;
 
 /** The registry's error answers: a status and a JSON body saying what was wrong. */
@@ -9,11 +11,11 @@ final class ApiError {
     private ApiError() {}
 
     /** A client mistake thrown anywhere below a resource becomes its 4xx answer (one place, not a catch per method). */
-    @jakarta.ws.rs.ext.Provider
-    public static final class BadRequestMapper implements jakarta.ws.rs.ext.ExceptionMapper<ModelVersions.BadRequest> {
+    @Provider
+    public static final class ApiExceptionMapper implements ExceptionMapper<ApiException> {
         @Override
-        public Response toResponse(ModelVersions.BadRequest e) {
-            return of(e.status, e.getMessage());
+        public Response toResponse(ApiException e) {
+            return of(e.status().code(), e.getMessage());
         }
     }
 

@@ -16,10 +16,12 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.stream.Collectors;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 
 /**
@@ -105,6 +107,10 @@ public class DashboardResource {
         }
     }
 
+    /** One count column per device state, named after it, in the enum's order. */
+    private static final String DEVICE_STATE_COUNTS = Arrays.stream(RolloutDeviceState.values())
+            .map(state -> "count(*) filter (where state = '" + state.sql() + "') " + state.sql()).collect(Collectors.joining(", "));
+
     @GET
     @Path("/rollouts")
     @Operation(summary = "Dashboard: rollouts, newest first, with device counts by state and the latest transition (one query)")
@@ -114,10 +120,7 @@ public class DashboardResource {
              PreparedStatement st = c.prepareStatement("select r.rollout_id, r.model_version, r.state, r.current_wave, r.waves, r.created_by, "
                      + "r.created_at, r.updated_at, d.n, d.scheduled, d.targeted, d.finished, d.failed, d.reverting, d.reverted, t.actor, t.reason, t.at "
                      + "from (select * from rollouts order by created_at desc limit ?) r "
-                     + "left join lateral (select count(*) n, count(*) filter (where state = 'scheduled') scheduled, "
-                     + "count(*) filter (where state = 'targeted') targeted, count(*) filter (where state = 'finished') finished, "
-                     + "count(*) filter (where state = 'failed') failed, count(*) filter (where state = 'reverting') reverting, "
-                     + "count(*) filter (where state = 'reverted') reverted from rollout_devices where rollout_id = r.rollout_id) d on true "
+                     + "left join lateral (select count(*) n, " + DEVICE_STATE_COUNTS + " from rollout_devices where rollout_id = r.rollout_id) d on true "
                      + "left join lateral (select actor, reason, at from rollout_transitions where rollout_id = r.rollout_id order by id desc limit 1) t "
                      + "on true order by r.created_at desc")) {
             st.setInt(1, Math.max(1, Math.min(limit, MAX_ROWS)));

@@ -57,16 +57,6 @@ public class ModelVersions {
     /** The runtime format our packed artifacts are in. */
     static final String PACKED_FORMAT = "coalora-packed";
 
-    /** A client mistake (HTTP 4xx) with the reason. */
-    public static final class BadRequest extends Exception {
-        final int status;
-
-        BadRequest(int status, String message) {
-            super(message);
-            this.status = status;
-        }
-    }
-
     public record FileName(String name, String sha256) {}
 
     public record Registration(List<FileName> files, String parentVersion, JsonNode lineage) {}
@@ -96,14 +86,14 @@ public class ModelVersions {
     }
 
     /** Registers a bundle whose files are already blobs; the same files give the same version (idempotent). */
-    public Registered register(Registration r) throws BadRequest, IOException, SQLException {
-        if (r == null || r.files() == null || r.files().isEmpty()) throw new BadRequest(400, "files: a bundle has files (bundle.json, tensors.safetensors)");
+    public Registered register(Registration r) throws ApiException, IOException, SQLException {
+        if (r == null || r.files() == null || r.files().isEmpty()) throw ApiException.badRequest("files: a bundle has files (bundle.json, tensors.safetensors)");
         List<FileRef> files = new ArrayList<>();
         Path staging = Files.createTempDirectory("coalora-register-");
         try {
             for (FileName f : r.files()) {
-                if (f.name() == null || !f.name().matches("[A-Za-z0-9._-]{1,128}")) throw new BadRequest(400, "files: bad file name '" + f.name() + "'");
-                Path blob = blobs.find(f.sha256()).orElseThrow(() -> new BadRequest(400, "files: no blob " + f.sha256() + " (upload it first with PUT /api/blobs/{sha256})"));
+                if (f.name() == null || !f.name().matches("[A-Za-z0-9._-]{1,128}")) throw ApiException.badRequest("files: bad file name '" + f.name() + "'");
+                Path blob = blobs.find(f.sha256()).orElseThrow(() -> ApiException.badRequest("files: no blob " + f.sha256() + " (upload it first with PUT /api/blobs/{sha256})"));
                 Files.copy(blob, staging.resolve(f.name()));
                 files.add(new FileRef(f.name(), f.sha256(), Files.size(blob)));
             }
@@ -112,19 +102,19 @@ public class ModelVersions {
             try {
                 m = ModelBundle.read(staging).manifest();
             } catch (IOException | RuntimeException e) {
-                throw new BadRequest(400, "not a valid model bundle: " + e.getMessage());
+                throw ApiException.badRequest("not a valid model bundle: " + e.getMessage());
             }
             if (!MiniLmArtifact.ONNX_SHA256.equals(m.baseModel().onnxSha256())) {
-                throw new BadRequest(400, "bundle is for base model " + m.baseModel().name() + " (" + m.baseModel().onnxSha256() + "), which this registry cannot budget");
+                throw ApiException.badRequest("bundle is for base model " + m.baseModel().name() + " (" + m.baseModel().onnxSha256() + "), which this registry cannot budget");
             }
-            if (m.front() == null || m.front().isEmpty()) throw new BadRequest(400, "bundle has an empty Pareto front: nothing to assign");
+            if (m.front() == null || m.front().isEmpty()) throw ApiException.badRequest("bundle has an empty Pareto front: nothing to assign");
             List<FrontEntry> front = frontOf(m);
             String version = versionId(files);
             try (Connection c = dataSource.getConnection()) {
                 c.setAutoCommit(false);
                 Optional<Version> existing = find(c, version);
                 if (existing.isPresent()) { c.rollback(); return new Registered(existing.get(), false); }
-                if (r.parentVersion() != null && find(c, r.parentVersion()).isEmpty()) throw new BadRequest(400, "parentVersion " + r.parentVersion() + " is not registered");
+                if (r.parentVersion() != null && find(c, r.parentVersion()).isEmpty()) throw ApiException.badRequest("parentVersion " + r.parentVersion() + " is not registered");
                 try (PreparedStatement st = c.prepareStatement("insert into model_versions (model_version, parent_version, task, base_model, files, front, lineage) "
                         + "values (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb)")) {
                     st.setString(1, version);
@@ -163,15 +153,15 @@ public class ModelVersions {
     }
 
     /** Points {@code alias} at a version, appends the move to its history, announces it with the version's front. */
-    public AliasMove promote(String alias, Promotion p) throws BadRequest, SQLException {
-        if (alias == null || !ALIAS.matcher(alias).matches()) throw new BadRequest(400, "alias must match " + ALIAS.pattern());
-        if (p == null || p.modelVersion() == null) throw new BadRequest(400, "modelVersion is required");
-        if (p.actor() == null || p.actor().isBlank()) throw new BadRequest(400, "actor is required (who moves the alias)");
+    public AliasMove promote(String alias, Promotion p) throws ApiException, SQLException {
+        if (alias == null || !ALIAS.matcher(alias).matches()) throw ApiException.badRequest("alias must match " + ALIAS.pattern());
+        if (p == null || p.modelVersion() == null) throw ApiException.badRequest("modelVersion is required");
+        if (p.actor() == null || p.actor().isBlank()) throw ApiException.badRequest("actor is required (who moves the alias)");
         String reason = p.reason() == null || p.reason().isBlank() ? "promoted" : p.reason();
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
-                Version v = find(c, p.modelVersion()).orElseThrow(() -> new BadRequest(404, "model version " + p.modelVersion() + " is not registered"));
+                Version v = find(c, p.modelVersion()).orElseThrow(() -> ApiException.notFound("model version " + p.modelVersion() + " is not registered"));
                 String previous = null;
                 try (PreparedStatement st = c.prepareStatement("select model_version from aliases where alias = ? for update")) {
                     st.setString(1, alias);
@@ -202,7 +192,7 @@ public class ModelVersions {
                 c.commit();
                 service.published();
                 return new AliasMove(alias, v.modelVersion(), previous, p.actor(), reason, at);
-            } catch (BadRequest | SQLException | RuntimeException e) {
+            } catch (ApiException | SQLException | RuntimeException e) {
                 c.rollback();
                 throw e;
             }

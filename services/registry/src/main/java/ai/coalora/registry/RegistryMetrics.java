@@ -12,6 +12,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -38,7 +39,7 @@ import org.jboss.logging.Logger;
 @ApplicationScoped
 public class RegistryMetrics {
     private static final Logger LOG = Logger.getLogger(RegistryMetrics.class);
-    static final List<String> ROLLOUT_STATES = List.of("running", "paused", "succeeded", "aborted", "reverting", "reverted");
+    static final List<String> ROLLOUT_STATES = Arrays.stream(RolloutState.values()).map(RolloutState::sql).toList();
     static final List<String> DEVICE_STATUSES = List.of("pending", "unassignable", "assigned", "ready", "running", "failed");
     static final List<String> TRIGGERS = List.of("accuracy", "coverage");
 

@@ -7,6 +7,8 @@ import ai.coalora.fleet.events.Payloads.DeviceTarget;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.messaging.Transaction;
+import ai.coalora.registry.RolloutPolicy.OnFailure;
+import ai.coalora.registry.RolloutPolicy.OnWaveSuccess;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -19,6 +21,9 @@ import java.util.UUID;
  * The rollout state machine, persisted in the registry's tables and driven by events (assignments, device
  * status, telemetry) and by operators. Every step runs inside the caller's transaction, so a state change,
  * its recorded transition and the device targets it publishes commit together.
+ *
+ * The states and their legal moves are {@link RolloutState}'s table; every change goes through {@link #setState} or
+ * {@link #transition}, which refuse a move the table does not hold.
  *
  * <pre>
  *   running --wave succeeded, more waves, next-wave--> running (next wave)
@@ -38,8 +43,16 @@ final class RolloutEngine {
     static final String SOURCE = "/coalora/registry/rollouts";
 
     /** A rollout's settings and position, read under a row lock. */
-    record State(String id, String version, String state, int wave, int waves, double successThreshold, double errorThreshold,
-                 int errorMinExecuted, double accuracyMargin, String onWaveSuccess, String onFailure, boolean nextOnResume) {}
+    record State(String id, String version, RolloutState state, int wave, int waves, double successThreshold, double errorThreshold,
+                 int errorMinExecuted, double accuracyMargin, OnWaveSuccess onWaveSuccess, OnFailure onFailure, boolean nextOnResume) {
+        /** The row mapper of the {@code rollouts} table, by column name. */
+        static State from(ResultSet rs) throws SQLException {
+            return new State(rs.getString("rollout_id"), rs.getString("model_version"), RolloutState.of(rs.getString("state")),
+                    rs.getInt("current_wave"), rs.getInt("waves"), rs.getDouble("success_threshold"), rs.getDouble("error_threshold"),
+                    rs.getInt("error_min_executed"), rs.getDouble("accuracy_margin"), OnWaveSuccess.column(rs.getString("on_wave_success")),
+                    OnFailure.column(rs.getString("on_failure")), rs.getBoolean("next_on_resume"));
+        }
+    }
 
     /** A wave's counts. */
     record WaveStats(int devices, int finished, int failed, int measured, double predicted, double measuredAccuracy) {}
@@ -47,14 +60,10 @@ final class RolloutEngine {
     private RolloutEngine() {}
 
     static State lock(Connection c, String rolloutId) throws SQLException {
-        try (PreparedStatement st = c.prepareStatement("select rollout_id, model_version, state, current_wave, waves, success_threshold, "
-                + "error_threshold, error_min_executed, accuracy_margin, on_wave_success, on_failure, next_on_resume from rollouts "
-                + "where rollout_id = ? for update")) {
+        try (PreparedStatement st = c.prepareStatement("select * from rollouts where rollout_id = ? for update")) {
             st.setString(1, rolloutId);
             try (ResultSet rs = st.executeQuery()) {
-                if (!rs.next()) return null;
-                return new State(rs.getString(1), rs.getString(2), rs.getString(3), rs.getInt(4), rs.getInt(5), rs.getDouble(6),
-                        rs.getDouble(7), rs.getInt(8), rs.getDouble(9), rs.getString(10), rs.getString(11), rs.getBoolean(12));
+                return rs.next() ? State.from(rs) : null;
             }
         }
     }
@@ -62,17 +71,20 @@ final class RolloutEngine {
     /** Targets a wave's devices at the rollout's version; devices already running it count as finished at once. */
     static void startWave(Transaction tx, State r, int wave, String actor) throws SQLException {
         Connection c = tx.connection();
-        exec(c, "update rollouts set current_wave = ?, state = 'running', next_on_resume = false, updated_at = now() where rollout_id = ?", wave, r.id());
-        exec(c, "update rollout_devices rd set state = 'finished', predicted_accuracy = d.predicted_accuracy, "
+        requireMove(r, RolloutState.RUNNING);
+        exec(c, "update rollouts set current_wave = ?, state = ?, next_on_resume = false, updated_at = now() where rollout_id = ?", wave,
+                RolloutState.RUNNING.sql(), r.id());
+        exec(c, "update rollout_devices rd set state = ?, predicted_accuracy = d.predicted_accuracy, "
                 + "measured_accuracy = (select t.accuracy from telemetry t where t.device_id = d.device_id and t.model_version = ? order by t.id desc limit 1), "
                 + "reason = 'already running the version', updated_at = now() from devices d "
-                + "where rd.rollout_id = ? and rd.wave = ? and rd.state = 'scheduled' and d.device_id = rd.device_id "
-                + "and d.update_status = 'applied' and d.update_version = ?", r.version(), r.id(), wave, r.version());
-        for (String device : devices(c, r.id(), wave, "scheduled")) {
-            exec(c, "update rollout_devices set state = 'targeted', updated_at = now() where rollout_id = ? and device_id = ?", r.id(), device);
+                + "where rd.rollout_id = ? and rd.wave = ? and rd.state = ? and d.device_id = rd.device_id "
+                + "and d.update_status = ? and d.update_version = ?", RolloutDeviceState.FINISHED.sql(), r.version(), r.id(), wave,
+                RolloutDeviceState.SCHEDULED.sql(), Payloads.DeviceStatus.APPLIED, r.version());
+        for (String device : devices(c, r.id(), wave, RolloutDeviceState.SCHEDULED)) {
+            setDeviceState(c, r.id(), device, RolloutDeviceState.TARGETED);
             target(tx, device, r.version(), r.id(), wave, "rollout " + r.id() + " wave " + wave, false);
         }
-        transition(c, r.id(), r.state(), "running", wave, actor, "wave " + wave + " of " + r.waves() + " started");
+        transition(c, r.id(), r.state(), RolloutState.RUNNING, wave, actor, "wave " + wave + " of " + r.waves() + " started");
         evaluate(tx, r.id());
     }
 
@@ -81,13 +93,13 @@ final class RolloutEngine {
         Connection c = tx.connection();
         State r = lock(c, rolloutId);
         if (r == null) return;
-        if (r.state().equals("reverting")) {
-            if (devices(c, r.id(), null, "reverting").isEmpty()) {
-                setState(c, r, "reverted", r.wave(), "rollout", "every device is back on its previous version");
+        if (r.state() == RolloutState.REVERTING) {
+            if (devices(c, r.id(), null, RolloutDeviceState.REVERTING).isEmpty()) {
+                setState(c, r, RolloutState.REVERTED, r.wave(), "rollout", "every device is back on its previous version");
             }
             return;
         }
-        if (!r.state().equals("running")) return;
+        if (r.state() != RolloutState.RUNNING) return;
         WaveStats w = stats(c, r.id(), r.wave());
         int executed = w.finished() + w.failed();
         if (executed >= r.errorMinExecuted() && w.failed() > r.errorThreshold() * w.devices()) {
@@ -114,10 +126,10 @@ final class RolloutEngine {
     static void advance(Transaction tx, State r, String actor, String reason) throws SQLException {
         Connection c = tx.connection();
         if (r.wave() >= r.waves()) {
-            setState(c, r, "succeeded", r.wave(), actor, reason + "; all " + r.waves() + " waves done");
-        } else if (r.onWaveSuccess().equals("pause") && !actor.startsWith("operator:")) {
+            setState(c, r, RolloutState.SUCCEEDED, r.wave(), actor, reason + "; all " + r.waves() + " waves done");
+        } else if (r.onWaveSuccess() == OnWaveSuccess.PAUSE && !actor.startsWith("operator:")) {
             exec(c, "update rollouts set next_on_resume = true where rollout_id = ?", r.id());
-            setState(c, r, "paused", r.wave(), actor, reason + "; pausing before wave " + (r.wave() + 1) + " (on-wave-success: pause)");
+            setState(c, r, RolloutState.PAUSED, r.wave(), actor, reason + "; pausing before wave " + (r.wave() + 1) + " (on-wave-success: pause)");
         } else {
             transition(c, r.id(), r.state(), r.state(), r.wave(), actor, reason);
             startWave(tx, lock(c, r.id()), r.wave() + 1, actor);
@@ -126,23 +138,26 @@ final class RolloutEngine {
 
     static void fail(Transaction tx, State r, String actor, String reason) throws SQLException {
         switch (r.onFailure()) {
-            case "pause" -> setState(tx.connection(), r, "paused", r.wave(), actor, reason + "; paused (on-failure: pause)");
-            case "abort-keep" -> setState(tx.connection(), r, "aborted", r.wave(), actor, reason + "; aborted, devices keep what they run");
-            default -> revert(tx, r, actor, reason + "; aborting and reverting");
+            case PAUSE -> setState(tx.connection(), r, RolloutState.PAUSED, r.wave(), actor, reason + "; paused (on-failure: pause)");
+            case ABORT_KEEP -> setState(tx.connection(), r, RolloutState.ABORTED, r.wave(), actor, reason + "; aborted, devices keep what they run");
+            case ABORT_REVERT -> revert(tx, r, actor, reason + "; aborting and reverting");
         }
     }
 
     /** Sends every device the rollout moved back to the version it ran before. */
     static void revert(Transaction tx, State r, String actor, String reason) throws SQLException {
         Connection c = tx.connection();
-        setState(c, r, "reverting", r.wave(), actor, reason);
+        setState(c, r, RolloutState.REVERTING, r.wave(), actor, reason);
         List<String[]> moved = new ArrayList<>();
         try (PreparedStatement st = c.prepareStatement("select rd.device_id, rd.previous_version, "
                 + "(d.update_version = ? or d.model_version = ?) from rollout_devices rd left join devices d on d.device_id = rd.device_id "
-                + "where rd.rollout_id = ? and rd.state in ('targeted', 'finished', 'failed')")) {
+                + "where rd.rollout_id = ? and rd.state in (?, ?, ?)")) {
             st.setString(1, r.version());
             st.setString(2, r.version());
             st.setString(3, r.id());
+            st.setString(4, RolloutDeviceState.TARGETED.sql());
+            st.setString(5, RolloutDeviceState.FINISHED.sql());
+            st.setString(6, RolloutDeviceState.FAILED.sql());
             try (ResultSet rs = st.executeQuery()) {
                 while (rs.next()) moved.add(new String[] {rs.getString(1), rs.getString(2), Boolean.toString(rs.getBoolean(3))});
             }
@@ -150,8 +165,8 @@ final class RolloutEngine {
         for (String[] m : moved) {
             boolean onNewVersion = Boolean.parseBoolean(m[2]);
             exec(c, "update rollout_devices set state = ?, reason = ?, updated_at = now() where rollout_id = ? and device_id = ?",
-                    onNewVersion ? "reverting" : "reverted", onNewVersion ? "reverting to " + (m[1] == null ? "the production alias" : m[1])
-                            : "never left its previous version", r.id(), m[0]);
+                    (onNewVersion ? RolloutDeviceState.REVERTING : RolloutDeviceState.REVERTED).sql(), onNewVersion ? "reverting to "
+                            + (m[1] == null ? "the production alias" : m[1]) : "never left its previous version", r.id(), m[0]);
             target(tx, m[0], m[1], null, null, "abort-revert of rollout " + r.id(), false);
         }
         evaluate(tx, r.id());
@@ -164,12 +179,18 @@ final class RolloutEngine {
     }
 
     static WaveStats stats(Connection c, String rolloutId, int wave) throws SQLException {
-        try (PreparedStatement st = c.prepareStatement("select count(*), count(*) filter (where state = 'finished'), "
-                + "count(*) filter (where state = 'failed'), count(measured_accuracy) filter (where state = 'finished'), "
-                + "avg(predicted_accuracy) filter (where state = 'finished' and measured_accuracy is not null), "
-                + "avg(measured_accuracy) filter (where state = 'finished') from rollout_devices where rollout_id = ? and wave = ?")) {
-            st.setString(1, rolloutId);
-            st.setInt(2, wave);
+        String finished = RolloutDeviceState.FINISHED.sql();
+        try (PreparedStatement st = c.prepareStatement("select count(*), count(*) filter (where state = ?), "
+                + "count(*) filter (where state = ?), count(measured_accuracy) filter (where state = ?), "
+                + "avg(predicted_accuracy) filter (where state = ? and measured_accuracy is not null), "
+                + "avg(measured_accuracy) filter (where state = ?) from rollout_devices where rollout_id = ? and wave = ?")) {
+            st.setString(1, finished);
+            st.setString(2, RolloutDeviceState.FAILED.sql());
+            st.setString(3, finished);
+            st.setString(4, finished);
+            st.setString(5, finished);
+            st.setString(6, rolloutId);
+            st.setInt(7, wave);
             try (ResultSet rs = st.executeQuery()) {
                 rs.next();
                 return new WaveStats(rs.getInt(1), rs.getInt(2), rs.getInt(3), rs.getInt(4), rs.getDouble(5), rs.getDouble(6));
@@ -177,12 +198,12 @@ final class RolloutEngine {
         }
     }
 
-    static List<String> devices(Connection c, String rolloutId, Integer wave, String state) throws SQLException {
+    static List<String> devices(Connection c, String rolloutId, Integer wave, RolloutDeviceState state) throws SQLException {
         List<String> out = new ArrayList<>();
         try (PreparedStatement st = c.prepareStatement("select device_id from rollout_devices where rollout_id = ? and state = ?"
                 + (wave == null ? "" : " and wave = ?") + " order by device_id")) {
             st.setString(1, rolloutId);
-            st.setString(2, state);
+            st.setString(2, state.sql());
             if (wave != null) st.setInt(3, wave);
             try (ResultSet rs = st.executeQuery()) {
                 while (rs.next()) out.add(rs.getString(1));
@@ -191,14 +212,29 @@ final class RolloutEngine {
         return out;
     }
 
-    static void setState(Connection c, State r, String to, int wave, String actor, String reason) throws SQLException {
-        exec(c, "update rollouts set state = ?, updated_at = now() where rollout_id = ?", to, r.id());
+    /** Moves the rollout to {@code to} and records the transition; a move the lifecycle table does not hold is refused. */
+    static void setState(Connection c, State r, RolloutState to, int wave, String actor, String reason) throws SQLException {
+        requireMove(r, to);
+        exec(c, "update rollouts set state = ?, updated_at = now() where rollout_id = ?", to.sql(), r.id());
         transition(c, r.id(), r.state(), to, wave, actor, reason);
     }
 
-    static void transition(Connection c, String rolloutId, String from, String to, int wave, String actor, String reason) throws SQLException {
+    /** Records a transition ({@code from} null: the rollout was created); a move the lifecycle table does not hold is refused. */
+    static void transition(Connection c, String rolloutId, RolloutState from, RolloutState to, int wave, String actor, String reason)
+            throws SQLException {
+        if (from == null ? to != RolloutState.INITIAL : !from.canMoveTo(to)) {
+            throw new IllegalStateException("rollout " + rolloutId + ": no move from " + (from == null ? "creation" : from.sql()) + " to " + to.sql());
+        }
         exec(c, "insert into rollout_transitions (rollout_id, from_state, to_state, wave, actor, reason) values (?, ?, ?, ?, ?, ?)",
-                rolloutId, from, to, wave, actor, reason);
+                rolloutId, from == null ? null : from.sql(), to.sql(), wave, actor, reason);
+    }
+
+    private static void requireMove(State r, RolloutState to) {
+        if (!r.state().canMoveTo(to)) throw new IllegalStateException("rollout " + r.id() + ": no move from " + r.state().sql() + " to " + to.sql());
+    }
+
+    static void setDeviceState(Connection c, String rolloutId, String device, RolloutDeviceState to) throws SQLException {
+        exec(c, "update rollout_devices set state = ?, updated_at = now() where rollout_id = ? and device_id = ?", to.sql(), rolloutId, device);
     }
 
     static void exec(Connection c, String sql, Object... params) throws SQLException {
@@ -214,9 +250,10 @@ final class RolloutEngine {
     static void onAssignment(Transaction tx, Payloads.Assignment a) throws SQLException {
         if (a.rolloutId() == null) return;
         Connection c = tx.connection();
-        exec(c, "update rollout_devices set assignment_id = ?, predicted_accuracy = ?, state = case when ? then state else 'failed' end, "
-                + "reason = case when ? then reason else ? end, updated_at = now() where rollout_id = ? and device_id = ? and state = 'targeted'",
-                a.assignmentId(), a.predictedAccuracy(), a.feasible(), a.feasible(), a.reason(), a.rolloutId(), a.deviceId());
+        exec(c, "update rollout_devices set assignment_id = ?, predicted_accuracy = ?, state = case when ? then state else ? end, "
+                + "reason = case when ? then reason else ? end, updated_at = now() where rollout_id = ? and device_id = ? and state = ?",
+                a.assignmentId(), a.predictedAccuracy(), a.feasible(), RolloutDeviceState.FAILED.sql(), a.feasible(), a.reason(), a.rolloutId(),
+                a.deviceId(), RolloutDeviceState.TARGETED.sql());
         if (!a.feasible()) evaluate(tx, a.rolloutId());
     }
 
@@ -225,24 +262,29 @@ final class RolloutEngine {
         Connection c = tx.connection();
         List<String> touched = new ArrayList<>();
         try (PreparedStatement st = c.prepareStatement("select rd.rollout_id, rd.state, r.model_version from rollout_devices rd join rollouts r "
-                + "on r.rollout_id = rd.rollout_id where rd.device_id = ? and rd.state in ('targeted', 'reverting') "
-                + "and r.state in ('running', 'paused', 'reverting')")) {
+                + "on r.rollout_id = rd.rollout_id where rd.device_id = ? and rd.state in (?, ?) and r.state in (?, ?, ?)")) {
             st.setString(1, s.deviceId());
+            st.setString(2, RolloutDeviceState.TARGETED.sql());
+            st.setString(3, RolloutDeviceState.REVERTING.sql());
+            st.setString(4, RolloutState.RUNNING.sql());
+            st.setString(5, RolloutState.PAUSED.sql());
+            st.setString(6, RolloutState.REVERTING.sql());
             try (ResultSet rs = st.executeQuery()) {
                 while (rs.next()) {
-                    String id = rs.getString(1), state = rs.getString(2), version = rs.getString(3);
+                    String id = rs.getString(1), version = rs.getString(3);
+                    RolloutDeviceState state = RolloutDeviceState.of(rs.getString(2));
                     boolean applied = s.status().equals(Payloads.DeviceStatus.APPLIED);
-                    if (state.equals("targeted") && version.equals(s.modelVersion())) {
+                    if (state == RolloutDeviceState.TARGETED && version.equals(s.modelVersion())) {
                         // telemetry may have arrived first (another topic): take it from the table
                         exec(c, "update rollout_devices rd set state = ?, reason = ?, predicted_accuracy = coalesce(rd.predicted_accuracy, "
                                 + "(select predicted_accuracy from devices where device_id = rd.device_id)), measured_accuracy = coalesce("
                                 + "rd.measured_accuracy, (select t.accuracy from telemetry t where t.device_id = rd.device_id and t.model_version = ? "
                                 + "order by t.id desc limit 1)), updated_at = now() where rollout_id = ? and device_id = ?",
-                                applied ? "finished" : "failed", s.reason(), version, id, s.deviceId());
+                                (applied ? RolloutDeviceState.FINISHED : RolloutDeviceState.FAILED).sql(), s.reason(), version, id, s.deviceId());
                         touched.add(id);
-                    } else if (state.equals("reverting") && !version.equals(s.modelVersion()) && applied) {
-                        exec(c, "update rollout_devices set state = 'reverted', reason = ?, updated_at = now() where rollout_id = ? and device_id = ?",
-                                "back on " + s.modelVersion(), id, s.deviceId());
+                    } else if (state == RolloutDeviceState.REVERTING && !version.equals(s.modelVersion()) && applied) {
+                        exec(c, "update rollout_devices set state = ?, reason = ?, updated_at = now() where rollout_id = ? and device_id = ?",
+                                RolloutDeviceState.REVERTED.sql(), "back on " + s.modelVersion(), id, s.deviceId());
                         touched.add(id);
                     }
                 }
@@ -256,11 +298,13 @@ final class RolloutEngine {
         Connection c = tx.connection();
         List<String> touched = new ArrayList<>();
         try (PreparedStatement st = c.prepareStatement("update rollout_devices rd set measured_accuracy = ?, updated_at = now() from rollouts r "
-                + "where r.rollout_id = rd.rollout_id and rd.device_id = ? and r.model_version = ? and rd.state = 'finished' "
-                + "and r.state = 'running' returning rd.rollout_id")) {
+                + "where r.rollout_id = rd.rollout_id and rd.device_id = ? and r.model_version = ? and rd.state = ? "
+                + "and r.state = ? returning rd.rollout_id")) {
             st.setDouble(1, t.accuracy());
             st.setString(2, t.deviceId());
             st.setString(3, t.modelVersion());
+            st.setString(4, RolloutDeviceState.FINISHED.sql());
+            st.setString(5, RolloutState.RUNNING.sql());
             try (ResultSet rs = st.executeQuery()) {
                 while (rs.next()) touched.add(rs.getString(1));
             }

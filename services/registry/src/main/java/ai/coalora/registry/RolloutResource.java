@@ -33,7 +33,7 @@ public class RolloutResource {
     @Operation(summary = "Start a rollout (operator; the actor is the authenticated user): {modelVersion, deviceIds?, waveFractions?, successThreshold?, errorThreshold?, "
             + "errorMinExecuted?, accuracyMargin?, onWaveSuccess (next-wave|pause)?, onFailure (pause|abort-keep|abort-revert)?}")
     public Response create(Rollouts.Plan plan) throws Exception {
-        if (plan == null) throw new ModelVersions.BadRequest(400, "a rollout plan is required");
+        if (plan == null) throw ApiException.badRequest("a rollout plan is required");
         return Response.status(201).entity(rollouts.create(plan.withActor(identity.getPrincipal().getName()))).build();
     }
 

@@ -2,6 +2,8 @@ package ai.coalora.registry;
 
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.messaging.Transaction;
+import ai.coalora.registry.RolloutPolicy.OnFailure;
+import ai.coalora.registry.RolloutPolicy.OnWaveSuccess;
 import io.agroal.api.AgroalDataSource;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.sql.Connection;
@@ -12,13 +14,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.UUID;
 
 /** Operators' side of rollouts: create, inspect, pause, resume, abort, retry failed devices. */
 @ApplicationScoped
 public class Rollouts {
-    static final Set<String> ON_WAVE_SUCCESS = Set.of("next-wave", "pause"), ON_FAILURE = Set.of("pause", "abort-keep", "abort-revert");
     /** Defaults: 10% / 30% / 60% waves, >= 90% finished, > 10% failed after 5 executed, 5 accuracy points of margin. */
     static final List<Double> DEFAULT_WAVES = List.of(0.1, 0.3, 0.6);
 
@@ -43,11 +43,28 @@ public class Rollouts {
     public record Wave(int wave, int devices, int scheduled, int targeted, int finished, int failed, int reverting, int reverted,
                        Double predictedAccuracy, Double measuredAccuracy, int measured) {}
 
-    public record Transition(String from, String to, int wave, String actor, String reason, Instant at) {}
+    /** One recorded move; {@code from} is null for the creation. */
+    public record Transition(RolloutState from, RolloutState to, int wave, String actor, String reason, Instant at) {
+        /** The row mapper of {@code rollout_transitions}, by column name. */
+        static Transition from(ResultSet rs) throws SQLException {
+            String from = rs.getString("from_state");
+            return new Transition(from == null ? null : RolloutState.of(from), RolloutState.of(rs.getString("to_state")), rs.getInt("wave"),
+                    rs.getString("actor"), rs.getString("reason"), rs.getTimestamp("at").toInstant());
+        }
+    }
 
-    public record Rollout(String rolloutId, String modelVersion, String state, int currentWave, int waves, double successThreshold,
-                          double errorThreshold, int errorMinExecuted, double accuracyMargin, String onWaveSuccess, String onFailure,
-                          String createdBy, Instant createdAt, List<Wave> progress, List<Transition> transitions) {}
+    public record Rollout(String rolloutId, String modelVersion, RolloutState state, int currentWave, int waves, double successThreshold,
+                          double errorThreshold, int errorMinExecuted, double accuracyMargin, OnWaveSuccess onWaveSuccess, OnFailure onFailure,
+                          String createdBy, Instant createdAt, List<Wave> progress, List<Transition> transitions) {
+        /** The row mapper of {@code rollouts}, by column name; progress and transitions are filled in after. */
+        static Rollout from(ResultSet rs) throws SQLException {
+            return new Rollout(rs.getString("rollout_id"), rs.getString("model_version"), RolloutState.of(rs.getString("state")),
+                    rs.getInt("current_wave"), rs.getInt("waves"), rs.getDouble("success_threshold"), rs.getDouble("error_threshold"),
+                    rs.getInt("error_min_executed"), rs.getDouble("accuracy_margin"), OnWaveSuccess.column(rs.getString("on_wave_success")),
+                    OnFailure.column(rs.getString("on_failure")), rs.getString("created_by"), rs.getTimestamp("created_at").toInstant(),
+                    new ArrayList<>(), new ArrayList<>());
+        }
+    }
 
     final AgroalDataSource dataSource;
     final RegistryService service;
@@ -57,28 +74,27 @@ public class Rollouts {
         this.service = service;
     }
 
-    public Rollout create(Plan p) throws ModelVersions.BadRequest, SQLException {
-        if (p == null || p.modelVersion() == null) throw new ModelVersions.BadRequest(400, "modelVersion is required");
-        if (p.actor() == null || p.actor().isBlank()) throw new ModelVersions.BadRequest(400, "actor is required (who starts the rollout)");
+    public Rollout create(Plan p) throws ApiException, SQLException {
+        if (p == null || p.modelVersion() == null) throw ApiException.badRequest("modelVersion is required");
+        if (p.actor() == null || p.actor().isBlank()) throw ApiException.badRequest("actor is required (who starts the rollout)");
         List<Double> fractions = p.waveFractions() == null ? DEFAULT_WAVES : p.waveFractions();
         double sum = fractions.stream().mapToDouble(Double::doubleValue).sum();
         if (fractions.isEmpty() || fractions.stream().anyMatch(f -> f == null || !(f > 0)) || Math.abs(sum - 1) > 1e-6) {
-            throw new ModelVersions.BadRequest(400, "waveFractions must be positive and sum to 1, got " + fractions);
+            throw ApiException.badRequest("waveFractions must be positive and sum to 1, got " + fractions);
         }
         double success = orDefault(p.successThreshold(), 0.9), error = orDefault(p.errorThreshold(), 0.1), margin = orDefault(p.accuracyMargin(), 0.05);
         int minExecuted = p.errorMinExecuted() == null ? 5 : p.errorMinExecuted();
         if (!(success > 0 && success <= 1) || !(error >= 0 && error < 1) || minExecuted < 1 || !(margin >= 0)) {
-            throw new ModelVersions.BadRequest(400, "need 0 < successThreshold <= 1, 0 <= errorThreshold < 1, errorMinExecuted >= 1, accuracyMargin >= 0");
+            throw ApiException.badRequest("need 0 < successThreshold <= 1, 0 <= errorThreshold < 1, errorMinExecuted >= 1, accuracyMargin >= 0");
         }
-        String onSuccess = p.onWaveSuccess() == null ? "next-wave" : p.onWaveSuccess(), onFailure = p.onFailure() == null ? "pause" : p.onFailure();
-        if (!ON_WAVE_SUCCESS.contains(onSuccess)) throw new ModelVersions.BadRequest(400, "onWaveSuccess must be one of " + ON_WAVE_SUCCESS);
-        if (!ON_FAILURE.contains(onFailure)) throw new ModelVersions.BadRequest(400, "onFailure must be one of " + ON_FAILURE);
+        OnWaveSuccess onSuccess = p.onWaveSuccess() == null ? OnWaveSuccess.NEXT_WAVE : OnWaveSuccess.of(p.onWaveSuccess());
+        OnFailure onFailure = p.onFailure() == null ? OnFailure.PAUSE : OnFailure.of(p.onFailure());
         String id = "r-" + UUID.randomUUID().toString().substring(0, 8);
         inTransaction(c -> {
         try (PreparedStatement st = c.prepareStatement("select 1 from model_versions where model_version = ?")) {
             st.setString(1, p.modelVersion());
             try (ResultSet rs = st.executeQuery()) {
-                if (!rs.next()) throw new ModelVersions.BadRequest(404, "model version " + p.modelVersion() + " is not registered");
+                if (!rs.next()) throw ApiException.notFound("model version " + p.modelVersion() + " is not registered");
             }
         }
         List<String[]> targets = new ArrayList<>(); // device, previous version
@@ -90,13 +106,14 @@ public class Rollouts {
                 while (rs.next()) targets.add(new String[] {rs.getString(1), rs.getString(2)});
             }
         }
-        if (targets.isEmpty()) throw new ModelVersions.BadRequest(400, "no known devices to roll out to");
+        if (targets.isEmpty()) throw ApiException.badRequest("no known devices to roll out to");
         if (p.deviceIds() != null && targets.size() < p.deviceIds().size()) {
-            throw new ModelVersions.BadRequest(400, (p.deviceIds().size() - targets.size()) + " of the devices are unknown to the registry");
+            throw ApiException.badRequest((p.deviceIds().size() - targets.size()) + " of the devices are unknown to the registry");
         }
         RolloutEngine.exec(c, "insert into rollouts (rollout_id, model_version, state, current_wave, waves, success_threshold, error_threshold, "
-                + "error_min_executed, accuracy_margin, on_wave_success, on_failure, created_by) values (?, ?, 'running', 0, ?, ?, ?, ?, ?, ?, ?, ?)",
-                id, p.modelVersion(), fractions.size(), success, error, minExecuted, margin, onSuccess, onFailure, p.actor());
+                + "error_min_executed, accuracy_margin, on_wave_success, on_failure, created_by) values (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
+                id, p.modelVersion(), RolloutState.INITIAL.sql(), fractions.size(), success, error, minExecuted, margin, onSuccess.sql(),
+                onFailure.sql(), p.actor());
         // waves in device-id order, sized by the fractions (the last takes the rest); each wave has at least one device
         int start = 0;
         double cumulative = 0;
@@ -105,15 +122,15 @@ public class Rollouts {
             int end = w == fractions.size() - 1 ? targets.size() : Math.max(start + 1, (int) Math.round(cumulative * targets.size()));
             end = Math.min(end, targets.size());
             for (int i = start; i < end; i++) {
-                RolloutEngine.exec(c, "insert into rollout_devices (rollout_id, device_id, wave, state, previous_version) values (?, ?, ?, 'scheduled', ?)",
-                        id, targets.get(i)[0], w + 1, targets.get(i)[1]);
+                RolloutEngine.exec(c, "insert into rollout_devices (rollout_id, device_id, wave, state, previous_version) values (?, ?, ?, ?, ?)",
+                        id, targets.get(i)[0], w + 1, RolloutDeviceState.SCHEDULED.sql(), targets.get(i)[1]);
             }
             start = end;
         }
         if (start < targets.size() || countWaves(c, id) < fractions.size()) {
-            throw new ModelVersions.BadRequest(400, targets.size() + " devices cannot fill " + fractions.size() + " waves");
+            throw ApiException.badRequest(targets.size() + " devices cannot fill " + fractions.size() + " waves");
         }
-        RolloutEngine.transition(c, id, null, "running", 0, "operator:" + p.actor(), "created for " + targets.size() + " devices in "
+        RolloutEngine.transition(c, id, null, RolloutState.INITIAL, 0, "operator:" + p.actor(), "created for " + targets.size() + " devices in "
                 + fractions.size() + " waves");
         Transaction tx = new Transaction(c, ServiceRuntime.schemas());
         RolloutEngine.startWave(tx, RolloutEngine.lock(c, id), 1, "operator:" + p.actor());
@@ -121,50 +138,44 @@ public class Rollouts {
         return find(id).orElseThrow();
     }
 
-    /** pause | resume | abort | retry-failed, each recorded with the operator and the reason. */
-    public Rollout act(String id, String action, Action a) throws ModelVersions.BadRequest, SQLException {
-        if (a == null || a.actor() == null || a.actor().isBlank()) throw new ModelVersions.BadRequest(400, "actor is required");
-        String who = "operator:" + a.actor(), why = a.reason() == null || a.reason().isBlank() ? action : a.reason();
+    /** pause | resume | abort | retry-failed, each recorded with the operator and the reason; refused (409) from a state it is not allowed from. */
+    public Rollout act(String id, String actionPath, Action a) throws ApiException, SQLException {
+        RolloutAction action = RolloutAction.of(actionPath);
+        if (a == null || a.actor() == null || a.actor().isBlank()) throw ApiException.badRequest("actor is required");
+        String who = "operator:" + a.actor(), why = a.reason() == null || a.reason().isBlank() ? action.path() : a.reason();
         inTransaction(c -> {
         RolloutEngine.State r = RolloutEngine.lock(c, id);
-        if (r == null) throw new ModelVersions.BadRequest(404, "no rollout " + id);
+        if (r == null) throw ApiException.notFound("no rollout " + id);
+        action.requireAllowedFrom(id, r.state());
         Transaction tx = new Transaction(c, ServiceRuntime.schemas());
         switch (action) {
-            case "pause" -> {
-                require(r, "running");
-                RolloutEngine.setState(c, r, "paused", r.wave(), who, why);
-            }
-            case "resume" -> {
-                require(r, "paused");
+            case PAUSE -> RolloutEngine.setState(c, r, RolloutState.PAUSED, r.wave(), who, why);
+            case RESUME -> {
                 RolloutEngine.WaveStats w = RolloutEngine.stats(c, r.id(), r.wave());
                 boolean concluded = r.nextOnResume() || w.finished() + w.failed() == w.devices() || w.finished() >= r.successThreshold() * w.devices();
                 if (concluded) {
                     // the operator accepts the wave as it stands (after a pause on success, or overriding a threshold)
                     RolloutEngine.advance(tx, r, who, "wave " + r.wave() + " accepted: " + why);
                 } else {
-                    RolloutEngine.setState(c, r, "running", r.wave(), who, why);
+                    RolloutEngine.setState(c, r, RolloutState.RUNNING, r.wave(), who, why);
                     RolloutEngine.evaluate(tx, r.id());
                 }
             }
-            case "abort" -> {
-                if (!Set.of("running", "paused").contains(r.state())) throw new ModelVersions.BadRequest(409, "rollout " + id + " is " + r.state());
+            case ABORT -> {
                 String mode = a.mode() == null ? "keep" : a.mode();
                 if (mode.equals("revert")) RolloutEngine.revert(tx, r, who, why);
-                else if (mode.equals("keep")) RolloutEngine.setState(c, r, "aborted", r.wave(), who, why + "; devices keep what they run");
-                else throw new ModelVersions.BadRequest(400, "mode must be keep or revert");
+                else if (mode.equals("keep")) RolloutEngine.setState(c, r, RolloutState.ABORTED, r.wave(), who, why + "; devices keep what they run");
+                else throw ApiException.badRequest("mode must be keep or revert");
             }
-            case "retry-failed" -> {
-                if (!Set.of("running", "paused").contains(r.state())) throw new ModelVersions.BadRequest(409, "rollout " + id + " is " + r.state());
-                List<String> failed = RolloutEngine.devices(c, r.id(), r.wave(), "failed");
+            case RETRY_FAILED -> {
+                List<String> failed = RolloutEngine.devices(c, r.id(), r.wave(), RolloutDeviceState.FAILED);
                 for (String d : failed) {
-                    RolloutEngine.exec(c, "update rollout_devices set state = 'targeted', reason = 'retry', updated_at = now() "
-                            + "where rollout_id = ? and device_id = ?", r.id(), d);
+                    RolloutEngine.exec(c, "update rollout_devices set state = ?, reason = 'retry', updated_at = now() "
+                            + "where rollout_id = ? and device_id = ?", RolloutDeviceState.TARGETED.sql(), r.id(), d);
                     RolloutEngine.target(tx, d, r.version(), r.id(), r.wave(), "retry of rollout " + r.id() + " wave " + r.wave(), true);
                 }
-                RolloutEngine.transition(c, r.id(), r.state(), "running", r.wave(), who, "retrying " + failed.size() + " failed devices: " + why);
-                RolloutEngine.exec(c, "update rollouts set state = 'running', updated_at = now() where rollout_id = ?", r.id());
+                RolloutEngine.setState(c, r, RolloutState.RUNNING, r.wave(), who, "retrying " + failed.size() + " failed devices: " + why);
             }
-            default -> throw new ModelVersions.BadRequest(400, "unknown action " + action + " (pause, resume, abort, retry-failed)");
         }
         });
         return find(id).orElseThrow();
@@ -172,26 +183,22 @@ public class Rollouts {
 
     /** Work on the registry's tables that commits as a whole or not at all. */
     private interface Work {
-        void run(Connection c) throws ModelVersions.BadRequest, SQLException;
+        void run(Connection c) throws ApiException, SQLException;
     }
 
     /** Runs {@code work} in one transaction; what it published goes out once it committed. */
-    private void inTransaction(Work work) throws ModelVersions.BadRequest, SQLException {
+    private void inTransaction(Work work) throws ApiException, SQLException {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
                 work.run(c);
                 c.commit();
-            } catch (ModelVersions.BadRequest | SQLException | RuntimeException e) {
+            } catch (ApiException | SQLException | RuntimeException e) {
                 c.rollback();
                 throw e;
             }
         }
         service.published();
-    }
-
-    private static void require(RolloutEngine.State r, String state) throws ModelVersions.BadRequest {
-        if (!r.state().equals(state)) throw new ModelVersions.BadRequest(409, "rollout " + r.id() + " is " + r.state() + ", not " + state);
     }
 
     private static double orDefault(Double v, double d) {
@@ -222,21 +229,21 @@ public class Rollouts {
     public Optional<Rollout> find(String id) throws SQLException {
         try (Connection c = dataSource.getConnection()) {
             Rollout head;
-            try (PreparedStatement st = c.prepareStatement("select rollout_id, model_version, state, current_wave, waves, success_threshold, error_threshold, "
-                    + "error_min_executed, accuracy_margin, on_wave_success, on_failure, created_by, created_at from rollouts where rollout_id = ?")) {
+            try (PreparedStatement st = c.prepareStatement("select * from rollouts where rollout_id = ?")) {
                 st.setString(1, id);
                 try (ResultSet rs = st.executeQuery()) {
                     if (!rs.next()) return Optional.empty();
-                    head = new Rollout(rs.getString(1), rs.getString(2), rs.getString(3), rs.getInt(4), rs.getInt(5), rs.getDouble(6), rs.getDouble(7),
-                            rs.getInt(8), rs.getDouble(9), rs.getString(10), rs.getString(11), rs.getString(12), rs.getTimestamp(13).toInstant(),
-                            new ArrayList<>(), new ArrayList<>());
+                    head = Rollout.from(rs);
                 }
             }
-            try (PreparedStatement st = c.prepareStatement("select wave, count(*), count(*) filter (where state = 'scheduled'), "
-                    + "count(*) filter (where state = 'targeted'), count(*) filter (where state = 'finished'), count(*) filter (where state = 'failed'), "
-                    + "count(*) filter (where state = 'reverting'), count(*) filter (where state = 'reverted'), avg(predicted_accuracy), "
+            // one count per device state, in the enum's order: scheduled, targeted, finished, failed, reverting, reverted
+            StringBuilder counts = new StringBuilder();
+            for (RolloutDeviceState state : RolloutDeviceState.values()) counts.append("count(*) filter (where state = ?), ");
+            try (PreparedStatement st = c.prepareStatement("select wave, count(*), " + counts + "avg(predicted_accuracy), "
                     + "avg(measured_accuracy), count(measured_accuracy) from rollout_devices where rollout_id = ? group by wave order by wave")) {
-                st.setString(1, id);
+                int k = 1;
+                for (RolloutDeviceState state : RolloutDeviceState.values()) st.setString(k++, state.sql());
+                st.setString(k, id);
                 try (ResultSet rs = st.executeQuery()) {
                     while (rs.next()) {
                         head.progress().add(new Wave(rs.getInt(1), rs.getInt(2), rs.getInt(3), rs.getInt(4), rs.getInt(5), rs.getInt(6), rs.getInt(7),
@@ -244,14 +251,10 @@ public class Rollouts {
                     }
                 }
             }
-            try (PreparedStatement st = c.prepareStatement("select from_state, to_state, wave, actor, reason, at from rollout_transitions "
-                    + "where rollout_id = ? order by id")) {
+            try (PreparedStatement st = c.prepareStatement("select * from rollout_transitions where rollout_id = ? order by id")) {
                 st.setString(1, id);
                 try (ResultSet rs = st.executeQuery()) {
-                    while (rs.next()) {
-                        head.transitions().add(new Transition(rs.getString(1), rs.getString(2), rs.getInt(3), rs.getString(4), rs.getString(5),
-                                rs.getTimestamp(6).toInstant()));
-                    }
+                    while (rs.next()) head.transitions().add(Transition.from(rs));
                 }
             }
             return Optional.of(head);

@@ -67,7 +67,7 @@ public class VersionResource {
     @RolesAllowed(Role.ADMIN_NAME)
     @Operation(summary = "Point an alias at a version (promote; admin only; the actor is the authenticated user); announces it, so planners re-plan")
     public Response promote(@PathParam("alias") String alias, ModelVersions.Promotion promotion) throws Exception {
-        if (promotion == null) throw new ModelVersions.BadRequest(400, "a promotion {modelVersion, reason} is required");
+        if (promotion == null) throw ApiException.badRequest("a promotion {modelVersion, reason} is required");
         return Response.ok(versions.promote(alias, promotion.withActor(identity.getPrincipal().getName()))).build();
     }
 }

@@ -1,0 +1,305 @@
+package ai.coalora.registry;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.coalora.fleet.events.Payloads.DeviceStatus;
+import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
+import ai.coalora.fleet.infra.EmbeddedDatabase;
+import ai.coalora.fleet.messaging.ServiceRuntime;
+import ai.coalora.fleet.messaging.Transaction;
+import ai.coalora.registry.Rollouts.Action;
+import ai.coalora.registry.Rollouts.Plan;
+import ai.coalora.registry.Rollouts.Rollout;
+import io.agroal.api.AgroalDataSource;
+import io.agroal.api.configuration.supplier.AgroalDataSourceConfigurationSupplier;
+import io.agroal.api.security.NamePrincipal;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every rollout transition, and every refused one, driven the way the registry drives them (operator calls on
+ * {@link Rollouts}, device events through {@link RolloutEngine}) against a real PostgreSQL with the registry's
+ * migrations. No broker: what the engine publishes lands in the outbox table, where these tests read it.
+ */
+class RolloutLifecycleTest {
+    static EmbeddedDatabase database;
+    static AgroalDataSource dataSource;
+    static Rollouts rollouts;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Path dir = Files.createTempDirectory("coalora-rollouts-db");
+        database = EmbeddedDatabase.start(dir, 0);
+        String url = database.jdbcUrl("postgres") + "?currentSchema=registry";
+        Flyway.configure().dataSource(url, EmbeddedDatabase.USER, "").schemas("registry").locations("classpath:db/messaging", "classpath:db/registry")
+                .outOfOrder(true).load().migrate();
+        dataSource = AgroalDataSource.from(new AgroalDataSourceConfigurationSupplier().connectionPoolConfiguration(pool -> pool.maxSize(4)
+                .connectionFactoryConfiguration(factory -> factory.jdbcUrl(url).principal(new NamePrincipal(EmbeddedDatabase.USER)))));
+        rollouts = new Rollouts(dataSource, new RegistryService(dataSource, null, null));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (dataSource != null) dataSource.close();
+        if (database != null) database.close();
+    }
+
+    @Test
+    void wavesAdvanceOnSuccessAndTheLastOneEndsTheRollout() throws Exception {
+        String version = version();
+        List<String> devices = devices(4);
+        Rollout r = rollouts.create(plan(version, devices, List.of(0.5, 0.5), null, null));
+        assertEquals(RolloutState.RUNNING, r.state());
+        assertEquals(1, r.currentWave());
+        assertEquals(2, r.progress().get(0).targeted());
+        assertEquals(2, r.progress().get(1).scheduled());
+        assertEquals(List.of("created", "wave 1 of 2 started"), reasons(r, 2));
+        assertNull(r.transitions().get(0).from(), "the first transition is the creation");
+        assertEquals(2, targetsPublished(r.rolloutId()), "wave 1's devices were sent the version");
+
+        finish(version, devices.get(0), 0.9);
+        assertEquals(1, rollouts.find(r.rolloutId()).orElseThrow().currentWave(), "half a wave is not a success");
+        finish(version, devices.get(1), 0.9);
+        r = rollouts.find(r.rolloutId()).orElseThrow();
+        assertEquals(2, r.currentWave(), "wave 1 succeeded: wave 2 started");
+        assertEquals(RolloutState.RUNNING, r.state());
+        assertEquals(4, targetsPublished(r.rolloutId()));
+
+        finish(version, devices.get(2), 0.9);
+        finish(version, devices.get(3), 0.9);
+        r = rollouts.find(r.rolloutId()).orElseThrow();
+        assertEquals(RolloutState.SUCCEEDED, r.state());
+        assertTrue(last(r).reason().contains("all 2 waves done"), last(r).reason());
+        assertEquals("threshold:success", last(r).actor());
+
+        // a final state refuses every operator action, and nothing changes
+        for (String action : List.of("pause", "resume", "abort", "retry-failed")) {
+            String id = r.rolloutId();
+            ApiException e = assertThrows(ApiException.class, () -> rollouts.act(id, action, new Action("alice", "too late", null)), action);
+            assertEquals(ApiException.Status.CONFLICT, e.status(), action);
+        }
+        assertEquals(r.transitions().size(), rollouts.find(r.rolloutId()).orElseThrow().transitions().size());
+    }
+
+    @Test
+    void operatorsPauseResumeAndAbortAndEveryRefusalSaysWhy() throws Exception {
+        String version = version();
+        List<String> devices = devices(2);
+        String id = rollouts.create(plan(version, devices, List.of(1.0), null, null)).rolloutId();
+
+        Rollout paused = rollouts.act(id, "pause", new Action("alice", "hold on", null));
+        assertEquals(RolloutState.PAUSED, paused.state());
+        assertEquals("operator:alice", last(paused).actor());
+        assertEquals("hold on", last(paused).reason());
+        assertEquals(RolloutState.RUNNING, last(paused).from());
+        assertEquals(ApiException.Status.CONFLICT, assertThrows(ApiException.class, () -> rollouts.act(id, "pause", new Action("alice", null, null))).status());
+
+        Rollout resumed = rollouts.act(id, "resume", new Action("bob", "go on", null));
+        assertEquals(RolloutState.RUNNING, resumed.state(), "the wave is not concluded: it runs on");
+        assertEquals(ApiException.Status.CONFLICT, assertThrows(ApiException.class, () -> rollouts.act(id, "resume", new Action("bob", null, null))).status());
+
+        assertEquals(ApiException.Status.BAD_REQUEST, assertThrows(ApiException.class, () -> rollouts.act(id, "explode", new Action("bob", null, null))).status());
+        assertEquals(ApiException.Status.BAD_REQUEST, assertThrows(ApiException.class, () -> rollouts.act(id, "pause", new Action(null, null, null))).status());
+        assertEquals(ApiException.Status.NOT_FOUND, assertThrows(ApiException.class, () -> rollouts.act("r-none", "pause", new Action("bob", null, null))).status());
+        int before = rollouts.find(id).orElseThrow().transitions().size();
+        assertEquals(ApiException.Status.BAD_REQUEST, assertThrows(ApiException.class,
+                () -> rollouts.act(id, "abort", new Action("bob", null, "sideways"))).status());
+        assertEquals(before, rollouts.find(id).orElseThrow().transitions().size(), "a refused action leaves no trace");
+
+        Rollout aborted = rollouts.act(id, "abort", new Action("bob", "wrong version", "keep"));
+        assertEquals(RolloutState.ABORTED, aborted.state());
+        assertTrue(last(aborted).reason().startsWith("wrong version"), last(aborted).reason());
+    }
+
+    @Test
+    void theErrorThresholdPausesAndRetryingTheFailedDevicesRunsTheWaveAgain() throws Exception {
+        String version = version();
+        List<String> devices = devices(2);
+        String id = rollouts.create(plan(version, devices, List.of(1.0), null, "pause")).rolloutId();
+        fail(version, devices.get(0));
+        Rollout r = rollouts.find(id).orElseThrow();
+        assertEquals(RolloutState.PAUSED, r.state());
+        assertEquals("threshold:error", last(r).actor());
+
+        r = rollouts.act(id, "retry-failed", new Action("alice", "flaky network", null));
+        assertEquals(RolloutState.RUNNING, r.state());
+        assertEquals(2, r.progress().get(0).targeted(), "the failed device is targeted again");
+        assertTrue(last(r).reason().startsWith("retrying 1 failed devices"), last(r).reason());
+        assertEquals(3, targetsPublished(id));
+    }
+
+    @Test
+    void anOperatorWhoResumesAConcludedLastWaveAcceptsItAndTheRolloutSucceeds() throws Exception {
+        String version = version();
+        List<String> devices = devices(2);
+        String id = rollouts.create(plan(version, devices, List.of(1.0), null, "pause")).rolloutId();
+        fail(version, devices.get(1));
+        finish(version, devices.get(0), 0.9); // recorded while paused; the wave is now concluded
+        assertEquals(RolloutState.PAUSED, rollouts.find(id).orElseThrow().state());
+        Rollout r = rollouts.act(id, "resume", new Action("alice", "one failure is acceptable", null));
+        assertEquals(RolloutState.SUCCEEDED, r.state());
+        assertEquals(RolloutState.PAUSED, last(r).from());
+        assertEquals("operator:alice", last(r).actor());
+    }
+
+    @Test
+    void theErrorThresholdAbortsAndKeepsWhenTheRolloutSaysSo() throws Exception {
+        String version = version();
+        List<String> devices = devices(2);
+        String id = rollouts.create(plan(version, devices, List.of(1.0), null, "abort-keep")).rolloutId();
+        fail(version, devices.get(0));
+        assertEquals(RolloutState.ABORTED, rollouts.find(id).orElseThrow().state());
+    }
+
+    @Test
+    void abortAndRevertSendsMovedDevicesBackAndEndsRevertedWhenTheyAreBack() throws Exception {
+        String version = version();
+        List<String> devices = devices(2);
+        String id = rollouts.create(plan(version, devices, List.of(1.0), null, "abort-revert")).rolloutId();
+        finish(version, devices.get(0), 0.9);
+        fail(version, devices.get(1));
+        Rollout r = rollouts.find(id).orElseThrow();
+        assertEquals(RolloutState.REVERTING, r.state());
+        assertEquals(1, r.progress().get(0).reverting(), "the device that moved is sent back");
+        assertEquals(1, r.progress().get(0).reverted(), "the device that never moved is back already");
+
+        status(devices.get(0), "the-previous-version", DeviceStatus.APPLIED);
+        r = rollouts.find(id).orElseThrow();
+        assertEquals(RolloutState.REVERTED, r.state());
+        assertEquals(RolloutState.REVERTING, last(r).from());
+    }
+
+    @Test
+    void theAccuracyGateStopsAWaveWhoseDevicesMeasureFarBelowThePrediction() throws Exception {
+        String version = version();
+        List<String> devices = devices(2);
+        String id = rollouts.create(plan(version, devices, List.of(1.0), null, null)).rolloutId();
+        finish(version, devices.get(0), 0.5); // predicted 0.9, margin 0.05
+        Rollout r = rollouts.find(id).orElseThrow();
+        assertEquals(RolloutState.PAUSED, r.state());
+        assertEquals("gate:accuracy", last(r).actor());
+    }
+
+    @Test
+    void pauseOnWaveSuccessWaitsForAnOperatorWhoseResumeStartsTheNextWave() throws Exception {
+        String version = version();
+        List<String> devices = devices(2);
+        String id = rollouts.create(plan(version, devices, List.of(0.5, 0.5), "pause", null)).rolloutId();
+        finish(version, devices.get(0), 0.9);
+        Rollout r = rollouts.find(id).orElseThrow();
+        assertEquals(RolloutState.PAUSED, r.state());
+        assertEquals(1, r.currentWave());
+        r = rollouts.act(id, "resume", new Action("alice", "looks good", null));
+        assertEquals(RolloutState.RUNNING, r.state());
+        assertEquals(2, r.currentWave());
+        assertEquals(1, r.progress().get(1).targeted());
+    }
+
+    @Test
+    void theEngineRefusesAMoveTheTableDoesNotHold() throws Exception {
+        String version = version();
+        String id = rollouts.create(plan(version, devices(1), List.of(1.0), null, null)).rolloutId();
+        rollouts.act(id, "abort", new Action("alice", "stop", "keep"));
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            RolloutEngine.State aborted = RolloutEngine.lock(c, id);
+            assertThrows(IllegalStateException.class, () -> RolloutEngine.setState(c, aborted, RolloutState.RUNNING, 1, "test", "revive"));
+            c.rollback();
+        }
+        assertEquals(RolloutState.ABORTED, rollouts.find(id).orElseThrow().state());
+    }
+
+    // ---- fixtures: a registered version, devices that run something, and the events devices send ----
+
+    static Plan plan(String version, List<String> devices, List<Double> waves, String onWaveSuccess, String onFailure) {
+        // success: every device of a wave; error: more than 10% failed once one executed; gate: 5 points below the prediction
+        return new Plan(version, devices, waves, 1.0, 0.1, 1, 0.05, onWaveSuccess, onFailure, "alice");
+    }
+
+    static String version() throws SQLException {
+        String v = UUID.randomUUID().toString().replace("-", "") + UUID.randomUUID().toString().replace("-", "");
+        exec("insert into model_versions (model_version, task, base_model, files, front) values (?, 'sentiment', 'test', '[]'::jsonb, '[]'::jsonb)", v);
+        return v;
+    }
+
+    static List<String> devices(int n) throws SQLException {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            String id = "dev-" + UUID.randomUUID().toString().substring(0, 8);
+            exec("insert into devices (device_id, capabilities, feasible, predicted_accuracy) values (?, '{}'::jsonb, true, 0.9)", id);
+            out.add(id);
+        }
+        out.sort(null);
+        return out;
+    }
+
+    /** The device applied the version (as the fleet handler records it) and measured {@code accuracy} on it. */
+    static void finish(String version, String device, double accuracy) throws SQLException {
+        exec("update devices set update_status = 'applied', update_version = ? where device_id = ?", version, device);
+        status(device, version, DeviceStatus.APPLIED);
+        inTransaction(tx -> RolloutEngine.onTelemetry(tx, new EvaluationTelemetry(device, version, "c1", "0".repeat(64), accuracy, 100, 1.0,
+                1000, Instant.now())));
+    }
+
+    static void fail(String version, String device) throws SQLException {
+        status(device, version, DeviceStatus.FAILED);
+    }
+
+    static void status(String device, String version, String status) throws SQLException {
+        inTransaction(tx -> RolloutEngine.onStatus(tx, new DeviceStatus(device, "a-1", version, "c1", "0".repeat(64), status, "test", Instant.now())));
+    }
+
+    interface Work {
+        void run(Transaction tx) throws SQLException;
+    }
+
+    static void inTransaction(Work work) throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            work.run(new Transaction(c, ServiceRuntime.schemas()));
+            c.commit();
+        }
+    }
+
+    static void exec(String sql, Object... params) throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            RolloutEngine.exec(c, sql, params);
+        }
+    }
+
+    /** device.target records the rollout put in the outbox. */
+    static int targetsPublished(String rolloutId) throws SQLException {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement st = c.prepareStatement("select count(*) from outbox where topic = 'coalora.device.targets' "
+                     + "and convert_from(value, 'UTF8') like ?")) {
+            st.setString(1, "%" + rolloutId + "%");
+            try (ResultSet rs = st.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+
+    static Rollouts.Transition last(Rollout r) {
+        return r.transitions().get(r.transitions().size() - 1);
+    }
+
+    static List<String> reasons(Rollout r, int n) {
+        return r.transitions().subList(0, n).stream().map(t -> t.reason().replaceAll(" for \\d+ devices in \\d+ waves", "")).toList();
+    }
+}
