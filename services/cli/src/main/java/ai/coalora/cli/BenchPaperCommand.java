@@ -91,7 +91,8 @@ final class BenchPaperCommand implements Callable<Integer> {
     boolean searchPosteriorMean;
 
     @Option(names = "--headroom", description = "Also fine-tune the trained Shared-LoRA one more epoch on each low-bit seen "
-            + "configuration alone: what any configuration-specific correction could add there.")
+            + "configuration alone, and (control) one more epoch over the whole training set: the difference is what any "
+            + "configuration-specific correction could add there.")
     boolean headroom;
 
     @Option(names = "--model", paramLabel = "DIR", description = "A decoder folder (config.json, *.safetensors, tokenizer.json): "

@@ -33,6 +33,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -151,10 +152,12 @@ public final class PaperBenchmark {
                 for (Method m : s.methods()) {
                     if (m == Method.PER_CONFIGURATION) {
                         methods.add(perConfiguration(model, task, seeded, data, label, progress));
+                        report(methods.get(methods.size() - 1), label, progress);
                         continue;
                     }
                     TrainedShared t = trainShared(model, task, seeded, m, data, keep, label + ": " + m.label, progress);
                     methods.add(t.result);
+                    report(t.result, label, progress);
                     if (m.configAware() && m != Method.COA_BLIND) {
                         if (last != null) last.close();
                         last = t.model;
@@ -172,6 +175,24 @@ public final class PaperBenchmark {
         }
         return new TaskResult(task.name(), train.size(), validation.size(), test.size(), configurations.seen(), configurations.unseen(),
                 unseenOptimal, configurations.initialSet().size(), s, seeds, emission);
+    }
+
+    /** One finished method's headline as a progress line, so a long run shows its results as it goes. */
+    private static void report(MethodResult r, String label, Progress progress) {
+        double seen = 0, unseen = 0, fleet = 0;
+        int nSeen = 0, nUnseen = 0;
+        for (Evaluation e : r.evaluations()) {
+            if (e.seen()) {
+                seen += e.accuracy();
+                nSeen++;
+            } else {
+                unseen += e.accuracy();
+                nUnseen++;
+            }
+        }
+        for (Served d : r.fleet()) fleet += accuracy(d.testCorrect()) / r.fleet().size();
+        progress.update(String.format(Locale.ROOT, "%s: %s: seen %.2f, unseen %.2f, F %.2f, %.0f s", label, r.method().label,
+                100 * seen / Math.max(1, nSeen), 100 * unseen / Math.max(1, nUnseen), 100 * fleet, r.trainSeconds()), 1, 1);
     }
 
     /** The encoded splits and the configurations every method is measured on. */
