@@ -16,6 +16,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /** Starts the adapter-generator: the base model on the engine, then the assignment consumer. */
@@ -23,8 +24,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 public class GeneratorService {
     @ConfigProperty(name = "coalora.kafka.bootstrap-servers") String bootstrapServers;
     @ConfigProperty(name = "coalora.registry.url") String registryUrl;
-    @ConfigProperty(name = "coalora.registry.user") java.util.Optional<String> registryUser;
-    @ConfigProperty(name = "coalora.registry.password") java.util.Optional<String> registryPassword;
+    @ConfigProperty(name = "coalora.registry.user") Optional<String> registryUser;
+    @ConfigProperty(name = "coalora.registry.password") Optional<String> registryPassword;
     @ConfigProperty(name = "coalora.generator.work-dir") String workDir;
     final AgroalDataSource dataSource;
     final MeterRegistry meters;

@@ -7,6 +7,7 @@ import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.fleet.registry.RegistryClient;
 import ai.coalora.fleet.registry.Sha256;
 import ai.djl.ndarray.NDManager;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -45,7 +46,7 @@ final class VersionCache implements AutoCloseable {
         Path versionDir = dir.resolve(modelVersion);
         try {
             registry.downloadVersion(modelVersion, versionDir);
-        } catch (java.io.FileNotFoundException e) {
+        } catch (FileNotFoundException e) {
             throw new UnknownVersion(e.getMessage());
         }
         ModelBundle.Loaded loaded = ModelBundle.read(versionDir);

@@ -1,18 +1,21 @@
 package ai.coalora.cli;
 
 import ai.coalora.engine.data.Tasks;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.registry.RegistryClient;
 import ai.coalora.fleet.sim.DeviceAgents;
 import ai.coalora.fleet.sim.SimulatedFleet;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -46,7 +49,7 @@ final class AgentsCommand implements Callable<Integer> {
     String user;
 
     @Option(names = "--password-file", description = "File holding that account's password (default: the COALORA_PASSWORD environment variable).")
-    java.nio.file.Path passwordFile;
+    Path passwordFile;
 
     @Option(names = "--until-settled", description = "Exit once every answering device runs its package or reported a failure.")
     boolean untilSettled;
@@ -55,7 +58,7 @@ final class AgentsCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (devices < 1) throw new IllegalArgumentException("--devices must be >= 1");
         if (faults.size() != 4) throw new IllegalArgumentException("--faults takes four shares: offline,slow,crash,corrupt");
-        String password = passwordFile != null ? java.nio.file.Files.readString(passwordFile).strip() : System.getenv("COALORA_PASSWORD");
+        String password = passwordFile != null ? Files.readString(passwordFile).strip() : System.getenv("COALORA_PASSWORD");
         if (password == null) throw new IllegalArgumentException("the registry needs a password: --password-file or COALORA_PASSWORD");
         ai.coalora.fleet.security.Credentials credentials = new ai.coalora.fleet.security.Credentials(user, password);
         RegistryClient registry = new RegistryClient(registryUrl, credentials);
@@ -78,7 +81,7 @@ final class AgentsCommand implements Callable<Integer> {
         System.out.printf("%d devices announced to %s (front of %s, %d configurations); agents running%n", fleet.size(), kafka,
                 version.get("modelVersion").asText().substring(0, 16), front.size());
         long offline = agents.offlineDevices().size();
-        while (!stop.await(5, java.util.concurrent.TimeUnit.SECONDS)) {
+        while (!stop.await(5, TimeUnit.SECONDS)) {
             DeviceAgents.Report r = agents.report();
             System.out.printf("applied %d, rejected %d, failed %d (offline %d)%n", r.applied(), r.rejected(), r.failed(), r.offline());
             long unassignable = 0;

@@ -1,24 +1,30 @@
 package ai.coalora.cli;
 
 import ai.coalora.engine.CacheDir;
+import ai.coalora.engine.data.Tasks;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.registry.RegistryClient;
-import ai.coalora.engine.data.Tasks;
 import ai.coalora.fleet.sim.DeviceAgents;
 import ai.coalora.fleet.sim.FleetBundle;
-import com.fasterxml.jackson.databind.JsonNode;
 import ai.coalora.fleet.sim.FleetObserver;
 import ai.coalora.fleet.sim.FleetRollout;
 import ai.coalora.fleet.sim.FleetStack;
 import ai.coalora.fleet.sim.ModelPublisher;
 import ai.coalora.fleet.sim.SimulatedFleet;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.LocalDateTime;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Predicate;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -58,7 +64,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         System.out.println("   " + bundleDir);
         Path work = workDir != null ? workDir : Files.createDirectories(CacheDir.root().resolve("demo"))
-                .resolve("run-" + java.time.LocalDateTime.now().toString().replace(':', '-'));
+                .resolve("run-" + LocalDateTime.now().toString().replace(':', '-'));
         System.out.println("\n== 2/8 the system (data and logs in " + work + ")");
         try (FleetStack stack = FleetStack.start(work, m -> System.out.println("   " + m));
              FleetObserver observer = new FleetObserver(stack.bootstrapServers())) {
@@ -105,13 +111,13 @@ final class DemoCommand implements Callable<Integer> {
                     ar.rejected(), ar.offline(), ar.crashed(), ar.slow(), ar.modelsLoaded());
 
             System.out.println("\n== 7/8 telemetry-driven retraining: the largest group of devices sees drifted data");
-            Map<String, List<String>> byPackage = new java.util.TreeMap<>();
+            Map<String, List<String>> byPackage = new TreeMap<>();
             for (var e : observer.adapters().entrySet()) {
                 if (agents.offlineDevices().contains(e.getKey())) continue;
                 var last = e.getValue().get(e.getValue().size() - 1);
-                byPackage.computeIfAbsent(last.configId(), k -> new java.util.ArrayList<>()).add(e.getKey());
+                byPackage.computeIfAbsent(last.configId(), k -> new ArrayList<>()).add(e.getKey());
             }
-            List<String> drifted = byPackage.values().stream().max(java.util.Comparator.comparingInt(List::size)).orElse(List.of());
+            List<String> drifted = byPackage.values().stream().max(Comparator.comparingInt(List::size)).orElse(List.of());
             System.out.printf("   %d devices measure again on drifted data%n", agents.reevaluate(drifted, true));
             JsonNode request = awaitJson(registry, "api/retraining", q -> q.size() > 0, Duration.ofMinutes(1));
             if (request == null || request.size() == 0) {
@@ -170,19 +176,19 @@ final class DemoCommand implements Callable<Integer> {
     static long status(RegistryClient registry, String status) {
         try {
             return registry.getJson("api/fleet/summary").path("byStatus").path(status).asLong();
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return 0;
         }
     }
 
     /** Polls a registry resource until {@code done} holds; null on timeout. */
-    static JsonNode awaitJson(RegistryClient registry, String path, java.util.function.Predicate<JsonNode> done, Duration timeout) throws InterruptedException {
+    static JsonNode awaitJson(RegistryClient registry, String path, Predicate<JsonNode> done, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             try {
                 JsonNode n = registry.getJson(path);
                 if (done.test(n)) return n;
-            } catch (java.io.IOException notYet) {
+            } catch (IOException notYet) {
                 // keep polling
             }
             Thread.sleep(500);

@@ -6,6 +6,7 @@ import java.io.BufferedReader;
 import java.io.Console;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -36,7 +37,7 @@ final class HashPasswordCommand implements Callable<Integer> {
         }
         if (password == null || password.length < 8) throw new IllegalArgumentException("a password of at least 8 characters is required");
         System.out.println(Users.line(name, r, password));
-        java.util.Arrays.fill(password, '\0');
+        Arrays.fill(password, '\0');
         return 0;
     }
 }

@@ -8,6 +8,7 @@ import ai.coalora.cli.CommandLineTest.Outcome;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,7 +22,7 @@ class BenchPaperQuickTest {
         assertEquals(0, o.exitCode(), o.err());
         JsonNode task = o.json().get("tasks").get(0);
         assertEquals("sentiment", task.get("task").asText());
-        List<String> methods = new java.util.ArrayList<>();
+        List<String> methods = new ArrayList<>();
         task.get("methods").forEach(m -> methods.add(m.get("method").asText()));
         assertEquals(List.of("per-configuration", "shared-lora", "coa-frozen", "coa-random", "coa-search"), methods);
         for (JsonNode m : task.get("methods")) {

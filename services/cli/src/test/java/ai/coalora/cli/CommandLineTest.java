@@ -5,13 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -56,19 +59,19 @@ class CommandLineTest {
 
     @Test
     void hashPasswordWritesAUsersLineThatVerifiesAndNeverThePassword() {
-        java.io.InputStream stdin = System.in;
+        InputStream stdin = System.in;
         try {
-            System.setIn(new java.io.ByteArrayInputStream("correct horse battery\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            System.setIn(new ByteArrayInputStream("correct horse battery\n".getBytes(StandardCharsets.UTF_8)));
             Outcome o = run("hash-password", "ada", "operator");
             assertEquals(0, o.exitCode(), o.err());
             String line = o.out().strip();
             assertFalse(line.contains("correct horse"), line);
-            ai.coalora.fleet.security.Users users = ai.coalora.fleet.security.Users.parse(java.util.List.of(line), "out");
+            ai.coalora.fleet.security.Users users = ai.coalora.fleet.security.Users.parse(List.of(line), "out");
             assertEquals(ai.coalora.fleet.security.Role.OPERATOR, users.byName().get("ada").role());
             assertTrue(ai.coalora.fleet.security.PasswordHash.verify("correct horse battery".toCharArray(), users.byName().get("ada").passwordHash()));
-            System.setIn(new java.io.ByteArrayInputStream("pw\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            System.setIn(new ByteArrayInputStream("pw\n".getBytes(StandardCharsets.UTF_8)));
             assertEquals(Main.BAD_INPUT, run("hash-password", "ada", "operator").exitCode(), "too short");
-            System.setIn(new java.io.ByteArrayInputStream("long enough pw\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            System.setIn(new ByteArrayInputStream("long enough pw\n".getBytes(StandardCharsets.UTF_8)));
             Outcome bad = run("hash-password", "ada", "root");
             assertEquals(Main.BAD_INPUT, bad.exitCode());
             assertTrue(bad.err().contains("unknown role 'root'"), bad.err());

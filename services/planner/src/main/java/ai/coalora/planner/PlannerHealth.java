@@ -1,6 +1,7 @@
 package ai.coalora.planner;
 
 import jakarta.enterprise.context.ApplicationScoped;
+import java.util.Optional;
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
@@ -17,7 +18,7 @@ public class PlannerHealth implements HealthCheck {
 
     @Override
     public HealthCheckResponse call() {
-        var problem = service.runtime() == null ? java.util.Optional.of("starting") : service.runtime().problem();
+        var problem = service.runtime() == null ? Optional.of("starting") : service.runtime().problem();
         return HealthCheckResponse.named("planner-events").status(problem.isEmpty())
                 .withData("decisions", service.handler() == null ? 0 : service.handler().decisions())
                 .withData("problem", problem.orElse("none")).build();

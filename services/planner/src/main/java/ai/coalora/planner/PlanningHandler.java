@@ -2,19 +2,19 @@ package ai.coalora.planner;
 
 import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.EventTypes;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.DeviceTarget;
 import ai.coalora.fleet.events.Payloads.ModelPromoted;
 import ai.coalora.fleet.events.Payloads.ModelRegistered;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.EventHandler;
 import ai.coalora.fleet.messaging.RejectedEvent;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.messaging.Transaction;
-import ai.coalora.fleet.planning.ParetoSelection;
 import ai.coalora.fleet.planning.ParetoSelection.Decision;
+import ai.coalora.fleet.planning.ParetoSelection;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -23,6 +23,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
@@ -230,7 +231,7 @@ public final class PlanningHandler implements EventHandler {
             try (ResultSet rs = st.executeQuery()) {
                 if (!rs.next()) return null;
                 s = selectionOf(version, Payloads.JSON.readValue(rs.getString(1),
-                        new com.fasterxml.jackson.core.type.TypeReference<java.util.List<Payloads.FrontEntry>>() {}));
+                        new com.fasterxml.jackson.core.type.TypeReference<List<Payloads.FrontEntry>>() {}));
             } catch (JsonProcessingException e) {
                 throw new IllegalStateException("stored front is not JSON", e);
             }
@@ -239,7 +240,7 @@ public final class PlanningHandler implements EventHandler {
         return s;
     }
 
-    private static ParetoSelection selectionOf(String version, java.util.List<Payloads.FrontEntry> front) {
+    private static ParetoSelection selectionOf(String version, List<Payloads.FrontEntry> front) {
         return new ParetoSelection(new ModelPromoted("version " + version.substring(0, 12), version, null, "planner", "registered", front));
     }
 

@@ -1,8 +1,8 @@
 package ai.coalora.registry;
 
+import ai.coalora.fleet.registry.Sha256;
 import ai.coalora.fleet.security.Role;
 import jakarta.annotation.security.RolesAllowed;
-import ai.coalora.fleet.registry.Sha256;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HEAD;
@@ -11,6 +11,7 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import org.eclipse.microprofile.openapi.annotations.Operation;
@@ -58,7 +59,7 @@ public class BlobResource {
     private static long size(java.nio.file.Path p) {
         try {
             return Files.size(p);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return -1;
         }
     }

@@ -2,24 +2,27 @@ package ai.coalora.registry;
 
 import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.EventTypes;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.AdapterReady;
 import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.messaging.EventHandler;
 import ai.coalora.fleet.messaging.RejectedEvent;
 import ai.coalora.fleet.messaging.Transaction;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.sql.Types;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /** Records what the fleet's events say: devices' capabilities, assignments, adapters and telemetry. */
 final class FleetEventsHandler implements EventHandler {
     private final RetrainingMonitor retraining;
-    private final java.util.Set<String> knownVersions = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<String> knownVersions = ConcurrentHashMap.newKeySet();
     private final RegistryMetrics metrics;
 
     FleetEventsHandler(RetrainingMonitor retraining, RegistryMetrics metrics) {
@@ -143,7 +146,7 @@ final class FleetEventsHandler implements EventHandler {
         if (modelVersion == null || knownVersions.contains(modelVersion)) return;
         try (PreparedStatement st = c.prepareStatement("select 1 from model_versions where model_version = ?")) {
             st.setString(1, modelVersion);
-            try (java.sql.ResultSet rs = st.executeQuery()) {
+            try (ResultSet rs = st.executeQuery()) {
                 if (!rs.next()) throw new RejectedEvent(what + " names model version " + modelVersion + ", which is not registered");
             }
         }

@@ -13,6 +13,7 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.List;
+import java.util.Map;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 
 /** Model versions (immutable) and aliases (moving pointers with history). */
@@ -58,7 +59,7 @@ public class VersionResource {
     public Response alias(@PathParam("alias") String alias) throws Exception {
         List<ModelVersions.AliasMove> history = versions.history(alias);
         if (history.isEmpty()) return ApiError.of(404, "no alias " + alias);
-        return Response.ok(java.util.Map.of("alias", alias, "modelVersion", history.get(history.size() - 1).modelVersion(), "history", history)).build();
+        return Response.ok(Map.of("alias", alias, "modelVersion", history.get(history.size() - 1).modelVersion(), "history", history)).build();
     }
 
     @PUT

@@ -13,14 +13,15 @@ import ai.coalora.engine.train.FineTuneSettings;
 import ai.coalora.engine.train.Progress;
 import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.EventTypes;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.RetrainingRequested;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.messaging.EventHandler;
 import ai.coalora.fleet.messaging.RejectedEvent;
 import ai.coalora.fleet.messaging.Transaction;
 import ai.coalora.fleet.registry.RegistryClient;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,6 +32,8 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -54,7 +57,7 @@ final class RetrainingHandler implements EventHandler {
     private final RegistryClient registry;
     private final Path workDir;
     private final Schedule schedule;
-    private final java.util.Set<String> unanswerable = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<String> unanswerable = ConcurrentHashMap.newKeySet();
 
     RetrainingHandler(DataSource dataSource, RegistryClient registry, Path workDir, Schedule schedule) {
         this.dataSource = dataSource;
@@ -70,7 +73,7 @@ final class RetrainingHandler implements EventHandler {
             if (answered(r.requestId()) != null) continue;
             try {
                 retrain(r);
-            } catch (java.io.FileNotFoundException | IllegalArgumentException bad) {
+            } catch (FileNotFoundException | IllegalArgumentException bad) {
                 LOG.warn("retraining request {} cannot be answered: {}", r.requestId(), bad.getMessage());
                 unanswerable.add(r.requestId() + ": " + bad.getMessage());
             }
@@ -94,7 +97,7 @@ final class RetrainingHandler implements EventHandler {
         for (BundleManifest.FrontPoint p : m.front()) if (r.configIds().contains(p.quantConfig().configId())) extra.add(p.quantConfig());
         if (extra.size() < r.configIds().size()) throw new IllegalArgumentException("some requested configurations are not on the front of " + r.modelVersion());
         List<WarmStart.Budget> budgets = new ArrayList<>();
-        for (Payloads.CoverageBudget b : r.budgetsOrEmpty()) budgets.add(new WarmStart.Budget(b.averageBits(), java.util.Set.copyOf(b.weightBits())));
+        for (Payloads.CoverageBudget b : r.budgetsOrEmpty()) budgets.add(new WarmStart.Budget(b.averageBits(), Set.copyOf(b.weightBits())));
         TaskData all = Tasks.builtin(m.task().name());
         TaskData task = new TaskData(all.name(), all.labels(), all.train().subList(0, Math.min(schedule.trainExamples(), all.train().size())),
                 all.validation(), all.test(), all.sourceSha256());

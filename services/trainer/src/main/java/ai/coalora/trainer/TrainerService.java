@@ -11,6 +11,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /** Starts the trainer: consumes retraining requests, answers each with a warm-started version. */
@@ -18,8 +19,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 public class TrainerService {
     @ConfigProperty(name = "coalora.kafka.bootstrap-servers") String bootstrapServers;
     @ConfigProperty(name = "coalora.registry.url") String registryUrl;
-    @ConfigProperty(name = "coalora.registry.user") java.util.Optional<String> registryUser;
-    @ConfigProperty(name = "coalora.registry.password") java.util.Optional<String> registryPassword;
+    @ConfigProperty(name = "coalora.registry.user") Optional<String> registryUser;
+    @ConfigProperty(name = "coalora.registry.password") Optional<String> registryPassword;
     @ConfigProperty(name = "coalora.trainer.work-dir") String workDir;
     @ConfigProperty(name = "coalora.trainer.train-examples") int trainExamples;
     @ConfigProperty(name = "coalora.trainer.epochs") int epochs;

@@ -21,8 +21,11 @@ import ai.coalora.engine.train.FineTuneSettings;
 import ai.coalora.engine.train.Progress;
 import ai.djl.ndarray.NDManager;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The paper's comparison on a decoder with a language-modelling objective: a pretrained Llama-architecture model
@@ -75,7 +78,7 @@ public final class LanguageModelBenchmark {
     /** One method on one configuration: the held-out mean cross entropy (nats per token) of every test window. */
     public record Evaluation(ModelQuantConfig config, boolean seen, double[] windowLosses) {
         /** Mean cross entropy over the windows (equal lengths: the mean over all tokens). */
-        public double loss() { return java.util.Arrays.stream(windowLosses).average().orElse(Double.NaN); }
+        public double loss() { return Arrays.stream(windowLosses).average().orElse(Double.NaN); }
 
         public double perplexity() { return Math.exp(loss()); }
     }
@@ -219,8 +222,8 @@ public final class LanguageModelBenchmark {
     }
 
     /** Every measurement, for paper-decoder.json. */
-    public static java.util.Map<String, Object> json(Result r) {
-        java.util.Map<String, Object> out = new java.util.LinkedHashMap<>();
+    public static Map<String, Object> json(Result r) {
+        Map<String, Object> out = new LinkedHashMap<>();
         out.put("domain", r.domain());
         out.put("trainWindows", r.trainWindows());
         out.put("testWindows", r.testWindows());
@@ -231,7 +234,7 @@ public final class LanguageModelBenchmark {
         out.put("quantizedNoAdapter", evaluationsJson(r.references().quantizedNoAdapter()));
         List<Object> methods = new ArrayList<>();
         for (MethodResult m : r.methods()) {
-            java.util.Map<String, Object> j = new java.util.LinkedHashMap<>();
+            Map<String, Object> j = new LinkedHashMap<>();
             j.put("method", m.method().jsonName());
             j.put("label", m.method().label);
             j.put("trainSeconds", m.trainSeconds());
@@ -244,7 +247,7 @@ public final class LanguageModelBenchmark {
                 for (boolean seen : new boolean[] {true, false}) {
                     PairedBootstrap.Estimate g = gapOn(m, r.methods().get(0), seen, r.seen().size());
                     j.put(seen ? "perplexityGapSeen" : "perplexityGapUnseen",
-                            java.util.Map.of("value", g.value(), "low", g.low(), "high", g.high(), "significant", g.significant()));
+                            Map.of("value", g.value(), "low", g.low(), "high", g.high(), "significant", g.significant()));
                 }
             }
             j.put("evaluations", evaluationsJson(m.evaluations()));
@@ -257,7 +260,7 @@ public final class LanguageModelBenchmark {
     private static List<Object> evaluationsJson(List<Evaluation> evaluations) {
         List<Object> out = new ArrayList<>();
         for (Evaluation e : evaluations) {
-            out.add(java.util.Map.of("averageBits", e.config().averageBits(), "seen", e.seen(), "loss", e.loss(), "perplexity", e.perplexity()));
+            out.add(Map.of("averageBits", e.config().averageBits(), "seen", e.seen(), "loss", e.loss(), "perplexity", e.perplexity()));
         }
         return out;
     }

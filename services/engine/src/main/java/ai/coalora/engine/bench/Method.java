@@ -1,4 +1,6 @@
 package ai.coalora.engine.bench;
+import java.util.Arrays;
+import java.util.Locale;
 
 /** The methods of the paper's comparison (its Table 2), in table order. */
 public enum Method {
@@ -17,13 +19,13 @@ public enum Method {
         this.description = description;
     }
 
-    public String jsonName() { return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'); }
+    public String jsonName() { return name().toLowerCase(Locale.ROOT).replace('_', '-'); }
 
     public boolean configAware() { return this == COA_FROZEN || this == COA_RANDOM || this == COA_SEARCH || this == COA_BLIND; }
 
     public static Method parse(String s) {
         for (Method m : values()) if (m.jsonName().equals(s)) return m;
         throw new IllegalArgumentException("unknown method '" + s + "'; valid: "
-                + java.util.Arrays.stream(values()).map(Method::jsonName).toList());
+                + Arrays.stream(values()).map(Method::jsonName).toList());
     }
 }

@@ -3,7 +3,9 @@ package ai.coalora.engine.bundle;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -67,9 +69,9 @@ public record BundleManifest(String format, BaseModel baseModel, Task task, int 
     public FrontPoint bestWithin(double budgetBits) {
         if (!Double.isFinite(budgetBits)) throw new IllegalArgumentException("budget must be a finite number, got " + budgetBits);
         return front.stream().filter(p -> p.averageBits() <= budgetBits + 1e-12)
-                .max(java.util.Comparator.comparingDouble(FrontPoint::validationAccuracy)
-                        .thenComparing(java.util.Comparator.comparingDouble(FrontPoint::averageBits).reversed()))
-                .orElseThrow(() -> new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+                .max(Comparator.comparingDouble(FrontPoint::validationAccuracy)
+                        .thenComparing(Comparator.comparingDouble(FrontPoint::averageBits).reversed()))
+                .orElseThrow(() -> new IllegalArgumentException(String.format(Locale.ROOT,
                         "no configuration of the bundle's front fits %.3f bits (the front spans %.3f..%.3f)", budgetBits,
                         front.stream().mapToDouble(FrontPoint::averageBits).min().orElse(Double.NaN),
                         front.stream().mapToDouble(FrontPoint::averageBits).max().orElse(Double.NaN))));

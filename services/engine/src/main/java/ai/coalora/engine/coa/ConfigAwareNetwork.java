@@ -7,10 +7,14 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.norm.LayerNorm;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.function.BiFunction;
 
 /**
  * The configuration-aware network (theta): for each quantized matrix i it maps (5 configuration fields,
@@ -31,7 +35,7 @@ public final class ConfigAwareNetwork implements AutoCloseable {
     static final float LAST_LAYER_INIT = 1e-3f;
 
     /** The parameters weight decay applies to; embeddings, norms, biases and the gain are never decayed. */
-    public static final java.util.Set<String> DECAYED = java.util.Set.of("hidden.weight", "out.weight", "continuous.weight");
+    public static final Set<String> DECAYED = Set.of("hidden.weight", "out.weight", "continuous.weight");
 
     /** Continuous features per matrix, see {@link #continuousFeatures}. */
     public static final int CONTINUOUS_FEATURES = 6;
@@ -70,7 +74,7 @@ public final class ConfigAwareNetwork implements AutoCloseable {
 
     /** A network with given parameter values (from a bundle); names and sizes are checked against the architecture. */
     public static ConfigAwareNetwork of(int rank, int numBlocks, int numRoles, Map<String, float[]> values, NDManager parent) {
-        java.util.Set<String> unused = new java.util.HashSet<>(values.keySet());
+        Set<String> unused = new HashSet<>(values.keySet());
         ConfigInputs inputs = values.containsKey("continuous.weight") ? ConfigInputs.FIELDS_AND_CONTINUOUS : ConfigInputs.FIELDS;
         ConfigAwareNetwork net = build(rank, numBlocks, numRoles, inputs, parent, (name, n) -> {
             float[] v = values.get(name);
@@ -91,7 +95,7 @@ public final class ConfigAwareNetwork implements AutoCloseable {
 
     /** The architecture, in one place: every parameter's name and shape, values from {@code init}. */
     private static ConfigAwareNetwork build(int rank, int numBlocks, int numRoles, ConfigInputs inputs, NDManager parent,
-                                            java.util.function.BiFunction<String, Integer, float[]> init) {
+                                            BiFunction<String, Integer, float[]> init) {
         if (rank < 1) throw new IllegalArgumentException("rank must be >= 1");
         ConfigAwareNetwork net = new ConfigAwareNetwork(rank, inputs, parent.newSubManager());
         try {
@@ -170,7 +174,7 @@ public final class ConfigAwareNetwork implements AutoCloseable {
     /** Trainable arrays by bundle name, in a fixed order. */
     public Map<String, NDArray> parameters() { return params; }
 
-    private void put(String name, java.util.function.BiFunction<String, Integer, float[]> init, long... shape) {
+    private void put(String name, BiFunction<String, Integer, float[]> init, long... shape) {
         int n = (int) new Shape(shape).size();
         params.put(name, LoraAdapter.trainable(manager.create(init.apply(name, n), new Shape(shape))));
     }
@@ -189,7 +193,7 @@ public final class ConfigAwareNetwork implements AutoCloseable {
 
     private static float[] filled(int n, float value) {
         float[] v = new float[n];
-        java.util.Arrays.fill(v, value);
+        Arrays.fill(v, value);
         return v;
     }
 

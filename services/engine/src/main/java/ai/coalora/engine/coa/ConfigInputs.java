@@ -1,4 +1,5 @@
 package ai.coalora.engine.coa;
+import java.util.Locale;
 
 /** What the configuration-aware network reads of one matrix's configuration. */
 public enum ConfigInputs {
@@ -16,7 +17,7 @@ public enum ConfigInputs {
      */
     BLIND;
 
-    public String jsonName() { return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'); }
+    public String jsonName() { return name().toLowerCase(Locale.ROOT).replace('_', '-'); }
 
     public static ConfigInputs parse(String s) {
         for (ConfigInputs i : values()) if (i.jsonName().equals(s)) return i;

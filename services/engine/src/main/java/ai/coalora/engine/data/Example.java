@@ -1,5 +1,6 @@
 package ai.coalora.engine.data;
 
+import java.util.List;
 import java.util.Objects;
 
 /** One labelled text; {@code label} indexes {@link TaskData#labels()}. */
@@ -10,7 +11,7 @@ public record Example(String text, int label) {
     }
 
     /** The texts of a split, in order (e.g. a language model's adaptation text). */
-    public static java.util.List<String> texts(java.util.List<Example> split) {
+    public static List<String> texts(List<Example> split) {
         return split.stream().map(Example::text).toList();
     }
 }

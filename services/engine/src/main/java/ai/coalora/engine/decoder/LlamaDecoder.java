@@ -18,6 +18,7 @@ import ai.djl.nn.Activation;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -208,7 +209,7 @@ public final class LlamaDecoder implements QuantizableModel, AutoCloseable {
         if (config.tieWordEmbeddings()) {
             throw new UnsupportedOperationException("training a decoder with tied embeddings is not supported");
         }
-        Map<String, NDArray> all = new java.util.LinkedHashMap<>();
+        Map<String, NDArray> all = new LinkedHashMap<>();
         for (String name : HfCheckpoint.requiredShapes(config).keySet()) {
             all.put(name, transposed.containsKey(name) ? transposed.get(name) : params.get(name));
         }
@@ -217,7 +218,7 @@ public final class LlamaDecoder implements QuantizableModel, AutoCloseable {
 
     /** The current weights as a checkpoint (HF layout, F32): what {@link HfCheckpoint#save} writes and {@link #load} reads back. */
     public HfCheckpoint toCheckpoint() {
-        Map<String, Tensor> tensors = new java.util.LinkedHashMap<>();
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (Map.Entry<String, long[]> e : HfCheckpoint.requiredShapes(config).entrySet()) {
             String name = e.getKey();
             long[] shape = e.getValue();

@@ -1,6 +1,7 @@
 package ai.coalora.engine.gguf;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -81,7 +82,7 @@ public record GgufLoraFile(String architecture, float alpha, Map<String, Pair> p
         pairs = Collections.unmodifiableSortedMap(new TreeMap<>(pairs));
         if (pairs.isEmpty()) throw new IllegalArgumentException("a LoRA file needs at least one pair");
         for (String name : pairs.keySet()) {
-            int bytes = (name + A_SUFFIX).getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            int bytes = (name + A_SUFFIX).getBytes(StandardCharsets.UTF_8).length;
             if (bytes > GgufTensor.MAX_NAME_BYTES) {
                 throw new IllegalArgumentException("'" + name + A_SUFFIX + "' is " + bytes + " bytes, ggml allows " + GgufTensor.MAX_NAME_BYTES);
             }

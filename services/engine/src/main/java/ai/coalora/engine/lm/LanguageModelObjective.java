@@ -7,6 +7,7 @@ import ai.coalora.engine.model.BaseWeights;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
@@ -35,7 +36,7 @@ public record LanguageModelObjective(LlamaDecoder decoder, TokenWindows train, T
         }
         List<int[]> batches = new ArrayList<>();
         for (int from = 0; from < order.length; from += batchSize) {
-            batches.add(java.util.Arrays.copyOfRange(order, from, Math.min(order.length, from + batchSize)));
+            batches.add(Arrays.copyOfRange(order, from, Math.min(order.length, from + batchSize)));
         }
         return batches;
     }
@@ -75,6 +76,6 @@ public record LanguageModelObjective(LlamaDecoder decoder, TokenWindows train, T
     /** Mean next-token cross entropy (nats) of the decoder on {@code base} with {@code adapter} over every window. */
     public static double meanLoss(LlamaDecoder decoder, TokenWindows windows, BaseWeights base, Adapter adapter) {
         // equal-length windows: the mean of the windows' means is the mean over all tokens
-        return java.util.Arrays.stream(windowLosses(decoder, windows, base, adapter)).average().orElseThrow();
+        return Arrays.stream(windowLosses(decoder, windows, base, adapter)).average().orElseThrow();
     }
 }

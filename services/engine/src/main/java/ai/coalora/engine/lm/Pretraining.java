@@ -14,6 +14,7 @@ import ai.djl.training.GradientCollector;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -100,10 +101,10 @@ public final class Pretraining {
         for (Map.Entry<String, long[]> e : HfCheckpoint.requiredShapes(c).entrySet()) {
             String name = e.getKey();
             long[] shape = e.getValue();
-            int n = (int) java.util.Arrays.stream(shape).reduce(1, Math::multiplyExact);
+            int n = (int) Arrays.stream(shape).reduce(1, Math::multiplyExact);
             float[] v = new float[n];
             if (name.endsWith("norm.weight")) {
-                java.util.Arrays.fill(v, 1f);
+                Arrays.fill(v, 1f);
             } else if (!name.endsWith(".bias")) {
                 double std = name.endsWith("o_proj.weight") || name.endsWith("down_proj.weight") ? residualStd : 0.02;
                 for (int i = 0; i < n; i++) v[i] = (float) (std * random.nextGaussian());
@@ -251,7 +252,7 @@ public final class Pretraining {
 
     /** Mean next-token cross entropy over the first {@code windows} windows of {@code seqLen} tokens of {@code ids}. */
     static double heldOutLoss(LlamaDecoder decoder, int[] ids, int windows, int seqLen) {
-        TokenWindows held = new TokenWindows(java.util.Arrays.copyOf(ids, windows * seqLen), seqLen);
+        TokenWindows held = new TokenWindows(Arrays.copyOf(ids, windows * seqLen), seqLen);
         return LanguageModelObjective.meanLoss(decoder, held, decoder.fullPrecision(), null);
     }
 

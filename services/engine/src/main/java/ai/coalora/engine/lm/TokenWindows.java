@@ -3,6 +3,7 @@ package ai.coalora.engine.lm;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -25,14 +26,14 @@ public record TokenWindows(int[] ids, int seqLen) {
         for (String text : texts) {
             if (n >= limit) break;
             int[] ids = tokenizer.encode(text);
-            if (n + ids.length + 1 > all.length) all = java.util.Arrays.copyOf(all, Math.max(2 * all.length, n + ids.length + 1));
+            if (n + ids.length + 1 > all.length) all = Arrays.copyOf(all, Math.max(2 * all.length, n + ids.length + 1));
             System.arraycopy(ids, 0, all, n, ids.length);
             n += ids.length;
             all[n++] = endOfText;
         }
         int windows = Math.min(n, limit) / seqLen;
         if (windows < 1) throw new IllegalArgumentException("texts give " + n + " tokens, fewer than one window of " + seqLen);
-        return new TokenWindows(java.util.Arrays.copyOf(all, windows * seqLen), seqLen);
+        return new TokenWindows(Arrays.copyOf(all, windows * seqLen), seqLen);
     }
 
     public int count() { return ids.length / seqLen; }

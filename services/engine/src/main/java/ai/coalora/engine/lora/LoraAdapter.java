@@ -2,8 +2,8 @@ package ai.coalora.engine.lora;
 
 import ai.coalora.engine.model.Adapter;
 import ai.coalora.engine.model.BaseWeights;
-import ai.coalora.engine.model.QuantizableModel;
 import ai.coalora.engine.model.LinearId;
+import ai.coalora.engine.model.QuantizableModel;
 import ai.coalora.engine.model.StepScope;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -96,7 +97,7 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
     }
 
     /** The matrices this adapter adjusts. */
-    public java.util.Set<LinearId> matrices() { return a.keySet(); }
+    public Set<LinearId> matrices() { return a.keySet(); }
 
     public LoraSpec spec() { return spec; }
 

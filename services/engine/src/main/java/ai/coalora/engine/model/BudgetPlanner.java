@@ -15,14 +15,17 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Budgeted allocation for a model (encoder or decoder): the importance-weighted quantization error of every option of
@@ -77,7 +80,7 @@ public final class BudgetPlanner {
      * Best allocation with average bits <= budget over the options whose weight bit-width is in
      * {@code weightBits} (a device's kernels), e.g. to cover a budget a group of devices has and the front lacks.
      */
-    public BudgetAllocator.Allocation allocate(double budgetBits, java.util.Set<Integer> weightBits) {
+    public BudgetAllocator.Allocation allocate(double budgetBits, Set<Integer> weightBits) {
         return BudgetAllocator.allocate(tables(false).stream().map(t -> t.restrictedTo(weightBits)).toList(), budgetBits);
     }
 
@@ -132,14 +135,14 @@ public final class BudgetPlanner {
     private String key(List<LinearId> ids, List<QuantConfig> options) {
         try {
             MessageDigest d = MessageDigest.getInstance("SHA-256");
-            d.update((kind + "|" + options).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            d.update((kind + "|" + options).getBytes(StandardCharsets.UTF_8));
             for (LinearId id : ids) {
-                d.update(id.weightName().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                d.update(id.weightName().getBytes(StandardCharsets.UTF_8));
                 d.update(floats(model.linearWeight(id)));
                 d.update(floats(importance.get(id)));
             }
             return HexFormat.of().formatHex(d.digest()).substring(0, 32);
-        } catch (java.security.NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }

@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Map;
 
 /**
@@ -25,7 +26,7 @@ public final class OnnxReference implements AutoCloseable {
     public float[] sentenceEmbedding(long[] ids) throws OrtException {
         long[] shape = {1, ids.length};
         long[] ones = new long[ids.length];
-        java.util.Arrays.fill(ones, 1L);
+        Arrays.fill(ones, 1L);
         try (OnnxTensor inputIds = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
              OnnxTensor mask = OnnxTensor.createTensor(env, LongBuffer.wrap(ones), shape);
              OnnxTensor types = OnnxTensor.createTensor(env, LongBuffer.wrap(new long[ids.length]), shape);

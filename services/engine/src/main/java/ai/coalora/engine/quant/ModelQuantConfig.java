@@ -10,7 +10,11 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -88,9 +92,9 @@ public record ModelQuantConfig(QuantizerKind quantizer, List<Entry> matrices) {
     /** Content address of this configuration: the sha256 (hex) of {@link #toJson()}; equal configurations share it. */
     public String configId() {
         try {
-            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            return java.util.HexFormat.of().formatHex(d);
-        } catch (java.security.NoSuchAlgorithmException e) {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(toJson().getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(d);
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }
@@ -137,7 +141,7 @@ public record ModelQuantConfig(QuantizerKind quantizer, List<Entry> matrices) {
         if (list == null || !list.isArray() || list.isEmpty()) {
             throw new IllegalArgumentException("quant config: field 'matrices' must be a non-empty array");
         }
-        List<Entry> entries = new java.util.ArrayList<>();
+        List<Entry> entries = new ArrayList<>();
         Set<String> names = new HashSet<>();
         for (int i = 0; i < list.size(); i++) {
             JsonNode m = list.get(i);

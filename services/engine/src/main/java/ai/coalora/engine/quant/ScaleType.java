@@ -1,4 +1,5 @@
 package ai.coalora.engine.quant;
+import java.util.Locale;
 
 /**
  * Storage format of the second-level (per group of first-level scales) quantization scale: the {@code b1}
@@ -55,7 +56,7 @@ public enum ScaleType {
 
     /** Lower-case name used in JSON ("bf16", "fp16", "fp32"). */
     public String jsonName() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT);
     }
 
     /** Inverse of {@link #jsonName()}, case-insensitive. */

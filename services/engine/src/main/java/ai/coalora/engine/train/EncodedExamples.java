@@ -3,7 +3,9 @@ package ai.coalora.engine.train;
 import ai.coalora.engine.data.Example;
 import ai.coalora.engine.model.BertTokenizer;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /** A split tokenized once: token ids and labels, ready for batching. */
 public record EncodedExamples(List<long[]> ids, int[] labels) {
@@ -23,8 +25,8 @@ public record EncodedExamples(List<long[]> ids, int[] labels) {
 
     /** Example indices sorted by length: evaluating in this order gives the same results with far less padding. */
     public int[] lengthOrder() {
-        return java.util.stream.IntStream.range(0, size()).boxed()
-                .sorted(java.util.Comparator.comparingInt(i -> ids.get(i).length)).mapToInt(Integer::intValue).toArray();
+        return IntStream.range(0, size()).boxed()
+                .sorted(Comparator.comparingInt(i -> ids.get(i).length)).mapToInt(Integer::intValue).toArray();
     }
 
     public long tokens() {

@@ -10,6 +10,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
 
@@ -163,14 +166,14 @@ public final class FineTuner {
             int to = Math.min(order.length, from + window);
             Integer[] chunk = new Integer[to - from];
             for (int i = from; i < to; i++) chunk[i - from] = order[i];
-            java.util.Arrays.sort(chunk, java.util.Comparator.comparingInt(i -> data.ids().get(i).length));
+            Arrays.sort(chunk, Comparator.comparingInt(i -> data.ids().get(i).length));
             for (int b = 0; b < chunk.length; b += batchSize) {
                 int[] batch = new int[Math.min(batchSize, chunk.length - b)];
                 for (int i = 0; i < batch.length; i++) batch[i] = chunk[b + i];
                 batches.add(batch);
             }
         }
-        java.util.Collections.shuffle(batches, random);
+        Collections.shuffle(batches, random);
         return batches;
     }
 

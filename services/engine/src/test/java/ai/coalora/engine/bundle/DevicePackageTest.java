@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.coalora.engine.model.BertConfig;
 import ai.coalora.engine.model.BertEncoder;
+import ai.coalora.engine.model.LinearId;
 import ai.coalora.engine.model.MiniLmArtifact;
 import ai.coalora.engine.model.OnnxWeights;
 import ai.coalora.engine.quant.MatrixSpec;
@@ -15,8 +16,8 @@ import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantConfig;
 import ai.coalora.engine.quant.Quantizer;
 import ai.coalora.engine.quant.QuantizerKind;
-import ai.coalora.engine.model.LinearId;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
@@ -84,7 +85,7 @@ class DevicePackageTest {
         byte[] a = DevicePackage.packedBase(weights, config), b = DevicePackage.packedBase(weights, config);
         assertArrayEquals(a, b, "same configuration, same bytes: content addressing stores it once");
         assertNotEquals(config.configId(), ModelQuantConfig.uniform(specs, QuantConfig.integerOnly(4), QuantizerKind.NF).configId());
-        byte[] truncated = java.util.Arrays.copyOf(a, a.length - 100);
+        byte[] truncated = Arrays.copyOf(a, a.length - 100);
         assertThrows(IllegalArgumentException.class, () -> DevicePackage.unpack(truncated));
     }
 

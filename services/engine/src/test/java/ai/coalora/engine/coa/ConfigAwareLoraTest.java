@@ -28,11 +28,15 @@ import ai.coalora.engine.train.Progress;
 import ai.coalora.engine.train.SentenceClassifier;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -68,7 +72,7 @@ class ConfigAwareLoraTest {
             blockAndRole.add(fields.get(i).block() + "/" + fields.get(i).role());
         }
         assertEquals(36, blockAndRole.size(), "two matrices share a (block, role) input");
-        assertEquals(Set.of(0, 1, 2, 3, 4, 5), fields.stream().map(ConfigFields::block).collect(java.util.stream.Collectors.toSet()));
+        assertEquals(Set.of(0, 1, 2, 3, 4, 5), fields.stream().map(ConfigFields::block).collect(Collectors.toSet()));
         assertEquals(Role.Architecture.ENCODER.roles().size(), fields.stream().map(ConfigFields::role).distinct().count());
         ConfigFields f = ConfigFields.of(new LinearId(4, Role.OUTPUT), new QuantConfig(8, 2, ScaleType.FP32, 16, 256));
         assertEquals(new ConfigFields(3, 0, 2, 0, 2, 4, 5), f);
@@ -122,7 +126,7 @@ class ConfigAwareLoraTest {
             Map<String, float[]> values = new HashMap<>();
             net.parameters().forEach((k, v) -> values.put(k, v.toFloatArray()));
             try (ConfigAwareNetwork copy = ConfigAwareNetwork.of(8, 6, 6, values, scope)) {
-                copy.parameters().forEach((k, v) -> assertTrue(java.util.Arrays.equals(values.get(k), v.toFloatArray()), k));
+                copy.parameters().forEach((k, v) -> assertTrue(Arrays.equals(values.get(k), v.toFloatArray()), k));
             }
             try (ConfigAwareNetwork continuous = ConfigAwareNetwork.initialize(8, 6, 6, 5,
                     ThetaSettings.defaults().withInputs(ConfigInputs.FIELDS_AND_CONTINUOUS), scope)) {
@@ -244,9 +248,9 @@ class ConfigAwareLoraTest {
 
     @Test
     void scheduleUsesEveryConfigurationWithDistinctPicksAndBoundedWorkingSets() {
-        List<ModelQuantConfig> set = new java.util.ArrayList<>();
+        List<ModelQuantConfig> set = new ArrayList<>();
         for (int b : QuantConfig.WEIGHT_BITS) for (int b0 : QuantConfig.SCALE_BITS) set.add(uniform(new QuantConfig(b, b0, ScaleType.FP16, 64, 256)));
-        List<List<ModelQuantConfig>> plan = CoaTrainer.schedule(set, 40, 2, 5, new java.util.Random(1));
+        List<List<ModelQuantConfig>> plan = CoaTrainer.schedule(set, 40, 2, 5, new Random(1));
         assertEquals(40, plan.size());
         Set<ModelQuantConfig> used = new HashSet<>();
         for (List<ModelQuantConfig> step : plan) {
@@ -262,7 +266,7 @@ class ConfigAwareLoraTest {
             assertTrue(working.size() <= 5, "working set of quarter " + q + " has " + working.size());
         }
         // a set smaller than k per chunk must not hang
-        assertEquals(3, CoaTrainer.schedule(set.subList(0, 3), 3, 2, 2, new java.util.Random(2)).size());
+        assertEquals(3, CoaTrainer.schedule(set.subList(0, 3), 3, 2, 2, new Random(2)).size());
     }
 
     private static float maxDiff(float[] a, float[] b) {

@@ -12,8 +12,10 @@ import ai.coalora.engine.quant.ScaleType;
 import ai.coalora.engine.search.BitSegments;
 import ai.coalora.engine.search.Evaluated;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -99,7 +101,7 @@ class TrainingSetPoliciesTest {
         BitSegments segments = new BitSegments(3, BudgetPlanner.GRID_LOW, BudgetPlanner.GRID_HIGH);
         for (int trial = 0; trial < 20; trial++) {
             Random noise = new Random(trial);
-            java.util.Map<ModelQuantConfig, Double> measured = new java.util.HashMap<>();
+            Map<ModelQuantConfig, Double> measured = new HashMap<>();
             TrainingSetPolicy.LossOracle oracle = c -> measured.computeIfAbsent(c, x -> loss(x) * (1 + 0.5 * noise.nextGaussian()));
             List<ModelQuantConfig> set = new ArrayList<>(initialSet());
             Random r = new Random(100 + trial);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -78,6 +79,6 @@ class LmCorpusTest {
     }
 
     private static double mb(List<LmCorpus.Document> docs) {
-        return docs.stream().mapToLong(d -> d.text().getBytes(java.nio.charset.StandardCharsets.UTF_8).length).sum() / 1e6;
+        return docs.stream().mapToLong(d -> d.text().getBytes(StandardCharsets.UTF_8).length).sum() / 1e6;
     }
 }

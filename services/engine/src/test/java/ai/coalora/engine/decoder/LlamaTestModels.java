@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,7 +40,7 @@ final class LlamaTestModels {
         for (Map.Entry<String, long[]> e : HfCheckpoint.requiredShapes(c).entrySet()) {
             String name = e.getKey();
             long[] shape = e.getValue();
-            int n = (int) java.util.Arrays.stream(shape).reduce(1, Math::multiplyExact);
+            int n = (int) Arrays.stream(shape).reduce(1, Math::multiplyExact);
             float[] v = new float[n];
             for (int i = 0; i < n; i++) {
                 double g = random.nextGaussian();

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -240,7 +241,7 @@ class GgufFileTest {
     void everyTruncationIsAnError() {
         byte[] b = sample();
         for (int length = 0; length < b.length; length++) {
-            byte[] prefix = java.util.Arrays.copyOf(b, length);
+            byte[] prefix = Arrays.copyOf(b, length);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GgufReader.fromBytes(prefix, "cut.gguf"),
                     "a file cut at " + length + " of " + b.length + " bytes was accepted");
             String m = e.getMessage();
@@ -248,8 +249,8 @@ class GgufFileTest {
         }
         corrupt(new byte[0], "truncated: the magic needs 4 bytes at offset 0 but the file has 0 bytes");
         byte[] small = GgufWriter.toBytes(new GgufFile(Map.of("general.name", GgufValue.string("tiny")), List.of()));
-        corrupt(java.util.Arrays.copyOf(small, indexOf(small, "tiny") + 2), "truncated: metadata 'general.name' is a string of 4 bytes");
-        corrupt(java.util.Arrays.copyOf(b, b.length - 1), "tensor 'second.weight'", "out of range", "truncated?");
+        corrupt(Arrays.copyOf(small, indexOf(small, "tiny") + 2), "truncated: metadata 'general.name' is a string of 4 bytes");
+        corrupt(Arrays.copyOf(b, b.length - 1), "tensor 'second.weight'", "out of range", "truncated?");
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -147,7 +148,7 @@ class GgufTypeTest {
             double errShifted = relativeRms(shifted, t.dequantize(t.quantize(shifted)));
             assertTrue(errShifted <= bound, t + " shifted: " + errShifted);
             float[] constant = new float[512];
-            java.util.Arrays.fill(constant, -0.75f);
+            Arrays.fill(constant, -0.75f);
             double errConstant = relativeRms(constant, t.dequantize(t.quantize(constant)));
             assertTrue(errConstant <= 0.02, t + " constant: " + errConstant);
         }

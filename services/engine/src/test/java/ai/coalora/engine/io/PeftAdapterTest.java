@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -142,7 +143,7 @@ class PeftAdapterTest {
         assertThrows(IllegalArgumentException.class, () -> new PeftAdapter("m", 2, 0, TARGETS, null, Map.of(), Map.of()));
     }
 
-    private void rewriteWeights(java.util.function.Consumer<Map<String, Tensor>> edit) throws IOException {
+    private void rewriteWeights(Consumer<Map<String, Tensor>> edit) throws IOException {
         Path file = dir.resolve(PeftAdapter.WEIGHTS_FILE);
         Safetensors.Contents contents = Safetensors.read(file);
         Map<String, Tensor> tensors = new TreeMap<>(contents.tensors());

@@ -30,6 +30,7 @@ import ai.djl.ndarray.NDManager;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -101,7 +102,7 @@ class DecoderCoaLoraTest {
                         seen.averageBits(), before, after, Math.exp(before), Math.exp(after), r.epochs().size(), r.trainTokens());
                 assertTrue(after < before - 0.05, "evaluation loss " + before + " -> " + after);
                 assertEquals(0, r.skippedSteps());
-                assertTrue(!java.util.Arrays.equals(outBefore, coa.network().parameters().get("out.weight").toFloatArray()),
+                assertTrue(!Arrays.equals(outBefore, coa.network().parameters().get("out.weight").toFloatArray()),
                         "the configuration-aware network was trained");
 
                 // the folded adapter (what a device runs) scores what the training-time adapter scores

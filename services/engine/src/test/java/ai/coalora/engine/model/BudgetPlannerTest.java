@@ -11,6 +11,7 @@ import ai.coalora.engine.quant.BudgetAllocator.Allocation;
 import ai.coalora.engine.quant.QuantizerKind;
 import ai.coalora.engine.train.Progress;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /** Budgeted allocation on the real MiniLM weights (same calibration as the command line, so tables are shared). */
@@ -41,11 +42,11 @@ class BudgetPlannerTest {
             assertThrows(IllegalArgumentException.class, () -> planner.allocate(2.0, false));
 
             // a device without 2-bit kernels: only 3-, 4- and 8-bit weights, and a worse error than with all options
-            Allocation noTwoBit = planner.allocate(3.6, java.util.Set.of(3, 4, 8));
+            Allocation noTwoBit = planner.allocate(3.6, Set.of(3, 4, 8));
             noTwoBit.config().matrices().forEach(e -> assertTrue(e.config().b() >= 3, "2-bit weights in " + e));
             assertTrue(noTwoBit.averageBits() <= 3.6 + 1e-12);
             assertTrue(noTwoBit.error() >= planner.allocate(3.6, false).error() * (1 - 1e-3), "restricting options cannot help");
-            assertThrows(IllegalArgumentException.class, () -> planner.allocate(3.0, java.util.Set.of(4, 8)), "below 4 bits without 2- and 3-bit kernels");
+            assertThrows(IllegalArgumentException.class, () -> planner.allocate(3.0, Set.of(4, 8)), "below 4 bits without 2- and 3-bit kernels");
         }
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -70,7 +71,7 @@ class QuantErrorTableTest {
         MatrixSpec spec = new MatrixSpec("ffn", 384, 1536);
         float[] w = QuantizerTest.randomNormal(384 * 1536, 4, 0.04);
         float[] imp = new float[1536];
-        java.util.Arrays.fill(imp, 1f);
+        Arrays.fill(imp, 1f);
         QuantErrorTable.compute(spec, w, imp, QuantizerKind.NF, QuantConfig.all().subList(0, 40)); // warm-up
         long start = System.nanoTime();
         QuantErrorTable t = QuantErrorTable.compute(spec, w, imp, QuantizerKind.NF);

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 class QuantizerTest {
@@ -148,7 +149,7 @@ class QuantizerTest {
         assertEquals(0f, q[10]);
         // within a block, values lie on at most 2^3 distinct grid points
         for (int blk = 0; blk < 64; blk++) {
-            long distinct = java.util.stream.IntStream.range(blk * 16, blk * 16 + 16)
+            long distinct = IntStream.range(blk * 16, blk * 16 + 16)
                     .mapToDouble(i -> q[i]).distinct().count();
             assertTrue(distinct <= 8);
         }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -58,7 +59,7 @@ class ExpectedHypervolumeImprovementTest {
             double mc = sum / samples;
             double stderr = Math.sqrt(Math.max(0, sumSq / samples - mc * mc) / samples);
             double exact = ehvi.expected(mean, sd, bits);
-            assertEquals(mc, exact, 4 * stderr + 1e-6, "case " + java.util.Arrays.toString(c));
+            assertEquals(mc, exact, 4 * stderr + 1e-6, "case " + Arrays.toString(c));
         }
     }
 

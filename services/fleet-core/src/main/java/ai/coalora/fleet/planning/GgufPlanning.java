@@ -5,6 +5,7 @@ import ai.coalora.fleet.events.Payloads.GgufChoice;
 import ai.coalora.fleet.events.Payloads.GgufGroup;
 import ai.coalora.fleet.events.Payloads.GgufTensors;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -92,7 +93,7 @@ public final class GgufPlanning {
 
     /** "Q2_K or Q4_0 (2-bit)": the types any one of which would let the group run. */
     private static String alternatives(GgufGroup g) {
-        Set<String> alt = new java.util.LinkedHashSet<>();
+        Set<String> alt = new LinkedHashSet<>();
         for (GgufChoice c : g.choices()) alt.add(c.type().toUpperCase(Locale.ROOT));
         return String.join(" or ", alt) + " (" + g.weightBits() + "-bit)";
     }

@@ -3,11 +3,15 @@ package ai.coalora.fleet.registry;
 import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.security.Credentials;
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 
 /**
@@ -86,18 +90,18 @@ public final class RegistryClient {
      * with the right content are kept) and returns the version's JSON. A version the registry does not know
      * is a {@link java.io.FileNotFoundException}.
      */
-    public JsonNode downloadVersion(String modelVersion, java.nio.file.Path dir) throws IOException {
+    public JsonNode downloadVersion(String modelVersion, Path dir) throws IOException {
         JsonNode info = getJsonOrNull("api/versions/" + modelVersion);
-        if (info == null) throw new java.io.FileNotFoundException("model version " + modelVersion + " is not registered");
-        java.nio.file.Files.createDirectories(dir);
+        if (info == null) throw new FileNotFoundException("model version " + modelVersion + " is not registered");
+        Files.createDirectories(dir);
         for (JsonNode f : info.get("files")) {
             String name = f.get("name").asText(), sha = f.get("sha256").asText();
-            java.nio.file.Path file = dir.resolve(name).normalize();
+            Path file = dir.resolve(name).normalize();
             if (!dir.equals(file.getParent())) throw new IOException("bad file name in version " + modelVersion + ": " + name);
-            if (java.nio.file.Files.exists(file) && Sha256.of(java.nio.file.Files.readAllBytes(file)).equals(sha)) continue;
-            java.nio.file.Path tmp = java.nio.file.Files.createTempFile(dir, name, ".part");
-            java.nio.file.Files.write(tmp, getBlob(sha)); // getBlob checked the sha256
-            java.nio.file.Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            if (Files.exists(file) && Sha256.of(Files.readAllBytes(file)).equals(sha)) continue;
+            Path tmp = Files.createTempFile(dir, name, ".part");
+            Files.write(tmp, getBlob(sha)); // getBlob checked the sha256
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         }
         return info;
     }

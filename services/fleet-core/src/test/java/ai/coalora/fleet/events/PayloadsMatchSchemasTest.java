@@ -23,6 +23,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.record.TimestampType;
@@ -80,7 +81,7 @@ class PayloadsMatchSchemasTest {
         CloudEvent e = CloudEvent.create("/test", EventTypes.CAPABILITIES, "dev-1", SCHEMAS.dataschema(EventTypes.CAPABILITIES),
                 Payloads.toJson(new DeviceCapabilities("dev-1", 1, List.of(4), List.of("coalora-packed"), "low", null, null)));
         ConsumerRecord<String, byte[]> r = new ConsumerRecord<>("t", 0, 0, 0, TimestampType.CREATE_TIME, 0, 0, "dev-1", KafkaCloudEvents.value(e),
-                KafkaCloudEvents.headers(e), java.util.Optional.empty());
+                KafkaCloudEvents.headers(e), Optional.empty());
         CloudEvent back = KafkaCloudEvents.decode(r);
         // data compares as text: a long written may come back as an int node
         assertEquals(new CloudEvent(e.id(), e.source(), e.type(), e.time(), e.subject(), e.dataschema(), back.data()), back);
@@ -103,7 +104,7 @@ class PayloadsMatchSchemasTest {
 
     static void assertUnreadable(String expected, org.apache.kafka.common.header.Headers headers, byte[] value) {
         ConsumerRecord<String, byte[]> r = new ConsumerRecord<>("t", 0, 0, 0, TimestampType.CREATE_TIME, 0, value.length, "k", value, headers,
-                java.util.Optional.empty());
+                Optional.empty());
         try {
             KafkaCloudEvents.decode(r);
         } catch (KafkaCloudEvents.Unreadable u) {

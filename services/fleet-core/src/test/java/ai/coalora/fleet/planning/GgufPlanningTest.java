@@ -5,15 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
 import ai.coalora.fleet.events.Payloads.GgufChoice;
 import ai.coalora.fleet.events.Payloads.GgufGroup;
 import ai.coalora.fleet.events.Payloads.GgufTensors;
 import ai.coalora.fleet.events.Payloads.ModelPromoted;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.planning.GgufPlanning.GgufPlan;
 import ai.coalora.fleet.planning.ParetoSelection.Decision;
+import java.io.IOException;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -181,7 +182,7 @@ class GgufPlanningTest {
         assertNull(before.gguf());
     }
 
-    static com.fasterxml.jackson.databind.JsonNode recorded(String path) throws java.io.IOException {
+    static com.fasterxml.jackson.databind.JsonNode recorded(String path) throws IOException {
         try (var in = GgufPlanningTest.class.getClassLoader().getResourceAsStream("schemas/recorded/" + path)) {
             if (in == null) throw new IllegalStateException("no recorded event " + path + " on the classpath");
             return Payloads.JSON.readTree(in).get("data");

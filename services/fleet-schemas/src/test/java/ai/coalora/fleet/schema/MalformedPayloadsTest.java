@@ -4,16 +4,18 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.io.IOException;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.function.Consumer;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -36,8 +38,8 @@ class MalformedPayloadsTest {
     /** A full recorded event of the type (envelope + data), a fresh copy. */
     private static ObjectNode event(String type) {
         // the first "full" recording of the type (feasible for assignments): every optional field present
-        try (var files = java.nio.file.Files.list(SchemaFiles.recorded().resolve(type))) {
-            java.nio.file.Path file = files.filter(f -> f.getFileName().toString().contains("full")).sorted().findFirst()
+        try (var files = Files.list(SchemaFiles.recorded().resolve(type))) {
+            Path file = files.filter(f -> f.getFileName().toString().contains("full")).sorted().findFirst()
                     .orElseThrow(() -> new IllegalStateException("no full recorded event of " + type));
             return (ObjectNode) MAPPER.readTree(file.toFile());
         } catch (IOException e) {

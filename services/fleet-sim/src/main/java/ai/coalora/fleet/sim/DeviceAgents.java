@@ -6,11 +6,11 @@ import ai.coalora.engine.device.DeviceModel;
 import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.EventTypes;
 import ai.coalora.fleet.events.KafkaCloudEvents;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.AdapterReady;
 import ai.coalora.fleet.events.Payloads.Artifact;
 import ai.coalora.fleet.events.Payloads.DeviceStatus;
 import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.KafkaSettings;
 import ai.coalora.fleet.schema.EventSchemas;
@@ -22,6 +22,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -203,13 +205,13 @@ public final class DeviceAgents implements AutoCloseable {
      * way a shift in the data a device sees makes the model under-perform (what telemetry-driven retraining
      * is for). Returns how many devices measured.
      */
-    public int reevaluate(java.util.Collection<String> deviceIds, boolean drift) {
+    public int reevaluate(Collection<String> deviceIds, boolean drift) {
         int n = 0;
         for (String device : deviceIds) {
             AdapterReady ready = latest.get(device);
             DeviceModel model = ready == null ? null : models.get(ready.packageSha256());
             if (model == null || offline.contains(device)) continue;
-            List<Example> shard = java.util.Arrays.stream(shards.get(device))
+            List<Example> shard = Arrays.stream(shards.get(device))
                     .map(e -> drift ? new Example(e.text(), 1 - e.label()) : e).toList();
             DeviceModel.Evaluation e;
             synchronized (model) {

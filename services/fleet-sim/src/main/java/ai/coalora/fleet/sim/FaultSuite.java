@@ -16,8 +16,10 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.sql.DriverManager;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -241,7 +243,7 @@ public final class FaultSuite {
     private long lost() throws Exception {
         List<String> ids = devices.stream().map(DeviceCapabilities::deviceId).toList();
         long missing = 0;
-        try (var c = java.sql.DriverManager.getConnection(stack.jdbcUrl(), "postgres", "")) {
+        try (var c = DriverManager.getConnection(stack.jdbcUrl(), "postgres", "")) {
             for (String table : List.of("registry.devices", "planner.devices")) {
                 try (var st = c.prepareStatement("select count(*) from " + table + " where device_id = any(?)")) {
                     st.setArray(1, c.createArrayOf("text", ids.toArray()));
@@ -259,11 +261,11 @@ public final class FaultSuite {
     private long duplicates() {
         long extra = 0;
         for (DeviceCapabilities d : devices) {
-            Map<String, Set<String>> assignmentIds = new java.util.HashMap<>();
+            Map<String, Set<String>> assignmentIds = new HashMap<>();
             for (Assignment a : observer.assignmentsOf(d.deviceId())) {
                 if (a.rolloutId() != null) assignmentIds.computeIfAbsent(a.rolloutId(), k -> new HashSet<>()).add(a.assignmentId());
             }
-            Map<String, Integer> causes = new java.util.HashMap<>();
+            Map<String, Integer> causes = new HashMap<>();
             for (DeviceTarget t : observer.targets().getOrDefault(d.deviceId(), List.of())) {
                 if (t.rolloutId() != null) causes.merge(t.rolloutId(), 1, Integer::sum);
             }

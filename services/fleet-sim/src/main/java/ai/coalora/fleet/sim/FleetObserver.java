@@ -2,9 +2,9 @@ package ai.coalora.fleet.sim;
 
 import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.KafkaCloudEvents;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.AdapterReady;
 import ai.coalora.fleet.events.Payloads.Assignment;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.DeadLetters;
 import ai.coalora.fleet.messaging.KafkaSettings;
@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -35,7 +36,7 @@ public final class FleetObserver implements AutoCloseable {
     private final Map<String, Long> firstAdapterNanos = new ConcurrentHashMap<>();
     private final List<DeadLetter> deadLetters = new CopyOnWriteArrayList<>();
     private final Map<String, List<Payloads.DeviceTarget>> targets = new ConcurrentHashMap<>();
-    private final java.util.concurrent.atomic.AtomicLong unreadable = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong unreadable = new AtomicLong();
     private volatile boolean running = true;
 
     public FleetObserver(String bootstrapServers) {

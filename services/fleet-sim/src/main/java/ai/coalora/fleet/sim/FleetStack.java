@@ -2,17 +2,21 @@ package ai.coalora.fleet.sim;
 
 import ai.coalora.fleet.infra.EmbeddedDatabase;
 import ai.coalora.fleet.infra.EmbeddedKafka;
-import java.io.IOException;
-import java.net.ServerSocket;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.List;
 import ai.coalora.fleet.registry.RegistryClient;
 import ai.coalora.fleet.security.Credentials;
 import ai.coalora.fleet.security.Role;
 import ai.coalora.fleet.security.Users;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -127,24 +131,24 @@ public final class FleetStack implements AutoCloseable {
         a.put("adapter-generator", Role.OPERATOR);
         a.put("trainer", Role.ADMIN);
         a.put(DEVICES_USER, Role.VIEWER);
-        return java.util.Collections.unmodifiableMap(a);
+        return Collections.unmodifiableMap(a);
     }
 
     /** Fresh random passwords for every account; the users file holds only their PBKDF2 hashes. */
     private Path writeUsers() throws IOException {
-        java.security.SecureRandom random = new java.security.SecureRandom();
+        SecureRandom random = new SecureRandom();
         StringBuilder file = new StringBuilder("# accounts of this fleet stack (name:role:pbkdf2-sha256 hash)\n");
         for (var e : ACCOUNTS.entrySet()) {
             byte[] secret = new byte[18];
             random.nextBytes(secret);
-            String password = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+            String password = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
             credentials.put(e.getKey(), new Credentials(e.getKey(), password));
             file.append(Users.line(e.getKey(), e.getValue(), password.toCharArray())).append('\n');
         }
         Path users = workDir.resolve("users");
         Files.writeString(users, file.toString());
         try {
-            Files.setPosixFilePermissions(users, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            Files.setPosixFilePermissions(users, PosixFilePermissions.fromString("rw-------"));
         } catch (UnsupportedOperationException ignored) {
             // not a POSIX file system
         }

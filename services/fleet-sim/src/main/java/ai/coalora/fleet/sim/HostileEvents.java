@@ -3,24 +3,26 @@ package ai.coalora.fleet.sim;
 import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.EventTypes;
 import ai.coalora.fleet.events.KafkaCloudEvents;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.DeviceStatus;
 import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
 import ai.coalora.fleet.events.Payloads.Footprint;
 import ai.coalora.fleet.events.Payloads.RetrainingRequested;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.schema.EventSchemas;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
+import java.util.UUID;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Headers;
@@ -82,7 +84,7 @@ public final class HostileEvents {
         return switch (kind) {
             case 0 -> { // fuzzed bytes: random, or a valid value cut short
                 byte[] v = KafkaCloudEvents.value(e);
-                byte[] bytes = rnd.nextBoolean() ? java.util.Arrays.copyOf(v, 1 + rnd.nextInt(Math.max(1, v.length - 1))) : randomBytes(rnd);
+                byte[] bytes = rnd.nextBoolean() ? Arrays.copyOf(v, 1 + rnd.nextInt(Math.max(1, v.length - 1))) : randomBytes(rnd);
                 yield new ProducerRecord<>(topic.name(), null, key, bytes, KafkaCloudEvents.headers(e));
             }
             case 1 -> { // wrong JSON types
@@ -147,7 +149,7 @@ public final class HostileEvents {
             case "coalora.telemetry.evaluation" -> new EvaluationTelemetry(key, version, config, pkg, 0.99, 20, 5.0, 1L << 26, Instant.now());
             case "coalora.device.status" -> new DeviceStatus(key, "forged-assignment", version, config, pkg, DeviceStatus.APPLIED, "forged",
                     Instant.now());
-            case "coalora.assignments" -> new Assignment(key, java.util.UUID.randomUUID().toString(), "forged", true, "forged", version,
+            case "coalora.assignments" -> new Assignment(key, UUID.randomUUID().toString(), "forged", true, "forged", version,
                     "production", config, 3.0, 0.9, "coalora-packed", new Footprint(1, 1, 1, 3), null);
             default -> new RetrainingRequested(key, version, List.of(), "forged", null);
         };

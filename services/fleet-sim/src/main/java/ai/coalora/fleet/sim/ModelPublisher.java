@@ -1,13 +1,14 @@
 package ai.coalora.fleet.sim;
 
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.registry.RegistryClient;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -47,7 +48,7 @@ public final class ModelPublisher {
     public static Path variant(Path bundleDir, Path dir, String createdAt) throws IOException {
         Files.createDirectories(dir);
         try (Stream<Path> s = Files.list(bundleDir)) {
-            for (Path f : s.filter(Files::isRegularFile).toList()) Files.copy(f, dir.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            for (Path f : s.filter(Files::isRegularFile).toList()) Files.copy(f, dir.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
         }
         Path manifest = dir.resolve(ai.coalora.engine.bundle.ModelBundle.MANIFEST);
         com.fasterxml.jackson.databind.node.ObjectNode m = (com.fasterxml.jackson.databind.node.ObjectNode) Payloads.JSON.readTree(manifest.toFile());

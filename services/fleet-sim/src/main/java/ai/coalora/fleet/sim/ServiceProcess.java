@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /** One service (a packaged Quarkus application) run as its own process, as it would be deployed. */
 public final class ServiceProcess implements AutoCloseable {
@@ -72,7 +73,7 @@ public final class ServiceProcess implements AutoCloseable {
     public synchronized void stop() throws InterruptedException {
         if (process == null) return;
         process.destroy();
-        if (!process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) process.destroyForcibly().waitFor();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) process.destroyForcibly().waitFor();
     }
 
     /** A crash (SIGKILL): what a power cut does to the service. */

@@ -3,13 +3,14 @@ package ai.coalora.fleet.sim;
 import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.EventTypes;
 import ai.coalora.fleet.events.KafkaCloudEvents;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.KafkaSettings;
 import ai.coalora.fleet.schema.EventSchemas;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -33,7 +34,7 @@ public final class SimulatedFleet {
     /** Each option repeated by its weight, in a fixed order (so a seed gives the same fleet). */
     static List<List<Integer>> weighted(Map<List<Integer>, Integer> weights) {
         List<List<Integer>> out = new ArrayList<>();
-        weights.entrySet().stream().sorted(java.util.Comparator.comparing(e -> e.getKey().toString()))
+        weights.entrySet().stream().sorted(Comparator.comparing(e -> e.getKey().toString()))
                 .forEach(e -> { for (int i = 0; i < e.getValue(); i++) out.add(e.getKey()); });
         return out;
     }

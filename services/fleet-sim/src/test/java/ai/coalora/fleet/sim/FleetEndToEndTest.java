@@ -11,12 +11,12 @@ import ai.coalora.engine.train.Progress;
 import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.EventTypes;
 import ai.coalora.fleet.events.KafkaCloudEvents;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.AdapterReady;
 import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.registry.RegistryClient;
 import ai.coalora.fleet.security.Credentials;
@@ -29,9 +29,12 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -311,11 +314,11 @@ class FleetEndToEndTest {
         for (var path : (Iterable<Map.Entry<String, JsonNode>>) openapi.get("paths")::fields) {
             String url = stack.registryUrl() + path.getKey().replace("{sha256}", "0".repeat(64)).replaceAll("\\{[^}]+}", "x");
             for (var op : (Iterable<Map.Entry<String, JsonNode>>) path.getValue()::fields) {
-                String method = op.getKey().toUpperCase(java.util.Locale.ROOT), endpoint = method + " " + path.getKey();
+                String method = op.getKey().toUpperCase(Locale.ROOT), endpoint = method + " " + path.getKey();
                 String type = method.equals("PUT") && path.getKey().startsWith("/api/blobs") ? "application/octet-stream" : "application/json";
                 String body = method.equals("GET") || method.equals("HEAD") ? null : "{}";
                 endpoints++;
-                for (Credentials bad : java.util.Arrays.asList(null, wrongPassword, unknown)) {
+                for (Credentials bad : Arrays.asList(null, wrongPassword, unknown)) {
                     assertEquals(401, http(bad, method, url, type, body).statusCode(), endpoint + " with " + bad);
                 }
                 String least = LEAST_ROLE.getOrDefault(endpoint, method.equals("GET") || method.equals("HEAD") ? "viewer" : null);
@@ -352,11 +355,11 @@ class FleetEndToEndTest {
         assertTrue(seen.contains("admin PUT 200 /api/aliases/production"), "the promotion is audited: " + seen);
         assertTrue(seen.contains("mallory PUT 401 /api/aliases/x"), "a rejected login is audited with the name it claimed");
         assertTrue(seen.contains("viewer PUT 403 /api/aliases/x") || seen.contains("operator PUT 403 /api/aliases/x"), "a denied action is audited");
-        try (var c = java.sql.DriverManager.getConnection(stack.jdbcUrl(), "postgres", ""); var st = c.createStatement()) {
-            java.sql.SQLException e = org.junit.jupiter.api.Assertions.assertThrows(java.sql.SQLException.class,
+        try (var c = DriverManager.getConnection(stack.jdbcUrl(), "postgres", ""); var st = c.createStatement()) {
+            SQLException e = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
                     () -> st.executeUpdate("update registry.audit_log set actor = 'nobody'"));
             assertTrue(e.getMessage().contains("append-only"), e.getMessage());
-            e = org.junit.jupiter.api.Assertions.assertThrows(java.sql.SQLException.class, () -> st.executeUpdate("delete from registry.audit_log"));
+            e = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class, () -> st.executeUpdate("delete from registry.audit_log"));
             assertTrue(e.getMessage().contains("append-only"), e.getMessage());
         }
         // passwords are stored hashed only
@@ -630,7 +633,7 @@ class FleetEndToEndTest {
     }
 
     static JsonNode generatorPackages() throws Exception {
-        try (var c = java.sql.DriverManager.getConnection(stack.jdbcUrl(), "postgres", "");
+        try (var c = DriverManager.getConnection(stack.jdbcUrl(), "postgres", "");
              var st = c.createStatement();
              var rs = st.executeQuery("select json_agg(config_id) from generator.packages")) {
             rs.next();

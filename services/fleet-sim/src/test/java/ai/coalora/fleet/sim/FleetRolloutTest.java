@@ -9,9 +9,9 @@ import ai.coalora.engine.bundle.ModelBundle;
 import ai.coalora.engine.data.Tasks;
 import ai.coalora.engine.io.Safetensors;
 import ai.coalora.engine.train.Progress;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.registry.RegistryClient;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -21,7 +21,10 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -139,7 +142,7 @@ class FleetRolloutTest {
         Map<String, Set<String>> byDevice = new HashMap<>();
         for (var e : observer.assignments().entrySet()) {
             for (Assignment a : e.getValue()) {
-                if (id.equals(a.rolloutId())) byDevice.computeIfAbsent(e.getKey(), k -> new java.util.HashSet<>()).add(a.assignmentId());
+                if (id.equals(a.rolloutId())) byDevice.computeIfAbsent(e.getKey(), k -> new HashSet<>()).add(a.assignmentId());
             }
         }
         assertFalse(byDevice.isEmpty());
@@ -156,9 +159,9 @@ class FleetRolloutTest {
         for (var e : observer.adapters().entrySet()) {
             if (agents.offlineDevices().contains(e.getKey())) continue;
             Payloads.AdapterReady last = e.getValue().get(e.getValue().size() - 1);
-            byPackage.computeIfAbsent(last.modelVersion() + "/" + last.configId(), k -> new java.util.ArrayList<>()).add(e.getKey());
+            byPackage.computeIfAbsent(last.modelVersion() + "/" + last.configId(), k -> new ArrayList<>()).add(e.getKey());
         }
-        var group = byPackage.entrySet().stream().max(java.util.Comparator.comparingInt(e -> e.getValue().size())).orElseThrow();
+        var group = byPackage.entrySet().stream().max(Comparator.comparingInt(e -> e.getValue().size())).orElseThrow();
         String version = group.getKey().split("/")[0], config = group.getKey().split("/")[1];
         assertTrue(group.getValue().size() >= 5, "a configuration with enough devices: " + group);
         assertTrue(agents.reevaluate(group.getValue(), true) >= 5, "drifted devices measured again");
@@ -232,7 +235,7 @@ class FleetRolloutTest {
                 "an aborted rollout cannot resume");
         assertEquals(404, FleetEndToEndTest.http(admin, "GET", stack.registryUrl() + "/api/rollouts/r-nothere", null, null).statusCode());
         // the audit log has every action, the viewer's denied one included
-        List<String> audit = new java.util.ArrayList<>();
+        List<String> audit = new ArrayList<>();
         for (JsonNode e : registry.getJson("api/audit?limit=500")) audit.add(e.get("actor").asText() + " " + e.get("method").asText() + " "
                 + e.get("path").asText() + " " + e.get("status").asInt());
         for (String line : List.of("operator POST /api/rollouts 201", "viewer POST /api/rollouts/" + id + "/resume 403",
@@ -306,7 +309,7 @@ class FleetRolloutTest {
     }
 
     static List<String> texts(JsonNode array, String field) {
-        List<String> out = new java.util.ArrayList<>();
+        List<String> out = new ArrayList<>();
         for (JsonNode n : array) out.add(field == null ? n.asText() : n.get(field).asText());
         return out;
     }
