@@ -3,19 +3,20 @@ package ai.coalora.cli;
 import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.bench.BenchSettings;
 import ai.coalora.engine.bench.FleetReport;
+import ai.coalora.engine.bench.LanguageModelBenchmark;
 import ai.coalora.engine.bench.Method;
-import ai.coalora.engine.coa.ThetaSettings;
-import ai.coalora.engine.coa.TrainingSetSpec;
-import ai.coalora.engine.train.FineTuneSettings;
 import ai.coalora.engine.bench.PaperBenchmark;
 import ai.coalora.engine.bench.PaperReport;
-import ai.coalora.engine.bench.LanguageModelBenchmark;
+import ai.coalora.engine.coa.ThetaSettings;
+import ai.coalora.engine.coa.TrainingSetSpec;
 import ai.coalora.engine.data.Example;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.data.Tasks;
 import ai.coalora.engine.decoder.LlamaDecoder;
 import ai.coalora.engine.lm.BpeTokenizer;
 import ai.coalora.engine.lm.Pretraining;
+import ai.coalora.engine.lora.LoraSpec;
+import ai.coalora.engine.train.FineTuneSettings;
 import ai.djl.ndarray.NDManager;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,6 +54,9 @@ final class BenchPaperCommand implements Callable<Integer> {
 
     @Option(names = "--lr", description = "Peak AdamW learning rate of every method's LoRA and head (default: 1e-3).")
     Float learningRate;
+
+    @Option(names = "--rank", description = "LoRA rank of every method; alpha = 2 x rank, so the scale stays 2 (default: 16).")
+    Integer rank;
 
     @Mixin
     ThetaOptions thetaOptions;
@@ -158,6 +162,7 @@ final class BenchPaperCommand implements Callable<Integer> {
         if (learningRate != null) {
             t = new FineTuneSettings(t.epochs(), t.batchSize(), learningRate, t.weightDecay(), t.clipNorm(), t.seed(), t.lora());
         }
+        if (rank != null) t = t.withLora(new LoraSpec(rank, 2f * rank));
         s = s.withTraining(t);
         if (trainLimit != null) s = s.withTrainLimit(trainLimit);
         ThetaSettings theta = thetaOptions.apply(s.theta());

@@ -54,13 +54,14 @@ record RetrainingMonitor(double margin, int minDevices, double coverageGapBits, 
         Double predicted = null;
         try (PreparedStatement st = c.prepareStatement("select (e->>'predictedAccuracy')::float from model_versions, jsonb_array_elements(front) e "
                 + "where model_version = ? and e->>'configId' = ? and not exists (select 1 from rollouts r where r.model_version = ? "
-                + "and r.state <> 'succeeded') and not exists (select 1 from retraining_requests q where q.model_version = ? "
+                + "and r.state <> ?) and not exists (select 1 from retraining_requests q where q.model_version = ? "
                 + "and q.result_version is null and q.config_ids @> jsonb_build_array(?::text))")) {
             st.setString(1, t.modelVersion());
             st.setString(2, t.configId());
             st.setString(3, t.modelVersion());
-            st.setString(4, t.modelVersion());
-            st.setString(5, t.configId());
+            st.setString(4, RolloutState.SUCCEEDED.sql());
+            st.setString(5, t.modelVersion());
+            st.setString(6, t.configId());
             try (ResultSet rs = st.executeQuery()) {
                 if (rs.next()) predicted = rs.getDouble(1);
             }

@@ -7,26 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.coalora.fleet.events.Payloads.DeviceStatus;
 import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
-import ai.coalora.fleet.infra.EmbeddedDatabase;
-import ai.coalora.fleet.messaging.ServiceRuntime;
-import ai.coalora.fleet.messaging.Transaction;
 import ai.coalora.registry.Rollouts.Action;
 import ai.coalora.registry.Rollouts.Plan;
 import ai.coalora.registry.Rollouts.Rollout;
-import io.agroal.api.AgroalDataSource;
-import io.agroal.api.configuration.supplier.AgroalDataSourceConfigurationSupplier;
-import io.agroal.api.security.NamePrincipal;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -37,26 +24,18 @@ import org.junit.jupiter.api.Test;
  * migrations. No broker: what the engine publishes lands in the outbox table, where these tests read it.
  */
 class RolloutLifecycleTest {
-    static EmbeddedDatabase database;
-    static AgroalDataSource dataSource;
+    static RegistryTestDatabase db;
     static Rollouts rollouts;
 
     @BeforeAll
     static void start() throws Exception {
-        Path dir = Files.createTempDirectory("coalora-rollouts-db");
-        database = EmbeddedDatabase.start(dir, 0);
-        String url = database.jdbcUrl("postgres") + "?currentSchema=registry";
-        Flyway.configure().dataSource(url, EmbeddedDatabase.USER, "").schemas("registry").locations("classpath:db/messaging", "classpath:db/registry")
-                .outOfOrder(true).load().migrate();
-        dataSource = AgroalDataSource.from(new AgroalDataSourceConfigurationSupplier().connectionPoolConfiguration(pool -> pool.maxSize(4)
-                .connectionFactoryConfiguration(factory -> factory.jdbcUrl(url).principal(new NamePrincipal(EmbeddedDatabase.USER)))));
-        rollouts = new Rollouts(dataSource, new RegistryService(dataSource, null, null));
+        db = RegistryTestDatabase.start();
+        rollouts = new Rollouts(db.dataSource, new RegistryService(db.dataSource, null, null));
     }
 
     @AfterAll
     static void stop() {
-        if (dataSource != null) dataSource.close();
-        if (database != null) database.close();
+        if (db != null) db.close();
     }
 
     @Test
@@ -215,7 +194,7 @@ class RolloutLifecycleTest {
         String version = version();
         String id = rollouts.create(plan(version, devices(1), List.of(1.0), null, null)).rolloutId();
         rollouts.act(id, "abort", new Action("alice", "stop", "keep"));
-        try (Connection c = dataSource.getConnection()) {
+        try (Connection c = db.dataSource.getConnection()) {
             c.setAutoCommit(false);
             RolloutEngine.State aborted = RolloutEngine.lock(c, id);
             assertThrows(IllegalStateException.class, () -> RolloutEngine.setState(c, aborted, RolloutState.RUNNING, 1, "test", "revive"));
@@ -232,67 +211,41 @@ class RolloutLifecycleTest {
     }
 
     static String version() throws SQLException {
-        String v = UUID.randomUUID().toString().replace("-", "") + UUID.randomUUID().toString().replace("-", "");
-        exec("insert into model_versions (model_version, task, base_model, files, front) values (?, 'sentiment', 'test', '[]'::jsonb, '[]'::jsonb)", v);
-        return v;
+        return db.version();
     }
 
     static List<String> devices(int n) throws SQLException {
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            String id = "dev-" + UUID.randomUUID().toString().substring(0, 8);
-            exec("insert into devices (device_id, capabilities, feasible, predicted_accuracy) values (?, '{}'::jsonb, true, 0.9)", id);
-            out.add(id);
-        }
-        out.sort(null);
-        return out;
+        return db.devices(n);
     }
 
     /** The device applied the version (as the fleet handler records it) and measured {@code accuracy} on it. */
-    static void finish(String version, String device, double accuracy) throws SQLException {
+    static void finish(String version, String device, double accuracy) throws Exception {
         exec("update devices set update_status = 'applied', update_version = ? where device_id = ?", version, device);
         status(device, version, DeviceStatus.APPLIED);
         inTransaction(tx -> RolloutEngine.onTelemetry(tx, new EvaluationTelemetry(device, version, "c1", "0".repeat(64), accuracy, 100, 1.0,
                 1000, Instant.now())));
     }
 
-    static void fail(String version, String device) throws SQLException {
+    static void fail(String version, String device) throws Exception {
         status(device, version, DeviceStatus.FAILED);
     }
 
-    static void status(String device, String version, String status) throws SQLException {
+    static void status(String device, String version, String status) throws Exception {
         inTransaction(tx -> RolloutEngine.onStatus(tx, new DeviceStatus(device, "a-1", version, "c1", "0".repeat(64), status, "test", Instant.now())));
     }
 
-    interface Work {
-        void run(Transaction tx) throws SQLException;
-    }
-
-    static void inTransaction(Work work) throws SQLException {
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            work.run(new Transaction(c, ServiceRuntime.schemas()));
-            c.commit();
-        }
+    static void inTransaction(RegistryTestDatabase.Work work) throws Exception {
+        db.inTransaction(work);
     }
 
     static void exec(String sql, Object... params) throws SQLException {
-        try (Connection c = dataSource.getConnection()) {
-            RolloutEngine.exec(c, sql, params);
-        }
+        db.exec(sql, params);
     }
 
     /** device.target records the rollout put in the outbox. */
     static int targetsPublished(String rolloutId) throws SQLException {
-        try (Connection c = dataSource.getConnection();
-             PreparedStatement st = c.prepareStatement("select count(*) from outbox where topic = 'coalora.device.targets' "
-                     + "and convert_from(value, 'UTF8') like ?")) {
-            st.setString(1, "%" + rolloutId + "%");
-            try (ResultSet rs = st.executeQuery()) {
-                rs.next();
-                return rs.getInt(1);
-            }
-        }
+        return ((Number) db.value("select count(*) from outbox where topic = 'coalora.device.targets' and convert_from(value, 'UTF8') like ?",
+                "%" + rolloutId + "%")).intValue();
     }
 
     static Rollouts.Transition last(Rollout r) {

@@ -76,6 +76,9 @@ class FleetReportTest {
         TaskResult same = result(0.80, 60);
         assertFalse(verdict(same, "(a)").met(), "no low-bit gain must not pass rule (a): " + verdict(same, "(a)"));
         assertFalse(verdict(same, "(d)").met(), "60 s of 100 s is 0.6x");
+        assertTrue(verdict(better, "(g)").met() && verdict(same, "(g)").met(), "neither is clearly below Shared-LoRA on F");
+        TaskResult worse = result(0.60, 40);
+        assertFalse(verdict(worse, "(g)").met(), "20 points lost at 2.5 bits is F clearly below Shared-LoRA: " + verdict(worse, "(g)"));
         String md = FleetReport.markdown(better);
         assertTrue(md.contains("| CoA-LoRA (frozen set) |") && md.contains("Decision rules"), md);
     }
