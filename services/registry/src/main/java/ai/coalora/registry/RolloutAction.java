@@ -1,6 +1,5 @@
 package ai.coalora.registry;
 
-import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -40,10 +39,7 @@ public enum RolloutAction {
 
     /** The action an API path names; 400 for any other. */
     public static RolloutAction of(String path) throws ApiException {
-        for (RolloutAction a : values()) {
-            if (a.path.equals(path)) return a;
-        }
-        throw ApiException.badRequest("unknown action " + path + " ("
-                + Arrays.stream(values()).map(RolloutAction::path).collect(Collectors.joining(", ")) + ")");
+        return EnumNames.find(values(), RolloutAction::path, path)
+                .orElseThrow(() -> ApiException.badRequest("unknown action " + path + " (" + EnumNames.list(values(), RolloutAction::path) + ")"));
     }
 }

@@ -20,9 +20,7 @@ public enum RolloutDeviceState {
     }
 
     public static RolloutDeviceState of(String sql) {
-        for (RolloutDeviceState s : values()) {
-            if (s.sql().equals(sql)) return s;
-        }
-        throw new IllegalArgumentException("not a rollout device state: " + sql);
+        return EnumNames.find(values(), RolloutDeviceState::sql, sql)
+                .orElseThrow(() -> new IllegalArgumentException("not a rollout device state: " + sql));
     }
 }

@@ -1,8 +1,6 @@
 package ai.coalora.registry;
 
 import com.fasterxml.jackson.annotation.JsonValue;
-import java.util.Arrays;
-import java.util.stream.Collectors;
 
 /** What a rollout does when a wave succeeds and when one fails; the names are the column and API values. */
 public final class RolloutPolicy {
@@ -26,19 +24,13 @@ public final class RolloutPolicy {
 
         /** The policy a request names; 400 for any other. */
         public static OnWaveSuccess of(String sql) throws ApiException {
-            for (OnWaveSuccess p : values()) {
-                if (p.sql.equals(sql)) return p;
-            }
-            throw ApiException.badRequest("onWaveSuccess must be one of "
-                    + Arrays.stream(values()).map(OnWaveSuccess::sql).collect(Collectors.joining(", ")));
+            return EnumNames.find(values(), OnWaveSuccess::sql, sql)
+                    .orElseThrow(() -> ApiException.badRequest("onWaveSuccess must be one of " + EnumNames.list(values(), OnWaveSuccess::sql)));
         }
 
         /** The policy the {@code rollouts.on_wave_success} column holds (its check constraint admits no other). */
         static OnWaveSuccess column(String sql) {
-            for (OnWaveSuccess p : values()) {
-                if (p.sql.equals(sql)) return p;
-            }
-            throw new IllegalStateException("rollouts.on_wave_success holds " + sql);
+            return EnumNames.find(values(), OnWaveSuccess::sql, sql).orElseThrow(() -> new IllegalStateException("rollouts.on_wave_success holds " + sql));
         }
     }
 
@@ -61,19 +53,13 @@ public final class RolloutPolicy {
 
         /** The policy a request names; 400 for any other. */
         public static OnFailure of(String sql) throws ApiException {
-            for (OnFailure p : values()) {
-                if (p.sql.equals(sql)) return p;
-            }
-            throw ApiException.badRequest("onFailure must be one of "
-                    + Arrays.stream(values()).map(OnFailure::sql).collect(Collectors.joining(", ")));
+            return EnumNames.find(values(), OnFailure::sql, sql)
+                    .orElseThrow(() -> ApiException.badRequest("onFailure must be one of " + EnumNames.list(values(), OnFailure::sql)));
         }
 
         /** The policy the {@code rollouts.on_failure} column holds (its check constraint admits no other). */
         static OnFailure column(String sql) {
-            for (OnFailure p : values()) {
-                if (p.sql.equals(sql)) return p;
-            }
-            throw new IllegalStateException("rollouts.on_failure holds " + sql);
+            return EnumNames.find(values(), OnFailure::sql, sql).orElseThrow(() -> new IllegalStateException("rollouts.on_failure holds " + sql));
         }
     }
 }

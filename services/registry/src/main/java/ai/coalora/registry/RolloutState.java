@@ -58,9 +58,6 @@ public enum RolloutState {
 
     /** The state a column value names. */
     public static RolloutState of(String sql) {
-        for (RolloutState s : values()) {
-            if (s.sql().equals(sql)) return s;
-        }
-        throw new IllegalArgumentException("not a rollout state: " + sql);
+        return EnumNames.find(values(), RolloutState::sql, sql).orElseThrow(() -> new IllegalArgumentException("not a rollout state: " + sql));
     }
 }
