@@ -2,18 +2,16 @@ package ai.coalora.registry;
 
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.ServiceRuntime;
+import ai.coalora.fleet.service.EventService;
 import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.quarkus.runtime.ShutdownEvent;
-import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.enterprise.event.Observes;
 import java.util.List;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
-/** Starts the registry: records fleet events, publishes model registrations and alias moves. */
+/** The registry's events: records fleet events, publishes model registrations and alias moves. */
 @ApplicationScoped
-public class RegistryService {
+public class RegistryService extends EventService {
     @ConfigProperty(name = "coalora.kafka.bootstrap-servers") String bootstrapServers;
     @ConfigProperty(name = "coalora.registry.retraining.margin") double retrainingMargin;
     @ConfigProperty(name = "coalora.registry.retraining.min-devices") int retrainingMinDevices;
@@ -22,7 +20,6 @@ public class RegistryService {
     final AgroalDataSource dataSource;
     final MeterRegistry meters;
     final RegistryMetrics metrics;
-    ServiceRuntime runtime;
 
     RegistryService(AgroalDataSource dataSource, MeterRegistry meters, RegistryMetrics metrics) {
         this.dataSource = dataSource;
@@ -30,8 +27,14 @@ public class RegistryService {
         this.metrics = metrics;
     }
 
-    void start(@Observes StartupEvent ignored) {
-        runtime = ServiceRuntime.start("coalora-registry", bootstrapServers, dataSource,
+    @Override
+    public String name() {
+        return "registry";
+    }
+
+    @Override
+    protected ServiceRuntime open() {
+        return ServiceRuntime.start("coalora-registry", bootstrapServers, dataSource,
                 List.of(Topic.CAPABILITIES, Topic.ASSIGNMENTS, Topic.ADAPTERS_READY, Topic.TELEMETRY, Topic.DEVICE_STATUS),
                 List.of(Topic.MODEL_VERSIONS, Topic.MODEL_ALIASES, Topic.RETRAINING_REQUESTS, Topic.DEVICE_TARGETS), new FleetEventsHandler(
                 new RetrainingMonitor(retrainingMargin, retrainingMinDevices, coverageGapBits, coverageMinDevices, metrics), metrics), meters);
@@ -39,13 +42,7 @@ public class RegistryService {
 
     /** A REST transaction committed outbox records: publish now. */
     void published() {
-        if (runtime != null) runtime.relay().wakeup();
-    }
-
-    // an accessor, not the field: callers hold a CDI client proxy, whose own fields are never set
-    ServiceRuntime runtime() { return runtime; }
-
-    void stop(@Observes ShutdownEvent ignored) {
-        if (runtime != null) runtime.close();
+        ServiceRuntime r = runtime();
+        if (r != null) r.relay().wakeup();
     }
 }

@@ -3,20 +3,18 @@ package ai.coalora.trainer;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.registry.RegistryClient;
+import ai.coalora.fleet.service.EventService;
 import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.quarkus.runtime.ShutdownEvent;
-import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.enterprise.event.Observes;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
-/** Starts the trainer: consumes retraining requests, answers each with a warm-started version. */
+/** The trainer: consumes retraining requests, answers each with a warm-started version. */
 @ApplicationScoped
-public class TrainerService {
+public class TrainerService extends EventService {
     @ConfigProperty(name = "coalora.kafka.bootstrap-servers") String bootstrapServers;
     @ConfigProperty(name = "coalora.registry.url") String registryUrl;
     @ConfigProperty(name = "coalora.registry.user") Optional<String> registryUser;
@@ -30,24 +28,22 @@ public class TrainerService {
     @ConfigProperty(name = "coalora.trainer.alias") String alias;
     final AgroalDataSource dataSource;
     final MeterRegistry meters;
-    ServiceRuntime runtime;
 
     TrainerService(AgroalDataSource dataSource, MeterRegistry meters) {
         this.dataSource = dataSource;
         this.meters = meters;
     }
 
-    void start(@Observes StartupEvent ignored) {
+    @Override
+    public String name() {
+        return "trainer";
+    }
+
+    @Override
+    protected ServiceRuntime open() {
         System.setProperty("ai.djl.offline", "true"); // the engine never downloads at run time
         RetrainingHandler handler = new RetrainingHandler(dataSource, RegistryClient.of(registryUrl, registryUser.orElse(null), registryPassword.orElse(null)), Path.of(workDir),
                 new RetrainingHandler.Schedule(trainExamples, epochs, initialGrid, segments, candidates, alias));
-        runtime = ServiceRuntime.start("coalora-trainer", bootstrapServers, dataSource, List.of(Topic.RETRAINING_REQUESTS), List.of(), handler, meters);
-    }
-
-    // an accessor, not the field: callers hold a CDI client proxy, whose own fields are never set
-    ServiceRuntime runtime() { return runtime; }
-
-    void stop(@Observes ShutdownEvent ignored) {
-        if (runtime != null) runtime.close();
+        return ServiceRuntime.start("coalora-trainer", bootstrapServers, dataSource, List.of(Topic.RETRAINING_REQUESTS), List.of(), handler, meters);
     }
 }
