@@ -41,6 +41,11 @@ final class BenchPaperCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "A few minutes: small samples, 2 epochs, 3 seen and 3 unseen configurations.")
     boolean quick;
 
+    @Option(names = "--regime", paramLabel = "NAME", description = "Budgets of the fleet and of the configurations: paper "
+            + "(devices at 2.5..5.5 bits, seen 2.5..5 bits, initial set 2.25..7.25) or low-bit (devices at 2.25..3 bits, seen "
+            + "2.25..3 bits, initial set 2.125..4.5 with anchors at 6 and 8 bits; every device counts in F_low). Default: paper.")
+    String regime;
+
     @Option(names = "--tasks", split = ",", description = "Built-in tasks to run (default: sentiment,spam; with --model: sentiment, "
             + "whose review sentences are the text the decoder is adapted to).")
     List<String> tasks;
@@ -157,6 +162,13 @@ final class BenchPaperCommand implements Callable<Integer> {
     /** The mode's settings with the study's flags applied. */
     private BenchSettings settings() {
         BenchSettings s = quick ? BenchSettings.quickRun() : BenchSettings.full();
+        if (regime != null) {
+            s = switch (regime) {
+                case "paper" -> s;
+                case "low-bit" -> BenchSettings.lowBit(s);
+                default -> throw new IllegalArgumentException("unknown --regime '" + regime + "'; valid: paper, low-bit");
+            };
+        }
         FineTuneSettings t = s.training();
         if (epochs != null) t = t.withEpochs(epochs);
         if (learningRate != null) {

@@ -55,6 +55,20 @@ public record BenchSettings(boolean quick, int trainLimit, int testLimit, int ma
                 50, 1, PAPER_METHODS, ThetaSettings.defaults(), false, false);
     }
 
+    /**
+     * The low-bit regime: a fleet of devices between 2.25 and 3 bits per weight, where quantization costs the most
+     * and a configuration-specific correction has the most to add. Per-configuration LoRA trains at 2.25, 2.5, 2.75
+     * and 3 bits; the unseen families sit between them; the shared methods' initial set is concentrated in 2.125..4.5
+     * bits with two high-bit anchors; every device counts in F_low. Scale, epochs and methods are {@code base}'s.
+     */
+    public static BenchSettings lowBit(BenchSettings base) {
+        TrainingSetSpec set = new TrainingSetSpec(2.125, 4.5, base.trainingSet().count(), List.of(6.0, 8.0), List.of());
+        return new BenchSettings(base.quick, base.trainLimit, base.testLimit, base.maxLength, base.training, set, base.segments,
+                base.evaluationBatch, base.candidates, List.of(2.25, 2.5, 2.75, 3.0), List.of(2.375, 2.625, 2.875),
+                List.of(2.2, 2.45, 2.7, 2.95), range(2.25, 3.0, 0.125), 3.0, base.emissionSamples, base.seeds, base.methods,
+                base.theta, base.headroom, base.searchPosteriorMean);
+    }
+
     public BenchSettings {
         if (seeds < 1) throw new IllegalArgumentException("--seeds must be >= 1, got " + seeds);
         if (methods.isEmpty()) throw new IllegalArgumentException("no methods to run");

@@ -29,24 +29,24 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * {@code coalora train}: CoA-LoRA training with the Pareto search on a task, from the initial grid of
- * budget-optimal configurations, then the final training set measured on the validation split (the
- * bundle's front), written as a {@link ModelBundle}.
+ * {@code coalora train}: CoA-LoRA training on a task, from the initial grid of budget-optimal configurations
+ * (kept as it is, or grown by the Pareto search), then the final training set measured on the validation split
+ * (the bundle's front), written as a {@link ModelBundle}.
  *
  * @param initialGrid budgets of the initial set over 2.25..7.25 (paper: 50)
  * @param segments    bit segments U (paper: 40)
- * @param candidates  configurations the search measures per epoch
+ * @param candidates  configurations the search measures per epoch; 0 (the default) trains on the initial set without searching
  * @param evaluationBatch validation examples of the search's fixed evaluation batch
  */
 public record BundleTraining(CoaSettings settings, int initialGrid, int segments, int candidates, int evaluationBatch) {
 
     public static BundleTraining defaults() {
-        return new BundleTraining(CoaSettings.defaults(), 50, 40, 16, 128);
+        return new BundleTraining(CoaSettings.defaults(), 50, 40, 0, 128);
     }
 
     public BundleTraining {
-        if (initialGrid < 2 || segments < 1 || candidates < 1 || evaluationBatch < 1) {
-            throw new IllegalArgumentException("initial grid >= 2, segments, candidates and evaluation batch >= 1 required");
+        if (initialGrid < 2 || segments < 1 || candidates < 0 || evaluationBatch < 1) {
+            throw new IllegalArgumentException("initial grid >= 2, segments and evaluation batch >= 1, candidates >= 0 required");
         }
     }
 
@@ -107,7 +107,7 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
         }
         List<ModelQuantConfig> initial = List.copyOf(initialSet);
         timer.mark(PhaseTimer.CALIBRATION);
-        var policy = TrainingSetPolicies.paretoSearch(segments, candidates, settings.training().seed());
+        var policy = TrainingSetPolicies.forTraining(segments, candidates, settings.training().seed());
         try (NDManager scope = model.encoder().manager().newSubManager();
              QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), settings.cacheCapacity())) {
             // everything below is owned by scope and freed with it

@@ -54,8 +54,8 @@ public record DecoderBundleTraining(CoaSettings settings, int seqLen, int trainW
         if (trainWindows < 0 || validationWindows < 0 || evaluationWindows < 1) {
             throw new IllegalArgumentException("window counts must be >= 0 (evaluation windows >= 1)");
         }
-        if (initialGrid < 2 || segments < 1 || candidates < 1) {
-            throw new IllegalArgumentException("initial grid >= 2, segments and candidates >= 1 required");
+        if (initialGrid < 2 || segments < 1 || candidates < 0) {
+            throw new IllegalArgumentException("initial grid >= 2, segments >= 1 and candidates >= 0 required");
         }
     }
 
@@ -102,7 +102,7 @@ public record DecoderBundleTraining(CoaSettings settings, int seqLen, int trainW
         BudgetPlanner planner = BudgetPlanner.calibrate(decoder, train, QuantizerKind.NF, progress);
         List<ModelQuantConfig> initial = planner.initialSet(initialGrid);
         timer.mark(PhaseTimer.CALIBRATION);
-        var policy = TrainingSetPolicies.paretoSearch(segments, candidates, settings.training().seed());
+        var policy = TrainingSetPolicies.forTraining(segments, candidates, settings.training().seed());
         var t = settings.training();
         try (NDManager scope = decoder.manager().newSubManager();
              ConfigAwareLora coa = ConfigAwareLora.initialize(decoder, t.lora(), t.seed() + 1, settings.networkOrNull(), scope);

@@ -51,6 +51,16 @@ public final class TrainingSetPolicies {
         }
     }
 
+    /**
+     * What {@code train} runs: the Pareto search with {@code candidates} new configurations per epoch, or, with 0, the
+     * initial set kept as it is (the default: in the benchmark the search tripled the training time and did not raise
+     * the fleet's accuracy, see docs/coa-study.md).
+     */
+    public static TrainingSetPolicy forTraining(int segments, int candidates, long seed) {
+        if (candidates < 0) throw new IllegalArgumentException("candidates must be >= 0, got " + candidates);
+        return candidates == 0 ? TrainingSetPolicy.frozen() : paretoSearch(segments, candidates, seed);
+    }
+
     public static Archived paretoSearch(int segments, int candidates, long seed) {
         return paretoSearch(segments, candidates, seed, Selection.RAW);
     }

@@ -1,6 +1,8 @@
 package ai.coalora.engine.coa;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.coalora.engine.model.BudgetPlanner;
@@ -66,6 +68,16 @@ class TrainingSetPoliciesTest {
         assertTrue(entered > 0, "no searched configuration ever entered the training set: the search is inert");
         assertTrue(next.stream().anyMatch(c -> !set.contains(c)), "the final set is still the initial one");
         assertTrue(measured.containsAll(next), "every configuration of the set was measured for real");
+    }
+
+    @Test
+    void trainingWithoutCandidatesKeepsTheInitialSetAndMeasuresNothing() {
+        List<ModelQuantConfig> set = initialSet();
+        TrainingSetPolicy frozen = TrainingSetPolicies.forTraining(10, 0, 1);
+        assertEquals("frozen", frozen.name());
+        assertSame(set, frozen.next(1, set, c -> { throw new AssertionError("the frozen set measured " + c); }));
+        assertEquals("search", TrainingSetPolicies.forTraining(10, 4, 1).name());
+        assertThrows(IllegalArgumentException.class, () -> TrainingSetPolicies.forTraining(10, -1, 1));
     }
 
     @Test
