@@ -1,4 +1,4 @@
-package ai.coalora.engine.model;
+package ai.coalora.engine.quant.plan;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
