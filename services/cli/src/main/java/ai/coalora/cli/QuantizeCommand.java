@@ -1,8 +1,8 @@
 package ai.coalora.cli;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.model.LinearId;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.quant.BudgetAllocator;
 import ai.coalora.engine.quant.BudgetAllocator.Allocation;
 import ai.coalora.engine.quant.ModelQuantConfig;

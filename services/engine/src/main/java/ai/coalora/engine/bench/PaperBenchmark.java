@@ -1,6 +1,5 @@
 package ai.coalora.engine.bench;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.coa.CoaTrainer;
 import ai.coalora.engine.coa.ConfigAwareLora;
@@ -13,6 +12,7 @@ import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.lora.LoraAdapter;
 import ai.coalora.engine.model.Adapter;
 import ai.coalora.engine.model.LinearId;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.model.QuantizedWeightCache;
 import ai.coalora.engine.model.QuantizedWeights;
 import ai.coalora.engine.quant.MatrixSpec;
