@@ -6,7 +6,7 @@ import ai.coalora.engine.gguf.GgufDecoderExport;
 import ai.coalora.engine.gguf.GgufLoraFile;
 import ai.coalora.engine.io.Safetensors.Tensor;
 import ai.coalora.engine.lm.BpeTokenizer;
-import ai.coalora.engine.lm.LanguageModelObjective;
+import ai.coalora.engine.lm.LanguageModelLoss;
 import ai.coalora.engine.lm.TokenWindows;
 import ai.djl.ndarray.NDManager;
 import java.nio.file.Files;
@@ -39,7 +39,7 @@ public class JavaPerplexity {
                 ckpt = new HfCheckpoint(base.config(), t);
             }
             try (NDManager m = NDManager.newBaseManager(); LlamaDecoder dec = LlamaDecoder.of(ckpt, m)) {
-                double loss = LanguageModelObjective.meanLoss(dec, w, dec.fullPrecision(), null);
+                double loss = LanguageModelLoss.meanLoss(dec, w, dec.fullPrecision(), null);
                 System.out.printf("java %s: %d windows of %d, loss %.5f, perplexity %.3f%n", withAdapter ? "model+adapter" : "model", w.count(), seq, loss, Math.exp(loss));
             }
         }

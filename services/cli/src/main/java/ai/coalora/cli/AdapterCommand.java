@@ -1,8 +1,8 @@
 package ai.coalora.cli;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.bundle.AdapterEmission;
 import ai.coalora.engine.bundle.ModelBundle;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;

@@ -1,6 +1,5 @@
 package ai.coalora.cli;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.bench.BenchSettings;
 import ai.coalora.engine.bench.FleetReport;
 import ai.coalora.engine.bench.LanguageModelBenchmark;
@@ -16,6 +15,7 @@ import ai.coalora.engine.decoder.LlamaDecoder;
 import ai.coalora.engine.lm.BpeTokenizer;
 import ai.coalora.engine.lm.Pretraining;
 import ai.coalora.engine.lora.LoraSpec;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.train.FineTuneSettings;
 import ai.djl.ndarray.NDManager;
 import java.nio.file.Files;

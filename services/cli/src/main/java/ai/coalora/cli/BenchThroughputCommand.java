@@ -1,11 +1,11 @@
 package ai.coalora.cli;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.baseline.PerConfigurationBaseline;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.model.BaseWeights;
-import ai.coalora.engine.quant.ModelQuantConfig;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.model.QuantizedWeights;
+import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.train.ThroughputBenchmark;
 import java.util.LinkedHashMap;
 import java.util.Map;

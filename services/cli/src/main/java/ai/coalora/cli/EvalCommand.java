@@ -1,23 +1,23 @@
 package ai.coalora.cli;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.bundle.ModelBundle;
 import ai.coalora.engine.data.DataFileOptions;
 import ai.coalora.engine.data.Example;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.data.Tasks;
 import ai.coalora.engine.lora.LoraAdapter;
-import ai.coalora.engine.model.QuantizedWeights;
 import ai.coalora.engine.model.BaseWeights;
+import ai.coalora.engine.model.PretrainedModel;
+import ai.coalora.engine.model.QuantizedWeights;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.train.EncodedExamples;
 import ai.coalora.engine.train.FineTuner;
 import ai.coalora.engine.train.SentenceClassifier;
 import ai.djl.ndarray.NDManager;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,10 +1,10 @@
 package ai.coalora.cli;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.baseline.PerConfigurationBaseline;
 import ai.coalora.engine.baseline.PerConfigurationBaseline.Report;
 import ai.coalora.engine.baseline.PerConfigurationBaseline.Run;
 import ai.coalora.engine.data.TaskData;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,6 +1,5 @@
 package ai.coalora.cli;
 
-import ai.coalora.engine.model.BudgetPlanner;
 import ai.coalora.engine.bundle.DecoderBundle;
 import ai.coalora.engine.bundle.GgufDeployment;
 import ai.coalora.engine.data.Example;
@@ -13,6 +12,7 @@ import ai.coalora.engine.lm.Pretraining;
 import ai.coalora.engine.lm.TokenWindows;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantizerKind;
+import ai.coalora.engine.quant.plan.BudgetPlanner;
 import ai.djl.ndarray.NDManager;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;

@@ -1,12 +1,12 @@
 package ai.coalora.cli;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.data.Example;
 import ai.coalora.engine.data.TaskData;
-import ai.coalora.engine.model.BudgetPlanner;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.quant.BudgetAllocator;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantizerKind;
+import ai.coalora.engine.quant.plan.BudgetPlanner;
 import ai.coalora.engine.train.Progress;
 import java.io.IOException;
 import java.nio.file.Path;

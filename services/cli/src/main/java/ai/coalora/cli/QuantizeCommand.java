@@ -1,18 +1,18 @@
 package ai.coalora.cli;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.model.LinearId;
+import ai.coalora.engine.model.PretrainedModel;
+import ai.coalora.engine.quant.BudgetAllocator;
 import ai.coalora.engine.quant.BudgetAllocator.Allocation;
 import ai.coalora.engine.quant.ModelQuantConfig;
+import ai.coalora.engine.quant.plan.BudgetPlanner;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.List;
-import ai.coalora.engine.model.BudgetPlanner;
-import ai.coalora.engine.quant.BudgetAllocator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;

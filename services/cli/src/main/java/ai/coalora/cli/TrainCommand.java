@@ -1,6 +1,5 @@
 package ai.coalora.cli;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.bundle.BundleManifest;
 import ai.coalora.engine.bundle.BundleTraining;
 import ai.coalora.engine.bundle.DecoderBundleManifest;
@@ -8,6 +7,7 @@ import ai.coalora.engine.bundle.DecoderBundleTraining;
 import ai.coalora.engine.bundle.PhaseTimer;
 import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.data.TaskData;
+import ai.coalora.engine.model.PretrainedModel;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;

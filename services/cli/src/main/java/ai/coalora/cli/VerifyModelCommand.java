@@ -1,12 +1,12 @@
 package ai.coalora.cli;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.data.Example;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.data.Tasks;
 import ai.coalora.engine.model.MiniLmArtifact;
 import ai.coalora.engine.model.ModelVerification;
 import ai.coalora.engine.model.OnnxReference;
+import ai.coalora.engine.model.PretrainedModel;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

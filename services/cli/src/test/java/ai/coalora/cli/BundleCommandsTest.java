@@ -8,6 +8,7 @@ import ai.coalora.cli.CommandLineTest.Outcome;
 import ai.coalora.engine.bundle.AdapterEmission;
 import ai.coalora.engine.bundle.ModelBundle;
 import ai.coalora.engine.io.PeftAdapter;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
@@ -77,7 +78,7 @@ class BundleCommandsTest {
         assertEquals(ai.coalora.engine.model.MiniLmArtifact.ONNX_SHA256, m.baseModel().onnxSha256());
         assertEquals("search", m.training().policy());
         for (var p : m.front()) assertEquals(p.averageBits(), p.quantConfig().averageBits(), 1e-12);
-        try (var model = ai.coalora.engine.PretrainedModel.miniLm(m.maxLength());
+        try (var model = PretrainedModel.miniLm(m.maxLength());
              ModelBundle.Instance instance = loaded.instantiate(model.encoder(), model.encoder().manager())) {
             // what the engine holds after loading serialises to exactly the bytes on disk
             assertEquals(loaded.tensors(), ModelBundle.tensorsOf(instance.model(), instance.head()));

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.coalora.engine.model.PretrainedModel;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -171,7 +172,7 @@ class CommandLineTest {
         Path data = dir.resolve("mine.csv");
         Files.writeString(data, csv);
         Path cfg = dir.resolve("int4.json");
-        try (var model = ai.coalora.engine.PretrainedModel.miniLm(64)) {
+        try (var model = PretrainedModel.miniLm(64)) {
             ai.coalora.engine.quant.ModelQuantConfig.uniform(
                     ai.coalora.engine.model.QuantizedWeights.matrixSpecs(model.encoder()),
                     ai.coalora.engine.quant.QuantConfig.integerOnly(4), ai.coalora.engine.quant.QuantizerKind.NF).write(cfg);

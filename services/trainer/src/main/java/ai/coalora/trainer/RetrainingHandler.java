@@ -1,6 +1,5 @@
 package ai.coalora.trainer;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.bundle.BundleManifest;
 import ai.coalora.engine.bundle.BundleTraining;
 import ai.coalora.engine.bundle.ModelBundle;
@@ -8,13 +7,14 @@ import ai.coalora.engine.bundle.WarmStart;
 import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.data.Tasks;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.train.FineTuneSettings;
 import ai.coalora.engine.train.Progress;
 import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.EventTypes;
-import ai.coalora.fleet.events.Payloads.RetrainingRequested;
 import ai.coalora.fleet.events.Payloads;
+import ai.coalora.fleet.events.Payloads.RetrainingRequested;
 import ai.coalora.fleet.messaging.EventHandler;
 import ai.coalora.fleet.messaging.RejectedEvent;
 import ai.coalora.fleet.messaging.Transaction;

@@ -1,8 +1,8 @@
 package ai.coalora.engine.baseline;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.model.BaseWeights;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.model.QuantizedWeights;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.train.EncodedExamples;

@@ -7,15 +7,16 @@ import ai.coalora.engine.coa.TrainingSetPolicies;
 import ai.coalora.engine.coa.TrainingSetPolicy;
 import ai.coalora.engine.decoder.LlamaDecoder;
 import ai.coalora.engine.lm.BpeTokenizer;
-import ai.coalora.engine.lm.LanguageModelObjective;
+import ai.coalora.engine.lm.LanguageModelLoss;
 import ai.coalora.engine.lm.TokenWindows;
 import ai.coalora.engine.lora.LoraAdapter;
 import ai.coalora.engine.model.BaseWeights;
-import ai.coalora.engine.model.BudgetPlanner;
 import ai.coalora.engine.model.QuantizedWeightCache;
 import ai.coalora.engine.model.QuantizedWeights;
+import ai.coalora.engine.objective.LanguageModelObjective;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantizerKind;
+import ai.coalora.engine.quant.plan.BudgetPlanner;
 import ai.coalora.engine.stats.PairedBootstrap;
 import ai.coalora.engine.train.FineTuneSettings;
 import ai.coalora.engine.train.Progress;
@@ -134,11 +135,11 @@ public final class LanguageModelBenchmark {
         for (int i = 0; i < all.size(); i++) {
             progress.update(domain + ": quantized models without adapter", i, all.size());
             try (BaseWeights base = QuantizedWeights.materialize(decoder, all.get(i))) {
-                noAdapter.add(new Evaluation(all.get(i), i < seen.size(), LanguageModelObjective.windowLosses(decoder, testWindows, base, null)));
+                noAdapter.add(new Evaluation(all.get(i), i < seen.size(), LanguageModelLoss.windowLosses(decoder, testWindows, base, null)));
             }
         }
         References references = new References(noAdapter,
-                LanguageModelObjective.meanLoss(decoder, testWindows, decoder.fullPrecision(), null));
+                LanguageModelLoss.meanLoss(decoder, testWindows, decoder.fullPrecision(), null));
 
         LanguageModelObjective objective = new LanguageModelObjective(decoder, trainWindows, evaluationWindows);
         List<MethodResult> methods = new ArrayList<>();
@@ -172,7 +173,7 @@ public final class LanguageModelBenchmark {
                     seenSeconds += r.seconds();
                     tokens += r.trainTokens();
                 }
-                evaluations.add(new Evaluation(config, i < seen.size(), LanguageModelObjective.windowLosses(decoder, test, cache.get(config), lora.lora())));
+                evaluations.add(new Evaluation(config, i < seen.size(), LanguageModelLoss.windowLosses(decoder, test, cache.get(config), lora.lora())));
             }
         }
         return new MethodResult(Method.PER_CONFIGURATION, seenSeconds, Integer.toString(seen.size()), seen.size(), tokens, evaluations);
@@ -198,7 +199,7 @@ public final class LanguageModelBenchmark {
                 // what a device runs: the folded adapter; "unseen" is checked, not assumed
                 try (NDManager scope = keep.newSubManager(); LoraAdapter folded = coa.fold(config, scope)) {
                     evaluations.add(new Evaluation(config, i < seen.size() || r.trainedOn().contains(config),
-                            LanguageModelObjective.windowLosses(decoder, test, cache.get(config), folded)));
+                            LanguageModelLoss.windowLosses(decoder, test, cache.get(config), folded)));
                 }
             }
             return new MethodResult(method, r.seconds(), "any", r.trainedOn().size(), r.trainTokens(), evaluations);

@@ -1,6 +1,5 @@
 package ai.coalora.engine.bench;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.coa.CoaTrainer;
 import ai.coalora.engine.coa.ConfigAwareLora;
@@ -12,14 +11,15 @@ import ai.coalora.engine.data.Example;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.lora.LoraAdapter;
 import ai.coalora.engine.model.Adapter;
-import ai.coalora.engine.model.BudgetPlanner;
 import ai.coalora.engine.model.LinearId;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.model.QuantizedWeightCache;
 import ai.coalora.engine.model.QuantizedWeights;
+import ai.coalora.engine.objective.ClassificationObjective;
 import ai.coalora.engine.quant.MatrixSpec;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantizerKind;
-import ai.coalora.engine.train.ClassificationObjective;
+import ai.coalora.engine.quant.plan.BudgetPlanner;
 import ai.coalora.engine.train.ClassifierHead;
 import ai.coalora.engine.train.EncodedExamples;
 import ai.coalora.engine.train.FineTuneSettings;

@@ -1,18 +1,18 @@
 package ai.coalora.engine.bundle;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.coa.CoaTrainer;
 import ai.coalora.engine.coa.ConfigAwareLora;
 import ai.coalora.engine.coa.TrainingSetPolicies;
 import ai.coalora.engine.data.Example;
 import ai.coalora.engine.data.TaskData;
-import ai.coalora.engine.model.BudgetPlanner;
 import ai.coalora.engine.model.MiniLmArtifact;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.model.QuantizedWeightCache;
+import ai.coalora.engine.objective.ClassificationObjective;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantizerKind;
-import ai.coalora.engine.train.ClassificationObjective;
+import ai.coalora.engine.quant.plan.BudgetPlanner;
 import ai.coalora.engine.train.ClassifierHead;
 import ai.coalora.engine.train.EncodedExamples;
 import ai.coalora.engine.train.FineTuner;

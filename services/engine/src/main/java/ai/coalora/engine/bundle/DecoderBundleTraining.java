@@ -8,13 +8,14 @@ import ai.coalora.engine.data.Example;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.decoder.LlamaDecoder;
 import ai.coalora.engine.lm.BpeTokenizer;
-import ai.coalora.engine.lm.LanguageModelObjective;
+import ai.coalora.engine.lm.LanguageModelLoss;
 import ai.coalora.engine.lm.Pretraining;
 import ai.coalora.engine.lm.TokenWindows;
-import ai.coalora.engine.model.BudgetPlanner;
 import ai.coalora.engine.model.QuantizedWeightCache;
+import ai.coalora.engine.objective.LanguageModelObjective;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantizerKind;
+import ai.coalora.engine.quant.plan.BudgetPlanner;
 import ai.coalora.engine.train.FineTuneSettings;
 import ai.coalora.engine.train.Progress;
 import ai.djl.ndarray.NDManager;
@@ -113,7 +114,7 @@ public record DecoderBundleTraining(CoaSettings settings, int seqLen, int trainW
 
             // the front: the final training set, each configuration scored with its folded adapter (what a device runs)
             List<DecoderBundleManifest.FrontPoint> front = new ArrayList<>(FrontScoring.score(r.finalSet(), coa, cache, scope, progress,
-                    (c, merged) -> DecoderBundleManifest.FrontPoint.of(c, LanguageModelObjective.meanLoss(decoder, validation, merged, null))));
+                    (c, merged) -> DecoderBundleManifest.FrontPoint.of(c, LanguageModelLoss.meanLoss(decoder, validation, merged, null))));
             front.sort(Comparator.comparingDouble(DecoderBundleManifest.FrontPoint::averageBits));
             timer.mark(PhaseTimer.FRONT);
 

@@ -20,7 +20,7 @@ import java.util.Set;
  * Where a retraining starts (telemetry-driven retraining): the trained arrays of an existing bundle — shared
  * LoRA, configuration-aware network and task head — instead of a fresh initialisation, and configurations that
  * join the initial training set (e.g. those the fleet's telemetry showed under-performing). See
- * {@link BundleTraining#run(ai.coalora.engine.PretrainedModel, TaskData, int, java.nio.file.Path,
+ * {@link BundleTraining#run(ai.coalora.engine.model.PretrainedModel, TaskData, int, java.nio.file.Path,
  * ai.coalora.engine.train.Progress, WarmStart)}.
  *
  * @param parent              the bundle to continue from (its tensors are copied, never modified)

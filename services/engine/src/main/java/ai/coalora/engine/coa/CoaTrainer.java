@@ -1,6 +1,7 @@
 package ai.coalora.engine.coa;
 
 import ai.coalora.engine.model.QuantizedWeightCache;
+import ai.coalora.engine.objective.TrainingObjective;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.train.AdamW;
 import ai.coalora.engine.train.FineTuneSettings;

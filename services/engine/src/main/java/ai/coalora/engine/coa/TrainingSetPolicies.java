@@ -4,6 +4,7 @@ import ai.coalora.engine.quant.MatrixSpec;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantConfig;
 import ai.coalora.engine.quant.QuantizerKind;
+import ai.coalora.engine.quant.plan.BudgetPlanner;
 import ai.coalora.engine.search.BitSegments;
 import ai.coalora.engine.search.ConfigFeatures;
 import ai.coalora.engine.search.ConfigurationSearch;
@@ -134,8 +135,7 @@ public final class TrainingSetPolicies {
             for (ModelQuantConfig c : current) archive.add(Evaluated.of(c, loss.loss(c)));
             List<ModelQuantConfig> candidates = proposer.propose(archive);
             for (ModelQuantConfig c : candidates) archive.add(Evaluated.of(c, loss.loss(c)));
-            BitSegments segments = new BitSegments(segmentCount, ai.coalora.engine.model.BudgetPlanner.GRID_LOW,
-                    ai.coalora.engine.model.BudgetPlanner.GRID_HIGH);
+            BitSegments segments = new BitSegments(segmentCount, BudgetPlanner.GRID_LOW, BudgetPlanner.GRID_HIGH);
             ParetoArchive ranked = selection.posteriorMean() ? smoothed(archive) : archive;
             List<Evaluated> selected = new ArrayList<>(ranked.trainingSet(segments));
             Set<ModelQuantConfig> fresh = new HashSet<>(candidates);

@@ -1,8 +1,8 @@
 package ai.coalora.engine.coa;
 
-import ai.coalora.engine.model.BudgetPlanner;
-import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.BudgetAllocator;
+import ai.coalora.engine.quant.ModelQuantConfig;
+import ai.coalora.engine.quant.plan.BudgetPlanner;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;

@@ -253,7 +253,7 @@ public final class Pretraining {
     /** Mean next-token cross entropy over the first {@code windows} windows of {@code seqLen} tokens of {@code ids}. */
     static double heldOutLoss(LlamaDecoder decoder, int[] ids, int windows, int seqLen) {
         TokenWindows held = new TokenWindows(Arrays.copyOf(ids, windows * seqLen), seqLen);
-        return LanguageModelObjective.meanLoss(decoder, held, decoder.fullPrecision(), null);
+        return LanguageModelLoss.meanLoss(decoder, held, decoder.fullPrecision(), null);
     }
 
     private static int[] permutation(int n, Random random) {

@@ -21,14 +21,15 @@ import ai.coalora.engine.gguf.GgufTypeMapping;
 import ai.coalora.engine.gguf.LlamaTensorNames;
 import ai.coalora.engine.io.Safetensors.Tensor;
 import ai.coalora.engine.lm.BpeTokenizer;
-import ai.coalora.engine.lm.LanguageModelObjective;
+import ai.coalora.engine.lm.LanguageModelLoss;
 import ai.coalora.engine.lm.Pretraining;
 import ai.coalora.engine.lm.TokenWindows;
 import ai.coalora.engine.lora.LoraAdapter;
 import ai.coalora.engine.lora.LoraSpec;
+import ai.coalora.engine.model.BaseWeights;
 import ai.coalora.engine.model.LinearId;
 import ai.coalora.engine.model.QuantizedWeights;
-import ai.coalora.engine.model.BaseWeights;
+import ai.coalora.engine.objective.LanguageModelObjective;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.train.FineTuneSettings;
 import ai.coalora.engine.train.Progress;
@@ -121,7 +122,7 @@ class DecoderBundleTest {
             // and scores what training measured for the front
             try (NDManager scope = manager.newSubManager(); LoraAdapter folded = instance.model().fold(config, scope);
                  BaseWeights base = QuantizedWeights.materialize(decoder, config)) {
-                assertEquals(point.validationLoss(), LanguageModelObjective.meanLoss(decoder, validation, base, folded), 1e-4);
+                assertEquals(point.validationLoss(), LanguageModelLoss.meanLoss(decoder, validation, base, folded), 1e-4);
             }
 
             // written again and read back: the same folded adapter, bit for bit

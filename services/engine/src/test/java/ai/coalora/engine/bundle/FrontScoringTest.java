@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.lora.LoraAdapter;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.model.QuantizedWeightCache;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.train.EncodedExamples;

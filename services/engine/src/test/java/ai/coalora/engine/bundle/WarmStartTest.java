@@ -7,11 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.io.Safetensors.Tensor;
 import ai.coalora.engine.lora.LoraSpec;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.model.QuantizedWeights;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantConfig;

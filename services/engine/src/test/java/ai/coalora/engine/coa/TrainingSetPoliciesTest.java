@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.coalora.engine.model.BudgetPlanner;
 import ai.coalora.engine.quant.MatrixSpec;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantConfig;
 import ai.coalora.engine.quant.QuantizerKind;
 import ai.coalora.engine.quant.ScaleType;
+import ai.coalora.engine.quant.plan.BudgetPlanner;
 import ai.coalora.engine.search.BitSegments;
 import ai.coalora.engine.search.Evaluated;
 import java.util.ArrayList;

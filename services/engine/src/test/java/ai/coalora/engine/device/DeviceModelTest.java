@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.bundle.AdapterEmission;
 import ai.coalora.engine.bundle.BundleManifest;
 import ai.coalora.engine.bundle.DevicePackage;
@@ -21,6 +20,7 @@ import ai.coalora.engine.model.BaseWeights;
 import ai.coalora.engine.model.BertConfig;
 import ai.coalora.engine.model.MiniLmArtifact;
 import ai.coalora.engine.model.OnnxWeights;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.model.QuantizedWeights;
 import ai.coalora.engine.model.TokenBatch;
 import ai.coalora.engine.quant.ModelQuantConfig;

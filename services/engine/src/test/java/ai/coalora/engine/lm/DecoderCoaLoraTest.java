@@ -18,11 +18,12 @@ import ai.coalora.engine.data.Tasks;
 import ai.coalora.engine.decoder.LlamaDecoder;
 import ai.coalora.engine.lora.LoraAdapter;
 import ai.coalora.engine.lora.LoraSpec;
-import ai.coalora.engine.model.BudgetPlanner;
 import ai.coalora.engine.model.LinearId;
 import ai.coalora.engine.model.QuantizedWeightCache;
+import ai.coalora.engine.objective.LanguageModelObjective;
 import ai.coalora.engine.quant.BudgetAllocator;
 import ai.coalora.engine.quant.ModelQuantConfig;
+import ai.coalora.engine.quant.plan.BudgetPlanner;
 import ai.coalora.engine.train.FineTuneSettings;
 import ai.coalora.engine.train.Progress;
 import ai.djl.ndarray.NDArray;
@@ -107,7 +108,7 @@ class DecoderCoaLoraTest {
 
                 // the folded adapter (what a device runs) scores what the training-time adapter scores
                 try (NDManager scope = keep.newSubManager(); LoraAdapter folded = coa.fold(seen, scope)) {
-                    double foldedLoss = LanguageModelObjective.meanLoss(decoder, eval, cache.get(seen), folded);
+                    double foldedLoss = LanguageModelLoss.meanLoss(decoder, eval, cache.get(seen), folded);
                     assertEquals(after, foldedLoss, 1e-4);
                 }
             }

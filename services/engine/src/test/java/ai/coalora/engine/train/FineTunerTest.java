@@ -3,7 +3,6 @@ package ai.coalora.engine.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.data.Example;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.data.Tasks;
@@ -11,6 +10,7 @@ import ai.coalora.engine.lora.LoraAdapter;
 import ai.coalora.engine.lora.LoraSpec;
 import ai.coalora.engine.model.BaseWeights;
 import ai.coalora.engine.model.LinearId;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.model.QuantizedWeights;
 import ai.coalora.engine.model.Role;
 import ai.coalora.engine.model.TokenBatch;

@@ -1,16 +1,16 @@
 package ai.coalora.fleet.sim;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.data.Example;
 import ai.coalora.engine.device.DeviceModel;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.EventTypes;
 import ai.coalora.fleet.events.KafkaCloudEvents;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.AdapterReady;
 import ai.coalora.fleet.events.Payloads.Artifact;
 import ai.coalora.fleet.events.Payloads.DeviceStatus;
 import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.KafkaSettings;
 import ai.coalora.fleet.schema.EventSchemas;

@@ -1,13 +1,13 @@
 package ai.coalora.fleet.sim;
 
 import ai.coalora.engine.CacheDir;
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.bundle.BundleTraining;
 import ai.coalora.engine.bundle.ModelBundle;
 import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.data.Tasks;
 import ai.coalora.engine.lora.LoraSpec;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.train.FineTuneSettings;
 import ai.coalora.engine.train.Progress;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package ai.coalora.engine.coa;
+package ai.coalora.engine.objective;
 
 import ai.coalora.engine.model.Adapter;
 import ai.coalora.engine.model.BaseWeights;
@@ -9,8 +9,8 @@ import java.util.Random;
 
 /**
  * What CoA-LoRA training minimises for one quantization configuration: a task's mean loss on the configuration's
- * quantized base weights with an adapter. Sentence classification ({@link ai.coalora.engine.train.ClassificationObjective})
- * and language modelling ({@link ai.coalora.engine.lm.LanguageModelObjective}) are the two; the trainer, the
+ * quantized base weights with an adapter. Sentence classification ({@link ClassificationObjective})
+ * and language modelling ({@link LanguageModelObjective}) are the two; the trainer, the
  * configuration search and the benchmarks only see this.
  */
 public interface TrainingObjective {

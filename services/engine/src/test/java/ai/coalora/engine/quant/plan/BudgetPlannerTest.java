@@ -1,12 +1,12 @@
-package ai.coalora.engine.model;
+package ai.coalora.engine.quant.plan;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.coalora.engine.PretrainedModel;
 import ai.coalora.engine.data.Example;
 import ai.coalora.engine.data.Tasks;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.quant.BudgetAllocator.Allocation;
 import ai.coalora.engine.quant.QuantizerKind;
 import ai.coalora.engine.train.Progress;

@@ -1,8 +1,12 @@
-package ai.coalora.engine.model;
+package ai.coalora.engine.quant.plan;
 
 import ai.coalora.engine.CacheDir;
 import ai.coalora.engine.decoder.LlamaDecoder;
 import ai.coalora.engine.lm.TokenWindows;
+import ai.coalora.engine.model.BertEncoder;
+import ai.coalora.engine.model.BertTokenizer;
+import ai.coalora.engine.model.LinearId;
+import ai.coalora.engine.model.QuantizableModel;
 import ai.coalora.engine.quant.BudgetAllocator;
 import ai.coalora.engine.quant.MatrixSpec;
 import ai.coalora.engine.quant.ModelQuantConfig;

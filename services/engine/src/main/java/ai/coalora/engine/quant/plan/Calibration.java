@@ -1,7 +1,12 @@
-package ai.coalora.engine.model;
+package ai.coalora.engine.quant.plan;
 
 import ai.coalora.engine.decoder.LlamaDecoder;
 import ai.coalora.engine.lm.TokenWindows;
+import ai.coalora.engine.model.Adapter;
+import ai.coalora.engine.model.BertEncoder;
+import ai.coalora.engine.model.BertTokenizer;
+import ai.coalora.engine.model.LinearId;
+import ai.coalora.engine.model.TokenBatch;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.util.List;

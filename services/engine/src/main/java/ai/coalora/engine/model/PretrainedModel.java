@@ -1,7 +1,5 @@
-package ai.coalora.engine;
+package ai.coalora.engine.model;
 
-import ai.coalora.engine.model.BertEncoder;
-import ai.coalora.engine.model.BertTokenizer;
 import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 

@@ -1,9 +1,11 @@
-package ai.coalora.engine.train;
+package ai.coalora.engine.objective;
 
-import ai.coalora.engine.coa.TrainingObjective;
 import ai.coalora.engine.model.Adapter;
 import ai.coalora.engine.model.BaseWeights;
 import ai.coalora.engine.model.TokenBatch;
+import ai.coalora.engine.train.EncodedExamples;
+import ai.coalora.engine.train.FineTuner;
+import ai.coalora.engine.train.SentenceClassifier;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.util.List;

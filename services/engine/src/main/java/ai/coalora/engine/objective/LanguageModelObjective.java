@@ -1,7 +1,8 @@
-package ai.coalora.engine.lm;
+package ai.coalora.engine.objective;
 
-import ai.coalora.engine.coa.TrainingObjective;
 import ai.coalora.engine.decoder.LlamaDecoder;
+import ai.coalora.engine.lm.LanguageModelLoss;
+import ai.coalora.engine.lm.TokenWindows;
 import ai.coalora.engine.model.Adapter;
 import ai.coalora.engine.model.BaseWeights;
 import ai.djl.ndarray.NDArray;
@@ -14,13 +15,10 @@ import java.util.Random;
 /**
  * Language modelling as a CoA-LoRA objective: the decoder's mean next-token cross entropy on token windows of
  * the adaptation text; the search measures configurations by the same loss on fixed evaluation windows.
- * Perplexity is exp of that loss.
+ * Perplexity is exp of that loss ({@link LanguageModelLoss}).
  */
 public record LanguageModelObjective(LlamaDecoder decoder, TokenWindows train, TokenWindows evaluation)
         implements TrainingObjective {
-
-    /** Windows per forward pass when only measuring. */
-    static final int EVALUATION_BATCH = 8;
 
     @Override
     public int size() { return train.count(); }
@@ -54,28 +52,9 @@ public record LanguageModelObjective(LlamaDecoder decoder, TokenWindows train, T
 
     @Override
     public double evaluationLoss(BaseWeights base, Adapter adapter) {
-        return meanLoss(decoder, evaluation, base, adapter);
+        return LanguageModelLoss.meanLoss(decoder, evaluation, base, adapter);
     }
 
     @Override
     public NDManager manager() { return decoder.manager(); }
-
-    /** Each window's mean next-token cross entropy (nats), for paired comparisons over the same windows. */
-    public static double[] windowLosses(LlamaDecoder decoder, TokenWindows windows, BaseWeights base, Adapter adapter) {
-        double[] out = new double[windows.count()];
-        for (int from = 0; from < windows.count(); from += EVALUATION_BATCH) {
-            int to = Math.min(windows.count(), from + EVALUATION_BATCH);
-            try (NDManager scope = decoder.manager().newSubManager()) {
-                float[] losses = decoder.sequenceLosses(windows.batch(from, to, scope), base, adapter);
-                for (int i = 0; i < losses.length; i++) out[from + i] = losses[i];
-            }
-        }
-        return out;
-    }
-
-    /** Mean next-token cross entropy (nats) of the decoder on {@code base} with {@code adapter} over every window. */
-    public static double meanLoss(LlamaDecoder decoder, TokenWindows windows, BaseWeights base, Adapter adapter) {
-        // equal-length windows: the mean of the windows' means is the mean over all tokens
-        return Arrays.stream(windowLosses(decoder, windows, base, adapter)).average().orElseThrow();
-    }
 }
