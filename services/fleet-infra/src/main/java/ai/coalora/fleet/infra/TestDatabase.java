@@ -64,18 +64,24 @@ public final class TestDatabase implements AutoCloseable {
         void run(Transaction tx) throws Exception;
     }
 
-    /** Runs {@code work} in one transaction, as the event processor does: committed, or rolled back if it throws. */
+    /**
+     * Runs {@code work} in one transaction, as the event processor does: committed and then its after-commit actions
+     * run (metrics), or rolled back with none of them if it throws.
+     */
     public void inTransaction(Work work) throws Exception {
+        Transaction tx;
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
+            tx = new Transaction(c, ServiceRuntime.schemas());
             try {
-                work.run(new Transaction(c, ServiceRuntime.schemas()));
+                work.run(tx);
                 c.commit();
             } catch (Exception e) {
                 c.rollback();
                 throw e;
             }
         }
+        for (Runnable action : tx.takeAfterCommit()) action.run();
     }
 
     /** Runs one statement that returns no rows, committed on its own. */
