@@ -59,7 +59,12 @@ final class GenerationHandler implements EventHandler {
     public void prepare(List<CloudEvent> fresh) throws Exception {
         for (CloudEvent e : fresh) {
             if (!EventTypes.ASSIGNMENT.equals(e.type())) continue;
-            Assignment a = Payloads.read(e.data(), Assignment.class);
+            Assignment a;
+            try {
+                a = EventHandler.data(e, Assignment.class);
+            } catch (RejectedEvent unreadable) {
+                continue; // apply rejects it
+            }
             if (!a.feasible()) continue;
             String key = a.modelVersion() + "/" + a.configId();
             if (unservable.containsKey(key) || stored(a.modelVersion(), a.configId())) continue;
@@ -88,7 +93,7 @@ final class GenerationHandler implements EventHandler {
 
     @Override
     public void apply(CloudEvent event, Transaction tx) throws RejectedEvent, SQLException {
-        Assignment a = Payloads.read(event.data(), Assignment.class);
+        Assignment a = EventHandler.data(event, Assignment.class);
         if (!a.feasible()) return; // nothing to generate; the registry records the device as unassignable
         String why = unservable.get(a.modelVersion() + "/" + a.configId());
         if (why != null) throw new RejectedEvent(why);

@@ -74,15 +74,15 @@ public final class PlanningHandler implements EventHandler {
     public void apply(CloudEvent event, Transaction tx) throws RejectedEvent, SQLException {
         switch (event.type()) {
             case EventTypes.CAPABILITIES -> onCapabilities(event, tx);
-            case EventTypes.MODEL_PROMOTED -> onPromoted(event, Payloads.read(event.data(), ModelPromoted.class), tx);
-            case EventTypes.MODEL_REGISTERED -> onRegistered(event, Payloads.read(event.data(), ModelRegistered.class), tx);
-            case EventTypes.DEVICE_TARGET -> onTarget(event, Payloads.read(event.data(), DeviceTarget.class), tx);
+            case EventTypes.MODEL_PROMOTED -> onPromoted(event, EventHandler.data(event, ModelPromoted.class), tx);
+            case EventTypes.MODEL_REGISTERED -> onRegistered(event, EventHandler.data(event, ModelRegistered.class), tx);
+            case EventTypes.DEVICE_TARGET -> onTarget(event, EventHandler.data(event, DeviceTarget.class), tx);
             default -> throw new RejectedEvent("planner does not handle " + event.type());
         }
     }
 
     private void onCapabilities(CloudEvent event, Transaction tx) throws RejectedEvent, SQLException {
-        DeviceCapabilities caps = Payloads.read(event.data(), DeviceCapabilities.class);
+        DeviceCapabilities caps = EventHandler.data(event, DeviceCapabilities.class);
         if (event.subject() != null && !event.subject().equals(caps.deviceId())) {
             throw new RejectedEvent("subject '" + event.subject() + "' differs from data.deviceId '" + caps.deviceId() + "'");
         }

@@ -35,7 +35,7 @@ final class FleetEventsHandler implements EventHandler {
         Connection c = tx.connection();
         switch (event.type()) {
             case EventTypes.CAPABILITIES -> {
-                DeviceCapabilities d = Payloads.read(event.data(), DeviceCapabilities.class);
+                DeviceCapabilities d = EventHandler.data(event, DeviceCapabilities.class);
                 try (PreparedStatement st = c.prepareStatement("insert into devices (device_id, capabilities, capabilities_event_id, capabilities_at) "
                         + "values (?, ?::jsonb, ?, now()) on conflict (device_id) do update set capabilities = excluded.capabilities, "
                         + "capabilities_event_id = excluded.capabilities_event_id, capabilities_at = now()")) {
@@ -46,7 +46,7 @@ final class FleetEventsHandler implements EventHandler {
                 }
             }
             case EventTypes.ASSIGNMENT -> {
-                Assignment a = Payloads.read(event.data(), Assignment.class);
+                Assignment a = EventHandler.data(event, Assignment.class);
                 requireKnown(c, a.modelVersion(), "assignment");
                 try (PreparedStatement st = c.prepareStatement("insert into assignments (assignment_id, device_id, feasible, model_version, "
                         + "config_id, average_bits, predicted_accuracy, reason) values (?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing")) {
@@ -65,7 +65,7 @@ final class FleetEventsHandler implements EventHandler {
                 retraining.onAssignment(tx, a);
             }
             case EventTypes.DEVICE_STATUS -> {
-                Payloads.DeviceStatus s = Payloads.read(event.data(), Payloads.DeviceStatus.class);
+                Payloads.DeviceStatus s = EventHandler.data(event, Payloads.DeviceStatus.class);
                 requireKnown(c, s.modelVersion(), "device status");
                 try (PreparedStatement st = c.prepareStatement("insert into devices (device_id, update_status, update_reason, update_assignment_id, "
                         + "update_version, update_at) values (?, ?, ?, ?, ?, ?) on conflict (device_id) do update set update_status = excluded.update_status, "
@@ -82,7 +82,7 @@ final class FleetEventsHandler implements EventHandler {
                 RolloutEngine.onStatus(tx, s);
             }
             case EventTypes.ADAPTER_READY -> {
-                AdapterReady r = Payloads.read(event.data(), AdapterReady.class);
+                AdapterReady r = EventHandler.data(event, AdapterReady.class);
                 requireKnown(c, r.modelVersion(), "adapter-ready");
                 try (PreparedStatement st = c.prepareStatement("insert into adapters (package_sha256, model_version, config_id, average_bits, artifacts) "
                         + "values (?, ?, ?, ?, ?::jsonb) on conflict do nothing")) {
@@ -103,7 +103,7 @@ final class FleetEventsHandler implements EventHandler {
                 }
             }
             case EventTypes.TELEMETRY -> {
-                EvaluationTelemetry t = Payloads.read(event.data(), EvaluationTelemetry.class);
+                EvaluationTelemetry t = EventHandler.data(event, EvaluationTelemetry.class);
                 requireKnown(c, t.modelVersion(), "telemetry");
                 try (PreparedStatement st = c.prepareStatement("insert into telemetry (device_id, model_version, config_id, package_sha256, accuracy, "
                         + "examples, latency_ms_per_example, memory_bytes, measured_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {

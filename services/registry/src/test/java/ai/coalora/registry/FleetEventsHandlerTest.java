@@ -15,7 +15,10 @@ import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.DeviceStatus;
 import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
 import ai.coalora.fleet.messaging.RejectedEvent;
+import ai.coalora.fleet.messaging.ServiceRuntime;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.math.BigInteger;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -103,6 +106,18 @@ class FleetEventsHandlerTest {
         assertEquals(0L, ((Number) db.value("select count(*) from telemetry where device_id = ?", device)).longValue());
         assertThrows(RejectedEvent.class, () -> apply(event(EventTypes.DEVICE_TARGET, device, new Payloads.DeviceTarget(device, null, null, null,
                 "not the registry's to record", null))));
+    }
+
+    @Test
+    void dataThatPassesItsSchemaButDoesNotMapIsRefusedAndWritesNothing() throws Exception {
+        String device = "dev-" + UUID.randomUUID().toString().substring(0, 8);
+        ObjectNode data = (ObjectNode) Payloads.toJson(new DeviceCapabilities(device, 1L << 30, List.of(4, 8), List.of("coalora-packed"),
+                "mid", 0L, Map.of()));
+        data.put("memoryBytes", new BigInteger("100000000000000000000000")); // an integer, beyond a long
+        assertEquals(List.of(), ServiceRuntime.schemas().validate(EventTypes.CAPABILITIES, data));
+        RejectedEvent e = assertThrows(RejectedEvent.class, () -> apply(CloudEvent.create("/test", EventTypes.CAPABILITIES, device, null, data)));
+        assertTrue(e.getMessage().contains("out of range"), e.getMessage());
+        assertNull(db.value("select device_id from devices where device_id = ?", device));
     }
 
     static Assignment assignment(String device, String id, String version, String config, double bits, double predicted) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.coalora.fleet.events.Payloads.DeviceStatus;
 import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
+import ai.coalora.fleet.infra.TestDatabase;
 import ai.coalora.registry.Rollouts.Action;
 import ai.coalora.registry.Rollouts.Plan;
 import ai.coalora.registry.Rollouts.Rollout;
@@ -234,7 +235,7 @@ class RolloutLifecycleTest {
         inTransaction(tx -> RolloutEngine.onStatus(tx, new DeviceStatus(device, "a-1", version, "c1", "0".repeat(64), status, "test", Instant.now())));
     }
 
-    static void inTransaction(RegistryTestDatabase.Work work) throws Exception {
+    static void inTransaction(TestDatabase.Work work) throws Exception {
         db.inTransaction(work);
     }
 

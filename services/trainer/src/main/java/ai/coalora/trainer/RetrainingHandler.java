@@ -69,7 +69,12 @@ final class RetrainingHandler implements EventHandler {
     @Override
     public void prepare(List<CloudEvent> fresh) throws Exception {
         for (CloudEvent e : fresh) {
-            RetrainingRequested r = Payloads.read(e.data(), RetrainingRequested.class);
+            RetrainingRequested r;
+            try {
+                r = EventHandler.data(e, RetrainingRequested.class);
+            } catch (RejectedEvent unreadable) {
+                continue; // apply rejects it
+            }
             if (answered(r.requestId()) != null) continue;
             try {
                 retrain(r);
@@ -82,7 +87,7 @@ final class RetrainingHandler implements EventHandler {
 
     @Override
     public void apply(CloudEvent event, Transaction tx) throws RejectedEvent, SQLException {
-        RetrainingRequested r = Payloads.read(event.data(), RetrainingRequested.class);
+        RetrainingRequested r = EventHandler.data(event, RetrainingRequested.class);
         for (String u : unanswerable) if (u.startsWith(r.requestId() + ": ")) throw new RejectedEvent(u.substring(r.requestId().length() + 2));
         if (answered(r.requestId()) == null) throw new IllegalStateException("request " + r.requestId() + " not answered after prepare");
     }

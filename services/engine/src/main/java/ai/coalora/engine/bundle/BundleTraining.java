@@ -9,6 +9,7 @@ import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.model.MiniLmArtifact;
 import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.model.QuantizedWeightCache;
+import ai.coalora.engine.model.QuantizedWeights;
 import ai.coalora.engine.objective.ClassificationObjective;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantizerKind;
@@ -127,30 +128,70 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
             CoaTrainer.Result r = trainer.train(settings, initial, policy, progress);
             timer.markTraining(r);
 
-            // the front: the final training set, measured with the deployed (folded) adapters on validation
-            List<BundleManifest.FrontPoint> front = new ArrayList<>(FrontScoring.score(r.finalSet(), coa, cache, scope, progress,
-                    (c, merged) -> {
-                        FineTuner.Scores scores = FineTuner.evaluate(classifier, merged, null, validation, null);
-                        return BundleManifest.FrontPoint.of(c, scores.accuracy(), scores.loss());
-                    }));
-            front.sort(Comparator.comparingDouble(BundleManifest.FrontPoint::averageBits));
+            List<BundleManifest.FrontPoint> front = measureFront(r.finalSet(), coa, cache, scope, classifier, validation, progress);
             timer.mark(PhaseTimer.FRONT);
 
             var t = settings.training();
-            BundleManifest manifest = new BundleManifest(BundleManifest.FORMAT,
-                    new BundleManifest.BaseModel("sentence-transformers/all-MiniLM-L6-v2", MiniLmArtifact.ONNX_SHA256,
-                            model.encoder().config().numLayers(), model.encoder().config().hiddenSize()),
-                    new BundleManifest.Task(task.name(), task.labels(), task.sourceSha256(), task.train().size()),
-                    t.lora().rank(), t.lora().alpha(), settings.configAware(), QuantizerKind.NF.jsonName(), maxLength, front,
+            BundleManifest manifest = manifest(model, task, maxLength, front,
                     new BundleManifest.Training(t.epochs(), t.batchSize(), t.learningRate(), t.weightDecay(), t.seed(),
                             settings.configsPerStep(), policy.name(), initial.size(), segments, r.trainedOn().size(), r.seconds(),
                             r.recomputedSteps(), Instant.now().toString(),
                             warm == null ? null : warm.parentVersion(), warm == null ? null : initial.size() - gridConfigurations,
-                            timer.seconds()),
-                    null);
+                            timer.seconds()));
             BundleManifest written = ModelBundle.write(out, manifest, ModelBundle.tensorsOf(coa, head));
             timer.mark(PhaseTimer.WRITING);
             return written;
         }
+    }
+
+    /**
+     * Writes the bundle a training from scratch starts from, with nothing trained: the shared LoRA, the
+     * configuration-aware network and the head as these settings initialize them, and {@code front} measured on the
+     * task's validation split as {@link #run} measures its front. A real bundle in seconds, not a good one: for what
+     * handles bundles without caring how well they classify (registering, packaging for devices, warm starts).
+     * The manifest records 0 epochs and no trained configurations.
+     */
+    public BundleManifest untrained(PretrainedModel model, TaskData task, int maxLength, List<ModelQuantConfig> front, Path out)
+            throws IOException {
+        if (task.validation().isEmpty() || front.isEmpty()) {
+            throw new IllegalArgumentException("an untrained bundle needs a validation split and a front to measure on it");
+        }
+        for (ModelQuantConfig c : front) QuantizedWeights.checkMatches(model.encoder(), c);
+        EncodedExamples validation = EncodedExamples.of(model.tokenizer(), task.validation());
+        try (NDManager scope = model.encoder().manager().newSubManager();
+             QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), settings.cacheCapacity())) {
+            ClassifierHead head = new ClassifierHead(model.encoder().config().hiddenSize(), task.labels().size(), settings.training().seed(), scope);
+            ConfigAwareLora coa = ConfigAwareLora.initialize(model.encoder(), settings.training().lora(), settings.training().seed() + 1,
+                    settings.networkOrNull(), scope);
+            SentenceClassifier classifier = new SentenceClassifier(model.encoder(), head);
+            var t = settings.training();
+            BundleManifest manifest = manifest(model, task, maxLength,
+                    measureFront(List.copyOf(new LinkedHashSet<>(front)), coa, cache, scope, classifier, validation, Progress.NONE),
+                    new BundleManifest.Training(0, t.batchSize(), t.learningRate(), t.weightDecay(), t.seed(), settings.configsPerStep(),
+                            "untrained", front.size(), segments, 0, 0, 0, Instant.now().toString(), null, null, null));
+            return ModelBundle.write(out, manifest, ModelBundle.tensorsOf(coa, head));
+        }
+    }
+
+    /** The front: {@code set} measured with the deployed (folded) adapters on validation, in average-bits order. */
+    private static List<BundleManifest.FrontPoint> measureFront(List<ModelQuantConfig> set, ConfigAwareLora coa, QuantizedWeightCache cache,
+                                                                NDManager scope, SentenceClassifier classifier, EncodedExamples validation,
+                                                                Progress progress) {
+        List<BundleManifest.FrontPoint> front = new ArrayList<>(FrontScoring.score(set, coa, cache, scope, progress, (c, merged) -> {
+            FineTuner.Scores scores = FineTuner.evaluate(classifier, merged, null, validation, null);
+            return BundleManifest.FrontPoint.of(c, scores.accuracy(), scores.loss());
+        }));
+        front.sort(Comparator.comparingDouble(BundleManifest.FrontPoint::averageBits));
+        return front;
+    }
+
+    private BundleManifest manifest(PretrainedModel model, TaskData task, int maxLength, List<BundleManifest.FrontPoint> front,
+                                    BundleManifest.Training training) {
+        var t = settings.training();
+        return new BundleManifest(BundleManifest.FORMAT,
+                new BundleManifest.BaseModel("sentence-transformers/all-MiniLM-L6-v2", MiniLmArtifact.ONNX_SHA256,
+                        model.encoder().config().numLayers(), model.encoder().config().hiddenSize()),
+                new BundleManifest.Task(task.name(), task.labels(), task.sourceSha256(), task.train().size()),
+                t.lora().rank(), t.lora().alpha(), settings.configAware(), QuantizerKind.NF.jsonName(), maxLength, front, training, null);
     }
 }

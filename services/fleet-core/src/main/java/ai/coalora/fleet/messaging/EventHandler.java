@@ -1,6 +1,7 @@
 package ai.coalora.fleet.messaging;
 
 import ai.coalora.fleet.events.CloudEvent;
+import ai.coalora.fleet.events.Payloads;
 import java.sql.SQLException;
 import java.util.List;
 
@@ -14,4 +15,17 @@ public interface EventHandler {
 
     /** Applies one new event: state changes and announcements go through {@code tx}, atomically with the dedupe record. */
     void apply(CloudEvent event, Transaction tx) throws RejectedEvent, SQLException;
+
+    /**
+     * The event's data as {@code type}. Data that passed its schema can still not map (an integer beyond the range of
+     * the Java field): that is the event's fault, so it is rejected (dead-lettered) rather than thrown, which would
+     * roll the batch back and stop the consumer on that record for good.
+     */
+    static <T> T data(CloudEvent event, Class<T> type) throws RejectedEvent {
+        try {
+            return Payloads.read(event.data(), type);
+        } catch (IllegalArgumentException e) {
+            throw new RejectedEvent(e.getMessage());
+        }
+    }
 }

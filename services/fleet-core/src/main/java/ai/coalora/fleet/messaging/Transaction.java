@@ -58,8 +58,11 @@ public final class Transaction {
         afterCommit.subList(mark, afterCommit.size()).clear();
     }
 
-    /** The actions to run now that the transaction committed, in the order registered. */
-    List<Runnable> takeAfterCommit() {
+    /**
+     * The actions to run now that the transaction committed, in the order registered; for whoever commits it (the
+     * {@link EventProcessor}, a test running a handler the same way).
+     */
+    public List<Runnable> takeAfterCommit() {
         List<Runnable> out = List.copyOf(afterCommit);
         afterCommit.clear();
         return out;
