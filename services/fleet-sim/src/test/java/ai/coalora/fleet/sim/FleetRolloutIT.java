@@ -43,7 +43,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * Kafka and PostgreSQL.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class FleetRolloutTest {
+class FleetRolloutIT {
     static final int DEVICES = 200;
     static final Duration WAIT = Duration.ofMinutes(6);
 
@@ -70,7 +70,7 @@ class FleetRolloutTest {
         try (KafkaProducer<String, byte[]> p = SimulatedFleet.producer(stack.bootstrapServers())) {
             for (DeviceCapabilities d : devices) SimulatedFleet.publish(p, SimulatedFleet.event(d));
         }
-        List<String> feasible = devices.stream().filter(d -> FleetEndToEndTest.bestFitting(d, v1.front()) != null).map(DeviceCapabilities::deviceId).toList();
+        List<String> feasible = devices.stream().filter(d -> FleetEndToEndIT.bestFitting(d, v1.front()) != null).map(DeviceCapabilities::deviceId).toList();
         // offline devices never answer; the others run it, or rejected a corrupted download (failed until retried)
         long answering = feasible.stream().filter(d -> !agents.offlineDevices().contains(d)).count();
         assertTrue(FleetObserver.await(() -> status("running") + status("failed") >= answering, WAIT),
@@ -216,9 +216,9 @@ class FleetRolloutTest {
         assertTrue(texts(paused.get("transitions"), "reason").stream().anyMatch(t -> t.contains("pausing before wave 2")));
         String base = stack.registryUrl() + "/api/rollouts/" + id;
         var admin = stack.credentials(FleetStack.ADMIN_USER);
-        assertEquals(409, FleetEndToEndTest.http(admin, "POST", base + "/pause", "application/json", "{}").statusCode(),
+        assertEquals(409, FleetEndToEndIT.http(admin, "POST", base + "/pause", "application/json", "{}").statusCode(),
                 "pausing a paused rollout is a conflict");
-        assertEquals(403, FleetEndToEndTest.http(stack.credentials(FleetStack.VIEWER_USER), "POST", base + "/resume", "application/json",
+        assertEquals(403, FleetEndToEndIT.http(stack.credentials(FleetStack.VIEWER_USER), "POST", base + "/resume", "application/json",
                 "{\"reason\":\"viewers only look\"}").statusCode(), "a viewer cannot resume");
         assertEquals("paused", viewer.getJson("api/rollouts/" + id).get("state").asText(), "the viewer's attempt changed nothing");
         JsonNode resumed = operator.sendJson("POST", "api/rollouts/" + id + "/resume", Map.of("reason", "wave 1 looks good"));
@@ -231,9 +231,9 @@ class FleetRolloutTest {
         List<String> actors = texts(aborted.get("transitions"), "actor");
         for (String who : List.of("operator:operator", "operator:admin")) assertTrue(actors.contains(who), who + " in " + actors);
         assertFalse(actors.contains("operator:mallory"), "an actor named in the body is ignored: " + actors);
-        assertEquals(409, FleetEndToEndTest.http(admin, "POST", base + "/resume", "application/json", "{}").statusCode(),
+        assertEquals(409, FleetEndToEndIT.http(admin, "POST", base + "/resume", "application/json", "{}").statusCode(),
                 "an aborted rollout cannot resume");
-        assertEquals(404, FleetEndToEndTest.http(admin, "GET", stack.registryUrl() + "/api/rollouts/r-nothere", null, null).statusCode());
+        assertEquals(404, FleetEndToEndIT.http(admin, "GET", stack.registryUrl() + "/api/rollouts/r-nothere", null, null).statusCode());
         // the audit log has every action, the viewer's denied one included
         List<String> audit = new ArrayList<>();
         for (JsonNode e : registry.getJson("api/audit?limit=500")) audit.add(e.get("actor").asText() + " " + e.get("method").asText() + " "

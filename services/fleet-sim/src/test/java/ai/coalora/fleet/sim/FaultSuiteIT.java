@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
  * The short version of `./coalora bench faults` (40 devices, 1,000 hostile records): every fault of the full run,
  * and every goal checked.
  */
-class FaultSuiteTest {
+class FaultSuiteIT {
 
     @Test
     void theFleetLosesNothingDuplicatesNothingAndRejectsEverythingHostileUnderFaults() throws Exception {

@@ -61,7 +61,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * and 100 simulated devices.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class FleetEndToEndTest {
+class FleetEndToEndIT {
     static final int DEVICES = 100;
     static final Duration WAIT = Duration.ofMinutes(4);
 

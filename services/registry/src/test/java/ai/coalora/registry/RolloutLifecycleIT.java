@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
  * {@link Rollouts}, device events through {@link RolloutEngine}) against a real PostgreSQL with the registry's
  * migrations. No broker: what the engine publishes lands in the outbox table, where these tests read it.
  */
-class RolloutLifecycleTest {
+class RolloutLifecycleIT {
     static RegistryTestDatabase db;
     static Rollouts rollouts;
 

@@ -12,7 +12,7 @@ import java.sql.Statement;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class EmbeddedDatabaseTest {
+class EmbeddedDatabaseIT {
 
     @TempDir
     Path dir;

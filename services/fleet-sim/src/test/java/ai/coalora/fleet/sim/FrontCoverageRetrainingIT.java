@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
  * points) run a configuration well below what they could hold; the registry requests their budget, the
  * trainer retrains with an allocation at it, and the new version's front covers them.
  */
-class FrontCoverageRetrainingTest {
+class FrontCoverageRetrainingIT {
     static final int PLANTED = 3;
     static final List<Integer> ALL_BITS = List.of(2, 3, 4, 8);
 

@@ -25,7 +25,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class EmbeddedKafkaTest {
+class EmbeddedKafkaIT {
 
     private static final String TOPIC = "capabilities";
 

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
  * What the registry records from each fleet event, applied by its handler inside a transaction against a real
  * PostgreSQL with the registry's migrations (no broker), and the events it refuses: unknown versions and types.
  */
-class FleetEventsHandlerTest {
+class FleetEventsHandlerIT {
     static RegistryTestDatabase db;
     static FleetEventsHandler handler;
 

@@ -44,7 +44,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * pauses and resumes the rollout with the page's buttons (checked through the REST API: the operator is the
  * signed-in user) and writes a screenshot of each page to {@code target/screenshots/}.
  */
-class DashboardBrowserTest {
+class DashboardBrowserIT {
     static final Path CHROMIUM = Path.of("/usr/bin/chromium"), CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
     /** The stack's admin signs in (its password is random per stack). */
     static final String ADMIN_USER = FleetStack.ADMIN_USER;
@@ -55,7 +55,7 @@ class DashboardBrowserTest {
     @Test
     void theDashboardShowsTheFleetAndItsOperatorPausesAndResumesARollout() throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
-                "DashboardBrowserTest needs Chromium and its driver at " + CHROMIUM + " and " + CHROMEDRIVER
+                "DashboardBrowserIT needs Chromium and its driver at " + CHROMIUM + " and " + CHROMEDRIVER
                         + " (apt-get install -y chromium chromium-driver); skipped");
         long t0 = System.nanoTime();
         Path bundle = FleetBundle.TEST.ensure(Progress.NONE);
@@ -67,7 +67,7 @@ class DashboardBrowserTest {
             RegistryClient registry = stack.registry(ADMIN_USER);
             ModelPublisher.Published v1 = ModelPublisher.registerAndPromote(registry, bundle, "production", "dashboard-test", "version one");
             List<DeviceCapabilities> devices = SimulatedFleet.devices(DEVICES, v1.front(), 23);
-            List<String> feasible = devices.stream().filter(d -> FleetEndToEndTest.bestFitting(d, v1.front()) != null)
+            List<String> feasible = devices.stream().filter(d -> FleetEndToEndIT.bestFitting(d, v1.front()) != null)
                     .map(DeviceCapabilities::deviceId).sorted().toList();
             assertTrue(feasible.size() >= 10, "feasible devices: " + feasible.size());
             // the first feasible device (in id order, so in the rollout's first wave) has no agent: it never answers, so wave 1
@@ -92,13 +92,13 @@ class DashboardBrowserTest {
                 // the dashboard's files and its data endpoints' answers to bad requests
                 var admin = stack.credentials(ADMIN_USER);
                 for (String f : List.of("", "index.html", "app.js", "style.css")) {
-                    assertEquals(200, FleetEndToEndTest.http(admin, "GET", stack.registryUrl() + "/dashboard/" + f, null, null).statusCode(), "/dashboard/" + f);
-                    assertEquals(401, FleetEndToEndTest.http(null, "GET", stack.registryUrl() + "/dashboard/" + f, null, null).statusCode(),
+                    assertEquals(200, FleetEndToEndIT.http(admin, "GET", stack.registryUrl() + "/dashboard/" + f, null, null).statusCode(), "/dashboard/" + f);
+                    assertEquals(401, FleetEndToEndIT.http(null, "GET", stack.registryUrl() + "/dashboard/" + f, null, null).statusCode(),
                             "/dashboard/" + f + " needs credentials");
                 }
-                assertEquals(404, FleetEndToEndTest.http(admin, "GET", stack.registryUrl() + "/api/dashboard/versions/" + "0".repeat(64) + "/front", null, null).statusCode());
-                assertEquals(400, FleetEndToEndTest.http(admin, "GET", stack.registryUrl() + "/api/dashboard/telemetry?bucketSeconds=0", null, null).statusCode());
-                assertEquals(400, FleetEndToEndTest.http(admin, "GET", stack.registryUrl() + "/api/dashboard/telemetry?buckets=100000", null, null).statusCode());
+                assertEquals(404, FleetEndToEndIT.http(admin, "GET", stack.registryUrl() + "/api/dashboard/versions/" + "0".repeat(64) + "/front", null, null).statusCode());
+                assertEquals(400, FleetEndToEndIT.http(admin, "GET", stack.registryUrl() + "/api/dashboard/telemetry?bucketSeconds=0", null, null).statusCode());
+                assertEquals(400, FleetEndToEndIT.http(admin, "GET", stack.registryUrl() + "/api/dashboard/telemetry?buckets=100000", null, null).statusCode());
 
                 WebDriver driver = chromium(work);
                 try {

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** `bench paper --quick` end to end on the sentiment task: every method, intervals, seen vs unseen, plot. */
-class BenchPaperQuickTest {
+class BenchPaperQuickIT {
 
     @Test
     void quickBenchReportsEveryMethodWithIntervalsAndAPlot(@TempDir Path dir) throws Exception {

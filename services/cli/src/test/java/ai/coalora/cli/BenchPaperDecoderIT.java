@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** `pretrain` a tiny decoder, then `bench paper --model DIR --quick` on it: every method scored by perplexity, seen and unseen. */
-class BenchPaperDecoderTest {
+class BenchPaperDecoderIT {
 
     @Test
     void quickDecoderBenchReportsPerplexityPerMethod(@TempDir Path dir) throws Exception {
