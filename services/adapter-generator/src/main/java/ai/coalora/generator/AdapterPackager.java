@@ -1,5 +1,6 @@
 package ai.coalora.generator;
 
+import ai.coalora.common.Sha256;
 import ai.coalora.engine.bundle.AdapterEmission;
 import ai.coalora.engine.bundle.DevicePackage;
 import ai.coalora.engine.io.PeftAdapter;
@@ -8,9 +9,7 @@ import ai.coalora.engine.model.OnnxWeights;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.fleet.events.Payloads.Artifact;
 import ai.coalora.fleet.registry.RegistryClient;
-import ai.coalora.fleet.registry.Sha256;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -89,6 +88,6 @@ final class AdapterPackager {
     static String packageSha(List<Artifact> artifacts) {
         StringBuilder lines = new StringBuilder();
         for (Artifact a : artifacts) lines.append(a.role()).append(' ').append(a.name()).append(' ').append(a.sha256()).append('\n');
-        return Sha256.of(lines.toString().getBytes(StandardCharsets.UTF_8));
+        return Sha256.of(lines.toString());
     }
 }

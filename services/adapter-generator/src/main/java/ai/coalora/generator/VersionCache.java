@@ -1,11 +1,11 @@
 package ai.coalora.generator;
 
+import ai.coalora.common.Sha256;
 import ai.coalora.engine.bundle.BundleManifest;
 import ai.coalora.engine.bundle.ModelBundle;
 import ai.coalora.engine.model.BertEncoder;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.fleet.registry.RegistryClient;
-import ai.coalora.fleet.registry.Sha256;
 import ai.djl.ndarray.NDManager;
 import java.io.FileNotFoundException;
 import java.io.IOException;

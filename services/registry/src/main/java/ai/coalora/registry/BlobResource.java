@@ -1,6 +1,6 @@
 package ai.coalora.registry;
 
-import ai.coalora.fleet.registry.Sha256;
+import ai.coalora.common.Sha256;
 import ai.coalora.fleet.security.Role;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.Consumes;

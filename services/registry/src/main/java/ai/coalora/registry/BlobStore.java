@@ -1,6 +1,6 @@
 package ai.coalora.registry;
 
-import ai.coalora.fleet.registry.Sha256;
+import ai.coalora.common.Sha256;
 import io.agroal.api.AgroalDataSource;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
@@ -9,12 +9,9 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.util.HexFormat;
 import java.util.Optional;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
@@ -57,16 +54,17 @@ public class BlobStore {
         Path tmp = Files.createTempFile(target.getParent(), sha256, ".part");
         long size = 0;
         try {
-            MessageDigest digest = Sha256.digest();
-            try (InputStream src = new DigestInputStream(in, digest); OutputStream out = Files.newOutputStream(tmp)) {
+            Sha256 digest = new Sha256();
+            try (InputStream src = in; OutputStream out = Files.newOutputStream(tmp)) {
                 byte[] buf = new byte[1 << 16];
                 for (int n; (n = src.read(buf)) > 0; ) {
                     size += n;
                     if (size > maxBytes) throw new Refused("blob larger than the limit of " + maxBytes + " bytes");
+                    digest.update(buf, 0, n);
                     out.write(buf, 0, n);
                 }
             }
-            String actual = HexFormat.of().formatHex(digest.digest());
+            String actual = digest.hex();
             if (!actual.equals(sha256)) throw new Refused("content has sha256 " + actual + ", not " + sha256);
             boolean fresh = !Files.exists(target);
             Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

@@ -1,5 +1,6 @@
 package ai.coalora.registry;
 
+import ai.coalora.common.Sha256;
 import ai.coalora.engine.bundle.BundleManifest;
 import ai.coalora.engine.bundle.DevicePackage;
 import ai.coalora.engine.bundle.ModelBundle;
@@ -21,13 +22,11 @@ import ai.coalora.fleet.events.Payloads.ModelRegistered;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.messaging.Transaction;
-import ai.coalora.fleet.registry.Sha256;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.agroal.api.AgroalDataSource;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -300,6 +299,6 @@ public class ModelVersions {
     static String versionId(List<FileRef> sortedFiles) {
         StringBuilder lines = new StringBuilder();
         for (FileRef f : sortedFiles) lines.append(f.name()).append(' ').append(f.sha256()).append('\n');
-        return Sha256.of(lines.toString().getBytes(StandardCharsets.UTF_8));
+        return Sha256.of(lines.toString());
     }
 }

@@ -1,21 +1,18 @@
 package ai.coalora.engine.bundle;
 
+import ai.coalora.common.Sha256;
 import ai.coalora.engine.io.Safetensors;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Comparator;
-import java.util.HexFormat;
 
 /**
  * The on-disk form every bundle kind shares (the encoder's {@link ModelBundle}, the decoder's {@link DecoderBundle}):
@@ -90,7 +87,7 @@ final class BundleFiles {
         Path file = dir.resolve(TENSORS);
         if (!Files.isRegularFile(file)) throw new IllegalArgumentException(dir + ": bundle lacks " + TENSORS);
         byte[] bytes = Files.readAllBytes(file);
-        String sha = sha256(bytes);
+        String sha = Sha256.of(bytes);
         if (!sha.equals(expectedSha256)) {
             throw new IllegalArgumentException(file + ": checksum " + sha + " does not match the manifest's "
                     + expectedSha256 + " (corrupt or modified)");
@@ -130,32 +127,6 @@ final class BundleFiles {
             return c;
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(where + ": front[" + index + "]: " + e.getMessage(), e);
-        }
-    }
-
-    static String sha256(byte[] bytes) {
-        MessageDigest d = digest();
-        d.update(bytes);
-        return HexFormat.of().formatHex(d.digest());
-    }
-
-    /** sha256 of the files' contents one after the other, streamed (model weights can be gigabytes). */
-    static String sha256(Iterable<Path> files) throws IOException {
-        MessageDigest d = digest();
-        byte[] buffer = new byte[1 << 20];
-        for (Path f : files) {
-            try (InputStream in = Files.newInputStream(f)) {
-                for (int n; (n = in.read(buffer)) > 0; ) d.update(buffer, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(d.digest());
-    }
-
-    private static MessageDigest digest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every Java runtime has SHA-256", e);
         }
     }
 

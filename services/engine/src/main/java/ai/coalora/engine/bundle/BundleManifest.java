@@ -1,5 +1,6 @@
 package ai.coalora.engine.bundle;
 
+import ai.coalora.common.Sha256;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -90,7 +91,7 @@ public record BundleManifest(String format, BaseModel baseModel, Task task, int 
         if (rank < 1 || !(alpha > 0)) throw new IllegalArgumentException(where + ": invalid LoRA rank " + rank + " or alpha " + alpha);
         if (task.labels() == null || task.labels().size() < 2) throw new IllegalArgumentException(where + ": task needs at least 2 labels");
         if (maxLength < 2) throw new IllegalArgumentException(where + ": invalid maxLength " + maxLength);
-        if (training.warmStartFrom() != null && !training.warmStartFrom().matches("[0-9a-f]{64}")) {
+        if (training.warmStartFrom() != null && !Sha256.isValid(training.warmStartFrom())) {
             throw new IllegalArgumentException(where + ": training.warmStartFrom must be a model version (64 hex digits), got '"
                     + training.warmStartFrom() + "'");
         }

@@ -1,5 +1,6 @@
 package ai.coalora.engine.bundle;
 
+import ai.coalora.common.Sha256;
 import ai.coalora.engine.coa.ConfigAwareLora;
 import ai.coalora.engine.decoder.HfCheckpoint;
 import ai.coalora.engine.decoder.LlamaConfig;
@@ -103,7 +104,7 @@ public final class DecoderBundle {
      */
     public static DecoderBundleManifest write(Path dir, DecoderBundleManifest manifest, Map<String, Tensor> tensors) throws IOException {
         byte[] tensorBytes = Safetensors.toBytes(tensors, Map.of("format", "pt", "coalora", DecoderBundleManifest.FORMAT));
-        DecoderBundleManifest complete = manifest.withTensorsSha256(BundleFiles.sha256(tensorBytes));
+        DecoderBundleManifest complete = manifest.withTensorsSha256(Sha256.of(tensorBytes));
         BundleFiles.write(dir, tensorBytes, ModelBundle.JSON.writeValueAsBytes(complete));
         return complete;
     }

@@ -1,5 +1,6 @@
 package ai.coalora.engine.bundle;
 
+import ai.coalora.common.Sha256;
 import ai.coalora.engine.decoder.HfCheckpoint;
 import ai.coalora.engine.decoder.LlamaConfig;
 import ai.coalora.engine.lm.Pretraining;
@@ -47,8 +48,7 @@ public record DecoderBundleManifest(String format, BaseModel baseModel, Task tas
             if (!Files.isRegularFile(tokenizer)) throw new NoSuchFileException(tokenizer.toString());
             LlamaConfig c = LlamaConfig.read(configFile);
             return new BaseModel(dir.toAbsolutePath().normalize().toString(), c.architecture(), c.numLayers(), c.hiddenSize(),
-                    c.vocabSize(), BundleFiles.sha256(List.of(configFile)), BundleFiles.sha256(weightFiles(dir)),
-                    BundleFiles.sha256(List.of(tokenizer)));
+                    c.vocabSize(), Sha256.of(configFile), Sha256.of(weightFiles(dir)), Sha256.of(tokenizer));
         }
 
         private static List<Path> weightFiles(Path dir) throws IOException {

@@ -1,5 +1,6 @@
 package ai.coalora.engine.bundle;
 
+import ai.coalora.common.Sha256;
 import ai.coalora.engine.coa.ConfigAwareLora;
 import ai.coalora.engine.io.Safetensors;
 import ai.coalora.engine.io.Safetensors.Tensor;
@@ -101,7 +102,7 @@ public final class ModelBundle {
      */
     public static BundleManifest write(Path dir, BundleManifest manifest, Map<String, Tensor> tensors) throws IOException {
         byte[] tensorBytes = Safetensors.toBytes(tensors, Map.of("format", "pt", "coalora", BundleManifest.FORMAT));
-        BundleManifest complete = manifest.withTensorsSha256(sha256(tensorBytes));
+        BundleManifest complete = manifest.withTensorsSha256(Sha256.of(tensorBytes));
         BundleFiles.write(dir, tensorBytes, JSON.writeValueAsBytes(complete));
         return complete;
     }
@@ -111,9 +112,5 @@ public final class ModelBundle {
         BundleManifest manifest = BundleFiles.readManifest(dir, JSON, BundleManifest.FORMAT, BundleManifest.class);
         manifest.validate(dir.resolve(MANIFEST).toString());
         return new Loaded(manifest, BundleFiles.readTensors(dir, manifest.tensorsSha256()).tensors(), dir);
-    }
-
-    public static String sha256(byte[] bytes) {
-        return BundleFiles.sha256(bytes);
     }
 }

@@ -1,5 +1,6 @@
 package ai.coalora.engine.data;
 
+import ai.coalora.common.Sha256;
 import ai.coalora.engine.CacheDir;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,5 +1,6 @@
 package ai.coalora.engine.data;
 
+import ai.coalora.common.Sha256;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -54,7 +55,7 @@ final class UserDataFile {
         problems.throwIfAny();
 
         String name = baseName(file);
-        String sha = Sha256.hex(bytes);
+        String sha = Sha256.of(bytes);
         if (opts.splitColumn() != null) {
             return new TaskData(name, labels, bySplit.getOrDefault("train", List.of()),
                     bySplit.getOrDefault("validation", List.of()), bySplit.getOrDefault("test", List.of()), sha);

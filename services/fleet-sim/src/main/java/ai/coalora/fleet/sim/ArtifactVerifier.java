@@ -1,14 +1,13 @@
 package ai.coalora.fleet.sim;
 
+import ai.coalora.common.Sha256;
 import ai.coalora.fleet.events.Payloads.AdapterReady;
 import ai.coalora.fleet.events.Payloads.Artifact;
-import ai.coalora.fleet.registry.Sha256;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -33,7 +32,7 @@ public final class ArtifactVerifier {
         StringBuilder lines = new StringBuilder();
         long total = 0;
         for (Artifact a : ready.artifacts()) lines.append(a.role()).append(' ').append(a.name()).append(' ').append(a.sha256()).append('\n');
-        String packageSha = Sha256.of(lines.toString().getBytes(StandardCharsets.UTF_8));
+        String packageSha = Sha256.of(lines.toString());
         if (!packageSha.equals(ready.packageSha256())) throw new IOException("package id " + ready.packageSha256() + " does not match its files (" + packageSha + ")");
         Set<String> roles = ConcurrentHashMap.newKeySet();
         for (Artifact a : ready.artifacts()) {

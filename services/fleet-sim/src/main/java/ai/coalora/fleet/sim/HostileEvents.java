@@ -1,15 +1,16 @@
 package ai.coalora.fleet.sim;
 
+import ai.coalora.common.Sha256;
 import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.EventTypes;
 import ai.coalora.fleet.events.KafkaCloudEvents;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.DeviceStatus;
 import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
 import ai.coalora.fleet.events.Payloads.Footprint;
 import ai.coalora.fleet.events.Payloads.RetrainingRequested;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.schema.EventSchemas;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -17,7 +18,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -156,10 +156,11 @@ public final class HostileEvents {
         return (ObjectNode) Payloads.toJson(payload);
     }
 
+    /** A well-formed sha256 that addresses nothing: the hash of random bytes. */
     private static String sha(Random rnd) {
         byte[] b = new byte[32];
         rnd.nextBytes(b);
-        return HexFormat.of().formatHex(b);
+        return Sha256.of(b);
     }
 
     private static byte[] randomBytes(Random rnd) {

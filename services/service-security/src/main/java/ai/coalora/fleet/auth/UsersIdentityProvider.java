@@ -1,5 +1,6 @@
 package ai.coalora.fleet.auth;
 
+import ai.coalora.common.Sha256;
 import ai.coalora.fleet.security.PasswordHash;
 import ai.coalora.fleet.security.Users;
 import io.quarkus.runtime.Startup;
@@ -13,11 +14,7 @@ import io.quarkus.security.runtime.QuarkusSecurityIdentity;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.concurrent.ConcurrentHashMap;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
@@ -64,14 +61,6 @@ public class UsersIdentityProvider implements IdentityProvider<UsernamePasswordA
     }
 
     private static String digest(String user, char[] password) {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            md.update(user.getBytes(StandardCharsets.UTF_8));
-            md.update((byte) 0);
-            md.update(new String(password).getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(md.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return new Sha256().update(user).update((byte) 0).update(new String(password)).hex();
     }
 }

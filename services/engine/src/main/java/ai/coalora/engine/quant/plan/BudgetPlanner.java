@@ -1,5 +1,6 @@
 package ai.coalora.engine.quant.plan;
 
+import ai.coalora.common.Sha256;
 import ai.coalora.engine.CacheDir;
 import ai.coalora.engine.decoder.LlamaDecoder;
 import ai.coalora.engine.lm.TokenWindows;
@@ -19,14 +20,10 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -137,18 +134,11 @@ public final class BudgetPlanner {
     }
 
     private String key(List<LinearId> ids, List<QuantConfig> options) {
-        try {
-            MessageDigest d = MessageDigest.getInstance("SHA-256");
-            d.update((kind + "|" + options).getBytes(StandardCharsets.UTF_8));
-            for (LinearId id : ids) {
-                d.update(id.weightName().getBytes(StandardCharsets.UTF_8));
-                d.update(floats(model.linearWeight(id)));
-                d.update(floats(importance.get(id)));
-            }
-            return HexFormat.of().formatHex(d.digest()).substring(0, 32);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+        Sha256 d = new Sha256().update(kind + "|" + options);
+        for (LinearId id : ids) {
+            d.update(id.weightName()).update(floats(model.linearWeight(id))).update(floats(importance.get(id)));
         }
+        return d.hex().substring(0, 32); // the cache files are named by the first 32 hex digits
     }
 
     private static byte[] floats(float[] x) {
