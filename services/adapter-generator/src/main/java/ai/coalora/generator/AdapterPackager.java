@@ -43,7 +43,8 @@ final class AdapterPackager {
     private final Path scratch;
     private Artifact dense; // the same for every configuration: built and uploaded once
 
-    AdapterPackager(RegistryClient registry, Map<String, OnnxWeights.Tensor> baseWeights, BertConfig model, Path scratch) {
+    AdapterPackager(
+            RegistryClient registry, Map<String, OnnxWeights.Tensor> baseWeights, BertConfig model, Path scratch) {
         this.registry = registry;
         this.baseWeights = baseWeights;
         this.model = model;
@@ -56,7 +57,8 @@ final class AdapterPackager {
         try {
             AdapterEmission.write(version.loaded(), version.instance(), config, dir, version.id());
             try (Stream<Path> files = Files.list(dir)) {
-                for (Path f : files.sorted().toList()) add(artifacts, f.getFileName().toString(), Files.readAllBytes(f));
+                for (Path f : files.sorted().toList())
+                    add(artifacts, f.getFileName().toString(), Files.readAllBytes(f));
             }
         } finally {
             try (Stream<Path> files = Files.list(dir)) {
@@ -87,7 +89,13 @@ final class AdapterPackager {
     /** The package's identity: sha256 over its sorted "role name sha256" lines. */
     static String packageSha(List<Artifact> artifacts) {
         StringBuilder lines = new StringBuilder();
-        for (Artifact a : artifacts) lines.append(a.role()).append(' ').append(a.name()).append(' ').append(a.sha256()).append('\n');
+        for (Artifact a : artifacts)
+            lines.append(a.role())
+                    .append(' ')
+                    .append(a.name())
+                    .append(' ')
+                    .append(a.sha256())
+                    .append('\n');
         return Sha256.of(lines.toString());
     }
 }

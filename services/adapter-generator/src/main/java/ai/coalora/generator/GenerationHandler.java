@@ -50,10 +50,13 @@ final class GenerationHandler implements EventHandler {
         this.versions = versions;
         this.packager = packager;
         this.generatedTotal = Counter.builder("coalora.adapters.generated")
-                .description("Adapter packages generated (folded, quantized, stored): one per (version, configuration)").register(meters);
+                .description("Adapter packages generated (folded, quantized, stored): one per (version, configuration)")
+                .register(meters);
     }
 
-    long generated() { return generated.get(); }
+    long generated() {
+        return generated.get();
+    }
 
     @Override
     public void prepare(List<CloudEvent> fresh) throws Exception {
@@ -77,7 +80,8 @@ final class GenerationHandler implements EventHandler {
             }
             ModelQuantConfig config = v.front().get(a.configId());
             if (config == null) {
-                unservable.put(key, "configuration " + a.configId() + " is not on the front of version " + a.modelVersion());
+                unservable.put(
+                        key, "configuration " + a.configId() + " is not on the front of version " + a.modelVersion());
                 continue;
             }
             long t0 = System.nanoTime();
@@ -86,8 +90,12 @@ final class GenerationHandler implements EventHandler {
             store(a.modelVersion(), a.configId(), p, ms);
             generated.incrementAndGet();
             generatedTotal.increment();
-            LOG.info("generated {} bits package {} for version {} in {} ms", String.format("%.3f", p.averageBits()),
-                    p.packageSha256().substring(0, 12), a.modelVersion().substring(0, 12), Math.round(ms));
+            LOG.info(
+                    "generated {} bits package {} for version {} in {} ms",
+                    String.format("%.3f", p.averageBits()),
+                    p.packageSha256().substring(0, 12),
+                    a.modelVersion().substring(0, 12),
+                    Math.round(ms));
         }
     }
 
@@ -97,18 +105,34 @@ final class GenerationHandler implements EventHandler {
         if (!a.feasible()) return; // nothing to generate; the registry records the device as unassignable
         String why = unservable.get(a.modelVersion() + "/" + a.configId());
         if (why != null) throw new RejectedEvent(why);
-        try (PreparedStatement st = tx.connection().prepareStatement(
-                "select package_sha256, average_bits, artifacts::text from packages where model_version = ? and config_id = ?")) {
+        try (PreparedStatement st = tx.connection()
+                .prepareStatement(
+                        "select package_sha256, average_bits, artifacts::text from packages where model_version = ? and config_id = ?")) {
             st.setString(1, a.modelVersion());
             st.setString(2, a.configId());
             try (ResultSet rs = st.executeQuery()) {
-                if (!rs.next()) throw new IllegalStateException("package for " + a.configId() + " missing after prepare");
-                List<Artifact> artifacts = Payloads.JSON.readValue(rs.getString(3), new TypeReference<List<Artifact>>() {});
-                AdapterReady ready = new AdapterReady(a.deviceId(), a.assignmentId(), a.modelVersion(), a.configId(), rs.getDouble(2),
-                        rs.getString(1), artifacts);
-                tx.publish(Topic.ADAPTERS_READY, a.deviceId(), CloudEvent.withId("adapter-" + a.assignmentId(), SOURCE,
-                        EventTypes.ADAPTER_READY, a.deviceId(), ServiceRuntime.schemas().dataschema(EventTypes.ADAPTER_READY),
-                        Payloads.toJson(ready)));
+                if (!rs.next())
+                    throw new IllegalStateException("package for " + a.configId() + " missing after prepare");
+                List<Artifact> artifacts =
+                        Payloads.JSON.readValue(rs.getString(3), new TypeReference<List<Artifact>>() {});
+                AdapterReady ready = new AdapterReady(
+                        a.deviceId(),
+                        a.assignmentId(),
+                        a.modelVersion(),
+                        a.configId(),
+                        rs.getDouble(2),
+                        rs.getString(1),
+                        artifacts);
+                tx.publish(
+                        Topic.ADAPTERS_READY,
+                        a.deviceId(),
+                        CloudEvent.withId(
+                                "adapter-" + a.assignmentId(),
+                                SOURCE,
+                                EventTypes.ADAPTER_READY,
+                                a.deviceId(),
+                                ServiceRuntime.schemas().dataschema(EventTypes.ADAPTER_READY),
+                                Payloads.toJson(ready)));
             } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                 throw new IllegalStateException("stored artifacts are not JSON", e);
             }
@@ -117,7 +141,8 @@ final class GenerationHandler implements EventHandler {
 
     private boolean stored(String version, String configId) throws SQLException {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement st = c.prepareStatement("select 1 from packages where model_version = ? and config_id = ?")) {
+                PreparedStatement st =
+                        c.prepareStatement("select 1 from packages where model_version = ? and config_id = ?")) {
             st.setString(1, version);
             st.setString(2, configId);
             try (ResultSet rs = st.executeQuery()) {
@@ -128,8 +153,9 @@ final class GenerationHandler implements EventHandler {
 
     private void store(String version, String configId, AdapterPackager.Package p, double ms) throws Exception {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement st = c.prepareStatement("insert into packages (model_version, config_id, package_sha256, average_bits, "
-                     + "artifacts, generate_ms) values (?, ?, ?, ?, ?::jsonb, ?) on conflict do nothing")) {
+                PreparedStatement st = c.prepareStatement(
+                        "insert into packages (model_version, config_id, package_sha256, average_bits, "
+                                + "artifacts, generate_ms) values (?, ?, ?, ?, ?::jsonb, ?) on conflict do nothing")) {
             st.setString(1, version);
             st.setString(2, configId);
             st.setString(3, p.packageSha256());

@@ -6,7 +6,6 @@ import ai.coalora.engine.bundle.ModelBundle;
 import ai.coalora.engine.model.BertEncoder;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.fleet.registry.RegistryClient;
-import ai.djl.ndarray.NDManager;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -19,7 +18,8 @@ import java.util.Map;
  */
 final class VersionCache implements AutoCloseable {
     /** A version ready to emit adapters: its bundle, the model on the engine, and its front by configuration id. */
-    record Version(String id, ModelBundle.Loaded loaded, ModelBundle.Instance instance, Map<String, ModelQuantConfig> front) {}
+    record Version(
+            String id, ModelBundle.Loaded loaded, ModelBundle.Instance instance, Map<String, ModelQuantConfig> front) {}
 
     /** The registry does not know the version (not transient: the event naming it is rejected). */
     static final class UnknownVersion extends IOException {
@@ -42,7 +42,8 @@ final class VersionCache implements AutoCloseable {
     synchronized Version get(String modelVersion) throws IOException {
         Version v = versions.get(modelVersion);
         if (v != null) return v;
-        if (!Sha256.isValid(modelVersion)) throw new UnknownVersion("model version '" + modelVersion + "' is not a sha256");
+        if (!Sha256.isValid(modelVersion))
+            throw new UnknownVersion("model version '" + modelVersion + "' is not a sha256");
         Path versionDir = dir.resolve(modelVersion);
         try {
             registry.downloadVersion(modelVersion, versionDir);

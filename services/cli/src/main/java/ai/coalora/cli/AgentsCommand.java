@@ -1,9 +1,9 @@
 package ai.coalora.cli;
 
 import ai.coalora.engine.data.Tasks;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.registry.RegistryClient;
 import ai.coalora.fleet.sim.DeviceAgents;
 import ai.coalora.fleet.sim.SimulatedFleet;
@@ -21,10 +21,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** Simulated devices and their agents against a running fleet system: any Kafka, any registry. */
-@Command(name = "agents", mixinStandardHelpOptions = true,
-        description = "Runs simulated devices against a running fleet system (e.g. started with deploy/): each announces capabilities "
-                + "drawn around the front of the production alias, then its agent downloads, verifies and runs every package it is sent "
-                + "and reports status and telemetry. Runs until Ctrl-C (or --until-settled).")
+@Command(
+        name = "agents",
+        mixinStandardHelpOptions = true,
+        description =
+                "Runs simulated devices against a running fleet system (e.g. started with deploy/): each announces capabilities "
+                        + "drawn around the front of the production alias, then its agent downloads, verifies and runs every package it is sent "
+                        + "and reports status and telemetry. Runs until Ctrl-C (or --until-settled).")
 final class AgentsCommand implements Callable<Integer> {
     @Option(names = "--kafka", required = true, description = "Kafka bootstrap servers (e.g. 127.0.0.1:9092).")
     String kafka;
@@ -38,59 +41,100 @@ final class AgentsCommand implements Callable<Integer> {
     @Option(names = "--prefix", defaultValue = "agent-", description = "Device id prefix (default: ${DEFAULT-VALUE}).")
     String prefix;
 
-    @Option(names = "--seed", defaultValue = "1", description = "Seed of capabilities, shards and faults (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--seed",
+            defaultValue = "1",
+            description = "Seed of capabilities, shards and faults (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--faults", defaultValue = "0,0,0,0", split = ",",
-            description = "Shares of devices offline, slow, crashing mid-update, with a corrupted download (default: none).")
+    @Option(
+            names = "--faults",
+            defaultValue = "0,0,0,0",
+            split = ",",
+            description =
+                    "Shares of devices offline, slow, crashing mid-update, with a corrupted download (default: none).")
     List<Double> faults;
 
-    @Option(names = "--user", defaultValue = "devices", description = "Registry account the devices download with (role viewer; default: devices).")
+    @Option(
+            names = "--user",
+            defaultValue = "devices",
+            description = "Registry account the devices download with (role viewer; default: devices).")
     String user;
 
-    @Option(names = "--password-file", description = "File holding that account's password (default: the COALORA_PASSWORD environment variable).")
+    @Option(
+            names = "--password-file",
+            description = "File holding that account's password (default: the COALORA_PASSWORD environment variable).")
     Path passwordFile;
 
-    @Option(names = "--until-settled", description = "Exit once every answering device runs its package or reported a failure.")
+    @Option(
+            names = "--until-settled",
+            description = "Exit once every answering device runs its package or reported a failure.")
     boolean untilSettled;
 
     @Override
     public Integer call() throws Exception {
         if (devices < 1) throw new IllegalArgumentException("--devices must be >= 1");
-        if (faults.size() != 4) throw new IllegalArgumentException("--faults takes four shares: offline,slow,crash,corrupt");
-        String password = passwordFile != null ? Files.readString(passwordFile).strip() : System.getenv("COALORA_PASSWORD");
-        if (password == null) throw new IllegalArgumentException("the registry needs a password: --password-file or COALORA_PASSWORD");
+        if (faults.size() != 4)
+            throw new IllegalArgumentException("--faults takes four shares: offline,slow,crash,corrupt");
+        String password =
+                passwordFile != null ? Files.readString(passwordFile).strip() : System.getenv("COALORA_PASSWORD");
+        if (password == null)
+            throw new IllegalArgumentException("the registry needs a password: --password-file or COALORA_PASSWORD");
         ai.coalora.fleet.security.Credentials credentials = new ai.coalora.fleet.security.Credentials(user, password);
         RegistryClient registry = new RegistryClient(registryUrl, credentials);
         JsonNode alias = registry.getJsonOrNull("api/aliases/production");
-        if (alias == null) throw new IllegalArgumentException("the registry has no production alias yet: register and promote a version first");
-        JsonNode version = registry.getJson("api/versions/" + alias.get("modelVersion").asText());
-        List<FrontEntry> front = Payloads.JSON.convertValue(version.get("front"), new TypeReference<List<FrontEntry>>() {});
+        if (alias == null)
+            throw new IllegalArgumentException(
+                    "the registry has no production alias yet: register and promote a version first");
+        JsonNode version =
+                registry.getJson("api/versions/" + alias.get("modelVersion").asText());
+        List<FrontEntry> front =
+                Payloads.JSON.convertValue(version.get("front"), new TypeReference<List<FrontEntry>>() {});
         List<DeviceCapabilities> fleet = new ArrayList<>();
         for (DeviceCapabilities d : SimulatedFleet.devices(devices, front, seed)) {
             String id = prefix + d.deviceId().substring(d.deviceId().indexOf('-') + 1);
-            fleet.add(new DeviceCapabilities(id, d.memoryBytes(), d.weightBits(), d.runtimeFormats(), d.computeClass(), d.runtimeOverheadBytes(), d.labels()));
+            fleet.add(new DeviceCapabilities(
+                    id,
+                    d.memoryBytes(),
+                    d.weightBits(),
+                    d.runtimeFormats(),
+                    d.computeClass(),
+                    d.runtimeOverheadBytes(),
+                    d.labels()));
         }
-        DeviceAgents agents = new DeviceAgents(kafka, credentials, fleet.stream().map(DeviceCapabilities::deviceId).toList(),
-                Tasks.builtin(version.get("task").asText()).test(), 20, new DeviceAgents.Faults(faults.get(0), faults.get(1), faults.get(2), faults.get(3)), seed);
+        DeviceAgents agents = new DeviceAgents(
+                kafka,
+                credentials,
+                fleet.stream().map(DeviceCapabilities::deviceId).toList(),
+                Tasks.builtin(version.get("task").asText()).test(),
+                20,
+                new DeviceAgents.Faults(faults.get(0), faults.get(1), faults.get(2), faults.get(3)),
+                seed);
         CountDownLatch stop = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> { stop.countDown(); agents.close(); }));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stop.countDown();
+            agents.close();
+        }));
         try (KafkaProducer<String, byte[]> producer = SimulatedFleet.producer(kafka)) {
             for (DeviceCapabilities d : fleet) SimulatedFleet.publish(producer, SimulatedFleet.event(d));
         }
-        System.out.printf("%d devices announced to %s (front of %s, %d configurations); agents running%n", fleet.size(), kafka,
-                version.get("modelVersion").asText().substring(0, 16), front.size());
+        System.out.printf(
+                "%d devices announced to %s (front of %s, %d configurations); agents running%n",
+                fleet.size(), kafka, version.get("modelVersion").asText().substring(0, 16), front.size());
         long offline = agents.offlineDevices().size();
         while (!stop.await(5, TimeUnit.SECONDS)) {
             DeviceAgents.Report r = agents.report();
-            System.out.printf("applied %d, rejected %d, failed %d (offline %d)%n", r.applied(), r.rejected(), r.failed(), r.offline());
+            System.out.printf(
+                    "applied %d, rejected %d, failed %d (offline %d)%n",
+                    r.applied(), r.rejected(), r.failed(), r.offline());
             long unassignable = 0;
             for (DeviceCapabilities d : fleet) {
                 JsonNode dev = registry.getJsonOrNull("api/devices/" + d.deviceId());
                 if (dev != null && "unassignable".equals(dev.path("status").asText())) unassignable++;
             }
             if (untilSettled && r.applied() + r.rejected() + r.failed() + unassignable + offline >= fleet.size()) {
-                System.out.printf("settled: %d applied, %d rejected, %d failed, %d with no feasible configuration, %d offline%n",
+                System.out.printf(
+                        "settled: %d applied, %d rejected, %d failed, %d with no feasible configuration, %d offline%n",
                         r.applied(), r.rejected(), r.failed(), unassignable, offline);
                 return 0;
             }

@@ -2,9 +2,16 @@ package ai.coalora.cli;
 
 import picocli.CommandLine.Command;
 
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
         description = "Benchmarks. Each prints ratios against a baseline measured in the same process.",
-        subcommands = {BenchThroughputCommand.class, BenchPaperCommand.class, BenchFleetCommand.class, BenchFaultsCommand.class})
+        subcommands = {
+            BenchThroughputCommand.class,
+            BenchPaperCommand.class,
+            BenchFleetCommand.class,
+            BenchFaultsCommand.class
+        })
 final class BenchCommand implements Runnable {
     @Override
     public void run() {

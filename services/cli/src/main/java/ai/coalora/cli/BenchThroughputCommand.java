@@ -14,7 +14,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "throughput", mixinStandardHelpOptions = true,
+@Command(
+        name = "throughput",
+        mixinStandardHelpOptions = true,
         description = "LoRA training throughput (tokens/s) on a quantized base, and in the same run the dense "
                 + "matmul throughput at the same shapes; prints their ratio (share of step time that is matmul).")
 final class BenchThroughputCommand implements Callable<Integer> {
@@ -48,7 +50,13 @@ final class BenchThroughputCommand implements Callable<Integer> {
             config = quantOptions.resolve(model, task, progress);
             PerConfigurationBaseline.Splits splits = PerConfigurationBaseline.Splits.of(model, task);
             try (BaseWeights base = QuantizedWeights.materialize(model.encoder(), config)) {
-                r = ThroughputBenchmark.run(model.encoder(), base, trainOptions.settings(), splits.train(), steps, warmup,
+                r = ThroughputBenchmark.run(
+                        model.encoder(),
+                        base,
+                        trainOptions.settings(),
+                        splits.train(),
+                        steps,
+                        warmup,
                         (phase, done, total) -> progress.update("training steps", done, total));
             }
         }
@@ -68,10 +76,13 @@ final class BenchThroughputCommand implements Callable<Integer> {
             out.put("ratio", r.ratio());
             json.print(out);
         } else {
-            System.out.printf("task %s, %.3f average bits, %d steps x batch %d (%d tokens, %d with padding)%n",
+            System.out.printf(
+                    "task %s, %.3f average bits, %d steps x batch %d (%d tokens, %d with padding)%n",
                     task.name(), config.averageBits(), r.steps(), r.batchSize(), r.tokens(), r.paddedTokens());
-            System.out.printf("training:        %8.1f tokens/s  (%.2f s)%n", r.trainTokensPerSecond(), r.trainSeconds());
-            System.out.printf("matmuls alone:   %8.1f tokens/s  (%.2f s, %.1f GFLOP/s at the same shapes)%n",
+            System.out.printf(
+                    "training:        %8.1f tokens/s  (%.2f s)%n", r.trainTokensPerSecond(), r.trainSeconds());
+            System.out.printf(
+                    "matmuls alone:   %8.1f tokens/s  (%.2f s, %.1f GFLOP/s at the same shapes)%n",
                     r.matmulOnlyTokensPerSecond(), r.matmulSeconds(), r.matmulGflopPerSecond());
             System.out.printf("ratio (matmul time / training time): %.3f%n", r.ratio());
         }

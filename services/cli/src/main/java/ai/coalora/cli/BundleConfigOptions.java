@@ -13,11 +13,17 @@ public final class BundleConfigOptions {
     Choice choice;
 
     static final class Choice {
-        @Option(names = "--config", paramLabel = "FILE", description = "Any configuration, in the JSON form `coalora quantize` writes.")
+        @Option(
+                names = "--config",
+                paramLabel = "FILE",
+                description = "Any configuration, in the JSON form `coalora quantize` writes.")
         Path config;
 
-        @Option(names = "--budget", paramLabel = "BITS",
-                description = "The most accurate configuration of the bundle's Pareto front within this many average bits.")
+        @Option(
+                names = "--budget",
+                paramLabel = "BITS",
+                description =
+                        "The most accurate configuration of the bundle's Pareto front within this many average bits.")
         Double budget;
     }
 

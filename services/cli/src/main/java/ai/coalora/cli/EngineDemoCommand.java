@@ -5,10 +5,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine;
 
 /** The engine end to end on embedded defaults (no services): model check, allocation, fine-tuning. */
-@Command(name = "demo-engine", mixinStandardHelpOptions = true,
+@Command(
+        name = "demo-engine",
+        mixinStandardHelpOptions = true,
         description = "End-to-end engine run on embedded defaults: verify the pretrained model against ONNX Runtime, "
                 + "quantize it at 3.0 average bits (best allocation), fine-tune LoRA on the sentiment task, evaluate, "
                 + "and compare with fp32 + LoRA and the quantized model with no adapter.")

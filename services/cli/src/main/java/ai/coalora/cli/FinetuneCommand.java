@@ -15,10 +15,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "finetune", mixinStandardHelpOptions = true,
-        description = "Per-configuration baseline (QLoRA-style): quantize the pretrained model (best allocation for "
-                + "--budget, or --config), fine-tune LoRA + head on the frozen quantized base, report validation/test "
-                + "accuracy and wall time; with references (default) also fp32 + LoRA and the quantized model with no adapter.")
+@Command(
+        name = "finetune",
+        mixinStandardHelpOptions = true,
+        description =
+                "Per-configuration baseline (QLoRA-style): quantize the pretrained model (best allocation for "
+                        + "--budget, or --config), fine-tune LoRA + head on the frozen quantized base, report validation/test "
+                        + "accuracy and wall time; with references (default) also fp32 + LoRA and the quantized model with no adapter.")
 final class FinetuneCommand implements Callable<Integer> {
 
     @Mixin
@@ -63,7 +66,15 @@ final class FinetuneCommand implements Callable<Integer> {
         if (json.json) {
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("task", report.task());
-            out.put("examples", Map.of("train", task.train().size(), "validation", task.validation().size(), "test", task.test().size()));
+            out.put(
+                    "examples",
+                    Map.of(
+                            "train",
+                            task.train().size(),
+                            "validation",
+                            task.validation().size(),
+                            "test",
+                            task.test().size()));
             out.put("averageBits", report.config().averageBits());
             List<Map<String, Object>> runs = new ArrayList<>();
             for (Run r : report.runs()) {
@@ -83,12 +94,21 @@ final class FinetuneCommand implements Callable<Integer> {
             json.print(out);
             return;
         }
-        System.out.printf("task %s: %d train / %d validation / %d test examples%n", report.task(),
-                task.train().size(), task.validation().size(), task.test().size());
+        System.out.printf(
+                "task %s: %d train / %d validation / %d test examples%n",
+                report.task(),
+                task.train().size(),
+                task.validation().size(),
+                task.test().size());
         System.out.printf("%-36s %8s %10s %10s %10s%n", "run", "avg bits", "val acc", "test acc", "train s");
         for (Run r : report.runs()) {
-            System.out.printf("%-36s %8.3f %10.4f %10.4f %10.1f%s%n", r.variant().label, r.averageBits(),
-                    r.result().validationAccuracy(), r.result().testAccuracy(), r.result().trainSeconds(),
+            System.out.printf(
+                    "%-36s %8.3f %10.4f %10.4f %10.1f%s%n",
+                    r.variant().label,
+                    r.averageBits(),
+                    r.result().validationAccuracy(),
+                    r.result().testAccuracy(),
+                    r.result().trainSeconds(),
                     notes(r.result()));
         }
         System.out.printf("total wall time %.1f s%n", seconds);

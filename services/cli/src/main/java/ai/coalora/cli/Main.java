@@ -9,23 +9,27 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code coalora}: the engine's command line. Every command has --help; bad input exits non-zero. */
-@Command(name = "coalora", mixinStandardHelpOptions = true, version = "coalora 0.1.0",
+@Command(
+        name = "coalora",
+        mixinStandardHelpOptions = true,
+        version = "coalora 0.1.0",
         description = "Configuration-aware LoRA for quantized models: quantize, fine-tune, evaluate, benchmark.",
         subcommands = {
-                VerifyModelCommand.class,
-                PretrainCommand.class,
-                QuantizeCommand.class,
-                FinetuneCommand.class,
-                DemoCommand.class,
-                EngineDemoCommand.class,
-                AgentsCommand.class,
-                HashPasswordCommand.class,
-                BenchCommand.class,
-                TrainCommand.class,
-                EvalCommand.class,
-                AdapterCommand.class,
-                GgufCommand.class,
-                CommandLine.HelpCommand.class})
+            VerifyModelCommand.class,
+            PretrainCommand.class,
+            QuantizeCommand.class,
+            FinetuneCommand.class,
+            DemoCommand.class,
+            EngineDemoCommand.class,
+            AgentsCommand.class,
+            HashPasswordCommand.class,
+            BenchCommand.class,
+            TrainCommand.class,
+            EvalCommand.class,
+            AdapterCommand.class,
+            GgufCommand.class,
+            CommandLine.HelpCommand.class
+        })
 public final class Main implements Runnable {
 
     /** Exit code for input the user can fix (bad file, bad option value, out-of-range budget). */
@@ -57,8 +61,10 @@ public final class Main implements Runnable {
             err.println("error: file not found: " + nsf.getFile());
             return BAD_INPUT;
         }
-        if (cause instanceof DataFormatException || cause instanceof IllegalArgumentException
-                || cause instanceof IllegalStateException || cause instanceof IOException) {
+        if (cause instanceof DataFormatException
+                || cause instanceof IllegalArgumentException
+                || cause instanceof IllegalStateException
+                || cause instanceof IOException) {
             err.println("error: " + cause.getMessage());
             return BAD_INPUT;
         }

@@ -23,8 +23,9 @@ final class ProgressBar implements Progress {
         phase = newPhase;
         lastDraw = now;
         int filled = total <= 0 ? WIDTH : (int) (WIDTH * Math.min(1.0, (double) done / total));
-        out.printf("\r%-28s [%s%s] %d/%d  %.0fs", newPhase, "#".repeat(filled), " ".repeat(WIDTH - filled), done, total,
-                (now - started) / 1e9);
+        out.printf(
+                "\r%-28s [%s%s] %d/%d  %.0fs",
+                newPhase, "#".repeat(filled), " ".repeat(WIDTH - filled), done, total, (now - started) / 1e9);
         if (finished) {
             out.println();
             phase = null;

@@ -21,22 +21,35 @@ public final class QuantOptions {
     Choice choice = new Choice();
 
     static final class Choice {
-        @Option(names = "--budget", paramLabel = "BITS",
+        @Option(
+                names = "--budget",
+                paramLabel = "BITS",
                 description = "Target average bits per weight over the quantized matrices (default: 3.0).")
         Double budget;
 
-        @Option(names = "--config", paramLabel = "FILE", description = "A configuration in the JSON form `coalora quantize` writes.")
+        @Option(
+                names = "--config",
+                paramLabel = "FILE",
+                description = "A configuration in the JSON form `coalora quantize` writes.")
         Path config;
     }
 
-    @Option(names = "--quantizer", defaultValue = "nf", description = "With --budget: nf (NormalFloat) or int (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--quantizer",
+            defaultValue = "nf",
+            description = "With --budget: nf (NormalFloat) or int (default: ${DEFAULT-VALUE}).")
     String quantizer;
 
-    @Option(names = "--integer-only", description = "With --budget: choose only the bit width b per matrix, with the fixed block layout.")
+    @Option(
+            names = "--integer-only",
+            description = "With --budget: choose only the bit width b per matrix, with the fixed block layout.")
     boolean integerOnly;
 
-    @Option(names = "--calibration", defaultValue = "256",
-            description = "Training sentences used to weight quantization error by input importance (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--calibration",
+            defaultValue = "256",
+            description =
+                    "Training sentences used to weight quantization error by input importance (default: ${DEFAULT-VALUE}).")
     int calibration;
 
     double budget() {
@@ -53,7 +66,9 @@ public final class QuantOptions {
         };
     }
 
-    boolean fromFile() { return choice.config != null; }
+    boolean fromFile() {
+        return choice.config != null;
+    }
 
     /** The configuration file's, or the planner's best allocation for the budget. */
     ModelQuantConfig resolve(PretrainedModel model, TaskData task, Progress progress) throws IOException {
@@ -71,7 +86,8 @@ public final class QuantOptions {
     BudgetPlanner planner(PretrainedModel model, TaskData task, Progress progress) {
         QuantizerKind kind = kind();
         if (calibration < 1) throw new IllegalArgumentException("--calibration must be >= 1");
-        List<String> texts = task.train().stream().limit(calibration).map(Example::text).toList();
+        List<String> texts =
+                task.train().stream().limit(calibration).map(Example::text).toList();
         return BudgetPlanner.calibrate(model.encoder(), model.tokenizer(), texts, kind, progress);
     }
 }

@@ -20,7 +20,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "quantize", mixinStandardHelpOptions = true,
+@Command(
+        name = "quantize",
+        mixinStandardHelpOptions = true,
         description = "Budgeted allocation: pick one quantization option per matrix that minimises the importance-"
                 + "weighted quantization error under an average-bits budget (multiple-choice knapsack with a stated "
                 + "optimality gap). Prints the configuration in the JSON form every command accepts as --config.")
@@ -38,7 +40,9 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--summary", description = "Print a short per-block summary instead of the full configuration.")
     boolean summary;
 
-    @Option(names = "--grid", paramLabel = "N",
+    @Option(
+            names = "--grid",
+            paramLabel = "N",
             description = "Instead of one budget: the method's initial training set, the best allocation at each of N "
                     + "budgets evenly spaced over 2.25..7.25 bits (the paper uses 50).")
     Integer grid;
@@ -80,7 +84,8 @@ final class QuantizeCommand implements Callable<Integer> {
         if (grid < 2) throw new IllegalArgumentException("--grid needs N >= 2, got " + grid);
         List<Allocation> allocations;
         try (PretrainedModel model = PretrainedModel.miniLm(taskOptions.maxLength(task))) {
-            allocations = quantOptions.planner(model, task, new ProgressBar()).initialGrid(grid, quantOptions.integerOnly);
+            allocations =
+                    quantOptions.planner(model, task, new ProgressBar()).initialGrid(grid, quantOptions.integerOnly);
         }
         if (outDir != null) {
             Files.createDirectories(outDir);
@@ -93,29 +98,40 @@ final class QuantizeCommand implements Callable<Integer> {
             List<Map<String, Object>> rows = new ArrayList<>();
             for (int i = 0; i < allocations.size(); i++) {
                 Allocation a = allocations.get(i);
-                rows.add(Map.of("budget", budgets.get(i), "averageBits", a.averageBits(), "error", a.error(),
-                        "optimalityGap", a.optimalityGap()));
+                rows.add(Map.of(
+                        "budget",
+                        budgets.get(i),
+                        "averageBits",
+                        a.averageBits(),
+                        "error",
+                        a.error(),
+                        "optimalityGap",
+                        a.optimalityGap()));
             }
             json.print(rows);
         } else {
             System.out.printf("%4s %8s %10s %12s %8s%n", "#", "budget", "avg bits", "error", "gap %");
             for (int i = 0; i < allocations.size(); i++) {
                 Allocation a = allocations.get(i);
-                System.out.printf("%4d %8.3f %10.4f %12.5g %8.3f%n", i, budgets.get(i), a.averageBits(), a.error(),
-                        100 * a.optimalityGap());
+                System.out.printf(
+                        "%4d %8.3f %10.4f %12.5g %8.3f%n",
+                        i, budgets.get(i), a.averageBits(), a.error(), 100 * a.optimalityGap());
             }
         }
         return 0;
     }
 
     private void printSummary(Allocation a) {
-        System.out.printf("budget %.3f -> average bits %.4f, weighted error %.5g (optimality gap <= %.3f%%)%n",
+        System.out.printf(
+                "budget %.3f -> average bits %.4f, weighted error %.5g (optimality gap <= %.3f%%)%n",
                 quantOptions.budget(), a.averageBits(), a.error(), 100 * a.optimalityGap());
         Map<Integer, StringBuilder> rows = new TreeMap<>();
         for (ModelQuantConfig.Entry e : a.config().matrices()) {
             LinearId id = LinearId.parse(e.matrix().name());
             rows.computeIfAbsent(id.block(), k -> new StringBuilder())
-                    .append(String.format(" %s=%.2f", id.role().name().toLowerCase(), e.config().bitsPerWeight()));
+                    .append(String.format(
+                            " %s=%.2f",
+                            id.role().name().toLowerCase(), e.config().bitsPerWeight()));
         }
         rows.forEach((block, row) -> System.out.println("block " + block + ":" + row));
     }

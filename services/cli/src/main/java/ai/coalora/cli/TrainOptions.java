@@ -27,7 +27,7 @@ public final class TrainOptions {
     long seed = D.seed();
 
     FineTuneSettings settings() {
-        return new FineTuneSettings(epochs, batchSize, learningRate, D.weightDecay(), D.clipNorm(), seed,
-                new LoraSpec(rank, alpha));
+        return new FineTuneSettings(
+                epochs, batchSize, learningRate, D.weightDecay(), D.clipNorm(), seed, new LoraSpec(rank, alpha));
     }
 }

@@ -16,13 +16,18 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "verify-model", mixinStandardHelpOptions = true,
+@Command(
+        name = "verify-model",
+        mixinStandardHelpOptions = true,
         description = "Run our DJL forward pass and ONNX Runtime's on real sentences (the sentiment data) and "
                 + "print the max absolute difference of the sentence embeddings. Exits 1 above the tolerance.")
 final class VerifyModelCommand implements Callable<Integer> {
     static final double TOLERANCE = 1e-4;
 
-    @Option(names = "--sentences", defaultValue = "100", description = "How many sentences (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--sentences",
+            defaultValue = "100",
+            description = "How many sentences (default: ${DEFAULT-VALUE}).")
     int sentences;
 
     @Mixin
@@ -37,10 +42,12 @@ final class VerifyModelCommand implements Callable<Integer> {
             if (texts.size() == sentences) break;
             texts.add(e.text());
         }
-        if (texts.size() < sentences) throw new IllegalArgumentException("--sentences at most " + data.test().size());
+        if (texts.size() < sentences)
+            throw new IllegalArgumentException(
+                    "--sentences at most " + data.test().size());
         ModelVerification.Result r;
         try (PretrainedModel model = PretrainedModel.miniLm(128);
-             OnnxReference reference = new OnnxReference(MiniLmArtifact.onnxFile())) {
+                OnnxReference reference = new OnnxReference(MiniLmArtifact.onnxFile())) {
             r = ModelVerification.run(model.encoder(), model.tokenizer(), reference, texts, 16);
         }
         boolean pass = r.maxAbsDiff() <= TOLERANCE;
@@ -54,7 +61,8 @@ final class VerifyModelCommand implements Callable<Integer> {
             out.put("seconds", r.seconds());
             json.print(out);
         } else {
-            System.out.printf("sentences: %d%nmax |ours - onnxruntime|: %.3e (tolerance %.0e) %s%nmean |diff|: %.3e%n",
+            System.out.printf(
+                    "sentences: %d%nmax |ours - onnxruntime|: %.3e (tolerance %.0e) %s%nmean |diff|: %.3e%n",
                     r.sentences(), r.maxAbsDiff(), TOLERANCE, pass ? "PASS" : "FAIL", r.meanAbsDiff());
         }
         return pass ? 0 : Main.CHECK_FAILED;

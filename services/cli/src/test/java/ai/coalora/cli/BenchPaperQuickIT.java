@@ -30,7 +30,8 @@ class BenchPaperQuickIT {
             double hv = m.get("hypervolume").asDouble();
             assertTrue(hv > 0 && hv < 1, name + " hypervolume " + hv);
             JsonNode acc = m.get("accuracyUnseen");
-            assertTrue(acc.get("low").asDouble() <= acc.get("value").asDouble() && acc.get("value").asDouble() <= acc.get("high").asDouble());
+            assertTrue(acc.get("low").asDouble() <= acc.get("value").asDouble()
+                    && acc.get("value").asDouble() <= acc.get("high").asDouble());
             assertEquals(6, m.get("configurations").size());
             assertEquals(3, m.get("unseenVerified").asInt(), name + ": an 'unseen' configuration was trained on");
             if (!name.equals("per-configuration")) assertTrue(m.get("gapUnseen").has("significant"));
@@ -45,14 +46,24 @@ class BenchPaperQuickIT {
         assertEquals(5, study.get("methods").size());
         for (JsonNode row : study.get("methods")) {
             JsonNode f = row.get("fleetLow");
-            assertTrue(f.get("low").asDouble() <= f.get("value").asDouble() && f.get("value").asDouble() <= f.get("high").asDouble(), row.toString());
+            assertTrue(
+                    f.get("low").asDouble() <= f.get("value").asDouble()
+                            && f.get("value").asDouble() <= f.get("high").asDouble(),
+                    row.toString());
         }
         assertTrue(study.get("verdicts").size() >= 4 * 3, "rules (a)-(d) for each configuration-aware method");
         for (JsonNode m : task.get("methods")) {
             assertEquals(5, m.get("fleet").size(), "one served configuration per device");
-            boolean aware = List.of("coa-frozen", "coa-random", "coa-search").contains(m.get("method").asText());
-            assertEquals(aware, !m.get("theta").isNull(), m.get("method") + ": theta diagnostics exactly for configuration-aware methods");
-            if (aware) assertTrue(m.get("epochs").get(1).get("gradientNorms").get("theta").asDouble() > 0, "theta received no gradient");
+            boolean aware = List.of("coa-frozen", "coa-random", "coa-search")
+                    .contains(m.get("method").asText());
+            assertEquals(
+                    aware,
+                    !m.get("theta").isNull(),
+                    m.get("method") + ": theta diagnostics exactly for configuration-aware methods");
+            if (aware)
+                assertTrue(
+                        m.get("epochs").get(1).get("gradientNorms").get("theta").asDouble() > 0,
+                        "theta received no gradient");
         }
         String svg = Files.readString(dir.resolve("paper-sentiment.svg"));
         assertTrue(svg.startsWith("<svg") || svg.startsWith("<?xml"), "not an SVG");

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 class BundleCommandsTest {
     @TempDir
     static Path dir;
+
     static Path data, bundle;
     static JsonNode trained;
 
@@ -30,23 +31,48 @@ class BundleCommandsTest {
     static void trainASmallBundle() throws Exception {
         var task = ai.coalora.engine.data.Tasks.builtin("sentiment");
         StringBuilder csv = new StringBuilder("text,label,split\n");
-        // the first 256 training sentences in order: the same calibration as `quantize --task sentiment` (cached tables)
+        // the first 256 training sentences in order: the same calibration as `quantize --task sentiment` (cached
+        // tables)
         for (int i = 0; i < 256; i++) row(csv, task.train().get(i), "train");
         for (int i = 0; i < 64; i++) row(csv, task.validation().get(i), "validation");
         for (int i = 0; i < 64; i++) row(csv, task.test().get(i), "test");
         data = dir.resolve("reviews.csv");
         Files.writeString(data, csv);
         bundle = dir.resolve("bundle");
-        Outcome o = run("train", "--data", data.toString(), "--split-column", "split", "--labels", "negative,positive", "--epochs", "2",
-                "--initial-grid", "6", "--segments", "6", "--candidates", "3", "--out", bundle.toString(), "--json");
+        Outcome o = run(
+                "train",
+                "--data",
+                data.toString(),
+                "--split-column",
+                "split",
+                "--labels",
+                "negative,positive",
+                "--epochs",
+                "2",
+                "--initial-grid",
+                "6",
+                "--segments",
+                "6",
+                "--candidates",
+                "3",
+                "--out",
+                bundle.toString(),
+                "--json");
         assertEquals(0, o.exitCode(), o.err());
         trained = o.json();
-        assertTrue(trained.get("front").size() >= 2, "front of " + trained.get("front").size());
+        assertTrue(
+                trained.get("front").size() >= 2,
+                "front of " + trained.get("front").size());
     }
 
     private static void row(StringBuilder csv, ai.coalora.engine.data.Example e, String split) {
-        csv.append('"').append(e.text().replace("\"", "\"\"")).append("\",").append(e.label() == 1 ? "positive" : "negative")
-                .append(',').append(split).append('\n');
+        csv.append('"')
+                .append(e.text().replace("\"", "\"\""))
+                .append("\",")
+                .append(e.label() == 1 ? "positive" : "negative")
+                .append(',')
+                .append(split)
+                .append('\n');
     }
 
     @Test
@@ -75,11 +101,14 @@ class BundleCommandsTest {
         assertEquals("coalora.bundle/v1", m.format());
         assertEquals(java.util.List.of("negative", "positive"), m.task().labels());
         assertEquals(64, m.task().dataSha256().length());
-        assertEquals(ai.coalora.engine.model.MiniLmArtifact.ONNX_SHA256, m.baseModel().onnxSha256());
+        assertEquals(
+                ai.coalora.engine.model.MiniLmArtifact.ONNX_SHA256,
+                m.baseModel().onnxSha256());
         assertEquals("search", m.training().policy());
         for (var p : m.front()) assertEquals(p.averageBits(), p.quantConfig().averageBits(), 1e-12);
         try (var model = PretrainedModel.miniLm(m.maxLength());
-             ModelBundle.Instance instance = loaded.instantiate(model.encoder(), model.encoder().manager())) {
+                ModelBundle.Instance instance =
+                        loaded.instantiate(model.encoder(), model.encoder().manager())) {
             // what the engine holds after loading serialises to exactly the bytes on disk
             assertEquals(loaded.tensors(), ModelBundle.tensorsOf(instance.model(), instance.head()));
             assertTrue(instance.model().configAware());
@@ -89,12 +118,15 @@ class BundleCommandsTest {
     @Test
     void evalServesAnyConfigurationAndTheFront() throws Exception {
         Path cfg = dir.resolve("q35.json");
-        assertEquals(0, run("quantize", "--budget", "3.5", "--out", cfg.toString()).exitCode());
-        Outcome any = run("eval", "--bundle", bundle.toString(), "--config", cfg.toString(), "--data", data.toString(), "--json");
+        assertEquals(
+                0, run("quantize", "--budget", "3.5", "--out", cfg.toString()).exitCode());
+        Outcome any = run(
+                "eval", "--bundle", bundle.toString(), "--config", cfg.toString(), "--data", data.toString(), "--json");
         assertEquals(0, any.exitCode(), any.err());
         JsonNode j = any.json();
         assertEquals(384, j.get("examples").asInt());
-        assertEquals(ModelQuantConfig.read(cfg).averageBits(), j.get("averageBits").asDouble(), 1e-12);
+        assertEquals(
+                ModelQuantConfig.read(cfg).averageBits(), j.get("averageBits").asDouble(), 1e-12);
         assertTrue(j.get("accuracy").asDouble() > 0.6, "accuracy " + j.get("accuracy"));
 
         Outcome front = run("eval", "--bundle", bundle.toString(), "--budget", "8", "--task", "sentiment", "--json");
@@ -113,9 +145,12 @@ class BundleCommandsTest {
         assertEquals(ModelBundle.read(bundle).manifest().rank(), peft.rank());
         ModelQuantConfig config = ModelQuantConfig.read(out.resolve(AdapterEmission.CONFIG));
         assertTrue(config.averageBits() <= 5);
-        JsonNode sidecar = JsonOption.MAPPER.readTree(out.resolve(AdapterEmission.SIDECAR).toFile());
+        JsonNode sidecar =
+                JsonOption.MAPPER.readTree(out.resolve(AdapterEmission.SIDECAR).toFile());
         assertEquals(config.averageBits(), sidecar.get("averageBits").asDouble(), 1e-12);
-        assertEquals(ModelBundle.read(bundle).manifest().tensorsSha256(), sidecar.get("modelVersion").asText());
+        assertEquals(
+                ModelBundle.read(bundle).manifest().tensorsSha256(),
+                sidecar.get("modelVersion").asText());
         assertTrue(Files.isRegularFile(out.resolve(AdapterEmission.HEAD)));
     }
 
@@ -131,11 +166,25 @@ class BundleCommandsTest {
         assertEquals(Main.BAD_INPUT, corrupt.exitCode());
         assertTrue(corrupt.err().contains("checksum"), corrupt.err());
 
-        Outcome notABundle = run("adapter", "--bundle", dir.toString(), "--budget", "4", "--out", dir.resolve("x").toString());
+        Outcome notABundle = run(
+                "adapter",
+                "--bundle",
+                dir.toString(),
+                "--budget",
+                "4",
+                "--out",
+                dir.resolve("x").toString());
         assertEquals(Main.BAD_INPUT, notABundle.exitCode());
         assertTrue(notABundle.err().contains("not a model bundle"), notABundle.err());
 
-        Outcome tooSmall = run("adapter", "--bundle", bundle.toString(), "--budget", "1.5", "--out", dir.resolve("y").toString());
+        Outcome tooSmall = run(
+                "adapter",
+                "--bundle",
+                bundle.toString(),
+                "--budget",
+                "1.5",
+                "--out",
+                dir.resolve("y").toString());
         assertEquals(Main.BAD_INPUT, tooSmall.exitCode());
         assertTrue(tooSmall.err().contains("no configuration of the bundle's front fits"), tooSmall.err());
 

@@ -23,7 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
 class CommandLineTest {
 
     record Outcome(int exitCode, String out, String err) {
-        JsonNode json() throws Exception { return JsonOption.MAPPER.readTree(out); }
+        JsonNode json() throws Exception {
+            return JsonOption.MAPPER.readTree(out);
+        }
     }
 
     static Outcome run(String... args) {
@@ -68,8 +70,12 @@ class CommandLineTest {
             String line = o.out().strip();
             assertFalse(line.contains("correct horse"), line);
             ai.coalora.fleet.security.Users users = ai.coalora.fleet.security.Users.parse(List.of(line), "out");
-            assertEquals(ai.coalora.fleet.security.Role.OPERATOR, users.byName().get("ada").role());
-            assertTrue(ai.coalora.fleet.security.PasswordHash.verify("correct horse battery".toCharArray(), users.byName().get("ada").passwordHash()));
+            assertEquals(
+                    ai.coalora.fleet.security.Role.OPERATOR,
+                    users.byName().get("ada").role());
+            assertTrue(ai.coalora.fleet.security.PasswordHash.verify(
+                    "correct horse battery".toCharArray(),
+                    users.byName().get("ada").passwordHash()));
             System.setIn(new ByteArrayInputStream("pw\n".getBytes(StandardCharsets.UTF_8)));
             assertEquals(Main.BAD_INPUT, run("hash-password", "ada", "operator").exitCode(), "too short");
             System.setIn(new ByteArrayInputStream("long enough pw\n".getBytes(StandardCharsets.UTF_8)));
@@ -83,10 +89,26 @@ class CommandLineTest {
 
     @Test
     void everyCommandHasHelp() {
-        for (String[] cmd : new String[][] {{"--help"}, {"verify-model", "--help"}, {"quantize", "--help"},
-                {"finetune", "--help"}, {"demo", "--help"}, {"bench", "--help"}, {"bench", "throughput", "--help"},
-                {"bench", "paper", "--help"}, {"bench", "fleet", "--help"}, {"bench", "faults", "--help"}, {"train", "--help"}, {"eval", "--help"}, {"adapter", "--help"}, {"gguf", "--help"},
-                {"demo-engine", "--help"}, {"agents", "--help"}, {"hash-password", "--help"}, {"pretrain", "--help"}}) {
+        for (String[] cmd : new String[][] {
+            {"--help"},
+            {"verify-model", "--help"},
+            {"quantize", "--help"},
+            {"finetune", "--help"},
+            {"demo", "--help"},
+            {"bench", "--help"},
+            {"bench", "throughput", "--help"},
+            {"bench", "paper", "--help"},
+            {"bench", "fleet", "--help"},
+            {"bench", "faults", "--help"},
+            {"train", "--help"},
+            {"eval", "--help"},
+            {"adapter", "--help"},
+            {"gguf", "--help"},
+            {"demo-engine", "--help"},
+            {"agents", "--help"},
+            {"hash-password", "--help"},
+            {"pretrain", "--help"}
+        }) {
             Outcome o = run(cmd);
             assertEquals(0, o.exitCode(), String.join(" ", cmd));
             assertTrue(o.out().contains("Usage:"), String.join(" ", cmd) + " printed no usage");
@@ -135,7 +157,8 @@ class CommandLineTest {
     @Test
     void corruptConfigFileIsRejected(@TempDir Path dir) throws Exception {
         Path cfg = dir.resolve("config.json");
-        Files.writeString(cfg, "{\"format\":\"coalora.quant-config/v1\",\"quantizer\":\"nf\",\"matrices\":[{\"name\":\"x\"");
+        Files.writeString(
+                cfg, "{\"format\":\"coalora.quant-config/v1\",\"quantizer\":\"nf\",\"matrices\":[{\"name\":\"x\"");
         Outcome o = run("finetune", "--config", cfg.toString());
         assertEquals(2, o.exitCode());
         assertTrue(o.err().startsWith("error:"), o.err());
@@ -165,8 +188,13 @@ class CommandLineTest {
         for (int p = 0; p < 3; p++) {
             for (int i = 0; i < counts[p]; i++, k++) {
                 var e = task.train().get(k);
-                csv.append('"').append(e.text().replace("\"", "\"\"")).append("\",")
-                        .append(e.label() == 1 ? "happy" : "sad").append(',').append(parts[p]).append('\n');
+                csv.append('"')
+                        .append(e.text().replace("\"", "\"\""))
+                        .append("\",")
+                        .append(e.label() == 1 ? "happy" : "sad")
+                        .append(',')
+                        .append(parts[p])
+                        .append('\n');
             }
         }
         Path data = dir.resolve("mine.csv");
@@ -174,11 +202,27 @@ class CommandLineTest {
         Path cfg = dir.resolve("int4.json");
         try (var model = PretrainedModel.miniLm(64)) {
             ai.coalora.engine.quant.ModelQuantConfig.uniform(
-                    ai.coalora.engine.model.QuantizedWeights.matrixSpecs(model.encoder()),
-                    ai.coalora.engine.quant.QuantConfig.integerOnly(4), ai.coalora.engine.quant.QuantizerKind.NF).write(cfg);
+                            ai.coalora.engine.model.QuantizedWeights.matrixSpecs(model.encoder()),
+                            ai.coalora.engine.quant.QuantConfig.integerOnly(4),
+                            ai.coalora.engine.quant.QuantizerKind.NF)
+                    .write(cfg);
         }
-        Outcome o = run("finetune", "--data", data.toString(), "--text-column", "review", "--label-column", "mood",
-                "--split-column", "part", "--config", cfg.toString(), "--epochs", "1", "--no-references", "--json");
+        Outcome o = run(
+                "finetune",
+                "--data",
+                data.toString(),
+                "--text-column",
+                "review",
+                "--label-column",
+                "mood",
+                "--split-column",
+                "part",
+                "--config",
+                cfg.toString(),
+                "--epochs",
+                "1",
+                "--no-references",
+                "--json");
         assertEquals(0, o.exitCode(), o.err());
         JsonNode j = o.json();
         assertEquals(96, j.get("examples").get("train").asInt());

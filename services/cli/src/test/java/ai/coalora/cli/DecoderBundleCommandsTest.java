@@ -33,6 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DecoderBundleCommandsTest {
     @TempDir
     static Path dir;
+
     static Path model, bundle;
 
     @BeforeAll
@@ -40,15 +41,47 @@ class DecoderBundleCommandsTest {
         assumeTrue(LmCorpus.isFetched(), "LM corpus not in the cache: run scripts/fetch-data.sh");
         model = dir.resolve("tiny-lm");
         try (NDManager manager = NDManager.newBaseManager()) {
-            Pretraining.run(LmCorpus.load(), new Pretraining.Settings(384, 32, 2, 4, 2, 88, 32, 8, 80, 0, 1e-2f, 6, 0.0f, 1.0f,
-                    11, 8, 20, 60_000), model, manager, line -> {});
+            Pretraining.run(
+                    LmCorpus.load(),
+                    new Pretraining.Settings(
+                            384, 32, 2, 4, 2, 88, 32, 8, 80, 0, 1e-2f, 6, 0.0f, 1.0f, 11, 8, 20, 60_000),
+                    model,
+                    manager,
+                    line -> {});
         }
         bundle = dir.resolve("lm-bundle");
         long t0 = System.nanoTime();
-        Outcome o = run("train", "--model", model.toString(), "--task", "sentiment", "--out", bundle.toString(),
-                "--epochs", "1", "--batch-size", "8", "--rank", "4", "--alpha", "8", "--seq-len", "32", "--windows", "24",
-                "--evaluation-windows", "4", "--validation-windows", "8", "--initial-grid", "3", "--segments", "2",
-                "--candidates", "2", "--json");
+        Outcome o = run(
+                "train",
+                "--model",
+                model.toString(),
+                "--task",
+                "sentiment",
+                "--out",
+                bundle.toString(),
+                "--epochs",
+                "1",
+                "--batch-size",
+                "8",
+                "--rank",
+                "4",
+                "--alpha",
+                "8",
+                "--seq-len",
+                "32",
+                "--windows",
+                "24",
+                "--evaluation-windows",
+                "4",
+                "--validation-windows",
+                "8",
+                "--initial-grid",
+                "3",
+                "--segments",
+                "2",
+                "--candidates",
+                "2",
+                "--json");
         assertEquals(0, o.exitCode(), o.err());
         System.out.printf("train --model: %.1f s%n", (System.nanoTime() - t0) / 1e9);
         JsonNode j = o.json();
@@ -65,31 +98,50 @@ class DecoderBundleCommandsTest {
         System.out.println("gguf --bundle: " + j);
         var manifest = DecoderBundle.read(bundle).manifest();
         assertEquals(manifest.bestWithin(8).averageBits(), j.get("averageBits").asDouble(), 1e-12);
-        assertEquals(Files.size(out.resolve(GgufDeployment.MODEL)), j.get("modelBytes").asLong());
+        assertEquals(
+                Files.size(out.resolve(GgufDeployment.MODEL)),
+                j.get("modelBytes").asLong());
         assertTrue(j.get("foldMillis").asDouble() >= 0);
 
         HfCheckpoint checkpoint = HfCheckpoint.load(model);
         ModelQuantConfig config = manifest.bestWithin(8).quantConfig();
-        Map<String, GgufType> expected = GgufDecoderExport.tensorTypes(checkpoint.config(), config, GgufTypeMapping.K_QUANTS);
+        Map<String, GgufType> expected =
+                GgufDecoderExport.tensorTypes(checkpoint.config(), config, GgufTypeMapping.K_QUANTS);
         try (GgufReader reader = GgufReader.open(out.resolve(GgufDeployment.MODEL))) {
             assertEquals(expected.size(), reader.tensorInfos().size());
             Map<String, GgufType> types = reader.tensorInfos().stream()
                     .collect(Collectors.toMap(GgufReader.TensorInfo::name, GgufReader.TensorInfo::type));
             expected.forEach((hf, type) -> assertEquals(type, types.get(LlamaTensorNames.toGguf(hf)), hf));
-            assertEquals(config.configId(), reader.metadata().get(GgufDecoderExport.CONFIG_ID_KEY).asString());
+            assertEquals(
+                    config.configId(),
+                    reader.metadata().get(GgufDecoderExport.CONFIG_ID_KEY).asString());
 
             GgufLoraFile lora = GgufLoraFile.read(out.resolve(GgufDeployment.ADAPTER));
             assertEquals(14, lora.pairs().size(), "7 matrices x 2 blocks");
-            assertTrue(types.keySet().containsAll(lora.pairs().keySet()), "adapter names " + lora.pairs().keySet());
+            assertTrue(
+                    types.keySet().containsAll(lora.pairs().keySet()),
+                    "adapter names " + lora.pairs().keySet());
             assertEquals(manifest.alpha(), lora.alpha());
         }
-        assertEquals(2, GgufDecoderExport.read(out.resolve(GgufDeployment.MODEL)).config().numLayers());
+        assertEquals(
+                2,
+                GgufDecoderExport.read(out.resolve(GgufDeployment.MODEL))
+                        .config()
+                        .numLayers());
 
         // any configuration file instead of a budget
         Path q = dir.resolve("q.json");
         manifest.front().get(0).quantConfig().write(q);
-        Outcome byFile = run("gguf", "--bundle", bundle.toString(), "--config", q.toString(), "--mapping", "legacy",
-                "--out", dir.resolve("gguf-config").toString());
+        Outcome byFile = run(
+                "gguf",
+                "--bundle",
+                bundle.toString(),
+                "--config",
+                q.toString(),
+                "--mapping",
+                "legacy",
+                "--out",
+                dir.resolve("gguf-config").toString());
         assertEquals(0, byFile.exitCode(), byFile.err());
         assertTrue(byFile.out().contains("adapter folded in"), byFile.out());
     }
@@ -97,7 +149,17 @@ class DecoderBundleCommandsTest {
     @Test
     void exportsABaseModelAloneFromItsFolder() throws Exception {
         Path out = dir.resolve("gguf-base");
-        Outcome o = run("gguf", "--model", model.toString(), "--budget", "3.5", "--mapping", "legacy", "--out", out.toString(), "--json");
+        Outcome o = run(
+                "gguf",
+                "--model",
+                model.toString(),
+                "--budget",
+                "3.5",
+                "--mapping",
+                "legacy",
+                "--out",
+                out.toString(),
+                "--json");
         assertEquals(0, o.exitCode(), o.err());
         JsonNode j = o.json();
         assertTrue(j.get("averageBits").asDouble() <= 3.5 + 1e-12, j.toString());
@@ -108,11 +170,25 @@ class DecoderBundleCommandsTest {
 
     @Test
     void errorsAreOneLineWithExitCode2() throws Exception {
-        Outcome tooLow = run("gguf", "--bundle", bundle.toString(), "--budget", "2.0", "--out", dir.resolve("x").toString());
+        Outcome tooLow = run(
+                "gguf",
+                "--bundle",
+                bundle.toString(),
+                "--budget",
+                "2.0",
+                "--out",
+                dir.resolve("x").toString());
         assertEquals(Main.BAD_INPUT, tooLow.exitCode());
         assertTrue(tooLow.err().contains("no configuration of the bundle's front fits 2.000 bits"), tooLow.err());
 
-        Outcome missing = run("gguf", "--bundle", dir.resolve("no-bundle").toString(), "--budget", "4", "--out", dir.resolve("x").toString());
+        Outcome missing = run(
+                "gguf",
+                "--bundle",
+                dir.resolve("no-bundle").toString(),
+                "--budget",
+                "4",
+                "--out",
+                dir.resolve("x").toString());
         assertEquals(Main.BAD_INPUT, missing.exitCode());
         assertTrue(missing.err().contains("file not found"), missing.err());
 
@@ -129,12 +205,27 @@ class DecoderBundleCommandsTest {
         byte[] weights = Files.readAllBytes(other.resolve(HfCheckpoint.SINGLE_FILE));
         weights[weights.length - 1] ^= 1;
         Files.write(other.resolve(HfCheckpoint.SINGLE_FILE), weights);
-        Outcome wrong = run("gguf", "--bundle", bundle.toString(), "--model", other.toString(), "--budget", "8",
-                "--out", dir.resolve("x").toString());
+        Outcome wrong = run(
+                "gguf",
+                "--bundle",
+                bundle.toString(),
+                "--model",
+                other.toString(),
+                "--budget",
+                "8",
+                "--out",
+                dir.resolve("x").toString());
         assertEquals(Main.BAD_INPUT, wrong.exitCode());
         assertTrue(wrong.err().contains("is another model (its weights differ)"), wrong.err());
 
-        Outcome encoderOption = run("train", "--model", model.toString(), "--max-length", "32", "--out", dir.resolve("x").toString());
+        Outcome encoderOption = run(
+                "train",
+                "--model",
+                model.toString(),
+                "--max-length",
+                "32",
+                "--out",
+                dir.resolve("x").toString());
         assertEquals(Main.BAD_INPUT, encoderOption.exitCode());
         assertTrue(encoderOption.err().contains("--seq-len"), encoderOption.err());
         assertFalse(Files.exists(dir.resolve("x")));

@@ -31,13 +31,19 @@ public final class Sha256 {
         }
     }
 
-    public static String of(byte[] bytes) { return new Sha256().update(bytes).hex(); }
+    public static String of(byte[] bytes) {
+        return new Sha256().update(bytes).hex();
+    }
 
     /** The hash of the string's UTF-8 bytes. */
-    public static String of(String text) { return new Sha256().update(text).hex(); }
+    public static String of(String text) {
+        return new Sha256().update(text).hex();
+    }
 
     /** The hash of the file's contents, streamed (model weights can be gigabytes). */
-    public static String of(Path file) throws IOException { return new Sha256().update(file).hex(); }
+    public static String of(Path file) throws IOException {
+        return new Sha256().update(file).hex();
+    }
 
     /** The hash of the files' contents one after the other, streamed (a List: a Path is itself an Iterable). */
     public static String of(List<Path> files) throws IOException {
@@ -47,10 +53,14 @@ public final class Sha256 {
     }
 
     /** The hash of what is left in the stream, read to its end (not closed). */
-    public static String of(InputStream in) throws IOException { return new Sha256().update(in).hex(); }
+    public static String of(InputStream in) throws IOException {
+        return new Sha256().update(in).hex();
+    }
 
     /** Whether {@code s} is a well-formed hash ({@link #HEX}); false for null. */
-    public static boolean isValid(String s) { return s != null && HEX.matcher(s).matches(); }
+    public static boolean isValid(String s) {
+        return s != null && HEX.matcher(s).matches();
+    }
 
     public Sha256 update(byte b) {
         digest.update(b);
@@ -68,7 +78,9 @@ public final class Sha256 {
     }
 
     /** Adds the string's UTF-8 bytes. */
-    public Sha256 update(String text) { return update(text.getBytes(StandardCharsets.UTF_8)); }
+    public Sha256 update(String text) {
+        return update(text.getBytes(StandardCharsets.UTF_8));
+    }
 
     /** Adds what is left in the stream, read to its end (not closed). */
     public Sha256 update(InputStream in) throws IOException {
@@ -85,5 +97,7 @@ public final class Sha256 {
     }
 
     /** The hash of everything added, as lowercase hex; the digest starts over afterwards. */
-    public String hex() { return LOWER_HEX.formatHex(digest.digest()); }
+    public String hex() {
+        return LOWER_HEX.formatHex(digest.digest());
+    }
 }

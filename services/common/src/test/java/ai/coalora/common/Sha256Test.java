@@ -28,7 +28,12 @@ class Sha256Test {
     @Test
     void incrementalEqualsWholeAndStartsOverAfterHex() {
         Sha256 sha = new Sha256();
-        assertEquals(ABC, sha.update((byte) 'a').update("b").update(new byte[] {'x', 'c', 'y'}, 1, 1).hex());
+        assertEquals(
+                ABC,
+                sha.update((byte) 'a')
+                        .update("b")
+                        .update(new byte[] {'x', 'c', 'y'}, 1, 1)
+                        .hex());
         assertEquals(EMPTY, sha.hex());
     }
 
@@ -36,7 +41,8 @@ class Sha256Test {
     void filesAndStreamsAreStreamedToTheSameHash(@TempDir Path dir) throws Exception {
         byte[] big = new byte[200_000]; // several read buffers
         new Random(1).nextBytes(big);
-        Path a = Files.write(dir.resolve("a"), big), b = Files.write(dir.resolve("b"), "abc".getBytes(StandardCharsets.UTF_8));
+        Path a = Files.write(dir.resolve("a"), big),
+                b = Files.write(dir.resolve("b"), "abc".getBytes(StandardCharsets.UTF_8));
         assertEquals(Sha256.of(big), Sha256.of(a));
         assertEquals(Sha256.of(big), Sha256.of(new ByteArrayInputStream(big)));
         assertEquals(ABC, Sha256.of(b));

@@ -15,7 +15,11 @@ public final class CacheDir {
         return Path.of(System.getProperty("user.home"), ".cache", "coalora");
     }
 
-    public static Path data() { return root().resolve("data"); }
+    public static Path data() {
+        return root().resolve("data");
+    }
 
-    public static Path model() { return root().resolve("model"); }
+    public static Path model() {
+        return root().resolve("model");
+    }
 }

@@ -33,19 +33,29 @@ class PackageCyclesTest {
 
     @Test
     void enginePackagesFormNoCycle() throws Exception {
-        Map<String, Map<String, Set<String>>> graph = packageGraph(Path.of(CacheDir.class.getProtectionDomain()
-                .getCodeSource().getLocation().toURI()));
+        Map<String, Map<String, Set<String>>> graph = packageGraph(Path.of(CacheDir.class
+                .getProtectionDomain()
+                .getCodeSource()
+                .getLocation()
+                .toURI()));
         assertTrue(graph.size() > 10, "read too few packages: " + graph.keySet());
-        assertTrue(graph.get("ai.coalora.engine.coa").containsKey("ai.coalora.engine.objective"),
-                "the class reader misses references: " + graph.get("ai.coalora.engine.coa").keySet());
+        assertTrue(
+                graph.get("ai.coalora.engine.coa").containsKey("ai.coalora.engine.objective"),
+                "the class reader misses references: "
+                        + graph.get("ai.coalora.engine.coa").keySet());
 
         StringBuilder report = new StringBuilder();
         for (Set<String> cycle : cycles(graph)) {
             report.append("\ncycle: ").append(cycle);
             for (String from : cycle) {
                 for (Map.Entry<String, Set<String>> to : graph.get(from).entrySet()) {
-                    if (cycle.contains(to.getKey())) report.append("\n    ").append(from).append(" -> ").append(to.getKey())
-                            .append(" via ").append(to.getValue());
+                    if (cycle.contains(to.getKey()))
+                        report.append("\n    ")
+                                .append(from)
+                                .append(" -> ")
+                                .append(to.getKey())
+                                .append(" via ")
+                                .append(to.getValue());
                 }
             }
         }
@@ -64,7 +74,9 @@ class PackageCyclesTest {
     }
 
     private static void edge(Map<String, Map<String, Set<String>>> graph, String from, String to) {
-        graph.computeIfAbsent(from, k -> new TreeMap<>()).computeIfAbsent(to, k -> new TreeSet<>()).add(from + "->" + to);
+        graph.computeIfAbsent(from, k -> new TreeMap<>())
+                .computeIfAbsent(to, k -> new TreeSet<>())
+                .add(from + "->" + to);
         graph.computeIfAbsent(to, k -> new TreeMap<>());
     }
 
@@ -85,7 +97,8 @@ class PackageCyclesTest {
                     Matcher m = ENGINE_TYPE.matcher(text);
                     while (m.find()) {
                         String to = "ai.coalora.engine" + m.group(1).replace('/', '.');
-                        if (!to.equals(from)) uses.computeIfAbsent(to, k -> new TreeSet<>()).add(simple);
+                        if (!to.equals(from))
+                            uses.computeIfAbsent(to, k -> new TreeSet<>()).add(simple);
                     }
                 }
             }
@@ -141,8 +154,14 @@ class PackageCyclesTest {
         return out;
     }
 
-    private static void connect(String v, Map<String, Map<String, Set<String>>> graph, Map<String, Integer> index,
-                                Map<String, Integer> low, Deque<String> stack, Set<String> onStack, List<Set<String>> out) {
+    private static void connect(
+            String v,
+            Map<String, Map<String, Set<String>>> graph,
+            Map<String, Integer> index,
+            Map<String, Integer> low,
+            Deque<String> stack,
+            Set<String> onStack,
+            List<Set<String>> out) {
         index.put(v, index.size());
         low.put(v, index.get(v));
         stack.push(v);

@@ -1,8 +1,8 @@
 package ai.coalora.planner;
 
+import ai.coalora.fleet.planning.ParetoSelection;
 import ai.coalora.fleet.security.Role;
 import jakarta.annotation.security.RolesAllowed;
-import ai.coalora.fleet.planning.ParetoSelection;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
@@ -30,9 +30,15 @@ public class PlannerResource {
         out.put("modelVersion", s == null ? null : s.modelVersion());
         out.put("frontSize", s == null ? 0 : s.size());
         out.put("decisions", service.handler() == null ? 0 : service.handler().decisions());
-        out.put("eventsApplied", service.runtime() == null ? 0 : service.runtime().processor().applied());
-        out.put("eventsDeadLettered", service.runtime() == null ? 0 : service.runtime().processor().deadLettered());
-        out.put("duplicatesSkipped", service.runtime() == null ? 0 : service.runtime().processor().duplicates());
+        out.put(
+                "eventsApplied",
+                service.runtime() == null ? 0 : service.runtime().processor().applied());
+        out.put(
+                "eventsDeadLettered",
+                service.runtime() == null ? 0 : service.runtime().processor().deadLettered());
+        out.put(
+                "duplicatesSkipped",
+                service.runtime() == null ? 0 : service.runtime().processor().duplicates());
         return out;
     }
 }

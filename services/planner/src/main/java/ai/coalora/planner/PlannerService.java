@@ -19,8 +19,12 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 /** The planner: consumes capabilities and promotions, publishes assignments. */
 @ApplicationScoped
 public class PlannerService extends EventService {
-    @ConfigProperty(name = "coalora.kafka.bootstrap-servers") String bootstrapServers;
-    @ConfigProperty(name = "coalora.planner.alias") String alias;
+    @ConfigProperty(name = "coalora.kafka.bootstrap-servers")
+    String bootstrapServers;
+
+    @ConfigProperty(name = "coalora.planner.alias")
+    String alias;
+
     final AgroalDataSource dataSource;
     final MeterRegistry meters;
     private volatile PlanningHandler handler;
@@ -38,8 +42,14 @@ public class PlannerService extends EventService {
     @Override
     protected ServiceRuntime open() throws Exception {
         handler = new PlanningHandler(alias, loadSelection(), meters);
-        return ServiceRuntime.start("coalora-planner", bootstrapServers, dataSource,
-                List.of(Topic.CAPABILITIES, Topic.MODEL_ALIASES, Topic.MODEL_VERSIONS, Topic.DEVICE_TARGETS), List.of(Topic.ASSIGNMENTS), handler, meters);
+        return ServiceRuntime.start(
+                "coalora-planner",
+                bootstrapServers,
+                dataSource,
+                List.of(Topic.CAPABILITIES, Topic.MODEL_ALIASES, Topic.MODEL_VERSIONS, Topic.DEVICE_TARGETS),
+                List.of(Topic.ASSIGNMENTS),
+                handler,
+                meters);
     }
 
     @Override
@@ -47,17 +57,24 @@ public class PlannerService extends EventService {
         return Map.of("decisions", handler == null ? 0 : handler.decisions());
     }
 
-    PlanningHandler handler() { return handler; }
+    PlanningHandler handler() {
+        return handler;
+    }
 
-    String alias() { return alias; }
+    String alias() {
+        return alias;
+    }
 
     /** The front last promoted to our alias, so a restarted planner decides as before. */
     private ParetoSelection loadSelection() throws Exception {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement st = c.prepareStatement("select promoted::text from fronts where alias = ?")) {
+                PreparedStatement st = c.prepareStatement("select promoted::text from fronts where alias = ?")) {
             st.setString(1, alias);
             try (ResultSet rs = st.executeQuery()) {
-                return rs.next() ? new ParetoSelection(Payloads.read(Payloads.JSON.readTree(rs.getString(1)), ModelPromoted.class)) : null;
+                return rs.next()
+                        ? new ParetoSelection(
+                                Payloads.read(Payloads.JSON.readTree(rs.getString(1)), ModelPromoted.class))
+                        : null;
             }
         }
     }

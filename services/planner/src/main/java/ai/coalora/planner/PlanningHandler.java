@@ -2,19 +2,19 @@ package ai.coalora.planner;
 
 import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.EventTypes;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.DeviceTarget;
 import ai.coalora.fleet.events.Payloads.ModelPromoted;
 import ai.coalora.fleet.events.Payloads.ModelRegistered;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.EventHandler;
 import ai.coalora.fleet.messaging.RejectedEvent;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.messaging.Transaction;
-import ai.coalora.fleet.planning.ParetoSelection.Decision;
 import ai.coalora.fleet.planning.ParetoSelection;
+import ai.coalora.fleet.planning.ParetoSelection.Decision;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -50,6 +50,7 @@ public final class PlanningHandler implements EventHandler {
      * exclusively, so no replica plans on a front another has replaced, and the promotion's re-plan sees every device.
      */
     static final long FRONT_LOCK = 0x636f616c6f7261L; // "coalora"
+
     private volatile ParetoSelection production; // the followed alias's front, as last read from the fronts table
     // fronts of registered versions, loaded from the versions table on first use
     private final Map<String, ParetoSelection> byVersion = new ConcurrentHashMap<>();
@@ -62,20 +63,27 @@ public final class PlanningHandler implements EventHandler {
     }
 
     private static Counter decisionCounter(MeterRegistry meters, String outcome) {
-        return Counter.builder("coalora.planner.decisions").description("Planning decisions (changed or not) by outcome: feasible, infeasible")
-                .tag("outcome", outcome).register(meters);
+        return Counter.builder("coalora.planner.decisions")
+                .description("Planning decisions (changed or not) by outcome: feasible, infeasible")
+                .tag("outcome", outcome)
+                .register(meters);
     }
 
-    public long decisions() { return decisions.get(); }
+    public long decisions() {
+        return decisions.get();
+    }
 
-    public ParetoSelection selection() { return production; }
+    public ParetoSelection selection() {
+        return production;
+    }
 
     @Override
     public void apply(CloudEvent event, Transaction tx) throws RejectedEvent, SQLException {
         switch (event.type()) {
             case EventTypes.CAPABILITIES -> onCapabilities(event, tx);
             case EventTypes.MODEL_PROMOTED -> onPromoted(event, EventHandler.data(event, ModelPromoted.class), tx);
-            case EventTypes.MODEL_REGISTERED -> onRegistered(event, EventHandler.data(event, ModelRegistered.class), tx);
+            case EventTypes.MODEL_REGISTERED ->
+                onRegistered(event, EventHandler.data(event, ModelRegistered.class), tx);
             case EventTypes.DEVICE_TARGET -> onTarget(event, EventHandler.data(event, DeviceTarget.class), tx);
             default -> throw new RejectedEvent("planner does not handle " + event.type());
         }
@@ -84,11 +92,17 @@ public final class PlanningHandler implements EventHandler {
     private void onCapabilities(CloudEvent event, Transaction tx) throws RejectedEvent, SQLException {
         DeviceCapabilities caps = EventHandler.data(event, DeviceCapabilities.class);
         if (event.subject() != null && !event.subject().equals(caps.deviceId())) {
-            throw new RejectedEvent("subject '" + event.subject() + "' differs from data.deviceId '" + caps.deviceId() + "'");
+            throw new RejectedEvent(
+                    "subject '" + event.subject() + "' differs from data.deviceId '" + caps.deviceId() + "'");
         }
-        update(tx, "insert into devices (device_id, capabilities, capabilities_event_id) values (?, ?::jsonb, ?) "
-                + "on conflict (device_id) do update set capabilities = excluded.capabilities, "
-                + "capabilities_event_id = excluded.capabilities_event_id, updated_at = now()", caps.deviceId(), event.data().toString(), event.id());
+        update(
+                tx,
+                "insert into devices (device_id, capabilities, capabilities_event_id) values (?, ?::jsonb, ?) "
+                        + "on conflict (device_id) do update set capabilities = excluded.capabilities, "
+                        + "capabilities_event_id = excluded.capabilities_event_id, updated_at = now()",
+                caps.deviceId(),
+                event.data().toString(),
+                event.id());
         plan(tx, caps.deviceId(), event.dedupeKey());
     }
 
@@ -98,27 +112,46 @@ public final class PlanningHandler implements EventHandler {
             st.setLong(1, FRONT_LOCK);
             st.execute();
         }
-        update(tx, "insert into fronts (alias, model_version, promoted) values (?, ?, ?::jsonb) on conflict (alias) do update "
-                + "set model_version = excluded.model_version, promoted = excluded.promoted, updated_at = now()",
-                promoted.alias(), promoted.modelVersion(), Payloads.toJson(promoted).toString());
+        update(
+                tx,
+                "insert into fronts (alias, model_version, promoted) values (?, ?, ?::jsonb) on conflict (alias) do update "
+                        + "set model_version = excluded.model_version, promoted = excluded.promoted, updated_at = now()",
+                promoted.alias(),
+                promoted.modelVersion(),
+                Payloads.toJson(promoted).toString());
         production = new ParetoSelection(promoted);
-        planAll(tx, "select device_id from devices where target_version is null and capabilities is not null order by device_id", null, event);
+        planAll(
+                tx,
+                "select device_id from devices where target_version is null and capabilities is not null order by device_id",
+                null,
+                event);
     }
 
     private void onRegistered(CloudEvent event, ModelRegistered registered, Transaction tx) throws SQLException {
-        if (registered.front() == null || registered.front().isEmpty()) return; // an older registry: no front to plan with
-        update(tx, "insert into versions (model_version, front) values (?, ?::jsonb) on conflict do nothing",
-                registered.modelVersion(), Payloads.toJson(registered.front()).toString());
+        if (registered.front() == null || registered.front().isEmpty())
+            return; // an older registry: no front to plan with
+        update(
+                tx,
+                "insert into versions (model_version, front) values (?, ?::jsonb) on conflict do nothing",
+                registered.modelVersion(),
+                Payloads.toJson(registered.front()).toString());
         byVersion.put(registered.modelVersion(), selectionOf(registered.modelVersion(), registered.front()));
         // devices a rollout targeted at this version before its front arrived
-        planAll(tx, "select device_id from devices where target_version = ? and capabilities is not null order by device_id",
-                registered.modelVersion(), event);
+        planAll(
+                tx,
+                "select device_id from devices where target_version = ? and capabilities is not null order by device_id",
+                registered.modelVersion(),
+                event);
     }
 
     private void onTarget(CloudEvent event, DeviceTarget target, Transaction tx) throws SQLException {
-        update(tx, "insert into devices (device_id, target_version, rollout_id) values (?, ?, ?) on conflict (device_id) do update "
-                + "set target_version = excluded.target_version, rollout_id = excluded.rollout_id, updated_at = now()",
-                target.deviceId(), target.modelVersion(), target.rolloutId());
+        update(
+                tx,
+                "insert into devices (device_id, target_version, rollout_id) values (?, ?, ?) on conflict (device_id) do update "
+                        + "set target_version = excluded.target_version, rollout_id = excluded.rollout_id, updated_at = now()",
+                target.deviceId(),
+                target.modelVersion(),
+                target.rolloutId());
         plan(tx, target.deviceId(), event.dedupeKey(), Boolean.TRUE.equals(target.retry()));
     }
 
@@ -148,11 +181,13 @@ public final class PlanningHandler implements EventHandler {
         boolean hadDecision;
         Boolean feasible;
         String version, config, format, ggufPlan;
-        try (PreparedStatement st = c.prepareStatement("select capabilities::text, target_version, rollout_id, feasible, model_version, config_id, "
-                + "runtime_format, capabilities_event_id, gguf_plan from devices where device_id = ?")) {
+        try (PreparedStatement st = c.prepareStatement(
+                "select capabilities::text, target_version, rollout_id, feasible, model_version, config_id, "
+                        + "runtime_format, capabilities_event_id, gguf_plan from devices where device_id = ?")) {
             st.setString(1, deviceId);
             try (ResultSet rs = st.executeQuery()) {
-                if (!rs.next() || rs.getString(1) == null) return; // capabilities not known yet: planned when they arrive
+                if (!rs.next() || rs.getString(1) == null)
+                    return; // capabilities not known yet: planned when they arrive
                 caps = Payloads.read(Payloads.JSON.readTree(rs.getString(1)), DeviceCapabilities.class);
                 target = rs.getString(2);
                 rolloutId = rs.getString(3);
@@ -172,29 +207,77 @@ public final class PlanningHandler implements EventHandler {
         Decision d = s.decide(caps);
         decisions.incrementAndGet();
         tx.afterCommit(d.feasible() ? feasibleDecisions::increment : infeasibleDecisions::increment);
-        if (!resend && hadDecision && feasible == d.feasible() && Objects.equals(version, s.modelVersion())
-                && Objects.equals(config, d.feasible() ? d.choice().configId() : null) && Objects.equals(format, d.runtimeFormat())
+        if (!resend
+                && hadDecision
+                && feasible == d.feasible()
+                && Objects.equals(version, s.modelVersion())
+                && Objects.equals(config, d.feasible() ? d.choice().configId() : null)
+                && Objects.equals(format, d.runtimeFormat())
                 && Objects.equals(ggufPlan, ggufPlanKey(d))) {
             return; // same decision as before: nothing new to send
         }
-        String assignmentId = UUID.nameUUIDFromBytes((deviceId + "|" + cause).getBytes(StandardCharsets.UTF_8)).toString();
+        String assignmentId = UUID.nameUUIDFromBytes((deviceId + "|" + cause).getBytes(StandardCharsets.UTF_8))
+                .toString();
         String via = target == null ? s.alias() : null;
         Assignment a = d.feasible()
-                ? new Assignment(deviceId, assignmentId, capabilitiesEventId, true, d.reason(), s.modelVersion(), via,
-                        d.choice().configId(), d.choice().averageBits(), d.choice().predictedAccuracy(), d.runtimeFormat(), d.footprint(),
-                        target == null ? null : rolloutId, d.gguf())
-                : new Assignment(deviceId, assignmentId, capabilitiesEventId, false, d.reason(), s.modelVersion(), via, null, null, null, null, null,
+                ? new Assignment(
+                        deviceId,
+                        assignmentId,
+                        capabilitiesEventId,
+                        true,
+                        d.reason(),
+                        s.modelVersion(),
+                        via,
+                        d.choice().configId(),
+                        d.choice().averageBits(),
+                        d.choice().predictedAccuracy(),
+                        d.runtimeFormat(),
+                        d.footprint(),
+                        target == null ? null : rolloutId,
+                        d.gguf())
+                : new Assignment(
+                        deviceId,
+                        assignmentId,
+                        capabilitiesEventId,
+                        false,
+                        d.reason(),
+                        s.modelVersion(),
+                        via,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
                         target == null ? null : rolloutId);
-        update(tx, "update devices set feasible = ?, model_version = ?, config_id = ?, runtime_format = ?, assignment_id = ?, reason = ?, "
-                + "gguf_plan = ?, updated_at = now() where device_id = ?", d.feasible(), s.modelVersion(), a.configId(), a.runtimeFormat(),
-                assignmentId, d.reason(), ggufPlanKey(d), deviceId);
-        tx.publish(Topic.ASSIGNMENTS, deviceId, CloudEvent.withId(assignmentId, SOURCE, EventTypes.ASSIGNMENT, deviceId,
-                ServiceRuntime.schemas().dataschema(EventTypes.ASSIGNMENT), Payloads.toJson(a)));
+        update(
+                tx,
+                "update devices set feasible = ?, model_version = ?, config_id = ?, runtime_format = ?, assignment_id = ?, reason = ?, "
+                        + "gguf_plan = ?, updated_at = now() where device_id = ?",
+                d.feasible(),
+                s.modelVersion(),
+                a.configId(),
+                a.runtimeFormat(),
+                assignmentId,
+                d.reason(),
+                ggufPlanKey(d),
+                deviceId);
+        tx.publish(
+                Topic.ASSIGNMENTS,
+                deviceId,
+                CloudEvent.withId(
+                        assignmentId,
+                        SOURCE,
+                        EventTypes.ASSIGNMENT,
+                        deviceId,
+                        ServiceRuntime.schemas().dataschema(EventTypes.ASSIGNMENT),
+                        Payloads.toJson(a)));
     }
 
     /** "MAPPING:TYPE,TYPE" of a decision's GGUF plan (what the devices table keeps), null without one. */
     private static String ggufPlanKey(Decision d) {
-        return d.gguf() == null ? null : d.gguf().mapping() + ":" + String.join(",", d.gguf().types());
+        return d.gguf() == null
+                ? null
+                : d.gguf().mapping() + ":" + String.join(",", d.gguf().types());
     }
 
     /** The followed alias's front as the fronts table has it now (parsed again only when the version changed). */
@@ -230,8 +313,11 @@ public final class PlanningHandler implements EventHandler {
             st.setString(1, version);
             try (ResultSet rs = st.executeQuery()) {
                 if (!rs.next()) return null;
-                s = selectionOf(version, Payloads.JSON.readValue(rs.getString(1),
-                        new com.fasterxml.jackson.core.type.TypeReference<List<Payloads.FrontEntry>>() {}));
+                s = selectionOf(
+                        version,
+                        Payloads.JSON.readValue(
+                                rs.getString(1),
+                                new com.fasterxml.jackson.core.type.TypeReference<List<Payloads.FrontEntry>>() {}));
             } catch (JsonProcessingException e) {
                 throw new IllegalStateException("stored front is not JSON", e);
             }
@@ -241,7 +327,8 @@ public final class PlanningHandler implements EventHandler {
     }
 
     private static ParetoSelection selectionOf(String version, List<Payloads.FrontEntry> front) {
-        return new ParetoSelection(new ModelPromoted("version " + version.substring(0, 12), version, null, "planner", "registered", front));
+        return new ParetoSelection(new ModelPromoted(
+                "version " + version.substring(0, 12), version, null, "planner", "registered", front));
     }
 
     private static void update(Transaction tx, String sql, Object... params) throws SQLException {

@@ -42,7 +42,9 @@ class PlanningHandlerIT {
     static final String ALIAS = "production";
     static final long MB = 1_000_000L;
     // a front of three configurations: the more bits, the more accurate and the larger
-    static final FrontEntry EIGHT = entry(8, 0.95, 800 * MB), FOUR = entry(4, 0.93, 400 * MB), THREE = entry(3, 0.90, 300 * MB);
+    static final FrontEntry EIGHT = entry(8, 0.95, 800 * MB),
+            FOUR = entry(4, 0.93, 400 * MB),
+            THREE = entry(3, 0.90, 300 * MB);
     static final List<FrontEntry> FRONT = List.of(THREE, FOUR, EIGHT);
 
     static TestDatabase db;
@@ -83,21 +85,33 @@ class PlanningHandlerIT {
         assertEquals(1, sent.size());
         JsonNode a = sent.get(0);
         assertTrue(a.get("feasible").asBoolean());
-        assertEquals(EIGHT.configId(), a.get("configId").asText(), "the most accurate configuration that fits 1 GiB and 4/8 bits");
+        assertEquals(
+                EIGHT.configId(),
+                a.get("configId").asText(),
+                "the most accurate configuration that fits 1 GiB and 4/8 bits");
         assertEquals(version, a.get("modelVersion").asText());
         assertEquals(ALIAS, a.get("alias").asText());
         assertEquals(caps.id(), a.get("capabilitiesEventId").asText());
         assertEquals(801 * MB, a.get("footprint").get("totalBytes").asLong());
-        assertEquals(EventTypes.ASSIGNMENT, db.value("select headers->>'ce_type' from outbox where record_key = ?", device));
-        assertEquals(a.get("assignmentId").asText(), db.value("select headers->>'ce_id' from outbox where record_key = ?", device),
+        assertEquals(
+                EventTypes.ASSIGNMENT, db.value("select headers->>'ce_type' from outbox where record_key = ?", device));
+        assertEquals(
+                a.get("assignmentId").asText(),
+                db.value("select headers->>'ce_id' from outbox where record_key = ?", device),
                 "the event id is the assignment id");
         // the decision is kept: what a later event compares against
         assertEquals(Boolean.TRUE, db.value("select feasible from devices where device_id = ?", device));
         assertEquals(version, db.value("select model_version from devices where device_id = ?", device));
         assertEquals(EIGHT.configId(), db.value("select config_id from devices where device_id = ?", device));
-        assertEquals(a.get("assignmentId").asText(), db.value("select assignment_id from devices where device_id = ?", device));
+        assertEquals(
+                a.get("assignmentId").asText(),
+                db.value("select assignment_id from devices where device_id = ?", device));
         assertEquals(version, db.value("select model_version from fronts where alias = ?", ALIAS));
-        assertEquals(1.0, meters.counter("coalora.planner.decisions", "outcome", "feasible").count(), "counted once committed");
+        assertEquals(
+                1.0,
+                meters.counter("coalora.planner.decisions", "outcome", "feasible")
+                        .count(),
+                "counted once committed");
     }
 
     @Test
@@ -107,7 +121,8 @@ class PlanningHandlerIT {
         apply(capabilities(device, 1L << 30, List.of(4, 8)));
         assertEquals(List.of(EIGHT.configId()), configIds(device));
 
-        // the same capabilities again, other labels, the same promotion again: decided again, the same decision, nothing sent
+        // the same capabilities again, other labels, the same promotion again: decided again, the same decision,
+        // nothing sent
         apply(capabilities(device, 1L << 30, List.of(4, 8)));
         apply(capabilities(device, 1L << 30, List.of(4, 8), Map.of("site", "berlin")));
         apply(promoted(version, FRONT));
@@ -126,8 +141,17 @@ class PlanningHandlerIT {
         assertEquals(3, sent.size());
         assertEquals(second, sent.get(2).get("modelVersion").asText());
         assertEquals(FOUR.configId(), sent.get(2).get("configId").asText());
-        assertEquals(3, sent.stream().map(a -> a.get("assignmentId").asText()).distinct().count(), "one id per cause");
-        assertEquals(6.0, meters.counter("coalora.planner.decisions", "outcome", "feasible").count());
+        assertEquals(
+                3,
+                sent.stream()
+                        .map(a -> a.get("assignmentId").asText())
+                        .distinct()
+                        .count(),
+                "one id per cause");
+        assertEquals(
+                6.0,
+                meters.counter("coalora.planner.decisions", "outcome", "feasible")
+                        .count());
     }
 
     @Test
@@ -144,7 +168,8 @@ class PlanningHandlerIT {
         assertEquals(3, db.count("select count(*) from outbox"));
 
         // a front where the 3-bit configuration is now the most accurate: every device moves to it, each once
-        FrontEntry better = new FrontEntry(THREE.configId(), 3.0, 0.97, List.of(3), List.of("coalora-packed"), 300 * MB, MB);
+        FrontEntry better =
+                new FrontEntry(THREE.configId(), 3.0, 0.97, List.of(3), List.of("coalora-packed"), 300 * MB, MB);
         String second = version();
         apply(promoted(second, List.of(better, FOUR, EIGHT)));
         for (String d : devices) {
@@ -172,10 +197,15 @@ class PlanningHandlerIT {
             assertNull(db.value("select config_id from devices where device_id = ?", d));
         }
         String tooSmall = assignments(small).get(0).get("reason").asText();
-        assertTrue(tooSmall.startsWith("no feasible configuration") && tooSmall.contains("3 too large for its memory"), tooSmall);
+        assertTrue(
+                tooSmall.startsWith("no feasible configuration") && tooSmall.contains("3 too large for its memory"),
+                tooSmall);
         String bits = assignments(twoBit).get(0).get("reason").asText();
         assertTrue(bits.contains("3 use unsupported bit-widths") && bits.contains("[2]"), bits);
-        assertEquals(2.0, meters.counter("coalora.planner.decisions", "outcome", "infeasible").count());
+        assertEquals(
+                2.0,
+                meters.counter("coalora.planner.decisions", "outcome", "infeasible")
+                        .count());
 
         // infeasible again is the same decision; enough memory later is a new one
         apply(capabilities(small, 100 * MB, List.of(3, 4, 8)));
@@ -196,7 +226,8 @@ class PlanningHandlerIT {
         // the targeted version's front: only a 4-bit configuration
         FrontEntry canaryFour = entry(4, 0.94, 400 * MB);
         apply(registered(canary, List.of(canaryFour)));
-        assertEquals(1, assignments(device).size(), "a registered version alone changes nothing for devices on the alias");
+        assertEquals(
+                1, assignments(device).size(), "a registered version alone changes nothing for devices on the alias");
         apply(target(device, canary, rollout, false));
         List<JsonNode> sent = assignments(device);
         assertEquals(2, sent.size());
@@ -216,7 +247,9 @@ class PlanningHandlerIT {
         // a retry resends the unchanged decision; a target naming no version sends the device back to the alias
         apply(target(device, canary, rollout, true));
         assertEquals(3, assignments(device).size());
-        assertEquals(canaryFour.configId(), assignments(device).get(2).get("configId").asText());
+        assertEquals(
+                canaryFour.configId(),
+                assignments(device).get(2).get("configId").asText());
         apply(target(device, null, rollout, false));
         JsonNode back = assignments(device).get(3);
         assertEquals(production2, back.get("modelVersion").asText());
@@ -229,7 +262,9 @@ class PlanningHandlerIT {
     void aTargetAtAVersionWhoseFrontIsUnknownWaitsForItsRegistration() throws Exception {
         String device = device(), later = version();
         apply(target(device, later, "r-1", false));
-        assertNull(db.value("select capabilities from devices where device_id = ?", device), "a target may come before capabilities");
+        assertNull(
+                db.value("select capabilities from devices where device_id = ?", device),
+                "a target may come before capabilities");
         apply(capabilities(device, 1L << 30, List.of(4, 8)));
         assertEquals(0, db.count("select count(*) from outbox"), "no front for the target yet");
         apply(registered(later, FRONT));
@@ -251,12 +286,18 @@ class PlanningHandlerIT {
         assertEquals(List.of(), ServiceRuntime.schemas().validate(forged.type(), forged.data()));
         RejectedEvent e = assertThrows(RejectedEvent.class, () -> apply(forged));
         assertTrue(e.getMessage().contains("differs from data.deviceId"), e.getMessage());
-        assertEquals(1L << 30, ((Number) db.value("select (capabilities->>'memoryBytes')::bigint from devices where device_id = ?", victim))
-                .longValue(), "the victim's capabilities are untouched");
+        assertEquals(
+                1L << 30,
+                ((Number) db.value(
+                                "select (capabilities->>'memoryBytes')::bigint from devices where device_id = ?",
+                                victim))
+                        .longValue(),
+                "the victim's capabilities are untouched");
         assertNull(db.value("select device_id from devices where device_id = ?", attacker));
 
         // an event type the planner does not consume
-        CloudEvent stray = CloudEvent.create("/test", EventTypes.ADAPTER_READY, victim, null, Payloads.JSON.createObjectNode());
+        CloudEvent stray =
+                CloudEvent.create("/test", EventTypes.ADAPTER_READY, victim, null, Payloads.JSON.createObjectNode());
         e = assertThrows(RejectedEvent.class, () -> apply(stray));
         assertTrue(e.getMessage().contains("does not handle"), e.getMessage());
 
@@ -273,18 +314,26 @@ class PlanningHandlerIT {
         ObjectNode huge = (ObjectNode) Payloads.toJson(caps(device, 1L << 30, List.of(4, 8), Map.of()));
         huge.put("memoryBytes", new BigInteger("100000000000000000000000"));
         assertEquals(List.of(), ServiceRuntime.schemas().validate(EventTypes.CAPABILITIES, huge));
-        RejectedEvent e = assertThrows(RejectedEvent.class, () -> apply(CloudEvent.create("/test", EventTypes.CAPABILITIES, device, null, huge)));
+        RejectedEvent e = assertThrows(
+                RejectedEvent.class,
+                () -> apply(CloudEvent.create("/test", EventTypes.CAPABILITIES, device, null, huge)));
         assertTrue(e.getMessage().contains("out of range"), e.getMessage());
 
         // what fails its schema is dead-lettered before any handler; one that got here anyway is rejected too
         ObjectNode malformed = (ObjectNode) Payloads.toJson(caps(device, 1L << 30, List.of(4, 8), Map.of()));
         malformed.put("weightBits", "all of them");
-        assertFalse(ServiceRuntime.schemas().validate(EventTypes.CAPABILITIES, malformed).isEmpty());
-        assertThrows(RejectedEvent.class, () -> apply(CloudEvent.create("/test", EventTypes.CAPABILITIES, device, null, malformed)));
+        assertFalse(ServiceRuntime.schemas()
+                .validate(EventTypes.CAPABILITIES, malformed)
+                .isEmpty());
+        assertThrows(
+                RejectedEvent.class,
+                () -> apply(CloudEvent.create("/test", EventTypes.CAPABILITIES, device, null, malformed)));
         ObjectNode target = (ObjectNode) Payloads.toJson(new DeviceTarget(device, null, null, 1, "wave 1", null));
         target.put("wave", new BigInteger("100000000000000000000"));
         assertEquals(List.of(), ServiceRuntime.schemas().validate(EventTypes.DEVICE_TARGET, target));
-        assertThrows(RejectedEvent.class, () -> apply(CloudEvent.create("/test", EventTypes.DEVICE_TARGET, device, null, target)));
+        assertThrows(
+                RejectedEvent.class,
+                () -> apply(CloudEvent.create("/test", EventTypes.DEVICE_TARGET, device, null, target)));
 
         assertNull(db.value("select device_id from devices where device_id = ?", device));
         assertEquals(0, db.count("select count(*) from outbox"));
@@ -302,7 +351,8 @@ class PlanningHandlerIT {
     }
 
     static String sha() {
-        return UUID.randomUUID().toString().replace("-", "") + UUID.randomUUID().toString().replace("-", "");
+        return UUID.randomUUID().toString().replace("-", "")
+                + UUID.randomUUID().toString().replace("-", "");
     }
 
     static FrontEntry entry(int bits, double accuracy, long weightBytes) {
@@ -322,12 +372,26 @@ class PlanningHandlerIT {
     }
 
     static CloudEvent promoted(String version, List<FrontEntry> front) {
-        return event(EventTypes.MODEL_PROMOTED, ALIAS, new ModelPromoted(ALIAS, version, null, "test", "promoted by the test", front));
+        return event(
+                EventTypes.MODEL_PROMOTED,
+                ALIAS,
+                new ModelPromoted(ALIAS, version, null, "test", "promoted by the test", front));
     }
 
     static CloudEvent registered(String version, List<FrontEntry> front) {
-        return event(EventTypes.MODEL_REGISTERED, version, new ModelRegistered(version, null, "sentiment", "test",
-                List.of(new FileRef("manifest.json", sha(), 10)), front.size(), Instant.now(), null, front));
+        return event(
+                EventTypes.MODEL_REGISTERED,
+                version,
+                new ModelRegistered(
+                        version,
+                        null,
+                        "sentiment",
+                        "test",
+                        List.of(new FileRef("manifest.json", sha(), 10)),
+                        front.size(),
+                        Instant.now(),
+                        null,
+                        front));
     }
 
     static CloudEvent target(String device, String version, String rollout, boolean retry) {
@@ -350,14 +414,18 @@ class PlanningHandlerIT {
     /** The assignments in the outbox for {@code device}, oldest first. */
     static List<JsonNode> assignments(String device) throws Exception {
         List<JsonNode> out = new ArrayList<>();
-        for (Object v : db.column("select convert_from(value, 'UTF8') from outbox where topic = 'coalora.assignments' and record_key = ? "
-                + "order by seq", device)) {
+        for (Object v : db.column(
+                "select convert_from(value, 'UTF8') from outbox where topic = 'coalora.assignments' and record_key = ? "
+                        + "order by seq",
+                device)) {
             out.add(Payloads.JSON.readTree((String) v));
         }
         return out;
     }
 
     static List<String> configIds(String device) throws Exception {
-        return assignments(device).stream().map(a -> a.path("configId").asText(null)).toList();
+        return assignments(device).stream()
+                .map(a -> a.path("configId").asText(null))
+                .toList();
     }
 }

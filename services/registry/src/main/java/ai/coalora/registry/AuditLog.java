@@ -45,7 +45,11 @@ public class AuditLog {
     private void audit(RoutingContext rc) {
         String method = rc.request().method().name();
         if (ACTIONS.contains(method)) {
-            String path = rc.request().uri(), remote = rc.request().remoteAddress() == null ? null : rc.request().remoteAddress().host();
+            String path = rc.request().uri(),
+                    remote =
+                            rc.request().remoteAddress() == null
+                                    ? null
+                                    : rc.request().remoteAddress().host();
             String claimed = claimedUser(rc.request().getHeader("Authorization"));
             rc.addEndHandler(done -> {
                 SecurityIdentity who = rc.user() instanceof QuarkusHttpUser u ? u.getSecurityIdentity() : null;
@@ -53,19 +57,23 @@ public class AuditLog {
                 String actor = authenticated ? who.getPrincipal().getName() : claimed;
                 String roles = authenticated ? String.join(",", new TreeSet<>(who.getRoles())) : null;
                 int status = rc.response().getStatusCode();
-                vertx.executeBlocking(() -> {
-                    write(actor, authenticated, roles, method, path, status, remote);
-                    return null;
-                }, false);
+                vertx.executeBlocking(
+                        () -> {
+                            write(actor, authenticated, roles, method, path, status, remote);
+                            return null;
+                        },
+                        false);
             });
         }
         rc.next();
     }
 
-    private void write(String actor, boolean authenticated, String roles, String method, String path, int status, String remote) {
+    private void write(
+            String actor, boolean authenticated, String roles, String method, String path, int status, String remote) {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement st = c.prepareStatement("insert into audit_log (actor, authenticated, roles, method, path, status, remote) "
-                     + "values (?, ?, ?, ?, ?, ?, ?)")) {
+                PreparedStatement st = c.prepareStatement(
+                        "insert into audit_log (actor, authenticated, roles, method, path, status, remote) "
+                                + "values (?, ?, ?, ?, ?, ?, ?)")) {
             st.setString(1, actor);
             st.setBoolean(2, authenticated);
             st.setString(3, roles);
@@ -75,7 +83,13 @@ public class AuditLog {
             st.setString(7, remote);
             st.executeUpdate();
         } catch (Exception e) {
-            LOG.error("could not write the audit record of {} {} by {} ({}): {}", method, path, actor, status, e.toString());
+            LOG.error(
+                    "could not write the audit record of {} {} by {} ({}): {}",
+                    method,
+                    path,
+                    actor,
+                    status,
+                    e.toString());
         }
     }
 
@@ -83,7 +97,8 @@ public class AuditLog {
     static String claimedUser(String authorization) {
         if (authorization == null || !authorization.regionMatches(true, 0, "Basic ", 0, 6)) return null;
         try {
-            String decoded = new String(Base64.getDecoder().decode(authorization.substring(6).trim()), StandardCharsets.UTF_8);
+            String decoded = new String(
+                    Base64.getDecoder().decode(authorization.substring(6).trim()), StandardCharsets.UTF_8);
             int colon = decoded.indexOf(':');
             String user = colon < 0 ? decoded : decoded.substring(0, colon);
             return user.length() > 64 ? user.substring(0, 64) : user;

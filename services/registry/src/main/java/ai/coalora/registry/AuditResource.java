@@ -22,8 +22,16 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 @Produces(MediaType.APPLICATION_JSON)
 @RolesAllowed(Role.ADMIN_NAME)
 public class AuditResource {
-    public record Entry(long id, Instant at, String actor, boolean authenticated, String roles, String method, String path, int status,
-                        String remote) {}
+    public record Entry(
+            long id,
+            Instant at,
+            String actor,
+            boolean authenticated,
+            String roles,
+            String method,
+            String path,
+            int status,
+            String remote) {}
 
     final AgroalDataSource dataSource;
 
@@ -36,13 +44,22 @@ public class AuditResource {
     public List<Entry> list(@QueryParam("limit") @DefaultValue("200") int limit) throws Exception {
         List<Entry> out = new ArrayList<>();
         try (Connection c = dataSource.getConnection();
-             PreparedStatement st = c.prepareStatement("select id, at, actor, authenticated, roles, method, path, status, remote from audit_log "
-                     + "order by id desc limit ?")) {
+                PreparedStatement st = c.prepareStatement(
+                        "select id, at, actor, authenticated, roles, method, path, status, remote from audit_log "
+                                + "order by id desc limit ?")) {
             st.setInt(1, Math.max(1, Math.min(limit, 10_000)));
             try (ResultSet rs = st.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new Entry(rs.getLong(1), rs.getTimestamp(2).toInstant(), rs.getString(3), rs.getBoolean(4), rs.getString(5),
-                            rs.getString(6), rs.getString(7), rs.getInt(8), rs.getString(9)));
+                    out.add(new Entry(
+                            rs.getLong(1),
+                            rs.getTimestamp(2).toInstant(),
+                            rs.getString(3),
+                            rs.getBoolean(4),
+                            rs.getString(5),
+                            rs.getString(6),
+                            rs.getString(7),
+                            rs.getInt(8),
+                            rs.getString(9)));
                 }
             }
         }

@@ -42,7 +42,8 @@ public class BlobResource {
     @HEAD
     @Operation(summary = "Whether the blob exists")
     public Response exists(@PathParam("sha256") String sha256) throws Exception {
-        return store.find(sha256).map(p -> Response.ok().header("Content-Length", size(p)).build())
+        return store.find(sha256)
+                .map(p -> Response.ok().header("Content-Length", size(p)).build())
                 .orElse(Response.status(404).build());
     }
 
@@ -51,8 +52,10 @@ public class BlobResource {
     public Response get(@PathParam("sha256") String sha256) {
         if (!Sha256.isValid(sha256)) return ApiError.of(400, "'" + sha256 + "' is not a lowercase hex sha256");
         return store.find(sha256)
-                .map(p -> Response.ok(p.toFile(), MediaType.APPLICATION_OCTET_STREAM).header("ETag", "\"" + sha256 + "\"")
-                        .header("Cache-Control", "public, max-age=31536000, immutable").build())
+                .map(p -> Response.ok(p.toFile(), MediaType.APPLICATION_OCTET_STREAM)
+                        .header("ETag", "\"" + sha256 + "\"")
+                        .header("Cache-Control", "public, max-age=31536000, immutable")
+                        .build())
                 .orElse(ApiError.of(404, "no blob " + sha256));
     }
 

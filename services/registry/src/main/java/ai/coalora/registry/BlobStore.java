@@ -28,8 +28,12 @@ public class BlobStore {
         }
     }
 
-    @ConfigProperty(name = "coalora.registry.blob-dir") String dir;
-    @ConfigProperty(name = "coalora.registry.max-blob-bytes") long maxBytes;
+    @ConfigProperty(name = "coalora.registry.blob-dir")
+    String dir;
+
+    @ConfigProperty(name = "coalora.registry.max-blob-bytes")
+    long maxBytes;
+
     final AgroalDataSource dataSource;
 
     BlobStore(AgroalDataSource dataSource) {
@@ -55,7 +59,8 @@ public class BlobStore {
         long size = 0;
         try {
             Sha256 digest = new Sha256();
-            try (InputStream src = in; OutputStream out = Files.newOutputStream(tmp)) {
+            try (InputStream src = in;
+                    OutputStream out = Files.newOutputStream(tmp)) {
                 byte[] buf = new byte[1 << 16];
                 for (int n; (n = src.read(buf)) > 0; ) {
                     size += n;
@@ -69,7 +74,8 @@ public class BlobStore {
             boolean fresh = !Files.exists(target);
             Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             try (Connection c = dataSource.getConnection();
-                 PreparedStatement st = c.prepareStatement("insert into blobs (sha256, bytes) values (?, ?) on conflict do nothing")) {
+                    PreparedStatement st = c.prepareStatement(
+                            "insert into blobs (sha256, bytes) values (?, ?) on conflict do nothing")) {
                 st.setString(1, sha256);
                 st.setLong(2, size);
                 st.executeUpdate();

@@ -2,11 +2,11 @@ package ai.coalora.registry;
 
 import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.EventTypes;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.AdapterReady;
 import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.messaging.EventHandler;
 import ai.coalora.fleet.messaging.RejectedEvent;
 import ai.coalora.fleet.messaging.Transaction;
@@ -36,9 +36,10 @@ final class FleetEventsHandler implements EventHandler {
         switch (event.type()) {
             case EventTypes.CAPABILITIES -> {
                 DeviceCapabilities d = EventHandler.data(event, DeviceCapabilities.class);
-                try (PreparedStatement st = c.prepareStatement("insert into devices (device_id, capabilities, capabilities_event_id, capabilities_at) "
-                        + "values (?, ?::jsonb, ?, now()) on conflict (device_id) do update set capabilities = excluded.capabilities, "
-                        + "capabilities_event_id = excluded.capabilities_event_id, capabilities_at = now()")) {
+                try (PreparedStatement st = c.prepareStatement(
+                        "insert into devices (device_id, capabilities, capabilities_event_id, capabilities_at) "
+                                + "values (?, ?::jsonb, ?, now()) on conflict (device_id) do update set capabilities = excluded.capabilities, "
+                                + "capabilities_event_id = excluded.capabilities_event_id, capabilities_at = now()")) {
                     st.setString(1, d.deviceId());
                     st.setString(2, event.data().toString());
                     st.setString(3, event.id());
@@ -48,16 +49,18 @@ final class FleetEventsHandler implements EventHandler {
             case EventTypes.ASSIGNMENT -> {
                 Assignment a = EventHandler.data(event, Assignment.class);
                 requireKnown(c, a.modelVersion(), "assignment");
-                try (PreparedStatement st = c.prepareStatement("insert into assignments (assignment_id, device_id, feasible, model_version, "
-                        + "config_id, average_bits, predicted_accuracy, reason) values (?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing")) {
+                try (PreparedStatement st = c.prepareStatement(
+                        "insert into assignments (assignment_id, device_id, feasible, model_version, "
+                                + "config_id, average_bits, predicted_accuracy, reason) values (?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing")) {
                     bindAssignment(st, a);
                     st.executeUpdate();
                 }
-                try (PreparedStatement st = c.prepareStatement("insert into devices (assignment_id, device_id, feasible, model_version, config_id, "
-                        + "average_bits, predicted_accuracy, reason, assigned_at) values (?, ?, ?, ?, ?, ?, ?, ?, now()) on conflict (device_id) do update set "
-                        + "assignment_id = excluded.assignment_id, feasible = excluded.feasible, model_version = excluded.model_version, "
-                        + "config_id = excluded.config_id, average_bits = excluded.average_bits, predicted_accuracy = excluded.predicted_accuracy, "
-                        + "reason = excluded.reason, assigned_at = now()")) {
+                try (PreparedStatement st = c.prepareStatement(
+                        "insert into devices (assignment_id, device_id, feasible, model_version, config_id, "
+                                + "average_bits, predicted_accuracy, reason, assigned_at) values (?, ?, ?, ?, ?, ?, ?, ?, now()) on conflict (device_id) do update set "
+                                + "assignment_id = excluded.assignment_id, feasible = excluded.feasible, model_version = excluded.model_version, "
+                                + "config_id = excluded.config_id, average_bits = excluded.average_bits, predicted_accuracy = excluded.predicted_accuracy, "
+                                + "reason = excluded.reason, assigned_at = now()")) {
                     bindAssignment(st, a);
                     st.executeUpdate();
                 }
@@ -67,10 +70,11 @@ final class FleetEventsHandler implements EventHandler {
             case EventTypes.DEVICE_STATUS -> {
                 Payloads.DeviceStatus s = EventHandler.data(event, Payloads.DeviceStatus.class);
                 requireKnown(c, s.modelVersion(), "device status");
-                try (PreparedStatement st = c.prepareStatement("insert into devices (device_id, update_status, update_reason, update_assignment_id, "
-                        + "update_version, update_at) values (?, ?, ?, ?, ?, ?) on conflict (device_id) do update set update_status = excluded.update_status, "
-                        + "update_reason = excluded.update_reason, update_assignment_id = excluded.update_assignment_id, "
-                        + "update_version = excluded.update_version, update_at = excluded.update_at")) {
+                try (PreparedStatement st = c.prepareStatement(
+                        "insert into devices (device_id, update_status, update_reason, update_assignment_id, "
+                                + "update_version, update_at) values (?, ?, ?, ?, ?, ?) on conflict (device_id) do update set update_status = excluded.update_status, "
+                                + "update_reason = excluded.update_reason, update_assignment_id = excluded.update_assignment_id, "
+                                + "update_version = excluded.update_version, update_at = excluded.update_at")) {
                     st.setString(1, s.deviceId());
                     st.setString(2, s.status());
                     st.setString(3, s.reason());
@@ -84,8 +88,9 @@ final class FleetEventsHandler implements EventHandler {
             case EventTypes.ADAPTER_READY -> {
                 AdapterReady r = EventHandler.data(event, AdapterReady.class);
                 requireKnown(c, r.modelVersion(), "adapter-ready");
-                try (PreparedStatement st = c.prepareStatement("insert into adapters (package_sha256, model_version, config_id, average_bits, artifacts) "
-                        + "values (?, ?, ?, ?, ?::jsonb) on conflict do nothing")) {
+                try (PreparedStatement st = c.prepareStatement(
+                        "insert into adapters (package_sha256, model_version, config_id, average_bits, artifacts) "
+                                + "values (?, ?, ?, ?, ?::jsonb) on conflict do nothing")) {
                     st.setString(1, r.packageSha256());
                     st.setString(2, r.modelVersion());
                     st.setString(3, r.configId());
@@ -93,9 +98,10 @@ final class FleetEventsHandler implements EventHandler {
                     st.setString(5, Payloads.toJson(r.artifacts()).toString());
                     st.executeUpdate();
                 }
-                try (PreparedStatement st = c.prepareStatement("insert into devices (device_id, adapter_assignment_id, package_sha256, adapter_at) "
-                        + "values (?, ?, ?, now()) on conflict (device_id) do update set adapter_assignment_id = excluded.adapter_assignment_id, "
-                        + "package_sha256 = excluded.package_sha256, adapter_at = now()")) {
+                try (PreparedStatement st = c.prepareStatement(
+                        "insert into devices (device_id, adapter_assignment_id, package_sha256, adapter_at) "
+                                + "values (?, ?, ?, now()) on conflict (device_id) do update set adapter_assignment_id = excluded.adapter_assignment_id, "
+                                + "package_sha256 = excluded.package_sha256, adapter_at = now()")) {
                     st.setString(1, r.deviceId());
                     st.setString(2, r.assignmentId());
                     st.setString(3, r.packageSha256());
@@ -105,8 +111,9 @@ final class FleetEventsHandler implements EventHandler {
             case EventTypes.TELEMETRY -> {
                 EvaluationTelemetry t = EventHandler.data(event, EvaluationTelemetry.class);
                 requireKnown(c, t.modelVersion(), "telemetry");
-                try (PreparedStatement st = c.prepareStatement("insert into telemetry (device_id, model_version, config_id, package_sha256, accuracy, "
-                        + "examples, latency_ms_per_example, memory_bytes, measured_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                try (PreparedStatement st = c.prepareStatement(
+                        "insert into telemetry (device_id, model_version, config_id, package_sha256, accuracy, "
+                                + "examples, latency_ms_per_example, memory_bytes, measured_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                     st.setString(1, t.deviceId());
                     st.setString(2, t.modelVersion());
                     st.setString(3, t.configId());
@@ -118,10 +125,12 @@ final class FleetEventsHandler implements EventHandler {
                     st.setTimestamp(9, Timestamp.from(t.measuredAt()));
                     st.executeUpdate();
                 }
-                // the device's latest accuracy and the exact average bits it was measured at (its package's, else the front's)
-                try (PreparedStatement st = c.prepareStatement("update devices set telemetry_accuracy = ?, telemetry_average_bits = coalesce("
-                        + "(select average_bits from adapters where package_sha256 = ?), (select (e->>'averageBits')::float from model_versions m, "
-                        + "jsonb_array_elements(m.front) e where m.model_version = ? and e->>'configId' = ?)) where device_id = ?")) {
+                // the device's latest accuracy and the exact average bits it was measured at (its package's, else the
+                // front's)
+                try (PreparedStatement st = c.prepareStatement(
+                        "update devices set telemetry_accuracy = ?, telemetry_average_bits = coalesce("
+                                + "(select average_bits from adapters where package_sha256 = ?), (select (e->>'averageBits')::float from model_versions m, "
+                                + "jsonb_array_elements(m.front) e where m.model_version = ? and e->>'configId' = ?)) where device_id = ?")) {
                     st.setDouble(1, t.accuracy());
                     st.setString(2, t.packageSha256());
                     st.setString(3, t.modelVersion());
@@ -147,7 +156,9 @@ final class FleetEventsHandler implements EventHandler {
         try (PreparedStatement st = c.prepareStatement("select 1 from model_versions where model_version = ?")) {
             st.setString(1, modelVersion);
             try (ResultSet rs = st.executeQuery()) {
-                if (!rs.next()) throw new RejectedEvent(what + " names model version " + modelVersion + ", which is not registered");
+                if (!rs.next())
+                    throw new RejectedEvent(
+                            what + " names model version " + modelVersion + ", which is not registered");
             }
         }
         knownVersions.add(modelVersion);

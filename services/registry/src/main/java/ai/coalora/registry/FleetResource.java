@@ -30,10 +30,14 @@ public class FleetResource {
     @GET
     @Path("/devices")
     @Operation(summary = "Devices with status (pending, unassignable, assigned, ready), paged")
-    public Response devices(@QueryParam("status") String status, @QueryParam("limit") @DefaultValue("100") int limit,
-                            @QueryParam("offset") @DefaultValue("0") int offset) throws Exception {
+    public Response devices(
+            @QueryParam("status") String status,
+            @QueryParam("limit") @DefaultValue("100") int limit,
+            @QueryParam("offset") @DefaultValue("0") int offset)
+            throws Exception {
         if (status != null && !STATUSES.contains(status)) return ApiError.of(400, "status must be one of " + STATUSES);
-        if (limit < 1 || limit > MAX_PAGE || offset < 0) return ApiError.of(400, "limit must be 1.." + MAX_PAGE + " and offset >= 0");
+        if (limit < 1 || limit > MAX_PAGE || offset < 0)
+            return ApiError.of(400, "limit must be 1.." + MAX_PAGE + " and offset >= 0");
         return Response.ok(fleet.devices(status, limit, offset)).build();
     }
 
@@ -41,13 +45,17 @@ public class FleetResource {
     @Path("/devices/{deviceId}")
     @Operation(summary = "One device: capabilities, current assignment with its reason, adapter package")
     public Response device(@PathParam("deviceId") String deviceId) throws Exception {
-        return fleet.device(deviceId).map(d -> Response.ok(d).build()).orElse(ApiError.of(404, "no device " + deviceId));
+        return fleet.device(deviceId)
+                .map(d -> Response.ok(d).build())
+                .orElse(ApiError.of(404, "no device " + deviceId));
     }
 
     @GET
     @Path("/assignments")
     @Operation(summary = "Assignments in the order received, optionally of one device")
-    public Response assignments(@QueryParam("deviceId") String deviceId, @QueryParam("limit") @DefaultValue("100") int limit) throws Exception {
+    public Response assignments(
+            @QueryParam("deviceId") String deviceId, @QueryParam("limit") @DefaultValue("100") int limit)
+            throws Exception {
         if (limit < 1 || limit > MAX_PAGE) return ApiError.of(400, "limit must be 1.." + MAX_PAGE);
         List<Fleet.AssignmentRecord> out = fleet.assignments(deviceId, limit);
         return Response.ok(out).build();

@@ -66,13 +66,21 @@ public class ModelVersions {
         }
     }
 
-    public record Version(String modelVersion, String parentVersion, String task, String baseModel, List<FileRef> files,
-                          List<FrontEntry> front, JsonNode lineage, Instant createdAt) {}
+    public record Version(
+            String modelVersion,
+            String parentVersion,
+            String task,
+            String baseModel,
+            List<FileRef> files,
+            List<FrontEntry> front,
+            JsonNode lineage,
+            Instant createdAt) {}
 
     /** @param created false when these files were already registered (the same version comes back) */
     public record Registered(Version version, boolean created) {}
 
-    public record AliasMove(String alias, String modelVersion, String previousVersion, String actor, String reason, Instant at) {}
+    public record AliasMove(
+            String alias, String modelVersion, String previousVersion, String actor, String reason, Instant at) {}
 
     final AgroalDataSource dataSource;
     final BlobStore blobs;
@@ -86,13 +94,17 @@ public class ModelVersions {
 
     /** Registers a bundle whose files are already blobs; the same files give the same version (idempotent). */
     public Registered register(Registration r) throws ApiException, IOException, SQLException {
-        if (r == null || r.files() == null || r.files().isEmpty()) throw ApiException.badRequest("files: a bundle has files (bundle.json, tensors.safetensors)");
+        if (r == null || r.files() == null || r.files().isEmpty())
+            throw ApiException.badRequest("files: a bundle has files (bundle.json, tensors.safetensors)");
         List<FileRef> files = new ArrayList<>();
         Path staging = Files.createTempDirectory("coalora-register-");
         try {
             for (FileName f : r.files()) {
-                if (f.name() == null || !f.name().matches("[A-Za-z0-9._-]{1,128}")) throw ApiException.badRequest("files: bad file name '" + f.name() + "'");
-                Path blob = blobs.find(f.sha256()).orElseThrow(() -> ApiException.badRequest("files: no blob " + f.sha256() + " (upload it first with PUT /api/blobs/{sha256})"));
+                if (f.name() == null || !f.name().matches("[A-Za-z0-9._-]{1,128}"))
+                    throw ApiException.badRequest("files: bad file name '" + f.name() + "'");
+                Path blob = blobs.find(f.sha256())
+                        .orElseThrow(() -> ApiException.badRequest(
+                                "files: no blob " + f.sha256() + " (upload it first with PUT /api/blobs/{sha256})"));
                 Files.copy(blob, staging.resolve(f.name()));
                 files.add(new FileRef(f.name(), f.sha256(), Files.size(blob)));
             }
@@ -104,18 +116,26 @@ public class ModelVersions {
                 throw ApiException.badRequest("not a valid model bundle: " + e.getMessage());
             }
             if (!MiniLmArtifact.ONNX_SHA256.equals(m.baseModel().onnxSha256())) {
-                throw ApiException.badRequest("bundle is for base model " + m.baseModel().name() + " (" + m.baseModel().onnxSha256() + "), which this registry cannot budget");
+                throw ApiException.badRequest(
+                        "bundle is for base model " + m.baseModel().name() + " ("
+                                + m.baseModel().onnxSha256() + "), which this registry cannot budget");
             }
-            if (m.front() == null || m.front().isEmpty()) throw ApiException.badRequest("bundle has an empty Pareto front: nothing to assign");
+            if (m.front() == null || m.front().isEmpty())
+                throw ApiException.badRequest("bundle has an empty Pareto front: nothing to assign");
             List<FrontEntry> front = frontOf(m);
             String version = versionId(files);
             try (Connection c = dataSource.getConnection()) {
                 c.setAutoCommit(false);
                 Optional<Version> existing = find(c, version);
-                if (existing.isPresent()) { c.rollback(); return new Registered(existing.get(), false); }
-                if (r.parentVersion() != null && find(c, r.parentVersion()).isEmpty()) throw ApiException.badRequest("parentVersion " + r.parentVersion() + " is not registered");
-                try (PreparedStatement st = c.prepareStatement("insert into model_versions (model_version, parent_version, task, base_model, files, front, lineage) "
-                        + "values (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb)")) {
+                if (existing.isPresent()) {
+                    c.rollback();
+                    return new Registered(existing.get(), false);
+                }
+                if (r.parentVersion() != null && find(c, r.parentVersion()).isEmpty())
+                    throw ApiException.badRequest("parentVersion " + r.parentVersion() + " is not registered");
+                try (PreparedStatement st = c.prepareStatement(
+                        "insert into model_versions (model_version, parent_version, task, base_model, files, front, lineage) "
+                                + "values (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb)")) {
                     st.setString(1, version);
                     st.setString(2, r.parentVersion());
                     st.setString(3, m.task().name());
@@ -126,19 +146,39 @@ public class ModelVersions {
                     st.executeUpdate();
                 }
                 // a retrained version answers the request named in its lineage
-                String request = r.lineage() == null ? null : r.lineage().path("retrainingRequest").asText(null);
+                String request = r.lineage() == null
+                        ? null
+                        : r.lineage().path("retrainingRequest").asText(null);
                 if (request != null) {
-                    try (PreparedStatement st = c.prepareStatement("update retraining_requests set result_version = ? where request_id = ?")) {
+                    try (PreparedStatement st = c.prepareStatement(
+                            "update retraining_requests set result_version = ? where request_id = ?")) {
                         st.setString(1, version);
                         st.setString(2, request);
                         st.executeUpdate();
                     }
                 }
                 Version v = find(c, version).orElseThrow();
-                ModelRegistered event = new ModelRegistered(version, r.parentVersion(), m.task().name(), m.baseModel().name(), files, front.size(),
-                        v.createdAt(), r.lineage(), front);
-                new Transaction(c, ServiceRuntime.schemas()).publish(Topic.MODEL_VERSIONS, version, CloudEvent.withId("registered-" + version, SOURCE,
-                        EventTypes.MODEL_REGISTERED, version, ServiceRuntime.schemas().dataschema(EventTypes.MODEL_REGISTERED), Payloads.toJson(event)));
+                ModelRegistered event = new ModelRegistered(
+                        version,
+                        r.parentVersion(),
+                        m.task().name(),
+                        m.baseModel().name(),
+                        files,
+                        front.size(),
+                        v.createdAt(),
+                        r.lineage(),
+                        front);
+                new Transaction(c, ServiceRuntime.schemas())
+                        .publish(
+                                Topic.MODEL_VERSIONS,
+                                version,
+                                CloudEvent.withId(
+                                        "registered-" + version,
+                                        SOURCE,
+                                        EventTypes.MODEL_REGISTERED,
+                                        version,
+                                        ServiceRuntime.schemas().dataschema(EventTypes.MODEL_REGISTERED),
+                                        Payloads.toJson(event)));
                 c.commit();
                 service.published();
                 return new Registered(v, true);
@@ -153,28 +193,37 @@ public class ModelVersions {
 
     /** Points {@code alias} at a version, appends the move to its history, announces it with the version's front. */
     public AliasMove promote(String alias, Promotion p) throws ApiException, SQLException {
-        if (alias == null || !ALIAS.matcher(alias).matches()) throw ApiException.badRequest("alias must match " + ALIAS.pattern());
+        if (alias == null || !ALIAS.matcher(alias).matches())
+            throw ApiException.badRequest("alias must match " + ALIAS.pattern());
         if (p == null || p.modelVersion() == null) throw ApiException.badRequest("modelVersion is required");
-        if (p.actor() == null || p.actor().isBlank()) throw ApiException.badRequest("actor is required (who moves the alias)");
+        if (p.actor() == null || p.actor().isBlank())
+            throw ApiException.badRequest("actor is required (who moves the alias)");
         String reason = p.reason() == null || p.reason().isBlank() ? "promoted" : p.reason();
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
-                Version v = find(c, p.modelVersion()).orElseThrow(() -> ApiException.notFound("model version " + p.modelVersion() + " is not registered"));
+                Version v = find(c, p.modelVersion())
+                        .orElseThrow(() ->
+                                ApiException.notFound("model version " + p.modelVersion() + " is not registered"));
                 String previous = null;
-                try (PreparedStatement st = c.prepareStatement("select model_version from aliases where alias = ? for update")) {
+                try (PreparedStatement st =
+                        c.prepareStatement("select model_version from aliases where alias = ? for update")) {
                     st.setString(1, alias);
-                    try (ResultSet rs = st.executeQuery()) { if (rs.next()) previous = rs.getString(1); }
+                    try (ResultSet rs = st.executeQuery()) {
+                        if (rs.next()) previous = rs.getString(1);
+                    }
                 }
-                try (PreparedStatement st = c.prepareStatement("insert into aliases (alias, model_version) values (?, ?) on conflict (alias) "
-                        + "do update set model_version = excluded.model_version, updated_at = now()")) {
+                try (PreparedStatement st = c.prepareStatement(
+                        "insert into aliases (alias, model_version) values (?, ?) on conflict (alias) "
+                                + "do update set model_version = excluded.model_version, updated_at = now()")) {
                     st.setString(1, alias);
                     st.setString(2, v.modelVersion());
                     st.executeUpdate();
                 }
                 Instant at;
-                try (PreparedStatement st = c.prepareStatement("insert into alias_history (alias, model_version, previous_version, actor, reason) "
-                        + "values (?, ?, ?, ?, ?) returning id, at")) {
+                try (PreparedStatement st = c.prepareStatement(
+                        "insert into alias_history (alias, model_version, previous_version, actor, reason) "
+                                + "values (?, ?, ?, ?, ?) returning id, at")) {
                     st.setString(1, alias);
                     st.setString(2, v.modelVersion());
                     st.setString(3, previous);
@@ -183,9 +232,19 @@ public class ModelVersions {
                     try (ResultSet rs = st.executeQuery()) {
                         rs.next();
                         at = rs.getTimestamp(2).toInstant();
-                        ModelPromoted event = new ModelPromoted(alias, v.modelVersion(), previous, p.actor(), reason, v.front());
-                        new Transaction(c, ServiceRuntime.schemas()).publish(Topic.MODEL_ALIASES, alias, CloudEvent.withId("alias-" + alias + "-" + rs.getLong(1),
-                                SOURCE, EventTypes.MODEL_PROMOTED, alias, ServiceRuntime.schemas().dataschema(EventTypes.MODEL_PROMOTED), Payloads.toJson(event)));
+                        ModelPromoted event =
+                                new ModelPromoted(alias, v.modelVersion(), previous, p.actor(), reason, v.front());
+                        new Transaction(c, ServiceRuntime.schemas())
+                                .publish(
+                                        Topic.MODEL_ALIASES,
+                                        alias,
+                                        CloudEvent.withId(
+                                                "alias-" + alias + "-" + rs.getLong(1),
+                                                SOURCE,
+                                                EventTypes.MODEL_PROMOTED,
+                                                alias,
+                                                ServiceRuntime.schemas().dataschema(EventTypes.MODEL_PROMOTED),
+                                                Payloads.toJson(event)));
                     }
                 }
                 c.commit();
@@ -201,8 +260,8 @@ public class ModelVersions {
     public List<Version> list() throws SQLException {
         List<Version> out = new ArrayList<>();
         try (Connection c = dataSource.getConnection();
-             PreparedStatement st = c.prepareStatement(SELECT_VERSION + " order by created_at desc");
-             ResultSet rs = st.executeQuery()) {
+                PreparedStatement st = c.prepareStatement(SELECT_VERSION + " order by created_at desc");
+                ResultSet rs = st.executeQuery()) {
             while (rs.next()) out.add(version(rs));
         }
         return out;
@@ -217,19 +276,27 @@ public class ModelVersions {
     public List<AliasMove> history(String alias) throws SQLException {
         List<AliasMove> out = new ArrayList<>();
         try (Connection c = dataSource.getConnection();
-             PreparedStatement st = c.prepareStatement("select alias, model_version, previous_version, actor, reason, at from alias_history "
-                     + "where alias = ? order by id")) {
+                PreparedStatement st = c.prepareStatement(
+                        "select alias, model_version, previous_version, actor, reason, at from alias_history "
+                                + "where alias = ? order by id")) {
             st.setString(1, alias);
             try (ResultSet rs = st.executeQuery()) {
-                while (rs.next()) out.add(new AliasMove(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
-                        rs.getTimestamp(6).toInstant()));
+                while (rs.next())
+                    out.add(new AliasMove(
+                            rs.getString(1),
+                            rs.getString(2),
+                            rs.getString(3),
+                            rs.getString(4),
+                            rs.getString(5),
+                            rs.getTimestamp(6).toInstant()));
             }
         }
         return out;
     }
 
-    private static final String SELECT_VERSION = "select model_version, parent_version, task, base_model, files::text, front::text, lineage::text, "
-            + "created_at from model_versions";
+    private static final String SELECT_VERSION =
+            "select model_version, parent_version, task, base_model, files::text, front::text, lineage::text, "
+                    + "created_at from model_versions";
 
     private static Optional<Version> find(Connection c, String version) throws SQLException {
         try (PreparedStatement st = c.prepareStatement(SELECT_VERSION + " where model_version = ?")) {
@@ -242,10 +309,15 @@ public class ModelVersions {
 
     private static Version version(ResultSet rs) throws SQLException {
         try {
-            return new Version(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+            return new Version(
+                    rs.getString(1),
+                    rs.getString(2),
+                    rs.getString(3),
+                    rs.getString(4),
                     Payloads.JSON.readValue(rs.getString(5), new TypeReference<List<FileRef>>() {}),
                     Payloads.JSON.readValue(rs.getString(6), new TypeReference<List<FrontEntry>>() {}),
-                    rs.getString(7) == null ? null : Payloads.JSON.readTree(rs.getString(7)), rs.getTimestamp(8).toInstant());
+                    rs.getString(7) == null ? null : Payloads.JSON.readTree(rs.getString(7)),
+                    rs.getTimestamp(8).toInstant());
         } catch (IOException e) {
             throw new IllegalStateException("stored version is not JSON", e);
         }
@@ -259,8 +331,15 @@ public class ModelVersions {
             ModelQuantConfig c = p.quantConfig();
             TreeSet<Integer> bits = new TreeSet<>();
             for (ModelQuantConfig.Entry e : c.matrices()) bits.add(e.config().b());
-            out.add(new FrontEntry(c.configId(), c.averageBits(), p.validationAccuracy(), List.copyOf(bits), List.of(PACKED_FORMAT),
-                    DevicePackage.weightBytes(model, c), DevicePackage.adapterBytes(m.rank(), c, model, m.task().labels().size()),
+            out.add(new FrontEntry(
+                    c.configId(),
+                    c.averageBits(),
+                    p.validationAccuracy(),
+                    List.copyOf(bits),
+                    List.of(PACKED_FORMAT),
+                    DevicePackage.weightBytes(model, c),
+                    DevicePackage.adapterBytes(
+                            m.rank(), c, model, m.task().labels().size()),
                     ggufOf(model, c)));
         }
         return out;
@@ -282,23 +361,28 @@ public class ModelVersions {
             for (int i = 0; i < mappings.length; i++) key.add(types[i] = mappings[i].typeFor(e.matrix(), e.config()));
             long[] sums = groups.computeIfAbsent(key, k -> new long[1 + mappings.length]);
             sums[0] += e.matrix().numel();
-            for (int i = 0; i < mappings.length; i++) sums[1 + i] += types[i].byteSize(e.matrix().numel());
+            for (int i = 0; i < mappings.length; i++)
+                sums[1 + i] += types[i].byteSize(e.matrix().numel());
         }
         List<GgufGroup> out = new ArrayList<>();
-        groups.entrySet().stream().sorted(Comparator.comparingInt(en -> (Integer) en.getKey().get(0))).forEach(en -> {
-            List<GgufChoice> choices = new ArrayList<>();
-            for (int i = 0; i < mappings.length; i++) {
-                choices.add(new GgufChoice(mappings[i].name(), ((GgufType) en.getKey().get(1 + i)).name(), en.getValue()[1 + i]));
-            }
-            out.add(new GgufGroup((Integer) en.getKey().get(0), en.getValue()[0], List.copyOf(choices)));
-        });
+        groups.entrySet().stream()
+                .sorted(Comparator.comparingInt(en -> (Integer) en.getKey().get(0)))
+                .forEach(en -> {
+                    List<GgufChoice> choices = new ArrayList<>();
+                    for (int i = 0; i < mappings.length; i++) {
+                        choices.add(new GgufChoice(
+                                mappings[i].name(), ((GgufType) en.getKey().get(1 + i)).name(), en.getValue()[1 + i]));
+                    }
+                    out.add(new GgufGroup((Integer) en.getKey().get(0), en.getValue()[0], List.copyOf(choices)));
+                });
         return new GgufTensors(4 * DevicePackage.denseParameters(model), List.copyOf(out));
     }
 
     /** A version's name: sha256 over its sorted "name sha256" lines. */
     static String versionId(List<FileRef> sortedFiles) {
         StringBuilder lines = new StringBuilder();
-        for (FileRef f : sortedFiles) lines.append(f.name()).append(' ').append(f.sha256()).append('\n');
+        for (FileRef f : sortedFiles)
+            lines.append(f.name()).append(' ').append(f.sha256()).append('\n');
         return Sha256.of(lines.toString());
     }
 }

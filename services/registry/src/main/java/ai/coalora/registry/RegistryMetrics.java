@@ -39,8 +39,10 @@ import org.jboss.logging.Logger;
 @ApplicationScoped
 public class RegistryMetrics {
     private static final Logger LOG = Logger.getLogger(RegistryMetrics.class);
-    static final List<String> ROLLOUT_STATES = Arrays.stream(RolloutState.values()).map(RolloutState::sql).toList();
-    static final List<String> DEVICE_STATUSES = List.of("pending", "unassignable", "assigned", "ready", "running", "failed");
+    static final List<String> ROLLOUT_STATES =
+            Arrays.stream(RolloutState.values()).map(RolloutState::sql).toList();
+    static final List<String> DEVICE_STATUSES =
+            List.of("pending", "unassignable", "assigned", "ready", "running", "failed");
     static final List<String> TRIGGERS = List.of("accuracy", "coverage");
 
     /** One query: (family, label, value) rows for the three gauges. */
@@ -49,7 +51,9 @@ public class RegistryMetrics {
             + "union all select 'accuracy', (floor(telemetry_average_bits * 2) / 2)::text, avg(telemetry_accuracy) from devices "
             + "where telemetry_accuracy is not null and telemetry_average_bits is not null group by 2";
 
-    @ConfigProperty(name = "coalora.registry.metrics.refresh-seconds", defaultValue = "5") int refreshSeconds;
+    @ConfigProperty(name = "coalora.registry.metrics.refresh-seconds", defaultValue = "5")
+    int refreshSeconds;
+
     final AgroalDataSource dataSource;
     final MeterRegistry meters;
     private final Counter telemetryReports;
@@ -60,16 +64,26 @@ public class RegistryMetrics {
     RegistryMetrics(AgroalDataSource dataSource, MeterRegistry meters) {
         this.dataSource = dataSource;
         this.meters = meters;
-        telemetryReports = Counter.builder("coalora.telemetry.reports").description("Evaluation telemetry reports recorded").register(meters);
+        telemetryReports = Counter.builder("coalora.telemetry.reports")
+                .description("Evaluation telemetry reports recorded")
+                .register(meters);
         for (String trigger : TRIGGERS) {
-            retrainingRequests.put(trigger, Counter.builder("coalora.retraining.requests")
-                    .description("Retraining requests raised, by trigger: accuracy (below the prediction), coverage (front gaps)")
-                    .tag("trigger", trigger).register(meters));
+            retrainingRequests.put(
+                    trigger,
+                    Counter.builder("coalora.retraining.requests")
+                            .description(
+                                    "Retraining requests raised, by trigger: accuracy (below the prediction), coverage (front gaps)")
+                            .tag("trigger", trigger)
+                            .register(meters));
         }
         rollouts = new GaugeFamily("coalora.rollouts", "state", "Rollouts by state", ROLLOUT_STATES);
-        devices = new GaugeFamily("coalora.devices", "status", "Devices by status, as the fleet summary computes it", DEVICE_STATUSES);
-        accuracy = new GaugeFamily("coalora.telemetry.accuracy", "bit_segment",
-                "Mean of each device's latest measured accuracy, by half-bit segment of its configuration's average bits", List.of());
+        devices = new GaugeFamily(
+                "coalora.devices", "status", "Devices by status, as the fleet summary computes it", DEVICE_STATUSES);
+        accuracy = new GaugeFamily(
+                "coalora.telemetry.accuracy",
+                "bit_segment",
+                "Mean of each device's latest measured accuracy, by half-bit segment of its configuration's average bits",
+                List.of());
     }
 
     void start(@Observes StartupEvent ignored) {
@@ -91,14 +105,21 @@ public class RegistryMetrics {
 
     /** @param trigger accuracy or coverage */
     void retrainingRequested(String trigger) {
-        retrainingRequests.computeIfAbsent(trigger, t -> Counter.builder("coalora.retraining.requests").tag("trigger", t).register(meters))
+        retrainingRequests
+                .computeIfAbsent(
+                        trigger,
+                        t -> Counter.builder("coalora.retraining.requests")
+                                .tag("trigger", t)
+                                .register(meters))
                 .increment();
     }
 
     /** Reads the three gauges' values in one query; a failure keeps the previous values (and is logged). */
     void refresh() {
         Map<String, Double> byState = new HashMap<>(), byStatus = new HashMap<>(), bySegment = new HashMap<>();
-        try (Connection c = dataSource.getConnection(); PreparedStatement st = c.prepareStatement(SNAPSHOT); ResultSet rs = st.executeQuery()) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement st = c.prepareStatement(SNAPSHOT);
+                ResultSet rs = st.executeQuery()) {
             while (rs.next()) {
                 String family = rs.getString(1), label = rs.getString(2);
                 double value = rs.getDouble(3);
@@ -155,7 +176,12 @@ public class RegistryMetrics {
         private AtomicReference<Double> holder(String v) {
             return values.computeIfAbsent(v, k -> {
                 AtomicReference<Double> h = new AtomicReference<>(0.0);
-                gauges.put(k, Gauge.builder(name, h, AtomicReference::get).description(description).tag(label, k).register(meters));
+                gauges.put(
+                        k,
+                        Gauge.builder(name, h, AtomicReference::get)
+                                .description(description)
+                                .tag(label, k)
+                                .register(meters));
                 return h;
             });
         }

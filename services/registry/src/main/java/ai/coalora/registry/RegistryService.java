@@ -12,11 +12,21 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 /** The registry's events: records fleet events, publishes model registrations and alias moves. */
 @ApplicationScoped
 public class RegistryService extends EventService {
-    @ConfigProperty(name = "coalora.kafka.bootstrap-servers") String bootstrapServers;
-    @ConfigProperty(name = "coalora.registry.retraining.margin") double retrainingMargin;
-    @ConfigProperty(name = "coalora.registry.retraining.min-devices") int retrainingMinDevices;
-    @ConfigProperty(name = "coalora.registry.coverage.gap-bits") double coverageGapBits;
-    @ConfigProperty(name = "coalora.registry.coverage.min-devices") int coverageMinDevices;
+    @ConfigProperty(name = "coalora.kafka.bootstrap-servers")
+    String bootstrapServers;
+
+    @ConfigProperty(name = "coalora.registry.retraining.margin")
+    double retrainingMargin;
+
+    @ConfigProperty(name = "coalora.registry.retraining.min-devices")
+    int retrainingMinDevices;
+
+    @ConfigProperty(name = "coalora.registry.coverage.gap-bits")
+    double coverageGapBits;
+
+    @ConfigProperty(name = "coalora.registry.coverage.min-devices")
+    int coverageMinDevices;
+
     final AgroalDataSource dataSource;
     final MeterRegistry meters;
     final RegistryMetrics metrics;
@@ -34,10 +44,22 @@ public class RegistryService extends EventService {
 
     @Override
     protected ServiceRuntime open() {
-        return ServiceRuntime.start("coalora-registry", bootstrapServers, dataSource,
-                List.of(Topic.CAPABILITIES, Topic.ASSIGNMENTS, Topic.ADAPTERS_READY, Topic.TELEMETRY, Topic.DEVICE_STATUS),
-                List.of(Topic.MODEL_VERSIONS, Topic.MODEL_ALIASES, Topic.RETRAINING_REQUESTS, Topic.DEVICE_TARGETS), new FleetEventsHandler(
-                new RetrainingMonitor(retrainingMargin, retrainingMinDevices, coverageGapBits, coverageMinDevices, metrics), metrics), meters);
+        return ServiceRuntime.start(
+                "coalora-registry",
+                bootstrapServers,
+                dataSource,
+                List.of(
+                        Topic.CAPABILITIES,
+                        Topic.ASSIGNMENTS,
+                        Topic.ADAPTERS_READY,
+                        Topic.TELEMETRY,
+                        Topic.DEVICE_STATUS),
+                List.of(Topic.MODEL_VERSIONS, Topic.MODEL_ALIASES, Topic.RETRAINING_REQUESTS, Topic.DEVICE_TARGETS),
+                new FleetEventsHandler(
+                        new RetrainingMonitor(
+                                retrainingMargin, retrainingMinDevices, coverageGapBits, coverageMinDevices, metrics),
+                        metrics),
+                meters);
     }
 
     /** A REST transaction committed outbox records: publish now. */

@@ -6,25 +6,25 @@ import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.events.Payloads.CoverageBudget;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
-import ai.coalora.fleet.events.Payloads.FrontEntry;
-import ai.coalora.fleet.planning.FrontCoverage;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import java.util.ArrayList;
-import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
+import ai.coalora.fleet.events.Payloads.FrontEntry;
 import ai.coalora.fleet.events.Payloads.RetrainingRequested;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.messaging.Transaction;
+import ai.coalora.fleet.planning.FrontCoverage;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Telemetry-driven retraining's two triggers; each raises a retraining request the trainer answers.
@@ -43,19 +43,23 @@ import java.util.UUID;
  *
  * <p>Each request counts in {@code coalora_retraining_requests_total{trigger=accuracy|coverage}} once committed.
  */
-record RetrainingMonitor(double margin, int minDevices, double coverageGapBits, int coverageMinDevices, RegistryMetrics metrics) {
+record RetrainingMonitor(
+        double margin, int minDevices, double coverageGapBits, int coverageMinDevices, RegistryMetrics metrics) {
     static final String SOURCE = "/coalora/registry/retraining";
     /** Budgets are rounded down by this much: the bytes-per-bit line is a fit, a new configuration must still fit. */
     static final double BUDGET_SLACK_BITS = 0.02;
-    private static final Map<String, Optional<FrontCoverage>> FRONTS = new ConcurrentHashMap<>(); // versions are immutable
+
+    private static final Map<String, Optional<FrontCoverage>> FRONTS =
+            new ConcurrentHashMap<>(); // versions are immutable
 
     void onTelemetry(Transaction tx, EvaluationTelemetry t) throws SQLException {
         Connection c = tx.connection();
         Double predicted = null;
-        try (PreparedStatement st = c.prepareStatement("select (e->>'predictedAccuracy')::float from model_versions, jsonb_array_elements(front) e "
-                + "where model_version = ? and e->>'configId' = ? and not exists (select 1 from rollouts r where r.model_version = ? "
-                + "and r.state <> ?) and not exists (select 1 from retraining_requests q where q.model_version = ? "
-                + "and q.result_version is null and q.config_ids @> jsonb_build_array(?::text))")) {
+        try (PreparedStatement st = c.prepareStatement(
+                "select (e->>'predictedAccuracy')::float from model_versions, jsonb_array_elements(front) e "
+                        + "where model_version = ? and e->>'configId' = ? and not exists (select 1 from rollouts r where r.model_version = ? "
+                        + "and r.state <> ?) and not exists (select 1 from retraining_requests q where q.model_version = ? "
+                        + "and q.result_version is null and q.config_ids @> jsonb_build_array(?::text))")) {
             st.setString(1, t.modelVersion());
             st.setString(2, t.configId());
             st.setString(3, t.modelVersion());
@@ -69,8 +73,9 @@ record RetrainingMonitor(double margin, int minDevices, double coverageGapBits, 
         if (predicted == null) return; // unknown configuration, under a rollout, or already requested
         int devices;
         double measured;
-        try (PreparedStatement st = c.prepareStatement("select count(*), avg(accuracy) from (select distinct on (device_id) accuracy from telemetry "
-                + "where model_version = ? and config_id = ? order by device_id, id desc) latest")) {
+        try (PreparedStatement st = c.prepareStatement(
+                "select count(*), avg(accuracy) from (select distinct on (device_id) accuracy from telemetry "
+                        + "where model_version = ? and config_id = ? order by device_id, id desc) latest")) {
             st.setString(1, t.modelVersion());
             st.setString(2, t.configId());
             try (ResultSet rs = st.executeQuery()) {
@@ -81,10 +86,23 @@ record RetrainingMonitor(double margin, int minDevices, double coverageGapBits, 
         }
         if (devices < minDevices || measured >= predicted - margin) return;
         String id = "rt-" + UUID.randomUUID().toString().substring(0, 8);
-        String reason = String.format("fleet accuracy %.4f on %d devices is %.4f below the predicted %.4f (margin %.2f) for configuration %s of %s",
-                measured, devices, predicted - measured, predicted, margin, t.configId().substring(0, 12), t.modelVersion().substring(0, 12));
-        ObjectNode evidence = Payloads.JSON.createObjectNode().put("configId", t.configId()).put("devices", devices).put("measuredAccuracy", measured)
-                .put("predictedAccuracy", predicted).put("margin", margin).put("lastTelemetryFrom", t.deviceId());
+        String reason = String.format(
+                "fleet accuracy %.4f on %d devices is %.4f below the predicted %.4f (margin %.2f) for configuration %s of %s",
+                measured,
+                devices,
+                predicted - measured,
+                predicted,
+                margin,
+                t.configId().substring(0, 12),
+                t.modelVersion().substring(0, 12));
+        ObjectNode evidence = Payloads.JSON
+                .createObjectNode()
+                .put("configId", t.configId())
+                .put("devices", devices)
+                .put("measuredAccuracy", measured)
+                .put("predictedAccuracy", predicted)
+                .put("margin", margin)
+                .put("lastTelemetryFrom", t.deviceId());
         request(tx, new RetrainingRequested(id, t.modelVersion(), List.of(t.configId()), reason, evidence), "accuracy");
     }
 
@@ -94,7 +112,8 @@ record RetrainingMonitor(double margin, int minDevices, double coverageGapBits, 
         Connection c = tx.connection();
         FrontCoverage front = front(c, a.modelVersion());
         DeviceCapabilities device = null;
-        try (PreparedStatement st = c.prepareStatement("select capabilities::text from devices where device_id = ? and capabilities is not null")) {
+        try (PreparedStatement st = c.prepareStatement(
+                "select capabilities::text from devices where device_id = ? and capabilities is not null")) {
             st.setString(1, a.deviceId());
             try (ResultSet rs = st.executeQuery()) {
                 if (rs.next()) device = Payloads.JSON.readValue(rs.getString(1), DeviceCapabilities.class);
@@ -103,12 +122,23 @@ record RetrainingMonitor(double margin, int minDevices, double coverageGapBits, 
             throw new IllegalStateException("stored capabilities of " + a.deviceId() + " do not read back", e);
         }
         FrontCoverage.Coverage coverage = front == null || device == null ? null : front.forDevice(device);
-        RolloutEngine.exec(c, "update devices set budget_bits = ?, coverage_gap_bits = ?, weight_bits = ?::jsonb where device_id = ?",
-                coverage == null ? null : coverage.budgetBits(), coverage == null ? null : coverage.gapBits(),
-                device == null ? null : Payloads.toJson(device.weightBits().stream().sorted().distinct().toList()).toString(), a.deviceId());
+        RolloutEngine.exec(
+                c,
+                "update devices set budget_bits = ?, coverage_gap_bits = ?, weight_bits = ?::jsonb where device_id = ?",
+                coverage == null ? null : coverage.budgetBits(),
+                coverage == null ? null : coverage.gapBits(),
+                device == null
+                        ? null
+                        : Payloads.toJson(device.weightBits().stream()
+                                        .sorted()
+                                        .distinct()
+                                        .toList())
+                                .toString(),
+                a.deviceId());
         if (coverage == null || coverage.gapBits() < coverageGapBits) return;
-        try (PreparedStatement st = c.prepareStatement("select 1 from retraining_requests where model_version = ? and result_version is null "
-                + "and evidence->>'kind' = 'coverage'")) {
+        try (PreparedStatement st = c.prepareStatement(
+                "select 1 from retraining_requests where model_version = ? and result_version is null "
+                        + "and evidence->>'kind' = 'coverage'")) {
             st.setString(1, a.modelVersion());
             try (ResultSet rs = st.executeQuery()) {
                 if (rs.next()) return; // one open coverage request per version
@@ -118,12 +148,13 @@ record RetrainingMonitor(double margin, int minDevices, double coverageGapBits, 
         ArrayNode segments = Payloads.JSON.createArrayNode();
         List<CoverageBudget> budgets = new ArrayList<>();
         int devices = 0;
-        try (PreparedStatement st = c.prepareStatement("select seg, bits::text, n, min_budget, mean_gap, mean_nearest from (select "
-                + "floor(budget_bits * 2) / 2 seg, weight_bits bits, count(*) n, min(budget_bits) min_budget, avg(coverage_gap_bits) mean_gap, "
-                + "avg(budget_bits - coverage_gap_bits) mean_nearest from devices where model_version = ? and feasible and coverage_gap_bits >= ? "
-                + "group by 1, 2) g where n >= ? and not exists (select 1 from retraining_requests q where q.model_version = ? "
-                + "and q.evidence->>'kind' = 'coverage' and q.evidence->'segments' @> jsonb_build_array(jsonb_build_object('fromBits', g.seg, "
-                + "'weightBits', g.bits))) order by seg, bits::text")) {
+        try (PreparedStatement st =
+                c.prepareStatement("select seg, bits::text, n, min_budget, mean_gap, mean_nearest from (select "
+                        + "floor(budget_bits * 2) / 2 seg, weight_bits bits, count(*) n, min(budget_bits) min_budget, avg(coverage_gap_bits) mean_gap, "
+                        + "avg(budget_bits - coverage_gap_bits) mean_nearest from devices where model_version = ? and feasible and coverage_gap_bits >= ? "
+                        + "group by 1, 2) g where n >= ? and not exists (select 1 from retraining_requests q where q.model_version = ? "
+                        + "and q.evidence->>'kind' = 'coverage' and q.evidence->'segments' @> jsonb_build_array(jsonb_build_object('fromBits', g.seg, "
+                        + "'weightBits', g.bits))) order by seg, bits::text")) {
             st.setString(1, a.modelVersion());
             st.setDouble(2, coverageGapBits);
             st.setInt(3, coverageMinDevices);
@@ -131,11 +162,17 @@ record RetrainingMonitor(double margin, int minDevices, double coverageGapBits, 
             try (ResultSet rs = st.executeQuery()) {
                 while (rs.next()) {
                     double from = rs.getDouble(1), minBudget = rs.getDouble(4);
-                    List<Integer> bits = Payloads.JSON.readValue(rs.getString(2), new com.fasterxml.jackson.core.type.TypeReference<List<Integer>>() {});
+                    List<Integer> bits = Payloads.JSON.readValue(
+                            rs.getString(2), new com.fasterxml.jackson.core.type.TypeReference<List<Integer>>() {});
                     int n = rs.getInt(3);
                     devices += n;
-                    segments.addObject().put("fromBits", from).put("toBits", from + 0.5).putPOJO("weightBits", bits).put("devices", n)
-                            .put("minBudgetBits", round(minBudget)).put("meanGapBits", round(rs.getDouble(5)))
+                    segments.addObject()
+                            .put("fromBits", from)
+                            .put("toBits", from + 0.5)
+                            .putPOJO("weightBits", bits)
+                            .put("devices", n)
+                            .put("minBudgetBits", round(minBudget))
+                            .put("meanGapBits", round(rs.getDouble(5)))
                             .put("meanNearestBits", round(rs.getDouble(6)));
                     budgets.add(new CoverageBudget(Math.floor((minBudget - BUDGET_SLACK_BITS) * 100) / 100, bits, n));
                 }
@@ -145,21 +182,46 @@ record RetrainingMonitor(double margin, int minDevices, double coverageGapBits, 
         }
         if (budgets.isEmpty()) return;
         String id = "rt-" + UUID.randomUUID().toString().substring(0, 8);
-        String reason = String.format("front coverage: %d devices in %d budget segment%s of %s run configurations at least %.2f bits below what they hold",
-                devices, budgets.size(), budgets.size() == 1 ? "" : "s", a.modelVersion().substring(0, 12), coverageGapBits);
-        ObjectNode evidence = Payloads.JSON.createObjectNode().put("kind", "coverage").put("gapBits", coverageGapBits)
-                .put("minDevices", coverageMinDevices).put("bytesPerBit", round(front.bytesPerBit())).put("lastAssignment", a.assignmentId());
+        String reason = String.format(
+                "front coverage: %d devices in %d budget segment%s of %s run configurations at least %.2f bits below what they hold",
+                devices,
+                budgets.size(),
+                budgets.size() == 1 ? "" : "s",
+                a.modelVersion().substring(0, 12),
+                coverageGapBits);
+        ObjectNode evidence = Payloads.JSON
+                .createObjectNode()
+                .put("kind", "coverage")
+                .put("gapBits", coverageGapBits)
+                .put("minDevices", coverageMinDevices)
+                .put("bytesPerBit", round(front.bytesPerBit()))
+                .put("lastAssignment", a.assignmentId());
         evidence.set("segments", segments);
         request(tx, new RetrainingRequested(id, a.modelVersion(), List.of(), reason, evidence, budgets), "coverage");
     }
 
     /** Records the request and publishes it, in the transaction of the event that triggered it. */
     private void request(Transaction tx, RetrainingRequested r, String trigger) throws SQLException {
-        RolloutEngine.exec(tx.connection(), "insert into retraining_requests (request_id, model_version, config_ids, reason, evidence, budgets) "
-                        + "values (?, ?, ?::jsonb, ?, ?::jsonb, ?::jsonb)", r.requestId(), r.modelVersion(), Payloads.toJson(r.configIds()).toString(),
-                r.reason(), r.evidence().toString(), r.budgets() == null ? null : Payloads.toJson(r.budgets()).toString());
-        tx.publish(Topic.RETRAINING_REQUESTS, r.requestId(), CloudEvent.withId(r.requestId(), SOURCE, EventTypes.RETRAINING_REQUESTED, r.requestId(),
-                ServiceRuntime.schemas().dataschema(EventTypes.RETRAINING_REQUESTED), Payloads.toJson(r)));
+        RolloutEngine.exec(
+                tx.connection(),
+                "insert into retraining_requests (request_id, model_version, config_ids, reason, evidence, budgets) "
+                        + "values (?, ?, ?::jsonb, ?, ?::jsonb, ?::jsonb)",
+                r.requestId(),
+                r.modelVersion(),
+                Payloads.toJson(r.configIds()).toString(),
+                r.reason(),
+                r.evidence().toString(),
+                r.budgets() == null ? null : Payloads.toJson(r.budgets()).toString());
+        tx.publish(
+                Topic.RETRAINING_REQUESTS,
+                r.requestId(),
+                CloudEvent.withId(
+                        r.requestId(),
+                        SOURCE,
+                        EventTypes.RETRAINING_REQUESTED,
+                        r.requestId(),
+                        ServiceRuntime.schemas().dataschema(EventTypes.RETRAINING_REQUESTED),
+                        Payloads.toJson(r)));
         tx.afterCommit(() -> metrics.retrainingRequested(trigger));
     }
 
@@ -168,10 +230,13 @@ record RetrainingMonitor(double margin, int minDevices, double coverageGapBits, 
         Optional<FrontCoverage> cached = FRONTS.get(modelVersion);
         if (cached != null) return cached.orElse(null);
         List<FrontEntry> entries = null;
-        try (PreparedStatement st = c.prepareStatement("select front::text from model_versions where model_version = ? and front is not null")) {
+        try (PreparedStatement st = c.prepareStatement(
+                "select front::text from model_versions where model_version = ? and front is not null")) {
             st.setString(1, modelVersion);
             try (ResultSet rs = st.executeQuery()) {
-                if (rs.next()) entries = Payloads.JSON.readValue(rs.getString(1), new com.fasterxml.jackson.core.type.TypeReference<List<FrontEntry>>() {});
+                if (rs.next())
+                    entries = Payloads.JSON.readValue(
+                            rs.getString(1), new com.fasterxml.jackson.core.type.TypeReference<List<FrontEntry>>() {});
             }
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException("stored front of " + modelVersion + " does not read back", e);

@@ -40,6 +40,7 @@ public enum RolloutAction {
     /** The action an API path names; 400 for any other. */
     public static RolloutAction of(String path) throws ApiException {
         return EnumNames.find(values(), RolloutAction::path, path)
-                .orElseThrow(() -> ApiException.badRequest("unknown action " + path + " (" + EnumNames.list(values(), RolloutAction::path) + ")"));
+                .orElseThrow(() -> ApiException.badRequest(
+                        "unknown action " + path + " (" + EnumNames.list(values(), RolloutAction::path) + ")"));
     }
 }

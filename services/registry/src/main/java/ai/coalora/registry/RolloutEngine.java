@@ -43,14 +43,34 @@ final class RolloutEngine {
     static final String SOURCE = "/coalora/registry/rollouts";
 
     /** A rollout's settings and position, read under a row lock. */
-    record State(String id, String version, RolloutState state, int wave, int waves, double successThreshold, double errorThreshold,
-                 int errorMinExecuted, double accuracyMargin, OnWaveSuccess onWaveSuccess, OnFailure onFailure, boolean nextOnResume) {
+    record State(
+            String id,
+            String version,
+            RolloutState state,
+            int wave,
+            int waves,
+            double successThreshold,
+            double errorThreshold,
+            int errorMinExecuted,
+            double accuracyMargin,
+            OnWaveSuccess onWaveSuccess,
+            OnFailure onFailure,
+            boolean nextOnResume) {
         /** The row mapper of the {@code rollouts} table, by column name. */
         static State from(ResultSet rs) throws SQLException {
-            return new State(rs.getString("rollout_id"), rs.getString("model_version"), RolloutState.of(rs.getString("state")),
-                    rs.getInt("current_wave"), rs.getInt("waves"), rs.getDouble("success_threshold"), rs.getDouble("error_threshold"),
-                    rs.getInt("error_min_executed"), rs.getDouble("accuracy_margin"), OnWaveSuccess.column(rs.getString("on_wave_success")),
-                    OnFailure.column(rs.getString("on_failure")), rs.getBoolean("next_on_resume"));
+            return new State(
+                    rs.getString("rollout_id"),
+                    rs.getString("model_version"),
+                    RolloutState.of(rs.getString("state")),
+                    rs.getInt("current_wave"),
+                    rs.getInt("waves"),
+                    rs.getDouble("success_threshold"),
+                    rs.getDouble("error_threshold"),
+                    rs.getInt("error_min_executed"),
+                    rs.getDouble("accuracy_margin"),
+                    OnWaveSuccess.column(rs.getString("on_wave_success")),
+                    OnFailure.column(rs.getString("on_failure")),
+                    rs.getBoolean("next_on_resume"));
         }
     }
 
@@ -72,19 +92,38 @@ final class RolloutEngine {
     static void startWave(Transaction tx, State r, int wave, String actor) throws SQLException {
         Connection c = tx.connection();
         requireMove(r, RolloutState.RUNNING);
-        exec(c, "update rollouts set current_wave = ?, state = ?, next_on_resume = false, updated_at = now() where rollout_id = ?", wave,
-                RolloutState.RUNNING.sql(), r.id());
-        exec(c, "update rollout_devices rd set state = ?, predicted_accuracy = d.predicted_accuracy, "
-                + "measured_accuracy = (select t.accuracy from telemetry t where t.device_id = d.device_id and t.model_version = ? order by t.id desc limit 1), "
-                + "reason = 'already running the version', updated_at = now() from devices d "
-                + "where rd.rollout_id = ? and rd.wave = ? and rd.state = ? and d.device_id = rd.device_id "
-                + "and d.update_status = ? and d.update_version = ?", RolloutDeviceState.FINISHED.sql(), r.version(), r.id(), wave,
-                RolloutDeviceState.SCHEDULED.sql(), Payloads.DeviceStatus.APPLIED, r.version());
+        exec(
+                c,
+                "update rollouts set current_wave = ?, state = ?, next_on_resume = false, updated_at = now() where rollout_id = ?",
+                wave,
+                RolloutState.RUNNING.sql(),
+                r.id());
+        exec(
+                c,
+                "update rollout_devices rd set state = ?, predicted_accuracy = d.predicted_accuracy, "
+                        + "measured_accuracy = (select t.accuracy from telemetry t where t.device_id = d.device_id and t.model_version = ? order by t.id desc limit 1), "
+                        + "reason = 'already running the version', updated_at = now() from devices d "
+                        + "where rd.rollout_id = ? and rd.wave = ? and rd.state = ? and d.device_id = rd.device_id "
+                        + "and d.update_status = ? and d.update_version = ?",
+                RolloutDeviceState.FINISHED.sql(),
+                r.version(),
+                r.id(),
+                wave,
+                RolloutDeviceState.SCHEDULED.sql(),
+                Payloads.DeviceStatus.APPLIED,
+                r.version());
         for (String device : devices(c, r.id(), wave, RolloutDeviceState.SCHEDULED)) {
             setDeviceState(c, r.id(), device, RolloutDeviceState.TARGETED);
             target(tx, device, r.version(), r.id(), wave, "rollout " + r.id() + " wave " + wave, false);
         }
-        transition(c, r.id(), r.state(), RolloutState.RUNNING, wave, actor, "wave " + wave + " of " + r.waves() + " started");
+        transition(
+                c,
+                r.id(),
+                r.state(),
+                RolloutState.RUNNING,
+                wave,
+                actor,
+                "wave " + wave + " of " + r.waves() + " started");
         evaluate(tx, r.id());
     }
 
@@ -95,7 +134,13 @@ final class RolloutEngine {
         if (r == null) return;
         if (r.state() == RolloutState.REVERTING) {
             if (devices(c, r.id(), null, RolloutDeviceState.REVERTING).isEmpty()) {
-                setState(c, r, RolloutState.REVERTED, r.wave(), "rollout", "every device is back on its previous version");
+                setState(
+                        c,
+                        r,
+                        RolloutState.REVERTED,
+                        r.wave(),
+                        "rollout",
+                        "every device is back on its previous version");
             }
             return;
         }
@@ -103,21 +148,39 @@ final class RolloutEngine {
         WaveStats w = stats(c, r.id(), r.wave());
         int executed = w.finished() + w.failed();
         if (executed >= r.errorMinExecuted() && w.failed() > r.errorThreshold() * w.devices()) {
-            fail(tx, r, "threshold:error", String.format("error threshold: %d of %d devices failed (%.0f%% > %.0f%%, %d executed)",
-                    w.failed(), w.devices(), 100.0 * w.failed() / w.devices(), 100 * r.errorThreshold(), executed));
+            fail(
+                    tx,
+                    r,
+                    "threshold:error",
+                    String.format(
+                            "error threshold: %d of %d devices failed (%.0f%% > %.0f%%, %d executed)",
+                            w.failed(),
+                            w.devices(),
+                            100.0 * w.failed() / w.devices(),
+                            100 * r.errorThreshold(),
+                            executed));
             return;
         }
-        // the gate judges as soon as the minimum number of devices reported (so a bad version hurts few), and again at success
-        boolean enoughEvidence = w.measured() >= r.errorMinExecuted() || w.measured() >= Math.ceil(r.successThreshold() * w.devices());
+        // the gate judges as soon as the minimum number of devices reported (so a bad version hurts few), and again at
+        // success
+        boolean enoughEvidence =
+                w.measured() >= r.errorMinExecuted() || w.measured() >= Math.ceil(r.successThreshold() * w.devices());
         if (enoughEvidence && w.measuredAccuracy() < w.predicted() - r.accuracyMargin()) {
-            fail(tx, r, "gate:accuracy", String.format("accuracy gate: wave %d measured %.4f on %d devices, more than %.4f below the "
-                    + "predicted %.4f", r.wave(), w.measuredAccuracy(), w.measured(), r.accuracyMargin(), w.predicted()));
+            fail(
+                    tx,
+                    r,
+                    "gate:accuracy",
+                    String.format(
+                            "accuracy gate: wave %d measured %.4f on %d devices, more than %.4f below the "
+                                    + "predicted %.4f",
+                            r.wave(), w.measuredAccuracy(), w.measured(), r.accuracyMargin(), w.predicted()));
             return;
         }
         if (w.finished() < r.successThreshold() * w.devices()) return; // wave still running
         int evidence = (int) Math.ceil(r.successThreshold() * w.devices());
         if (w.measured() < Math.min(evidence, w.finished())) return; // waiting for telemetry to judge accuracy
-        String summary = String.format("wave %d succeeded: %d of %d finished (>= %.0f%%), measured accuracy %.4f vs predicted %.4f",
+        String summary = String.format(
+                "wave %d succeeded: %d of %d finished (>= %.0f%%), measured accuracy %.4f vs predicted %.4f",
                 r.wave(), w.finished(), w.devices(), 100 * r.successThreshold(), w.measuredAccuracy(), w.predicted());
         advance(tx, r, "threshold:success", summary);
     }
@@ -129,7 +192,13 @@ final class RolloutEngine {
             setState(c, r, RolloutState.SUCCEEDED, r.wave(), actor, reason + "; all " + r.waves() + " waves done");
         } else if (r.onWaveSuccess() == OnWaveSuccess.PAUSE && !actor.startsWith("operator:")) {
             exec(c, "update rollouts set next_on_resume = true where rollout_id = ?", r.id());
-            setState(c, r, RolloutState.PAUSED, r.wave(), actor, reason + "; pausing before wave " + (r.wave() + 1) + " (on-wave-success: pause)");
+            setState(
+                    c,
+                    r,
+                    RolloutState.PAUSED,
+                    r.wave(),
+                    actor,
+                    reason + "; pausing before wave " + (r.wave() + 1) + " (on-wave-success: pause)");
         } else {
             transition(c, r.id(), r.state(), r.state(), r.wave(), actor, reason);
             startWave(tx, lock(c, r.id()), r.wave() + 1, actor);
@@ -138,8 +207,22 @@ final class RolloutEngine {
 
     static void fail(Transaction tx, State r, String actor, String reason) throws SQLException {
         switch (r.onFailure()) {
-            case PAUSE -> setState(tx.connection(), r, RolloutState.PAUSED, r.wave(), actor, reason + "; paused (on-failure: pause)");
-            case ABORT_KEEP -> setState(tx.connection(), r, RolloutState.ABORTED, r.wave(), actor, reason + "; aborted, devices keep what they run");
+            case PAUSE ->
+                setState(
+                        tx.connection(),
+                        r,
+                        RolloutState.PAUSED,
+                        r.wave(),
+                        actor,
+                        reason + "; paused (on-failure: pause)");
+            case ABORT_KEEP ->
+                setState(
+                        tx.connection(),
+                        r,
+                        RolloutState.ABORTED,
+                        r.wave(),
+                        actor,
+                        reason + "; aborted, devices keep what they run");
             case ABORT_REVERT -> revert(tx, r, actor, reason + "; aborting and reverting");
         }
     }
@@ -159,31 +242,49 @@ final class RolloutEngine {
             st.setString(5, RolloutDeviceState.FINISHED.sql());
             st.setString(6, RolloutDeviceState.FAILED.sql());
             try (ResultSet rs = st.executeQuery()) {
-                while (rs.next()) moved.add(new String[] {rs.getString(1), rs.getString(2), Boolean.toString(rs.getBoolean(3))});
+                while (rs.next())
+                    moved.add(new String[] {rs.getString(1), rs.getString(2), Boolean.toString(rs.getBoolean(3))});
             }
         }
         for (String[] m : moved) {
             boolean onNewVersion = Boolean.parseBoolean(m[2]);
-            exec(c, "update rollout_devices set state = ?, reason = ?, updated_at = now() where rollout_id = ? and device_id = ?",
-                    (onNewVersion ? RolloutDeviceState.REVERTING : RolloutDeviceState.REVERTED).sql(), onNewVersion ? "reverting to "
-                            + (m[1] == null ? "the production alias" : m[1]) : "never left its previous version", r.id(), m[0]);
+            exec(
+                    c,
+                    "update rollout_devices set state = ?, reason = ?, updated_at = now() where rollout_id = ? and device_id = ?",
+                    (onNewVersion ? RolloutDeviceState.REVERTING : RolloutDeviceState.REVERTED).sql(),
+                    onNewVersion
+                            ? "reverting to " + (m[1] == null ? "the production alias" : m[1])
+                            : "never left its previous version",
+                    r.id(),
+                    m[0]);
             target(tx, m[0], m[1], null, null, "abort-revert of rollout " + r.id(), false);
         }
         evaluate(tx, r.id());
     }
 
-    static void target(Transaction tx, String device, String version, String rolloutId, Integer wave, String reason, boolean retry) throws SQLException {
+    static void target(
+            Transaction tx, String device, String version, String rolloutId, Integer wave, String reason, boolean retry)
+            throws SQLException {
         DeviceTarget t = new DeviceTarget(device, version, rolloutId, wave, reason, retry ? true : null);
-        tx.publish(Topic.DEVICE_TARGETS, device, CloudEvent.withId(UUID.randomUUID().toString(), SOURCE, EventTypes.DEVICE_TARGET, device,
-                ServiceRuntime.schemas().dataschema(EventTypes.DEVICE_TARGET), Payloads.toJson(t)));
+        tx.publish(
+                Topic.DEVICE_TARGETS,
+                device,
+                CloudEvent.withId(
+                        UUID.randomUUID().toString(),
+                        SOURCE,
+                        EventTypes.DEVICE_TARGET,
+                        device,
+                        ServiceRuntime.schemas().dataschema(EventTypes.DEVICE_TARGET),
+                        Payloads.toJson(t)));
     }
 
     static WaveStats stats(Connection c, String rolloutId, int wave) throws SQLException {
         String finished = RolloutDeviceState.FINISHED.sql();
-        try (PreparedStatement st = c.prepareStatement("select count(*), count(*) filter (where state = ?), "
-                + "count(*) filter (where state = ?), count(measured_accuracy) filter (where state = ?), "
-                + "avg(predicted_accuracy) filter (where state = ? and measured_accuracy is not null), "
-                + "avg(measured_accuracy) filter (where state = ?) from rollout_devices where rollout_id = ? and wave = ?")) {
+        try (PreparedStatement st = c.prepareStatement(
+                "select count(*), count(*) filter (where state = ?), "
+                        + "count(*) filter (where state = ?), count(measured_accuracy) filter (where state = ?), "
+                        + "avg(predicted_accuracy) filter (where state = ? and measured_accuracy is not null), "
+                        + "avg(measured_accuracy) filter (where state = ?) from rollout_devices where rollout_id = ? and wave = ?")) {
             st.setString(1, finished);
             st.setString(2, RolloutDeviceState.FAILED.sql());
             st.setString(3, finished);
@@ -193,15 +294,18 @@ final class RolloutEngine {
             st.setInt(7, wave);
             try (ResultSet rs = st.executeQuery()) {
                 rs.next();
-                return new WaveStats(rs.getInt(1), rs.getInt(2), rs.getInt(3), rs.getInt(4), rs.getDouble(5), rs.getDouble(6));
+                return new WaveStats(
+                        rs.getInt(1), rs.getInt(2), rs.getInt(3), rs.getInt(4), rs.getDouble(5), rs.getDouble(6));
             }
         }
     }
 
-    static List<String> devices(Connection c, String rolloutId, Integer wave, RolloutDeviceState state) throws SQLException {
+    static List<String> devices(Connection c, String rolloutId, Integer wave, RolloutDeviceState state)
+            throws SQLException {
         List<String> out = new ArrayList<>();
-        try (PreparedStatement st = c.prepareStatement("select device_id from rollout_devices where rollout_id = ? and state = ?"
-                + (wave == null ? "" : " and wave = ?") + " order by device_id")) {
+        try (PreparedStatement st =
+                c.prepareStatement("select device_id from rollout_devices where rollout_id = ? and state = ?"
+                        + (wave == null ? "" : " and wave = ?") + " order by device_id")) {
             st.setString(1, rolloutId);
             st.setString(2, state.sql());
             if (wave != null) st.setInt(3, wave);
@@ -213,28 +317,46 @@ final class RolloutEngine {
     }
 
     /** Moves the rollout to {@code to} and records the transition; a move the lifecycle table does not hold is refused. */
-    static void setState(Connection c, State r, RolloutState to, int wave, String actor, String reason) throws SQLException {
+    static void setState(Connection c, State r, RolloutState to, int wave, String actor, String reason)
+            throws SQLException {
         requireMove(r, to);
         exec(c, "update rollouts set state = ?, updated_at = now() where rollout_id = ?", to.sql(), r.id());
         transition(c, r.id(), r.state(), to, wave, actor, reason);
     }
 
     /** Records a transition ({@code from} null: the rollout was created); a move the lifecycle table does not hold is refused. */
-    static void transition(Connection c, String rolloutId, RolloutState from, RolloutState to, int wave, String actor, String reason)
+    static void transition(
+            Connection c, String rolloutId, RolloutState from, RolloutState to, int wave, String actor, String reason)
             throws SQLException {
         if (from == null ? to != RolloutState.INITIAL : !from.canMoveTo(to)) {
-            throw new IllegalStateException("rollout " + rolloutId + ": no move from " + (from == null ? "creation" : from.sql()) + " to " + to.sql());
+            throw new IllegalStateException("rollout " + rolloutId + ": no move from "
+                    + (from == null ? "creation" : from.sql()) + " to " + to.sql());
         }
-        exec(c, "insert into rollout_transitions (rollout_id, from_state, to_state, wave, actor, reason) values (?, ?, ?, ?, ?, ?)",
-                rolloutId, from == null ? null : from.sql(), to.sql(), wave, actor, reason);
+        exec(
+                c,
+                "insert into rollout_transitions (rollout_id, from_state, to_state, wave, actor, reason) values (?, ?, ?, ?, ?, ?)",
+                rolloutId,
+                from == null ? null : from.sql(),
+                to.sql(),
+                wave,
+                actor,
+                reason);
     }
 
     private static void requireMove(State r, RolloutState to) {
-        if (!r.state().canMoveTo(to)) throw new IllegalStateException("rollout " + r.id() + ": no move from " + r.state().sql() + " to " + to.sql());
+        if (!r.state().canMoveTo(to))
+            throw new IllegalStateException(
+                    "rollout " + r.id() + ": no move from " + r.state().sql() + " to " + to.sql());
     }
 
-    static void setDeviceState(Connection c, String rolloutId, String device, RolloutDeviceState to) throws SQLException {
-        exec(c, "update rollout_devices set state = ?, updated_at = now() where rollout_id = ? and device_id = ?", to.sql(), rolloutId, device);
+    static void setDeviceState(Connection c, String rolloutId, String device, RolloutDeviceState to)
+            throws SQLException {
+        exec(
+                c,
+                "update rollout_devices set state = ?, updated_at = now() where rollout_id = ? and device_id = ?",
+                to.sql(),
+                rolloutId,
+                device);
     }
 
     static void exec(Connection c, String sql, Object... params) throws SQLException {
@@ -250,10 +372,19 @@ final class RolloutEngine {
     static void onAssignment(Transaction tx, Payloads.Assignment a) throws SQLException {
         if (a.rolloutId() == null) return;
         Connection c = tx.connection();
-        exec(c, "update rollout_devices set assignment_id = ?, predicted_accuracy = ?, state = case when ? then state else ? end, "
-                + "reason = case when ? then reason else ? end, updated_at = now() where rollout_id = ? and device_id = ? and state = ?",
-                a.assignmentId(), a.predictedAccuracy(), a.feasible(), RolloutDeviceState.FAILED.sql(), a.feasible(), a.reason(), a.rolloutId(),
-                a.deviceId(), RolloutDeviceState.TARGETED.sql());
+        exec(
+                c,
+                "update rollout_devices set assignment_id = ?, predicted_accuracy = ?, state = case when ? then state else ? end, "
+                        + "reason = case when ? then reason else ? end, updated_at = now() where rollout_id = ? and device_id = ? and state = ?",
+                a.assignmentId(),
+                a.predictedAccuracy(),
+                a.feasible(),
+                RolloutDeviceState.FAILED.sql(),
+                a.feasible(),
+                a.reason(),
+                a.rolloutId(),
+                a.deviceId(),
+                RolloutDeviceState.TARGETED.sql());
         if (!a.feasible()) evaluate(tx, a.rolloutId());
     }
 
@@ -261,8 +392,9 @@ final class RolloutEngine {
     static void onStatus(Transaction tx, Payloads.DeviceStatus s) throws SQLException {
         Connection c = tx.connection();
         List<String> touched = new ArrayList<>();
-        try (PreparedStatement st = c.prepareStatement("select rd.rollout_id, rd.state, r.model_version from rollout_devices rd join rollouts r "
-                + "on r.rollout_id = rd.rollout_id where rd.device_id = ? and rd.state in (?, ?) and r.state in (?, ?, ?)")) {
+        try (PreparedStatement st = c.prepareStatement(
+                "select rd.rollout_id, rd.state, r.model_version from rollout_devices rd join rollouts r "
+                        + "on r.rollout_id = rd.rollout_id where rd.device_id = ? and rd.state in (?, ?) and r.state in (?, ?, ?)")) {
             st.setString(1, s.deviceId());
             st.setString(2, RolloutDeviceState.TARGETED.sql());
             st.setString(3, RolloutDeviceState.REVERTING.sql());
@@ -276,15 +408,26 @@ final class RolloutEngine {
                     boolean applied = s.status().equals(Payloads.DeviceStatus.APPLIED);
                     if (state == RolloutDeviceState.TARGETED && version.equals(s.modelVersion())) {
                         // telemetry may have arrived first (another topic): take it from the table
-                        exec(c, "update rollout_devices rd set state = ?, reason = ?, predicted_accuracy = coalesce(rd.predicted_accuracy, "
-                                + "(select predicted_accuracy from devices where device_id = rd.device_id)), measured_accuracy = coalesce("
-                                + "rd.measured_accuracy, (select t.accuracy from telemetry t where t.device_id = rd.device_id and t.model_version = ? "
-                                + "order by t.id desc limit 1)), updated_at = now() where rollout_id = ? and device_id = ?",
-                                (applied ? RolloutDeviceState.FINISHED : RolloutDeviceState.FAILED).sql(), s.reason(), version, id, s.deviceId());
+                        exec(
+                                c,
+                                "update rollout_devices rd set state = ?, reason = ?, predicted_accuracy = coalesce(rd.predicted_accuracy, "
+                                        + "(select predicted_accuracy from devices where device_id = rd.device_id)), measured_accuracy = coalesce("
+                                        + "rd.measured_accuracy, (select t.accuracy from telemetry t where t.device_id = rd.device_id and t.model_version = ? "
+                                        + "order by t.id desc limit 1)), updated_at = now() where rollout_id = ? and device_id = ?",
+                                (applied ? RolloutDeviceState.FINISHED : RolloutDeviceState.FAILED).sql(),
+                                s.reason(),
+                                version,
+                                id,
+                                s.deviceId());
                         touched.add(id);
                     } else if (state == RolloutDeviceState.REVERTING && !version.equals(s.modelVersion()) && applied) {
-                        exec(c, "update rollout_devices set state = ?, reason = ?, updated_at = now() where rollout_id = ? and device_id = ?",
-                                RolloutDeviceState.REVERTED.sql(), "back on " + s.modelVersion(), id, s.deviceId());
+                        exec(
+                                c,
+                                "update rollout_devices set state = ?, reason = ?, updated_at = now() where rollout_id = ? and device_id = ?",
+                                RolloutDeviceState.REVERTED.sql(),
+                                "back on " + s.modelVersion(),
+                                id,
+                                s.deviceId());
                         touched.add(id);
                     }
                 }
@@ -297,9 +440,10 @@ final class RolloutEngine {
     static void onTelemetry(Transaction tx, Payloads.EvaluationTelemetry t) throws SQLException {
         Connection c = tx.connection();
         List<String> touched = new ArrayList<>();
-        try (PreparedStatement st = c.prepareStatement("update rollout_devices rd set measured_accuracy = ?, updated_at = now() from rollouts r "
-                + "where r.rollout_id = rd.rollout_id and rd.device_id = ? and r.model_version = ? and rd.state = ? "
-                + "and r.state = ? returning rd.rollout_id")) {
+        try (PreparedStatement st = c.prepareStatement(
+                "update rollout_devices rd set measured_accuracy = ?, updated_at = now() from rollouts r "
+                        + "where r.rollout_id = rd.rollout_id and rd.device_id = ? and r.model_version = ? and rd.state = ? "
+                        + "and r.state = ? returning rd.rollout_id")) {
             st.setDouble(1, t.accuracy());
             st.setString(2, t.deviceId());
             st.setString(3, t.modelVersion());

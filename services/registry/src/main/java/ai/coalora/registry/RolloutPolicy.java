@@ -25,12 +25,14 @@ public final class RolloutPolicy {
         /** The policy a request names; 400 for any other. */
         public static OnWaveSuccess of(String sql) throws ApiException {
             return EnumNames.find(values(), OnWaveSuccess::sql, sql)
-                    .orElseThrow(() -> ApiException.badRequest("onWaveSuccess must be one of " + EnumNames.list(values(), OnWaveSuccess::sql)));
+                    .orElseThrow(() -> ApiException.badRequest(
+                            "onWaveSuccess must be one of " + EnumNames.list(values(), OnWaveSuccess::sql)));
         }
 
         /** The policy the {@code rollouts.on_wave_success} column holds (its check constraint admits no other). */
         static OnWaveSuccess column(String sql) {
-            return EnumNames.find(values(), OnWaveSuccess::sql, sql).orElseThrow(() -> new IllegalStateException("rollouts.on_wave_success holds " + sql));
+            return EnumNames.find(values(), OnWaveSuccess::sql, sql)
+                    .orElseThrow(() -> new IllegalStateException("rollouts.on_wave_success holds " + sql));
         }
     }
 
@@ -54,12 +56,14 @@ public final class RolloutPolicy {
         /** The policy a request names; 400 for any other. */
         public static OnFailure of(String sql) throws ApiException {
             return EnumNames.find(values(), OnFailure::sql, sql)
-                    .orElseThrow(() -> ApiException.badRequest("onFailure must be one of " + EnumNames.list(values(), OnFailure::sql)));
+                    .orElseThrow(() -> ApiException.badRequest(
+                            "onFailure must be one of " + EnumNames.list(values(), OnFailure::sql)));
         }
 
         /** The policy the {@code rollouts.on_failure} column holds (its check constraint admits no other). */
         static OnFailure column(String sql) {
-            return EnumNames.find(values(), OnFailure::sql, sql).orElseThrow(() -> new IllegalStateException("rollouts.on_failure holds " + sql));
+            return EnumNames.find(values(), OnFailure::sql, sql)
+                    .orElseThrow(() -> new IllegalStateException("rollouts.on_failure holds " + sql));
         }
     }
 }

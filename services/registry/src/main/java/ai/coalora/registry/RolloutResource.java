@@ -30,11 +30,15 @@ public class RolloutResource {
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @RolesAllowed(Role.OPERATOR_NAME)
-    @Operation(summary = "Start a rollout (operator; the actor is the authenticated user): {modelVersion, deviceIds?, waveFractions?, successThreshold?, errorThreshold?, "
-            + "errorMinExecuted?, accuracyMargin?, onWaveSuccess (next-wave|pause)?, onFailure (pause|abort-keep|abort-revert)?}")
+    @Operation(
+            summary =
+                    "Start a rollout (operator; the actor is the authenticated user): {modelVersion, deviceIds?, waveFractions?, successThreshold?, errorThreshold?, "
+                            + "errorMinExecuted?, accuracyMargin?, onWaveSuccess (next-wave|pause)?, onFailure (pause|abort-keep|abort-revert)?}")
     public Response create(Rollouts.Plan plan) throws Exception {
         if (plan == null) throw ApiException.badRequest("a rollout plan is required");
-        return Response.status(201).entity(rollouts.create(plan.withActor(identity.getPrincipal().getName()))).build();
+        return Response.status(201)
+                .entity(rollouts.create(plan.withActor(identity.getPrincipal().getName())))
+                .build();
     }
 
     @GET
@@ -54,9 +58,14 @@ public class RolloutResource {
     @Path("/{id}/{action}")
     @Consumes(MediaType.APPLICATION_JSON)
     @RolesAllowed(Role.OPERATOR_NAME)
-    @Operation(summary = "pause | resume | abort ({mode: keep|revert}) | retry-failed (operator); body {reason, mode?}; the actor is the authenticated user")
-    public Response act(@PathParam("id") String id, @PathParam("action") String action, Rollouts.Action body) throws Exception {
+    @Operation(
+            summary =
+                    "pause | resume | abort ({mode: keep|revert}) | retry-failed (operator); body {reason, mode?}; the actor is the authenticated user")
+    public Response act(@PathParam("id") String id, @PathParam("action") String action, Rollouts.Action body)
+            throws Exception {
         Rollouts.Action a = body == null ? new Rollouts.Action(null, null, null) : body;
-        return Response.ok(rollouts.act(id, action, a.withActor(identity.getPrincipal().getName()))).build();
+        return Response.ok(rollouts.act(
+                        id, action, a.withActor(identity.getPrincipal().getName())))
+                .build();
     }
 }

@@ -58,6 +58,7 @@ public enum RolloutState {
 
     /** The state a column value names. */
     public static RolloutState of(String sql) {
-        return EnumNames.find(values(), RolloutState::sql, sql).orElseThrow(() -> new IllegalArgumentException("not a rollout state: " + sql));
+        return EnumNames.find(values(), RolloutState::sql, sql)
+                .orElseThrow(() -> new IllegalArgumentException("not a rollout state: " + sql));
     }
 }

@@ -40,14 +40,18 @@ public class VersionResource {
     @Path("/versions/{version}")
     @Operation(summary = "One model version: files, Pareto front with device footprints, lineage")
     public Response get(@PathParam("version") String version) throws Exception {
-        return versions.find(version).map(v -> Response.ok(v).build()).orElse(ApiError.of(404, "no model version " + version));
+        return versions.find(version)
+                .map(v -> Response.ok(v).build())
+                .orElse(ApiError.of(404, "no model version " + version));
     }
 
     @POST
     @Path("/versions")
     @Consumes(MediaType.APPLICATION_JSON)
     @RolesAllowed(Role.OPERATOR_NAME)
-    @Operation(summary = "Register (operator) a bundle whose files were uploaded as blobs; idempotent (201 new, 200 existing)")
+    @Operation(
+            summary =
+                    "Register (operator) a bundle whose files were uploaded as blobs; idempotent (201 new, 200 existing)")
     public Response register(ModelVersions.Registration registration) throws Exception {
         ModelVersions.Registered r = versions.register(registration);
         return Response.status(r.created() ? 201 : 200).entity(r.version()).build();
@@ -59,16 +63,27 @@ public class VersionResource {
     public Response alias(@PathParam("alias") String alias) throws Exception {
         List<ModelVersions.AliasMove> history = versions.history(alias);
         if (history.isEmpty()) return ApiError.of(404, "no alias " + alias);
-        return Response.ok(Map.of("alias", alias, "modelVersion", history.get(history.size() - 1).modelVersion(), "history", history)).build();
+        return Response.ok(Map.of(
+                        "alias",
+                        alias,
+                        "modelVersion",
+                        history.get(history.size() - 1).modelVersion(),
+                        "history",
+                        history))
+                .build();
     }
 
     @PUT
     @Path("/aliases/{alias}")
     @Consumes(MediaType.APPLICATION_JSON)
     @RolesAllowed(Role.ADMIN_NAME)
-    @Operation(summary = "Point an alias at a version (promote; admin only; the actor is the authenticated user); announces it, so planners re-plan")
+    @Operation(
+            summary =
+                    "Point an alias at a version (promote; admin only; the actor is the authenticated user); announces it, so planners re-plan")
     public Response promote(@PathParam("alias") String alias, ModelVersions.Promotion promotion) throws Exception {
         if (promotion == null) throw ApiException.badRequest("a promotion {modelVersion, reason} is required");
-        return Response.ok(versions.promote(alias, promotion.withActor(identity.getPrincipal().getName()))).build();
+        return Response.ok(versions.promote(
+                        alias, promotion.withActor(identity.getPrincipal().getName())))
+                .build();
     }
 }

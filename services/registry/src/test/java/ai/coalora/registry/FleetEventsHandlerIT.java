@@ -50,15 +50,22 @@ class FleetEventsHandlerIT {
     @Test
     void capabilitiesCreateTheDeviceAndALaterAnnouncementReplacesThem() throws Exception {
         String device = "dev-" + UUID.randomUUID().toString().substring(0, 8);
-        CloudEvent first = event(EventTypes.CAPABILITIES, device, new DeviceCapabilities(device, 1L << 30, List.of(4, 8), List.of("coalora-packed"),
-                "phone", 0L, Map.of()));
+        CloudEvent first = event(
+                EventTypes.CAPABILITIES,
+                device,
+                new DeviceCapabilities(
+                        device, 1L << 30, List.of(4, 8), List.of("coalora-packed"), "phone", 0L, Map.of()));
         apply(first);
         assertEquals(first.id(), db.value("select capabilities_event_id from devices where device_id = ?", device));
-        CloudEvent second = event(EventTypes.CAPABILITIES, device, new DeviceCapabilities(device, 2L << 30, List.of(4), List.of("coalora-packed"),
-                "laptop", 0L, Map.of()));
+        CloudEvent second = event(
+                EventTypes.CAPABILITIES,
+                device,
+                new DeviceCapabilities(
+                        device, 2L << 30, List.of(4), List.of("coalora-packed"), "laptop", 0L, Map.of()));
         apply(second);
         assertEquals(second.id(), db.value("select capabilities_event_id from devices where device_id = ?", device));
-        assertEquals("laptop", db.value("select capabilities->>'computeClass' from devices where device_id = ?", device));
+        assertEquals(
+                "laptop", db.value("select capabilities->>'computeClass' from devices where device_id = ?", device));
         assertEquals(1L, ((Number) db.value("select count(*) from devices where device_id = ?", device)).longValue());
     }
 
@@ -67,62 +74,120 @@ class FleetEventsHandlerIT {
         String version = db.version(), device = db.devices(1).get(0);
         apply(event(EventTypes.ASSIGNMENT, device, assignment(device, "a-1", version, "c-3bit", 3.0, 0.91)));
         apply(event(EventTypes.ASSIGNMENT, device, assignment(device, "a-2", version, "c-4bit", 4.0, 0.93)));
-        assertEquals(2L, ((Number) db.value("select count(*) from assignments where device_id = ?", device)).longValue());
+        assertEquals(
+                2L, ((Number) db.value("select count(*) from assignments where device_id = ?", device)).longValue());
         assertEquals("a-2", db.value("select assignment_id from devices where device_id = ?", device));
         assertEquals("c-4bit", db.value("select config_id from devices where device_id = ?", device));
-        assertEquals(0.93, ((Number) db.value("select predicted_accuracy from devices where device_id = ?", device)).doubleValue(), 1e-12);
+        assertEquals(
+                0.93,
+                ((Number) db.value("select predicted_accuracy from devices where device_id = ?", device)).doubleValue(),
+                1e-12);
     }
 
     @Test
     void statusAdapterAndTelemetryRecordWhatTheDeviceRunsAndMeasured() throws Exception {
         String version = db.version(), device = db.devices(1).get(0), pkg = "b".repeat(64);
-        apply(event(EventTypes.ADAPTER_READY, device, new AdapterReady(device, "a-1", version, "c-3bit", 3.125, pkg,
-                List.of(new Artifact("adapter", "adapter.safetensors", "c".repeat(64), 1000, "/api/blobs/" + "c".repeat(64))))));
+        apply(event(
+                EventTypes.ADAPTER_READY,
+                device,
+                new AdapterReady(
+                        device,
+                        "a-1",
+                        version,
+                        "c-3bit",
+                        3.125,
+                        pkg,
+                        List.of(new Artifact(
+                                "adapter",
+                                "adapter.safetensors",
+                                "c".repeat(64),
+                                1000,
+                                "/api/blobs/" + "c".repeat(64))))));
         assertEquals(pkg, db.value("select package_sha256 from devices where device_id = ?", device));
-        assertEquals(3.125, ((Number) db.value("select average_bits from adapters where package_sha256 = ?", pkg)).doubleValue(), 1e-12);
+        assertEquals(
+                3.125,
+                ((Number) db.value("select average_bits from adapters where package_sha256 = ?", pkg)).doubleValue(),
+                1e-12);
 
-        apply(event(EventTypes.DEVICE_STATUS, device, new DeviceStatus(device, "a-1", version, "c-3bit", pkg, DeviceStatus.APPLIED, "ok",
-                Instant.now())));
+        apply(event(
+                EventTypes.DEVICE_STATUS,
+                device,
+                new DeviceStatus(device, "a-1", version, "c-3bit", pkg, DeviceStatus.APPLIED, "ok", Instant.now())));
         assertEquals("applied", db.value("select update_status from devices where device_id = ?", device));
         assertEquals(version, db.value("select update_version from devices where device_id = ?", device));
 
-        apply(event(EventTypes.TELEMETRY, device, new EvaluationTelemetry(device, version, "c-3bit", pkg, 0.875, 200, 3.5, 90_000_000L,
-                Instant.now())));
+        apply(event(
+                EventTypes.TELEMETRY,
+                device,
+                new EvaluationTelemetry(device, version, "c-3bit", pkg, 0.875, 200, 3.5, 90_000_000L, Instant.now())));
         assertEquals(1L, ((Number) db.value("select count(*) from telemetry where device_id = ?", device)).longValue());
-        assertEquals(0.875, ((Number) db.value("select telemetry_accuracy from devices where device_id = ?", device)).doubleValue(), 1e-12);
-        assertEquals(3.125, ((Number) db.value("select telemetry_average_bits from devices where device_id = ?", device)).doubleValue(), 1e-12,
+        assertEquals(
+                0.875,
+                ((Number) db.value("select telemetry_accuracy from devices where device_id = ?", device)).doubleValue(),
+                1e-12);
+        assertEquals(
+                3.125,
+                ((Number) db.value("select telemetry_average_bits from devices where device_id = ?", device))
+                        .doubleValue(),
+                1e-12,
                 "measured at its package's exact average bits");
     }
 
     @Test
     void eventsNamingAnUnregisteredVersionOrAnUnknownTypeAreRefusedAndWriteNothing() throws Exception {
         String device = db.devices(1).get(0), forged = "f".repeat(64);
-        RejectedEvent e = assertThrows(RejectedEvent.class, () -> apply(event(EventTypes.ASSIGNMENT, device,
-                assignment(device, "a-forged", forged, "c", 2.5, 0.99))));
+        RejectedEvent e = assertThrows(
+                RejectedEvent.class,
+                () -> apply(
+                        event(EventTypes.ASSIGNMENT, device, assignment(device, "a-forged", forged, "c", 2.5, 0.99))));
         assertTrue(e.getMessage().contains("not registered"), e.getMessage());
         assertNull(db.value("select assignment_id from assignments where assignment_id = 'a-forged'"));
-        assertThrows(RejectedEvent.class, () -> apply(event(EventTypes.TELEMETRY, device, new EvaluationTelemetry(device, forged, "c", "0".repeat(64),
-                0.1, 10, 1, 1, Instant.now()))));
+        assertThrows(
+                RejectedEvent.class,
+                () -> apply(event(
+                        EventTypes.TELEMETRY,
+                        device,
+                        new EvaluationTelemetry(device, forged, "c", "0".repeat(64), 0.1, 10, 1, 1, Instant.now()))));
         assertEquals(0L, ((Number) db.value("select count(*) from telemetry where device_id = ?", device)).longValue());
-        assertThrows(RejectedEvent.class, () -> apply(event(EventTypes.DEVICE_TARGET, device, new Payloads.DeviceTarget(device, null, null, null,
-                "not the registry's to record", null))));
+        assertThrows(
+                RejectedEvent.class,
+                () -> apply(event(
+                        EventTypes.DEVICE_TARGET,
+                        device,
+                        new Payloads.DeviceTarget(device, null, null, null, "not the registry's to record", null))));
     }
 
     @Test
     void dataThatPassesItsSchemaButDoesNotMapIsRefusedAndWritesNothing() throws Exception {
         String device = "dev-" + UUID.randomUUID().toString().substring(0, 8);
-        ObjectNode data = (ObjectNode) Payloads.toJson(new DeviceCapabilities(device, 1L << 30, List.of(4, 8), List.of("coalora-packed"),
-                "mid", 0L, Map.of()));
+        ObjectNode data = (ObjectNode) Payloads.toJson(new DeviceCapabilities(
+                device, 1L << 30, List.of(4, 8), List.of("coalora-packed"), "mid", 0L, Map.of()));
         data.put("memoryBytes", new BigInteger("100000000000000000000000")); // an integer, beyond a long
         assertEquals(List.of(), ServiceRuntime.schemas().validate(EventTypes.CAPABILITIES, data));
-        RejectedEvent e = assertThrows(RejectedEvent.class, () -> apply(CloudEvent.create("/test", EventTypes.CAPABILITIES, device, null, data)));
+        RejectedEvent e = assertThrows(
+                RejectedEvent.class,
+                () -> apply(CloudEvent.create("/test", EventTypes.CAPABILITIES, device, null, data)));
         assertTrue(e.getMessage().contains("out of range"), e.getMessage());
         assertNull(db.value("select device_id from devices where device_id = ?", device));
     }
 
-    static Assignment assignment(String device, String id, String version, String config, double bits, double predicted) {
-        return new Assignment(device, id, "caps-1", true, "best within budget", version, "production", config, bits, predicted,
-                "coalora-packed", null, null, null);
+    static Assignment assignment(
+            String device, String id, String version, String config, double bits, double predicted) {
+        return new Assignment(
+                device,
+                id,
+                "caps-1",
+                true,
+                "best within budget",
+                version,
+                "production",
+                config,
+                bits,
+                predicted,
+                "coalora-packed",
+                null,
+                null,
+                null);
     }
 
     static CloudEvent event(String type, String subject, Object payload) {

@@ -25,32 +25,67 @@ class FrontGgufTest {
     static final MatrixSpec UP = new MatrixSpec("encoder.layer.0.intermediate.dense.weight", 1536, 384);
     static final MatrixSpec DOWN = new MatrixSpec("encoder.layer.0.output.dense.weight", 384, 1536);
     static final MatrixSpec DOWN1 = new MatrixSpec("encoder.layer.1.output.dense.weight", 384, 1536);
-    static final ModelQuantConfig CONFIG = new ModelQuantConfig(QuantizerKind.NF, List.of(
-            new ModelQuantConfig.Entry(QUERY, QuantConfig.integerOnly(2)), new ModelQuantConfig.Entry(UP, QuantConfig.integerOnly(8)),
-            new ModelQuantConfig.Entry(DOWN, QuantConfig.integerOnly(2)), new ModelQuantConfig.Entry(DOWN1, QuantConfig.integerOnly(3))));
+    static final ModelQuantConfig CONFIG = new ModelQuantConfig(
+            QuantizerKind.NF,
+            List.of(
+                    new ModelQuantConfig.Entry(QUERY, QuantConfig.integerOnly(2)),
+                            new ModelQuantConfig.Entry(UP, QuantConfig.integerOnly(8)),
+                    new ModelQuantConfig.Entry(DOWN, QuantConfig.integerOnly(2)),
+                            new ModelQuantConfig.Entry(DOWN1, QuantConfig.integerOnly(3))));
 
     @Test
     void groupsByBitWidthAndTypes() {
         GgufTensors gguf = ModelVersions.ggufOf(MODEL, CONFIG);
         assertEquals(4 * DevicePackage.denseParameters(MODEL), gguf.denseBytes());
-        assertEquals(List.of(
-                new GgufGroup(2, 147456, List.of(new GgufChoice("K_QUANTS", "Q4_0", 82944), new GgufChoice("LEGACY", "Q4_0", 82944))),
-                new GgufGroup(2, 589824, List.of(new GgufChoice("K_QUANTS", "Q2_K", 193536), new GgufChoice("LEGACY", "Q4_0", 331776))),
-                new GgufGroup(3, 589824, List.of(new GgufChoice("K_QUANTS", "Q3_K", 253440), new GgufChoice("LEGACY", "Q4_0", 331776))),
-                new GgufGroup(8, 589824, List.of(new GgufChoice("K_QUANTS", "Q8_0", 626688), new GgufChoice("LEGACY", "Q8_0", 626688)))),
+        assertEquals(
+                List.of(
+                        new GgufGroup(
+                                2,
+                                147456,
+                                List.of(
+                                        new GgufChoice("K_QUANTS", "Q4_0", 82944),
+                                        new GgufChoice("LEGACY", "Q4_0", 82944))),
+                        new GgufGroup(
+                                2,
+                                589824,
+                                List.of(
+                                        new GgufChoice("K_QUANTS", "Q2_K", 193536),
+                                        new GgufChoice("LEGACY", "Q4_0", 331776))),
+                        new GgufGroup(
+                                3,
+                                589824,
+                                List.of(
+                                        new GgufChoice("K_QUANTS", "Q3_K", 253440),
+                                        new GgufChoice("LEGACY", "Q4_0", 331776))),
+                        new GgufGroup(
+                                8,
+                                589824,
+                                List.of(
+                                        new GgufChoice("K_QUANTS", "Q8_0", 626688),
+                                        new GgufChoice("LEGACY", "Q8_0", 626688)))),
                 gguf.groups());
     }
 
     @Test
     void thePlannerBudgetsTheEnginesBytes() {
-        FrontEntry e = new FrontEntry("a".repeat(64), CONFIG.averageBits(), 0.9, List.of(2, 3, 8), List.of("gguf"),
-                DevicePackage.weightBytes(MODEL, CONFIG), 0, ModelVersions.ggufOf(MODEL, CONFIG));
+        FrontEntry e = new FrontEntry(
+                "a".repeat(64),
+                CONFIG.averageBits(),
+                0.9,
+                List.of(2, 3, 8),
+                List.of("gguf"),
+                DevicePackage.weightBytes(MODEL, CONFIG),
+                0,
+                ModelVersions.ggufOf(MODEL, CONFIG));
         long dense = 4 * DevicePackage.denseParameters(MODEL);
-        GgufPlanning.GgufPlan k = GgufPlanning.plan(e, GgufPlanning.declared(List.of("Q2_K", "Q3_K", "Q4_K", "Q8_0", "Q4_0"))).plan();
+        GgufPlanning.GgufPlan k = GgufPlanning.plan(
+                        e, GgufPlanning.declared(List.of("Q2_K", "Q3_K", "Q4_K", "Q8_0", "Q4_0")))
+                .plan();
         assertEquals(dense + GgufTypeMapping.K_QUANTS.bytes(CONFIG), k.weightBytes());
         assertEquals(GgufTypeMapping.K_QUANTS.bitsPerWeight(CONFIG), k.bitsPerWeight(), 1e-12);
         assertEquals("K_QUANTS", k.mapping());
-        GgufPlanning.GgufPlan legacy = GgufPlanning.plan(e, GgufPlanning.declared(List.of("Q4_0", "Q8_0"))).plan();
+        GgufPlanning.GgufPlan legacy = GgufPlanning.plan(e, GgufPlanning.declared(List.of("Q4_0", "Q8_0")))
+                .plan();
         assertEquals(dense + GgufTypeMapping.LEGACY.bytes(CONFIG), legacy.weightBytes());
         assertEquals(GgufTypeMapping.LEGACY.bitsPerWeight(CONFIG), legacy.bitsPerWeight(), 1e-12);
         assertEquals("LEGACY", legacy.mapping());

@@ -26,13 +26,17 @@ final class RegistryTestDatabase implements AutoCloseable {
     }
 
     static RegistryTestDatabase start() throws IOException, SQLException {
-        return new RegistryTestDatabase(TestDatabase.start("registry", "classpath:db/messaging", "classpath:db/registry"));
+        return new RegistryTestDatabase(
+                TestDatabase.start("registry", "classpath:db/messaging", "classpath:db/registry"));
     }
 
     /** A registered model version (an empty front) under a fresh id. */
     String version() throws SQLException {
-        String v = UUID.randomUUID().toString().replace("-", "") + UUID.randomUUID().toString().replace("-", "");
-        exec("insert into model_versions (model_version, task, base_model, files, front) values (?, 'sentiment', 'test', '[]'::jsonb, '[]'::jsonb)", v);
+        String v = UUID.randomUUID().toString().replace("-", "")
+                + UUID.randomUUID().toString().replace("-", "");
+        exec(
+                "insert into model_versions (model_version, task, base_model, files, front) values (?, 'sentiment', 'test', '[]'::jsonb, '[]'::jsonb)",
+                v);
         return v;
     }
 
@@ -41,9 +45,13 @@ final class RegistryTestDatabase implements AutoCloseable {
         List<String> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             String id = "dev-" + UUID.randomUUID().toString().substring(0, 8);
-            String capabilities = Payloads.toJson(new DeviceCapabilities(id, 1L << 30, List.of(4, 8), List.of("coalora-packed"), "phone", 0L,
-                    Map.of())).toString();
-            exec("insert into devices (device_id, capabilities, feasible, predicted_accuracy) values (?, ?::jsonb, true, 0.9)", id, capabilities);
+            String capabilities = Payloads.toJson(new DeviceCapabilities(
+                            id, 1L << 30, List.of(4, 8), List.of("coalora-packed"), "phone", 0L, Map.of()))
+                    .toString();
+            exec(
+                    "insert into devices (device_id, capabilities, feasible, predicted_accuracy) values (?, ?::jsonb, true, 0.9)",
+                    id,
+                    capabilities);
             out.add(id);
         }
         out.sort(null);

@@ -70,47 +70,71 @@ class RolloutLifecycleIT {
         // a final state refuses every operator action, and nothing changes
         for (String action : List.of("pause", "resume", "abort", "retry-failed")) {
             String id = r.rolloutId();
-            ApiException e = assertThrows(ApiException.class, () -> rollouts.act(id, action, new Action("alice", "too late", null)), action);
+            ApiException e = assertThrows(
+                    ApiException.class, () -> rollouts.act(id, action, new Action("alice", "too late", null)), action);
             assertEquals(ApiException.Status.CONFLICT, e.status(), action);
         }
-        assertEquals(r.transitions().size(), rollouts.find(r.rolloutId()).orElseThrow().transitions().size());
+        assertEquals(
+                r.transitions().size(),
+                rollouts.find(r.rolloutId()).orElseThrow().transitions().size());
     }
 
     @Test
     void operatorsPauseResumeAndAbortAndEveryRefusalSaysWhy() throws Exception {
         String version = version();
         List<String> devices = devices(2);
-        String id = rollouts.create(plan(version, devices, List.of(1.0), null, null)).rolloutId();
+        String id = rollouts.create(plan(version, devices, List.of(1.0), null, null))
+                .rolloutId();
 
         Rollout paused = rollouts.act(id, "pause", new Action("alice", "hold on", null));
         assertEquals(RolloutState.PAUSED, paused.state());
         assertEquals("operator:alice", last(paused).actor());
         assertEquals("hold on", last(paused).reason());
         assertEquals(RolloutState.RUNNING, last(paused).from());
-        assertEquals(ApiException.Status.CONFLICT, assertThrows(ApiException.class, () -> rollouts.act(id, "pause", new Action("alice", null, null))).status());
+        assertEquals(
+                ApiException.Status.CONFLICT,
+                assertThrows(ApiException.class, () -> rollouts.act(id, "pause", new Action("alice", null, null)))
+                        .status());
 
         Rollout resumed = rollouts.act(id, "resume", new Action("bob", "go on", null));
         assertEquals(RolloutState.RUNNING, resumed.state(), "the wave is not concluded: it runs on");
-        assertEquals(ApiException.Status.CONFLICT, assertThrows(ApiException.class, () -> rollouts.act(id, "resume", new Action("bob", null, null))).status());
+        assertEquals(
+                ApiException.Status.CONFLICT,
+                assertThrows(ApiException.class, () -> rollouts.act(id, "resume", new Action("bob", null, null)))
+                        .status());
 
-        assertEquals(ApiException.Status.BAD_REQUEST, assertThrows(ApiException.class, () -> rollouts.act(id, "explode", new Action("bob", null, null))).status());
-        assertEquals(ApiException.Status.BAD_REQUEST, assertThrows(ApiException.class, () -> rollouts.act(id, "pause", new Action(null, null, null))).status());
-        assertEquals(ApiException.Status.NOT_FOUND, assertThrows(ApiException.class, () -> rollouts.act("r-none", "pause", new Action("bob", null, null))).status());
+        assertEquals(
+                ApiException.Status.BAD_REQUEST,
+                assertThrows(ApiException.class, () -> rollouts.act(id, "explode", new Action("bob", null, null)))
+                        .status());
+        assertEquals(
+                ApiException.Status.BAD_REQUEST,
+                assertThrows(ApiException.class, () -> rollouts.act(id, "pause", new Action(null, null, null)))
+                        .status());
+        assertEquals(
+                ApiException.Status.NOT_FOUND,
+                assertThrows(ApiException.class, () -> rollouts.act("r-none", "pause", new Action("bob", null, null)))
+                        .status());
         int before = rollouts.find(id).orElseThrow().transitions().size();
-        assertEquals(ApiException.Status.BAD_REQUEST, assertThrows(ApiException.class,
-                () -> rollouts.act(id, "abort", new Action("bob", null, "sideways"))).status());
+        assertEquals(
+                ApiException.Status.BAD_REQUEST,
+                assertThrows(ApiException.class, () -> rollouts.act(id, "abort", new Action("bob", null, "sideways")))
+                        .status());
         assertEquals(before, rollouts.find(id).orElseThrow().transitions().size(), "a refused action leaves no trace");
 
         Rollout aborted = rollouts.act(id, "abort", new Action("bob", "wrong version", "keep"));
         assertEquals(RolloutState.ABORTED, aborted.state());
-        assertTrue(last(aborted).reason().startsWith("wrong version"), last(aborted).reason());
+        assertTrue(
+                last(aborted).reason().startsWith("wrong version"),
+                last(aborted).reason());
     }
 
     @Test
     void theErrorThresholdPausesAndRetryingTheFailedDevicesRunsTheWaveAgain() throws Exception {
         String version = version();
         List<String> devices = devices(2);
-        String id = rollouts.create(plan(version, devices, List.of(1.0), null, "pause")).rolloutId();
+        String id = rollouts.create(plan(version, devices, List.of(1.0), null, "pause"))
+                .rolloutId();
         fail(version, devices.get(0));
         Rollout r = rollouts.find(id).orElseThrow();
         assertEquals(RolloutState.PAUSED, r.state());
@@ -127,7 +151,8 @@ class RolloutLifecycleIT {
     void anOperatorWhoResumesAConcludedLastWaveAcceptsItAndTheRolloutSucceeds() throws Exception {
         String version = version();
         List<String> devices = devices(2);
-        String id = rollouts.create(plan(version, devices, List.of(1.0), null, "pause")).rolloutId();
+        String id = rollouts.create(plan(version, devices, List.of(1.0), null, "pause"))
+                .rolloutId();
         fail(version, devices.get(1));
         finish(version, devices.get(0), 0.9); // recorded while paused; the wave is now concluded
         assertEquals(RolloutState.PAUSED, rollouts.find(id).orElseThrow().state());
@@ -141,7 +166,8 @@ class RolloutLifecycleIT {
     void theErrorThresholdAbortsAndKeepsWhenTheRolloutSaysSo() throws Exception {
         String version = version();
         List<String> devices = devices(2);
-        String id = rollouts.create(plan(version, devices, List.of(1.0), null, "abort-keep")).rolloutId();
+        String id = rollouts.create(plan(version, devices, List.of(1.0), null, "abort-keep"))
+                .rolloutId();
         fail(version, devices.get(0));
         assertEquals(RolloutState.ABORTED, rollouts.find(id).orElseThrow().state());
     }
@@ -150,7 +176,8 @@ class RolloutLifecycleIT {
     void abortAndRevertSendsMovedDevicesBackAndEndsRevertedWhenTheyAreBack() throws Exception {
         String version = version();
         List<String> devices = devices(2);
-        String id = rollouts.create(plan(version, devices, List.of(1.0), null, "abort-revert")).rolloutId();
+        String id = rollouts.create(plan(version, devices, List.of(1.0), null, "abort-revert"))
+                .rolloutId();
         finish(version, devices.get(0), 0.9);
         fail(version, devices.get(1));
         Rollout r = rollouts.find(id).orElseThrow();
@@ -168,7 +195,8 @@ class RolloutLifecycleIT {
     void theAccuracyGateStopsAWaveWhoseDevicesMeasureFarBelowThePrediction() throws Exception {
         String version = version();
         List<String> devices = devices(2);
-        String id = rollouts.create(plan(version, devices, List.of(1.0), null, null)).rolloutId();
+        String id = rollouts.create(plan(version, devices, List.of(1.0), null, null))
+                .rolloutId();
         finish(version, devices.get(0), 0.5); // predicted 0.9, margin 0.05
         Rollout r = rollouts.find(id).orElseThrow();
         assertEquals(RolloutState.PAUSED, r.state());
@@ -179,7 +207,8 @@ class RolloutLifecycleIT {
     void pauseOnWaveSuccessWaitsForAnOperatorWhoseResumeStartsTheNextWave() throws Exception {
         String version = version();
         List<String> devices = devices(2);
-        String id = rollouts.create(plan(version, devices, List.of(0.5, 0.5), "pause", null)).rolloutId();
+        String id = rollouts.create(plan(version, devices, List.of(0.5, 0.5), "pause", null))
+                .rolloutId();
         finish(version, devices.get(0), 0.9);
         Rollout r = rollouts.find(id).orElseThrow();
         assertEquals(RolloutState.PAUSED, r.state());
@@ -193,12 +222,15 @@ class RolloutLifecycleIT {
     @Test
     void theEngineRefusesAMoveTheTableDoesNotHold() throws Exception {
         String version = version();
-        String id = rollouts.create(plan(version, devices(1), List.of(1.0), null, null)).rolloutId();
+        String id = rollouts.create(plan(version, devices(1), List.of(1.0), null, null))
+                .rolloutId();
         rollouts.act(id, "abort", new Action("alice", "stop", "keep"));
         try (Connection c = db.dataSource.getConnection()) {
             c.setAutoCommit(false);
             RolloutEngine.State aborted = RolloutEngine.lock(c, id);
-            assertThrows(IllegalStateException.class, () -> RolloutEngine.setState(c, aborted, RolloutState.RUNNING, 1, "test", "revive"));
+            assertThrows(
+                    IllegalStateException.class,
+                    () -> RolloutEngine.setState(c, aborted, RolloutState.RUNNING, 1, "test", "revive"));
             c.rollback();
         }
         assertEquals(RolloutState.ABORTED, rollouts.find(id).orElseThrow().state());
@@ -207,7 +239,8 @@ class RolloutLifecycleIT {
     // ---- fixtures: a registered version, devices that run something, and the events devices send ----
 
     static Plan plan(String version, List<String> devices, List<Double> waves, String onWaveSuccess, String onFailure) {
-        // success: every device of a wave; error: more than 10% failed once one executed; gate: 5 points below the prediction
+        // success: every device of a wave; error: more than 10% failed once one executed; gate: 5 points below the
+        // prediction
         return new Plan(version, devices, waves, 1.0, 0.1, 1, 0.05, onWaveSuccess, onFailure, "alice");
     }
 
@@ -223,8 +256,10 @@ class RolloutLifecycleIT {
     static void finish(String version, String device, double accuracy) throws Exception {
         exec("update devices set update_status = 'applied', update_version = ? where device_id = ?", version, device);
         status(device, version, DeviceStatus.APPLIED);
-        inTransaction(tx -> RolloutEngine.onTelemetry(tx, new EvaluationTelemetry(device, version, "c1", "0".repeat(64), accuracy, 100, 1.0,
-                1000, Instant.now())));
+        inTransaction(tx -> RolloutEngine.onTelemetry(
+                tx,
+                new EvaluationTelemetry(
+                        device, version, "c1", "0".repeat(64), accuracy, 100, 1.0, 1000, Instant.now())));
     }
 
     static void fail(String version, String device) throws Exception {
@@ -232,7 +267,8 @@ class RolloutLifecycleIT {
     }
 
     static void status(String device, String version, String status) throws Exception {
-        inTransaction(tx -> RolloutEngine.onStatus(tx, new DeviceStatus(device, "a-1", version, "c1", "0".repeat(64), status, "test", Instant.now())));
+        inTransaction(tx -> RolloutEngine.onStatus(
+                tx, new DeviceStatus(device, "a-1", version, "c1", "0".repeat(64), status, "test", Instant.now())));
     }
 
     static void inTransaction(TestDatabase.Work work) throws Exception {
@@ -245,8 +281,10 @@ class RolloutLifecycleIT {
 
     /** device.target records the rollout put in the outbox. */
     static int targetsPublished(String rolloutId) throws SQLException {
-        return ((Number) db.value("select count(*) from outbox where topic = 'coalora.device.targets' and convert_from(value, 'UTF8') like ?",
-                "%" + rolloutId + "%")).intValue();
+        return ((Number) db.value(
+                        "select count(*) from outbox where topic = 'coalora.device.targets' and convert_from(value, 'UTF8') like ?",
+                        "%" + rolloutId + "%"))
+                .intValue();
     }
 
     static Rollouts.Transition last(Rollout r) {
@@ -254,6 +292,8 @@ class RolloutLifecycleIT {
     }
 
     static List<String> reasons(Rollout r, int n) {
-        return r.transitions().subList(0, n).stream().map(t -> t.reason().replaceAll(" for \\d+ devices in \\d+ waves", "")).toList();
+        return r.transitions().subList(0, n).stream()
+                .map(t -> t.reason().replaceAll(" for \\d+ devices in \\d+ waves", ""))
+                .toList();
     }
 }

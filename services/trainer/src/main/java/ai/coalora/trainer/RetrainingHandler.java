@@ -12,7 +12,6 @@ import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.train.FineTuneSettings;
 import ai.coalora.engine.train.Progress;
 import ai.coalora.fleet.events.CloudEvent;
-import ai.coalora.fleet.events.EventTypes;
 import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.RetrainingRequested;
 import ai.coalora.fleet.messaging.EventHandler;
@@ -22,7 +21,6 @@ import ai.coalora.fleet.registry.RegistryClient;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.FileNotFoundException;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -88,8 +86,11 @@ final class RetrainingHandler implements EventHandler {
     @Override
     public void apply(CloudEvent event, Transaction tx) throws RejectedEvent, SQLException {
         RetrainingRequested r = EventHandler.data(event, RetrainingRequested.class);
-        for (String u : unanswerable) if (u.startsWith(r.requestId() + ": ")) throw new RejectedEvent(u.substring(r.requestId().length() + 2));
-        if (answered(r.requestId()) == null) throw new IllegalStateException("request " + r.requestId() + " not answered after prepare");
+        for (String u : unanswerable)
+            if (u.startsWith(r.requestId() + ": "))
+                throw new RejectedEvent(u.substring(r.requestId().length() + 2));
+        if (answered(r.requestId()) == null)
+            throw new IllegalStateException("request " + r.requestId() + " not answered after prepare");
     }
 
     private void retrain(RetrainingRequested r) throws Exception {
@@ -99,22 +100,53 @@ final class RetrainingHandler implements EventHandler {
         ModelBundle.Loaded parent = ModelBundle.read(parentDir);
         BundleManifest m = parent.manifest();
         List<ModelQuantConfig> extra = new ArrayList<>();
-        for (BundleManifest.FrontPoint p : m.front()) if (r.configIds().contains(p.quantConfig().configId())) extra.add(p.quantConfig());
-        if (extra.size() < r.configIds().size()) throw new IllegalArgumentException("some requested configurations are not on the front of " + r.modelVersion());
+        for (BundleManifest.FrontPoint p : m.front())
+            if (r.configIds().contains(p.quantConfig().configId())) extra.add(p.quantConfig());
+        if (extra.size() < r.configIds().size())
+            throw new IllegalArgumentException(
+                    "some requested configurations are not on the front of " + r.modelVersion());
         List<WarmStart.Budget> budgets = new ArrayList<>();
-        for (Payloads.CoverageBudget b : r.budgetsOrEmpty()) budgets.add(new WarmStart.Budget(b.averageBits(), Set.copyOf(b.weightBits())));
+        for (Payloads.CoverageBudget b : r.budgetsOrEmpty())
+            budgets.add(new WarmStart.Budget(b.averageBits(), Set.copyOf(b.weightBits())));
         TaskData all = Tasks.builtin(m.task().name());
-        TaskData task = new TaskData(all.name(), all.labels(), all.train().subList(0, Math.min(schedule.trainExamples(), all.train().size())),
-                all.validation(), all.test(), all.sourceSha256());
+        TaskData task = new TaskData(
+                all.name(),
+                all.labels(),
+                all.train()
+                        .subList(
+                                0,
+                                Math.min(schedule.trainExamples(), all.train().size())),
+                all.validation(),
+                all.test(),
+                all.sourceSha256());
         FineTuneSettings d = FineTuneSettings.defaults();
-        FineTuneSettings fine = new FineTuneSettings(schedule.epochs(), d.batchSize(), d.learningRate(), d.weightDecay(), d.clipNorm(), d.seed(),
+        FineTuneSettings fine = new FineTuneSettings(
+                schedule.epochs(),
+                d.batchSize(),
+                d.learningRate(),
+                d.weightDecay(),
+                d.clipNorm(),
+                d.seed(),
                 new ai.coalora.engine.lora.LoraSpec(m.rank(), m.alpha()));
-        BundleTraining training = new BundleTraining(new CoaSettings(fine, 2, m.configAware(), CoaSettings.DEFAULT_CACHE_CAPACITY),
-                schedule.initialGrid(), schedule.segments(), schedule.candidates(), BundleTraining.defaults().evaluationBatch());
+        BundleTraining training = new BundleTraining(
+                new CoaSettings(fine, 2, m.configAware(), CoaSettings.DEFAULT_CACHE_CAPACITY),
+                schedule.initialGrid(),
+                schedule.segments(),
+                schedule.candidates(),
+                BundleTraining.defaults().evaluationBatch());
         Path out = workDir.resolve("results").resolve(r.requestId());
-        if (Files.exists(out)) try (Stream<Path> s = Files.list(out)) { for (Path f : s.toList()) Files.delete(f); }
-        LOG.info("retraining {} from {} with {} configurations and {} budgets added ({} examples, {} epochs)", r.requestId(),
-                r.modelVersion().substring(0, 12), extra.size(), budgets.size(), task.train().size(), schedule.epochs());
+        if (Files.exists(out))
+            try (Stream<Path> s = Files.list(out)) {
+                for (Path f : s.toList()) Files.delete(f);
+            }
+        LOG.info(
+                "retraining {} from {} with {} configurations and {} budgets added ({} examples, {} epochs)",
+                r.requestId(),
+                r.modelVersion().substring(0, 12),
+                extra.size(),
+                budgets.size(),
+                task.train().size(),
+                schedule.epochs());
         try (PretrainedModel model = PretrainedModel.miniLm(m.maxLength())) {
             training.run(model, task, m.maxLength(), out, Progress.NONE, new WarmStart(parent, extra, budgets));
         }
@@ -122,7 +154,8 @@ final class RetrainingHandler implements EventHandler {
         List<Map<String, String>> files = new ArrayList<>();
         try (Stream<Path> s = Files.list(out)) {
             for (Path f : s.filter(Files::isRegularFile).sorted().toList()) {
-                files.add(Map.of("name", f.getFileName().toString(), "sha256", registry.putBlob(Files.readAllBytes(f))));
+                files.add(
+                        Map.of("name", f.getFileName().toString(), "sha256", registry.putBlob(Files.readAllBytes(f))));
             }
         }
         ObjectNode lineage = Payloads.JSON.createObjectNode();
@@ -131,28 +164,47 @@ final class RetrainingHandler implements EventHandler {
         lineage.set("addedConfigurations", Payloads.toJson(r.configIds()));
         if (!budgets.isEmpty()) lineage.set("addedBudgets", Payloads.toJson(r.budgets()));
         lineage.putObject("trigger").put("reason", r.reason()).set("evidence", r.evidence());
-        lineage.putObject("data").put("task", task.name()).put("sha256", task.sourceSha256()).put("trainExamples", task.train().size());
+        lineage.putObject("data")
+                .put("task", task.name())
+                .put("sha256", task.sourceSha256())
+                .put("trainExamples", task.train().size());
         lineage.put("parentFiles", parentInfo.get("files").toString());
-        JsonNode version = registry.sendJson("POST", "api/versions", Map.of("files", files, "parentVersion", r.modelVersion(), "lineage", lineage));
+        JsonNode version = registry.sendJson(
+                "POST", "api/versions", Map.of("files", files, "parentVersion", r.modelVersion(), "lineage", lineage));
         String id = version.get("modelVersion").asText();
-        registry.sendJson("PUT", "api/aliases/" + schedule.alias(), Map.of("modelVersion", id, "actor", "trainer",
-                "reason", "retrained for " + r.requestId() + ": " + r.reason()));
+        registry.sendJson(
+                "PUT",
+                "api/aliases/" + schedule.alias(),
+                Map.of(
+                        "modelVersion",
+                        id,
+                        "actor",
+                        "trainer",
+                        "reason",
+                        "retrained for " + r.requestId() + ": " + r.reason()));
         double seconds = (System.nanoTime() - t0) / 1e9;
         try (Connection c = dataSource.getConnection();
-             PreparedStatement st = c.prepareStatement("insert into trainings (request_id, parent_version, result_version, seconds) values (?, ?, ?, ?) "
-                     + "on conflict do nothing")) {
+                PreparedStatement st = c.prepareStatement(
+                        "insert into trainings (request_id, parent_version, result_version, seconds) values (?, ?, ?, ?) "
+                                + "on conflict do nothing")) {
             st.setString(1, r.requestId());
             st.setString(2, r.modelVersion());
             st.setString(3, id);
             st.setDouble(4, seconds);
             st.executeUpdate();
         }
-        LOG.info("retraining {} registered version {} as {} in {} s", r.requestId(), id.substring(0, 12), schedule.alias(), Math.round(seconds));
+        LOG.info(
+                "retraining {} registered version {} as {} in {} s",
+                r.requestId(),
+                id.substring(0, 12),
+                schedule.alias(),
+                Math.round(seconds));
     }
 
     private String answered(String requestId) throws SQLException {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement st = c.prepareStatement("select result_version from trainings where request_id = ?")) {
+                PreparedStatement st =
+                        c.prepareStatement("select result_version from trainings where request_id = ?")) {
             st.setString(1, requestId);
             try (ResultSet rs = st.executeQuery()) {
                 return rs.next() ? rs.getString(1) : null;

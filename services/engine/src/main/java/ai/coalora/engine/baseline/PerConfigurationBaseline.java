@@ -27,7 +27,9 @@ public final class PerConfigurationBaseline {
 
         public final String label;
 
-        Variant(String label) { this.label = label; }
+        Variant(String label) {
+            this.label = label;
+        }
     }
 
     public record Run(Variant variant, double averageBits, FineTuner.Result result) {}
@@ -37,30 +39,62 @@ public final class PerConfigurationBaseline {
     /** Tokenized train/validation/test splits of a task. */
     public record Splits(EncodedExamples train, EncodedExamples validation, EncodedExamples test) {
         public static Splits of(PretrainedModel model, TaskData task) {
-            return new Splits(EncodedExamples.of(model.tokenizer(), task.train()),
-                    EncodedExamples.of(model.tokenizer(), task.validation()), EncodedExamples.of(model.tokenizer(), task.test()));
+            return new Splits(
+                    EncodedExamples.of(model.tokenizer(), task.train()),
+                    EncodedExamples.of(model.tokenizer(), task.validation()),
+                    EncodedExamples.of(model.tokenizer(), task.test()));
         }
     }
 
     private PerConfigurationBaseline() {}
 
-    public static Report run(PretrainedModel model, TaskData task, ModelQuantConfig config, FineTuneSettings settings,
-                             boolean references, Progress progress) {
-        if (task.train().isEmpty() || task.test().isEmpty()) throw new IllegalArgumentException("task " + task.name() + " has an empty train or test split");
+    public static Report run(
+            PretrainedModel model,
+            TaskData task,
+            ModelQuantConfig config,
+            FineTuneSettings settings,
+            boolean references,
+            Progress progress) {
+        if (task.train().isEmpty() || task.test().isEmpty())
+            throw new IllegalArgumentException("task " + task.name() + " has an empty train or test split");
         Splits splits = Splits.of(model, task);
         FineTuner tuner = new FineTuner(model.encoder(), task.labels().size());
         List<Run> runs = new ArrayList<>();
         try (BaseWeights quantized = QuantizedWeights.materialize(model.encoder(), config)) {
-            runs.add(new Run(Variant.QUANTIZED_LORA, config.averageBits(),
-                    tuner.run(quantized, settings, splits.train(), splits.validation(), splits.test(), phase(progress, "quantized+LoRA"))));
+            runs.add(new Run(
+                    Variant.QUANTIZED_LORA,
+                    config.averageBits(),
+                    tuner.run(
+                            quantized,
+                            settings,
+                            splits.train(),
+                            splits.validation(),
+                            splits.test(),
+                            phase(progress, "quantized+LoRA"))));
             if (references) {
-                runs.add(new Run(Variant.QUANTIZED_NO_ADAPTER, config.averageBits(),
-                        tuner.run(quantized, settings.withLora(null), splits.train(), splits.validation(), splits.test(), phase(progress, "quantized head-only"))));
+                runs.add(new Run(
+                        Variant.QUANTIZED_NO_ADAPTER,
+                        config.averageBits(),
+                        tuner.run(
+                                quantized,
+                                settings.withLora(null),
+                                splits.train(),
+                                splits.validation(),
+                                splits.test(),
+                                phase(progress, "quantized head-only"))));
             }
         }
         if (references) {
-            runs.add(new Run(Variant.FULL_PRECISION_LORA, 32.0,
-                    tuner.run(model.encoder().fullPrecision(), settings, splits.train(), splits.validation(), splits.test(), phase(progress, "fp32+LoRA"))));
+            runs.add(new Run(
+                    Variant.FULL_PRECISION_LORA,
+                    32.0,
+                    tuner.run(
+                            model.encoder().fullPrecision(),
+                            settings,
+                            splits.train(),
+                            splits.validation(),
+                            splits.test(),
+                            phase(progress, "fp32+LoRA"))));
         }
         return new Report(task.name(), config, runs);
     }

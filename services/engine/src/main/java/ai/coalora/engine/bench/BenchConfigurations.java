@@ -13,15 +13,22 @@ import java.util.Set;
  * allocations (the layout runtimes use, a family no training set is built from), and the initial training set =
  * the optimal allocations on an evenly spaced grid of budgets plus the seen ones.
  */
-public record BenchConfigurations(List<ModelQuantConfig> seen, List<ModelQuantConfig> unseen, List<ModelQuantConfig> initialSet) {
+public record BenchConfigurations(
+        List<ModelQuantConfig> seen, List<ModelQuantConfig> unseen, List<ModelQuantConfig> initialSet) {
 
-    public static BenchConfigurations of(BudgetPlanner planner, List<Double> seenBudgets, List<Double> unseenBudgets, int initialGrid) {
+    public static BenchConfigurations of(
+            BudgetPlanner planner, List<Double> seenBudgets, List<Double> unseenBudgets, int initialGrid) {
         return of(planner, seenBudgets, unseenBudgets, TrainingSetSpec.grid(initialGrid));
     }
 
-    public static BenchConfigurations of(BudgetPlanner planner, List<Double> seenBudgets, List<Double> unseenBudgets, TrainingSetSpec trainingSet) {
-        List<ModelQuantConfig> seen = seenBudgets.stream().map(b -> planner.allocate(b, false).config()).toList();
-        List<ModelQuantConfig> unseen = unseenBudgets.stream().map(b -> planner.allocate(b, true).config()).toList();
+    public static BenchConfigurations of(
+            BudgetPlanner planner, List<Double> seenBudgets, List<Double> unseenBudgets, TrainingSetSpec trainingSet) {
+        List<ModelQuantConfig> seen = seenBudgets.stream()
+                .map(b -> planner.allocate(b, false).config())
+                .toList();
+        List<ModelQuantConfig> unseen = unseenBudgets.stream()
+                .map(b -> planner.allocate(b, true).config())
+                .toList();
         Set<ModelQuantConfig> initial = new LinkedHashSet<>(trainingSet.configurations(planner));
         initial.addAll(seen);
         return new BenchConfigurations(seen, unseen, List.copyOf(initial));

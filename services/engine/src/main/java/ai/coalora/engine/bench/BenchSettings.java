@@ -30,29 +30,80 @@ import java.util.List;
  * @param headroom        also fine-tune the trained Shared-LoRA on single low-bit configurations (the headroom test)
  * @param searchPosteriorMean the search and random extension select on the GP posterior mean instead of raw losses
  */
-public record BenchSettings(boolean quick, int trainLimit, int testLimit, int maxLength, FineTuneSettings training,
-                            TrainingSetSpec trainingSet, int segments, int evaluationBatch, int candidates,
-                            List<Double> seenBudgets, List<Double> unseenBudgets, List<Double> unseenOptimalBudgets,
-                            List<Double> fleetBudgets, double fleetLowMax, int emissionSamples, int seeds, List<Method> methods,
-                            ThetaSettings theta, boolean headroom, boolean searchPosteriorMean) {
+public record BenchSettings(
+        boolean quick,
+        int trainLimit,
+        int testLimit,
+        int maxLength,
+        FineTuneSettings training,
+        TrainingSetSpec trainingSet,
+        int segments,
+        int evaluationBatch,
+        int candidates,
+        List<Double> seenBudgets,
+        List<Double> unseenBudgets,
+        List<Double> unseenOptimalBudgets,
+        List<Double> fleetBudgets,
+        double fleetLowMax,
+        int emissionSamples,
+        int seeds,
+        List<Method> methods,
+        ThetaSettings theta,
+        boolean headroom,
+        boolean searchPosteriorMean) {
 
     /** The paper's methods, in table order. */
-    public static final List<Method> PAPER_METHODS = List.of(Method.PER_CONFIGURATION, Method.SHARED_LORA, Method.COA_FROZEN,
-            Method.COA_RANDOM, Method.COA_SEARCH);
+    public static final List<Method> PAPER_METHODS = List.of(
+            Method.PER_CONFIGURATION, Method.SHARED_LORA, Method.COA_FROZEN, Method.COA_RANDOM, Method.COA_SEARCH);
 
     /** The comparison at this machine's scale: both tasks, 6 seen and 6 unseen configurations, 3 epochs, one seed. */
     public static BenchSettings full() {
-        return new BenchSettings(false, 1000, 0, 40, FineTuneSettings.defaults(), TrainingSetSpec.grid(50), 40, 128, 16,
-                List.of(2.5, 3.0, 3.5, 4.0, 4.5, 5.0), List.of(2.75, 3.25, 3.75, 4.25, 4.75, 5.25),
-                List.of(2.6, 2.9, 3.15, 3.4, 3.9, 4.6), range(2.5, 5.5, 0.25), 3.5, 200, 1, PAPER_METHODS,
-                ThetaSettings.defaults(), false, false);
+        return new BenchSettings(
+                false,
+                1000,
+                0,
+                40,
+                FineTuneSettings.defaults(),
+                TrainingSetSpec.grid(50),
+                40,
+                128,
+                16,
+                List.of(2.5, 3.0, 3.5, 4.0, 4.5, 5.0),
+                List.of(2.75, 3.25, 3.75, 4.25, 4.75, 5.25),
+                List.of(2.6, 2.9, 3.15, 3.4, 3.9, 4.6),
+                range(2.5, 5.5, 0.25),
+                3.5,
+                200,
+                1,
+                PAPER_METHODS,
+                ThetaSettings.defaults(),
+                false,
+                false);
     }
 
     /** A few minutes: small samples, two epochs, 3 seen and 3 unseen configurations; exercises every code path. */
     public static BenchSettings quickRun() {
-        return new BenchSettings(true, 256, 200, 48, FineTuneSettings.defaults().withEpochs(2), TrainingSetSpec.grid(8), 8, 64, 4,
-                List.of(2.5, 3.5, 4.5), List.of(2.75, 3.75, 4.75), List.of(2.9, 3.9), List.of(2.5, 3.0, 3.5, 4.5, 5.5), 3.0,
-                50, 1, PAPER_METHODS, ThetaSettings.defaults(), false, false);
+        return new BenchSettings(
+                true,
+                256,
+                200,
+                48,
+                FineTuneSettings.defaults().withEpochs(2),
+                TrainingSetSpec.grid(8),
+                8,
+                64,
+                4,
+                List.of(2.5, 3.5, 4.5),
+                List.of(2.75, 3.75, 4.75),
+                List.of(2.9, 3.9),
+                List.of(2.5, 3.0, 3.5, 4.5, 5.5),
+                3.0,
+                50,
+                1,
+                PAPER_METHODS,
+                ThetaSettings.defaults(),
+                false,
+                false);
     }
 
     /**
@@ -63,18 +114,38 @@ public record BenchSettings(boolean quick, int trainLimit, int testLimit, int ma
      */
     public static BenchSettings lowBit(BenchSettings base) {
         TrainingSetSpec set = new TrainingSetSpec(2.125, 4.5, base.trainingSet().count(), List.of(6.0, 8.0), List.of());
-        return new BenchSettings(base.quick, base.trainLimit, base.testLimit, base.maxLength, base.training, set, base.segments,
-                base.evaluationBatch, base.candidates, List.of(2.25, 2.5, 2.75, 3.0), List.of(2.375, 2.625, 2.875),
-                List.of(2.2, 2.45, 2.7, 2.95), range(2.25, 3.0, 0.125), 3.0, base.emissionSamples, base.seeds, base.methods,
-                base.theta, base.headroom, base.searchPosteriorMean);
+        return new BenchSettings(
+                base.quick,
+                base.trainLimit,
+                base.testLimit,
+                base.maxLength,
+                base.training,
+                set,
+                base.segments,
+                base.evaluationBatch,
+                base.candidates,
+                List.of(2.25, 2.5, 2.75, 3.0),
+                List.of(2.375, 2.625, 2.875),
+                List.of(2.2, 2.45, 2.7, 2.95),
+                range(2.25, 3.0, 0.125),
+                3.0,
+                base.emissionSamples,
+                base.seeds,
+                base.methods,
+                base.theta,
+                base.headroom,
+                base.searchPosteriorMean);
     }
 
     public BenchSettings {
         if (seeds < 1) throw new IllegalArgumentException("--seeds must be >= 1, got " + seeds);
         if (methods.isEmpty()) throw new IllegalArgumentException("no methods to run");
-        if (methods.stream().distinct().count() != methods.size()) throw new IllegalArgumentException("a method is listed twice: " + methods);
-        if (trainLimit < 0 || testLimit < 0 || evaluationBatch < 0) throw new IllegalArgumentException("limits must be >= 0");
-        if (seenBudgets.isEmpty() || fleetBudgets.isEmpty()) throw new IllegalArgumentException("seen and fleet budgets must not be empty");
+        if (methods.stream().distinct().count() != methods.size())
+            throw new IllegalArgumentException("a method is listed twice: " + methods);
+        if (trainLimit < 0 || testLimit < 0 || evaluationBatch < 0)
+            throw new IllegalArgumentException("limits must be >= 0");
+        if (seenBudgets.isEmpty() || fleetBudgets.isEmpty())
+            throw new IllegalArgumentException("seen and fleet budgets must not be empty");
         methods = List.copyOf(methods);
     }
 
@@ -84,52 +155,225 @@ public record BenchSettings(boolean quick, int trainLimit, int testLimit, int ma
         return out;
     }
 
-    public boolean runs(Method m) { return methods.contains(m); }
+    public boolean runs(Method m) {
+        return methods.contains(m);
+    }
 
     public BenchSettings withTraining(FineTuneSettings t) {
-        return new BenchSettings(quick, trainLimit, testLimit, maxLength, t, trainingSet, segments, evaluationBatch, candidates, seenBudgets,
-                unseenBudgets, unseenOptimalBudgets, fleetBudgets, fleetLowMax, emissionSamples, seeds, methods, theta, headroom, searchPosteriorMean);
+        return new BenchSettings(
+                quick,
+                trainLimit,
+                testLimit,
+                maxLength,
+                t,
+                trainingSet,
+                segments,
+                evaluationBatch,
+                candidates,
+                seenBudgets,
+                unseenBudgets,
+                unseenOptimalBudgets,
+                fleetBudgets,
+                fleetLowMax,
+                emissionSamples,
+                seeds,
+                methods,
+                theta,
+                headroom,
+                searchPosteriorMean);
     }
 
     public BenchSettings withTrainLimit(int n) {
-        return new BenchSettings(quick, n, testLimit, maxLength, training, trainingSet, segments, evaluationBatch, candidates, seenBudgets,
-                unseenBudgets, unseenOptimalBudgets, fleetBudgets, fleetLowMax, emissionSamples, seeds, methods, theta, headroom, searchPosteriorMean);
+        return new BenchSettings(
+                quick,
+                n,
+                testLimit,
+                maxLength,
+                training,
+                trainingSet,
+                segments,
+                evaluationBatch,
+                candidates,
+                seenBudgets,
+                unseenBudgets,
+                unseenOptimalBudgets,
+                fleetBudgets,
+                fleetLowMax,
+                emissionSamples,
+                seeds,
+                methods,
+                theta,
+                headroom,
+                searchPosteriorMean);
     }
 
     public BenchSettings withTrainingSet(TrainingSetSpec spec) {
-        return new BenchSettings(quick, trainLimit, testLimit, maxLength, training, spec, segments, evaluationBatch, candidates, seenBudgets,
-                unseenBudgets, unseenOptimalBudgets, fleetBudgets, fleetLowMax, emissionSamples, seeds, methods, theta, headroom, searchPosteriorMean);
+        return new BenchSettings(
+                quick,
+                trainLimit,
+                testLimit,
+                maxLength,
+                training,
+                spec,
+                segments,
+                evaluationBatch,
+                candidates,
+                seenBudgets,
+                unseenBudgets,
+                unseenOptimalBudgets,
+                fleetBudgets,
+                fleetLowMax,
+                emissionSamples,
+                seeds,
+                methods,
+                theta,
+                headroom,
+                searchPosteriorMean);
     }
 
     public BenchSettings withSearch(int evaluation, int candidateCount) {
-        return new BenchSettings(quick, trainLimit, testLimit, maxLength, training, trainingSet, segments, evaluation, candidateCount,
-                seenBudgets, unseenBudgets, unseenOptimalBudgets, fleetBudgets, fleetLowMax, emissionSamples, seeds, methods, theta, headroom, searchPosteriorMean);
+        return new BenchSettings(
+                quick,
+                trainLimit,
+                testLimit,
+                maxLength,
+                training,
+                trainingSet,
+                segments,
+                evaluation,
+                candidateCount,
+                seenBudgets,
+                unseenBudgets,
+                unseenOptimalBudgets,
+                fleetBudgets,
+                fleetLowMax,
+                emissionSamples,
+                seeds,
+                methods,
+                theta,
+                headroom,
+                searchPosteriorMean);
     }
 
     public BenchSettings withSeeds(int n) {
-        return new BenchSettings(quick, trainLimit, testLimit, maxLength, training, trainingSet, segments, evaluationBatch, candidates, seenBudgets,
-                unseenBudgets, unseenOptimalBudgets, fleetBudgets, fleetLowMax, emissionSamples, n, methods, theta, headroom, searchPosteriorMean);
+        return new BenchSettings(
+                quick,
+                trainLimit,
+                testLimit,
+                maxLength,
+                training,
+                trainingSet,
+                segments,
+                evaluationBatch,
+                candidates,
+                seenBudgets,
+                unseenBudgets,
+                unseenOptimalBudgets,
+                fleetBudgets,
+                fleetLowMax,
+                emissionSamples,
+                n,
+                methods,
+                theta,
+                headroom,
+                searchPosteriorMean);
     }
 
     public BenchSettings withMethods(List<Method> m) {
         List<Method> ordered = new ArrayList<>(m);
         ordered.sort(null); // enum order: per-configuration first, as the report's baseline
-        return new BenchSettings(quick, trainLimit, testLimit, maxLength, training, trainingSet, segments, evaluationBatch, candidates, seenBudgets,
-                unseenBudgets, unseenOptimalBudgets, fleetBudgets, fleetLowMax, emissionSamples, seeds, ordered, theta, headroom, searchPosteriorMean);
+        return new BenchSettings(
+                quick,
+                trainLimit,
+                testLimit,
+                maxLength,
+                training,
+                trainingSet,
+                segments,
+                evaluationBatch,
+                candidates,
+                seenBudgets,
+                unseenBudgets,
+                unseenOptimalBudgets,
+                fleetBudgets,
+                fleetLowMax,
+                emissionSamples,
+                seeds,
+                ordered,
+                theta,
+                headroom,
+                searchPosteriorMean);
     }
 
     public BenchSettings withTheta(ThetaSettings t) {
-        return new BenchSettings(quick, trainLimit, testLimit, maxLength, training, trainingSet, segments, evaluationBatch, candidates, seenBudgets,
-                unseenBudgets, unseenOptimalBudgets, fleetBudgets, fleetLowMax, emissionSamples, seeds, methods, t, headroom, searchPosteriorMean);
+        return new BenchSettings(
+                quick,
+                trainLimit,
+                testLimit,
+                maxLength,
+                training,
+                trainingSet,
+                segments,
+                evaluationBatch,
+                candidates,
+                seenBudgets,
+                unseenBudgets,
+                unseenOptimalBudgets,
+                fleetBudgets,
+                fleetLowMax,
+                emissionSamples,
+                seeds,
+                methods,
+                t,
+                headroom,
+                searchPosteriorMean);
     }
 
     public BenchSettings withSearchPosteriorMean(boolean on) {
-        return new BenchSettings(quick, trainLimit, testLimit, maxLength, training, trainingSet, segments, evaluationBatch, candidates, seenBudgets,
-                unseenBudgets, unseenOptimalBudgets, fleetBudgets, fleetLowMax, emissionSamples, seeds, methods, theta, headroom, on);
+        return new BenchSettings(
+                quick,
+                trainLimit,
+                testLimit,
+                maxLength,
+                training,
+                trainingSet,
+                segments,
+                evaluationBatch,
+                candidates,
+                seenBudgets,
+                unseenBudgets,
+                unseenOptimalBudgets,
+                fleetBudgets,
+                fleetLowMax,
+                emissionSamples,
+                seeds,
+                methods,
+                theta,
+                headroom,
+                on);
     }
 
     public BenchSettings withHeadroom(boolean on) {
-        return new BenchSettings(quick, trainLimit, testLimit, maxLength, training, trainingSet, segments, evaluationBatch, candidates, seenBudgets,
-                unseenBudgets, unseenOptimalBudgets, fleetBudgets, fleetLowMax, emissionSamples, seeds, methods, theta, on, searchPosteriorMean);
+        return new BenchSettings(
+                quick,
+                trainLimit,
+                testLimit,
+                maxLength,
+                training,
+                trainingSet,
+                segments,
+                evaluationBatch,
+                candidates,
+                seenBudgets,
+                unseenBudgets,
+                unseenOptimalBudgets,
+                fleetBudgets,
+                fleetLowMax,
+                emissionSamples,
+                seeds,
+                methods,
+                theta,
+                on,
+                searchPosteriorMean);
     }
 }

@@ -37,8 +37,14 @@ public final class FleetReport {
     private static final long BOOTSTRAP_SEED = 11;
 
     /** One method's fleet numbers, each over seeds and examples. */
-    public record Row(Method method, Estimate fleet, Estimate fleetLow, Estimate fleetLowValidation, Estimate unseenIntegerOnly,
-                      Estimate unseenOptimal, double trainSeconds) {}
+    public record Row(
+            Method method,
+            Estimate fleet,
+            Estimate fleetLow,
+            Estimate fleetLowValidation,
+            Estimate unseenIntegerOnly,
+            Estimate unseenOptimal,
+            double trainSeconds) {}
 
     /** One decision rule, measured. */
     public record Verdict(String rule, Method method, String measured, boolean met) {}
@@ -49,12 +55,19 @@ public final class FleetReport {
         PairedBootstrap bootstrap = new PairedBootstrap(BOOTSTRAP_SEED);
         List<Row> rows = new ArrayList<>();
         for (Method m : t.settings().methods()) {
-            rows.add(new Row(m, bootstrap.seedsAndExamples(perSeed(t, m, r -> fleetScores(r.fleet(), t, false, false))),
+            rows.add(new Row(
+                    m,
+                    bootstrap.seedsAndExamples(perSeed(t, m, r -> fleetScores(r.fleet(), t, false, false))),
                     bootstrap.seedsAndExamples(perSeed(t, m, r -> fleetScores(r.fleet(), t, true, false))),
                     bootstrap.seedsAndExamples(perSeed(t, m, r -> fleetScores(r.fleet(), t, true, true))),
                     bootstrap.seedsAndExamples(perSeed(t, m, r -> mean(unseen(r, t)))),
-                    m == Method.PER_CONFIGURATION ? null : bootstrap.seedsAndExamples(perSeed(t, m, r -> mean(r.unseenOptimal()))),
-                    t.seeds().stream().mapToDouble(s -> s.method(m).trainSeconds()).average().orElse(Double.NaN)));
+                    m == Method.PER_CONFIGURATION
+                            ? null
+                            : bootstrap.seedsAndExamples(perSeed(t, m, r -> mean(r.unseenOptimal()))),
+                    t.seeds().stream()
+                            .mapToDouble(s -> s.method(m).trainSeconds())
+                            .average()
+                            .orElse(Double.NaN)));
         }
         return rows;
     }
@@ -63,28 +76,48 @@ public final class FleetReport {
     public static List<Verdict> verdicts(TaskResult t) {
         PairedBootstrap bootstrap = new PairedBootstrap(BOOTSTRAP_SEED);
         List<Verdict> out = new ArrayList<>();
-        boolean shared = t.settings().runs(Method.SHARED_LORA), perConfig = t.settings().runs(Method.PER_CONFIGURATION);
+        boolean shared = t.settings().runs(Method.SHARED_LORA),
+                perConfig = t.settings().runs(Method.PER_CONFIGURATION);
         for (Method m : t.settings().methods()) {
             if (!m.configAware()) continue;
             if (shared) {
-                Estimate d = difference(bootstrap, t, m, Method.SHARED_LORA, r -> fleetScores(r.fleet(), t, true, false));
-                out.add(new Verdict("(a) F_low - F_low(Shared-LoRA) > 0, interval excluding 0", m, points(d), d.low() > 0));
-                Estimate f = difference(bootstrap, t, m, Method.SHARED_LORA, r -> fleetScores(r.fleet(), t, false, false));
-                out.add(new Verdict("(g) F - F(Shared-LoRA) not below 0 with an interval excluding 0 (the defaults rule)", m, points(f),
+                Estimate d =
+                        difference(bootstrap, t, m, Method.SHARED_LORA, r -> fleetScores(r.fleet(), t, true, false));
+                out.add(new Verdict(
+                        "(a) F_low - F_low(Shared-LoRA) > 0, interval excluding 0", m, points(d), d.low() > 0));
+                Estimate f =
+                        difference(bootstrap, t, m, Method.SHARED_LORA, r -> fleetScores(r.fleet(), t, false, false));
+                out.add(new Verdict(
+                        "(g) F - F(Shared-LoRA) not below 0 with an interval excluding 0 (the defaults rule)",
+                        m,
+                        points(f),
                         f.high() >= 0));
             }
             if (perConfig) {
-                Estimate d = difference(bootstrap, t, m, Method.PER_CONFIGURATION, r -> fleetScores(r.fleet(), t, false, false));
-                out.add(new Verdict("(b) F - F(per-configuration staircase) >= 0, lower bound > -0.5", m, points(d),
+                Estimate d = difference(
+                        bootstrap, t, m, Method.PER_CONFIGURATION, r -> fleetScores(r.fleet(), t, false, false));
+                out.add(new Verdict(
+                        "(b) F - F(per-configuration staircase) >= 0, lower bound > -0.5",
+                        m,
+                        points(d),
                         d.value() >= 0 && d.low() > -0.005));
                 Estimate u = difference(bootstrap, t, m, Method.PER_CONFIGURATION, r -> mean(unseen(r, t)));
-                out.add(new Verdict("(c) unseen integer-only within 0.5 points of the per-configuration oracle", m, points(u), u.value() >= -0.005));
+                out.add(new Verdict(
+                        "(c) unseen integer-only within 0.5 points of the per-configuration oracle",
+                        m,
+                        points(u),
+                        u.value() >= -0.005));
                 double ratio = timeRatio(t, m);
-                out.add(new Verdict("(d) training time <= 0.5x the per-configuration runs", m, String.format(Locale.ROOT, "%.2fx", ratio), ratio <= 0.5));
+                out.add(new Verdict(
+                        "(d) training time <= 0.5x the per-configuration runs",
+                        m,
+                        String.format(Locale.ROOT, "%.2fx", ratio),
+                        ratio <= 0.5));
             }
         }
         if (t.settings().runs(Method.COA_SEARCH) && t.settings().runs(Method.COA_FROZEN)) {
-            Estimate d = difference(bootstrap, t, Method.COA_SEARCH, Method.COA_FROZEN, r -> fleetScores(r.fleet(), t, false, false));
+            Estimate d = difference(
+                    bootstrap, t, Method.COA_SEARCH, Method.COA_FROZEN, r -> fleetScores(r.fleet(), t, false, false));
             out.add(new Verdict("(f) search vs frozen set on F (reported)", Method.COA_SEARCH, points(d), d.low() > 0));
         }
         return out;
@@ -103,24 +136,44 @@ public final class FleetReport {
     public static String markdown(TaskResult t) {
         StringBuilder out = new StringBuilder();
         BenchSettings s = t.settings();
-        out.append(String.format(Locale.ROOT, "#### %s: the fleet (%d devices, budgets %.2f-%.2f bits; F_low: up to %.2f bits), %d seed%s%n%n",
-                t.task(), s.fleetBudgets().size(), s.fleetBudgets().get(0), s.fleetBudgets().get(s.fleetBudgets().size() - 1),
-                s.fleetLowMax(), t.seeds().size(), t.seeds().size() == 1 ? "" : "s"));
-        out.append("| method | F | F_low | F_low (validation) | unseen integer-only | unseen budget-optimal | training time |\n");
+        out.append(String.format(
+                Locale.ROOT,
+                "#### %s: the fleet (%d devices, budgets %.2f-%.2f bits; F_low: up to %.2f bits), %d seed%s%n%n",
+                t.task(),
+                s.fleetBudgets().size(),
+                s.fleetBudgets().get(0),
+                s.fleetBudgets().get(s.fleetBudgets().size() - 1),
+                s.fleetLowMax(),
+                t.seeds().size(),
+                t.seeds().size() == 1 ? "" : "s"));
+        out.append(
+                "| method | F | F_low | F_low (validation) | unseen integer-only | unseen budget-optimal | training time |\n");
         out.append("|---|---|---|---|---|---|---|\n");
         for (Row r : rows(t)) {
-            out.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %.0f s |%n", r.method().label, pct(r.fleet()),
-                    pct(r.fleetLow()), pct(r.fleetLowValidation()), pct(r.unseenIntegerOnly()),
-                    r.unseenOptimal() == null ? "-" : pct(r.unseenOptimal()), r.trainSeconds()));
+            out.append(String.format(
+                    Locale.ROOT,
+                    "| %s | %s | %s | %s | %s | %s | %.0f s |%n",
+                    r.method().label,
+                    pct(r.fleet()),
+                    pct(r.fleetLow()),
+                    pct(r.fleetLowValidation()),
+                    pct(r.unseenIntegerOnly()),
+                    r.unseenOptimal() == null ? "-" : pct(r.unseenOptimal()),
+                    r.trainSeconds()));
         }
-        out.append("\nAccuracies in points, mean over seeds, with 95% intervals from a paired bootstrap over training seeds and test ")
-                .append("examples. Per-configuration LoRA serves each device the adapter of the largest trained budget that fits; the shared ")
-                .append("methods serve the budget-optimal allocation at the device's budget, or a cheaper candidate whose validation ")
+        out.append(
+                        "\nAccuracies in points, mean over seeds, with 95% intervals from a paired bootstrap over training seeds and test ")
+                .append(
+                        "examples. Per-configuration LoRA serves each device the adapter of the largest trained budget that fits; the shared ")
+                .append(
+                        "methods serve the budget-optimal allocation at the device's budget, or a cheaper candidate whose validation ")
                 .append("accuracy is higher by more than the paired standard error. F_low (validation) scores the ")
-                .append("served configurations on the validation split, which chose them: for comparing recipes, never for the verdicts.\n\n");
+                .append(
+                        "served configurations on the validation split, which chose them: for comparing recipes, never for the verdicts.\n\n");
         out.append("Decision rules:\n");
         for (Verdict v : verdicts(t)) {
-            out.append(String.format("- %s, %s: %s — %s%n", v.rule(), v.method().label, v.measured(), v.met() ? "met" : "missed"));
+            out.append(String.format(
+                    "- %s, %s: %s — %s%n", v.rule(), v.method().label, v.measured(), v.met() ? "met" : "missed"));
         }
         return out.toString();
     }
@@ -140,12 +193,24 @@ public final class FleetReport {
             rows.add(row);
         }
         out.put("methods", rows);
-        out.put("verdicts", verdicts(t).stream().map(v -> Map.of("rule", v.rule(), "method", v.method().jsonName(),
-                "measured", v.measured(), "met", v.met())).toList());
+        out.put(
+                "verdicts",
+                verdicts(t).stream()
+                        .map(v -> Map.of(
+                                "rule",
+                                v.rule(),
+                                "method",
+                                v.method().jsonName(),
+                                "measured",
+                                v.measured(),
+                                "met",
+                                v.met()))
+                        .toList());
         return out;
     }
 
-    private static Estimate difference(PairedBootstrap bootstrap, TaskResult t, Method a, Method b, Function<MethodResult, double[]> score) {
+    private static Estimate difference(
+            PairedBootstrap bootstrap, TaskResult t, Method a, Method b, Function<MethodResult, double[]> score) {
         List<double[]> as = perSeed(t, a, score), bs = perSeed(t, b, score);
         List<double[]> net = new ArrayList<>();
         for (int k = 0; k < as.size(); k++) {
@@ -194,6 +259,7 @@ public final class FleetReport {
     }
 
     private static String points(Estimate e) {
-        return String.format(Locale.ROOT, "%+.2f [%+.2f, %+.2f] points", 100 * e.value(), 100 * e.low(), 100 * e.high());
+        return String.format(
+                Locale.ROOT, "%+.2f [%+.2f, %+.2f] points", 100 * e.value(), 100 * e.low(), 100 * e.high());
     }
 }

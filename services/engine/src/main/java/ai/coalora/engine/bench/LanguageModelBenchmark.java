@@ -53,35 +53,78 @@ public final class LanguageModelBenchmark {
      * @param seenBudgets     budgets of the per-configuration baseline (their allocations join the training set)
      * @param unseenBudgets   budgets no method trains on (integer-only allocations)
      */
-    public record Settings(boolean quick, int seqLen, int trainWindows, int evaluationWindows, int testWindows,
-                           FineTuneSettings training, int initialGrid, int segments, int candidates,
-                           List<Double> seenBudgets, List<Double> unseenBudgets) {
+    public record Settings(
+            boolean quick,
+            int seqLen,
+            int trainWindows,
+            int evaluationWindows,
+            int testWindows,
+            FineTuneSettings training,
+            int initialGrid,
+            int segments,
+            int candidates,
+            List<Double> seenBudgets,
+            List<Double> unseenBudgets) {
 
         /** The comparison at this machine's scale: 4 seen and 4 unseen configurations, 2 epochs. */
         public static Settings full() {
-            return new Settings(false, 64, 0, 24, 96, FineTuneSettings.defaults().withEpochs(2).withBatchSize(16), 24, 20, 8,
-                    List.of(2.5, 3.0, 3.5, 4.5), List.of(2.75, 3.25, 4.0, 5.0));
+            return new Settings(
+                    false,
+                    64,
+                    0,
+                    24,
+                    96,
+                    FineTuneSettings.defaults().withEpochs(2).withBatchSize(16),
+                    24,
+                    20,
+                    8,
+                    List.of(2.5, 3.0, 3.5, 4.5),
+                    List.of(2.75, 3.25, 4.0, 5.0));
         }
 
         /** The same comparison with every method trained for {@code epochs} epochs. */
         public Settings withEpochs(int epochs) {
-            return new Settings(quick, seqLen, trainWindows, evaluationWindows, testWindows, training.withEpochs(epochs), initialGrid,
-                    segments, candidates, seenBudgets, unseenBudgets);
+            return new Settings(
+                    quick,
+                    seqLen,
+                    trainWindows,
+                    evaluationWindows,
+                    testWindows,
+                    training.withEpochs(epochs),
+                    initialGrid,
+                    segments,
+                    candidates,
+                    seenBudgets,
+                    unseenBudgets);
         }
 
         /** A few minutes on the default pretrained model: fewer windows, 2 seen and 2 unseen configurations. */
         public static Settings quickRun() {
-            return new Settings(true, 64, 160, 8, 32, FineTuneSettings.defaults().withEpochs(2).withBatchSize(16), 8, 8, 4,
-                    List.of(2.5, 3.5), List.of(2.75, 4.0));
+            return new Settings(
+                    true,
+                    64,
+                    160,
+                    8,
+                    32,
+                    FineTuneSettings.defaults().withEpochs(2).withBatchSize(16),
+                    8,
+                    8,
+                    4,
+                    List.of(2.5, 3.5),
+                    List.of(2.75, 4.0));
         }
     }
 
     /** One method on one configuration: the held-out mean cross entropy (nats per token) of every test window. */
     public record Evaluation(ModelQuantConfig config, boolean seen, double[] windowLosses) {
         /** Mean cross entropy over the windows (equal lengths: the mean over all tokens). */
-        public double loss() { return Arrays.stream(windowLosses).average().orElse(Double.NaN); }
+        public double loss() {
+            return Arrays.stream(windowLosses).average().orElse(Double.NaN);
+        }
 
-        public double perplexity() { return Math.exp(loss()); }
+        public double perplexity() {
+            return Math.exp(loss());
+        }
     }
 
     /**
@@ -89,26 +132,42 @@ public final class LanguageModelBenchmark {
      * +0.012: 1.2% higher perplexity), with a 95% paired-bootstrap interval over the test windows.
      */
     public static PairedBootstrap.Estimate perplexityGap(List<Evaluation> method, List<Evaluation> baseline) {
-        PairedBootstrap.Estimate d = new PairedBootstrap(BOOTSTRAP_SEED).meanScoreDifference(
-                method.stream().map(Evaluation::windowLosses).toList(), baseline.stream().map(Evaluation::windowLosses).toList());
+        PairedBootstrap.Estimate d = new PairedBootstrap(BOOTSTRAP_SEED)
+                .meanScoreDifference(
+                        method.stream().map(Evaluation::windowLosses).toList(),
+                        baseline.stream().map(Evaluation::windowLosses).toList());
         // a difference of mean log-likelihoods is the log of a perplexity ratio
         return new PairedBootstrap.Estimate(Math.expm1(d.value()), Math.expm1(d.low()), Math.expm1(d.high()));
     }
 
     private static final long BOOTSTRAP_SEED = 7;
 
-    public record MethodResult(Method method, double trainSeconds, String configsServed, int trainingConfigurations,
-                               long trainTokens, List<Evaluation> evaluations) {}
+    public record MethodResult(
+            Method method,
+            double trainSeconds,
+            String configsServed,
+            int trainingConfigurations,
+            long trainTokens,
+            List<Evaluation> evaluations) {}
 
     /** Per configuration (seen, then unseen): the quantized model with no adapter. Plus the full-precision model's loss. */
     public record References(List<Evaluation> quantizedNoAdapter, double fullPrecisionLoss) {}
 
-    public record Result(String domain, int trainWindows, int testWindows, int seqLen, List<ModelQuantConfig> seen,
-                         List<ModelQuantConfig> unseen, int initialSetSize, References references, List<MethodResult> methods,
-                         double seconds) {}
+    public record Result(
+            String domain,
+            int trainWindows,
+            int testWindows,
+            int seqLen,
+            List<ModelQuantConfig> seen,
+            List<ModelQuantConfig> unseen,
+            int initialSetSize,
+            References references,
+            List<MethodResult> methods,
+            double seconds) {}
 
     /** The methods compared, in table order. */
-    public static final List<Method> METHODS = List.of(Method.PER_CONFIGURATION, Method.SHARED_LORA, Method.COA_FROZEN, Method.COA_SEARCH);
+    public static final List<Method> METHODS =
+            List.of(Method.PER_CONFIGURATION, Method.SHARED_LORA, Method.COA_FROZEN, Method.COA_SEARCH);
 
     private LanguageModelBenchmark() {}
 
@@ -116,18 +175,30 @@ public final class LanguageModelBenchmark {
      * Runs the comparison: {@code train}, {@code validation} and {@code test} are the adaptation domain's texts
      * (the validation windows drive the search, the test windows give every reported perplexity).
      */
-    public static Result run(LlamaDecoder decoder, BpeTokenizer tokenizer, String domain, List<String> train, List<String> validation,
-                             List<String> test, Settings s, Progress progress) {
+    public static Result run(
+            LlamaDecoder decoder,
+            BpeTokenizer tokenizer,
+            String domain,
+            List<String> train,
+            List<String> validation,
+            List<String> test,
+            Settings s,
+            Progress progress) {
         long start = System.nanoTime();
-        int seqLen = Math.min(s.seqLen(), decoder.config().maxPositions()); // a model trained on shorter contexts gets shorter windows
+        int seqLen = Math.min(
+                s.seqLen(),
+                decoder.config().maxPositions()); // a model trained on shorter contexts gets shorter windows
         TokenWindows trainWindows = TokenWindows.of(tokenizer, train, seqLen, s.trainWindows());
         TokenWindows evaluationWindows = TokenWindows.of(tokenizer, validation, seqLen, s.evaluationWindows());
         TokenWindows testWindows = TokenWindows.of(tokenizer, test, seqLen, s.testWindows());
 
         progress.update(domain + ": quantization error tables", 0, 1);
         BudgetPlanner planner = BudgetPlanner.calibrate(decoder, trainWindows, QuantizerKind.NF, progress);
-        BenchConfigurations configurations = BenchConfigurations.of(planner, s.seenBudgets(), s.unseenBudgets(), s.initialGrid());
-        List<ModelQuantConfig> seen = configurations.seen(), unseen = configurations.unseen(), initialSet = configurations.initialSet();
+        BenchConfigurations configurations =
+                BenchConfigurations.of(planner, s.seenBudgets(), s.unseenBudgets(), s.initialGrid());
+        List<ModelQuantConfig> seen = configurations.seen(),
+                unseen = configurations.unseen(),
+                initialSet = configurations.initialSet();
         List<ModelQuantConfig> all = new ArrayList<>(seen);
         all.addAll(unseen);
 
@@ -135,11 +206,12 @@ public final class LanguageModelBenchmark {
         for (int i = 0; i < all.size(); i++) {
             progress.update(domain + ": quantized models without adapter", i, all.size());
             try (BaseWeights base = QuantizedWeights.materialize(decoder, all.get(i))) {
-                noAdapter.add(new Evaluation(all.get(i), i < seen.size(), LanguageModelLoss.windowLosses(decoder, testWindows, base, null)));
+                noAdapter.add(new Evaluation(
+                        all.get(i), i < seen.size(), LanguageModelLoss.windowLosses(decoder, testWindows, base, null)));
             }
         }
-        References references = new References(noAdapter,
-                LanguageModelLoss.meanLoss(decoder, testWindows, decoder.fullPrecision(), null));
+        References references = new References(
+                noAdapter, LanguageModelLoss.meanLoss(decoder, testWindows, decoder.fullPrecision(), null));
 
         LanguageModelObjective objective = new LanguageModelObjective(decoder, trainWindows, evaluationWindows);
         List<MethodResult> methods = new ArrayList<>();
@@ -147,14 +219,29 @@ public final class LanguageModelBenchmark {
         for (Method m : METHODS.subList(1, METHODS.size())) {
             methods.add(shared(decoder, objective, testWindows, s, m, initialSet, seen, unseen, domain, progress));
         }
-        return new Result(domain, trainWindows.count(), testWindows.count(), seqLen, seen, unseen, initialSet.size(),
-                references, methods, (System.nanoTime() - start) / 1e9);
+        return new Result(
+                domain,
+                trainWindows.count(),
+                testWindows.count(),
+                seqLen,
+                seen,
+                unseen,
+                initialSet.size(),
+                references,
+                methods,
+                (System.nanoTime() - start) / 1e9);
     }
 
     /** One LoRA per configuration, each trained alone on its configuration; unseen ones too (they are the reference there). */
-    private static MethodResult perConfiguration(LlamaDecoder decoder, LanguageModelObjective objective, TokenWindows test,
-                                                 Settings s, List<ModelQuantConfig> seen, List<ModelQuantConfig> unseen,
-                                                 String domain, Progress progress) {
+    private static MethodResult perConfiguration(
+            LlamaDecoder decoder,
+            LanguageModelObjective objective,
+            TokenWindows test,
+            Settings s,
+            List<ModelQuantConfig> seen,
+            List<ModelQuantConfig> unseen,
+            String domain,
+            Progress progress) {
         CoaSettings settings = new CoaSettings(s.training(), 1, false, 1);
         List<Evaluation> evaluations = new ArrayList<>();
         double seenSeconds = 0;
@@ -163,33 +250,64 @@ public final class LanguageModelBenchmark {
         all.addAll(unseen);
         for (int i = 0; i < all.size(); i++) {
             ModelQuantConfig config = all.get(i);
-            String phase = String.format(Locale.ROOT, "%s: per-configuration LoRA %d/%d (%.2f bits) ", domain, i + 1, all.size(), config.averageBits());
+            String phase = String.format(
+                    Locale.ROOT,
+                    "%s: per-configuration LoRA %d/%d (%.2f bits) ",
+                    domain,
+                    i + 1,
+                    all.size(),
+                    config.averageBits());
             try (NDManager keep = decoder.manager().newSubManager();
-                 ConfigAwareLora lora = ConfigAwareLora.initialize(decoder, s.training().lora(), s.training().seed() + 1, false, keep);
-                 QuantizedWeightCache cache = new QuantizedWeightCache(decoder, 1)) {
-                CoaTrainer.Result r = new CoaTrainer(objective, lora, cache).train(settings, List.of(config), TrainingSetPolicy.frozen(),
-                        (p, d, t) -> progress.update(phase + p, d, t));
+                    ConfigAwareLora lora = ConfigAwareLora.initialize(
+                            decoder, s.training().lora(), s.training().seed() + 1, false, keep);
+                    QuantizedWeightCache cache = new QuantizedWeightCache(decoder, 1)) {
+                CoaTrainer.Result r = new CoaTrainer(objective, lora, cache)
+                        .train(
+                                settings,
+                                List.of(config),
+                                TrainingSetPolicy.frozen(),
+                                (p, d, t) -> progress.update(phase + p, d, t));
                 if (i < seen.size()) {
                     seenSeconds += r.seconds();
                     tokens += r.trainTokens();
                 }
-                evaluations.add(new Evaluation(config, i < seen.size(), LanguageModelLoss.windowLosses(decoder, test, cache.get(config), lora.lora())));
+                evaluations.add(new Evaluation(
+                        config,
+                        i < seen.size(),
+                        LanguageModelLoss.windowLosses(decoder, test, cache.get(config), lora.lora())));
             }
         }
-        return new MethodResult(Method.PER_CONFIGURATION, seenSeconds, Integer.toString(seen.size()), seen.size(), tokens, evaluations);
+        return new MethodResult(
+                Method.PER_CONFIGURATION, seenSeconds, Integer.toString(seen.size()), seen.size(), tokens, evaluations);
     }
 
-    private static MethodResult shared(LlamaDecoder decoder, LanguageModelObjective objective, TokenWindows test, Settings s,
-                                       Method method, List<ModelQuantConfig> initialSet, List<ModelQuantConfig> seen,
-                                       List<ModelQuantConfig> unseen, String domain, Progress progress) {
-        CoaSettings settings = new CoaSettings(s.training(), 2, method.configAware(), CoaSettings.DEFAULT_CACHE_CAPACITY);
+    private static MethodResult shared(
+            LlamaDecoder decoder,
+            LanguageModelObjective objective,
+            TokenWindows test,
+            Settings s,
+            Method method,
+            List<ModelQuantConfig> initialSet,
+            List<ModelQuantConfig> seen,
+            List<ModelQuantConfig> unseen,
+            String domain,
+            Progress progress) {
+        CoaSettings settings =
+                new CoaSettings(s.training(), 2, method.configAware(), CoaSettings.DEFAULT_CACHE_CAPACITY);
         TrainingSetPolicy policy = method == Method.COA_SEARCH
-                ? TrainingSetPolicies.paretoSearch(s.segments(), s.candidates(), s.training().seed()) : TrainingSetPolicy.frozen();
+                ? TrainingSetPolicies.paretoSearch(
+                        s.segments(), s.candidates(), s.training().seed())
+                : TrainingSetPolicy.frozen();
         try (NDManager keep = decoder.manager().newSubManager();
-             ConfigAwareLora coa = ConfigAwareLora.initialize(decoder, s.training().lora(), s.training().seed() + 1, method.configAware(), keep);
-             QuantizedWeightCache cache = new QuantizedWeightCache(decoder, settings.cacheCapacity())) {
-            CoaTrainer.Result r = new CoaTrainer(objective, coa, cache).train(settings, initialSet, policy,
-                    (p, d, t) -> progress.update(domain + ": " + method.label + " " + p, d, t));
+                ConfigAwareLora coa = ConfigAwareLora.initialize(
+                        decoder, s.training().lora(), s.training().seed() + 1, method.configAware(), keep);
+                QuantizedWeightCache cache = new QuantizedWeightCache(decoder, settings.cacheCapacity())) {
+            CoaTrainer.Result r = new CoaTrainer(objective, coa, cache)
+                    .train(
+                            settings,
+                            initialSet,
+                            policy,
+                            (p, d, t) -> progress.update(domain + ": " + method.label + " " + p, d, t));
             List<Evaluation> evaluations = new ArrayList<>();
             List<ModelQuantConfig> all = new ArrayList<>(seen);
             all.addAll(unseen);
@@ -197,8 +315,11 @@ public final class LanguageModelBenchmark {
                 ModelQuantConfig config = all.get(i);
                 progress.update(domain + ": " + method.label + " evaluating", i, all.size());
                 // what a device runs: the folded adapter; "unseen" is checked, not assumed
-                try (NDManager scope = keep.newSubManager(); LoraAdapter folded = coa.fold(config, scope)) {
-                    evaluations.add(new Evaluation(config, i < seen.size() || r.trainedOn().contains(config),
+                try (NDManager scope = keep.newSubManager();
+                        LoraAdapter folded = coa.fold(config, scope)) {
+                    evaluations.add(new Evaluation(
+                            config,
+                            i < seen.size() || r.trainedOn().contains(config),
                             LanguageModelLoss.windowLosses(decoder, test, cache.get(config), folded)));
                 }
             }
@@ -208,18 +329,26 @@ public final class LanguageModelBenchmark {
 
     /** Mean perplexity over a method's seen (or unseen) configurations. */
     public static double meanPerplexity(List<Evaluation> evaluations, boolean seen, int seenCount) {
-        List<Evaluation> part = seen ? evaluations.subList(0, seenCount) : evaluations.subList(seenCount, evaluations.size());
+        List<Evaluation> part =
+                seen ? evaluations.subList(0, seenCount) : evaluations.subList(seenCount, evaluations.size());
         return part.stream().mapToDouble(Evaluation::perplexity).average().orElse(Double.NaN);
     }
 
     /** {@link #perplexityGap} of {@code m} against {@code base} over the seen (or unseen) configurations. */
     public static PairedBootstrap.Estimate gapOn(MethodResult m, MethodResult base, boolean seen, int nSeen) {
         int from = seen ? 0 : nSeen, to = seen ? nSeen : m.evaluations().size();
-        return perplexityGap(m.evaluations().subList(from, to), base.evaluations().subList(from, to));
+        return perplexityGap(
+                m.evaluations().subList(from, to), base.evaluations().subList(from, to));
     }
 
     private static String percent(PairedBootstrap.Estimate e) {
-        return String.format(Locale.ROOT, "%+.1f%% [%+.1f, %+.1f]%s", 100 * e.value(), 100 * e.low(), 100 * e.high(), e.significant() ? " *" : "");
+        return String.format(
+                Locale.ROOT,
+                "%+.1f%% [%+.1f, %+.1f]%s",
+                100 * e.value(),
+                100 * e.low(),
+                100 * e.high(),
+                e.significant() ? " *" : "");
     }
 
     /** Every measurement, for paper-decoder.json. */
@@ -242,13 +371,27 @@ public final class LanguageModelBenchmark {
             j.put("configsServed", m.configsServed());
             j.put("trainingConfigurations", m.trainingConfigurations());
             j.put("trainTokens", m.trainTokens());
-            j.put("meanPerplexitySeen", meanPerplexity(m.evaluations(), true, r.seen().size()));
-            j.put("meanPerplexityUnseen", meanPerplexity(m.evaluations(), false, r.seen().size()));
+            j.put(
+                    "meanPerplexitySeen",
+                    meanPerplexity(m.evaluations(), true, r.seen().size()));
+            j.put(
+                    "meanPerplexityUnseen",
+                    meanPerplexity(m.evaluations(), false, r.seen().size()));
             if (m != r.methods().get(0)) {
                 for (boolean seen : new boolean[] {true, false}) {
-                    PairedBootstrap.Estimate g = gapOn(m, r.methods().get(0), seen, r.seen().size());
-                    j.put(seen ? "perplexityGapSeen" : "perplexityGapUnseen",
-                            Map.of("value", g.value(), "low", g.low(), "high", g.high(), "significant", g.significant()));
+                    PairedBootstrap.Estimate g =
+                            gapOn(m, r.methods().get(0), seen, r.seen().size());
+                    j.put(
+                            seen ? "perplexityGapSeen" : "perplexityGapUnseen",
+                            Map.of(
+                                    "value",
+                                    g.value(),
+                                    "low",
+                                    g.low(),
+                                    "high",
+                                    g.high(),
+                                    "significant",
+                                    g.significant()));
                 }
             }
             j.put("evaluations", evaluationsJson(m.evaluations()));
@@ -261,7 +404,15 @@ public final class LanguageModelBenchmark {
     private static List<Object> evaluationsJson(List<Evaluation> evaluations) {
         List<Object> out = new ArrayList<>();
         for (Evaluation e : evaluations) {
-            out.add(Map.of("averageBits", e.config().averageBits(), "seen", e.seen(), "loss", e.loss(), "perplexity", e.perplexity()));
+            out.add(Map.of(
+                    "averageBits",
+                    e.config().averageBits(),
+                    "seen",
+                    e.seen(),
+                    "loss",
+                    e.loss(),
+                    "perplexity",
+                    e.perplexity()));
         }
         return out;
     }
@@ -270,37 +421,70 @@ public final class LanguageModelBenchmark {
     public static String markdown(Result r) {
         StringBuilder out = new StringBuilder();
         int nSeen = r.seen().size();
-        out.append(String.format(Locale.ROOT, "### decoder, %s (%d training windows, %d held-out windows of %d tokens; %d seen + %d unseen configurations, initial set %d)%n%n",
-                r.domain(), r.trainWindows(), r.testWindows(), r.seqLen(), nSeen, r.unseen().size(), r.initialSetSize()));
-        out.append("| method | configs served | perplexity seen | perplexity unseen | vs per-config, seen | vs per-config, unseen | training time | vs per-config |\n");
+        out.append(String.format(
+                Locale.ROOT,
+                "### decoder, %s (%d training windows, %d held-out windows of %d tokens; %d seen + %d unseen configurations, initial set %d)%n%n",
+                r.domain(),
+                r.trainWindows(),
+                r.testWindows(),
+                r.seqLen(),
+                nSeen,
+                r.unseen().size(),
+                r.initialSetSize()));
+        out.append(
+                "| method | configs served | perplexity seen | perplexity unseen | vs per-config, seen | vs per-config, unseen | training time | vs per-config |\n");
         out.append("|---|---|---|---|---|---|---|---|\n");
         MethodResult base = r.methods().get(0);
         for (MethodResult m : r.methods()) {
-            double ps = meanPerplexity(m.evaluations(), true, nSeen), pu = meanPerplexity(m.evaluations(), false, nSeen);
+            double ps = meanPerplexity(m.evaluations(), true, nSeen),
+                    pu = meanPerplexity(m.evaluations(), false, nSeen);
             boolean isBase = m == base;
-            out.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %.2f | %s | %s | %.0f s | %.2fx |%n", m.method().label,
-                    m.configsServed(), ps, pu, isBase ? "-" : percent(gapOn(m, base, true, nSeen)), isBase ? "-" : percent(gapOn(m, base, false, nSeen)),
-                    m.trainSeconds(), m.trainSeconds() / base.trainSeconds()));
+            out.append(String.format(
+                    Locale.ROOT,
+                    "| %s | %s | %.2f | %.2f | %s | %s | %.0f s | %.2fx |%n",
+                    m.method().label,
+                    m.configsServed(),
+                    ps,
+                    pu,
+                    isBase ? "-" : percent(gapOn(m, base, true, nSeen)),
+                    isBase ? "-" : percent(gapOn(m, base, false, nSeen)),
+                    m.trainSeconds(),
+                    m.trainSeconds() / base.trainSeconds()));
         }
-        out.append(String.format(Locale.ROOT, "| quantized, no adapter (reference) | - | %.2f | %.2f | | | | |%n",
-                meanPerplexity(r.references().quantizedNoAdapter(), true, nSeen), meanPerplexity(r.references().quantizedNoAdapter(), false, nSeen)));
-        out.append(String.format(Locale.ROOT, "| full precision, no adapter (reference) | - | %.2f | %.2f | | | | |%n%n",
-                Math.exp(r.references().fullPrecisionLoss()), Math.exp(r.references().fullPrecisionLoss())));
-        out.append("Perplexity vs per-configuration LoRA: the ratio of perplexities (geometric over configurations) - 1, with a 95% "
-                + "paired-bootstrap interval over the test windows (2000 resamples); * marks an interval that excludes 0.\n\n");
-        out.append("Held-out perplexity per configuration (lower is better; per-configuration LoRA's training time counts its seen configurations only):\n\n");
+        out.append(String.format(
+                Locale.ROOT,
+                "| quantized, no adapter (reference) | - | %.2f | %.2f | | | | |%n",
+                meanPerplexity(r.references().quantizedNoAdapter(), true, nSeen),
+                meanPerplexity(r.references().quantizedNoAdapter(), false, nSeen)));
+        out.append(String.format(
+                Locale.ROOT,
+                "| full precision, no adapter (reference) | - | %.2f | %.2f | | | | |%n%n",
+                Math.exp(r.references().fullPrecisionLoss()),
+                Math.exp(r.references().fullPrecisionLoss())));
+        out.append(
+                "Perplexity vs per-configuration LoRA: the ratio of perplexities (geometric over configurations) - 1, with a 95% "
+                        + "paired-bootstrap interval over the test windows (2000 resamples); * marks an interval that excludes 0.\n\n");
+        out.append(
+                "Held-out perplexity per configuration (lower is better; per-configuration LoRA's training time counts its seen configurations only):\n\n");
         out.append("| configuration | avg bits | no adapter |");
-        for (MethodResult m : r.methods()) out.append(' ').append(m.method().label).append(" |");
+        for (MethodResult m : r.methods())
+            out.append(' ').append(m.method().label).append(" |");
         out.append("\n|---|---|---|");
         for (int i = 0; i < r.methods().size(); i++) out.append("---|");
         out.append('\n');
         for (int c = 0; c < r.references().quantizedNoAdapter().size(); c++) {
             Evaluation ref = r.references().quantizedNoAdapter().get(c);
-            out.append(String.format(Locale.ROOT, "| %s %d | %.3f | %.2f |", c < nSeen ? "seen" : "unseen", c < nSeen ? c + 1 : c - nSeen + 1,
-                    ref.config().averageBits(), ref.perplexity()));
+            out.append(String.format(
+                    Locale.ROOT,
+                    "| %s %d | %.3f | %.2f |",
+                    c < nSeen ? "seen" : "unseen",
+                    c < nSeen ? c + 1 : c - nSeen + 1,
+                    ref.config().averageBits(),
+                    ref.perplexity()));
             for (MethodResult m : r.methods()) {
                 Evaluation e = m.evaluations().get(c);
-                out.append(String.format(Locale.ROOT, " %.2f%s |", e.perplexity(), c >= nSeen && e.seen() ? " (trained on)" : ""));
+                out.append(String.format(
+                        Locale.ROOT, " %.2f%s |", e.perplexity(), c >= nSeen && e.seen() ? " (trained on)" : ""));
             }
             out.append('\n');
         }

@@ -1,4 +1,5 @@
 package ai.coalora.engine.bench;
+
 import java.util.Arrays;
 import java.util.Locale;
 
@@ -9,7 +10,9 @@ public enum Method {
     COA_FROZEN("CoA-LoRA (frozen set)", "configuration-aware, trained on the initial set only"),
     COA_RANDOM("CoA-LoRA (random extension)", "configuration-aware, set extended by random coordinate walks"),
     COA_SEARCH("CoA-LoRA (search)", "configuration-aware, set re-chosen by the Pareto search each epoch"),
-    COA_BLIND("CoA-LoRA (blind control)", "the network with its configuration inputs held constant, block and role kept; frozen set");
+    COA_BLIND(
+            "CoA-LoRA (blind control)",
+            "the network with its configuration inputs held constant, block and role kept; frozen set");
 
     public final String label;
     public final String description;
@@ -19,9 +22,13 @@ public enum Method {
         this.description = description;
     }
 
-    public String jsonName() { return name().toLowerCase(Locale.ROOT).replace('_', '-'); }
+    public String jsonName() {
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
 
-    public boolean configAware() { return this == COA_FROZEN || this == COA_RANDOM || this == COA_SEARCH || this == COA_BLIND; }
+    public boolean configAware() {
+        return this == COA_FROZEN || this == COA_RANDOM || this == COA_SEARCH || this == COA_BLIND;
+    }
 
     public static Method parse(String s) {
         for (Method m : values()) if (m.jsonName().equals(s)) return m;

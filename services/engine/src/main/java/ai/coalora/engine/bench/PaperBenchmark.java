@@ -51,7 +51,9 @@ public final class PaperBenchmark {
 
     /** One method on one configuration: which test examples it got right. */
     public record Evaluation(ModelQuantConfig config, boolean seen, boolean[] testCorrect) {
-        public double accuracy() { return PaperBenchmark.accuracy(testCorrect); }
+        public double accuracy() {
+            return PaperBenchmark.accuracy(testCorrect);
+        }
     }
 
     /**
@@ -71,16 +73,20 @@ public final class PaperBenchmark {
      * @param ownAccuracy          mean test accuracy over the seen and unseen configurations with their own M
      * @param swappedAccuracy      the same with each matrix's M replaced by its mean over those configurations
      */
-    public record ThetaDiagnostics(double distanceFromIdentity, double spread, double ownAccuracy, double swappedAccuracy) {}
+    public record ThetaDiagnostics(
+            double distanceFromIdentity, double spread, double ownAccuracy, double swappedAccuracy) {}
 
     /** Shared-LoRA fine-tuned one more epoch on one configuration alone: what a configuration-specific correction can add there. */
     /**
      * Shared-LoRA on one low-bit configuration; after one more epoch on that configuration alone (tuned); after one
      * more epoch over the whole training set (control, the same number of steps).
      */
-    public record Headroom(ModelQuantConfig config, double sharedAccuracy, double tunedAccuracy, double controlAccuracy, int steps) {
+    public record Headroom(
+            ModelQuantConfig config, double sharedAccuracy, double tunedAccuracy, double controlAccuracy, int steps) {
         /** What training on this configuration alone adds beyond the extra steps. */
-        public double specificGain() { return tunedAccuracy - controlAccuracy; }
+        public double specificGain() {
+            return tunedAccuracy - controlAccuracy;
+        }
     }
 
     /**
@@ -93,11 +99,22 @@ public final class PaperBenchmark {
      * @param fleet            one entry per fleet budget
      * @param epochs           the training epochs' reports with gradient norms per parameter group (shared methods)
      */
-    public record MethodResult(Method method, double trainSeconds, double extraSeconds, String configsServed,
-                               int trainingConfigurations, int recomputedSteps, List<Evaluation> evaluations,
-                               List<Evaluation> unseenOptimal, List<Served> fleet, List<CoaTrainer.EpochReport> epochs,
-                               List<TrainingSetPolicies.Round> rounds, double policySeconds, int materializations,
-                               ThetaDiagnostics theta, List<Headroom> headroom) {}
+    public record MethodResult(
+            Method method,
+            double trainSeconds,
+            double extraSeconds,
+            String configsServed,
+            int trainingConfigurations,
+            int recomputedSteps,
+            List<Evaluation> evaluations,
+            List<Evaluation> unseenOptimal,
+            List<Served> fleet,
+            List<CoaTrainer.EpochReport> epochs,
+            List<TrainingSetPolicies.Round> rounds,
+            double policySeconds,
+            int materializations,
+            ThetaDiagnostics theta,
+            List<Headroom> headroom) {}
 
     /** Every method trained with one seed. */
     public record SeedRun(long seed, List<MethodResult> methods) {
@@ -108,17 +125,30 @@ public final class PaperBenchmark {
 
     /** Adapter emission (fold M into A) vs fine-tuning one LoRA. */
     public record Emission(int samples, double medianMillis, double perConfigurationFineTuneSeconds) {
-        public double ratio() { return medianMillis / 1000.0 / perConfigurationFineTuneSeconds; }
+        public double ratio() {
+            return medianMillis / 1000.0 / perConfigurationFineTuneSeconds;
+        }
     }
 
     /**
      * @param emission null when no configuration-aware method or no per-configuration baseline ran
      */
-    public record TaskResult(String task, int trainExamples, int validationExamples, int testExamples, List<ModelQuantConfig> seen,
-                             List<ModelQuantConfig> unseen, List<ModelQuantConfig> unseenOptimal, int initialSetSize,
-                             BenchSettings settings, List<SeedRun> seeds, Emission emission) {
+    public record TaskResult(
+            String task,
+            int trainExamples,
+            int validationExamples,
+            int testExamples,
+            List<ModelQuantConfig> seen,
+            List<ModelQuantConfig> unseen,
+            List<ModelQuantConfig> unseenOptimal,
+            int initialSetSize,
+            BenchSettings settings,
+            List<SeedRun> seeds,
+            Emission emission) {
         /** The first seed's methods: the per-configuration tables describe one training run. */
-        public List<MethodResult> methods() { return seeds.get(0).methods(); }
+        public List<MethodResult> methods() {
+            return seeds.get(0).methods();
+        }
     }
 
     private PaperBenchmark() {}
@@ -130,21 +160,39 @@ public final class PaperBenchmark {
         EncodedExamples train = EncodedExamples.of(model.tokenizer(), trainExamples);
         EncodedExamples test = EncodedExamples.of(model.tokenizer(), testExamples);
         EncodedExamples validation = EncodedExamples.of(model.tokenizer(), task.validation());
-        EncodedExamples evaluationBatch = s.evaluationBatch() == 0 ? validation : EncodedExamples.of(model.tokenizer(),
-                task.validation().subList(0, Math.min(s.evaluationBatch(), task.validation().size())));
+        EncodedExamples evaluationBatch = s.evaluationBatch() == 0
+                ? validation
+                : EncodedExamples.of(
+                        model.tokenizer(),
+                        task.validation()
+                                .subList(
+                                        0,
+                                        Math.min(
+                                                s.evaluationBatch(),
+                                                task.validation().size())));
 
         progress.update(task.name() + ": quantization error tables", 0, 1);
-        BudgetPlanner planner = BudgetPlanner.calibrate(model.encoder(), model.tokenizer(),
-                task.train().stream().limit(256).map(Example::text).toList(), QuantizerKind.NF, progress); // as `quantize` does: shared cached tables
-        BenchConfigurations configurations = BenchConfigurations.of(planner, s.seenBudgets(), s.unseenBudgets(), s.trainingSet());
-        List<ModelQuantConfig> unseenOptimal = s.unseenOptimalBudgets().stream().map(b -> planner.allocate(b, false).config()).toList();
-        List<ModelQuantConfig> fleetCandidates = s.fleetBudgets().stream().map(b -> planner.allocate(b, false).config()).toList();
+        BudgetPlanner planner = BudgetPlanner.calibrate(
+                model.encoder(),
+                model.tokenizer(),
+                task.train().stream().limit(256).map(Example::text).toList(),
+                QuantizerKind.NF,
+                progress); // as `quantize` does: shared cached tables
+        BenchConfigurations configurations =
+                BenchConfigurations.of(planner, s.seenBudgets(), s.unseenBudgets(), s.trainingSet());
+        List<ModelQuantConfig> unseenOptimal = s.unseenOptimalBudgets().stream()
+                .map(b -> planner.allocate(b, false).config())
+                .toList();
+        List<ModelQuantConfig> fleetCandidates = s.fleetBudgets().stream()
+                .map(b -> planner.allocate(b, false).config())
+                .toList();
         Data data = new Data(train, validation, test, evaluationBatch, configurations, unseenOptimal, fleetCandidates);
 
         List<SeedRun> seeds = new ArrayList<>();
         Emission emission = null;
         for (int k = 0; k < s.seeds(); k++) {
-            BenchSettings seeded = s.withTraining(withSeed(s.training(), s.training().seed() + k));
+            BenchSettings seeded =
+                    s.withTraining(withSeed(s.training(), s.training().seed() + k));
             String label = s.seeds() > 1 ? task.name() + " seed " + (k + 1) + "/" + s.seeds() : task.name();
             List<MethodResult> methods = new ArrayList<>();
             try (NDManager keep = model.encoder().manager().newSubManager()) {
@@ -167,14 +215,25 @@ public final class PaperBenchmark {
                 }
                 MethodResult perConfig = methods.get(0).method() == Method.PER_CONFIGURATION ? methods.get(0) : null;
                 if (k == 0 && last != null && perConfig != null) {
-                    emission = emission(last, QuantizedWeights.matrixSpecs(model.encoder()), s, perConfig, keep, random);
+                    emission =
+                            emission(last, QuantizedWeights.matrixSpecs(model.encoder()), s, perConfig, keep, random);
                 }
                 if (last != null) last.close();
             }
             seeds.add(new SeedRun(seeded.training().seed(), methods));
         }
-        return new TaskResult(task.name(), train.size(), validation.size(), test.size(), configurations.seen(), configurations.unseen(),
-                unseenOptimal, configurations.initialSet().size(), s, seeds, emission);
+        return new TaskResult(
+                task.name(),
+                train.size(),
+                validation.size(),
+                test.size(),
+                configurations.seen(),
+                configurations.unseen(),
+                unseenOptimal,
+                configurations.initialSet().size(),
+                s,
+                seeds,
+                emission);
     }
 
     /** One finished method's headline as a progress line, so a long run shows its results as it goes. */
@@ -190,23 +249,41 @@ public final class PaperBenchmark {
                 nUnseen++;
             }
         }
-        for (Served d : r.fleet()) fleet += accuracy(d.testCorrect()) / r.fleet().size();
-        progress.update(String.format(Locale.ROOT, "%s: %s: seen %.2f, unseen %.2f, F %.2f, %.0f s", label, r.method().label,
-                100 * seen / Math.max(1, nSeen), 100 * unseen / Math.max(1, nUnseen), 100 * fleet, r.trainSeconds()), 1, 1);
+        for (Served d : r.fleet())
+            fleet += accuracy(d.testCorrect()) / r.fleet().size();
+        progress.update(
+                String.format(
+                        Locale.ROOT,
+                        "%s: %s: seen %.2f, unseen %.2f, F %.2f, %.0f s",
+                        label,
+                        r.method().label,
+                        100 * seen / Math.max(1, nSeen),
+                        100 * unseen / Math.max(1, nUnseen),
+                        100 * fleet,
+                        r.trainSeconds()),
+                1,
+                1);
     }
 
     /** The encoded splits and the configurations every method is measured on. */
-    private record Data(EncodedExamples train, EncodedExamples validation, EncodedExamples test, EncodedExamples evaluationBatch,
-                        BenchConfigurations configurations, List<ModelQuantConfig> unseenOptimal, List<ModelQuantConfig> fleetCandidates) {}
+    private record Data(
+            EncodedExamples train,
+            EncodedExamples validation,
+            EncodedExamples test,
+            EncodedExamples evaluationBatch,
+            BenchConfigurations configurations,
+            List<ModelQuantConfig> unseenOptimal,
+            List<ModelQuantConfig> fleetCandidates) {}
 
     /**
      * One LoRA per seen and per unseen configuration, each trained by the same loop as the shared methods (one
      * configuration per step, no network) on the same data, epochs and optimiser. Its fleet is the staircase over the
      * seen budgets; a device below every seen budget gets nothing and counts as wrong on every example.
      */
-    private static MethodResult perConfiguration(PretrainedModel model, TaskData task, BenchSettings s, Data d, String label,
-                                                 Progress progress) {
-        List<ModelQuantConfig> seen = d.configurations().seen(), unseen = d.configurations().unseen();
+    private static MethodResult perConfiguration(
+            PretrainedModel model, TaskData task, BenchSettings s, Data d, String label, Progress progress) {
+        List<ModelQuantConfig> seen = d.configurations().seen(),
+                unseen = d.configurations().unseen();
         List<ModelQuantConfig> all = new ArrayList<>(seen);
         all.addAll(unseen);
         List<Evaluation> evaluations = new ArrayList<>();
@@ -217,19 +294,30 @@ public final class PaperBenchmark {
         for (int i = 0; i < all.size(); i++) {
             ModelQuantConfig config = all.get(i);
             boolean isSeen = i < seen.size();
-            String phase = String.format("%s: per-configuration LoRA %d/%d (%.2f bits)", label, i + 1, all.size(), config.averageBits());
+            String phase = String.format(
+                    "%s: per-configuration LoRA %d/%d (%.2f bits)", label, i + 1, all.size(), config.averageBits());
             try (NDManager keep = model.encoder().manager().newSubManager();
-                 QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), 1)) {
-                ClassifierHead head = new ClassifierHead(model.encoder().config().hiddenSize(), task.labels().size(), s.training().seed(), keep);
-                ConfigAwareLora lora = ConfigAwareLora.initialize(model.encoder(), s.training().lora(), s.training().seed() + 1,
-                        settings.networkOrNull(), keep);
+                    QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), 1)) {
+                ClassifierHead head = new ClassifierHead(
+                        model.encoder().config().hiddenSize(),
+                        task.labels().size(),
+                        s.training().seed(),
+                        keep);
+                ConfigAwareLora lora = ConfigAwareLora.initialize(
+                        model.encoder(), s.training().lora(), s.training().seed() + 1, settings.networkOrNull(), keep);
                 SentenceClassifier classifier = new SentenceClassifier(model.encoder(), head);
-                CoaTrainer.Result r = new CoaTrainer(new ClassificationObjective(classifier, d.train(), d.evaluationBatch()), lora, cache)
-                        .train(settings, List.of(config), TrainingSetPolicy.frozen(), (p, done, total) -> progress.update(phase + " " + p, done, total));
+                CoaTrainer.Result r = new CoaTrainer(
+                                new ClassificationObjective(classifier, d.train(), d.evaluationBatch()), lora, cache)
+                        .train(
+                                settings,
+                                List.of(config),
+                                TrainingSetPolicy.frozen(),
+                                (p, done, total) -> progress.update(phase + " " + p, done, total));
                 if (isSeen) seenSeconds += r.seconds();
                 else unseenSeconds += r.seconds();
                 recomputed += r.recomputedSteps();
-                evaluations.add(new Evaluation(config, isSeen, correct(classifier, cache, config, lora.lora(), d.test())));
+                evaluations.add(
+                        new Evaluation(config, isSeen, correct(classifier, cache, config, lora.lora(), d.test())));
                 if (isSeen) seenValidation.put(config, correct(classifier, cache, config, lora.lora(), d.validation()));
             }
         }
@@ -237,39 +325,84 @@ public final class PaperBenchmark {
         for (double budget : s.fleetBudgets()) {
             ModelQuantConfig best = null;
             for (int i = 0; i < seen.size(); i++) {
-                if (s.seenBudgets().get(i) <= budget + 1e-9 && seen.get(i).averageBits() <= budget + 1e-9) best = seen.get(i);
+                if (s.seenBudgets().get(i) <= budget + 1e-9 && seen.get(i).averageBits() <= budget + 1e-9)
+                    best = seen.get(i);
             }
             if (best == null) {
-                fleet.add(new Served(budget, null, new boolean[d.validation().size()], new boolean[d.test().size()]));
+                fleet.add(new Served(
+                        budget,
+                        null,
+                        new boolean[d.validation().size()],
+                        new boolean[d.test().size()]));
             } else {
-                fleet.add(new Served(budget, best, seenValidation.get(best), evaluations.get(seen.indexOf(best)).testCorrect()));
+                fleet.add(new Served(
+                        budget,
+                        best,
+                        seenValidation.get(best),
+                        evaluations.get(seen.indexOf(best)).testCorrect()));
             }
         }
-        return new MethodResult(Method.PER_CONFIGURATION, seenSeconds, unseenSeconds, Integer.toString(seen.size()),
-                seen.size(), recomputed, evaluations, List.of(), fleet, List.of(), List.of(), 0, all.size(), null, List.of());
+        return new MethodResult(
+                Method.PER_CONFIGURATION,
+                seenSeconds,
+                unseenSeconds,
+                Integer.toString(seen.size()),
+                seen.size(),
+                recomputed,
+                evaluations,
+                List.of(),
+                fleet,
+                List.of(),
+                List.of(),
+                0,
+                all.size(),
+                null,
+                List.of());
     }
 
     private record TrainedShared(MethodResult result, ConfigAwareLora model) {}
 
-    private static TrainedShared trainShared(PretrainedModel model, TaskData task, BenchSettings s, Method method, Data d,
-                                             NDManager keep, String label, Progress progress) {
+    private static TrainedShared trainShared(
+            PretrainedModel model,
+            TaskData task,
+            BenchSettings s,
+            Method method,
+            Data d,
+            NDManager keep,
+            String label,
+            Progress progress) {
         var theta = method == Method.COA_BLIND ? s.theta().withInputs(ConfigInputs.BLIND) : s.theta();
-        CoaSettings settings = new CoaSettings(s.training(), 2, method.configAware(), CoaSettings.DEFAULT_CACHE_CAPACITY, theta);
+        CoaSettings settings =
+                new CoaSettings(s.training(), 2, method.configAware(), CoaSettings.DEFAULT_CACHE_CAPACITY, theta);
         // the seen configurations serve the fleet's staircase budgets: the set keeps them whatever their measured loss
-        var selection = new TrainingSetPolicies.Selection(s.searchPosteriorMean(), Set.copyOf(d.configurations().seen()));
+        var selection = new TrainingSetPolicies.Selection(
+                s.searchPosteriorMean(), Set.copyOf(d.configurations().seen()));
         TrainingSetPolicy policy = switch (method) {
-            case COA_SEARCH -> TrainingSetPolicies.paretoSearch(s.segments(), s.candidates(), s.training().seed(), selection);
-            case COA_RANDOM -> TrainingSetPolicies.randomExtension(s.segments(), s.candidates(), s.training().seed(), selection);
+            case COA_SEARCH ->
+                TrainingSetPolicies.paretoSearch(
+                        s.segments(), s.candidates(), s.training().seed(), selection);
+            case COA_RANDOM ->
+                TrainingSetPolicies.randomExtension(
+                        s.segments(), s.candidates(), s.training().seed(), selection);
             default -> TrainingSetPolicy.frozen();
         };
-        ClassifierHead head = new ClassifierHead(model.encoder().config().hiddenSize(), task.labels().size(), s.training().seed(), keep);
-        ConfigAwareLora coa = ConfigAwareLora.initialize(model.encoder(), s.training().lora(), s.training().seed() + 1,
-                settings.networkOrNull(), keep);
+        ClassifierHead head = new ClassifierHead(
+                model.encoder().config().hiddenSize(),
+                task.labels().size(),
+                s.training().seed(),
+                keep);
+        ConfigAwareLora coa = ConfigAwareLora.initialize(
+                model.encoder(), s.training().lora(), s.training().seed() + 1, settings.networkOrNull(), keep);
         SentenceClassifier classifier = new SentenceClassifier(model.encoder(), head);
         // a fresh cache per method: quantizing the training set is part of each method's training cost
         try (QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), settings.cacheCapacity())) {
-            CoaTrainer.Result r = new CoaTrainer(new ClassificationObjective(classifier, d.train(), d.evaluationBatch()), coa, cache)
-                    .train(settings, d.configurations().initialSet(), policy, (p, done, total) -> progress.update(label + " " + p, done, total));
+            CoaTrainer.Result r = new CoaTrainer(
+                            new ClassificationObjective(classifier, d.train(), d.evaluationBatch()), coa, cache)
+                    .train(
+                            settings,
+                            d.configurations().initialSet(),
+                            policy,
+                            (p, done, total) -> progress.update(label + " " + p, done, total));
             Map<ModelQuantConfig, boolean[]> testCache = new HashMap<>();
             List<Evaluation> evaluations = new ArrayList<>();
             List<ModelQuantConfig> all = new ArrayList<>(d.configurations().seen());
@@ -279,23 +412,50 @@ public final class PaperBenchmark {
                 ModelQuantConfig config = all.get(i);
                 progress.update(label + " evaluating", i, all.size());
                 // "unseen" is checked, not assumed: a configuration the run trained on counts as seen
-                evaluations.add(new Evaluation(config, i < seenCount || r.trainedOn().contains(config),
-                        testCache.computeIfAbsent(config, c -> foldedCorrect(coa, classifier, cache, c, d.test(), keep))));
+                evaluations.add(new Evaluation(
+                        config,
+                        i < seenCount || r.trainedOn().contains(config),
+                        testCache.computeIfAbsent(
+                                config, c -> foldedCorrect(coa, classifier, cache, c, d.test(), keep))));
             }
             List<Evaluation> unseenOptimal = new ArrayList<>();
             for (ModelQuantConfig config : d.unseenOptimal()) {
-                unseenOptimal.add(new Evaluation(config, r.trainedOn().contains(config),
-                        testCache.computeIfAbsent(config, c -> foldedCorrect(coa, classifier, cache, c, d.test(), keep))));
+                unseenOptimal.add(new Evaluation(
+                        config,
+                        r.trainedOn().contains(config),
+                        testCache.computeIfAbsent(
+                                config, c -> foldedCorrect(coa, classifier, cache, c, d.test(), keep))));
             }
             List<Served> fleet = serveFleet(s, d, coa, classifier, cache, testCache, keep, label, progress);
-            ThetaDiagnostics diagnostics = coa.configAware() ? thetaDiagnostics(coa, classifier, cache, all, d.fleetCandidates(),
-                    evaluations, d.test(), keep) : null;
+            ThetaDiagnostics diagnostics = coa.configAware()
+                    ? thetaDiagnostics(coa, classifier, cache, all, d.fleetCandidates(), evaluations, d.test(), keep)
+                    : null;
             List<Headroom> headroom = method == Method.SHARED_LORA && s.headroom()
-                    ? headroom(model, task, s, d, coa, head, testCache, keep, label, progress) : List.of();
-            List<TrainingSetPolicies.Round> rounds = policy instanceof TrainingSetPolicies.Archived a ? a.rounds() : List.of();
-            double policySeconds = r.epochs().stream().mapToDouble(CoaTrainer.EpochReport::policySeconds).sum();
-            return new TrainedShared(new MethodResult(method, r.seconds(), 0, "any", r.trainedOn().size(), r.recomputedSteps(),
-                    evaluations, unseenOptimal, fleet, r.epochs(), rounds, policySeconds, r.materializations(), diagnostics, headroom), coa);
+                    ? headroom(model, task, s, d, coa, head, testCache, keep, label, progress)
+                    : List.of();
+            List<TrainingSetPolicies.Round> rounds =
+                    policy instanceof TrainingSetPolicies.Archived a ? a.rounds() : List.of();
+            double policySeconds = r.epochs().stream()
+                    .mapToDouble(CoaTrainer.EpochReport::policySeconds)
+                    .sum();
+            return new TrainedShared(
+                    new MethodResult(
+                            method,
+                            r.seconds(),
+                            0,
+                            "any",
+                            r.trainedOn().size(),
+                            r.recomputedSteps(),
+                            evaluations,
+                            unseenOptimal,
+                            fleet,
+                            r.epochs(),
+                            rounds,
+                            policySeconds,
+                            r.materializations(),
+                            diagnostics,
+                            headroom),
+                    coa);
         }
     }
 
@@ -306,9 +466,16 @@ public final class PaperBenchmark {
      * dozen candidates on a few hundred examples is mostly noise: one lucky low-bit candidate would be served to
      * every richer device.
      */
-    private static List<Served> serveFleet(BenchSettings s, Data d, ConfigAwareLora coa, SentenceClassifier classifier,
-                                           QuantizedWeightCache cache, Map<ModelQuantConfig, boolean[]> testCache, NDManager keep,
-                                           String label, Progress progress) {
+    private static List<Served> serveFleet(
+            BenchSettings s,
+            Data d,
+            ConfigAwareLora coa,
+            SentenceClassifier classifier,
+            QuantizedWeightCache cache,
+            Map<ModelQuantConfig, boolean[]> testCache,
+            NDManager keep,
+            String label,
+            Progress progress) {
         Map<ModelQuantConfig, boolean[]> validation = new HashMap<>();
         List<ModelQuantConfig> candidates = d.fleetCandidates();
         for (int i = 0; i < candidates.size(); i++) {
@@ -320,15 +487,26 @@ public final class PaperBenchmark {
         List<Served> fleet = new ArrayList<>();
         for (double budget : s.fleetBudgets()) {
             ModelQuantConfig chosen = choose(candidates, validation, budget);
-            fleet.add(chosen == null ? new Served(budget, null, new boolean[d.validation().size()], new boolean[d.test().size()])
-                    : new Served(budget, chosen, validation.get(chosen),
-                            testCache.computeIfAbsent(chosen, c -> foldedCorrect(coa, classifier, cache, c, d.test(), keep))));
+            fleet.add(
+                    chosen == null
+                            ? new Served(
+                                    budget,
+                                    null,
+                                    new boolean[d.validation().size()],
+                                    new boolean[d.test().size()])
+                            : new Served(
+                                    budget,
+                                    chosen,
+                                    validation.get(chosen),
+                                    testCache.computeIfAbsent(
+                                            chosen, c -> foldedCorrect(coa, classifier, cache, c, d.test(), keep))));
         }
         return fleet;
     }
 
     /** The serving rule of {@link #serveFleet} for one budget; null if no candidate fits. */
-    static ModelQuantConfig choose(List<ModelQuantConfig> candidates, Map<ModelQuantConfig, boolean[]> validation, double budget) {
+    static ModelQuantConfig choose(
+            List<ModelQuantConfig> candidates, Map<ModelQuantConfig, boolean[]> validation, double budget) {
         ModelQuantConfig own = null;
         for (ModelQuantConfig c : candidates) {
             if (c.averageBits() <= budget + 1e-9 && (own == null || c.averageBits() > own.averageBits())) own = c;
@@ -361,9 +539,15 @@ public final class PaperBenchmark {
     }
 
     /** M's distance from I and spread over the probe configurations, and the swap test on the seen and unseen ones. */
-    private static ThetaDiagnostics thetaDiagnostics(ConfigAwareLora coa, SentenceClassifier classifier, QuantizedWeightCache cache,
-                                                     List<ModelQuantConfig> evaluated, List<ModelQuantConfig> fleetCandidates,
-                                                     List<Evaluation> own, EncodedExamples test, NDManager keep) {
+    private static ThetaDiagnostics thetaDiagnostics(
+            ConfigAwareLora coa,
+            SentenceClassifier classifier,
+            QuantizedWeightCache cache,
+            List<ModelQuantConfig> evaluated,
+            List<ModelQuantConfig> fleetCandidates,
+            List<Evaluation> own,
+            EncodedExamples test,
+            NDManager keep) {
         Set<ModelQuantConfig> probes = new LinkedHashSet<>(evaluated);
         probes.addAll(fleetCandidates);
         try (NDManager scope = keep.newSubManager()) {
@@ -372,7 +556,8 @@ public final class PaperBenchmark {
             for (int i = 0; i < evaluated.size(); i++) {
                 ownAccuracy += own.get(i).accuracy() / evaluated.size();
                 boolean[] correct = new boolean[test.size()];
-                FineTuner.accuracy(classifier, cache.get(evaluated.get(i)), coa.withMixing(stats.mean()), test, correct);
+                FineTuner.accuracy(
+                        classifier, cache.get(evaluated.get(i)), coa.withMixing(stats.mean()), test, correct);
                 swapped += accuracy(correct) / evaluated.size();
             }
             return new ThetaDiagnostics(stats.distanceFromIdentity(), stats.spread(), ownAccuracy, swapped);
@@ -386,52 +571,107 @@ public final class PaperBenchmark {
      * tuned minus control is what a configuration-specific correction can add there, with the effect of more steps
      * taken out.
      */
-    private static List<Headroom> headroom(PretrainedModel model, TaskData task, BenchSettings s, Data d, ConfigAwareLora shared,
-                                           ClassifierHead sharedHead, Map<ModelQuantConfig, boolean[]> testCache, NDManager keep,
-                                           String label, Progress progress) {
+    private static List<Headroom> headroom(
+            PretrainedModel model,
+            TaskData task,
+            BenchSettings s,
+            Data d,
+            ConfigAwareLora shared,
+            ClassifierHead sharedHead,
+            Map<ModelQuantConfig, boolean[]> testCache,
+            NDManager keep,
+            String label,
+            Progress progress) {
         List<ModelQuantConfig> low = new ArrayList<>();
         for (int i = 0; i < d.configurations().seen().size(); i++) {
-            if (s.seenBudgets().get(i) <= s.fleetLowMax() + 1e-9) low.add(d.configurations().seen().get(i));
+            if (s.seenBudgets().get(i) <= s.fleetLowMax() + 1e-9)
+                low.add(d.configurations().seen().get(i));
         }
         if (low.isEmpty()) return List.of();
-        int steps = (d.train().size() + s.training().batchSize() - 1) / s.training().batchSize();
-        List<Double> control = tunedCopyAccuracies(model, task, s, d, shared, sharedHead, d.configurations().initialSet(), low, keep,
-                label + " headroom control", progress);
+        int steps =
+                (d.train().size() + s.training().batchSize() - 1) / s.training().batchSize();
+        List<Double> control = tunedCopyAccuracies(
+                model,
+                task,
+                s,
+                d,
+                shared,
+                sharedHead,
+                d.configurations().initialSet(),
+                low,
+                keep,
+                label + " headroom control",
+                progress);
         List<Headroom> out = new ArrayList<>();
         for (int i = 0; i < low.size(); i++) {
             ModelQuantConfig config = low.get(i);
-            double tuned = tunedCopyAccuracies(model, task, s, d, shared, sharedHead, List.of(config), List.of(config), keep,
-                    label + " headroom", progress).get(0);
+            double tuned = tunedCopyAccuracies(
+                            model,
+                            task,
+                            s,
+                            d,
+                            shared,
+                            sharedHead,
+                            List.of(config),
+                            List.of(config),
+                            keep,
+                            label + " headroom",
+                            progress)
+                    .get(0);
             out.add(new Headroom(config, accuracy(testCache.get(config)), tuned, control.get(i), steps));
         }
         return out;
     }
 
     /** A copy of the trained Shared-LoRA and head, trained one more epoch on {@code trainOn}, tested on each of {@code testOn}. */
-    private static List<Double> tunedCopyAccuracies(PretrainedModel model, TaskData task, BenchSettings s, Data d, ConfigAwareLora shared,
-                                                    ClassifierHead sharedHead, List<ModelQuantConfig> trainOn, List<ModelQuantConfig> testOn,
-                                                    NDManager keep, String phase, Progress progress) {
-        try (NDManager scope = keep.newSubManager(); QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), 1)) {
-            ClassifierHead head = new ClassifierHead(model.encoder().config().hiddenSize(), task.labels().size(),
-                    sharedHead.weight().toFloatArray(), sharedHead.bias().toFloatArray(), scope);
+    private static List<Double> tunedCopyAccuracies(
+            PretrainedModel model,
+            TaskData task,
+            BenchSettings s,
+            Data d,
+            ConfigAwareLora shared,
+            ClassifierHead sharedHead,
+            List<ModelQuantConfig> trainOn,
+            List<ModelQuantConfig> testOn,
+            NDManager keep,
+            String phase,
+            Progress progress) {
+        try (NDManager scope = keep.newSubManager();
+                QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), 1)) {
+            ClassifierHead head = new ClassifierHead(
+                    model.encoder().config().hiddenSize(),
+                    task.labels().size(),
+                    sharedHead.weight().toFloatArray(),
+                    sharedHead.bias().toFloatArray(),
+                    scope);
             Map<LinearId, NDArray> a = new TreeMap<>(), b = new TreeMap<>();
             for (var id : shared.lora().matrices()) {
                 a.put(id, LoraAdapter.trainable(shared.lora().a(id).duplicate()));
                 b.put(id, LoraAdapter.trainable(shared.lora().b(id).duplicate()));
             }
-            ConfigAwareLora copy = new ConfigAwareLora(LoraAdapter.of(shared.lora().spec(), a, b, scope), null);
+            ConfigAwareLora copy =
+                    new ConfigAwareLora(LoraAdapter.of(shared.lora().spec(), a, b, scope), null);
             SentenceClassifier classifier = new SentenceClassifier(model.encoder(), head);
             new CoaTrainer(new ClassificationObjective(classifier, d.train(), d.evaluationBatch()), copy, cache)
-                    .train(new CoaSettings(s.training().withEpochs(1), 1, false, 1), trainOn, TrainingSetPolicy.frozen(),
+                    .train(
+                            new CoaSettings(s.training().withEpochs(1), 1, false, 1),
+                            trainOn,
+                            TrainingSetPolicy.frozen(),
                             (p, done, total) -> progress.update(phase + " " + p, done, total));
             List<Double> out = new ArrayList<>();
-            for (ModelQuantConfig config : testOn) out.add(accuracy(correct(classifier, cache, config, copy.lora(), d.test())));
+            for (ModelQuantConfig config : testOn)
+                out.add(accuracy(correct(classifier, cache, config, copy.lora(), d.test())));
             return out;
         }
     }
 
-    private static boolean[] foldedCorrect(ConfigAwareLora coa, SentenceClassifier classifier, QuantizedWeightCache cache,
-                                           ModelQuantConfig config, EncodedExamples data, NDManager keep) {
+    private static boolean[] foldedCorrect(
+            ConfigAwareLora coa,
+            SentenceClassifier classifier,
+            QuantizedWeightCache cache,
+            ModelQuantConfig config,
+            EncodedExamples data,
+            NDManager keep) {
         boolean[] correct = new boolean[data.size()];
         scoreFolded(coa, classifier, cache, config, data, correct, keep);
         return correct;
@@ -441,15 +681,26 @@ public final class PaperBenchmark {
      * Scores what a device runs: the configuration's quantized weights with the folded adapter merged in (the same
      * function as the folded adapter beside the weights, up to float rounding, at the cost of the unadapted model).
      */
-    private static FineTuner.Scores scoreFolded(ConfigAwareLora coa, SentenceClassifier classifier, QuantizedWeightCache cache,
-                                                ModelQuantConfig config, EncodedExamples data, boolean[] correct, NDManager keep) {
-        try (NDManager scope = keep.newSubManager(); LoraAdapter folded = coa.fold(config, scope)) {
+    private static FineTuner.Scores scoreFolded(
+            ConfigAwareLora coa,
+            SentenceClassifier classifier,
+            QuantizedWeightCache cache,
+            ModelQuantConfig config,
+            EncodedExamples data,
+            boolean[] correct,
+            NDManager keep) {
+        try (NDManager scope = keep.newSubManager();
+                LoraAdapter folded = coa.fold(config, scope)) {
             return FineTuner.evaluate(classifier, folded.mergedInto(cache.get(config), scope), null, data, correct);
         }
     }
 
-    private static boolean[] correct(SentenceClassifier classifier, QuantizedWeightCache cache, ModelQuantConfig config, Adapter adapter,
-                                     EncodedExamples data) {
+    private static boolean[] correct(
+            SentenceClassifier classifier,
+            QuantizedWeightCache cache,
+            ModelQuantConfig config,
+            Adapter adapter,
+            EncodedExamples data) {
         boolean[] correct = new boolean[data.size()];
         FineTuner.accuracy(classifier, cache.get(config), adapter, data, correct);
         return correct;
@@ -462,14 +713,21 @@ public final class PaperBenchmark {
     }
 
     /** Median time to emit (fold) an adapter over random configurations, next to one per-configuration fine-tune. */
-    private static Emission emission(ConfigAwareLora coa, List<MatrixSpec> specs, BenchSettings s, MethodResult perConfig,
-                                     NDManager keep, Random random) {
+    private static Emission emission(
+            ConfigAwareLora coa,
+            List<MatrixSpec> specs,
+            BenchSettings s,
+            MethodResult perConfig,
+            NDManager keep,
+            Random random) {
         List<ModelQuantConfig> configs = new ArrayList<>();
-        for (int i = 0; i < s.emissionSamples(); i++) configs.add(TrainingSetPolicies.randomConfiguration(specs, QuantizerKind.NF, random));
+        for (int i = 0; i < s.emissionSamples(); i++)
+            configs.add(TrainingSetPolicies.randomConfiguration(specs, QuantizerKind.NF, random));
         List<Double> millis = new ArrayList<>();
         for (ModelQuantConfig c : configs) {
             long t0 = System.nanoTime();
-            try (NDManager scope = keep.newSubManager(); LoraAdapter folded = coa.fold(c, scope)) {
+            try (NDManager scope = keep.newSubManager();
+                    LoraAdapter folded = coa.fold(c, scope)) {
                 folded.a(folded.matrices().iterator().next()).toFloatArray(); // force the computation
             }
             millis.add((System.nanoTime() - t0) / 1e6);
@@ -480,7 +738,8 @@ public final class PaperBenchmark {
     }
 
     private static FineTuneSettings withSeed(FineTuneSettings t, long seed) {
-        return new FineTuneSettings(t.epochs(), t.batchSize(), t.learningRate(), t.weightDecay(), t.clipNorm(), seed, t.lora());
+        return new FineTuneSettings(
+                t.epochs(), t.batchSize(), t.learningRate(), t.weightDecay(), t.clipNorm(), seed, t.lora());
     }
 
     private static List<Example> sample(List<Example> split, int limit, Random random) {

@@ -20,7 +20,9 @@ import java.util.TreeMap;
  * made for (per matrix), its exact average bits and the model version (the bundle's tensor checksum).
  */
 public final class AdapterEmission {
-    public static final String SIDECAR = "coalora-adapter.json", CONFIG = "quant-config.json", HEAD = "head.safetensors";
+    public static final String SIDECAR = "coalora-adapter.json",
+            CONFIG = "quant-config.json",
+            HEAD = "head.safetensors";
     /** The sidecar's {@code format}. */
     public static final String SIDECAR_FORMAT = "coalora.adapter/v1";
     /** Metadata key of the adapter weights file naming the model version they belong to. */
@@ -34,34 +36,58 @@ public final class AdapterEmission {
     private AdapterEmission() {}
 
     /** Emits with the bundle's tensor checksum as the model version (a bundle used outside a registry). */
-    public static Emitted write(ModelBundle.Loaded loaded, ModelBundle.Instance bundle, ModelQuantConfig config, Path dir) throws IOException {
+    public static Emitted write(
+            ModelBundle.Loaded loaded, ModelBundle.Instance bundle, ModelQuantConfig config, Path dir)
+            throws IOException {
         return write(loaded, bundle, config, dir, loaded.manifest().tensorsSha256());
     }
 
     /** @param modelVersion what the files name as their model version (a registry's version id) */
-    public static Emitted write(ModelBundle.Loaded loaded, ModelBundle.Instance bundle, ModelQuantConfig config, Path dir,
-                                String modelVersion) throws IOException {
+    public static Emitted write(
+            ModelBundle.Loaded loaded,
+            ModelBundle.Instance bundle,
+            ModelQuantConfig config,
+            Path dir,
+            String modelVersion)
+            throws IOException {
         long t0 = System.nanoTime();
         Map<String, PeftAdapter.LoraPair> pairs = new TreeMap<>();
         double foldMillis;
-        try (NDManager scope = bundle.manager().newSubManager(); LoraAdapter folded = bundle.model().fold(config, scope)) {
+        try (NDManager scope = bundle.manager().newSubManager();
+                LoraAdapter folded = bundle.model().fold(config, scope)) {
             for (LinearId id : folded.matrices()) {
-                long[] a = folded.a(id).getShape().getShape(), b = folded.b(id).getShape().getShape();
-                pairs.put(id.weightName(), new PeftAdapter.LoraPair((int) b[0], (int) a[1], folded.a(id).toFloatArray(), folded.b(id).toFloatArray()));
+                long[] a = folded.a(id).getShape().getShape(),
+                        b = folded.b(id).getShape().getShape();
+                pairs.put(
+                        id.weightName(),
+                        new PeftAdapter.LoraPair(
+                                (int) b[0],
+                                (int) a[1],
+                                folded.a(id).toFloatArray(),
+                                folded.b(id).toFloatArray()));
             }
             foldMillis = (System.nanoTime() - t0) / 1e6;
         }
         BundleManifest m = loaded.manifest();
-        List<String> targets = Role.Architecture.ENCODER.roles().stream().map(Role::hfModule).toList();
+        List<String> targets =
+                Role.Architecture.ENCODER.roles().stream().map(Role::hfModule).toList();
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put(MODEL_VERSION_METADATA, modelVersion);
         metadata.put("coalora.average_bits", Double.toString(config.averageBits()));
         new PeftAdapter(m.baseModel().name(), m.rank(), m.alpha(), targets, "SEQ_CLS", pairs, metadata).write(dir);
         config.write(dir.resolve(CONFIG));
         // the task head is not part of a PEFT LoRA; the device needs it to classify
-        ai.coalora.engine.io.Safetensors.write(dir.resolve(HEAD), Map.of(
-                "weight", ai.coalora.engine.io.Safetensors.Tensor.ofFloats(bundle.head().weight().toFloatArray(), bundle.head().weight().getShape().getShape()),
-                "bias", ai.coalora.engine.io.Safetensors.Tensor.ofFloats(bundle.head().bias().toFloatArray(), bundle.head().bias().getShape().getShape())),
+        ai.coalora.engine.io.Safetensors.write(
+                dir.resolve(HEAD),
+                Map.of(
+                        "weight",
+                                ai.coalora.engine.io.Safetensors.Tensor.ofFloats(
+                                        bundle.head().weight().toFloatArray(),
+                                        bundle.head().weight().getShape().getShape()),
+                        "bias",
+                                ai.coalora.engine.io.Safetensors.Tensor.ofFloats(
+                                        bundle.head().bias().toFloatArray(),
+                                        bundle.head().bias().getShape().getShape())),
                 Map.of("labels", String.join(",", m.task().labels())));
         Map<String, Object> sidecar = new LinkedHashMap<>();
         sidecar.put("format", SIDECAR_FORMAT);
@@ -76,7 +102,8 @@ public final class AdapterEmission {
         sidecar.put("configuration", ModelBundle.JSON.readTree(config.toJson()));
         sidecar.put("configId", config.configId());
         sidecar.put("head", HEAD);
-        // no timings here: the same configuration of the same version must give byte-identical files (content addressing)
+        // no timings here: the same configuration of the same version must give byte-identical files (content
+        // addressing)
         sidecar.put("generator", GENERATOR);
         Files.write(dir.resolve(SIDECAR), ModelBundle.JSON.writeValueAsBytes(sidecar));
         return new Emitted(dir, config.averageBits(), foldMillis, modelVersion);

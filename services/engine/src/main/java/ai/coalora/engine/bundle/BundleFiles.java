@@ -64,7 +64,8 @@ final class BundleFiles {
     static <T> T readManifest(Path dir, ObjectMapper json, String format, Class<T> type) throws IOException {
         Path file = dir.resolve(MANIFEST);
         if (!Files.isDirectory(dir)) throw new NoSuchFileException(dir.toString());
-        if (!Files.isRegularFile(file)) throw new IllegalArgumentException(dir + ": not a model bundle (no " + MANIFEST + ")");
+        if (!Files.isRegularFile(file))
+            throw new IllegalArgumentException(dir + ": not a model bundle (no " + MANIFEST + ")");
         try {
             JsonNode tree = json.readTree(file.toFile());
             String found = tree.path("format").asText("");
@@ -122,7 +123,8 @@ final class BundleFiles {
         try {
             ModelQuantConfig c = quantConfig(config);
             if (Math.abs(c.averageBits() - averageBits) > ModelQuantConfig.AVERAGE_BITS_TOLERANCE) {
-                throw new IllegalArgumentException("averageBits " + averageBits + " but the matrices give " + c.averageBits());
+                throw new IllegalArgumentException(
+                        "averageBits " + averageBits + " but the matrices give " + c.averageBits());
             }
             return c;
         } catch (IllegalArgumentException e) {

@@ -18,8 +18,18 @@ import java.util.Map;
  *                      accuracy and loss measured on the validation split
  * @param tensorsSha256 sha256 of {@code tensors.safetensors}; checked on every read
  */
-public record BundleManifest(String format, BaseModel baseModel, Task task, int rank, float alpha, boolean configAware,
-                             String quantizer, int maxLength, List<FrontPoint> front, Training training, String tensorsSha256) {
+public record BundleManifest(
+        String format,
+        BaseModel baseModel,
+        Task task,
+        int rank,
+        float alpha,
+        boolean configAware,
+        String quantizer,
+        int maxLength,
+        List<FrontPoint> front,
+        Training training,
+        String tensorsSha256) {
     public static final String FORMAT = "coalora.bundle/v1";
 
     public record BaseModel(String name, String onnxSha256, int numLayers, int hiddenSize) {}
@@ -28,7 +38,9 @@ public record BundleManifest(String format, BaseModel baseModel, Task task, int 
 
     /** One configuration of the front; {@code config} is a {@code coalora.quant-config/v1} object. */
     public record FrontPoint(double averageBits, double validationAccuracy, double validationLoss, JsonNode config) {
-        public ModelQuantConfig quantConfig() { return BundleFiles.quantConfig(config); }
+        public ModelQuantConfig quantConfig() {
+            return BundleFiles.quantConfig(config);
+        }
 
         public static FrontPoint of(ModelQuantConfig config, double accuracy, double loss) {
             return new FrontPoint(config.averageBits(), accuracy, loss, BundleFiles.json(config));
@@ -47,14 +59,27 @@ public record BundleManifest(String format, BaseModel baseModel, Task task, int 
      *                              training, search, front; writing the bundle comes after the manifest is made); absent
      *                              in bundles written before it was recorded
      */
-    public record Training(int epochs, int batchSize, float learningRate, float weightDecay, long seed, int configsPerStep,
-                           String policy, int initialConfigurations, int segments, int trainedConfigurations,
-                           double seconds, int recomputedSteps, String createdAt,
-                           @JsonInclude(JsonInclude.Include.NON_NULL) String warmStartFrom,
-                           @JsonInclude(JsonInclude.Include.NON_NULL) Integer extraConfigurations,
-                           @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, Double> phaseSeconds) {
+    public record Training(
+            int epochs,
+            int batchSize,
+            float learningRate,
+            float weightDecay,
+            long seed,
+            int configsPerStep,
+            String policy,
+            int initialConfigurations,
+            int segments,
+            int trainedConfigurations,
+            double seconds,
+            int recomputedSteps,
+            String createdAt,
+            @JsonInclude(JsonInclude.Include.NON_NULL) String warmStartFrom,
+            @JsonInclude(JsonInclude.Include.NON_NULL) Integer extraConfigurations,
+            @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, Double> phaseSeconds) {
 
-        public boolean warmStarted() { return warmStartFrom != null; }
+        public boolean warmStarted() {
+            return warmStartFrom != null;
+        }
 
         void checkPhaseSeconds(String where) {
             if (phaseSeconds == null) return;
@@ -68,37 +93,63 @@ public record BundleManifest(String format, BaseModel baseModel, Task task, int 
 
     /** The most accurate front configuration with average bits <= budget (the planner's rule). */
     public FrontPoint bestWithin(double budgetBits) {
-        if (!Double.isFinite(budgetBits)) throw new IllegalArgumentException("budget must be a finite number, got " + budgetBits);
-        return front.stream().filter(p -> p.averageBits() <= budgetBits + 1e-12)
+        if (!Double.isFinite(budgetBits))
+            throw new IllegalArgumentException("budget must be a finite number, got " + budgetBits);
+        return front.stream()
+                .filter(p -> p.averageBits() <= budgetBits + 1e-12)
                 .max(Comparator.comparingDouble(FrontPoint::validationAccuracy)
-                        .thenComparing(Comparator.comparingDouble(FrontPoint::averageBits).reversed()))
-                .orElseThrow(() -> new IllegalArgumentException(String.format(Locale.ROOT,
-                        "no configuration of the bundle's front fits %.3f bits (the front spans %.3f..%.3f)", budgetBits,
-                        front.stream().mapToDouble(FrontPoint::averageBits).min().orElse(Double.NaN),
-                        front.stream().mapToDouble(FrontPoint::averageBits).max().orElse(Double.NaN))));
+                        .thenComparing(Comparator.comparingDouble(FrontPoint::averageBits)
+                                .reversed()))
+                .orElseThrow(() -> new IllegalArgumentException(String.format(
+                        Locale.ROOT,
+                        "no configuration of the bundle's front fits %.3f bits (the front spans %.3f..%.3f)",
+                        budgetBits,
+                        front.stream()
+                                .mapToDouble(FrontPoint::averageBits)
+                                .min()
+                                .orElse(Double.NaN),
+                        front.stream()
+                                .mapToDouble(FrontPoint::averageBits)
+                                .max()
+                                .orElse(Double.NaN))));
     }
 
     public BundleManifest withTensorsSha256(String sha) {
-        return new BundleManifest(format, baseModel, task, rank, alpha, configAware, quantizer, maxLength, front, training, sha);
+        return new BundleManifest(
+                format, baseModel, task, rank, alpha, configAware, quantizer, maxLength, front, training, sha);
     }
 
     /** Checks what Jackson cannot: the format, required parts, sane values, and that every front configuration parses. */
     void validate(String where) {
-        if (!FORMAT.equals(format)) throw new IllegalArgumentException(where + ": unknown bundle format '" + format + "' (expected " + FORMAT + ")");
-        if (baseModel == null || task == null || front == null || training == null || tensorsSha256 == null || quantizer == null) {
-            throw new IllegalArgumentException(where + ": manifest lacks baseModel, task, front, training, quantizer or tensorsSha256");
+        if (!FORMAT.equals(format))
+            throw new IllegalArgumentException(
+                    where + ": unknown bundle format '" + format + "' (expected " + FORMAT + ")");
+        if (baseModel == null
+                || task == null
+                || front == null
+                || training == null
+                || tensorsSha256 == null
+                || quantizer == null) {
+            throw new IllegalArgumentException(
+                    where + ": manifest lacks baseModel, task, front, training, quantizer or tensorsSha256");
         }
-        if (rank < 1 || !(alpha > 0)) throw new IllegalArgumentException(where + ": invalid LoRA rank " + rank + " or alpha " + alpha);
-        if (task.labels() == null || task.labels().size() < 2) throw new IllegalArgumentException(where + ": task needs at least 2 labels");
+        if (rank < 1 || !(alpha > 0))
+            throw new IllegalArgumentException(where + ": invalid LoRA rank " + rank + " or alpha " + alpha);
+        if (task.labels() == null || task.labels().size() < 2)
+            throw new IllegalArgumentException(where + ": task needs at least 2 labels");
         if (maxLength < 2) throw new IllegalArgumentException(where + ": invalid maxLength " + maxLength);
         if (training.warmStartFrom() != null && !Sha256.isValid(training.warmStartFrom())) {
-            throw new IllegalArgumentException(where + ": training.warmStartFrom must be a model version (64 hex digits), got '"
-                    + training.warmStartFrom() + "'");
+            throw new IllegalArgumentException(
+                    where + ": training.warmStartFrom must be a model version (64 hex digits), got '"
+                            + training.warmStartFrom() + "'");
         }
         if (training.extraConfigurations() != null && training.extraConfigurations() < 0) {
-            throw new IllegalArgumentException(where + ": invalid training.extraConfigurations " + training.extraConfigurations());
+            throw new IllegalArgumentException(
+                    where + ": invalid training.extraConfigurations " + training.extraConfigurations());
         }
         training.checkPhaseSeconds(where);
-        for (int i = 0; i < front.size(); i++) BundleFiles.frontConfig(where, i, front.get(i).config(), front.get(i).averageBits());
+        for (int i = 0; i < front.size(); i++)
+            BundleFiles.frontConfig(
+                    where, i, front.get(i).config(), front.get(i).averageBits());
     }
 }

@@ -31,7 +31,8 @@ final class BundleTensors {
             out.put(loraName(id, "A"), tensor(model.lora().a(id)));
             out.put(loraName(id, "B"), tensor(model.lora().b(id)));
         }
-        if (model.network() != null) model.network().parameters().forEach((name, p) -> out.put(NETWORK_PREFIX + name, tensor(p)));
+        if (model.network() != null)
+            model.network().parameters().forEach((name, p) -> out.put(NETWORK_PREFIX + name, tensor(p)));
         return out;
     }
 
@@ -46,9 +47,16 @@ final class BundleTensors {
      *
      * @param trainable copies in native-owned memory that require gradients (a warm start); otherwise plain values
      */
-    static ConfigAwareLora configAwareLora(Map<String, Tensor> tensors, Path dir, Map<LinearId, int[]> shapes, LoraSpec spec,
-                                           boolean configAware, Role.Architecture architecture, int numBlocks, NDManager manager,
-                                           boolean trainable) {
+    static ConfigAwareLora configAwareLora(
+            Map<String, Tensor> tensors,
+            Path dir,
+            Map<LinearId, int[]> shapes,
+            LoraSpec spec,
+            boolean configAware,
+            Role.Architecture architecture,
+            int numBlocks,
+            NDManager manager,
+            boolean trainable) {
         Map<LinearId, NDArray> a = new TreeMap<>(), b = new TreeMap<>();
         shapes.forEach((id, shape) -> {
             NDArray down = array(tensors, dir, manager, loraName(id, "A"), spec.rank(), shape[1]);
@@ -61,9 +69,12 @@ final class BundleTensors {
         ConfigAwareNetwork network = null;
         if (configAware) {
             Map<String, float[]> values = new LinkedHashMap<>();
-            tensors.forEach((name, t) -> { if (name.startsWith(NETWORK_PREFIX)) values.put(name.substring(NETWORK_PREFIX.length()), t.floats()); });
+            tensors.forEach((name, t) -> {
+                if (name.startsWith(NETWORK_PREFIX)) values.put(name.substring(NETWORK_PREFIX.length()), t.floats());
+            });
             try {
-                network = ConfigAwareNetwork.of(spec.rank(), numBlocks, architecture.roles().size(), values, manager);
+                network = ConfigAwareNetwork.of(
+                        spec.rank(), numBlocks, architecture.roles().size(), values, manager);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
             }
@@ -75,12 +86,14 @@ final class BundleTensors {
         Tensor t = tensors.get(name);
         if (t == null) throw new IllegalArgumentException(dir + ": bundle lacks tensor " + name);
         if (t.elementCount() != count) {
-            throw new IllegalArgumentException(dir + ": tensor " + name + " has " + t.elementCount() + " values, expected " + count);
+            throw new IllegalArgumentException(
+                    dir + ": tensor " + name + " has " + t.elementCount() + " values, expected " + count);
         }
         return t.floats();
     }
 
-    private static NDArray array(Map<String, Tensor> tensors, Path dir, NDManager manager, String name, long rows, long cols) {
+    private static NDArray array(
+            Map<String, Tensor> tensors, Path dir, NDManager manager, String name, long rows, long cols) {
         return manager.create(floats(tensors, dir, name, rows * cols), new Shape(rows, cols));
     }
 

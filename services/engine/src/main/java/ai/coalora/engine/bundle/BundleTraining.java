@@ -47,11 +47,13 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
 
     public BundleTraining {
         if (initialGrid < 2 || segments < 1 || candidates < 0 || evaluationBatch < 1) {
-            throw new IllegalArgumentException("initial grid >= 2, segments and evaluation batch >= 1, candidates >= 0 required");
+            throw new IllegalArgumentException(
+                    "initial grid >= 2, segments and evaluation batch >= 1, candidates >= 0 required");
         }
     }
 
-    public BundleManifest run(PretrainedModel model, TaskData task, int maxLength, Path out, Progress progress) throws IOException {
+    public BundleManifest run(PretrainedModel model, TaskData task, int maxLength, Path out, Progress progress)
+            throws IOException {
         return run(model, task, maxLength, out, progress, null);
     }
 
@@ -66,7 +68,8 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
      *
      * @param warm null trains from scratch
      */
-    public BundleManifest run(PretrainedModel model, TaskData task, int maxLength, Path out, Progress progress, WarmStart warm)
+    public BundleManifest run(
+            PretrainedModel model, TaskData task, int maxLength, Path out, Progress progress, WarmStart warm)
             throws IOException {
         return run(model, task, maxLength, out, progress, warm, new PhaseTimer());
     }
@@ -76,8 +79,15 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
      * that loaded the data and the model since creating it marks {@link PhaseTimer#LOADING} first. The manifest's training
      * record holds every phase but {@link PhaseTimer#WRITING}, which the timer has once this returns.
      */
-    public BundleManifest run(PretrainedModel model, TaskData task, int maxLength, Path out, Progress progress, WarmStart warm,
-                              PhaseTimer timer) throws IOException {
+    public BundleManifest run(
+            PretrainedModel model,
+            TaskData task,
+            int maxLength,
+            Path out,
+            Progress progress,
+            WarmStart warm,
+            PhaseTimer timer)
+            throws IOException {
         if (task.train().isEmpty() || task.validation().isEmpty()) {
             throw new IllegalArgumentException("task " + task.name() + " needs non-empty train and validation splits");
         }
@@ -88,36 +98,54 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
         }
         EncodedExamples train = EncodedExamples.of(model.tokenizer(), task.train());
         EncodedExamples validation = EncodedExamples.of(model.tokenizer(), task.validation());
-        EncodedExamples evaluation = EncodedExamples.of(model.tokenizer(),
-                task.validation().subList(0, Math.min(evaluationBatch, task.validation().size())));
+        EncodedExamples evaluation = EncodedExamples.of(
+                model.tokenizer(),
+                task.validation()
+                        .subList(0, Math.min(evaluationBatch, task.validation().size())));
         timer.mark(PhaseTimer.ENCODING);
-        BudgetPlanner planner = BudgetPlanner.calibrate(model.encoder(), model.tokenizer(),
-                task.train().stream().limit(256).map(Example::text).toList(), QuantizerKind.NF, progress);
+        BudgetPlanner planner = BudgetPlanner.calibrate(
+                model.encoder(),
+                model.tokenizer(),
+                task.train().stream().limit(256).map(Example::text).toList(),
+                QuantizerKind.NF,
+                progress);
         Set<ModelQuantConfig> initialSet = new LinkedHashSet<>(planner.initialSet(initialGrid));
         int gridConfigurations = initialSet.size();
         initialSet.addAll(extras); // a configuration already in the grid is trained on once
         if (warm != null) {
             for (WarmStart.Budget b : warm.extraBudgets()) {
                 try {
-                    initialSet.add(planner.allocate(b.averageBits(), b.weightBits()).config());
+                    initialSet.add(
+                            planner.allocate(b.averageBits(), b.weightBits()).config());
                 } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException("warm start: budget of " + b.averageBits() + " bits over " + b.weightBits()
-                            + ": " + e.getMessage(), e);
+                    throw new IllegalArgumentException(
+                            "warm start: budget of " + b.averageBits() + " bits over " + b.weightBits() + ": "
+                                    + e.getMessage(),
+                            e);
                 }
             }
         }
         List<ModelQuantConfig> initial = List.copyOf(initialSet);
         timer.mark(PhaseTimer.CALIBRATION);
-        var policy = TrainingSetPolicies.forTraining(segments, candidates, settings.training().seed());
+        var policy = TrainingSetPolicies.forTraining(
+                segments, candidates, settings.training().seed());
         try (NDManager scope = model.encoder().manager().newSubManager();
-             QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), settings.cacheCapacity())) {
+                QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), settings.cacheCapacity())) {
             // everything below is owned by scope and freed with it
             ClassifierHead head;
             ConfigAwareLora coa;
             if (warm == null) {
-                head = new ClassifierHead(model.encoder().config().hiddenSize(), task.labels().size(), settings.training().seed(), scope);
-                coa = ConfigAwareLora.initialize(model.encoder(), settings.training().lora(), settings.training().seed() + 1,
-                        settings.networkOrNull(), scope);
+                head = new ClassifierHead(
+                        model.encoder().config().hiddenSize(),
+                        task.labels().size(),
+                        settings.training().seed(),
+                        scope);
+                coa = ConfigAwareLora.initialize(
+                        model.encoder(),
+                        settings.training().lora(),
+                        settings.training().seed() + 1,
+                        settings.networkOrNull(),
+                        scope);
             } else {
                 ModelBundle.Instance start = warm.parent().instantiateTrainable(model.encoder(), scope);
                 head = start.head();
@@ -128,15 +156,32 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
             CoaTrainer.Result r = trainer.train(settings, initial, policy, progress);
             timer.markTraining(r);
 
-            List<BundleManifest.FrontPoint> front = measureFront(r.finalSet(), coa, cache, scope, classifier, validation, progress);
+            List<BundleManifest.FrontPoint> front =
+                    measureFront(r.finalSet(), coa, cache, scope, classifier, validation, progress);
             timer.mark(PhaseTimer.FRONT);
 
             var t = settings.training();
-            BundleManifest manifest = manifest(model, task, maxLength, front,
-                    new BundleManifest.Training(t.epochs(), t.batchSize(), t.learningRate(), t.weightDecay(), t.seed(),
-                            settings.configsPerStep(), policy.name(), initial.size(), segments, r.trainedOn().size(), r.seconds(),
-                            r.recomputedSteps(), Instant.now().toString(),
-                            warm == null ? null : warm.parentVersion(), warm == null ? null : initial.size() - gridConfigurations,
+            BundleManifest manifest = manifest(
+                    model,
+                    task,
+                    maxLength,
+                    front,
+                    new BundleManifest.Training(
+                            t.epochs(),
+                            t.batchSize(),
+                            t.learningRate(),
+                            t.weightDecay(),
+                            t.seed(),
+                            settings.configsPerStep(),
+                            policy.name(),
+                            initial.size(),
+                            segments,
+                            r.trainedOn().size(),
+                            r.seconds(),
+                            r.recomputedSteps(),
+                            Instant.now().toString(),
+                            warm == null ? null : warm.parentVersion(),
+                            warm == null ? null : initial.size() - gridConfigurations,
                             timer.seconds()));
             BundleManifest written = ModelBundle.write(out, manifest, ModelBundle.tensorsOf(coa, head));
             timer.mark(PhaseTimer.WRITING);
@@ -151,47 +196,107 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
      * handles bundles without caring how well they classify (registering, packaging for devices, warm starts).
      * The manifest records 0 epochs and no trained configurations.
      */
-    public BundleManifest untrained(PretrainedModel model, TaskData task, int maxLength, List<ModelQuantConfig> front, Path out)
+    public BundleManifest untrained(
+            PretrainedModel model, TaskData task, int maxLength, List<ModelQuantConfig> front, Path out)
             throws IOException {
         if (task.validation().isEmpty() || front.isEmpty()) {
-            throw new IllegalArgumentException("an untrained bundle needs a validation split and a front to measure on it");
+            throw new IllegalArgumentException(
+                    "an untrained bundle needs a validation split and a front to measure on it");
         }
         for (ModelQuantConfig c : front) QuantizedWeights.checkMatches(model.encoder(), c);
         EncodedExamples validation = EncodedExamples.of(model.tokenizer(), task.validation());
         try (NDManager scope = model.encoder().manager().newSubManager();
-             QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), settings.cacheCapacity())) {
-            ClassifierHead head = new ClassifierHead(model.encoder().config().hiddenSize(), task.labels().size(), settings.training().seed(), scope);
-            ConfigAwareLora coa = ConfigAwareLora.initialize(model.encoder(), settings.training().lora(), settings.training().seed() + 1,
-                    settings.networkOrNull(), scope);
+                QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), settings.cacheCapacity())) {
+            ClassifierHead head = new ClassifierHead(
+                    model.encoder().config().hiddenSize(),
+                    task.labels().size(),
+                    settings.training().seed(),
+                    scope);
+            ConfigAwareLora coa = ConfigAwareLora.initialize(
+                    model.encoder(),
+                    settings.training().lora(),
+                    settings.training().seed() + 1,
+                    settings.networkOrNull(),
+                    scope);
             SentenceClassifier classifier = new SentenceClassifier(model.encoder(), head);
             var t = settings.training();
-            BundleManifest manifest = manifest(model, task, maxLength,
-                    measureFront(List.copyOf(new LinkedHashSet<>(front)), coa, cache, scope, classifier, validation, Progress.NONE),
-                    new BundleManifest.Training(0, t.batchSize(), t.learningRate(), t.weightDecay(), t.seed(), settings.configsPerStep(),
-                            "untrained", front.size(), segments, 0, 0, 0, Instant.now().toString(), null, null, null));
+            BundleManifest manifest = manifest(
+                    model,
+                    task,
+                    maxLength,
+                    measureFront(
+                            List.copyOf(new LinkedHashSet<>(front)),
+                            coa,
+                            cache,
+                            scope,
+                            classifier,
+                            validation,
+                            Progress.NONE),
+                    new BundleManifest.Training(
+                            0,
+                            t.batchSize(),
+                            t.learningRate(),
+                            t.weightDecay(),
+                            t.seed(),
+                            settings.configsPerStep(),
+                            "untrained",
+                            front.size(),
+                            segments,
+                            0,
+                            0,
+                            0,
+                            Instant.now().toString(),
+                            null,
+                            null,
+                            null));
             return ModelBundle.write(out, manifest, ModelBundle.tensorsOf(coa, head));
         }
     }
 
     /** The front: {@code set} measured with the deployed (folded) adapters on validation, in average-bits order. */
-    private static List<BundleManifest.FrontPoint> measureFront(List<ModelQuantConfig> set, ConfigAwareLora coa, QuantizedWeightCache cache,
-                                                                NDManager scope, SentenceClassifier classifier, EncodedExamples validation,
-                                                                Progress progress) {
-        List<BundleManifest.FrontPoint> front = new ArrayList<>(FrontScoring.score(set, coa, cache, scope, progress, (c, merged) -> {
-            FineTuner.Scores scores = FineTuner.evaluate(classifier, merged, null, validation, null);
-            return BundleManifest.FrontPoint.of(c, scores.accuracy(), scores.loss());
-        }));
+    private static List<BundleManifest.FrontPoint> measureFront(
+            List<ModelQuantConfig> set,
+            ConfigAwareLora coa,
+            QuantizedWeightCache cache,
+            NDManager scope,
+            SentenceClassifier classifier,
+            EncodedExamples validation,
+            Progress progress) {
+        List<BundleManifest.FrontPoint> front =
+                new ArrayList<>(FrontScoring.score(set, coa, cache, scope, progress, (c, merged) -> {
+                    FineTuner.Scores scores = FineTuner.evaluate(classifier, merged, null, validation, null);
+                    return BundleManifest.FrontPoint.of(c, scores.accuracy(), scores.loss());
+                }));
         front.sort(Comparator.comparingDouble(BundleManifest.FrontPoint::averageBits));
         return front;
     }
 
-    private BundleManifest manifest(PretrainedModel model, TaskData task, int maxLength, List<BundleManifest.FrontPoint> front,
-                                    BundleManifest.Training training) {
+    private BundleManifest manifest(
+            PretrainedModel model,
+            TaskData task,
+            int maxLength,
+            List<BundleManifest.FrontPoint> front,
+            BundleManifest.Training training) {
         var t = settings.training();
-        return new BundleManifest(BundleManifest.FORMAT,
-                new BundleManifest.BaseModel("sentence-transformers/all-MiniLM-L6-v2", MiniLmArtifact.ONNX_SHA256,
-                        model.encoder().config().numLayers(), model.encoder().config().hiddenSize()),
-                new BundleManifest.Task(task.name(), task.labels(), task.sourceSha256(), task.train().size()),
-                t.lora().rank(), t.lora().alpha(), settings.configAware(), QuantizerKind.NF.jsonName(), maxLength, front, training, null);
+        return new BundleManifest(
+                BundleManifest.FORMAT,
+                new BundleManifest.BaseModel(
+                        "sentence-transformers/all-MiniLM-L6-v2",
+                        MiniLmArtifact.ONNX_SHA256,
+                        model.encoder().config().numLayers(),
+                        model.encoder().config().hiddenSize()),
+                new BundleManifest.Task(
+                        task.name(),
+                        task.labels(),
+                        task.sourceSha256(),
+                        task.train().size()),
+                t.lora().rank(),
+                t.lora().alpha(),
+                settings.configAware(),
+                QuantizerKind.NF.jsonName(),
+                maxLength,
+                front,
+                training,
+                null);
     }
 }

@@ -37,18 +37,25 @@ public final class DecoderBundle {
     public record Loaded(DecoderBundleManifest manifest, Map<String, Tensor> tensors, Path dir) {
 
         /** The base model folder the manifest names (where it was at training time). */
-        public Path baseModelPath() { return Path.of(manifest.baseModel().path()); }
+        public Path baseModelPath() {
+            return Path.of(manifest.baseModel().path());
+        }
 
         /**
          * Refuses a decoder folder that is not the model this bundle was trained on (another config, other weights or
          * another tokenizer) with an IllegalArgumentException saying which part differs.
          */
         public void checkBaseModel(Path modelDir) throws IOException {
-            DecoderBundleManifest.BaseModel expected = manifest.baseModel(), found = DecoderBundleManifest.BaseModel.of(modelDir);
+            DecoderBundleManifest.BaseModel expected = manifest.baseModel(),
+                    found = DecoderBundleManifest.BaseModel.of(modelDir);
             if (expected.sameModelAs(found)) return;
-            String part = !expected.configSha256().equals(found.configSha256()) ? "config.json differs"
-                    : !expected.weightsSha256().equals(found.weightsSha256()) ? "weights differ" : "tokenizer.json differs";
-            throw new IllegalArgumentException(dir + " was trained on the model at " + expected.path() + " (" + expected.architecture()
+            String part = !expected.configSha256().equals(found.configSha256())
+                    ? "config.json differs"
+                    : !expected.weightsSha256().equals(found.weightsSha256())
+                            ? "weights differ"
+                            : "tokenizer.json differs";
+            throw new IllegalArgumentException(dir + " was trained on the model at " + expected.path() + " ("
+                    + expected.architecture()
                     + ", " + expected.numLayers() + " blocks of width " + expected.hiddenSize() + "); " + modelDir
                     + " is another model (its " + part + ")");
         }
@@ -64,11 +71,16 @@ public final class DecoderBundle {
          */
         public Instance instantiate(LlamaConfig config, NDManager parent) {
             DecoderBundleManifest.BaseModel b = manifest.baseModel();
-            if (!config.architecture().equals(b.architecture()) || config.numLayers() != b.numLayers()
-                    || config.hiddenSize() != b.hiddenSize() || config.vocabSize() != b.vocabSize()) {
-                throw new IllegalArgumentException(dir + ": bundle was trained on a " + b.architecture() + " with " + b.numLayers()
-                        + " blocks of width " + b.hiddenSize() + " and " + b.vocabSize() + " tokens, not on this " + config.architecture()
-                        + " (" + config.numLayers() + " blocks of width " + config.hiddenSize() + ", " + config.vocabSize() + " tokens)");
+            if (!config.architecture().equals(b.architecture())
+                    || config.numLayers() != b.numLayers()
+                    || config.hiddenSize() != b.hiddenSize()
+                    || config.vocabSize() != b.vocabSize()) {
+                throw new IllegalArgumentException(
+                        dir + ": bundle was trained on a " + b.architecture() + " with " + b.numLayers()
+                                + " blocks of width " + b.hiddenSize() + " and " + b.vocabSize()
+                                + " tokens, not on this " + config.architecture()
+                                + " (" + config.numLayers() + " blocks of width " + config.hiddenSize() + ", "
+                                + config.vocabSize() + " tokens)");
             }
             Map<String, long[]> hfShapes = HfCheckpoint.requiredShapes(config);
             Map<LinearId, int[]> shapes = new LinkedHashMap<>();
@@ -78,8 +90,18 @@ public final class DecoderBundle {
             }
             NDManager manager = parent.newSubManager();
             try {
-                return new Instance(BundleTensors.configAwareLora(tensors, dir, shapes, new LoraSpec(manifest.rank(), manifest.alpha()),
-                        manifest.configAware(), Role.Architecture.DECODER, config.numLayers(), manager, false), manager);
+                return new Instance(
+                        BundleTensors.configAwareLora(
+                                tensors,
+                                dir,
+                                shapes,
+                                new LoraSpec(manifest.rank(), manifest.alpha()),
+                                manifest.configAware(),
+                                Role.Architecture.DECODER,
+                                config.numLayers(),
+                                manager,
+                                false),
+                        manager);
             } catch (RuntimeException e) {
                 manager.close();
                 throw e;
@@ -90,7 +112,9 @@ public final class DecoderBundle {
     /** A bundle on the engine: the shared LoRA and the network (null for Shared-LoRA); closing frees them. */
     public record Instance(ConfigAwareLora model, NDManager manager) implements AutoCloseable {
         @Override
-        public void close() { manager.close(); }
+        public void close() {
+            manager.close();
+        }
     }
 
     /** The tensors of a trained model, by bundle name. */
@@ -102,8 +126,10 @@ public final class DecoderBundle {
      * Writes a bundle to {@code dir}; the manifest's tensor checksum is filled in here. An existing bundle at {@code dir}
      * is replaced as a whole; any other existing file or non-empty directory is an error.
      */
-    public static DecoderBundleManifest write(Path dir, DecoderBundleManifest manifest, Map<String, Tensor> tensors) throws IOException {
-        byte[] tensorBytes = Safetensors.toBytes(tensors, Map.of("format", "pt", "coalora", DecoderBundleManifest.FORMAT));
+    public static DecoderBundleManifest write(Path dir, DecoderBundleManifest manifest, Map<String, Tensor> tensors)
+            throws IOException {
+        byte[] tensorBytes =
+                Safetensors.toBytes(tensors, Map.of("format", "pt", "coalora", DecoderBundleManifest.FORMAT));
         DecoderBundleManifest complete = manifest.withTensorsSha256(Sha256.of(tensorBytes));
         BundleFiles.write(dir, tensorBytes, ModelBundle.JSON.writeValueAsBytes(complete));
         return complete;
@@ -111,9 +137,10 @@ public final class DecoderBundle {
 
     /** Reads and verifies a bundle: format, manifest, checksum of the tensors. Errors name the file and the problem. */
     public static Loaded read(Path dir) throws IOException {
-        DecoderBundleManifest manifest = BundleFiles.readManifest(dir, ModelBundle.JSON, DecoderBundleManifest.FORMAT,
-                DecoderBundleManifest.class);
+        DecoderBundleManifest manifest = BundleFiles.readManifest(
+                dir, ModelBundle.JSON, DecoderBundleManifest.FORMAT, DecoderBundleManifest.class);
         manifest.validate(dir.resolve(BundleFiles.MANIFEST).toString());
-        return new Loaded(manifest, BundleFiles.readTensors(dir, manifest.tensorsSha256()).tensors(), dir);
+        return new Loaded(
+                manifest, BundleFiles.readTensors(dir, manifest.tensorsSha256()).tensors(), dir);
     }
 }

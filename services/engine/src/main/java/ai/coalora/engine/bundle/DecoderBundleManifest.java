@@ -26,9 +26,18 @@ import java.util.Locale;
  * @param training      how it was trained (the encoder bundle's record: epochs, AdamW, policy, timings, created time)
  * @param tensorsSha256 sha256 of {@code tensors.safetensors}; checked on every read
  */
-public record DecoderBundleManifest(String format, BaseModel baseModel, Task task, int rank, float alpha, boolean configAware,
-                                    String quantizer, int seqLen, List<FrontPoint> front, BundleManifest.Training training,
-                                    String tensorsSha256) {
+public record DecoderBundleManifest(
+        String format,
+        BaseModel baseModel,
+        Task task,
+        int rank,
+        float alpha,
+        boolean configAware,
+        String quantizer,
+        int seqLen,
+        List<FrontPoint> front,
+        BundleManifest.Training training,
+        String tensorsSha256) {
     public static final String FORMAT = "coalora.decoder-bundle/v1";
 
     /**
@@ -38,8 +47,15 @@ public record DecoderBundleManifest(String format, BaseModel baseModel, Task tas
      * @param weightsSha256   sha256 of {@code model.safetensors}, or of the index then every shard in name order
      * @param tokenizerSha256 sha256 of {@code tokenizer.json}: the token ids the adapter was trained on
      */
-    public record BaseModel(String path, String architecture, int numLayers, int hiddenSize, int vocabSize,
-                            String configSha256, String weightsSha256, String tokenizerSha256) {
+    public record BaseModel(
+            String path,
+            String architecture,
+            int numLayers,
+            int hiddenSize,
+            int vocabSize,
+            String configSha256,
+            String weightsSha256,
+            String tokenizerSha256) {
 
         /** Identifies the decoder folder {@code dir} (reads and hashes its config, weights and tokenizer). */
         public static BaseModel of(Path dir) throws IOException {
@@ -47,26 +63,37 @@ public record DecoderBundleManifest(String format, BaseModel baseModel, Task tas
             if (!Files.isRegularFile(configFile)) throw new NoSuchFileException(configFile.toString());
             if (!Files.isRegularFile(tokenizer)) throw new NoSuchFileException(tokenizer.toString());
             LlamaConfig c = LlamaConfig.read(configFile);
-            return new BaseModel(dir.toAbsolutePath().normalize().toString(), c.architecture(), c.numLayers(), c.hiddenSize(),
-                    c.vocabSize(), Sha256.of(configFile), Sha256.of(weightFiles(dir)), Sha256.of(tokenizer));
+            return new BaseModel(
+                    dir.toAbsolutePath().normalize().toString(),
+                    c.architecture(),
+                    c.numLayers(),
+                    c.hiddenSize(),
+                    c.vocabSize(),
+                    Sha256.of(configFile),
+                    Sha256.of(weightFiles(dir)),
+                    Sha256.of(tokenizer));
         }
 
         private static List<Path> weightFiles(Path dir) throws IOException {
             Path single = dir.resolve(HfCheckpoint.SINGLE_FILE), index = dir.resolve(HfCheckpoint.INDEX);
             if (Files.isRegularFile(single)) return List.of(single);
             if (!Files.isRegularFile(index)) {
-                throw new IllegalArgumentException(dir + " holds neither " + HfCheckpoint.SINGLE_FILE + " nor " + HfCheckpoint.INDEX);
+                throw new IllegalArgumentException(
+                        dir + " holds neither " + HfCheckpoint.SINGLE_FILE + " nor " + HfCheckpoint.INDEX);
             }
             List<Path> files = new ArrayList<>(List.of(index));
             try (var list = Files.list(dir)) {
-                list.filter(p -> p.getFileName().toString().matches("model-.*\\.safetensors")).sorted().forEach(files::add);
+                list.filter(p -> p.getFileName().toString().matches("model-.*\\.safetensors"))
+                        .sorted()
+                        .forEach(files::add);
             }
             return files;
         }
 
         /** Same model: same config, weights and tokenizer (the path may differ: folders move). */
         public boolean sameModelAs(BaseModel other) {
-            return configSha256.equals(other.configSha256) && weightsSha256.equals(other.weightsSha256)
+            return configSha256.equals(other.configSha256)
+                    && weightsSha256.equals(other.weightsSha256)
                     && tokenizerSha256.equals(other.tokenizerSha256);
         }
     }
@@ -80,7 +107,9 @@ public record DecoderBundleManifest(String format, BaseModel baseModel, Task tas
 
     /** One configuration of the front; {@code config} is a {@code coalora.quant-config/v1} object. */
     public record FrontPoint(double averageBits, double validationPerplexity, double validationLoss, JsonNode config) {
-        public ModelQuantConfig quantConfig() { return BundleFiles.quantConfig(config); }
+        public ModelQuantConfig quantConfig() {
+            return BundleFiles.quantConfig(config);
+        }
 
         public static FrontPoint of(ModelQuantConfig config, double loss) {
             return new FrontPoint(config.averageBits(), Math.exp(loss), loss, BundleFiles.json(config));
@@ -89,32 +118,58 @@ public record DecoderBundleManifest(String format, BaseModel baseModel, Task tas
 
     /** The front configuration of lowest validation perplexity with average bits <= budget (fewer bits on a tie). */
     public FrontPoint bestWithin(double budgetBits) {
-        if (!Double.isFinite(budgetBits)) throw new IllegalArgumentException("budget must be a finite number, got " + budgetBits);
-        return front.stream().filter(p -> p.averageBits() <= budgetBits + 1e-12)
-                .min(Comparator.comparingDouble(FrontPoint::validationLoss).thenComparingDouble(FrontPoint::averageBits))
-                .orElseThrow(() -> new IllegalArgumentException(String.format(Locale.ROOT,
-                        "no configuration of the bundle's front fits %.3f bits (the front spans %.3f..%.3f)", budgetBits,
-                        front.stream().mapToDouble(FrontPoint::averageBits).min().orElse(Double.NaN),
-                        front.stream().mapToDouble(FrontPoint::averageBits).max().orElse(Double.NaN))));
+        if (!Double.isFinite(budgetBits))
+            throw new IllegalArgumentException("budget must be a finite number, got " + budgetBits);
+        return front.stream()
+                .filter(p -> p.averageBits() <= budgetBits + 1e-12)
+                .min(Comparator.comparingDouble(FrontPoint::validationLoss)
+                        .thenComparingDouble(FrontPoint::averageBits))
+                .orElseThrow(() -> new IllegalArgumentException(String.format(
+                        Locale.ROOT,
+                        "no configuration of the bundle's front fits %.3f bits (the front spans %.3f..%.3f)",
+                        budgetBits,
+                        front.stream()
+                                .mapToDouble(FrontPoint::averageBits)
+                                .min()
+                                .orElse(Double.NaN),
+                        front.stream()
+                                .mapToDouble(FrontPoint::averageBits)
+                                .max()
+                                .orElse(Double.NaN))));
     }
 
     public DecoderBundleManifest withTensorsSha256(String sha) {
-        return new DecoderBundleManifest(format, baseModel, task, rank, alpha, configAware, quantizer, seqLen, front, training, sha);
+        return new DecoderBundleManifest(
+                format, baseModel, task, rank, alpha, configAware, quantizer, seqLen, front, training, sha);
     }
 
     /** Checks what Jackson cannot: the format, required parts, sane values, and that every front configuration parses. */
     void validate(String where) {
-        if (!FORMAT.equals(format)) throw new IllegalArgumentException(where + ": unknown bundle format '" + format + "' (expected " + FORMAT + ")");
-        if (baseModel == null || task == null || front == null || training == null || tensorsSha256 == null || quantizer == null) {
-            throw new IllegalArgumentException(where + ": manifest lacks baseModel, task, front, training, quantizer or tensorsSha256");
+        if (!FORMAT.equals(format))
+            throw new IllegalArgumentException(
+                    where + ": unknown bundle format '" + format + "' (expected " + FORMAT + ")");
+        if (baseModel == null
+                || task == null
+                || front == null
+                || training == null
+                || tensorsSha256 == null
+                || quantizer == null) {
+            throw new IllegalArgumentException(
+                    where + ": manifest lacks baseModel, task, front, training, quantizer or tensorsSha256");
         }
-        if (baseModel.configSha256() == null || baseModel.weightsSha256() == null || baseModel.tokenizerSha256() == null) {
-            throw new IllegalArgumentException(where + ": baseModel lacks the checksums of its config, weights or tokenizer");
+        if (baseModel.configSha256() == null
+                || baseModel.weightsSha256() == null
+                || baseModel.tokenizerSha256() == null) {
+            throw new IllegalArgumentException(
+                    where + ": baseModel lacks the checksums of its config, weights or tokenizer");
         }
-        if (rank < 1 || !(alpha > 0)) throw new IllegalArgumentException(where + ": invalid LoRA rank " + rank + " or alpha " + alpha);
+        if (rank < 1 || !(alpha > 0))
+            throw new IllegalArgumentException(where + ": invalid LoRA rank " + rank + " or alpha " + alpha);
         if (seqLen < 2) throw new IllegalArgumentException(where + ": invalid seqLen " + seqLen);
         if (front.isEmpty()) throw new IllegalArgumentException(where + ": empty front");
         training.checkPhaseSeconds(where);
-        for (int i = 0; i < front.size(); i++) BundleFiles.frontConfig(where, i, front.get(i).config(), front.get(i).averageBits());
+        for (int i = 0; i < front.size(); i++)
+            BundleFiles.frontConfig(
+                    where, i, front.get(i).config(), front.get(i).averageBits());
     }
 }

@@ -41,13 +41,21 @@ import java.util.List;
  * @param segments          bit segments U (paper: 40)
  * @param candidates        configurations the search measures per epoch
  */
-public record DecoderBundleTraining(CoaSettings settings, int seqLen, int trainWindows, int evaluationWindows, int validationWindows,
-                                    int initialGrid, int segments, int candidates) {
+public record DecoderBundleTraining(
+        CoaSettings settings,
+        int seqLen,
+        int trainWindows,
+        int evaluationWindows,
+        int validationWindows,
+        int initialGrid,
+        int segments,
+        int candidates) {
 
     /** The scale of {@code bench paper --model}'s full run: 64-token windows, 2 epochs, batch 16, 24 initial budgets. */
     public static DecoderBundleTraining defaults() {
         FineTuneSettings t = FineTuneSettings.defaults().withEpochs(2).withBatchSize(16);
-        return new DecoderBundleTraining(new CoaSettings(t, 2, true, CoaSettings.DEFAULT_CACHE_CAPACITY), 64, 0, 24, 96, 24, 20, 8);
+        return new DecoderBundleTraining(
+                new CoaSettings(t, 2, true, CoaSettings.DEFAULT_CACHE_CAPACITY), 64, 0, 24, 96, 24, 20, 8);
     }
 
     public DecoderBundleTraining {
@@ -66,18 +74,27 @@ public record DecoderBundleTraining(CoaSettings settings, int seqLen, int trainW
     }
 
     /** {@link #run(Path, TaskData, Path, Progress)}, timing each phase on {@code timer} (reading the folder is {@link PhaseTimer#LOADING}). */
-    public DecoderBundleManifest run(Path modelDir, TaskData task, Path out, Progress progress, PhaseTimer timer) throws IOException {
-        DecoderBundleManifest.BaseModel base = DecoderBundleManifest.BaseModel.of(modelDir); // fails early on a bad folder
+    public DecoderBundleManifest run(Path modelDir, TaskData task, Path out, Progress progress, PhaseTimer timer)
+            throws IOException {
+        DecoderBundleManifest.BaseModel base =
+                DecoderBundleManifest.BaseModel.of(modelDir); // fails early on a bad folder
         BpeTokenizer tokenizer = BpeTokenizer.load(modelDir.resolve(Pretraining.TOKENIZER_FILE));
-        try (NDManager manager = NDManager.newBaseManager(); LlamaDecoder decoder = LlamaDecoder.load(modelDir, manager)) {
+        try (NDManager manager = NDManager.newBaseManager();
+                LlamaDecoder decoder = LlamaDecoder.load(modelDir, manager)) {
             timer.mark(PhaseTimer.LOADING);
             return run(decoder, tokenizer, base, task, out, progress, timer);
         }
     }
 
     /** Trains on {@code decoder} (the model {@code base} identifies) and writes the bundle to {@code out}. */
-    public DecoderBundleManifest run(LlamaDecoder decoder, BpeTokenizer tokenizer, DecoderBundleManifest.BaseModel base, TaskData task,
-                                     Path out, Progress progress) throws IOException {
+    public DecoderBundleManifest run(
+            LlamaDecoder decoder,
+            BpeTokenizer tokenizer,
+            DecoderBundleManifest.BaseModel base,
+            TaskData task,
+            Path out,
+            Progress progress)
+            throws IOException {
         return run(decoder, tokenizer, base, task, out, progress, new PhaseTimer());
     }
 
@@ -85,45 +102,84 @@ public record DecoderBundleTraining(CoaSettings settings, int seqLen, int trainW
      * {@link #run(LlamaDecoder, BpeTokenizer, DecoderBundleManifest.BaseModel, TaskData, Path, Progress)}, timing each phase
      * on {@code timer}; the manifest's training record holds every phase but {@link PhaseTimer#WRITING}.
      */
-    public DecoderBundleManifest run(LlamaDecoder decoder, BpeTokenizer tokenizer, DecoderBundleManifest.BaseModel base, TaskData task,
-                                     Path out, Progress progress, PhaseTimer timer) throws IOException {
+    public DecoderBundleManifest run(
+            LlamaDecoder decoder,
+            BpeTokenizer tokenizer,
+            DecoderBundleManifest.BaseModel base,
+            TaskData task,
+            Path out,
+            Progress progress,
+            PhaseTimer timer)
+            throws IOException {
         if (task.train().isEmpty() || task.validation().isEmpty()) {
             throw new IllegalArgumentException("task " + task.name() + " needs non-empty train and validation splits");
         }
         if (seqLen > decoder.config().maxPositions()) { // before any work, rather than at the first forward pass
-            throw new IllegalArgumentException("windows of " + seqLen + " tokens exceed the model's max_position_embeddings "
-                    + decoder.config().maxPositions());
+            throw new IllegalArgumentException(
+                    "windows of " + seqLen + " tokens exceed the model's max_position_embeddings "
+                            + decoder.config().maxPositions());
         }
         TokenWindows train = TokenWindows.of(tokenizer, Example.texts(task.train()), seqLen, trainWindows);
-        TokenWindows validation = TokenWindows.of(tokenizer, Example.texts(task.validation()), seqLen, validationWindows);
-        TokenWindows evaluation = TokenWindows.of(tokenizer, Example.texts(task.validation()), seqLen, evaluationWindows);
+        TokenWindows validation =
+                TokenWindows.of(tokenizer, Example.texts(task.validation()), seqLen, validationWindows);
+        TokenWindows evaluation =
+                TokenWindows.of(tokenizer, Example.texts(task.validation()), seqLen, evaluationWindows);
         timer.mark(PhaseTimer.ENCODING);
 
         progress.update("quantization error tables", 0, 1);
         BudgetPlanner planner = BudgetPlanner.calibrate(decoder, train, QuantizerKind.NF, progress);
         List<ModelQuantConfig> initial = planner.initialSet(initialGrid);
         timer.mark(PhaseTimer.CALIBRATION);
-        var policy = TrainingSetPolicies.forTraining(segments, candidates, settings.training().seed());
+        var policy = TrainingSetPolicies.forTraining(
+                segments, candidates, settings.training().seed());
         var t = settings.training();
         try (NDManager scope = decoder.manager().newSubManager();
-             ConfigAwareLora coa = ConfigAwareLora.initialize(decoder, t.lora(), t.seed() + 1, settings.networkOrNull(), scope);
-             QuantizedWeightCache cache = new QuantizedWeightCache(decoder, settings.cacheCapacity())) {
+                ConfigAwareLora coa =
+                        ConfigAwareLora.initialize(decoder, t.lora(), t.seed() + 1, settings.networkOrNull(), scope);
+                QuantizedWeightCache cache = new QuantizedWeightCache(decoder, settings.cacheCapacity())) {
             CoaTrainer.Result r = new CoaTrainer(new LanguageModelObjective(decoder, train, evaluation), coa, cache)
                     .train(settings, initial, policy, progress);
             timer.markTraining(r);
 
             // the front: the final training set, each configuration scored with its folded adapter (what a device runs)
-            List<DecoderBundleManifest.FrontPoint> front = new ArrayList<>(FrontScoring.score(r.finalSet(), coa, cache, scope, progress,
-                    (c, merged) -> DecoderBundleManifest.FrontPoint.of(c, LanguageModelLoss.meanLoss(decoder, validation, merged, null))));
+            List<DecoderBundleManifest.FrontPoint> front = new ArrayList<>(FrontScoring.score(
+                    r.finalSet(),
+                    coa,
+                    cache,
+                    scope,
+                    progress,
+                    (c, merged) -> DecoderBundleManifest.FrontPoint.of(
+                            c, LanguageModelLoss.meanLoss(decoder, validation, merged, null))));
             front.sort(Comparator.comparingDouble(DecoderBundleManifest.FrontPoint::averageBits));
             timer.mark(PhaseTimer.FRONT);
 
-            DecoderBundleManifest manifest = new DecoderBundleManifest(DecoderBundleManifest.FORMAT, base,
+            DecoderBundleManifest manifest = new DecoderBundleManifest(
+                    DecoderBundleManifest.FORMAT,
+                    base,
                     new DecoderBundleManifest.Task(task.name(), task.sourceSha256(), train.count(), validation.count()),
-                    t.lora().rank(), t.lora().alpha(), settings.configAware(), QuantizerKind.NF.jsonName(), seqLen, front,
-                    new BundleManifest.Training(t.epochs(), t.batchSize(), t.learningRate(), t.weightDecay(), t.seed(),
-                            settings.configsPerStep(), policy.name(), initial.size(), segments, r.trainedOn().size(), r.seconds(),
-                            r.recomputedSteps(), Instant.now().toString(), null, null, timer.seconds()),
+                    t.lora().rank(),
+                    t.lora().alpha(),
+                    settings.configAware(),
+                    QuantizerKind.NF.jsonName(),
+                    seqLen,
+                    front,
+                    new BundleManifest.Training(
+                            t.epochs(),
+                            t.batchSize(),
+                            t.learningRate(),
+                            t.weightDecay(),
+                            t.seed(),
+                            settings.configsPerStep(),
+                            policy.name(),
+                            initial.size(),
+                            segments,
+                            r.trainedOn().size(),
+                            r.seconds(),
+                            r.recomputedSteps(),
+                            Instant.now().toString(),
+                            null,
+                            null,
+                            timer.seconds()),
                     null);
             DecoderBundleManifest written = DecoderBundle.write(out, manifest, DecoderBundle.tensorsOf(coa));
             timer.mark(PhaseTimer.WRITING);

@@ -28,7 +28,8 @@ public final class DevicePackage {
     /** Parameters kept in full precision: (V + P + T)·h embeddings, 2h LayerNorm, and per layer 9h + I of biases and LayerNorms. */
     public static long denseParameters(BertConfig c) {
         long h = c.hiddenSize();
-        return (long) (c.vocabSize() + c.maxPositions() + c.typeVocabSize()) * h + 2 * h
+        return (long) (c.vocabSize() + c.maxPositions() + c.typeVocabSize()) * h
+                + 2 * h
                 + (long) c.numLayers() * (9 * h + c.intermediateSize());
     }
 
@@ -36,7 +37,9 @@ public final class DevicePackage {
     public static long weightBytes(BertConfig model, ModelQuantConfig config) {
         long packed = 0;
         for (ModelQuantConfig.Entry e : config.matrices()) {
-            packed += (PackedMatrix.payloadBits(e.matrix().rows(), e.matrix().cols(), e.config(), config.quantizer()) + 7) / 8;
+            packed +=
+                    (PackedMatrix.payloadBits(e.matrix().rows(), e.matrix().cols(), e.config(), config.quantizer()) + 7)
+                            / 8;
         }
         return packed + 4 * denseParameters(model);
     }
@@ -44,7 +47,8 @@ public final class DevicePackage {
     /** Bytes of the adapter in fp32: A (r×cols) and B (rows×r) per matrix, plus the task head (labels×h + labels). */
     public static long adapterBytes(int rank, ModelQuantConfig config, BertConfig model, int labels) {
         long params = 0;
-        for (ModelQuantConfig.Entry e : config.matrices()) params += (long) rank * (e.matrix().rows() + e.matrix().cols());
+        for (ModelQuantConfig.Entry e : config.matrices())
+            params += (long) rank * (e.matrix().rows() + e.matrix().cols());
         params += (long) labels * model.hiddenSize() + labels;
         return 4 * params;
     }
@@ -52,13 +56,19 @@ public final class DevicePackage {
     /** The bit-packed quantizable matrices of {@code config}, one U8 tensor each, the configuration in the metadata. */
     public static byte[] packedBase(Map<String, OnnxWeights.Tensor> weights, ModelQuantConfig config) {
         Map<String, Safetensors.Tensor> tensors = new TreeMap<>();
-        config.matrices().parallelStream().map(e -> {
-            OnnxWeights.Tensor w = weights.get(e.matrix().name());
-            if (w == null) throw new IllegalArgumentException("base model lacks matrix " + e.matrix().name());
-            PackedMatrix packed = Quantizer.quantize(w.data(), e.matrix().rows(), e.matrix().cols(), e.config(), config.quantizer());
-            byte[] bytes = packed.toBytes();
-            return Map.entry(e.matrix().name(), Safetensors.Tensor.ofBytes(bytes, bytes.length));
-        }).toList().forEach(en -> tensors.put(en.getKey(), en.getValue()));
+        config.matrices().parallelStream()
+                .map(e -> {
+                    OnnxWeights.Tensor w = weights.get(e.matrix().name());
+                    if (w == null)
+                        throw new IllegalArgumentException(
+                                "base model lacks matrix " + e.matrix().name());
+                    PackedMatrix packed = Quantizer.quantize(
+                            w.data(), e.matrix().rows(), e.matrix().cols(), e.config(), config.quantizer());
+                    byte[] bytes = packed.toBytes();
+                    return Map.entry(e.matrix().name(), Safetensors.Tensor.ofBytes(bytes, bytes.length));
+                })
+                .toList()
+                .forEach(en -> tensors.put(en.getKey(), en.getValue()));
         return Safetensors.toBytes(tensors, Map.of(CONFIG_METADATA, config.toJson()));
     }
 
@@ -82,10 +92,15 @@ public final class DevicePackage {
         Map<String, float[]> matrices = new TreeMap<>();
         for (ModelQuantConfig.Entry e : config.matrices()) {
             Safetensors.Tensor t = contents.tensors().get(e.matrix().name());
-            if (t == null) throw new IllegalArgumentException("packed base lacks matrix " + e.matrix().name());
+            if (t == null)
+                throw new IllegalArgumentException(
+                        "packed base lacks matrix " + e.matrix().name());
             PackedMatrix m = PackedMatrix.fromBytes(t.bytes());
-            if (m.rows() != e.matrix().rows() || m.cols() != e.matrix().cols() || !m.config().equals(e.config())) {
-                throw new IllegalArgumentException("packed matrix " + e.matrix().name() + " does not match its configuration");
+            if (m.rows() != e.matrix().rows()
+                    || m.cols() != e.matrix().cols()
+                    || !m.config().equals(e.config())) {
+                throw new IllegalArgumentException(
+                        "packed matrix " + e.matrix().name() + " does not match its configuration");
             }
             matrices.put(e.matrix().name(), m.dequantize());
         }

@@ -33,13 +33,19 @@ final class FrontScoring {
     private FrontScoring() {}
 
     /** One score per configuration of {@code set}, in its order. */
-    static <P> List<P> score(List<ModelQuantConfig> set, ConfigAwareLora coa, QuantizedWeightCache cache, NDManager scope,
-                             Progress progress, Scorer<P> scorer) {
+    static <P> List<P> score(
+            List<ModelQuantConfig> set,
+            ConfigAwareLora coa,
+            QuantizedWeightCache cache,
+            NDManager scope,
+            Progress progress,
+            Scorer<P> scorer) {
         List<P> out = new ArrayList<>(set.size());
         for (int i = 0; i < set.size(); i++) {
             ModelQuantConfig c = set.get(i);
             progress.update(PHASE, i, set.size());
-            try (NDManager s = scope.newSubManager(); LoraAdapter folded = coa.fold(c, s)) {
+            try (NDManager s = scope.newSubManager();
+                    LoraAdapter folded = coa.fold(c, s)) {
                 out.add(scorer.score(c, folded.mergedInto(cache.get(c), s)));
             }
         }

@@ -32,8 +32,15 @@ public final class GgufDeployment {
      *                          file really spends; the configuration's own average bits is what training assumed)
      * @param foldMillis        folding the configuration-aware network into A, for every matrix (0 without a bundle)
      */
-    public record Written(Path model, Path adapter, double averageBits, double ggufBitsPerWeight, long modelBytes, long adapterBytes,
-                          double foldMillis, double seconds) {}
+    public record Written(
+            Path model,
+            Path adapter,
+            double averageBits,
+            double ggufBitsPerWeight,
+            long modelBytes,
+            long adapterBytes,
+            double foldMillis,
+            double seconds) {}
 
     private GgufDeployment() {}
 
@@ -44,8 +51,14 @@ public final class GgufDeployment {
      *
      * @param bundle the trained model to fold, or null for the base model alone
      */
-    public static Written write(HfCheckpoint checkpoint, BpeTokenizer tokenizer, ModelQuantConfig config, GgufTypeMapping mapping,
-                                DecoderBundle.Instance bundle, Path outDir) throws IOException {
+    public static Written write(
+            HfCheckpoint checkpoint,
+            BpeTokenizer tokenizer,
+            ModelQuantConfig config,
+            GgufTypeMapping mapping,
+            DecoderBundle.Instance bundle,
+            Path outDir)
+            throws IOException {
         long start = System.nanoTime();
         GgufDecoderExport.tensorTypes(checkpoint.config(), config, mapping); // checks the configuration fits this model
         Files.createDirectories(outDir);
@@ -59,11 +72,23 @@ public final class GgufDeployment {
                 long t0 = System.nanoTime();
                 LoraAdapter folded = coa.fold(config, scope);
                 foldMillis = (System.nanoTime() - t0) / 1e6;
-                GgufDecoderExport.exportLora(checkpoint.config(), config, pairs(folded), coa.lora().spec().alpha(), adapter);
+                GgufDecoderExport.exportLora(
+                        checkpoint.config(),
+                        config,
+                        pairs(folded),
+                        coa.lora().spec().alpha(),
+                        adapter);
             }
         }
-        return new Written(model, adapter, config.averageBits(), mapping.bitsPerWeight(config), Files.size(model),
-                adapter == null ? 0 : Files.size(adapter), foldMillis, (System.nanoTime() - start) / 1e9);
+        return new Written(
+                model,
+                adapter,
+                config.averageBits(),
+                mapping.bitsPerWeight(config),
+                Files.size(model),
+                adapter == null ? 0 : Files.size(adapter),
+                foldMillis,
+                (System.nanoTime() - start) / 1e9);
     }
 
     /** A folded adapter as GGUF export wants it: per HF matrix name, A (rank x in) and B (out x rank). */
@@ -71,8 +96,16 @@ public final class GgufDeployment {
         Map<String, GgufLoraFile.Pair> out = new LinkedHashMap<>();
         int rank = lora.spec().rank();
         for (LinearId id : lora.matrices()) {
-            long[] b = lora.b(id).getShape().getShape(), a = lora.a(id).getShape().getShape();
-            out.put(id.weightName(), new GgufLoraFile.Pair((int) b[0], (int) a[1], rank, lora.a(id).toFloatArray(), lora.b(id).toFloatArray()));
+            long[] b = lora.b(id).getShape().getShape(),
+                    a = lora.a(id).getShape().getShape();
+            out.put(
+                    id.weightName(),
+                    new GgufLoraFile.Pair(
+                            (int) b[0],
+                            (int) a[1],
+                            rank,
+                            lora.a(id).toFloatArray(),
+                            lora.b(id).toFloatArray()));
         }
         return out;
     }

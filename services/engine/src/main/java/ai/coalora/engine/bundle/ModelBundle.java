@@ -32,7 +32,8 @@ import java.util.Map;
  */
 public final class ModelBundle {
     public static final String MANIFEST = BundleFiles.MANIFEST, TENSORS = BundleFiles.TENSORS;
-    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+    static final ObjectMapper JSON = new ObjectMapper()
+            .enable(SerializationFeature.INDENT_OUTPUT)
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     /** A bundle read from disk: its manifest and its tensors, not yet on the engine. */
@@ -55,19 +56,34 @@ public final class ModelBundle {
 
         private Instance instantiate(BertEncoder encoder, NDManager parent, boolean trainable) {
             BundleManifest m = manifest;
-            if (encoder.config().numLayers() != m.baseModel().numLayers() || encoder.config().hiddenSize() != m.baseModel().hiddenSize()) {
-                throw new IllegalArgumentException(dir + ": bundle was trained on a model with " + m.baseModel().numLayers()
-                        + " blocks of width " + m.baseModel().hiddenSize());
+            if (encoder.config().numLayers() != m.baseModel().numLayers()
+                    || encoder.config().hiddenSize() != m.baseModel().hiddenSize()) {
+                throw new IllegalArgumentException(dir + ": bundle was trained on a model with "
+                        + m.baseModel().numLayers() + " blocks of width "
+                        + m.baseModel().hiddenSize());
             }
             NDManager manager = parent.newSubManager();
             try {
                 Map<LinearId, int[]> shapes = new LinkedHashMap<>();
                 for (LinearId id : encoder.linearIds()) shapes.put(id, encoder.linearShape(id));
-                ConfigAwareLora model = BundleTensors.configAwareLora(tensors, dir, shapes, new LoraSpec(m.rank(), m.alpha()),
-                        m.configAware(), Role.Architecture.ENCODER, m.baseModel().numLayers(), manager, trainable);
-                int hidden = encoder.config().hiddenSize(), labels = m.task().labels().size();
-                ClassifierHead head = new ClassifierHead(hidden, labels, floats("head.weight", (long) labels * hidden),
-                        floats("head.bias", labels), manager);
+                ConfigAwareLora model = BundleTensors.configAwareLora(
+                        tensors,
+                        dir,
+                        shapes,
+                        new LoraSpec(m.rank(), m.alpha()),
+                        m.configAware(),
+                        Role.Architecture.ENCODER,
+                        m.baseModel().numLayers(),
+                        manager,
+                        trainable);
+                int hidden = encoder.config().hiddenSize(),
+                        labels = m.task().labels().size();
+                ClassifierHead head = new ClassifierHead(
+                        hidden,
+                        labels,
+                        floats("head.weight", (long) labels * hidden),
+                        floats("head.bias", labels),
+                        manager);
                 return new Instance(model, head, manager);
             } catch (RuntimeException e) {
                 manager.close();
@@ -83,7 +99,9 @@ public final class ModelBundle {
     /** A bundle on the engine; closing frees it. */
     public record Instance(ConfigAwareLora model, ClassifierHead head, NDManager manager) implements AutoCloseable {
         @Override
-        public void close() { manager.close(); }
+        public void close() {
+            manager.close();
+        }
     }
 
     private ModelBundle() {}
@@ -100,7 +118,8 @@ public final class ModelBundle {
      * Writes a bundle to {@code dir}; the manifest's tensor checksum is filled in here. An existing bundle
      * at {@code dir} is replaced as a whole; any other existing file or non-empty directory is an error.
      */
-    public static BundleManifest write(Path dir, BundleManifest manifest, Map<String, Tensor> tensors) throws IOException {
+    public static BundleManifest write(Path dir, BundleManifest manifest, Map<String, Tensor> tensors)
+            throws IOException {
         byte[] tensorBytes = Safetensors.toBytes(tensors, Map.of("format", "pt", "coalora", BundleManifest.FORMAT));
         BundleManifest complete = manifest.withTensorsSha256(Sha256.of(tensorBytes));
         BundleFiles.write(dir, tensorBytes, JSON.writeValueAsBytes(complete));
@@ -111,6 +130,7 @@ public final class ModelBundle {
     public static Loaded read(Path dir) throws IOException {
         BundleManifest manifest = BundleFiles.readManifest(dir, JSON, BundleManifest.FORMAT, BundleManifest.class);
         manifest.validate(dir.resolve(MANIFEST).toString());
-        return new Loaded(manifest, BundleFiles.readTensors(dir, manifest.tensorsSha256()).tensors(), dir);
+        return new Loaded(
+                manifest, BundleFiles.readTensors(dir, manifest.tensorsSha256()).tensors(), dir);
     }
 }

@@ -38,7 +38,9 @@ public final class PhaseTimer {
 
     /** Marks CoA training: the trainer's measuring between epochs goes to {@link #SEARCH}, the rest to {@link #TRAINING}. */
     synchronized void markTraining(CoaTrainer.Result result) {
-        double search = result.epochs().stream().mapToDouble(CoaTrainer.EpochReport::policySeconds).sum();
+        double search = result.epochs().stream()
+                .mapToDouble(CoaTrainer.EpochReport::policySeconds)
+                .sum();
         double wall = lap();
         add(TRAINING, Math.max(0, wall - search));
         add(SEARCH, Math.min(wall, search));
@@ -70,7 +72,8 @@ public final class PhaseTimer {
     /** One line, e.g. {@code loading 4.1 s, encoding 0.1 s, ...}. */
     public static String format(Map<String, Double> phaseSeconds) {
         StringJoiner j = new StringJoiner(", ");
-        phaseSeconds.forEach((phase, s) -> j.add(String.format(Locale.ROOT, s < 10 ? "%s %.1f s" : "%s %.0f s", phase, s)));
+        phaseSeconds.forEach(
+                (phase, s) -> j.add(String.format(Locale.ROOT, s < 10 ? "%s %.1f s" : "%s %.0f s", phase, s)));
         return j.toString();
     }
 }

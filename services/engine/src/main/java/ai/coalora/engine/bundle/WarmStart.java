@@ -30,13 +30,16 @@ import java.util.Set;
  *                            trigger): the training adds the best allocation at each, over its bit-widths; null is
  *                            read as empty
  */
-public record WarmStart(ModelBundle.Loaded parent, List<ModelQuantConfig> extraConfigurations, List<Budget> extraBudgets) {
+public record WarmStart(
+        ModelBundle.Loaded parent, List<ModelQuantConfig> extraConfigurations, List<Budget> extraBudgets) {
 
     /** An average-bits budget, over the weight bit-widths devices at that budget have kernels for. */
     public record Budget(double averageBits, Set<Integer> weightBits) {
         public Budget {
-            if (!(averageBits > 0 && averageBits <= 16)) throw new IllegalArgumentException("budget of " + averageBits + " average bits");
-            if (weightBits == null || weightBits.isEmpty()) throw new IllegalArgumentException("a budget needs weight bit-widths");
+            if (!(averageBits > 0 && averageBits <= 16))
+                throw new IllegalArgumentException("budget of " + averageBits + " average bits");
+            if (weightBits == null || weightBits.isEmpty())
+                throw new IllegalArgumentException("a budget needs weight bit-widths");
             weightBits = Set.copyOf(weightBits);
         }
     }
@@ -52,7 +55,9 @@ public record WarmStart(ModelBundle.Loaded parent, List<ModelQuantConfig> extraC
     }
 
     /** The parent's model version: the sha256 of its tensors, as its manifest records it. */
-    public String parentVersion() { return parent.manifest().tensorsSha256(); }
+    public String parentVersion() {
+        return parent.manifest().tensorsSha256();
+    }
 
     /**
      * Checks that the parent can continue this training: the same base model, the same labels in the same order
@@ -61,27 +66,32 @@ public record WarmStart(ModelBundle.Loaded parent, List<ModelQuantConfig> extraC
      */
     void checkCompatible(BertEncoder encoder, TaskData task, CoaSettings settings) {
         BundleManifest m = parent.manifest();
-        String where = "warm start from " + (parent.dir() != null ? parent.dir() : "model version " + m.tensorsSha256());
+        String where =
+                "warm start from " + (parent.dir() != null ? parent.dir() : "model version " + m.tensorsSha256());
         if (!MiniLmArtifact.ONNX_SHA256.equals(m.baseModel().onnxSha256())
                 || encoder.config().numLayers() != m.baseModel().numLayers()
                 || encoder.config().hiddenSize() != m.baseModel().hiddenSize()) {
-            throw new IllegalArgumentException(where + ": the parent was trained on base model " + m.baseModel().name() + " (weights "
-                    + m.baseModel().onnxSha256() + ", " + m.baseModel().numLayers() + " blocks of width " + m.baseModel().hiddenSize()
-                    + "), not on this one (weights " + MiniLmArtifact.ONNX_SHA256 + ", " + encoder.config().numLayers()
+            throw new IllegalArgumentException(where + ": the parent was trained on base model "
+                    + m.baseModel().name() + " (weights "
+                    + m.baseModel().onnxSha256() + ", " + m.baseModel().numLayers() + " blocks of width "
+                    + m.baseModel().hiddenSize()
+                    + "), not on this one (weights " + MiniLmArtifact.ONNX_SHA256 + ", "
+                    + encoder.config().numLayers()
                     + " blocks of width " + encoder.config().hiddenSize() + ")");
         }
         if (!m.task().labels().equals(task.labels())) {
-            throw new IllegalArgumentException(where + ": the parent's labels " + m.task().labels() + " differ from task "
-                    + task.name() + "'s labels " + task.labels() + " (a warm start needs the same labels in the same order)");
+            throw new IllegalArgumentException(
+                    where + ": the parent's labels " + m.task().labels() + " differ from task " + task.name()
+                            + "'s labels " + task.labels() + " (a warm start needs the same labels in the same order)");
         }
         var lora = settings.training().lora();
         if (lora.rank() != m.rank() || Float.compare(lora.alpha(), m.alpha()) != 0) {
-            throw new IllegalArgumentException(where + ": the parent has LoRA rank " + m.rank() + " and alpha " + m.alpha()
-                    + ", the training asks for rank " + lora.rank() + " and alpha " + lora.alpha());
+            throw new IllegalArgumentException(where + ": the parent has LoRA rank " + m.rank() + " and alpha "
+                    + m.alpha() + ", the training asks for rank " + lora.rank() + " and alpha " + lora.alpha());
         }
         if (settings.configAware() != m.configAware()) {
-            throw new IllegalArgumentException(where + ": the parent is " + kind(m.configAware()) + ", the training asks for "
-                    + kind(settings.configAware()));
+            throw new IllegalArgumentException(where + ": the parent is " + kind(m.configAware())
+                    + ", the training asks for " + kind(settings.configAware()));
         }
         if (!QuantizerKind.NF.jsonName().equals(m.quantizer())) {
             throw new IllegalArgumentException(where + ": the parent was trained with quantizer " + m.quantizer()
@@ -89,7 +99,9 @@ public record WarmStart(ModelBundle.Loaded parent, List<ModelQuantConfig> extraC
         }
     }
 
-    private static String kind(boolean configAware) { return configAware ? "configuration-aware (CoA-LoRA)" : "Shared-LoRA"; }
+    private static String kind(boolean configAware) {
+        return configAware ? "configuration-aware (CoA-LoRA)" : "Shared-LoRA";
+    }
 
     /**
      * The extra configurations as they join the training set: each checked against the model's matrices
@@ -105,8 +117,8 @@ public record WarmStart(ModelBundle.Loaded parent, List<ModelQuantConfig> extraC
                 if (c == null) throw new IllegalArgumentException("is null");
                 QuantizedWeights.checkMatches(encoder, c);
                 if (c.quantizer() != QuantizerKind.NF) {
-                    throw new IllegalArgumentException("uses quantizer " + c.quantizer().jsonName() + ", the training uses "
-                            + QuantizerKind.NF.jsonName());
+                    throw new IllegalArgumentException("uses quantizer "
+                            + c.quantizer().jsonName() + ", the training uses " + QuantizerKind.NF.jsonName());
                 }
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("warm start: extra configuration " + i + ": " + e.getMessage(), e);

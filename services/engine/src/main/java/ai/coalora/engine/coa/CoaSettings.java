@@ -8,7 +8,8 @@ import ai.coalora.engine.train.FineTuneSettings;
  * (false trains Shared-LoRA), how many configurations' quantized weights stay cached, and how the
  * configuration-aware network is built and trained ({@link ThetaSettings}).
  */
-public record CoaSettings(FineTuneSettings training, int configsPerStep, boolean configAware, int cacheCapacity, ThetaSettings theta) {
+public record CoaSettings(
+        FineTuneSettings training, int configsPerStep, boolean configAware, int cacheCapacity, ThetaSettings theta) {
 
     /**
      * Quantized weight sets kept (about 42 MB each for MiniLM, 5.4 GB in all): more than a training set
@@ -27,19 +28,30 @@ public record CoaSettings(FineTuneSettings training, int configsPerStep, boolean
 
     public CoaSettings {
         if (theta == null) throw new IllegalArgumentException("theta settings must be given");
-        if (training == null || training.lora() == null) throw new IllegalArgumentException("CoA-LoRA needs a LoRA spec");
-        if (configsPerStep < 1) throw new IllegalArgumentException("configurations per step must be >= 1, got " + configsPerStep);
+        if (training == null || training.lora() == null)
+            throw new IllegalArgumentException("CoA-LoRA needs a LoRA spec");
+        if (configsPerStep < 1)
+            throw new IllegalArgumentException("configurations per step must be >= 1, got " + configsPerStep);
         if (cacheCapacity < configsPerStep) {
-            throw new IllegalArgumentException("cache capacity " + cacheCapacity + " must hold a step's " + configsPerStep + " configurations");
+            throw new IllegalArgumentException(
+                    "cache capacity " + cacheCapacity + " must hold a step's " + configsPerStep + " configurations");
         }
     }
 
-    public CoaSettings withConfigAware(boolean on) { return new CoaSettings(training, configsPerStep, on, cacheCapacity, theta); }
+    public CoaSettings withConfigAware(boolean on) {
+        return new CoaSettings(training, configsPerStep, on, cacheCapacity, theta);
+    }
 
-    public CoaSettings withTraining(FineTuneSettings t) { return new CoaSettings(t, configsPerStep, configAware, cacheCapacity, theta); }
+    public CoaSettings withTraining(FineTuneSettings t) {
+        return new CoaSettings(t, configsPerStep, configAware, cacheCapacity, theta);
+    }
 
-    public CoaSettings withTheta(ThetaSettings t) { return new CoaSettings(training, configsPerStep, configAware, cacheCapacity, t); }
+    public CoaSettings withTheta(ThetaSettings t) {
+        return new CoaSettings(training, configsPerStep, configAware, cacheCapacity, t);
+    }
 
     /** The network's settings when configuration-aware; null for Shared-LoRA. */
-    public ThetaSettings networkOrNull() { return configAware ? theta : null; }
+    public ThetaSettings networkOrNull() {
+        return configAware ? theta : null;
+    }
 }

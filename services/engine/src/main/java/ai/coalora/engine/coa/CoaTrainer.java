@@ -36,15 +36,27 @@ public final class CoaTrainer {
      * @param gradientNorms mean gradient norm (before clipping) per parameter group over the epoch's steps: "head",
      *                      "lora.A", "lora.B", "theta" (theta's decayed weights and the rest together)
      */
-    public record EpochReport(int epoch, double trainLoss, int trainingSetSize, double trainSeconds, double policySeconds,
-                              Map<String, Double> gradientNorms) {}
+    public record EpochReport(
+            int epoch,
+            double trainLoss,
+            int trainingSetSize,
+            double trainSeconds,
+            double policySeconds,
+            Map<String, Double> gradientNorms) {}
 
     /**
      * @param trainedOn every configuration that any step trained on ("seen"), in first-use order
      * @param finalSet  the training set after the last epoch
      */
-    public record Result(List<EpochReport> epochs, List<ModelQuantConfig> finalSet, Set<ModelQuantConfig> trainedOn,
-                         double seconds, long trainTokens, int materializations, int recomputedSteps, int skippedSteps) {}
+    public record Result(
+            List<EpochReport> epochs,
+            List<ModelQuantConfig> finalSet,
+            Set<ModelQuantConfig> trainedOn,
+            double seconds,
+            long trainTokens,
+            int materializations,
+            int recomputedSteps,
+            int skippedSteps) {}
 
     private final TrainingObjective objective;
     private final ConfigAwareLora model;
@@ -56,15 +68,16 @@ public final class CoaTrainer {
         this.cache = cache;
     }
 
-    public Result train(CoaSettings settings, List<ModelQuantConfig> initialSet, TrainingSetPolicy policy, Progress progress) {
+    public Result train(
+            CoaSettings settings, List<ModelQuantConfig> initialSet, TrainingSetPolicy policy, Progress progress) {
         if (initialSet.size() < settings.configsPerStep()) {
-            throw new IllegalArgumentException("training set has " + initialSet.size() + " configurations, a step needs "
-                    + settings.configsPerStep());
+            throw new IllegalArgumentException("training set has " + initialSet.size()
+                    + " configurations, a step needs " + settings.configsPerStep());
         }
         FineTuneSettings t = settings.training();
         long start = System.nanoTime();
         try (NDManager manager = objective.manager().newSubManager();
-             AdamW optimizer = new AdamW(groups(settings), t.clipNorm(), manager)) {
+                AdamW optimizer = new AdamW(groups(settings), t.clipNorm(), manager)) {
             int stepsPerEpoch = (objective.size() + t.batchSize() - 1) / t.batchSize();
             int totalSteps = stepsPerEpoch * t.epochs();
             int thetaStart = (int) Math.round(totalSteps * settings.theta().startFraction());
@@ -80,7 +93,8 @@ public final class CoaTrainer {
             for (int epoch = 1; epoch <= t.epochs(); epoch++) {
                 long epochStart = System.nanoTime();
                 List<int[]> batches = objective.batches(t.batchSize(), random);
-                List<List<ModelQuantConfig>> schedule = schedule(set, batches.size(), settings.configsPerStep(), cache.capacity(), random);
+                List<List<ModelQuantConfig>> schedule =
+                        schedule(set, batches.size(), settings.configsPerStep(), cache.capacity(), random);
                 double lossSum = 0;
                 int done = 0;
                 double[] normSums = new double[optimizer.groups().size()];
@@ -97,12 +111,15 @@ public final class CoaTrainer {
                             double stepLoss = 0;
                             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                                 for (ModelQuantConfig config : configs) {
-                                    NDArray loss = objective.loss(indices, cache.get(config), model.adapterFor(config, scope), scope);
-                                    gc.backward(loss.div((float) configs.size())); // accumulate the mean over configurations
+                                    NDArray loss = objective.loss(
+                                            indices, cache.get(config), model.adapterFor(config, scope), scope);
+                                    gc.backward(loss.div(
+                                            (float) configs.size())); // accumulate the mean over configurations
                                     stepLoss += loss.getFloat() / configs.size();
                                 }
                             }
-                            // a non-finite gradient comes from a multithreaded native kernel (docs/results.md, known issue): recompute
+                            // a non-finite gradient comes from a multithreaded native kernel (docs/results.md, known
+                            // issue): recompute
                             if (Float.isFinite(optimizer.step(lr))) {
                                 lossSum += stepLoss * indices.length;
                                 double[] norms = optimizer.lastGroupNorms();
@@ -114,13 +131,17 @@ public final class CoaTrainer {
                         }
                     }
                     done += indices.length;
-                    progress.update("epoch " + epoch + "/" + t.epochs() + " (" + set.size() + " configurations)", done, objective.size());
+                    progress.update(
+                            "epoch " + epoch + "/" + t.epochs() + " (" + set.size() + " configurations)",
+                            done,
+                            objective.size());
                 }
                 double trainSeconds = (System.nanoTime() - epochStart) / 1e9;
                 long policyStart = System.nanoTime();
                 int trainedSetSize = set.size();
                 if (epoch < t.epochs()) {
-                    String phase = "epoch " + epoch + "/" + t.epochs() + ": " + policy.name() + " measuring configurations";
+                    String phase =
+                            "epoch " + epoch + "/" + t.epochs() + ": " + policy.name() + " measuring configurations";
                     int[] measured = {0};
                     set = List.copyOf(policy.next(epoch, set, config -> {
                         progress.update(phase, ++measured[0], measured[0] + 1);
@@ -128,19 +149,34 @@ public final class CoaTrainer {
                     }));
                     if (measured[0] > 0) progress.update(phase, measured[0], measured[0]);
                     if (set.size() < settings.configsPerStep()) {
-                        throw new IllegalStateException("policy " + policy.name() + " left " + set.size() + " configurations");
+                        throw new IllegalStateException(
+                                "policy " + policy.name() + " left " + set.size() + " configurations");
                     }
                 }
                 Map<String, Double> norms = new LinkedHashMap<>();
                 for (int g = 0; g < normSums.length; g++) {
-                    norms.merge(optimizer.groups().get(g).replace(" (no decay)", ""), normSteps == 0 ? 0 : normSums[g] / normSteps,
+                    norms.merge(
+                            optimizer.groups().get(g).replace(" (no decay)", ""),
+                            normSteps == 0 ? 0 : normSums[g] / normSteps,
                             (x, y) -> Math.sqrt(x * x + y * y));
                 }
-                epochs.add(new EpochReport(epoch, lossSum / objective.size(), trainedSetSize, trainSeconds,
-                        (System.nanoTime() - policyStart) / 1e9, norms));
+                epochs.add(new EpochReport(
+                        epoch,
+                        lossSum / objective.size(),
+                        trainedSetSize,
+                        trainSeconds,
+                        (System.nanoTime() - policyStart) / 1e9,
+                        norms));
             }
-            return new Result(epochs, set, Collections.unmodifiableSet(trainedOn), (System.nanoTime() - start) / 1e9,
-                    tokens, cache.materializations(), optimizer.rejectedGradients(), skipped);
+            return new Result(
+                    epochs,
+                    set,
+                    Collections.unmodifiableSet(trainedOn),
+                    (System.nanoTime() - start) / 1e9,
+                    tokens,
+                    cache.materializations(),
+                    optimizer.rejectedGradients(),
+                    skipped);
         }
     }
 
@@ -163,7 +199,9 @@ public final class CoaTrainer {
             ThetaSettings theta = settings.theta();
             float scale = theta.learningRate(t.learningRate()) / t.learningRate();
             List<NDArray> decayed = new ArrayList<>(), plain = new ArrayList<>();
-            model.network().parameters().forEach((name, p) -> (ConfigAwareNetwork.DECAYED.contains(name) ? decayed : plain).add(p));
+            model.network()
+                    .parameters()
+                    .forEach((name, p) -> (ConfigAwareNetwork.DECAYED.contains(name) ? decayed : plain).add(p));
             groups.add(new AdamW.Group(THETA, decayed, scale, theta.weightDecay()));
             groups.add(new AdamW.Group(THETA + " (no decay)", plain, scale, 0f));
         }
@@ -191,13 +229,15 @@ public final class CoaTrainer {
      * that fit it and the epoch's steps visit them in turn, so each configuration is quantized once per
      * epoch at most instead of on most steps.
      */
-    static List<List<ModelQuantConfig>> schedule(List<ModelQuantConfig> set, int steps, int k, int capacity, Random random) {
+    static List<List<ModelQuantConfig>> schedule(
+            List<ModelQuantConfig> set, int steps, int k, int capacity, Random random) {
         List<ModelQuantConfig> shuffled = new ArrayList<>(set);
         Collections.shuffle(shuffled, random);
         int chunks = (int) Math.ceil((double) shuffled.size() / capacity);
         List<List<ModelQuantConfig>> out = new ArrayList<>(steps);
         for (int c = 0; c < chunks; c++) {
-            List<ModelQuantConfig> working = shuffled.subList(c * shuffled.size() / chunks, (c + 1) * shuffled.size() / chunks);
+            List<ModelQuantConfig> working =
+                    shuffled.subList(c * shuffled.size() / chunks, (c + 1) * shuffled.size() / chunks);
             int from = c * steps / chunks, to = (c + 1) * steps / chunks;
             // cycle through the working set so that every configuration gets steps, then refill at random
             List<ModelQuantConfig> deck = new ArrayList<>();
@@ -208,7 +248,9 @@ public final class CoaTrainer {
                     for (int i = deck.size() - 1; i >= 0 && next == null; i--) {
                         if (!pick.contains(deck.get(i))) next = deck.remove(i);
                     }
-                    if (next == null) { // deck exhausted (or only holds this step's picks): a fresh shuffled round below it
+                    if (next
+                            == null) { // deck exhausted (or only holds this step's picks): a fresh shuffled round below
+                        // it
                         List<ModelQuantConfig> round = new ArrayList<>(working);
                         Collections.shuffle(round, random);
                         deck.addAll(0, round);

@@ -3,8 +3,8 @@ package ai.coalora.engine.coa;
 import ai.coalora.engine.lora.LoraAdapter;
 import ai.coalora.engine.lora.LoraSpec;
 import ai.coalora.engine.model.Adapter;
-import ai.coalora.engine.model.QuantizableModel;
 import ai.coalora.engine.model.LinearId;
+import ai.coalora.engine.model.QuantizableModel;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -26,22 +26,32 @@ public final class ConfigAwareLora implements AutoCloseable {
 
     public ConfigAwareLora(LoraAdapter lora, ConfigAwareNetwork network) {
         if (network != null && network.rank() != lora.spec().rank()) {
-            throw new IllegalArgumentException("network rank " + network.rank() + " != LoRA rank " + lora.spec().rank());
+            throw new IllegalArgumentException("network rank " + network.rank() + " != LoRA rank "
+                    + lora.spec().rank());
         }
         this.lora = lora;
         this.network = network;
     }
 
     /** Standard LoRA init (B = 0) and, if {@code configAware}, a network that starts at M = I. */
-    public static ConfigAwareLora initialize(QuantizableModel model, LoraSpec spec, long seed, boolean configAware, NDManager parent) {
+    public static ConfigAwareLora initialize(
+            QuantizableModel model, LoraSpec spec, long seed, boolean configAware, NDManager parent) {
         return initialize(model, spec, seed, configAware ? ThetaSettings.defaults() : null, parent);
     }
 
     /** As above, with the network built as {@code theta} says; null theta: Shared-LoRA, no network. */
-    public static ConfigAwareLora initialize(QuantizableModel model, LoraSpec spec, long seed, ThetaSettings theta, NDManager parent) {
+    public static ConfigAwareLora initialize(
+            QuantizableModel model, LoraSpec spec, long seed, ThetaSettings theta, NDManager parent) {
         LoraAdapter lora = LoraAdapter.initialize(model, spec, seed, parent);
-        ConfigAwareNetwork net = theta != null ? ConfigAwareNetwork.initialize(spec.rank(), model.numBlocks(),
-                model.architecture().roles().size(), seed + 7, theta, parent) : null;
+        ConfigAwareNetwork net = theta != null
+                ? ConfigAwareNetwork.initialize(
+                        spec.rank(),
+                        model.numBlocks(),
+                        model.architecture().roles().size(),
+                        seed + 7,
+                        theta,
+                        parent)
+                : null;
         return new ConfigAwareLora(lora, net);
     }
 
@@ -93,12 +103,18 @@ public final class ConfigAwareLora implements AutoCloseable {
         }
     }
 
-    public LoraAdapter lora() { return lora; }
+    public LoraAdapter lora() {
+        return lora;
+    }
 
     /** The configuration-aware network; null for Shared-LoRA. */
-    public ConfigAwareNetwork network() { return network; }
+    public ConfigAwareNetwork network() {
+        return network;
+    }
 
-    public boolean configAware() { return network != null; }
+    public boolean configAware() {
+        return network != null;
+    }
 
     /** Everything trained jointly with the head: A, B and the network's parameters. */
     public List<NDArray> parameters() {

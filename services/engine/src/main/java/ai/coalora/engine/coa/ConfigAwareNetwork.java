@@ -58,7 +58,8 @@ public final class ConfigAwareNetwork implements AutoCloseable {
     }
 
     /** A freshly initialised network with the inputs and initial gain of {@code theta}. */
-    public static ConfigAwareNetwork initialize(int rank, int numBlocks, int numRoles, long seed, ThetaSettings theta, NDManager parent) {
+    public static ConfigAwareNetwork initialize(
+            int rank, int numBlocks, int numRoles, long seed, ThetaSettings theta, NDManager parent) {
         Random random = new Random(seed);
         int in = inputWidth(theta.inputs());
         return build(rank, numBlocks, numRoles, theta.inputs(), parent, (name, n) -> switch (name) {
@@ -73,15 +74,17 @@ public final class ConfigAwareNetwork implements AutoCloseable {
     }
 
     /** A network with given parameter values (from a bundle); names and sizes are checked against the architecture. */
-    public static ConfigAwareNetwork of(int rank, int numBlocks, int numRoles, Map<String, float[]> values, NDManager parent) {
+    public static ConfigAwareNetwork of(
+            int rank, int numBlocks, int numRoles, Map<String, float[]> values, NDManager parent) {
         Set<String> unused = new HashSet<>(values.keySet());
-        ConfigInputs inputs = values.containsKey("continuous.weight") ? ConfigInputs.FIELDS_AND_CONTINUOUS : ConfigInputs.FIELDS;
+        ConfigInputs inputs =
+                values.containsKey("continuous.weight") ? ConfigInputs.FIELDS_AND_CONTINUOUS : ConfigInputs.FIELDS;
         ConfigAwareNetwork net = build(rank, numBlocks, numRoles, inputs, parent, (name, n) -> {
             float[] v = values.get(name);
             if (v == null) throw new IllegalArgumentException("configuration-aware network: missing parameter " + name);
             if (v.length != n) {
-                throw new IllegalArgumentException("configuration-aware network: parameter " + name + " has "
-                        + v.length + " values, expected " + n);
+                throw new IllegalArgumentException("configuration-aware network: parameter " + name + " has " + v.length
+                        + " values, expected " + n);
             }
             unused.remove(name);
             return v;
@@ -94,14 +97,21 @@ public final class ConfigAwareNetwork implements AutoCloseable {
     }
 
     /** The architecture, in one place: every parameter's name and shape, values from {@code init}. */
-    private static ConfigAwareNetwork build(int rank, int numBlocks, int numRoles, ConfigInputs inputs, NDManager parent,
-                                            BiFunction<String, Integer, float[]> init) {
+    private static ConfigAwareNetwork build(
+            int rank,
+            int numBlocks,
+            int numRoles,
+            ConfigInputs inputs,
+            NDManager parent,
+            BiFunction<String, Integer, float[]> init) {
         if (rank < 1) throw new IllegalArgumentException("rank must be >= 1");
         ConfigAwareNetwork net = new ConfigAwareNetwork(rank, inputs, parent.newSubManager());
         try {
             int[] vocab = ConfigFields.vocabularySizes(numBlocks, numRoles);
-            for (int f = 0; f < ConfigFields.COUNT; f++) net.put("embedding." + ConfigFields.NAMES[f], init, vocab[f], EMBEDDING_DIM);
-            if (inputs == ConfigInputs.FIELDS_AND_CONTINUOUS) net.put("continuous.weight", init, CONTINUOUS_FEATURES, EMBEDDING_DIM);
+            for (int f = 0; f < ConfigFields.COUNT; f++)
+                net.put("embedding." + ConfigFields.NAMES[f], init, vocab[f], EMBEDDING_DIM);
+            if (inputs == ConfigInputs.FIELDS_AND_CONTINUOUS)
+                net.put("continuous.weight", init, CONTINUOUS_FEATURES, EMBEDDING_DIM);
             int in = inputWidth(inputs);
             net.put("norm.weight", init, in);
             net.put("norm.bias", init, in);
@@ -129,27 +139,40 @@ public final class ConfigAwareNetwork implements AutoCloseable {
             NDArray table = params.get("embedding." + ConfigFields.NAMES[f]);
             int[] index = new int[n];
             // the blind control reads option 0 for every configuration field, the true block and role
-            for (int i = 0; i < n; i++) index[i] = inputs == ConfigInputs.BLIND && f < ConfigFields.CONFIGURATION_FIELDS ? 0 : fields.get(i).values()[f];
+            for (int i = 0; i < n; i++)
+                index[i] = inputs == ConfigInputs.BLIND && f < ConfigFields.CONFIGURATION_FIELDS
+                        ? 0
+                        : fields.get(i).values()[f];
             // one-hot times table: an embedding lookup whose gradient is an ordinary matmul gradient
-            embedded[f] = scope.create(index).oneHot((int) table.getShape().get(0)).matMul(table);
+            embedded[f] =
+                    scope.create(index).oneHot((int) table.getShape().get(0)).matMul(table);
         }
         if (continuous) {
             float[] features = new float[n * CONTINUOUS_FEATURES];
-            for (int i = 0; i < n; i++) System.arraycopy(continuousFeatures(fields.get(i)), 0, features, i * CONTINUOUS_FEATURES, CONTINUOUS_FEATURES);
-            embedded[ConfigFields.COUNT] = scope.create(features, new Shape(n, CONTINUOUS_FEATURES)).matMul(params.get("continuous.weight"));
+            for (int i = 0; i < n; i++)
+                System.arraycopy(
+                        continuousFeatures(fields.get(i)), 0, features, i * CONTINUOUS_FEATURES, CONTINUOUS_FEATURES);
+            embedded[ConfigFields.COUNT] =
+                    scope.create(features, new Shape(n, CONTINUOUS_FEATURES)).matMul(params.get("continuous.weight"));
         }
         NDArray x = ai.djl.ndarray.NDArrays.concat(new ai.djl.ndarray.NDList(embedded), 1);
-        x = LayerNorm.layerNorm(x, new Shape(x.getShape().get(1)), params.get("norm.weight"), params.get("norm.bias"), 1e-5f)
+        x = LayerNorm.layerNorm(
+                        x, new Shape(x.getShape().get(1)), params.get("norm.weight"), params.get("norm.bias"), 1e-5f)
                 .singletonOrThrow();
         x = x.matMul(params.get("hidden.weight")).add(params.get("hidden.bias"));
         x = x.mul(Activation.sigmoid(x)); // SiLU
-        NDArray u = x.matMul(params.get("out.weight")).add(params.get("out.bias")).reshape(n, rank, rank);
+        NDArray u =
+                x.matMul(params.get("out.weight")).add(params.get("out.bias")).reshape(n, rank, rank);
         return u.mul(params.get("gain")).add(scope.eye(rank));
     }
 
-    public int rank() { return rank; }
+    public int rank() {
+        return rank;
+    }
 
-    public ConfigInputs inputs() { return inputs; }
+    public ConfigInputs inputs() {
+        return inputs;
+    }
 
     private static int inputWidth(ConfigInputs inputs) {
         return (ConfigFields.COUNT + (inputs == ConfigInputs.FIELDS_AND_CONTINUOUS ? 1 : 0)) * EMBEDDING_DIM;
@@ -172,7 +195,9 @@ public final class ConfigAwareNetwork implements AutoCloseable {
     }
 
     /** Trainable arrays by bundle name, in a fixed order. */
-    public Map<String, NDArray> parameters() { return params; }
+    public Map<String, NDArray> parameters() {
+        return params;
+    }
 
     private void put(String name, BiFunction<String, Integer, float[]> init, long... shape) {
         int n = (int) new Shape(shape).size();
@@ -200,9 +225,12 @@ public final class ConfigAwareNetwork implements AutoCloseable {
     /** Input fields of every matrix of a configuration, in the configuration's matrix order. */
     public static List<ConfigFields> fieldsOf(ai.coalora.engine.quant.ModelQuantConfig config) {
         return config.matrices().stream()
-                .map(e -> ConfigFields.of(LinearId.parse(e.matrix().name()), e.config())).toList();
+                .map(e -> ConfigFields.of(LinearId.parse(e.matrix().name()), e.config()))
+                .toList();
     }
 
     @Override
-    public void close() { manager.close(); }
+    public void close() {
+        manager.close();
+    }
 }

@@ -1,4 +1,5 @@
 package ai.coalora.engine.coa;
+
 import java.util.Locale;
 
 /** What the configuration-aware network reads of one matrix's configuration. */
@@ -17,10 +18,13 @@ public enum ConfigInputs {
      */
     BLIND;
 
-    public String jsonName() { return name().toLowerCase(Locale.ROOT).replace('_', '-'); }
+    public String jsonName() {
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
 
     public static ConfigInputs parse(String s) {
         for (ConfigInputs i : values()) if (i.jsonName().equals(s)) return i;
-        throw new IllegalArgumentException("unknown theta inputs '" + s + "'; valid: fields, fields-and-continuous, blind");
+        throw new IllegalArgumentException(
+                "unknown theta inputs '" + s + "'; valid: fields, fields-and-continuous, blind");
     }
 }

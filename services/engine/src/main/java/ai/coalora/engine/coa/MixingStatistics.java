@@ -29,8 +29,9 @@ public record MixingStatistics(Map<LinearId, NDArray> mean, double distanceFromI
         for (int k = 0; k < configs.size(); k++) {
             try (NDManager step = scope.newSubManager()) {
                 int index = k;
-                coa.mixing(configs.get(k), step).forEach((id, m) ->
-                        values.computeIfAbsent(id, x -> new float[configs.size()][])[index] = m.toFloatArray());
+                coa.mixing(configs.get(k), step)
+                        .forEach((id, m) ->
+                                values.computeIfAbsent(id, x -> new float[configs.size()][])[index] = m.toFloatArray());
             }
         }
         Map<LinearId, NDArray> mean = new HashMap<>();

@@ -67,10 +67,15 @@ public final class TrainingSetPolicies {
     }
 
     public static Archived paretoSearch(int segments, int candidates, long seed, Selection selection) {
-        ConfigurationSearch search = new ConfigurationSearch(
-                new ConfigurationSearch.Settings(Math.max(1, candidates), STEPS_PER_WALK, Math.max(1, candidates), seed));
-        return new Archived("search", segments, selection, archive -> search.propose(archive).stream()
-                .map(ConfigurationSearch.Candidate::config).toList());
+        ConfigurationSearch search = new ConfigurationSearch(new ConfigurationSearch.Settings(
+                Math.max(1, candidates), STEPS_PER_WALK, Math.max(1, candidates), seed));
+        return new Archived(
+                "search",
+                segments,
+                selection,
+                archive -> search.propose(archive).stream()
+                        .map(ConfigurationSearch.Candidate::config)
+                        .toList());
     }
 
     public static Archived randomExtension(int segments, int candidates, long seed) {
@@ -95,9 +100,12 @@ public final class TrainingSetPolicies {
     }
 
     /** A configuration with a uniformly random option per matrix. */
-    public static ModelQuantConfig randomConfiguration(List<MatrixSpec> matrices, QuantizerKind quantizer, Random random) {
+    public static ModelQuantConfig randomConfiguration(
+            List<MatrixSpec> matrices, QuantizerKind quantizer, Random random) {
         List<ModelQuantConfig.Entry> entries = new ArrayList<>();
-        for (MatrixSpec m : matrices) entries.add(new ModelQuantConfig.Entry(m, QuantConfig.all().get(random.nextInt(QuantConfig.all().size()))));
+        for (MatrixSpec m : matrices)
+            entries.add(new ModelQuantConfig.Entry(
+                    m, QuantConfig.all().get(random.nextInt(QuantConfig.all().size()))));
         return new ModelQuantConfig(quantizer, entries);
     }
 
@@ -109,7 +117,8 @@ public final class TrainingSetPolicies {
      * What one epoch's update did: how many candidates were measured, how many of them entered the next
      * training set, its size, and how many bit segments it covers.
      */
-    public record Round(int epoch, int measured, int candidates, int candidatesSelected, int setSize, int segmentsCovered) {}
+    public record Round(
+            int epoch, int measured, int candidates, int candidatesSelected, int setSize, int segmentsCovered) {}
 
     /** A policy that measures configurations; {@link #rounds()} is its log. */
     public static final class Archived implements TrainingSetPolicy {
@@ -127,7 +136,9 @@ public final class TrainingSetPolicies {
         }
 
         @Override
-        public String name() { return name; }
+        public String name() {
+            return name;
+        }
 
         @Override
         public List<ModelQuantConfig> next(int epoch, List<ModelQuantConfig> current, LossOracle loss) {
@@ -139,15 +150,24 @@ public final class TrainingSetPolicies {
             ParetoArchive ranked = selection.posteriorMean() ? smoothed(archive) : archive;
             List<Evaluated> selected = new ArrayList<>(ranked.trainingSet(segments));
             Set<ModelQuantConfig> fresh = new HashSet<>(candidates);
-            int chosen = (int) selected.stream().filter(e -> fresh.contains(e.config())).count();
+            int chosen = (int)
+                    selected.stream().filter(e -> fresh.contains(e.config())).count();
             Set<ModelQuantConfig> out = new LinkedHashSet<>();
             for (Evaluated e : selected) out.add(e.config());
             for (ModelQuantConfig c : current) if (selection.keep().contains(c)) out.add(c);
-            rounds.add(new Round(epoch, archive.size(), candidates.size(), chosen, out.size(), segments.coverage(selected).size()));
+            rounds.add(new Round(
+                    epoch,
+                    archive.size(),
+                    candidates.size(),
+                    chosen,
+                    out.size(),
+                    segments.coverage(selected).size()));
             return List.copyOf(out);
         }
 
-        public List<Round> rounds() { return List.copyOf(rounds); }
+        public List<Round> rounds() {
+            return List.copyOf(rounds);
+        }
 
         /** The archive with each measured loss replaced by the GP's posterior mean at that configuration. */
         private static ParetoArchive smoothed(ParetoArchive archive) {
@@ -160,7 +180,9 @@ public final class TrainingSetPolicies {
             }
             GaussianProcess gp = GaussianProcess.fit(x, y);
             ParetoArchive out = new ParetoArchive();
-            for (int i = 0; i < points.size(); i++) out.add(Evaluated.of(points.get(i).config(), gp.predict(x.get(i)).mean()));
+            for (int i = 0; i < points.size(); i++)
+                out.add(Evaluated.of(
+                        points.get(i).config(), gp.predict(x.get(i)).mean()));
             return out;
         }
     }

@@ -24,9 +24,13 @@ public interface TrainingSetPolicy {
     /** Keeps the initial set: the paper's "frozen" ablation. */
     static TrainingSetPolicy frozen() {
         return new TrainingSetPolicy() {
-            public String name() { return "frozen"; }
+            public String name() {
+                return "frozen";
+            }
 
-            public List<ModelQuantConfig> next(int epoch, List<ModelQuantConfig> current, LossOracle loss) { return current; }
+            public List<ModelQuantConfig> next(int epoch, List<ModelQuantConfig> current, LossOracle loss) {
+                return current;
+            }
         };
     }
 }

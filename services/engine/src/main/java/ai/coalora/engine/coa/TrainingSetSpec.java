@@ -37,7 +37,13 @@ public record TrainingSetSpec(double low, double high, int count, List<Double> a
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "%d budgets over %.2f-%.2f bits%s%s", count, low, high,
-                anchors.isEmpty() ? "" : ", anchors " + anchors, integerBudgets.isEmpty() ? "" : ", integer-only at " + integerBudgets);
+        return String.format(
+                Locale.ROOT,
+                "%d budgets over %.2f-%.2f bits%s%s",
+                count,
+                low,
+                high,
+                anchors.isEmpty() ? "" : ", anchors " + anchors,
+                integerBudgets.isEmpty() ? "" : ", integer-only at " + integerBudgets);
     }
 }

@@ -22,16 +22,21 @@ final class CsvParser {
         int i = 0;
         while (i < lines.size()) {
             Utf8Lines.Line first = lines.get(i);
-            if (first.text().isEmpty()) { i++; continue; }
+            if (first.text().isEmpty()) {
+                i++;
+                continue;
+            }
             RecordBuilder builder = new RecordBuilder();
             int used = builder.consume(lines, i);
             if (builder.unterminated) {
                 problems.add(first.number(), "unterminated quoted field (missing closing \")");
             } else if (builder.strayAfterQuote >= 0) {
-                problems.add(lines.get(builder.strayAfterQuote).number(),
+                problems.add(
+                        lines.get(builder.strayAfterQuote).number(),
                         "unexpected character after closing quote (a quote inside a quoted field must be doubled: \"\")");
             }
-            records.add(new Record(first.number(), builder.fields, builder.unterminated || builder.strayAfterQuote >= 0));
+            records.add(
+                    new Record(first.number(), builder.fields, builder.unterminated || builder.strayAfterQuote >= 0));
             i += used;
         }
         return records;
@@ -46,7 +51,7 @@ final class CsvParser {
         /** Returns how many lines the record used. */
         int consume(List<Utf8Lines.Line> lines, int startIndex) {
             StringBuilder field = new StringBuilder();
-            boolean quoted = false;     // inside a quoted field
+            boolean quoted = false; // inside a quoted field
             boolean afterQuote = false; // a quoted field just closed; only ',' or end of line may follow
             int index = startIndex;
             String text = lines.get(index).text();
@@ -55,7 +60,10 @@ final class CsvParser {
                 if (pos == text.length()) {
                     if (!quoted) break;
                     // A line break inside quotes belongs to the field; RFC 4180 writes it as CRLF, we keep "\n".
-                    if (index + 1 == lines.size()) { unterminated = true; break; }
+                    if (index + 1 == lines.size()) {
+                        unterminated = true;
+                        break;
+                    }
                     field.append('\n');
                     text = lines.get(++index).text();
                     pos = 0;
@@ -64,8 +72,13 @@ final class CsvParser {
                 char c = text.charAt(pos++);
                 if (quoted) {
                     if (c != '"') field.append(c);
-                    else if (pos < text.length() && text.charAt(pos) == '"') { field.append('"'); pos++; }
-                    else { quoted = false; afterQuote = true; }
+                    else if (pos < text.length() && text.charAt(pos) == '"') {
+                        field.append('"');
+                        pos++;
+                    } else {
+                        quoted = false;
+                        afterQuote = true;
+                    }
                 } else if (c == ',') {
                     fields.add(field.toString());
                     field.setLength(0);

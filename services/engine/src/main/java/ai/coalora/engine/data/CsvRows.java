@@ -24,7 +24,8 @@ final class CsvRows {
             if (record.malformed()) continue; // already reported by the parser
             List<String> f = record.fields();
             if (f.size() != header.size()) {
-                problems.add(record.line(), "expected " + header.size() + " fields (as in the header), found " + f.size());
+                problems.add(
+                        record.line(), "expected " + header.size() + " fields (as in the header), found " + f.size());
                 continue;
             }
             rows.add(new RawRow(record.line(), f.get(text), f.get(label), split < 0 ? null : f.get(split)));
@@ -35,7 +36,8 @@ final class CsvRows {
     private static int column(List<String> header, String name, String role, Problems problems) {
         int index = header.indexOf(name);
         if (index < 0) {
-            problems.addFileProblem("missing " + role + " column '" + name + "' (header has: " + String.join(", ", header) + ")");
+            problems.addFileProblem(
+                    "missing " + role + " column '" + name + "' (header has: " + String.join(", ", header) + ")");
         } else if (header.lastIndexOf(name) != index) {
             problems.addFileProblem("column '" + name + "' appears more than once in the header");
             return -1;

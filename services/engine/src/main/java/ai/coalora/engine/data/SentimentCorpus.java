@@ -32,10 +32,12 @@ final class SentimentCorpus {
             sha.update(bytes);
             JsonNode rows = tree(json, bytes, file);
             for (JsonNode row : rows) {
-                // Each file ends with one unlabelled row, {"text": "", "class": null}: it is not an example, so it is dropped.
+                // Each file ends with one unlabelled row, {"text": "", "class": null}: it is not an example, so it is
+                // dropped.
                 if (row.path("class").isNull()) continue;
                 int label = row.path("class").asInt(-1);
-                if (label != 0 && label != 1) throw new IllegalStateException("unexpected class " + row.get("class") + " in " + file);
+                if (label != 0 && label != 1)
+                    throw new IllegalStateException("unexpected class " + row.get("class") + " in " + file);
                 examples.add(new Example(row.path("text").asText(), label));
             }
         }
@@ -46,7 +48,8 @@ final class SentimentCorpus {
     private static JsonNode tree(ObjectMapper json, byte[] bytes, Path file) {
         try {
             JsonNode node = json.readTree(bytes);
-            if (!node.isArray()) throw new IllegalStateException(file + " is not a JSON array; re-run scripts/fetch-data.sh");
+            if (!node.isArray())
+                throw new IllegalStateException(file + " is not a JSON array; re-run scripts/fetch-data.sh");
             return node;
         } catch (IOException e) {
             throw new IllegalStateException("cannot parse " + file + "; re-run scripts/fetch-data.sh", e);

@@ -34,5 +34,7 @@ public record TaskData(
         }
     }
 
-    public int size() { return train.size() + validation.size() + test.size(); }
+    public int size() {
+        return train.size() + validation.size() + test.size();
+    }
 }

@@ -34,8 +34,9 @@ public final class Tasks {
         return switch (name) {
             case "sentiment" -> SentimentCorpus.load(fetched(SentimentCorpus.CACHE_DIR));
             case "spam" -> SpamCorpus.load(fetched(SpamCorpus.CACHE_DIR));
-            default -> throw new IllegalArgumentException(
-                    "unknown built-in task '" + name + "'; valid tasks: " + String.join(", ", BUILTIN));
+            default ->
+                throw new IllegalArgumentException(
+                        "unknown built-in task '" + name + "'; valid tasks: " + String.join(", ", BUILTIN));
         };
     }
 

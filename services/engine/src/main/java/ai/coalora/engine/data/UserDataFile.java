@@ -25,9 +25,8 @@ final class UserDataFile {
         Problems problems = new Problems(file.toString());
 
         List<Utf8Lines.Line> lines = Utf8Lines.decode(bytes, problems);
-        List<RawRow> rows = format == Format.CSV
-                ? CsvRows.read(lines, opts, problems)
-                : JsonlRows.read(lines, opts, problems);
+        List<RawRow> rows =
+                format == Format.CSV ? CsvRows.read(lines, opts, problems) : JsonlRows.read(lines, opts, problems);
 
         List<String> labels = opts.labels() != null ? checkedLabels(opts.labels()) : labelsFound(rows, problems);
         Map<String, Integer> labelIndex = new HashMap<>();
@@ -38,12 +37,17 @@ final class UserDataFile {
         for (RawRow row : rows) {
             Example example = toExample(row, labelIndex, labels, problems);
             if (example == null) continue;
-            if (opts.splitColumn() == null) { all.add(example); continue; }
+            if (opts.splitColumn() == null) {
+                all.add(example);
+                continue;
+            }
             String split = row.split() == null ? "" : row.split().trim();
             if (!SPLITS.contains(split)) {
-                problems.add(row.line(), split.isEmpty()
-                        ? "missing split (column '" + opts.splitColumn() + "')"
-                        : "unknown split '" + split + "' (expected train, validation or test)");
+                problems.add(
+                        row.line(),
+                        split.isEmpty()
+                                ? "missing split (column '" + opts.splitColumn() + "')"
+                                : "unknown split '" + split + "' (expected train, validation or test)");
                 continue;
             }
             bySplit.computeIfAbsent(split, k -> new ArrayList<>()).add(example);
@@ -57,15 +61,21 @@ final class UserDataFile {
         String name = baseName(file);
         String sha = Sha256.of(bytes);
         if (opts.splitColumn() != null) {
-            return new TaskData(name, labels, bySplit.getOrDefault("train", List.of()),
-                    bySplit.getOrDefault("validation", List.of()), bySplit.getOrDefault("test", List.of()), sha);
+            return new TaskData(
+                    name,
+                    labels,
+                    bySplit.getOrDefault("train", List.of()),
+                    bySplit.getOrDefault("validation", List.of()),
+                    bySplit.getOrDefault("test", List.of()),
+                    sha);
         }
         Splits.Split split = Splits.split(all, opts.seed()); // file order is the deterministic order
         return new TaskData(name, labels, split.train(), split.validation(), split.test(), sha);
     }
 
     private enum Format {
-        CSV, JSONL;
+        CSV,
+        JSONL;
 
         static Format of(Path file) {
             String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
@@ -76,7 +86,8 @@ final class UserDataFile {
         }
     }
 
-    private static Example toExample(RawRow row, Map<String, Integer> labelIndex, List<String> labels, Problems problems) {
+    private static Example toExample(
+            RawRow row, Map<String, Integer> labelIndex, List<String> labels, Problems problems) {
         boolean ok = true;
         if (row.text() == null || row.text().isBlank()) {
             problems.add(row.line(), "missing or blank text");
@@ -88,7 +99,8 @@ final class UserDataFile {
             problems.add(row.line(), "missing label");
             ok = false;
         } else if (index == null) {
-            problems.add(row.line(), "unknown label '" + label + "' (expected one of: " + String.join(", ", labels) + ")");
+            problems.add(
+                    row.line(), "unknown label '" + label + "' (expected one of: " + String.join(", ", labels) + ")");
             ok = false;
         }
         return ok ? new Example(row.text(), index) : null;
@@ -107,10 +119,12 @@ final class UserDataFile {
     private static List<String> labelsFound(List<RawRow> rows, Problems problems) {
         TreeSet<String> found = new TreeSet<>();
         for (RawRow row : rows) {
-            if (row.label() != null && !row.label().isBlank()) found.add(row.label().trim());
+            if (row.label() != null && !row.label().isBlank())
+                found.add(row.label().trim());
         }
         if (!rows.isEmpty() && found.size() < 2) {
-            problems.addFileProblem("found " + found.size() + " distinct label(s) " + found + "; a classification task needs at least 2");
+            problems.addFileProblem("found " + found.size() + " distinct label(s) " + found
+                    + "; a classification task needs at least 2");
         }
         return List.copyOf(found);
     }

@@ -22,7 +22,8 @@ final class Utf8Lines {
 
     /** Decodes all lines; an undecodable line is reported and kept (with replacement characters) so parsing can go on. */
     static List<Line> decode(byte[] bytes, Problems problems) {
-        CharsetDecoder strict = StandardCharsets.UTF_8.newDecoder()
+        CharsetDecoder strict = StandardCharsets.UTF_8
+                .newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);
         List<Line> lines = new ArrayList<>();
@@ -39,7 +40,8 @@ final class Utf8Lines {
         return lines;
     }
 
-    private static String decodeLine(CharsetDecoder strict, byte[] bytes, int from, int to, long number, Problems problems) {
+    private static String decodeLine(
+            CharsetDecoder strict, byte[] bytes, int from, int to, long number, Problems problems) {
         ByteBuffer in = ByteBuffer.wrap(bytes, from, to - from);
         CharBuffer out = CharBuffer.allocate(to - from); // UTF-8 never yields more chars than bytes
         CoderResult result = strict.reset().decode(in, out, true);
@@ -53,7 +55,10 @@ final class Utf8Lines {
 
     /** Spreadsheet programs often write a byte-order mark; it is not part of the first header name. */
     private static int startAfterBom(byte[] bytes) {
-        boolean bom = bytes.length >= 3 && (bytes[0] & 0xff) == 0xEF && (bytes[1] & 0xff) == 0xBB && (bytes[2] & 0xff) == 0xBF;
+        boolean bom = bytes.length >= 3
+                && (bytes[0] & 0xff) == 0xEF
+                && (bytes[1] & 0xff) == 0xBB
+                && (bytes[2] & 0xff) == 0xBF;
         return bom ? 3 : 0;
     }
 

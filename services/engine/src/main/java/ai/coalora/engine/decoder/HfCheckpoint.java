@@ -41,33 +41,39 @@ public final class HfCheckpoint {
         this(config, tensors, Collections.emptyMap(), "given tensors");
     }
 
-    private HfCheckpoint(LlamaConfig config, Map<String, Tensor> tensors, Map<String, String> sourceOf, String fallbackSource) {
+    private HfCheckpoint(
+            LlamaConfig config, Map<String, Tensor> tensors, Map<String, String> sourceOf, String fallbackSource) {
         this.config = config;
         Map<String, Tensor> kept = new LinkedHashMap<>();
         for (Map.Entry<String, long[]> required : requiredShapes(config).entrySet()) {
             String name = required.getKey();
             Tensor t = tensors.get(name);
             if (t == null) {
-                throw new IllegalArgumentException(config.architecture() + " checkpoint lacks tensor '" + name + "' (looked in "
-                        + fallbackSource + ")");
+                throw new IllegalArgumentException(config.architecture() + " checkpoint lacks tensor '" + name
+                        + "' (looked in " + fallbackSource + ")");
             }
             String source = sourceOf.getOrDefault(name, fallbackSource);
             if (!Arrays.equals(t.shape(), required.getValue())) {
-                throw new IllegalArgumentException("tensor '" + name + "' in " + source + " has shape " + Arrays.toString(t.shape())
-                        + ", expected " + Arrays.toString(required.getValue()));
+                throw new IllegalArgumentException("tensor '" + name + "' in " + source + " has shape "
+                        + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(required.getValue()));
             }
             if (t.dtype() != Dtype.F32) {
-                throw new IllegalArgumentException("tensor '" + name + "' in " + source + " is " + t.dtype() + ", expected a float type (F32, F16, BF16)");
+                throw new IllegalArgumentException("tensor '" + name + "' in " + source + " is " + t.dtype()
+                        + ", expected a float type (F32, F16, BF16)");
             }
             kept.put(name, t);
         }
         this.tensors = Collections.unmodifiableMap(kept);
     }
 
-    public LlamaConfig config() { return config; }
+    public LlamaConfig config() {
+        return config;
+    }
 
     /** The required tensors by HF name, F32, in {@link #requiredShapes} order. */
-    public Map<String, Tensor> tensors() { return tensors; }
+    public Map<String, Tensor> tensors() {
+        return tensors;
+    }
 
     public Tensor tensor(String name) {
         Tensor t = tensors.get(name);
@@ -75,7 +81,9 @@ public final class HfCheckpoint {
         return t;
     }
 
-    public float[] floats(String name) { return tensor(name).floats(); }
+    public float[] floats(String name) {
+        return tensor(name).floats();
+    }
 
     /** Every tensor a decoder of this config reads, with its HF shape (linear weights are out x in). */
     public static Map<String, long[]> requiredShapes(LlamaConfig c) {
@@ -125,15 +133,19 @@ public final class HfCheckpoint {
         Map<String, String> sourceOf = new TreeMap<>();
         for (String shard : new TreeSet<>(shardOf.values())) {
             if (shard.isEmpty() || shard.contains("/") || shard.contains("\\") || shard.startsWith(".")) {
-                throw new IllegalArgumentException(index + ": shard '" + shard + "' is not a plain file name in " + dir);
+                throw new IllegalArgumentException(
+                        index + ": shard '" + shard + "' is not a plain file name in " + dir);
             }
             Path file = dir.resolve(shard);
-            if (!Files.exists(file)) throw new IllegalArgumentException(index + " names shard " + file + ", which does not exist");
+            if (!Files.exists(file))
+                throw new IllegalArgumentException(index + " names shard " + file + ", which does not exist");
             Map<String, Tensor> inShard = Safetensors.read(file).tensors();
             for (Map.Entry<String, String> e : shardOf.entrySet()) {
                 if (!e.getValue().equals(shard)) continue;
                 Tensor t = inShard.get(e.getKey());
-                if (t == null) throw new IllegalArgumentException(index + " puts tensor '" + e.getKey() + "' in " + file + ", which lacks it");
+                if (t == null)
+                    throw new IllegalArgumentException(
+                            index + " puts tensor '" + e.getKey() + "' in " + file + ", which lacks it");
                 tensors.put(e.getKey(), t);
                 sourceOf.put(e.getKey(), file.toString());
             }
@@ -146,14 +158,18 @@ public final class HfCheckpoint {
         try {
             root = JSON.readTree(index.toFile());
         } catch (IOException e) {
-            throw new IllegalArgumentException(index + " is not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+            throw new IllegalArgumentException(index + " is not valid JSON: "
+                    + e.getMessage().lines().findFirst().orElse(""));
         }
         JsonNode map = root == null ? null : root.get("weight_map");
-        if (map == null || !map.isObject()) throw new IllegalArgumentException(index + " lacks a \"weight_map\" object");
+        if (map == null || !map.isObject())
+            throw new IllegalArgumentException(index + " lacks a \"weight_map\" object");
         Map<String, String> shardOf = new TreeMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
-            if (!e.getValue().isTextual()) throw new IllegalArgumentException(index + ": weight_map entry '" + e.getKey() + "' is not a file name");
+            if (!e.getValue().isTextual())
+                throw new IllegalArgumentException(
+                        index + ": weight_map entry '" + e.getKey() + "' is not a file name");
             shardOf.put(e.getKey(), e.getValue().textValue());
         }
         return shardOf;
@@ -167,7 +183,8 @@ public final class HfCheckpoint {
         Files.createDirectories(dir);
         if (Files.exists(dir.resolve(INDEX))) {
             // load prefers model.safetensors anyway, but a stale index beside it would confuse other readers
-            throw new IllegalArgumentException(dir + " already holds a sharded checkpoint (" + INDEX + "); save into an empty directory");
+            throw new IllegalArgumentException(
+                    dir + " already holds a sharded checkpoint (" + INDEX + "); save into an empty directory");
         }
         Safetensors.write(dir.resolve(SINGLE_FILE), tensors, Map.of("format", "pt"));
         config.write(dir.resolve(CONFIG));

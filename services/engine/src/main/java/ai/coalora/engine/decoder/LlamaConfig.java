@@ -51,7 +51,8 @@ public record LlamaConfig(
 
     public LlamaConfig {
         if (!ARCHITECTURES.contains(architecture)) {
-            throw new IllegalArgumentException("unsupported architecture '" + architecture + "' (supported: " + ARCHITECTURES + ")");
+            throw new IllegalArgumentException(
+                    "unsupported architecture '" + architecture + "' (supported: " + ARCHITECTURES + ")");
         }
         positive("vocab_size", vocabSize);
         positive("hidden_size", hiddenSize);
@@ -62,36 +63,89 @@ public record LlamaConfig(
         positive("head_dim", headDim);
         positive("max_position_embeddings", maxPositions);
         if (numHeads % numKeyValueHeads != 0) {
-            throw new IllegalArgumentException("num_attention_heads " + numHeads + " is not a multiple of num_key_value_heads " + numKeyValueHeads);
+            throw new IllegalArgumentException("num_attention_heads " + numHeads
+                    + " is not a multiple of num_key_value_heads " + numKeyValueHeads);
         }
-        if (headDim % 2 != 0) throw new IllegalArgumentException("head_dim " + headDim + " is odd; rotary embeddings rotate pairs");
+        if (headDim % 2 != 0)
+            throw new IllegalArgumentException("head_dim " + headDim + " is odd; rotary embeddings rotate pairs");
         if (!(rmsNormEps > 0) || !(ropeTheta > 0)) {
-            throw new IllegalArgumentException("rms_norm_eps " + rmsNormEps + " and rope_theta " + ropeTheta + " must be positive");
+            throw new IllegalArgumentException(
+                    "rms_norm_eps " + rmsNormEps + " and rope_theta " + ropeTheta + " must be positive");
         }
     }
 
     /** A Llama config with HF's defaults for the optional fields (head_dim = hidden / heads, no biases). */
-    public static LlamaConfig llama(int vocab, int hidden, int intermediate, int layers, int heads, int kvHeads,
-                                    double eps, double ropeTheta, int maxPositions, boolean tied) {
-        return new LlamaConfig(LLAMA, vocab, hidden, intermediate, layers, heads, kvHeads, hidden / heads,
-                eps, ropeTheta, maxPositions, tied, false, false);
+    public static LlamaConfig llama(
+            int vocab,
+            int hidden,
+            int intermediate,
+            int layers,
+            int heads,
+            int kvHeads,
+            double eps,
+            double ropeTheta,
+            int maxPositions,
+            boolean tied) {
+        return new LlamaConfig(
+                LLAMA,
+                vocab,
+                hidden,
+                intermediate,
+                layers,
+                heads,
+                kvHeads,
+                hidden / heads,
+                eps,
+                ropeTheta,
+                maxPositions,
+                tied,
+                false,
+                false);
     }
 
     /** A Qwen2 config: q/k/v biases, no output bias. */
-    public static LlamaConfig qwen2(int vocab, int hidden, int intermediate, int layers, int heads, int kvHeads,
-                                    double eps, double ropeTheta, int maxPositions, boolean tied) {
-        return new LlamaConfig(QWEN2, vocab, hidden, intermediate, layers, heads, kvHeads, hidden / heads,
-                eps, ropeTheta, maxPositions, tied, true, false);
+    public static LlamaConfig qwen2(
+            int vocab,
+            int hidden,
+            int intermediate,
+            int layers,
+            int heads,
+            int kvHeads,
+            double eps,
+            double ropeTheta,
+            int maxPositions,
+            boolean tied) {
+        return new LlamaConfig(
+                QWEN2,
+                vocab,
+                hidden,
+                intermediate,
+                layers,
+                heads,
+                kvHeads,
+                hidden / heads,
+                eps,
+                ropeTheta,
+                maxPositions,
+                tied,
+                true,
+                false);
     }
 
     /** Queries per key/value head. */
-    public int groupSize() { return numHeads / numKeyValueHeads; }
+    public int groupSize() {
+        return numHeads / numKeyValueHeads;
+    }
 
     /** Width of the query projection's output (numHeads x headDim). */
-    public int queryWidth() { return numHeads * headDim; }
+    public int queryWidth() {
+        return numHeads * headDim;
+    }
 
     /** Width of each of the key and value projections' outputs (numKeyValueHeads x headDim). */
-    public int keyValueWidth() { return numKeyValueHeads * headDim; }
+    public int keyValueWidth() {
+        return numKeyValueHeads * headDim;
+    }
 
     public static LlamaConfig read(Path configJson) throws IOException {
         try {
@@ -106,17 +160,23 @@ public record LlamaConfig(
         try {
             root = JSON.readTree(json);
         } catch (IOException e) {
-            throw new IllegalArgumentException("config is not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+            throw new IllegalArgumentException("config is not valid JSON: "
+                    + e.getMessage().lines().findFirst().orElse(""));
         }
         if (root == null || !root.isObject()) throw new IllegalArgumentException("config is not a JSON object");
 
         JsonNode archs = root.get("architectures");
-        if (archs == null || !archs.isArray() || archs.size() != 1 || !archs.get(0).isTextual()) {
-            throw new IllegalArgumentException("config needs \"architectures\": [one of " + ARCHITECTURES + "], has " + archs);
+        if (archs == null
+                || !archs.isArray()
+                || archs.size() != 1
+                || !archs.get(0).isTextual()) {
+            throw new IllegalArgumentException(
+                    "config needs \"architectures\": [one of " + ARCHITECTURES + "], has " + archs);
         }
         String architecture = archs.get(0).textValue();
         if (!ARCHITECTURES.contains(architecture)) {
-            throw new IllegalArgumentException("unsupported architecture '" + architecture + "' (supported: " + ARCHITECTURES + ")");
+            throw new IllegalArgumentException(
+                    "unsupported architecture '" + architecture + "' (supported: " + ARCHITECTURES + ")");
         }
 
         List<String> unsupported = new ArrayList<>();
@@ -129,14 +189,17 @@ public record LlamaConfig(
         if (!act.equals("silu")) unsupported.add("hidden_act '" + act + "'");
         if (bool(root, "mlp_bias", false)) unsupported.add("mlp_bias true");
         if (bool(root, "use_sliding_window", false)) unsupported.add("use_sliding_window true");
-        if (!unsupported.isEmpty()) throw new IllegalArgumentException(architecture + " config uses unsupported " + String.join(", ", unsupported));
+        if (!unsupported.isEmpty())
+            throw new IllegalArgumentException(
+                    architecture + " config uses unsupported " + String.join(", ", unsupported));
 
         int hidden = integer(root, "hidden_size");
         int heads = integer(root, "num_attention_heads");
         boolean qwen = architecture.equals(QWEN2);
         boolean attentionBias = bool(root, "attention_bias", false);
         JsonNode headDim = root.get("head_dim");
-        return new LlamaConfig(architecture,
+        return new LlamaConfig(
+                architecture,
                 integer(root, "vocab_size"),
                 hidden,
                 integer(root, "intermediate_size"),
@@ -205,7 +268,8 @@ public record LlamaConfig(
     private static int integer(JsonNode root, String field) {
         JsonNode n = root.get(field);
         if (n == null || n.isNull()) throw new IllegalArgumentException("config lacks \"" + field + "\"");
-        if (!n.isIntegralNumber() || !n.canConvertToInt()) throw new IllegalArgumentException("\"" + field + "\" is " + n + ", not an integer");
+        if (!n.isIntegralNumber() || !n.canConvertToInt())
+            throw new IllegalArgumentException("\"" + field + "\" is " + n + ", not an integer");
         return n.intValue();
     }
 

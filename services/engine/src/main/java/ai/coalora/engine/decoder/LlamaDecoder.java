@@ -63,15 +63,19 @@ public final class LlamaDecoder implements QuantizableModel, AutoCloseable {
             Tensor t = e.getValue();
             float[] values = t.floats();
             if (t.shape().length == 2 && !name.equals("model.embed_tokens.weight")) {
-                transposed.put(name, manager.create(transpose(values, (int) t.shape()[0], (int) t.shape()[1]),
-                        new Shape(t.shape()[1], t.shape()[0])));
+                transposed.put(
+                        name,
+                        manager.create(
+                                transpose(values, (int) t.shape()[0], (int) t.shape()[1]),
+                                new Shape(t.shape()[1], t.shape()[0])));
             } else {
                 params.put(name, manager.create(values, new Shape(t.shape())));
             }
         }
         if (config.tieWordEmbeddings()) {
             Tensor embed = checkpoint.tensor("model.embed_tokens.weight");
-            lmHeadT = manager.create(transpose(embed.floats(), config.vocabSize(), config.hiddenSize()),
+            lmHeadT = manager.create(
+                    transpose(embed.floats(), config.vocabSize(), config.hiddenSize()),
                     new Shape(config.hiddenSize(), config.vocabSize()));
         } else {
             lmHeadT = transposed.get("lm_head.weight");
@@ -91,16 +95,24 @@ public final class LlamaDecoder implements QuantizableModel, AutoCloseable {
         return of(HfCheckpoint.load(dir), manager);
     }
 
-    public LlamaConfig config() { return config; }
+    public LlamaConfig config() {
+        return config;
+    }
 
     @Override
-    public Role.Architecture architecture() { return Role.Architecture.DECODER; }
+    public Role.Architecture architecture() {
+        return Role.Architecture.DECODER;
+    }
 
     @Override
-    public int numBlocks() { return config.numLayers(); }
+    public int numBlocks() {
+        return config.numLayers();
+    }
 
     @Override
-    public List<LinearId> linearIds() { return LinearId.all(Role.Architecture.DECODER, config.numLayers()); }
+    public List<LinearId> linearIds() {
+        return LinearId.all(Role.Architecture.DECODER, config.numLayers());
+    }
 
     @Override
     public int[] linearShape(LinearId id) {
@@ -116,10 +128,14 @@ public final class LlamaDecoder implements QuantizableModel, AutoCloseable {
     }
 
     @Override
-    public BaseWeights fullPrecision() { return fullPrecision; }
+    public BaseWeights fullPrecision() {
+        return fullPrecision;
+    }
 
     @Override
-    public NDManager manager() { return manager; }
+    public NDManager manager() {
+        return manager;
+    }
 
     private NDArray linearTransposed(LinearId id) {
         NDArray w = id.role().architecture() == Role.Architecture.DECODER ? transposed.get(id.weightName()) : null;
@@ -169,7 +185,10 @@ public final class LlamaDecoder implements QuantizableModel, AutoCloseable {
         checkIds(ids);
         if (ids.getShape().get(1) < 2) throw new IllegalArgumentException("loss needs at least 2 tokens per sequence");
         try (NDManager scope = ids.getManager().newSubManager()) {
-            return tokenLosses(scope, ids, base, adapter).squeeze(-1).mean(new int[] {1}).toFloatArray();
+            return tokenLosses(scope, ids, base, adapter)
+                    .squeeze(-1)
+                    .mean(new int[] {1})
+                    .toFloatArray();
         }
     }
 
@@ -195,8 +214,8 @@ public final class LlamaDecoder implements QuantizableModel, AutoCloseable {
     /** -log p(token t+1 | tokens up to t) for every position: (b, seq - 1, 1). */
     private NDArray tokenLosses(NDManager scope, NDArray ids, BaseWeights base, Adapter adapter) {
         NDArray logits = forwardIn(scope, ids, base, adapter);
-        NDArray predictions = logits.get(":, :-1, :");                          // position t predicts token t+1
-        NDArray targets = StepScope.own(ids.get(":, 1:"), logits).expandDims(-1);   // (b, seq - 1, 1)
+        NDArray predictions = logits.get(":, :-1, :"); // position t predicts token t+1
+        NDArray targets = StepScope.own(ids.get(":, 1:"), logits).expandDims(-1); // (b, seq - 1, 1)
         // -log p(target): gather picks each target's log-probability without a (b, seq, vocab) one-hot
         return predictions.logSoftmax(-1).gather(targets, -1).neg();
     }
@@ -249,7 +268,8 @@ public final class LlamaDecoder implements QuantizableModel, AutoCloseable {
         int b = (int) ids.getShape().get(0), t = (int) ids.getShape().get(1), h = config.hiddenSize();
         NDArray flat = ids.reshape(-1);
         flat.attach(scope); // a view's result lands in the caller's manager; this step owns it
-        NDArray x = StepScope.own(params.get("model.embed_tokens.weight").get(new NDIndex("{}", flat)), flat).reshape(b, t, h);
+        NDArray x = StepScope.own(params.get("model.embed_tokens.weight").get(new NDIndex("{}", flat)), flat)
+                .reshape(b, t, h);
 
         Rope rope = Rope.of(scope, t, config.headDim(), config.ropeTheta());
         NDArray causalMask = causalMask(scope, t);
@@ -272,8 +292,9 @@ public final class LlamaDecoder implements QuantizableModel, AutoCloseable {
         v = repeatKeyValue(v);
 
         // softmax(q k^T / sqrt(d) + mask) v, per head
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div((float) Math.sqrt(d)).add(causalMask);
-        NDArray context = scores.softmax(-1).matMul(v);                           // (b, heads, seq, d)
+        NDArray scores =
+                q.matMul(k.transpose(0, 1, 3, 2)).div((float) Math.sqrt(d)).add(causalMask);
+        NDArray context = scores.softmax(-1).matMul(v); // (b, heads, seq, d)
         Shape s = x.getShape();
         context = context.transpose(0, 2, 1, 3).reshape(s.get(0), s.get(1), config.queryWidth());
         return w.linear(Role.O_PROJ, context);
@@ -288,7 +309,10 @@ public final class LlamaDecoder implements QuantizableModel, AutoCloseable {
 
     /** RMSNorm: x / sqrt(mean(x^2) + eps) * weight, over the hidden axis. */
     private NDArray rmsNorm(NDArray x, String weight) {
-        NDArray rms = x.square().mean(new int[] {-1}, true).add((float) config.rmsNormEps()).sqrt();
+        NDArray rms = x.square()
+                .mean(new int[] {-1}, true)
+                .add((float) config.rmsNormEps())
+                .sqrt();
         return x.div(rms).mul(params.get(weight));
     }
 
@@ -370,7 +394,8 @@ public final class LlamaDecoder implements QuantizableModel, AutoCloseable {
 
     private void checkIds(NDArray ids) {
         if (ids.getDataType() != DataType.INT64 || ids.getShape().dimension() != 2) {
-            throw new IllegalArgumentException("token ids must be int64 (batch x seq), got " + ids.getDataType() + " " + ids.getShape());
+            throw new IllegalArgumentException(
+                    "token ids must be int64 (batch x seq), got " + ids.getDataType() + " " + ids.getShape());
         }
         long seq = ids.getShape().get(1);
         if (seq < 1 || ids.getShape().get(0) < 1) throw new IllegalArgumentException("empty batch " + ids.getShape());
@@ -379,7 +404,8 @@ public final class LlamaDecoder implements QuantizableModel, AutoCloseable {
         }
         long[] values = ids.toLongArray();
         for (long id : values) {
-            if (id < 0 || id >= config.vocabSize()) throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + config.vocabSize());
+            if (id < 0 || id >= config.vocabSize())
+                throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + config.vocabSize());
         }
     }
 
@@ -392,5 +418,7 @@ public final class LlamaDecoder implements QuantizableModel, AutoCloseable {
     }
 
     @Override
-    public void close() { manager.close(); }
+    public void close() {
+        manager.close();
+    }
 }

@@ -46,12 +46,19 @@ import java.util.function.Supplier;
  */
 public final class DeviceModel implements AutoCloseable {
     /** The files of a package, all required. */
-    public static final List<String> FILES = List.of(DevicePackage.PACKED, DevicePackage.DENSE, PeftAdapter.CONFIG_FILE,
-            PeftAdapter.WEIGHTS_FILE, AdapterEmission.HEAD, AdapterEmission.CONFIG, AdapterEmission.SIDECAR);
+    public static final List<String> FILES = List.of(
+            DevicePackage.PACKED,
+            DevicePackage.DENSE,
+            PeftAdapter.CONFIG_FILE,
+            PeftAdapter.WEIGHTS_FILE,
+            AdapterEmission.HEAD,
+            AdapterEmission.CONFIG,
+            AdapterEmission.SIDECAR);
     /** The one model packages are made for. */
     private static final BertConfig MODEL = BertConfig.MINILM_L6;
     /** Sentences per forward pass, as in {@link FineTuner#evaluate}. */
     private static final int BATCH = 64;
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Accuracy on some examples and the wall time per example (tokenization included: the device does it too). */
@@ -67,8 +74,13 @@ public final class DeviceModel implements AutoCloseable {
     private final ModelQuantConfig config;
     private final long memoryBytes;
 
-    private DeviceModel(NDManager manager, SentenceClassifier classifier, LoraAdapter adapter, Sidecar sidecar,
-                        ModelQuantConfig config, long memoryBytes) {
+    private DeviceModel(
+            NDManager manager,
+            SentenceClassifier classifier,
+            LoraAdapter adapter,
+            Sidecar sidecar,
+            ModelQuantConfig config,
+            long memoryBytes) {
         this.manager = manager;
         this.classifier = classifier;
         this.adapter = adapter;
@@ -84,35 +96,56 @@ public final class DeviceModel implements AutoCloseable {
      */
     public static DeviceModel load(Map<String, byte[]> files, NDManager parent) {
         List<String> missing = FILES.stream().filter(f -> files.get(f) == null).toList();
-        if (!missing.isEmpty()) throw new IllegalArgumentException("device package lacks " + String.join(", ", missing));
+        if (!missing.isEmpty())
+            throw new IllegalArgumentException("device package lacks " + String.join(", ", missing));
 
         Sidecar sidecar = parsed(AdapterEmission.SIDECAR, () -> sidecar(files.get(AdapterEmission.SIDECAR)));
-        DevicePackage.Unpacked base = parsed(DevicePackage.PACKED, () -> DevicePackage.unpack(files.get(DevicePackage.PACKED)));
+        DevicePackage.Unpacked base =
+                parsed(DevicePackage.PACKED, () -> DevicePackage.unpack(files.get(DevicePackage.PACKED)));
         ModelQuantConfig config = base.config();
-        checkConfiguration(config, sidecar,
-                parsed(AdapterEmission.CONFIG, () -> ModelQuantConfig.fromJson(new String(files.get(AdapterEmission.CONFIG), StandardCharsets.UTF_8))));
-        Map<String, OnnxWeights.Tensor> weights = parsed(DevicePackage.DENSE, () -> denseTensors(files.get(DevicePackage.DENSE)));
+        checkConfiguration(
+                config,
+                sidecar,
+                parsed(
+                        AdapterEmission.CONFIG,
+                        () -> ModelQuantConfig.fromJson(
+                                new String(files.get(AdapterEmission.CONFIG), StandardCharsets.UTF_8))));
+        Map<String, OnnxWeights.Tensor> weights =
+                parsed(DevicePackage.DENSE, () -> denseTensors(files.get(DevicePackage.DENSE)));
         for (ModelQuantConfig.Entry e : config.matrices()) {
-            weights.put(e.matrix().name(), new OnnxWeights.Tensor(new long[] {e.matrix().rows(), e.matrix().cols()},
-                    base.matrices().get(e.matrix().name())));
+            weights.put(
+                    e.matrix().name(),
+                    new OnnxWeights.Tensor(
+                            new long[] {e.matrix().rows(), e.matrix().cols()},
+                            base.matrices().get(e.matrix().name())));
         }
-        PeftAdapter peft = parsed("PEFT adapter",
+        PeftAdapter peft = parsed(
+                "PEFT adapter",
                 () -> PeftAdapter.fromBytes(files.get(PeftAdapter.CONFIG_FILE), files.get(PeftAdapter.WEIGHTS_FILE)));
         checkAdapter(peft, sidecar);
-        Safetensors.Contents head = parsed(AdapterEmission.HEAD, () -> Safetensors.fromBytes(files.get(AdapterEmission.HEAD), AdapterEmission.HEAD));
+        Safetensors.Contents head = parsed(
+                AdapterEmission.HEAD,
+                () -> Safetensors.fromBytes(files.get(AdapterEmission.HEAD), AdapterEmission.HEAD));
         checkHead(head, sidecar);
 
-        long memoryBytes = (long) files.get(DevicePackage.PACKED).length + files.get(DevicePackage.DENSE).length
-                + files.get(PeftAdapter.WEIGHTS_FILE).length + files.get(AdapterEmission.HEAD).length;
+        long memoryBytes = (long) files.get(DevicePackage.PACKED).length
+                + files.get(DevicePackage.DENSE).length
+                + files.get(PeftAdapter.WEIGHTS_FILE).length
+                + files.get(AdapterEmission.HEAD).length;
         // everything is checked: from here on only allocation can fail
         NDManager manager = parent.newSubManager();
         try {
             BertEncoder encoder = BertEncoder.fromTensors(MODEL, weights, manager);
             LoraAdapter adapter = loraAdapter(peft, manager);
             int labels = sidecar.labels().size();
-            ClassifierHead classifierHead = new ClassifierHead(MODEL.hiddenSize(), labels,
-                    head.tensors().get("weight").floats(), head.tensors().get("bias").floats(), manager);
-            return new DeviceModel(manager, new SentenceClassifier(encoder, classifierHead), adapter, sidecar, config, memoryBytes);
+            ClassifierHead classifierHead = new ClassifierHead(
+                    MODEL.hiddenSize(),
+                    labels,
+                    head.tensors().get("weight").floats(),
+                    head.tensors().get("bias").floats(),
+                    manager);
+            return new DeviceModel(
+                    manager, new SentenceClassifier(encoder, classifierHead), adapter, sidecar, config, memoryBytes);
         } catch (RuntimeException e) {
             manager.close();
             throw e;
@@ -127,11 +160,13 @@ public final class DeviceModel implements AutoCloseable {
     public Evaluation evaluate(BertTokenizer tokenizer, List<Example> examples, int maxLength) {
         for (Example e : examples) {
             if (e.label() >= labels().size()) {
-                throw new IllegalArgumentException("example label " + e.label() + " is not one of the model's " + labels().size() + " labels " + labels());
+                throw new IllegalArgumentException("example label " + e.label() + " is not one of the model's "
+                        + labels().size() + " labels " + labels());
             }
         }
         long start = System.nanoTime();
-        EncodedExamples data = new EncodedExamples(encode(tokenizer, examples.stream().map(Example::text).toList(), maxLength),
+        EncodedExamples data = new EncodedExamples(
+                encode(tokenizer, examples.stream().map(Example::text).toList(), maxLength),
                 examples.stream().mapToInt(Example::label).toArray());
         double accuracy = FineTuner.accuracy(classifier, base(), adapter, data, null);
         double millis = (System.nanoTime() - start) / 1e6;
@@ -147,32 +182,51 @@ public final class DeviceModel implements AutoCloseable {
         for (int from = 0; from < texts.size(); from += BATCH) {
             int to = Math.min(texts.size(), from + BATCH);
             try (NDManager scope = classifier.encoder().manager().newSubManager()) {
-                float[] batch = classifier.logits(TokenBatch.of(data.ids(order, from, to), scope), base(), adapter).toFloatArray();
-                for (int i = from; i < to; i++) out[order[i]] = Arrays.copyOfRange(batch, (i - from) * labels, (i - from + 1) * labels);
+                float[] batch = classifier
+                        .logits(TokenBatch.of(data.ids(order, from, to), scope), base(), adapter)
+                        .toFloatArray();
+                for (int i = from; i < to; i++)
+                    out[order[i]] = Arrays.copyOfRange(batch, (i - from) * labels, (i - from + 1) * labels);
             }
         }
         return out;
     }
 
     /** Bytes downloaded to run this model: packed base, dense base, adapter weights and head files. */
-    public long memoryBytes() { return memoryBytes; }
+    public long memoryBytes() {
+        return memoryBytes;
+    }
 
-    public List<String> labels() { return sidecar.labels(); }
+    public List<String> labels() {
+        return sidecar.labels();
+    }
 
-    public String modelVersion() { return sidecar.modelVersion(); }
+    public String modelVersion() {
+        return sidecar.modelVersion();
+    }
 
-    public String configId() { return sidecar.configId(); }
+    public String configId() {
+        return sidecar.configId();
+    }
 
-    public double averageBits() { return sidecar.averageBits(); }
+    public double averageBits() {
+        return sidecar.averageBits();
+    }
 
     /** The quantization configuration the base weights were packed with. */
-    public ModelQuantConfig config() { return config; }
+    public ModelQuantConfig config() {
+        return config;
+    }
 
     @Override
-    public void close() { manager.close(); }
+    public void close() {
+        manager.close();
+    }
 
     /** The encoder of a device holds the dequantized packed matrices as its only base weights. */
-    private BaseWeights base() { return classifier.encoder().fullPrecision(); }
+    private BaseWeights base() {
+        return classifier.encoder().fullPrecision();
+    }
 
     /**
      * Token ids, at most {@code maxLength} per text: a longer sequence keeps its first tokens and its final [SEP],
@@ -180,11 +234,15 @@ public final class DeviceModel implements AutoCloseable {
      */
     private static List<long[]> encode(BertTokenizer tokenizer, List<String> texts, int maxLength) {
         if (maxLength < 2 || maxLength > MODEL.maxPositions()) {
-            throw new IllegalArgumentException("maxLength must be in 2.." + MODEL.maxPositions() + ", got " + maxLength);
+            throw new IllegalArgumentException(
+                    "maxLength must be in 2.." + MODEL.maxPositions() + ", got " + maxLength);
         }
         List<long[]> ids = new ArrayList<>(texts.size());
         for (long[] s : tokenizer.encodeAll(texts)) {
-            if (s.length <= maxLength) { ids.add(s); continue; }
+            if (s.length <= maxLength) {
+                ids.add(s);
+                continue;
+            }
             long[] cut = Arrays.copyOf(s, maxLength);
             cut[maxLength - 1] = s[s.length - 1];
             ids.add(cut);
@@ -213,11 +271,13 @@ public final class DeviceModel implements AutoCloseable {
         try {
             root = JSON.readTree(bytes);
         } catch (IOException e) {
-            throw new IllegalArgumentException("not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+            throw new IllegalArgumentException(
+                    "not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
         }
         if (root == null || !root.isObject()) throw new IllegalArgumentException("not a JSON object");
         if (!AdapterEmission.SIDECAR_FORMAT.equals(root.path("format").asText(null))) {
-            throw new IllegalArgumentException("format is " + root.get("format") + ", expected \"" + AdapterEmission.SIDECAR_FORMAT + "\"");
+            throw new IllegalArgumentException(
+                    "format is " + root.get("format") + ", expected \"" + AdapterEmission.SIDECAR_FORMAT + "\"");
         }
         JsonNode bits = root.path("averageBits"), labels = root.path("labels");
         if (!bits.isNumber()) throw new IllegalArgumentException("averageBits is " + bits + ", not a number");
@@ -226,41 +286,48 @@ public final class DeviceModel implements AutoCloseable {
             if (!label.isTextual()) throw new IllegalArgumentException("labels holds " + label + ", not a string");
             names.add(label.textValue());
         }
-        if (!labels.isArray() || names.size() < 2) throw new IllegalArgumentException("labels is " + labels + ", not a list of at least 2 names");
+        if (!labels.isArray() || names.size() < 2)
+            throw new IllegalArgumentException("labels is " + labels + ", not a list of at least 2 names");
         return new Sidecar(text(root, "modelVersion"), text(root, "configId"), bits.doubleValue(), List.copyOf(names));
     }
 
     private static String text(JsonNode root, String field) {
         JsonNode node = root.path(field);
-        if (!node.isTextual() || node.textValue().isEmpty()) throw new IllegalArgumentException(field + " is " + node + ", not a non-empty string");
+        if (!node.isTextual() || node.textValue().isEmpty())
+            throw new IllegalArgumentException(field + " is " + node + ", not a non-empty string");
         return node.textValue();
     }
 
     /** The packed base is what runs: the sidecar and quant-config.json must describe exactly its configuration. */
     private static void checkConfiguration(ModelQuantConfig packed, Sidecar sidecar, ModelQuantConfig declared) {
         if (!packed.configId().equals(sidecar.configId())) {
-            throw new IllegalArgumentException(AdapterEmission.SIDECAR + " names configuration " + sidecar.configId() + " but "
-                    + DevicePackage.PACKED + " holds configuration " + packed.configId() + ": the adapter was made for another base");
+            throw new IllegalArgumentException(AdapterEmission.SIDECAR + " names configuration " + sidecar.configId()
+                    + " but " + DevicePackage.PACKED + " holds configuration " + packed.configId()
+                    + ": the adapter was made for another base");
         }
         if (!packed.configId().equals(declared.configId())) {
-            throw new IllegalArgumentException(AdapterEmission.CONFIG + " describes configuration " + declared.configId() + " but "
-                    + DevicePackage.PACKED + " holds configuration " + packed.configId());
+            throw new IllegalArgumentException(
+                    AdapterEmission.CONFIG + " describes configuration " + declared.configId() + " but "
+                            + DevicePackage.PACKED + " holds configuration " + packed.configId());
         }
         if (Math.abs(packed.averageBits() - sidecar.averageBits()) > ModelQuantConfig.AVERAGE_BITS_TOLERANCE) {
-            throw new IllegalArgumentException(AdapterEmission.SIDECAR + " says " + sidecar.averageBits() + " average bits but the configuration has "
-                    + packed.averageBits());
+            throw new IllegalArgumentException(AdapterEmission.SIDECAR + " says " + sidecar.averageBits()
+                    + " average bits but the configuration has " + packed.averageBits());
         }
-        Set<String> expected = new TreeSet<>(LinearId.all(MODEL).stream().map(LinearId::weightName).toList());
-        Set<String> named = new TreeSet<>(packed.matrices().stream().map(e -> e.matrix().name()).toList());
+        Set<String> expected = new TreeSet<>(
+                LinearId.all(MODEL).stream().map(LinearId::weightName).toList());
+        Set<String> named = new TreeSet<>(
+                packed.matrices().stream().map(e -> e.matrix().name()).toList());
         if (!named.equals(expected)) {
-            throw new IllegalArgumentException(DevicePackage.PACKED + " quantizes " + named.size() + " matrices, not the model's "
-                    + expected.size() + " quantizable ones");
+            throw new IllegalArgumentException(DevicePackage.PACKED + " quantizes " + named.size()
+                    + " matrices, not the model's " + expected.size() + " quantizable ones");
         }
         Map<String, long[]> shapes = BertEncoder.parameterShapes(MODEL);
         for (ModelQuantConfig.Entry e : packed.matrices()) {
             long[] shape = shapes.get(e.matrix().name());
             if (e.matrix().rows() != shape[0] || e.matrix().cols() != shape[1]) {
-                throw new IllegalArgumentException(DevicePackage.PACKED + ": " + e.matrix().name() + " is " + e.matrix().rows() + " x "
+                throw new IllegalArgumentException(DevicePackage.PACKED + ": "
+                        + e.matrix().name() + " is " + e.matrix().rows() + " x "
                         + e.matrix().cols() + ", the model's is " + shape[0] + " x " + shape[1]);
             }
         }
@@ -268,19 +335,22 @@ public final class DeviceModel implements AutoCloseable {
 
     /** The dense file's tensors: exactly the model's dense parameters, each with its shape. */
     private static Map<String, OnnxWeights.Tensor> denseTensors(byte[] file) {
-        Map<String, Safetensors.Tensor> stored = Safetensors.fromBytes(file, DevicePackage.DENSE).tensors();
+        Map<String, Safetensors.Tensor> stored =
+                Safetensors.fromBytes(file, DevicePackage.DENSE).tensors();
         Map<String, long[]> shapes = BertEncoder.parameterShapes(MODEL);
         Map<String, OnnxWeights.Tensor> tensors = new HashMap<>();
         for (String name : BertEncoder.denseParamNames(MODEL)) {
             Safetensors.Tensor t = stored.get(name);
             if (t == null) throw new IllegalArgumentException("lacks " + name);
             if (!Arrays.equals(t.shape(), shapes.get(name))) {
-                throw new IllegalArgumentException(name + " is " + Arrays.toString(t.shape()) + ", the model's is " + Arrays.toString(shapes.get(name)));
+                throw new IllegalArgumentException(name + " is " + Arrays.toString(t.shape()) + ", the model's is "
+                        + Arrays.toString(shapes.get(name)));
             }
             tensors.put(name, new OnnxWeights.Tensor(t.shape(), t.floats()));
         }
         if (stored.size() != tensors.size()) {
-            throw new IllegalArgumentException("holds " + (stored.size() - tensors.size()) + " tensors that are not dense parameters of the model");
+            throw new IllegalArgumentException("holds " + (stored.size() - tensors.size())
+                    + " tensors that are not dense parameters of the model");
         }
         return tensors;
     }
@@ -289,19 +359,22 @@ public final class DeviceModel implements AutoCloseable {
     private static void checkAdapter(PeftAdapter peft, Sidecar sidecar) {
         if (peft.pairs().isEmpty()) throw new IllegalArgumentException(PeftAdapter.WEIGHTS_FILE + " adapts no matrix");
         Map<String, long[]> shapes = BertEncoder.parameterShapes(MODEL);
-        Set<String> matrices = Set.copyOf(LinearId.all(MODEL).stream().map(LinearId::weightName).toList());
+        Set<String> matrices = Set.copyOf(
+                LinearId.all(MODEL).stream().map(LinearId::weightName).toList());
         peft.pairs().forEach((name, pair) -> {
-            if (!matrices.contains(name)) throw new IllegalArgumentException(PeftAdapter.WEIGHTS_FILE + " adapts " + name + ", not a quantizable matrix of the model");
+            if (!matrices.contains(name))
+                throw new IllegalArgumentException(
+                        PeftAdapter.WEIGHTS_FILE + " adapts " + name + ", not a quantizable matrix of the model");
             long[] shape = shapes.get(name);
             if (pair.out() != shape[0] || pair.in() != shape[1]) {
-                throw new IllegalArgumentException(PeftAdapter.WEIGHTS_FILE + ": the factors of " + name + " are for a " + pair.out() + " x "
-                        + pair.in() + " matrix, the model's is " + shape[0] + " x " + shape[1]);
+                throw new IllegalArgumentException(PeftAdapter.WEIGHTS_FILE + ": the factors of " + name + " are for a "
+                        + pair.out() + " x " + pair.in() + " matrix, the model's is " + shape[0] + " x " + shape[1]);
             }
         });
         String version = peft.metadata().get(AdapterEmission.MODEL_VERSION_METADATA);
         if (version != null && !version.equals(sidecar.modelVersion())) {
-            throw new IllegalArgumentException(PeftAdapter.WEIGHTS_FILE + " is of model version " + version + ", the sidecar names "
-                    + sidecar.modelVersion());
+            throw new IllegalArgumentException(PeftAdapter.WEIGHTS_FILE + " is of model version " + version
+                    + ", the sidecar names " + sidecar.modelVersion());
         }
     }
 
@@ -312,18 +385,21 @@ public final class DeviceModel implements AutoCloseable {
         expected.put("weight", new long[] {labels, MODEL.hiddenSize()});
         expected.put("bias", new long[] {labels});
         if (!head.tensors().keySet().equals(expected.keySet())) {
-            throw new IllegalArgumentException(AdapterEmission.HEAD + " holds " + head.tensors().keySet() + ", expected [bias, weight]");
+            throw new IllegalArgumentException(
+                    AdapterEmission.HEAD + " holds " + head.tensors().keySet() + ", expected [bias, weight]");
         }
         expected.forEach((name, shape) -> {
             Safetensors.Tensor t = head.tensors().get(name);
             if (t.dtype() != Safetensors.Dtype.F32 || !Arrays.equals(t.shape(), shape)) {
-                throw new IllegalArgumentException(AdapterEmission.HEAD + ": " + name + " is " + t.dtype() + " " + Arrays.toString(t.shape())
-                        + ", expected F32 " + Arrays.toString(shape) + " for the sidecar's " + labels + " labels " + sidecar.labels());
+                throw new IllegalArgumentException(AdapterEmission.HEAD + ": " + name + " is " + t.dtype() + " "
+                        + Arrays.toString(t.shape()) + ", expected F32 " + Arrays.toString(shape)
+                        + " for the sidecar's " + labels + " labels " + sidecar.labels());
             }
         });
         String named = head.metadata().get("labels");
         if (named != null && !named.equals(String.join(",", sidecar.labels()))) {
-            throw new IllegalArgumentException(AdapterEmission.HEAD + " is for labels [" + named + "], the sidecar names " + sidecar.labels());
+            throw new IllegalArgumentException(
+                    AdapterEmission.HEAD + " is for labels [" + named + "], the sidecar names " + sidecar.labels());
         }
     }
 

@@ -305,8 +305,8 @@ final class GgmlQuants {
      * Asymmetric sub-blocks, {@code x = (d*sc)*q - (dmin*m)}, q in [0, qmax], sc and m in [0, smax].
      * Fills codes, sc, mn and returns {d, dmin} as stored (fp16-rounded).
      */
-    private static float[] quantizeWithMins(float[] x, int xo, int subBlocks, int size, int qmax, int smax,
-            int[] codes, int[] sc, int[] mn) {
+    private static float[] quantizeWithMins(
+            float[] x, int xo, int subBlocks, int size, int qmax, int smax, int[] codes, int[] sc, int[] mn) {
         float[] scale = new float[subBlocks], min = new float[subBlocks];
         float maxScale = 0, maxMin = 0;
         for (int s = 0; s < subBlocks; s++) {
@@ -357,8 +357,8 @@ final class GgmlQuants {
      * Symmetric sub-blocks of 16, {@code x = (d*sc)*q}, q in [-qneg, qneg-1], sc in [-sneg, smaxPos]. Fills codes
      * (signed) and sc (signed) and returns d as stored.
      */
-    private static float quantizeSymmetric(float[] x, int xo, int size, int qneg, int sneg, int smaxPos,
-            int[] codes, int[] sc) {
+    private static float quantizeSymmetric(
+            float[] x, int xo, int size, int qneg, int sneg, int smaxPos, int[] codes, int[] sc) {
         int subBlocks = QK_K / size;
         float[] scale = new float[subBlocks];
         float maxScale = 0;
@@ -405,14 +405,17 @@ final class GgmlQuants {
 
     private static void requireFinite(GgufType type, float[] x) {
         for (int i = 0; i < x.length; i++) {
-            if (!Float.isFinite(x[i])) throw new IllegalArgumentException(type + ": element " + i + " is " + x[i] + ", not finite");
+            if (!Float.isFinite(x[i]))
+                throw new IllegalArgumentException(type + ": element " + i + " is " + x[i] + ", not finite");
         }
     }
 
     /** Rounds to fp16; an IllegalArgumentException when a scale would not fit (values beyond ~8e6 for Q8_0). */
     private static float roundHalf(float v) {
         float r = ScaleType.FP16.round(v);
-        if (Float.isInfinite(r)) throw new IllegalArgumentException("block scale " + v + " overflows fp16 (weights too large for ggml block types)");
+        if (Float.isInfinite(r))
+            throw new IllegalArgumentException(
+                    "block scale " + v + " overflows fp16 (weights too large for ggml block types)");
         return r;
     }
 
@@ -422,7 +425,8 @@ final class GgmlQuants {
      */
     private static float ceilHalf(float v) {
         float r = roundHalf(v);
-        if (Math.abs(r) < Math.abs(v)) r = roundHalf(ScaleType.FP16.decode(ScaleType.FP16.encode(r) + 1)); // next in magnitude
+        if (Math.abs(r) < Math.abs(v))
+            r = roundHalf(ScaleType.FP16.decode(ScaleType.FP16.encode(r) + 1)); // next in magnitude
         return r;
     }
 

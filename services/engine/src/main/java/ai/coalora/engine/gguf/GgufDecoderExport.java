@@ -58,10 +58,15 @@ public final class GgufDecoderExport {
      */
     public static final String PRE_TOKENIZER = "gpt-2";
 
-    public static final String ARCHITECTURE_KEY = "general.architecture", NAME_KEY = "general.name",
-            FILE_TYPE_KEY = "general.file_type", QUANTIZATION_VERSION_KEY = "general.quantization_version";
-    public static final String AVERAGE_BITS_KEY = "coalora.average_bits", GGUF_BITS_KEY = "coalora.gguf_bits_per_weight",
-            MAPPING_KEY = "coalora.mapping", CONFIG_ID_KEY = "coalora.config_id", QUANT_CONFIG_KEY = "coalora.quant_config";
+    public static final String ARCHITECTURE_KEY = "general.architecture",
+            NAME_KEY = "general.name",
+            FILE_TYPE_KEY = "general.file_type",
+            QUANTIZATION_VERSION_KEY = "general.quantization_version";
+    public static final String AVERAGE_BITS_KEY = "coalora.average_bits",
+            GGUF_BITS_KEY = "coalora.gguf_bits_per_weight",
+            MAPPING_KEY = "coalora.mapping",
+            CONFIG_ID_KEY = "coalora.config_id",
+            QUANT_CONFIG_KEY = "coalora.quant_config";
 
     /** gguf-py's {@code TokenType} values we use. */
     public static final int TOKEN_NORMAL = 1, TOKEN_CONTROL = 3, TOKEN_UNUSED = 5;
@@ -69,28 +74,34 @@ public final class GgufDecoderExport {
     // ---------------------------------------------------------------- the model
 
     /** Writes the quantized decoder with its tokenizer as a GGUF file (atomically). */
-    public static void export(HfCheckpoint checkpoint, BpeTokenizer tokenizer, ModelQuantConfig config, GgufTypeMapping mapping,
-                              Path out) throws IOException {
+    public static void export(
+            HfCheckpoint checkpoint, BpeTokenizer tokenizer, ModelQuantConfig config, GgufTypeMapping mapping, Path out)
+            throws IOException {
         GgufWriter.write(out, toGguf(checkpoint, tokenizer, config, mapping));
     }
 
     /** {@link #export} with the tokenizer read from a Hugging Face {@code tokenizer.json}. */
-    public static void export(HfCheckpoint checkpoint, Path tokenizerJson, ModelQuantConfig config, GgufTypeMapping mapping,
-                              Path out) throws IOException {
+    public static void export(
+            HfCheckpoint checkpoint, Path tokenizerJson, ModelQuantConfig config, GgufTypeMapping mapping, Path out)
+            throws IOException {
         export(checkpoint, BpeTokenizer.load(tokenizerJson), config, mapping, out);
     }
 
     /** The GGUF contents {@link #export} writes. */
-    public static GgufFile toGguf(HfCheckpoint checkpoint, BpeTokenizer tokenizer, ModelQuantConfig config, GgufTypeMapping mapping) {
+    public static GgufFile toGguf(
+            HfCheckpoint checkpoint, BpeTokenizer tokenizer, ModelQuantConfig config, GgufTypeMapping mapping) {
         LlamaConfig c = checkpoint.config();
         Map<String, GgufType> types = tensorTypes(c, config, mapping);
         List<GgufTensor> tensors = new ArrayList<>();
-        for (Map.Entry<String, GgufType> e : types.entrySet()) tensors.add(toGgufTensor(checkpoint, e.getKey(), e.getValue()));
+        for (Map.Entry<String, GgufType> e : types.entrySet())
+            tensors.add(toGgufTensor(checkpoint, e.getKey(), e.getValue()));
 
         Map<String, GgufValue> meta = new LinkedHashMap<>();
         String arch = ggufArchitecture(c.architecture());
         meta.put(ARCHITECTURE_KEY, GgufValue.string(arch));
-        meta.put(NAME_KEY, GgufValue.string(String.format(Locale.ROOT, "CoA-LoRA %s %.3f bits", arch, config.averageBits())));
+        meta.put(
+                NAME_KEY,
+                GgufValue.string(String.format(Locale.ROOT, "CoA-LoRA %s %.3f bits", arch, config.averageBits())));
         meta.put(FILE_TYPE_KEY, GgufValue.uint32(fileType(mostlyType(config, mapping))));
         meta.put(QUANTIZATION_VERSION_KEY, GgufValue.uint32(QUANTIZATION_VERSION));
         meta.putAll(hyperParameters(c));
@@ -115,7 +126,8 @@ public final class GgufDecoderExport {
             String name = e.getKey();
             long[] shape = e.getValue();
             GgufType type;
-            if (byName.containsKey(name)) type = mapping.typeFor(new MatrixSpec(name, (int) shape[0], (int) shape[1]), byName.get(name));
+            if (byName.containsKey(name))
+                type = mapping.typeFor(new MatrixSpec(name, (int) shape[0], (int) shape[1]), byName.get(name));
             else if (shape.length == 2) type = EMBEDDING_TYPE; // token embeddings, output head
             else type = VECTOR_TYPE;
             types.put(name, type);
@@ -128,8 +140,9 @@ public final class GgufDecoderExport {
         return switch (hfArchitecture) {
             case LlamaConfig.LLAMA -> "llama";
             case LlamaConfig.QWEN2 -> "qwen2";
-            default -> throw new IllegalArgumentException("no GGUF export for architecture '" + hfArchitecture
-                    + "' (supported: " + LlamaConfig.ARCHITECTURES + ")");
+            default ->
+                throw new IllegalArgumentException("no GGUF export for architecture '" + hfArchitecture
+                        + "' (supported: " + LlamaConfig.ARCHITECTURES + ")");
         };
     }
 
@@ -137,8 +150,9 @@ public final class GgufDecoderExport {
         return switch (ggufArchitecture) {
             case "llama" -> LlamaConfig.LLAMA;
             case "qwen2" -> LlamaConfig.QWEN2;
-            default -> throw new IllegalArgumentException("unsupported " + ARCHITECTURE_KEY + " '" + ggufArchitecture
-                    + "' (supported: llama, qwen2)");
+            default ->
+                throw new IllegalArgumentException(
+                        "unsupported " + ARCHITECTURE_KEY + " '" + ggufArchitecture + "' (supported: llama, qwen2)");
         };
     }
 
@@ -155,7 +169,9 @@ public final class GgufDecoderExport {
         int heads = ropeHeads(hfName, checkpoint.config());
         if (heads > 0) values = RopeLayout.halvesToInterleaved(values, rows, cols, heads);
         String name = LlamaTensorNames.toGguf(hfName);
-        return shape.length == 2 ? GgufTensor.matrix(name, type, values, rows, cols) : GgufTensor.quantize(name, type, values, rows);
+        return shape.length == 2
+                ? GgufTensor.matrix(name, type, values, rows, cols)
+                : GgufTensor.quantize(name, type, values, rows);
     }
 
     /** The configuration by name, checked against the decoder's quantizable matrices (both ways). */
@@ -166,29 +182,37 @@ public final class GgufDecoderExport {
             MatrixSpec m = e.matrix();
             long[] shape = shapes.get(m.name());
             if (shape == null) {
-                throw new IllegalArgumentException("configuration names matrix '" + m.name() + "', which this " + c.architecture() + " checkpoint lacks");
+                throw new IllegalArgumentException("configuration names matrix '" + m.name() + "', which this "
+                        + c.architecture() + " checkpoint lacks");
             }
             if (!LlamaTensorNames.isQuantizable(m.name())) {
-                throw new IllegalArgumentException("configuration names '" + m.name() + "', which is not one of the quantized linear weights "
-                        + LlamaTensorNames.QUANTIZABLE);
+                throw new IllegalArgumentException("configuration names '" + m.name()
+                        + "', which is not one of the quantized linear weights " + LlamaTensorNames.QUANTIZABLE);
             }
             if (shape[0] != m.rows() || shape[1] != m.cols()) {
-                throw new IllegalArgumentException("matrix '" + m.name() + "' is " + m.rows() + " x " + m.cols() + " in the configuration but "
-                        + shape[0] + " x " + shape[1] + " in the checkpoint");
+                throw new IllegalArgumentException("matrix '" + m.name() + "' is " + m.rows() + " x " + m.cols()
+                        + " in the configuration but " + shape[0] + " x " + shape[1] + " in the checkpoint");
             }
             byName.put(m.name(), e.config());
         }
         Set<String> missing = new LinkedHashSet<>();
-        for (MatrixSpec m : LlamaTensorNames.quantizableMatrices(c)) if (!byName.containsKey(m.name())) missing.add(m.name());
-        if (!missing.isEmpty()) throw new IllegalArgumentException("configuration lacks " + missing.size() + " quantizable matrices: " + missing);
+        for (MatrixSpec m : LlamaTensorNames.quantizableMatrices(c))
+            if (!byName.containsKey(m.name())) missing.add(m.name());
+        if (!missing.isEmpty())
+            throw new IllegalArgumentException(
+                    "configuration lacks " + missing.size() + " quantizable matrices: " + missing);
         return byName;
     }
 
     /** The type holding most of the quantized weights (ties: the first in configuration order). */
     static GgufType mostlyType(ModelQuantConfig config, GgufTypeMapping mapping) {
         Map<GgufType, Long> numel = new LinkedHashMap<>();
-        for (ModelQuantConfig.Entry e : config.matrices()) numel.merge(mapping.typeFor(e.matrix(), e.config()), e.matrix().numel(), Long::sum);
-        return numel.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
+        for (ModelQuantConfig.Entry e : config.matrices())
+            numel.merge(mapping.typeFor(e.matrix(), e.config()), e.matrix().numel(), Long::sum);
+        return numel.entrySet().stream()
+                .max(Map.Entry.comparingByValue())
+                .orElseThrow()
+                .getKey();
     }
 
     /**
@@ -239,7 +263,8 @@ public final class GgufDecoderExport {
      */
     private static Map<String, GgufValue> tokenizerMetadata(BpeTokenizer tokenizer, int vocabSize) {
         if (tokenizer.vocabSize() > vocabSize) {
-            throw new IllegalArgumentException("tokenizer has " + tokenizer.vocabSize() + " tokens, more than the model's vocab_size " + vocabSize);
+            throw new IllegalArgumentException("tokenizer has " + tokenizer.vocabSize()
+                    + " tokens, more than the model's vocab_size " + vocabSize);
         }
         List<String> tokens = new ArrayList<>(vocabSize);
         List<Integer> types = new ArrayList<>(vocabSize);
@@ -275,7 +300,8 @@ public final class GgufDecoderExport {
      * {@link #export} writes: {@code adapters} are keyed by HF matrix name in HF layout (A rank x in, B out x rank);
      * llama.cpp scales each pair by {@code alpha / rank}.
      */
-    public static void exportLora(LlamaConfig c, ModelQuantConfig config, Map<String, Pair> adapters, float alpha, Path out)
+    public static void exportLora(
+            LlamaConfig c, ModelQuantConfig config, Map<String, Pair> adapters, float alpha, Path out)
             throws IOException {
         toLora(c, config, adapters, alpha).write(out, LORA_TYPE);
     }
@@ -292,18 +318,22 @@ public final class GgufDecoderExport {
             String hf = e.getKey();
             Pair p = e.getValue();
             if (!quantized.containsKey(hf)) {
-                throw new IllegalArgumentException("LoRA pair for '" + hf + "', which is not a quantized matrix of this " + c.architecture() + " checkpoint");
+                throw new IllegalArgumentException("LoRA pair for '" + hf
+                        + "', which is not a quantized matrix of this " + c.architecture() + " checkpoint");
             }
             long[] shape = HfCheckpoint.requiredShapes(c).get(hf);
             if (p.out() != shape[0] || p.in() != shape[1]) {
-                throw new IllegalArgumentException("LoRA pair for '" + hf + "' is " + p.out() + " x " + p.in() + ", the matrix is " + shape[0] + " x " + shape[1]);
+                throw new IllegalArgumentException("LoRA pair for '" + hf + "' is " + p.out() + " x " + p.in()
+                        + ", the matrix is " + shape[0] + " x " + shape[1]);
             }
             int heads = ropeHeads(hf, c);
             float[] b = heads > 0 ? RopeLayout.halvesToInterleaved(p.b(), p.out(), p.rank(), heads) : p.b();
             pairs.put(LlamaTensorNames.toGguf(hf), new Pair(p.out(), p.in(), p.rank(), p.a(), b));
         }
         Map<String, GgufValue> extra = new LinkedHashMap<>();
-        extra.put(NAME_KEY, GgufValue.string(String.format(Locale.ROOT, "CoA-LoRA adapter %.3f bits", config.averageBits())));
+        extra.put(
+                NAME_KEY,
+                GgufValue.string(String.format(Locale.ROOT, "CoA-LoRA adapter %.3f bits", config.averageBits())));
         extra.put(CONFIG_ID_KEY, GgufValue.string(config.configId()));
         extra.put(AVERAGE_BITS_KEY, GgufValue.float64(config.averageBits()));
         return new GgufLoraFile(ggufArchitecture(c.architecture()), alpha, pairs, extra);
@@ -339,13 +369,17 @@ public final class GgufDecoderExport {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (GgufTensor t : file.tensors()) {
             String hf = LlamaTensorNames.toHf(t.name());
-            if (!t.type().hasCodec()) throw new IllegalArgumentException("tensor '" + t.name() + "' is " + t.type() + ", which cannot be decoded here");
+            if (!t.type().hasCodec())
+                throw new IllegalArgumentException(
+                        "tensor '" + t.name() + "' is " + t.type() + ", which cannot be decoded here");
             long[] dims = t.dims();
             long[] shape = new long[dims.length];
             for (int i = 0; i < dims.length; i++) shape[i] = dims[dims.length - 1 - i]; // ggml: innermost first
             float[] values = t.dequantize();
             int heads = ropeHeads(hf, c);
-            if (heads > 0) values = RopeLayout.interleavedToHalves(values, (int) shape[0], shape.length == 2 ? (int) shape[1] : 1, heads);
+            if (heads > 0)
+                values = RopeLayout.interleavedToHalves(
+                        values, (int) shape[0], shape.length == 2 ? (int) shape[1] : 1, heads);
             tensors.put(hf, Tensor.ofFloats(values, shape));
         }
         return new HfCheckpoint(c, tensors);
@@ -359,14 +393,17 @@ public final class GgufDecoderExport {
         Set<String> names = new LinkedHashSet<>();
         for (GgufTensor t : file.tensors()) names.add(t.name());
         int hidden = count(file, a + "embedding_length"), heads = count(file, a + "attention.head_count");
-        return new LlamaConfig(hfArch,
+        return new LlamaConfig(
+                hfArch,
                 count(file, a + "vocab_size"),
                 hidden,
                 count(file, a + "feed_forward_length"),
                 count(file, a + "block_count"),
                 heads,
                 count(file, a + "attention.head_count_kv"),
-                file.metadata().containsKey(a + "attention.key_length") ? count(file, a + "attention.key_length") : hidden / heads,
+                file.metadata().containsKey(a + "attention.key_length")
+                        ? count(file, a + "attention.key_length")
+                        : hidden / heads,
                 decimal(file, a + "attention.layer_norm_rms_epsilon"),
                 decimal(file, a + "rope.freq_base"),
                 count(file, a + "context_length"),

@@ -68,7 +68,8 @@ public record GgufFile(Map<String, GgufValue> metadata, List<GgufTensor> tensors
     static int alignmentOf(Map<String, GgufValue> metadata) {
         GgufValue v = metadata.get(ALIGNMENT_KEY);
         if (v == null) return DEFAULT_ALIGNMENT;
-        if (v.kind() != GgufValue.Kind.UINT32) throw new IllegalArgumentException(ALIGNMENT_KEY + " must be a UINT32, is " + v.kind());
+        if (v.kind() != GgufValue.Kind.UINT32)
+            throw new IllegalArgumentException(ALIGNMENT_KEY + " must be a UINT32, is " + v.kind());
         long a = v.asLong();
         if (a == 0 || (a & (a - 1)) != 0 || a > 1 << 30) {
             throw new IllegalArgumentException(ALIGNMENT_KEY + " is " + a + ", not a power of two up to 2^30");
@@ -79,7 +80,8 @@ public record GgufFile(Map<String, GgufValue> metadata, List<GgufTensor> tensors
     /** Null when the key is valid: non-empty, printable ASCII, at most 65535 bytes (the specification). */
     static String checkKey(String key) {
         if (key == null || key.isEmpty()) return "metadata key is empty";
-        if (key.length() > MAX_KEY_BYTES) return "metadata key of " + key.length() + " bytes, more than " + MAX_KEY_BYTES;
+        if (key.length() > MAX_KEY_BYTES)
+            return "metadata key of " + key.length() + " bytes, more than " + MAX_KEY_BYTES;
         for (int i = 0; i < key.length(); i++) {
             char c = key.charAt(i);
             if (c < 0x20 || c > 0x7e) return "metadata key '" + key + "' is not printable ASCII (character " + i + ")";

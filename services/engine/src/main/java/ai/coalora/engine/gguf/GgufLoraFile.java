@@ -29,7 +29,8 @@ import java.util.TreeMap;
  *
  * @param extraMetadata further keys (e.g. {@code general.name}, our configuration id), written after the required ones
  */
-public record GgufLoraFile(String architecture, float alpha, Map<String, Pair> pairs, Map<String, GgufValue> extraMetadata) {
+public record GgufLoraFile(
+        String architecture, float alpha, Map<String, Pair> pairs, Map<String, GgufValue> extraMetadata) {
     public static final String TYPE_KEY = "general.type", ARCHITECTURE_KEY = "general.architecture";
     public static final String ADAPTER_TYPE_KEY = "adapter.type", ALPHA_KEY = "adapter.lora.alpha";
     public static final String A_SUFFIX = ".lora_a", B_SUFFIX = ".lora_b";
@@ -37,12 +38,14 @@ public record GgufLoraFile(String architecture, float alpha, Map<String, Pair> p
     /** The factors of one adapted weight W (out x in): A is rank x in, B is out x rank, both row-major. */
     public record Pair(int out, int in, int rank, float[] a, float[] b) {
         public Pair {
-            if (out < 1 || in < 1 || rank < 1) throw new IllegalArgumentException("LoRA pair needs positive out, in, rank; got " + out + ", " + in + ", " + rank);
+            if (out < 1 || in < 1 || rank < 1)
+                throw new IllegalArgumentException(
+                        "LoRA pair needs positive out, in, rank; got " + out + ", " + in + ", " + rank);
             Objects.requireNonNull(a, "a");
             Objects.requireNonNull(b, "b");
             if (a.length != (long) rank * in || b.length != (long) out * rank) {
-                throw new IllegalArgumentException("A has " + a.length + " and B " + b.length + " values, expected " + rank + " x " + in
-                        + " and " + out + " x " + rank);
+                throw new IllegalArgumentException("A has " + a.length + " and B " + b.length + " values, expected "
+                        + rank + " x " + in + " and " + out + " x " + rank);
             }
         }
 
@@ -61,7 +64,12 @@ public record GgufLoraFile(String architecture, float alpha, Map<String, Pair> p
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Pair p && out == p.out && in == p.in && rank == p.rank && Arrays.equals(a, p.a) && Arrays.equals(b, p.b);
+            return o instanceof Pair p
+                    && out == p.out
+                    && in == p.in
+                    && rank == p.rank
+                    && Arrays.equals(a, p.a)
+                    && Arrays.equals(b, p.b);
         }
 
         @Override
@@ -78,18 +86,21 @@ public record GgufLoraFile(String architecture, float alpha, Map<String, Pair> p
     public GgufLoraFile {
         Objects.requireNonNull(architecture, "architecture");
         if (architecture.isBlank()) throw new IllegalArgumentException("architecture must not be blank");
-        if (!Float.isFinite(alpha) || alpha < 0) throw new IllegalArgumentException("LoRA alpha must be finite and >= 0, got " + alpha);
+        if (!Float.isFinite(alpha) || alpha < 0)
+            throw new IllegalArgumentException("LoRA alpha must be finite and >= 0, got " + alpha);
         pairs = Collections.unmodifiableSortedMap(new TreeMap<>(pairs));
         if (pairs.isEmpty()) throw new IllegalArgumentException("a LoRA file needs at least one pair");
         for (String name : pairs.keySet()) {
             int bytes = (name + A_SUFFIX).getBytes(StandardCharsets.UTF_8).length;
             if (bytes > GgufTensor.MAX_NAME_BYTES) {
-                throw new IllegalArgumentException("'" + name + A_SUFFIX + "' is " + bytes + " bytes, ggml allows " + GgufTensor.MAX_NAME_BYTES);
+                throw new IllegalArgumentException(
+                        "'" + name + A_SUFFIX + "' is " + bytes + " bytes, ggml allows " + GgufTensor.MAX_NAME_BYTES);
             }
         }
         extraMetadata = Collections.unmodifiableMap(new LinkedHashMap<>(extraMetadata));
         for (String key : List.of(TYPE_KEY, ARCHITECTURE_KEY, ADAPTER_TYPE_KEY, ALPHA_KEY)) {
-            if (extraMetadata.containsKey(key)) throw new IllegalArgumentException("metadata key '" + key + "' is set by the adapter itself");
+            if (extraMetadata.containsKey(key))
+                throw new IllegalArgumentException("metadata key '" + key + "' is set by the adapter itself");
         }
     }
 
@@ -102,7 +113,8 @@ public record GgufLoraFile(String architecture, float alpha, Map<String, Pair> p
 
     /** The GGUF form; {@code storage} is F32 or F16. */
     public GgufFile toGguf(GgufType storage) {
-        if (storage != GgufType.F32 && storage != GgufType.F16) throw new IllegalArgumentException("LoRA tensors are stored in F32 or F16, not " + storage);
+        if (storage != GgufType.F32 && storage != GgufType.F16)
+            throw new IllegalArgumentException("LoRA tensors are stored in F32 or F16, not " + storage);
         Map<String, GgufValue> meta = new LinkedHashMap<>();
         meta.put(ARCHITECTURE_KEY, GgufValue.string(architecture));
         meta.put(TYPE_KEY, GgufValue.string("adapter"));
@@ -126,39 +138,61 @@ public record GgufLoraFile(String architecture, float alpha, Map<String, Pair> p
         try {
             return fromGguf(GgufReader.read(file));
         } catch (IllegalArgumentException e) {
-            throw e.getMessage().startsWith(file.toString()) ? e : new IllegalArgumentException(file + ": " + e.getMessage(), e);
+            throw e.getMessage().startsWith(file.toString())
+                    ? e
+                    : new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
     }
 
     /** Validates the adapter layout (what llama.cpp checks, and that A and B agree); errors name the problem. */
     public static GgufLoraFile fromGguf(GgufFile file) {
         String type = string(file, TYPE_KEY);
-        if (!type.equals("adapter")) throw new IllegalArgumentException(TYPE_KEY + " is '" + type + "', expected 'adapter'");
+        if (!type.equals("adapter"))
+            throw new IllegalArgumentException(TYPE_KEY + " is '" + type + "', expected 'adapter'");
         String adapterType = string(file, ADAPTER_TYPE_KEY);
-        if (!adapterType.equals("lora")) throw new IllegalArgumentException(ADAPTER_TYPE_KEY + " is '" + adapterType + "', expected 'lora'");
+        if (!adapterType.equals("lora"))
+            throw new IllegalArgumentException(ADAPTER_TYPE_KEY + " is '" + adapterType + "', expected 'lora'");
         String architecture = string(file, ARCHITECTURE_KEY);
         GgufValue alphaValue = file.metadata().get(ALPHA_KEY);
         if (alphaValue == null || alphaValue.kind() != GgufValue.Kind.FLOAT32) {
-            throw new IllegalArgumentException(ALPHA_KEY + " must be a FLOAT32, is " + (alphaValue == null ? "missing" : alphaValue.kind()));
+            throw new IllegalArgumentException(
+                    ALPHA_KEY + " must be a FLOAT32, is " + (alphaValue == null ? "missing" : alphaValue.kind()));
         }
         Map<String, GgufTensor> a = new TreeMap<>(), b = new TreeMap<>();
         for (GgufTensor t : file.tensors()) {
-            if (t.name().endsWith(A_SUFFIX)) a.put(t.name().substring(0, t.name().length() - A_SUFFIX.length()), t);
-            else if (t.name().endsWith(B_SUFFIX)) b.put(t.name().substring(0, t.name().length() - B_SUFFIX.length()), t);
-            else throw new IllegalArgumentException("LoRA tensor '" + t.name() + "' has unexpected suffix (expected " + A_SUFFIX + " or " + B_SUFFIX + ")");
-            if (!t.type().hasCodec()) throw new IllegalArgumentException("LoRA tensor '" + t.name() + "' is " + t.type() + ", which cannot be decoded here");
+            if (t.name().endsWith(A_SUFFIX))
+                a.put(t.name().substring(0, t.name().length() - A_SUFFIX.length()), t);
+            else if (t.name().endsWith(B_SUFFIX))
+                b.put(t.name().substring(0, t.name().length() - B_SUFFIX.length()), t);
+            else
+                throw new IllegalArgumentException("LoRA tensor '" + t.name() + "' has unexpected suffix (expected "
+                        + A_SUFFIX + " or " + B_SUFFIX + ")");
+            if (!t.type().hasCodec())
+                throw new IllegalArgumentException(
+                        "LoRA tensor '" + t.name() + "' is " + t.type() + ", which cannot be decoded here");
         }
         Map<String, Pair> pairs = new TreeMap<>();
         for (String name : union(a, b)) {
             GgufTensor ta = a.get(name), tb = b.get(name);
-            if (ta == null || tb == null) throw new IllegalArgumentException("LoRA tensor pair for '" + name + "' is missing " + (ta == null ? "lora_a" : "lora_b"));
+            if (ta == null || tb == null)
+                throw new IllegalArgumentException(
+                        "LoRA tensor pair for '" + name + "' is missing " + (ta == null ? "lora_a" : "lora_b"));
             long[] da = ta.dims(), db = tb.dims();
-            if (da.length != 2 || db.length != 2) throw new IllegalArgumentException("LoRA tensors for '" + name + "' must be 2-D");
+            if (da.length != 2 || db.length != 2)
+                throw new IllegalArgumentException("LoRA tensors for '" + name + "' must be 2-D");
             if (da[1] != db[0]) {
-                throw new IllegalArgumentException("LoRA pair '" + name + "': lora_a " + Arrays.toString(da) + " and lora_b " + Arrays.toString(db)
-                        + " disagree on the rank (lora_a must be [in, rank], lora_b [rank, out])");
+                throw new IllegalArgumentException(
+                        "LoRA pair '" + name + "': lora_a " + Arrays.toString(da) + " and lora_b " + Arrays.toString(db)
+                                + " disagree on the rank (lora_a must be [in, rank], lora_b [rank, out])");
             }
-            pairs.put(name, new Pair(Math.toIntExact(db[1]), Math.toIntExact(da[0]), Math.toIntExact(da[1]), ta.dequantize(), tb.dequantize()));
+            pairs.put(
+                    name,
+                    new Pair(
+                            Math.toIntExact(db[1]),
+                            Math.toIntExact(da[0]),
+                            Math.toIntExact(da[1]),
+                            ta.dequantize(),
+                            tb.dequantize()));
         }
         Map<String, GgufValue> extra = new LinkedHashMap<>(file.metadata());
         for (String key : List.of(TYPE_KEY, ARCHITECTURE_KEY, ADAPTER_TYPE_KEY, ALPHA_KEY)) extra.remove(key);
@@ -175,7 +209,8 @@ public record GgufLoraFile(String architecture, float alpha, Map<String, Pair> p
     private static String string(GgufFile file, String key) {
         GgufValue v = file.metadata().get(key);
         if (v == null || v.kind() != GgufValue.Kind.STRING) {
-            throw new IllegalArgumentException("LoRA GGUF: " + key + " must be a string, is " + (v == null ? "missing" : v.kind()));
+            throw new IllegalArgumentException(
+                    "LoRA GGUF: " + key + " must be a string, is " + (v == null ? "missing" : v.kind()));
         }
         return v.asString();
     }

@@ -71,7 +71,8 @@ public final class GgufReader implements Closeable {
         }
         long v = in.u32("the version");
         if (v != 0 && (v & 0xFFFF) == 0) {
-            throw corrupt("unsupported version 0x" + Long.toHexString(v) + ": looks byte-swapped, big-endian GGUF is not supported");
+            throw corrupt("unsupported version 0x" + Long.toHexString(v)
+                    + ": looks byte-swapped, big-endian GGUF is not supported");
         }
         if (v != 2 && v != GgufWriter.VERSION) {
             throw corrupt("unsupported GGUF version " + v + " (this reader reads versions 2 and 3)");
@@ -91,7 +92,8 @@ public final class GgufReader implements Closeable {
             GgufValue value;
             if (kind == GgufValue.Kind.ARRAY) {
                 GgufValue.Kind element = kind(in.u32(where + " array element type"), where);
-                if (element == GgufValue.Kind.ARRAY) throw corrupt(where + ": arrays of arrays are not supported (ggml rejects them)");
+                if (element == GgufValue.Kind.ARRAY)
+                    throw corrupt(where + ": arrays of arrays are not supported (ggml rejects them)");
                 long n = in.count(where + " array length", element.size < 0 ? 8 : element.size);
                 List<Object> list = new ArrayList<>((int) Math.min(n, 1 << 16));
                 for (long j = 0; j < n; j++) list.add(in.scalar(element, where + "[" + j + "]"));
@@ -122,7 +124,8 @@ public final class GgufReader implements Closeable {
             long[] dims = new long[(int) nDims];
             for (int d = 0; d < nDims; d++) {
                 dims[d] = in.u64(where + " dimension " + d);
-                if (dims[d] < 0) throw corrupt(where + ": dimension " + d + " is " + Long.toUnsignedString(dims[d]) + ", too large");
+                if (dims[d] < 0)
+                    throw corrupt(where + ": dimension " + d + " is " + Long.toUnsignedString(dims[d]) + ", too large");
             }
             long typeId = in.u32(where + " type");
             GgufType type;
@@ -151,8 +154,8 @@ public final class GgufReader implements Closeable {
         for (TensorInfo t : infos) {
             String where = "tensor '" + t.name() + "'";
             if (Long.remainderUnsigned(t.offset(), alignment) != 0) {
-                throw corrupt(where + ": offset " + Long.toUnsignedString(t.offset()) + " is misaligned (not a multiple of the alignment "
-                        + alignment + ")");
+                throw corrupt(where + ": offset " + Long.toUnsignedString(t.offset())
+                        + " is misaligned (not a multiple of the alignment " + alignment + ")");
             }
             if (t.offset() < 0 || t.offset() > size || dataOffset + t.offset() > size - t.byteSize()) {
                 throw corrupt(where + ": data at offset " + Long.toUnsignedString(t.offset()) + " (" + t.byteSize()
@@ -198,16 +201,26 @@ public final class GgufReader implements Closeable {
         }
     }
 
-    public int version() { return version; }
+    public int version() {
+        return version;
+    }
 
-    public Map<String, GgufValue> metadata() { return metadata; }
+    public Map<String, GgufValue> metadata() {
+        return metadata;
+    }
 
-    public List<TensorInfo> tensorInfos() { return infos; }
+    public List<TensorInfo> tensorInfos() {
+        return infos;
+    }
 
-    public int alignment() { return alignment; }
+    public int alignment() {
+        return alignment;
+    }
 
     /** Absolute file offset of the data section. */
-    public long dataOffset() { return dataOffset; }
+    public long dataOffset() {
+        return dataOffset;
+    }
 
     public TensorInfo info(String tensor) {
         for (TensorInfo t : infos) if (t.name().equals(tensor)) return t;
@@ -217,7 +230,8 @@ public final class GgufReader implements Closeable {
     /** Reads one tensor's bytes (at most 2 GiB per tensor). */
     public GgufTensor tensor(String tensor) throws IOException {
         TensorInfo t = info(tensor);
-        if (t.byteSize() > Integer.MAX_VALUE - 8) throw new IOException(name + ": tensor '" + tensor + "' is larger than 2 GiB");
+        if (t.byteSize() > Integer.MAX_VALUE - 8)
+            throw new IOException(name + ": tensor '" + tensor + "' is larger than 2 GiB");
         byte[] data = new byte[(int) t.byteSize()];
         source.read(dataOffset + t.offset(), data, 0, data.length);
         return new GgufTensor(t.name(), t.dims(), t.type(), data);
@@ -248,7 +262,8 @@ public final class GgufReader implements Closeable {
 
     private static String printable(byte[] b) {
         StringBuilder s = new StringBuilder("'");
-        for (byte x : b) s.append(x >= 0x20 && x < 0x7f ? String.valueOf((char) x) : String.format("\\x%02x", x & 0xff));
+        for (byte x : b)
+            s.append(x >= 0x20 && x < 0x7f ? String.valueOf((char) x) : String.format("\\x%02x", x & 0xff));
         return s.append("'").toString();
     }
 
@@ -261,7 +276,9 @@ public final class GgufReader implements Closeable {
     }
 
     private record BytesSource(byte[] bytes) implements Source {
-        public long size() { return bytes.length; }
+        public long size() {
+            return bytes.length;
+        }
 
         public void read(long position, byte[] dst, int off, int len) {
             System.arraycopy(bytes, (int) position, dst, off, len);
@@ -271,17 +288,22 @@ public final class GgufReader implements Closeable {
     }
 
     private record FileSource(FileChannel channel) implements Source {
-        public long size() throws IOException { return channel.size(); }
+        public long size() throws IOException {
+            return channel.size();
+        }
 
         public void read(long position, byte[] dst, int off, int len) throws IOException {
             ByteBuffer buffer = ByteBuffer.wrap(dst, off, len);
             while (buffer.hasRemaining()) {
                 int n = channel.read(buffer, position + buffer.position() - off);
-                if (n < 0) throw new IOException("unexpected end of file at byte " + (position + buffer.position() - off));
+                if (n < 0)
+                    throw new IOException("unexpected end of file at byte " + (position + buffer.position() - off));
             }
         }
 
-        public void close() throws IOException { channel.close(); }
+        public void close() throws IOException {
+            channel.close();
+        }
     }
 
     /** Sequential little-endian reads of the header through a buffer; truncation names the field. */
@@ -300,12 +322,14 @@ public final class GgufReader implements Closeable {
             this.size = source.size();
         }
 
-        long position() { return position; }
+        long position() {
+            return position;
+        }
 
         private void need(long n, String what) {
             if (n > size - position) {
-                throw new IllegalArgumentException(name + ": truncated: " + what + " needs " + n + " bytes at offset " + position
-                        + " but the file has " + size + " bytes");
+                throw new IllegalArgumentException(name + ": truncated: " + what + " needs " + n + " bytes at offset "
+                        + position + " but the file has " + size + " bytes");
             }
         }
 
@@ -340,16 +364,20 @@ public final class GgufReader implements Closeable {
             return v;
         }
 
-        long u32(String what) throws IOException { return le(4, what); }
+        long u32(String what) throws IOException {
+            return le(4, what);
+        }
 
-        long u64(String what) throws IOException { return le(8, what); }
+        long u64(String what) throws IOException {
+            return le(8, what);
+        }
 
         /** A uint64 count of items of at least {@code minBytes} each, checked against the bytes left. */
         long count(String what, int minBytes) throws IOException {
             long n = u64(what);
             if (n < 0 || n > (size - position) / minBytes) {
-                throw new IllegalArgumentException(name + ": " + what + " is " + Long.toUnsignedString(n) + ", impossible with "
-                        + (size - position) + " bytes left (truncated or corrupt)");
+                throw new IllegalArgumentException(name + ": " + what + " is " + Long.toUnsignedString(n)
+                        + ", impossible with " + (size - position) + " bytes left (truncated or corrupt)");
             }
             return n;
         }
@@ -357,14 +385,19 @@ public final class GgufReader implements Closeable {
         String string(String what) throws IOException {
             long n = u64(what + " length");
             if (n < 0 || n > size - position) {
-                throw new IllegalArgumentException(name + ": truncated: " + what + " is a string of " + Long.toUnsignedString(n)
-                        + " bytes at offset " + position + " but the file has " + size + " bytes");
+                throw new IllegalArgumentException(
+                        name + ": truncated: " + what + " is a string of " + Long.toUnsignedString(n)
+                                + " bytes at offset " + position + " but the file has " + size + " bytes");
             }
-            if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException(name + ": " + what + ": string of " + n + " bytes is too long");
+            if (n > Integer.MAX_VALUE - 8)
+                throw new IllegalArgumentException(name + ": " + what + ": string of " + n + " bytes is too long");
             byte[] b = bytes((int) n, what);
             try {
-                CharBuffer chars = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                        .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(b));
+                CharBuffer chars = StandardCharsets.UTF_8
+                        .newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT)
+                        .decode(ByteBuffer.wrap(b));
                 return chars.toString();
             } catch (CharacterCodingException e) {
                 throw new IllegalArgumentException(name + ": " + what + " is not valid UTF-8");
@@ -384,7 +417,8 @@ public final class GgufReader implements Closeable {
                 case FLOAT64 -> Double.longBitsToDouble(le(8, what));
                 case BOOL -> {
                     long b = le(1, what);
-                    if (b > 1) throw new IllegalArgumentException(name + ": " + what + ": bool byte is " + b + ", not 0 or 1");
+                    if (b > 1)
+                        throw new IllegalArgumentException(name + ": " + what + ": bool byte is " + b + ", not 0 or 1");
                     yield b == 1;
                 }
                 case STRING -> string(what);

@@ -24,8 +24,8 @@ public record GgufTensor(String name, long[] dims, GgufType type, byte[] data) {
         if (problem != null) throw new IllegalArgumentException(problem);
         long bytes = type.byteSize(elementCount(dims));
         if (bytes != data.length) {
-            throw new IllegalArgumentException("tensor '" + name + "': " + Arrays.toString(dims) + " of " + type + " needs "
-                    + bytes + " bytes, got " + data.length);
+            throw new IllegalArgumentException("tensor '" + name + "': " + Arrays.toString(dims) + " of " + type
+                    + " needs " + bytes + " bytes, got " + data.length);
         }
         dims = dims.clone();
     }
@@ -33,7 +33,8 @@ public record GgufTensor(String name, long[] dims, GgufType type, byte[] data) {
     /** Quantizes row-major values (innermost dimension first in {@code dims}) to {@code type}. */
     public static GgufTensor quantize(String name, GgufType type, float[] values, long... dims) {
         if (elementCount(dims) != values.length) {
-            throw new IllegalArgumentException("tensor '" + name + "': " + values.length + " values for dims " + Arrays.toString(dims));
+            throw new IllegalArgumentException(
+                    "tensor '" + name + "': " + values.length + " values for dims " + Arrays.toString(dims));
         }
         String problem = checkInfo(name, dims, type);
         if (problem != null) throw new IllegalArgumentException(problem);
@@ -63,9 +64,11 @@ public record GgufTensor(String name, long[] dims, GgufType type, byte[] data) {
     static String checkInfo(String name, long[] dims, GgufType type) {
         int nameBytes = name.getBytes(StandardCharsets.UTF_8).length;
         if (nameBytes == 0) return "tensor name is empty";
-        if (nameBytes > MAX_NAME_BYTES) return "tensor '" + name + "': name is " + nameBytes + " bytes, ggml allows " + MAX_NAME_BYTES;
+        if (nameBytes > MAX_NAME_BYTES)
+            return "tensor '" + name + "': name is " + nameBytes + " bytes, ggml allows " + MAX_NAME_BYTES;
         String where = "tensor '" + name + "': ";
-        if (dims.length < 1 || dims.length > MAX_DIMS) return where + dims.length + " dimensions, must be 1 to " + MAX_DIMS;
+        if (dims.length < 1 || dims.length > MAX_DIMS)
+            return where + dims.length + " dimensions, must be 1 to " + MAX_DIMS;
         for (long d : dims) if (d < 0) return where + "negative dimension in " + Arrays.toString(dims);
         try {
             elementCount(dims);
@@ -73,7 +76,8 @@ public record GgufTensor(String name, long[] dims, GgufType type, byte[] data) {
             return where + "dimensions " + Arrays.toString(dims) + " overflow";
         }
         if (dims[0] % type.blockSize != 0) {
-            return where + "row length " + dims[0] + " is not a multiple of " + type + "'s block size " + type.blockSize;
+            return where + "row length " + dims[0] + " is not a multiple of " + type + "'s block size "
+                    + type.blockSize;
         }
         return null;
     }
@@ -86,7 +90,10 @@ public record GgufTensor(String name, long[] dims, GgufType type, byte[] data) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof GgufTensor t && name.equals(t.name) && type == t.type && Arrays.equals(dims, t.dims)
+        return o instanceof GgufTensor t
+                && name.equals(t.name)
+                && type == t.type
+                && Arrays.equals(dims, t.dims)
                 && Arrays.equals(data, t.data);
     }
 

@@ -61,6 +61,7 @@ public enum GgufType {
     public final int blockSize;
     /** Bytes of one block. */
     public final int bytesPerBlock;
+
     private final boolean codec;
 
     private static final GgufType[] BY_ID = new GgufType[64];
@@ -86,7 +87,8 @@ public enum GgufType {
     /** The type named like ggml names it ("q4_K", "Q4_K", "f16" ...), case-insensitive. */
     public static GgufType fromName(String name) {
         for (GgufType t : values()) if (t.name().equalsIgnoreCase(name)) return t;
-        throw new IllegalArgumentException("unknown ggml type '" + name + "' (known: " + Arrays.toString(values()) + ")");
+        throw new IllegalArgumentException(
+                "unknown ggml type '" + name + "' (known: " + Arrays.toString(values()) + ")");
     }
 
     /** Storage bits per weight, exactly: {@code 8 * bytesPerBlock / blockSize} (e.g. Q4_K 144*8/256 = 4.5). */
@@ -110,8 +112,8 @@ public enum GgufType {
     /** Bytes of {@code elements} weights; an IllegalArgumentException when not a whole number of blocks. */
     public long byteSize(long elements) {
         if (elements < 0 || elements % blockSize != 0) {
-            throw new IllegalArgumentException(this + ": " + elements + " elements are not a whole number of "
-                    + blockSize + "-weight blocks");
+            throw new IllegalArgumentException(
+                    this + ": " + elements + " elements are not a whole number of " + blockSize + "-weight blocks");
         }
         return Math.multiplyExact(elements / blockSize, (long) bytesPerBlock);
     }
@@ -131,8 +133,8 @@ public enum GgufType {
     public float[] dequantize(byte[] data) {
         requireCodec();
         if (data.length % bytesPerBlock != 0) {
-            throw new IllegalArgumentException(this + ": " + data.length + " bytes are not a whole number of "
-                    + bytesPerBlock + "-byte blocks");
+            throw new IllegalArgumentException(
+                    this + ": " + data.length + " bytes are not a whole number of " + bytesPerBlock + "-byte blocks");
         }
         float[] out = new float[Math.toIntExact((long) data.length / bytesPerBlock * blockSize)];
         GgmlQuants.dequantize(this, data, out);
@@ -146,6 +148,8 @@ public enum GgufType {
     }
 
     private void requireCodec() {
-        if (!codec) throw new UnsupportedOperationException(this + ": no quantize/dequantize implemented here (only raw bytes)");
+        if (!codec)
+            throw new UnsupportedOperationException(
+                    this + ": no quantize/dequantize implemented here (only raw bytes)");
     }
 }

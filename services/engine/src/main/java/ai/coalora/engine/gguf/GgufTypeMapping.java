@@ -39,7 +39,9 @@ public enum GgufTypeMapping {
             case 3 -> this == K_QUANTS ? GgufType.Q3_K : GgufType.Q4_0;
             case 4 -> this == K_QUANTS ? GgufType.Q4_K : GgufType.Q4_0;
             case 8 -> GgufType.Q8_0;
-            default -> throw new IllegalArgumentException("weight bits must be one of " + QuantConfig.WEIGHT_BITS + ", got " + b);
+            default ->
+                throw new IllegalArgumentException(
+                        "weight bits must be one of " + QuantConfig.WEIGHT_BITS + ", got " + b);
         };
     }
 
@@ -85,7 +87,8 @@ public enum GgufTypeMapping {
     /** Exact bytes of the quantized matrices' tensor data under this mapping (alignment padding excluded). */
     public long bytes(ModelQuantConfig config) {
         long bytes = 0;
-        for (ModelQuantConfig.Entry e : config.matrices()) bytes += typeFor(e.matrix(), e.config()).byteSize(e.matrix().numel());
+        for (ModelQuantConfig.Entry e : config.matrices())
+            bytes += typeFor(e.matrix(), e.config()).byteSize(e.matrix().numel());
         return bytes;
     }
 }

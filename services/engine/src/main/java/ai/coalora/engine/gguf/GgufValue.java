@@ -17,8 +17,19 @@ public record GgufValue(Kind kind, Kind elementKind, Object value) {
 
     /** GGUF's {@code gguf_metadata_value_type}, with its ids. */
     public enum Kind {
-        UINT8(0, 1), INT8(1, 1), UINT16(2, 2), INT16(3, 2), UINT32(4, 4), INT32(5, 4), FLOAT32(6, 4), BOOL(7, 1),
-        STRING(8, -1), ARRAY(9, -1), UINT64(10, 8), INT64(11, 8), FLOAT64(12, 8);
+        UINT8(0, 1),
+        INT8(1, 1),
+        UINT16(2, 2),
+        INT16(3, 2),
+        UINT32(4, 4),
+        INT32(5, 4),
+        FLOAT32(6, 4),
+        BOOL(7, 1),
+        STRING(8, -1),
+        ARRAY(9, -1),
+        UINT64(10, 8),
+        INT64(11, 8),
+        FLOAT64(12, 8);
 
         public final int id;
         /** Bytes of one value, or -1 when variable (string, array). */
@@ -40,7 +51,8 @@ public record GgufValue(Kind kind, Kind elementKind, Object value) {
         Objects.requireNonNull(value, "value");
         if (kind == Kind.ARRAY) {
             Objects.requireNonNull(elementKind, "elementKind");
-            if (elementKind == Kind.ARRAY) throw new IllegalArgumentException("arrays of arrays are not supported (ggml rejects them)");
+            if (elementKind == Kind.ARRAY)
+                throw new IllegalArgumentException("arrays of arrays are not supported (ggml rejects them)");
             if (!(value instanceof List<?> list)) throw new IllegalArgumentException("an array value must be a List");
             List<Object> copy = new ArrayList<>(list.size());
             for (Object element : list) copy.add(check(elementKind, element));
@@ -72,34 +84,74 @@ public record GgufValue(Kind kind, Kind elementKind, Object value) {
 
     private static void type(Kind kind, Object v, Class<?> expected) {
         if (!expected.isInstance(v)) {
-            throw new IllegalArgumentException(kind + " value must be a " + expected.getSimpleName() + ", got " + v.getClass().getSimpleName());
+            throw new IllegalArgumentException(kind + " value must be a " + expected.getSimpleName() + ", got "
+                    + v.getClass().getSimpleName());
         }
     }
 
     private static void range(Kind kind, Object v, Class<?> expected, long lo, long hi) {
         type(kind, v, expected);
         long x = ((Number) v).longValue();
-        if (x < lo || x > hi) throw new IllegalArgumentException(kind + " value " + x + " out of range [" + lo + ", " + hi + "]");
+        if (x < lo || x > hi)
+            throw new IllegalArgumentException(kind + " value " + x + " out of range [" + lo + ", " + hi + "]");
     }
 
-    public static GgufValue uint8(int v) { return new GgufValue(Kind.UINT8, null, v); }
-    public static GgufValue int8(int v) { return new GgufValue(Kind.INT8, null, v); }
-    public static GgufValue uint16(int v) { return new GgufValue(Kind.UINT16, null, v); }
-    public static GgufValue int16(int v) { return new GgufValue(Kind.INT16, null, v); }
-    public static GgufValue uint32(long v) { return new GgufValue(Kind.UINT32, null, v); }
-    public static GgufValue int32(int v) { return new GgufValue(Kind.INT32, null, v); }
+    public static GgufValue uint8(int v) {
+        return new GgufValue(Kind.UINT8, null, v);
+    }
+
+    public static GgufValue int8(int v) {
+        return new GgufValue(Kind.INT8, null, v);
+    }
+
+    public static GgufValue uint16(int v) {
+        return new GgufValue(Kind.UINT16, null, v);
+    }
+
+    public static GgufValue int16(int v) {
+        return new GgufValue(Kind.INT16, null, v);
+    }
+
+    public static GgufValue uint32(long v) {
+        return new GgufValue(Kind.UINT32, null, v);
+    }
+
+    public static GgufValue int32(int v) {
+        return new GgufValue(Kind.INT32, null, v);
+    }
     /** The 64 bits of an unsigned value (e.g. {@code Long.parseUnsignedLong("18446744073709551615")}). */
-    public static GgufValue uint64(long bits) { return new GgufValue(Kind.UINT64, null, bits); }
-    public static GgufValue int64(long v) { return new GgufValue(Kind.INT64, null, v); }
-    public static GgufValue float32(float v) { return new GgufValue(Kind.FLOAT32, null, v); }
-    public static GgufValue float64(double v) { return new GgufValue(Kind.FLOAT64, null, v); }
-    public static GgufValue bool(boolean v) { return new GgufValue(Kind.BOOL, null, v); }
-    public static GgufValue string(String v) { return new GgufValue(Kind.STRING, null, v); }
-    public static GgufValue array(Kind elementKind, List<?> values) { return new GgufValue(Kind.ARRAY, elementKind, values); }
+    public static GgufValue uint64(long bits) {
+        return new GgufValue(Kind.UINT64, null, bits);
+    }
+
+    public static GgufValue int64(long v) {
+        return new GgufValue(Kind.INT64, null, v);
+    }
+
+    public static GgufValue float32(float v) {
+        return new GgufValue(Kind.FLOAT32, null, v);
+    }
+
+    public static GgufValue float64(double v) {
+        return new GgufValue(Kind.FLOAT64, null, v);
+    }
+
+    public static GgufValue bool(boolean v) {
+        return new GgufValue(Kind.BOOL, null, v);
+    }
+
+    public static GgufValue string(String v) {
+        return new GgufValue(Kind.STRING, null, v);
+    }
+
+    public static GgufValue array(Kind elementKind, List<?> values) {
+        return new GgufValue(Kind.ARRAY, elementKind, values);
+    }
 
     /** The value of any integer kind (uint64 as its raw bits). */
     public long asLong() {
-        if (!(value instanceof Integer || value instanceof Long)) throw new IllegalStateException("a " + kind + " is not an integer");
+        if (!(value instanceof Integer || value instanceof Long))
+            throw new IllegalStateException("a " + kind + " is not an integer");
         return ((Number) value).longValue();
     }
 
@@ -109,7 +161,8 @@ public record GgufValue(Kind kind, Kind elementKind, Object value) {
     }
 
     public double asDouble() {
-        if (kind != Kind.FLOAT64 && kind != Kind.FLOAT32) throw new IllegalStateException("a " + kind + " is not a float");
+        if (kind != Kind.FLOAT64 && kind != Kind.FLOAT32)
+            throw new IllegalStateException("a " + kind + " is not a float");
         return ((Number) value).doubleValue();
     }
 

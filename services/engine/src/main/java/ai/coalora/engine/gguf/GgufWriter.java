@@ -44,7 +44,8 @@ public final class GgufWriter {
     public static void write(Path file, GgufFile contents) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path temp = dir.resolve("." + file.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+        Path temp = dir.resolve("." + file.getFileName() + "."
+                + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
         try {
             try (FileChannel channel = FileChannel.open(temp, CREATE_NEW, WRITE)) {
                 write(channel, contents);
@@ -59,7 +60,8 @@ public final class GgufWriter {
     /** The whole file in memory (at most 2 GiB). */
     public static byte[] toBytes(GgufFile contents) {
         long size = size(contents);
-        if (size > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("GGUF file of " + size + " bytes does not fit in one array");
+        if (size > Integer.MAX_VALUE - 8)
+            throw new IllegalArgumentException("GGUF file of " + size + " bytes does not fit in one array");
         ByteArrayOutputStream out = new ByteArrayOutputStream((int) size);
         try {
             write(Channels.newChannel(out), contents);
@@ -130,11 +132,28 @@ public final class GgufWriter {
 
     /** Little-endian output. */
     private static final class Out extends ByteArrayOutputStream {
-        void bytes(byte[] b) { write(b, 0, b.length); }
-        void u8(int v) { write(v); }
-        void u16(int v) { u8(v); u8(v >>> 8); }
-        void u32(long v) { u16((int) v); u16((int) (v >>> 16)); }
-        void u64(long v) { u32(v); u32(v >>> 32); }
+        void bytes(byte[] b) {
+            write(b, 0, b.length);
+        }
+
+        void u8(int v) {
+            write(v);
+        }
+
+        void u16(int v) {
+            u8(v);
+            u8(v >>> 8);
+        }
+
+        void u32(long v) {
+            u16((int) v);
+            u16((int) (v >>> 16));
+        }
+
+        void u64(long v) {
+            u32(v);
+            u32(v >>> 32);
+        }
 
         void string(String s) {
             byte[] b = s.getBytes(StandardCharsets.UTF_8);
@@ -144,7 +163,8 @@ public final class GgufWriter {
 
         void scalar(GgufValue.Kind kind, Object v) {
             switch (kind) {
-                case UINT8, INT8, BOOL -> u8(kind == GgufValue.Kind.BOOL ? ((Boolean) v ? 1 : 0) : ((Number) v).intValue());
+                case UINT8, INT8, BOOL ->
+                    u8(kind == GgufValue.Kind.BOOL ? ((Boolean) v ? 1 : 0) : ((Number) v).intValue());
                 case UINT16, INT16 -> u16(((Number) v).intValue());
                 case UINT32, INT32 -> u32(((Number) v).longValue());
                 case UINT64, INT64 -> u64((Long) v);

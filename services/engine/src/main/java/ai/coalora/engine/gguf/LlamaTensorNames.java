@@ -50,8 +50,13 @@ public final class LlamaTensorNames {
             new String[] {"mlp.down_proj.weight", "ffn_down.weight"});
 
     /** The 7 quantized linear weights of a block, in HF's order (the unit of a CoA-LoRA configuration). */
-    public static final List<String> QUANTIZABLE = List.of("self_attn.q_proj.weight", "self_attn.k_proj.weight",
-            "self_attn.v_proj.weight", "self_attn.o_proj.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight",
+    public static final List<String> QUANTIZABLE = List.of(
+            "self_attn.q_proj.weight",
+            "self_attn.k_proj.weight",
+            "self_attn.v_proj.weight",
+            "self_attn.o_proj.weight",
+            "mlp.gate_proj.weight",
+            "mlp.up_proj.weight",
             "mlp.down_proj.weight");
 
     private static final Pattern HF_BLOCK = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)");
@@ -88,7 +93,8 @@ public final class LlamaTensorNames {
      */
     public static int ropeHeads(String hf, LlamaConfig config) {
         if (hf.endsWith(".self_attn.q_proj.weight") || hf.endsWith(".self_attn.q_proj.bias")) return config.numHeads();
-        if (hf.endsWith(".self_attn.k_proj.weight") || hf.endsWith(".self_attn.k_proj.bias")) return config.numKeyValueHeads();
+        if (hf.endsWith(".self_attn.k_proj.weight") || hf.endsWith(".self_attn.k_proj.bias"))
+            return config.numKeyValueHeads();
         return 0;
     }
 
@@ -96,7 +102,8 @@ public final class LlamaTensorNames {
     public static List<MatrixSpec> quantizableMatrices(LlamaConfig config) {
         List<MatrixSpec> out = new ArrayList<>();
         for (Map.Entry<String, long[]> e : HfCheckpoint.requiredShapes(config).entrySet()) {
-            if (isQuantizable(e.getKey())) out.add(new MatrixSpec(e.getKey(), (int) e.getValue()[0], (int) e.getValue()[1]));
+            if (isQuantizable(e.getKey()))
+                out.add(new MatrixSpec(e.getKey(), (int) e.getValue()[0], (int) e.getValue()[1]));
         }
         return out;
     }

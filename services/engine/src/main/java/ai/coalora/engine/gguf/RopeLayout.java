@@ -42,7 +42,8 @@ public final class RopeLayout {
             for (int i = 0; i < half; i++) {
                 for (int s = 0; s < 2; s++) {
                     int halvesRow = h * d + s * half + i, interleavedRow = h * d + 2 * i + s;
-                    int from = toInterleaved ? halvesRow : interleavedRow, to = toInterleaved ? interleavedRow : halvesRow;
+                    int from = toInterleaved ? halvesRow : interleavedRow,
+                            to = toInterleaved ? interleavedRow : halvesRow;
                     System.arraycopy(matrix, from * cols, out, to * cols, cols);
                 }
             }

@@ -30,8 +30,14 @@ import java.util.TreeMap;
  * @param taskType PEFT's task type, e.g. {@code SEQ_CLS}, or null
  * @param metadata free-form strings stored in the safetensors header (e.g. the quantization configuration)
  */
-public record PeftAdapter(String baseModel, int rank, double alpha, List<String> targetModules, String taskType,
-        Map<String, LoraPair> pairs, Map<String, String> metadata) {
+public record PeftAdapter(
+        String baseModel,
+        int rank,
+        double alpha,
+        List<String> targetModules,
+        String taskType,
+        Map<String, LoraPair> pairs,
+        Map<String, String> metadata) {
 
     public static final String CONFIG_FILE = "adapter_config.json";
     public static final String WEIGHTS_FILE = "adapter_model.safetensors";
@@ -39,6 +45,7 @@ public record PeftAdapter(String baseModel, int rank, double alpha, List<String>
     private static final String A_SUFFIX = ".lora_A.weight", B_SUFFIX = ".lora_B.weight";
     /** transformers / PEFT expect this safetensors metadata entry; we add it on write and drop it on read. */
     private static final String FORMAT_KEY = "format", FORMAT = "pt";
+
     private static final JsonMapper JSON = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .enable(SerializationFeature.INDENT_OUTPUT)
@@ -48,35 +55,50 @@ public record PeftAdapter(String baseModel, int rank, double alpha, List<String>
     public record LoraPair(int out, int in, float[] a, float[] b) {
         @Override
         public boolean equals(Object o) {
-            return o instanceof LoraPair p && out == p.out && in == p.in && Arrays.equals(a, p.a) && Arrays.equals(b, p.b);
+            return o instanceof LoraPair p
+                    && out == p.out
+                    && in == p.in
+                    && Arrays.equals(a, p.a)
+                    && Arrays.equals(b, p.b);
         }
 
         @Override
-        public int hashCode() { return Objects.hash(out, in, Arrays.hashCode(a), Arrays.hashCode(b)); }
+        public int hashCode() {
+            return Objects.hash(out, in, Arrays.hashCode(a), Arrays.hashCode(b));
+        }
 
         @Override
-        public String toString() { return "LoraPair[" + out + " x " + in + "]"; }
+        public String toString() {
+            return "LoraPair[" + out + " x " + in + "]";
+        }
     }
 
     public PeftAdapter {
         Objects.requireNonNull(baseModel, "baseModel");
         if (rank < 1) throw new IllegalArgumentException("LoRA rank must be >= 1, got " + rank);
-        if (!(alpha > 0) || Double.isInfinite(alpha)) throw new IllegalArgumentException("LoRA alpha must be a positive number, got " + alpha);
+        if (!(alpha > 0) || Double.isInfinite(alpha))
+            throw new IllegalArgumentException("LoRA alpha must be a positive number, got " + alpha);
         targetModules = List.copyOf(targetModules);
         if (targetModules.isEmpty()) throw new IllegalArgumentException("no target modules");
         pairs = Collections.unmodifiableSortedMap(new TreeMap<>(pairs));
         metadata = Collections.unmodifiableSortedMap(new TreeMap<>(metadata));
-        if (metadata.containsKey(FORMAT_KEY)) throw new IllegalArgumentException("metadata key '" + FORMAT_KEY + "' is reserved");
+        if (metadata.containsKey(FORMAT_KEY))
+            throw new IllegalArgumentException("metadata key '" + FORMAT_KEY + "' is reserved");
         for (Map.Entry<String, LoraPair> entry : pairs.entrySet()) {
             String module = modulePath(entry.getKey());
             // PEFT only loads weights of modules its target_modules select; others would be silently dropped.
             if (targetModules.stream().noneMatch(t -> module.equals(t) || module.endsWith("." + t))) {
-                throw new IllegalArgumentException(entry.getKey() + " matches none of the target modules " + targetModules);
+                throw new IllegalArgumentException(
+                        entry.getKey() + " matches none of the target modules " + targetModules);
             }
             LoraPair pair = entry.getValue();
-            if (pair.out < 1 || pair.in < 1 || pair.a.length != (long) rank * pair.in || pair.b.length != (long) pair.out * rank) {
-                throw new IllegalArgumentException(entry.getKey() + ": A has " + pair.a.length + " and B " + pair.b.length
-                        + " values, expected " + rank + " x " + pair.in + " and " + pair.out + " x " + rank);
+            if (pair.out < 1
+                    || pair.in < 1
+                    || pair.a.length != (long) rank * pair.in
+                    || pair.b.length != (long) pair.out * rank) {
+                throw new IllegalArgumentException(
+                        entry.getKey() + ": A has " + pair.a.length + " and B " + pair.b.length + " values, expected "
+                                + rank + " x " + pair.in + " and " + pair.out + " x " + rank);
             }
         }
     }
@@ -126,7 +148,8 @@ public record PeftAdapter(String baseModel, int rank, double alpha, List<String>
      */
     public static PeftAdapter read(Path dir) throws IOException {
         Path configFile = dir.resolve(CONFIG_FILE);
-        if (!Files.exists(configFile)) throw new IOException(dir + ": no " + CONFIG_FILE + ", not a (complete) PEFT adapter");
+        if (!Files.exists(configFile))
+            throw new IOException(dir + ": no " + CONFIG_FILE + ", not a (complete) PEFT adapter");
         byte[] config = Files.readAllBytes(configFile);
         Path weightsFile = dir.resolve(WEIGHTS_FILE);
         Safetensors.Contents weights = Safetensors.read(weightsFile);
@@ -138,29 +161,40 @@ public record PeftAdapter(String baseModel, int rank, double alpha, List<String>
      * by {@value #CONFIG_FILE} and {@value #WEIGHTS_FILE}.
      */
     public static PeftAdapter fromBytes(byte[] configJson, byte[] weightsFile) {
-        return parse(configJson, CONFIG_FILE, Safetensors.fromBytes(weightsFile, WEIGHTS_FILE), WEIGHTS_FILE, "PEFT adapter");
+        return parse(
+                configJson,
+                CONFIG_FILE,
+                Safetensors.fromBytes(weightsFile, WEIGHTS_FILE),
+                WEIGHTS_FILE,
+                "PEFT adapter");
     }
 
-    private static PeftAdapter parse(byte[] configJson, String configFile, Safetensors.Contents weights, String weightsFile, String dir) {
+    private static PeftAdapter parse(
+            byte[] configJson, String configFile, Safetensors.Contents weights, String weightsFile, String dir) {
         JsonNode config;
         try {
             config = JSON.readTree(configJson);
         } catch (IOException e) {
-            throw new IllegalArgumentException(configFile + ": not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+            throw new IllegalArgumentException(configFile + ": not valid JSON: "
+                    + e.getMessage().lines().findFirst().orElse(""));
         }
-        if (config == null || !config.isObject()) throw new IllegalArgumentException(configFile + ": not a JSON object");
+        if (config == null || !config.isObject())
+            throw new IllegalArgumentException(configFile + ": not a JSON object");
         ConfigReader fields = new ConfigReader(config, configFile);
         fields.require("peft_type", "LORA");
         fields.require("bias", "none"); // trained biases would be extra tensors we do not read
-        if (config.path("fan_in_fan_out").asBoolean(false)) throw fields.invalid("fan_in_fan_out = true (transposed factors) is not supported");
-        if (config.path("rank_pattern").size() > 0 || config.path("alpha_pattern").size() > 0) {
+        if (config.path("fan_in_fan_out").asBoolean(false))
+            throw fields.invalid("fan_in_fan_out = true (transposed factors) is not supported");
+        if (config.path("rank_pattern").size() > 0
+                || config.path("alpha_pattern").size() > 0) {
             throw fields.invalid("per-module rank_pattern / alpha_pattern is not supported");
         }
         int rank = fields.positiveInt("r");
         double alpha = fields.positiveNumber("lora_alpha");
         List<String> targets = fields.strings("target_modules");
         String baseModel = config.path("base_model_name_or_path").asText("");
-        String taskType = config.path("task_type").isTextual() ? config.get("task_type").textValue() : null;
+        String taskType =
+                config.path("task_type").isTextual() ? config.get("task_type").textValue() : null;
 
         Map<String, LoraPair> pairs = new TreeMap<>();
         for (Map.Entry<String, Tensor> entry : weights.tensors().entrySet()) {
@@ -170,20 +204,28 @@ public record PeftAdapter(String baseModel, int rank, double alpha, List<String>
             }
             if (name.endsWith(B_SUFFIX)) {
                 String a = name.substring(0, name.length() - B_SUFFIX.length()) + A_SUFFIX;
-                if (!weights.tensors().containsKey(a)) throw new IllegalArgumentException(weightsFile + ": '" + name + "' has no matching '" + a + "'");
+                if (!weights.tensors().containsKey(a))
+                    throw new IllegalArgumentException(weightsFile + ": '" + name + "' has no matching '" + a + "'");
                 continue; // paired below, from its A
             }
             String module = name.substring(PREFIX.length(), name.length() - A_SUFFIX.length());
             String b = PREFIX + module + B_SUFFIX;
             Tensor aTensor = entry.getValue(), bTensor = weights.tensors().get(b);
-            if (bTensor == null) throw new IllegalArgumentException(weightsFile + ": '" + name + "' has no matching '" + b + "'");
+            if (bTensor == null)
+                throw new IllegalArgumentException(weightsFile + ": '" + name + "' has no matching '" + b + "'");
             long[] aShape = aTensor.shape(), bShape = bTensor.shape();
             if (aShape.length != 2 || bShape.length != 2 || aShape[0] != rank || bShape[1] != rank) {
-                throw new IllegalArgumentException(weightsFile + ": module '" + module + "' has A " + Arrays.toString(aShape) + " and B "
-                        + Arrays.toString(bShape) + ", inconsistent with rank r = " + rank + " (A must be r x in, B out x r)");
+                throw new IllegalArgumentException(weightsFile + ": module '" + module + "' has A "
+                        + Arrays.toString(aShape) + " and B " + Arrays.toString(bShape)
+                        + ", inconsistent with rank r = " + rank + " (A must be r x in, B out x r)");
             }
-            pairs.put(module + ".weight", new LoraPair((int) bShape[0], (int) aShape[1], floats(aTensor, name, weightsFile),
-                    floats(bTensor, b, weightsFile)));
+            pairs.put(
+                    module + ".weight",
+                    new LoraPair(
+                            (int) bShape[0],
+                            (int) aShape[1],
+                            floats(aTensor, name, weightsFile),
+                            floats(bTensor, b, weightsFile)));
         }
         Map<String, String> metadata = new TreeMap<>(weights.metadata());
         metadata.remove(FORMAT_KEY);
@@ -196,12 +238,14 @@ public record PeftAdapter(String baseModel, int rank, double alpha, List<String>
 
     /** A weight's module path: its parameter name without the trailing ".weight". */
     private static String modulePath(String weightName) {
-        if (!weightName.endsWith(".weight")) throw new IllegalArgumentException("not a weight parameter name: " + weightName);
+        if (!weightName.endsWith(".weight"))
+            throw new IllegalArgumentException("not a weight parameter name: " + weightName);
         return weightName.substring(0, weightName.length() - ".weight".length());
     }
 
     private static float[] floats(Tensor tensor, String name, String file) {
-        if (tensor.dtype() != Safetensors.Dtype.F32) throw new IllegalArgumentException(file + ": '" + name + "' is " + tensor.dtype() + ", not floating point");
+        if (tensor.dtype() != Safetensors.Dtype.F32)
+            throw new IllegalArgumentException(file + ": '" + name + "' is " + tensor.dtype() + ", not floating point");
         return tensor.floats();
     }
 
@@ -212,18 +256,21 @@ public record PeftAdapter(String baseModel, int rank, double alpha, List<String>
         }
 
         void require(String field, String expected) {
-            if (!expected.equals(config.path(field).asText(null))) throw invalid(field + " is " + config.get(field) + ", expected \"" + expected + "\"");
+            if (!expected.equals(config.path(field).asText(null)))
+                throw invalid(field + " is " + config.get(field) + ", expected \"" + expected + "\"");
         }
 
         int positiveInt(String field) {
             JsonNode node = config.path(field);
-            if (!node.canConvertToInt() || !node.isIntegralNumber() || node.intValue() < 1) throw invalid(field + " is " + node + ", not a positive integer");
+            if (!node.canConvertToInt() || !node.isIntegralNumber() || node.intValue() < 1)
+                throw invalid(field + " is " + node + ", not a positive integer");
             return node.intValue();
         }
 
         double positiveNumber(String field) {
             JsonNode node = config.path(field);
-            if (!node.isNumber() || !(node.doubleValue() > 0)) throw invalid(field + " is " + node + ", not a positive number");
+            if (!node.isNumber() || !(node.doubleValue() > 0))
+                throw invalid(field + " is " + node + ", not a positive number");
             return node.doubleValue();
         }
 
@@ -234,7 +281,8 @@ public record PeftAdapter(String baseModel, int rank, double alpha, List<String>
                 if (!value.isTextual()) throw invalid(field + " holds " + value + ", not a string");
                 values.add(value.textValue());
             }
-            if (!node.isArray() || values.isEmpty()) throw invalid(field + " is " + node + ", not a non-empty list of module names");
+            if (!node.isArray() || values.isEmpty())
+                throw invalid(field + " is " + node + ", not a non-empty list of module names");
             return values;
         }
     }

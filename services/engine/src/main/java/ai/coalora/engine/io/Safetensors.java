@@ -41,6 +41,7 @@ public final class Safetensors {
     private static final int LENGTH_FIELD = 8;
     /** The reference implementation's limit; a larger header length is a corrupt file, not a real header. */
     private static final long MAX_HEADER = 100L << 20;
+
     private static final JsonMapper JSON = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION) // a name twice would be ambiguous
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
@@ -48,11 +49,16 @@ public final class Safetensors {
 
     /** Element types held in a {@link Tensor}. Files may also hold F16 and BF16, which are read as F32. */
     public enum Dtype {
-        F32(4), I32(4), I64(8), U8(1);
+        F32(4),
+        I32(4),
+        I64(8),
+        U8(1);
 
         public final int size;
 
-        Dtype(int size) { this.size = size; }
+        Dtype(int size) {
+            this.size = size;
+        }
     }
 
     /**
@@ -117,7 +123,9 @@ public final class Safetensors {
             return data.clone();
         }
 
-        public long elementCount() { return elementCount(shape); }
+        public long elementCount() {
+            return elementCount(shape);
+        }
 
         private int elements(Dtype expected) {
             if (dtype != expected) throw new IllegalStateException("tensor is " + dtype + ", not " + expected);
@@ -127,7 +135,8 @@ public final class Safetensors {
         private static long elementCount(long[] shape) {
             long count = 1;
             for (long dim : shape) {
-                if (dim < 0) throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
+                if (dim < 0)
+                    throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
                 count = Math.multiplyExact(count, dim);
             }
             return count;
@@ -136,14 +145,21 @@ public final class Safetensors {
         // Value semantics (a record compares arrays by identity otherwise).
         @Override
         public boolean equals(Object o) {
-            return o instanceof Tensor t && dtype == t.dtype && Arrays.equals(shape, t.shape) && Arrays.equals(data, t.data);
+            return o instanceof Tensor t
+                    && dtype == t.dtype
+                    && Arrays.equals(shape, t.shape)
+                    && Arrays.equals(data, t.data);
         }
 
         @Override
-        public int hashCode() { return Objects.hash(dtype, Arrays.hashCode(shape), Arrays.hashCode(data)); }
+        public int hashCode() {
+            return Objects.hash(dtype, Arrays.hashCode(shape), Arrays.hashCode(data));
+        }
 
         @Override
-        public String toString() { return "Tensor[" + dtype + " " + Arrays.toString(shape) + "]"; }
+        public String toString() {
+            return "Tensor[" + dtype + " " + Arrays.toString(shape) + "]";
+        }
     }
 
     /** What a file holds: tensors and free-form string metadata, both sorted by key. */
@@ -187,7 +203,8 @@ public final class Safetensors {
         }
         int headerLength = (json.length + 7) / 8 * 8; // so the data section starts 8-byte aligned
         long total = LENGTH_FIELD + headerLength + offset;
-        if (total > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("tensors too large for one file: " + total + " bytes");
+        if (total > Integer.MAX_VALUE - 8)
+            throw new IllegalArgumentException("tensors too large for one file: " + total + " bytes");
 
         ByteBuffer out = littleEndian(new byte[(int) total]);
         out.putLong(headerLength).put(json);
@@ -199,7 +216,8 @@ public final class Safetensors {
     /** Reads and validates a whole file; a corrupt or truncated file is an IllegalArgumentException naming it. */
     public static Contents read(Path file) throws IOException {
         long size = Files.size(file);
-        if (size > Integer.MAX_VALUE - 8) throw new IOException(file + ": " + size + " bytes, more than this reader's 2 GiB");
+        if (size > Integer.MAX_VALUE - 8)
+            throw new IOException(file + ": " + size + " bytes, more than this reader's 2 GiB");
         return parse(Files.readAllBytes(file), file.toString());
     }
 
@@ -216,18 +234,24 @@ public final class Safetensors {
     private record Span(String name, String dtype, long[] shape, long begin, long end) {}
 
     private static Contents parse(byte[] file, String source) {
-        if (file.length < LENGTH_FIELD) throw corrupt(source, "truncated: " + file.length + " bytes, less than the 8-byte header length");
+        if (file.length < LENGTH_FIELD)
+            throw corrupt(source, "truncated: " + file.length + " bytes, less than the 8-byte header length");
         long headerLength = littleEndian(file).getLong(0);
         long afterLength = file.length - LENGTH_FIELD;
         if (headerLength < 0 || headerLength > afterLength || headerLength > MAX_HEADER) {
-            throw corrupt(source, "header length " + headerLength + " is impossible with " + afterLength
-                    + " bytes after the length field and a 100 MiB limit (truncated or not a safetensors file?)");
+            throw corrupt(
+                    source,
+                    "header length " + headerLength + " is impossible with " + afterLength
+                            + " bytes after the length field and a 100 MiB limit (truncated or not a safetensors file?)");
         }
         JsonNode header;
         try {
             header = JSON.readTree(file, LENGTH_FIELD, (int) headerLength);
         } catch (IOException e) {
-            throw corrupt(source, "header is not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+            throw corrupt(
+                    source,
+                    "header is not valid JSON: "
+                            + e.getMessage().lines().findFirst().orElse(""));
         }
         if (header == null || !header.isObject()) throw corrupt(source, "header is not a JSON object");
 
@@ -245,11 +269,14 @@ public final class Safetensors {
         Map<String, Tensor> tensors = new TreeMap<>();
         for (Span span : spans) {
             byte[] data = Arrays.copyOfRange(file, dataStart + (int) span.begin, dataStart + (int) span.end);
-            tensors.put(span.name, switch (span.dtype) {
-                case "F16" -> new Tensor(Dtype.F32, span.shape, widenHalves(data, Safetensors::halfToFloat));
-                case "BF16" -> new Tensor(Dtype.F32, span.shape, widenHalves(data, Safetensors::bfloat16ToFloat));
-                default -> new Tensor(Dtype.valueOf(span.dtype), span.shape, data);
-            });
+            tensors.put(
+                    span.name,
+                    switch (span.dtype) {
+                        case "F16" -> new Tensor(Dtype.F32, span.shape, widenHalves(data, Safetensors::halfToFloat));
+                        case "BF16" ->
+                            new Tensor(Dtype.F32, span.shape, widenHalves(data, Safetensors::bfloat16ToFloat));
+                        default -> new Tensor(Dtype.valueOf(span.dtype), span.shape, data);
+                    });
         }
         return new Contents(tensors, metadata);
     }
@@ -259,7 +286,8 @@ public final class Safetensors {
         Map<String, String> metadata = new TreeMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> entry = it.next();
-            if (!entry.getValue().isTextual()) throw corrupt(source, METADATA + " value of '" + entry.getKey() + "' is not a string");
+            if (!entry.getValue().isTextual())
+                throw corrupt(source, METADATA + " value of '" + entry.getKey() + "' is not a string");
             metadata.put(entry.getKey(), entry.getValue().textValue());
         }
         return metadata;
@@ -276,12 +304,15 @@ public final class Safetensors {
             case "I64" -> 8;
             case "U8" -> 1;
             case "F16", "BF16" -> 2;
-            default -> throw corrupt(source, where + ": unsupported dtype '" + dtype + "' (known: F32, I32, I64, U8, F16, BF16)");
+            default ->
+                throw corrupt(
+                        source, where + ": unsupported dtype '" + dtype + "' (known: F32, I32, I64, U8, F16, BF16)");
         };
         long[] shape = nonNegativeLongs(info.get("shape"), -1, where + ": shape", source);
         long[] offsets = nonNegativeLongs(info.get("data_offsets"), 2, where + ": data_offsets", source);
         long begin = offsets[0], end = offsets[1];
-        if (end < begin) throw corrupt(source, where + ": data_offsets " + Arrays.toString(offsets) + " end before they begin");
+        if (end < begin)
+            throw corrupt(source, where + ": data_offsets " + Arrays.toString(offsets) + " end before they begin");
         long needed;
         try {
             needed = Math.multiplyExact(Tensor.elementCount(shape), size);
@@ -289,8 +320,10 @@ public final class Safetensors {
             throw corrupt(source, where + ": shape " + Arrays.toString(shape) + " overflows");
         }
         if (needed != end - begin) {
-            throw corrupt(source, where + ": shape " + Arrays.toString(shape) + " of " + dtype + " needs " + needed
-                    + " bytes but data_offsets " + Arrays.toString(offsets) + " span " + (end - begin));
+            throw corrupt(
+                    source,
+                    where + ": shape " + Arrays.toString(shape) + " of " + dtype + " needs " + needed
+                            + " bytes but data_offsets " + Arrays.toString(offsets) + " span " + (end - begin));
         }
         return new Span(name, dtype, shape, begin, end);
     }
@@ -319,17 +352,22 @@ public final class Safetensors {
         String previous = null;
         for (Span span : byOffset) {
             if (span.end > dataLength) {
-                throw corrupt(source, "tensor '" + span.name + "': data_offsets [" + span.begin + ", " + span.end
-                        + "] run past the " + dataLength + "-byte data section (truncated file?)");
+                throw corrupt(
+                        source,
+                        "tensor '" + span.name + "': data_offsets [" + span.begin + ", " + span.end + "] run past the "
+                                + dataLength + "-byte data section (truncated file?)");
             }
-            if (span.begin < covered) throw corrupt(source, "tensor '" + span.name + "' overlaps tensor '" + previous + "'");
+            if (span.begin < covered)
+                throw corrupt(source, "tensor '" + span.name + "' overlaps tensor '" + previous + "'");
             if (span.begin > covered) {
-                throw corrupt(source, "bytes [" + covered + ", " + span.begin + ") of the data section belong to no tensor");
+                throw corrupt(
+                        source, "bytes [" + covered + ", " + span.begin + ") of the data section belong to no tensor");
             }
             covered = span.end;
             previous = span.name;
         }
-        if (covered != dataLength) throw corrupt(source, (dataLength - covered) + " trailing bytes after the last tensor");
+        if (covered != dataLength)
+            throw corrupt(source, (dataLength - covered) + " trailing bytes after the last tensor");
     }
 
     private static byte[] widenHalves(byte[] halves, IntUnaryOperator widen) {

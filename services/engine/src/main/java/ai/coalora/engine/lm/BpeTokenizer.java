@@ -65,11 +65,13 @@ public final class BpeTokenizer {
     private final Map<String, Integer> tokenToId;
     /** Merges in rank order as (left id, right id) → result id. */
     private final List<int[]> merges;
+
     private final Map<Long, int[]> mergeByPair; // pair → {rank, result id}
     private final Pattern specialSplit;
     private final Map<String, int[]> cache = new ConcurrentHashMap<>();
     /** HF {@code ignore_merges}: a chunk that is itself in the vocabulary is one token (false for ours). */
     private final boolean ignoreMerges;
+
     private final Map<String, Integer> specialIds = new HashMap<>();
     private final Set<Integer> specialIdSet = new HashSet<>();
 
@@ -100,7 +102,8 @@ public final class BpeTokenizer {
         } else {
             List<String> sorted = new ArrayList<>(specials);
             sorted.sort((a, b) -> b.length() - a.length()); // longest first
-            specialSplit = Pattern.compile(String.join("|", sorted.stream().map(Pattern::quote).toList()));
+            specialSplit = Pattern.compile(
+                    String.join("|", sorted.stream().map(Pattern::quote).toList()));
         }
     }
 
@@ -198,8 +201,13 @@ public final class BpeTokenizer {
         return false;
     }
 
-    private static void addPairs(int[] word, long f, int index, Map<Long, long[]> pairCount,
-                                 Map<Long, Set<Integer>> where, Set<Long> changed) {
+    private static void addPairs(
+            int[] word,
+            long f,
+            int index,
+            Map<Long, long[]> pairCount,
+            Map<Long, Set<Integer>> where,
+            Set<Long> changed) {
         for (int j = 0; j + 1 < word.length; j++) {
             long k = key(word[j], word[j + 1]);
             pairCount.computeIfAbsent(k, x -> new long[1])[0] += f;
@@ -233,7 +241,9 @@ public final class BpeTokenizer {
         return Arrays.copyOf(out, m);
     }
 
-    private static long key(int a, int b) { return ((long) a << 32) | (b & 0xFFFFFFFFL); }
+    private static long key(int a, int b) {
+        return ((long) a << 32) | (b & 0xFFFFFFFFL);
+    }
 
     // ---------------------------------------------------------------- encode / decode
 
@@ -254,7 +264,8 @@ public final class BpeTokenizer {
     public String decode(int[] ids) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         for (int id : ids) {
-            if (id < 0 || id >= idToToken.size()) throw new IllegalArgumentException("token id " + id + " out of range");
+            if (id < 0 || id >= idToToken.size())
+                throw new IllegalArgumentException("token id " + id + " out of range");
             String token = idToToken.get(id);
             if (specialIdSet.contains(id)) {
                 bytes.writeBytes(token.getBytes(StandardCharsets.UTF_8));
@@ -314,7 +325,9 @@ public final class BpeTokenizer {
         return out;
     }
 
-    private int specialId(String piece) { return specialIds.getOrDefault(piece, -1); }
+    private int specialId(String piece) {
+        return specialIds.getOrDefault(piece, -1);
+    }
 
     /** The GPT-2 regex chunks; they always concatenate back to the input. */
     static List<String> preTokenize(String text) {
@@ -332,9 +345,13 @@ public final class BpeTokenizer {
 
     // ---------------------------------------------------------------- accessors
 
-    public int vocabSize() { return idToToken.size(); }
+    public int vocabSize() {
+        return idToToken.size();
+    }
 
-    public List<String> specials() { return specials; }
+    public List<String> specials() {
+        return specials;
+    }
 
     /** The id of a special token, or of any vocabulary token. */
     public int id(String token) {
@@ -343,7 +360,9 @@ public final class BpeTokenizer {
         return id;
     }
 
-    public String token(int id) { return idToToken.get(id); }
+    public String token(int id) {
+        return idToToken.get(id);
+    }
 
     /** Merges in rank order, as HF writes them: "left right" in byte-level characters. */
     public List<String> merges() {
@@ -424,19 +443,26 @@ public final class BpeTokenizer {
         }
         JsonNode model = root.path("model");
         if (!"BPE".equals(model.path("type").asText())) {
-            throw new IllegalArgumentException(file + ": model.type is '" + model.path("type").asText() + "', expected BPE");
+            throw new IllegalArgumentException(
+                    file + ": model.type is '" + model.path("type").asText() + "', expected BPE");
         }
-        if (!model.path("continuing_subword_prefix").isNull() && !model.path("continuing_subword_prefix").isMissingNode()
-                || !model.path("end_of_word_suffix").isNull() && !model.path("end_of_word_suffix").isMissingNode()) {
+        if (!model.path("continuing_subword_prefix").isNull()
+                        && !model.path("continuing_subword_prefix").isMissingNode()
+                || !model.path("end_of_word_suffix").isNull()
+                        && !model.path("end_of_word_suffix").isMissingNode()) {
             throw new IllegalArgumentException(file + ": subword prefix/suffix is not supported (byte-level BPE only)");
         }
         JsonNode pre = root.path("pre_tokenizer");
-        if (!"ByteLevel".equals(pre.path("type").asText()) || pre.path("add_prefix_space").asBoolean(false)
+        if (!"ByteLevel".equals(pre.path("type").asText())
+                || pre.path("add_prefix_space").asBoolean(false)
                 || !pre.path("use_regex").asBoolean(true)) {
-            throw new IllegalArgumentException(file + ": expected a ByteLevel pre_tokenizer with use_regex and no prefix space");
+            throw new IllegalArgumentException(
+                    file + ": expected a ByteLevel pre_tokenizer with use_regex and no prefix space");
         }
         Map<String, Integer> vocab = new HashMap<>();
-        model.path("vocab").fields().forEachRemaining(e -> vocab.put(e.getKey(), e.getValue().asInt()));
+        model.path("vocab")
+                .fields()
+                .forEachRemaining(e -> vocab.put(e.getKey(), e.getValue().asInt()));
         List<String> specials = new ArrayList<>();
         for (JsonNode t : root.path("added_tokens")) {
             vocab.put(t.path("content").asText(), t.path("id").asInt());
@@ -445,7 +471,8 @@ public final class BpeTokenizer {
         String[] byId = new String[vocab.size()];
         vocab.forEach((tok, id) -> {
             if (id < 0 || id >= byId.length || byId[id] != null) {
-                throw new IllegalArgumentException(file + ": token ids must be 0.." + (byId.length - 1) + " without gaps or repeats");
+                throw new IllegalArgumentException(
+                        file + ": token ids must be 0.." + (byId.length - 1) + " without gaps or repeats");
             }
             byId[id] = tok;
         });
@@ -469,11 +496,16 @@ public final class BpeTokenizer {
             }
             Integer a = vocab.get(left), b = vocab.get(right), r = vocab.get(left + right);
             if (a == null || b == null || r == null) {
-                throw new IllegalArgumentException(file + ": merge '" + left + " " + right + "' uses tokens not in the vocabulary");
+                throw new IllegalArgumentException(
+                        file + ": merge '" + left + " " + right + "' uses tokens not in the vocabulary");
             }
             merges.add(new int[] {a, b, r});
         }
-        return new BpeTokenizer(specials, Arrays.asList(byId), merges, model.path("ignore_merges").asBoolean(false));
+        return new BpeTokenizer(
+                specials,
+                Arrays.asList(byId),
+                merges,
+                model.path("ignore_merges").asBoolean(false));
     }
 
     // ---------------------------------------------------------------- small int list
@@ -493,6 +525,8 @@ public final class BpeTokenizer {
             n += vs.length;
         }
 
-        int[] toArray() { return Arrays.copyOf(a, n); }
+        int[] toArray() {
+            return Arrays.copyOf(a, n);
+        }
     }
 }

@@ -29,6 +29,8 @@ public final class LanguageModelLoss {
     /** Mean next-token cross entropy (nats) of the decoder on {@code base} with {@code adapter} over every window. */
     public static double meanLoss(LlamaDecoder decoder, TokenWindows windows, BaseWeights base, Adapter adapter) {
         // equal-length windows: the mean of the windows' means is the mean over all tokens
-        return Arrays.stream(windowLosses(decoder, windows, base, adapter)).average().orElseThrow();
+        return Arrays.stream(windowLosses(decoder, windows, base, adapter))
+                .average()
+                .orElseThrow();
     }
 }

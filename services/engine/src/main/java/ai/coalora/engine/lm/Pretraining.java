@@ -41,14 +41,31 @@ public final class Pretraining {
      * @param evalSequences held-out windows scored at the end (at most)
      * @param logEvery     report the mean training loss every this many steps
      */
-    public record Settings(int vocabSize, int hiddenSize, int numLayers, int numHeads, int numKeyValueHeads,
-                           int intermediateSize, int seqLen, int batchSize, int maxSteps, double minutes,
-                           float learningRate, int warmupSteps, float weightDecay, float clipNorm, long seed,
-                           int evalSequences, int logEvery, long trainChars) {
+    public record Settings(
+            int vocabSize,
+            int hiddenSize,
+            int numLayers,
+            int numHeads,
+            int numKeyValueHeads,
+            int intermediateSize,
+            int seqLen,
+            int batchSize,
+            int maxSteps,
+            double minutes,
+            float learningRate,
+            int warmupSteps,
+            float weightDecay,
+            float clipNorm,
+            long seed,
+            int evalSequences,
+            int logEvery,
+            long trainChars) {
         public Settings {
             if (seqLen < 2) throw new IllegalArgumentException("sequence length must be at least 2, got " + seqLen);
-            if (batchSize < 1 || maxSteps < 1) throw new IllegalArgumentException("batch size and steps must be positive");
-            if (hiddenSize % numHeads != 0) throw new IllegalArgumentException("hidden " + hiddenSize + " is not a multiple of heads " + numHeads);
+            if (batchSize < 1 || maxSteps < 1)
+                throw new IllegalArgumentException("batch size and steps must be positive");
+            if (hiddenSize % numHeads != 0)
+                throw new IllegalArgumentException("hidden " + hiddenSize + " is not a multiple of heads " + numHeads);
         }
 
         /** A few million parameters: hidden 256, 4 layers, 4 heads (2 kv), intermediate 688, vocab 4096, 128 tokens. */
@@ -78,19 +95,42 @@ public final class Pretraining {
     /** The mean training loss over steps (from, to]. */
     public record LossPoint(int step, double loss) {}
 
-    public record Result(LlamaConfig config, long parameters, int steps, long trainTokens, long tokensSeen,
-                         double trainSeconds, double tokensPerSecond, List<LossPoint> losses,
-                         double heldOutLoss, double heldOutPerplexity, int heldOutSequences) {
-        public double firstLoss() { return losses.get(0).loss(); }
-        public double lastLoss() { return losses.get(losses.size() - 1).loss(); }
+    public record Result(
+            LlamaConfig config,
+            long parameters,
+            int steps,
+            long trainTokens,
+            long tokensSeen,
+            double trainSeconds,
+            double tokensPerSecond,
+            List<LossPoint> losses,
+            double heldOutLoss,
+            double heldOutPerplexity,
+            int heldOutSequences) {
+        public double firstLoss() {
+            return losses.get(0).loss();
+        }
+
+        public double lastLoss() {
+            return losses.get(losses.size() - 1).loss();
+        }
     }
 
     private Pretraining() {}
 
     /** The config {@code settings} describes, for a tokenizer of {@code vocab} tokens: Llama, untied, rope_theta 1e4. */
     public static LlamaConfig config(Settings s, int vocab) {
-        return LlamaConfig.llama(vocab, s.hiddenSize(), s.intermediateSize(), s.numLayers(), s.numHeads(),
-                s.numKeyValueHeads(), 1e-5, 10000.0, s.seqLen(), false);
+        return LlamaConfig.llama(
+                vocab,
+                s.hiddenSize(),
+                s.intermediateSize(),
+                s.numLayers(),
+                s.numHeads(),
+                s.numKeyValueHeads(),
+                1e-5,
+                10000.0,
+                s.seqLen(),
+                false);
     }
 
     /** Seeded initialization: normal(0, 0.02), o_proj and down_proj scaled by 1/sqrt(2 layers), norms 1. */
@@ -162,13 +202,16 @@ public final class Pretraining {
      * Trains a tokenizer and a decoder as {@code settings} say and writes them into {@code out}; progress
      * lines go to {@code log}.
      */
-    public static Result run(LmCorpus corpus, Settings s, Path out, NDManager parent, Consumer<String> log) throws IOException {
+    public static Result run(LmCorpus corpus, Settings s, Path out, NDManager parent, Consumer<String> log)
+            throws IOException {
         List<String> trainTexts = texts(corpus.train(), s.trainChars());
         long t0 = System.nanoTime();
         BpeTokenizer tokenizer = BpeTokenizer.train(trainTexts, s.vocabSize(), List.of(END_OF_TEXT));
         int[] trainIds = encodeAll(tokenizer, trainTexts);
-        int[] heldIds = encodeAll(tokenizer, texts(corpus.heldOut(), s.trainChars() <= 0 ? 0 : Math.max(1, s.trainChars() / 4)));
-        log.accept(String.format("tokenizer: %d tokens (%.1f s); train %d tokens, held-out %d tokens",
+        int[] heldIds = encodeAll(
+                tokenizer, texts(corpus.heldOut(), s.trainChars() <= 0 ? 0 : Math.max(1, s.trainChars() / 4)));
+        log.accept(String.format(
+                "tokenizer: %d tokens (%.1f s); train %d tokens, held-out %d tokens",
                 tokenizer.vocabSize(), (System.nanoTime() - t0) / 1e9, trainIds.length, heldIds.length));
         int trainWindows = trainIds.length / s.seqLen();
         int heldWindows = Math.min(s.evalSequences(), heldIds.length / s.seqLen());
@@ -178,12 +221,18 @@ public final class Pretraining {
 
         LlamaConfig config = config(s, tokenizer.vocabSize());
         long parameters = parameterCount(config);
-        log.accept(String.format("model: %d parameters (hidden %d, %d layers, %d heads / %d kv, intermediate %d, vocab %d)",
-                parameters, config.hiddenSize(), config.numLayers(), config.numHeads(), config.numKeyValueHeads(),
-                config.intermediateSize(), config.vocabSize()));
+        log.accept(String.format(
+                "model: %d parameters (hidden %d, %d layers, %d heads / %d kv, intermediate %d, vocab %d)",
+                parameters,
+                config.hiddenSize(),
+                config.numLayers(),
+                config.numHeads(),
+                config.numKeyValueHeads(),
+                config.intermediateSize(),
+                config.vocabSize()));
 
         try (NDManager manager = parent.newSubManager();
-             LlamaDecoder decoder = LlamaDecoder.of(initialize(config, s.seed()), manager)) {
+                LlamaDecoder decoder = LlamaDecoder.of(initialize(config, s.seed()), manager)) {
             List<NDArray> params = new ArrayList<>(decoder.parameters().values());
             for (NDArray p : params) p.setRequiresGradient(true);
             Random shuffle = new Random(s.seed() + 1);
@@ -214,7 +263,8 @@ public final class Pretraining {
                             gc.backward(loss);
                             l = loss.getFloat();
                         }
-                        lr = s.learningRateAt(Math.max((double) step / s.maxSteps(), (double) (System.nanoTime() - start) / budget));
+                        lr = s.learningRateAt(
+                                Math.max((double) step / s.maxSteps(), (double) (System.nanoTime() - start) / budget));
                         optimizer.step(lr);
                     }
                     step++;
@@ -227,8 +277,9 @@ public final class Pretraining {
                         double mean = lossCount == 0 ? Double.NaN : lossSum / lossCount;
                         losses.add(new LossPoint(step, mean));
                         double secs = (System.nanoTime() - start) / 1e9;
-                        log.accept(String.format("step %d/%d  train loss %.4f  lr %.2e  %.0f tokens/s", step, s.maxSteps(),
-                                mean, lr, tokensSeen / secs));
+                        log.accept(String.format(
+                                "step %d/%d  train loss %.4f  lr %.2e  %.0f tokens/s",
+                                step, s.maxSteps(), mean, lr, tokensSeen / secs));
                         lossSum = 0;
                         lossCount = 0;
                     }
@@ -240,13 +291,24 @@ public final class Pretraining {
 
             double heldOutLoss = heldOutLoss(decoder, heldIds, heldWindows, s.seqLen());
             double ppl = LlamaDecoder.perplexity(heldOutLoss);
-            log.accept(String.format("held-out: %d sequences of %d tokens, loss %.4f, perplexity %.2f",
+            log.accept(String.format(
+                    "held-out: %d sequences of %d tokens, loss %.4f, perplexity %.2f",
                     heldWindows, s.seqLen(), heldOutLoss, ppl));
 
             decoder.toCheckpoint().save(out);
             tokenizer.save(out.resolve(TOKENIZER_FILE));
-            return new Result(config, parameters, step, trainIds.length, tokensSeen, seconds, tokensSeen / seconds,
-                    List.copyOf(losses), heldOutLoss, ppl, heldWindows);
+            return new Result(
+                    config,
+                    parameters,
+                    step,
+                    trainIds.length,
+                    tokensSeen,
+                    seconds,
+                    tokensSeen / seconds,
+                    List.copyOf(losses),
+                    heldOutLoss,
+                    ppl,
+                    heldWindows);
         }
     }
 

@@ -14,7 +14,8 @@ public record TokenWindows(int[] ids, int seqLen) {
 
     public TokenWindows {
         if (seqLen < 2) throw new IllegalArgumentException("a window needs at least 2 tokens, got " + seqLen);
-        if (ids.length < seqLen) throw new IllegalArgumentException(ids.length + " tokens do not fill one window of " + seqLen);
+        if (ids.length < seqLen)
+            throw new IllegalArgumentException(ids.length + " tokens do not fill one window of " + seqLen);
     }
 
     /** The windows of {@code texts}; at most {@code maxWindows} of them (0: all). */
@@ -32,13 +33,18 @@ public record TokenWindows(int[] ids, int seqLen) {
             all[n++] = endOfText;
         }
         int windows = Math.min(n, limit) / seqLen;
-        if (windows < 1) throw new IllegalArgumentException("texts give " + n + " tokens, fewer than one window of " + seqLen);
+        if (windows < 1)
+            throw new IllegalArgumentException("texts give " + n + " tokens, fewer than one window of " + seqLen);
         return new TokenWindows(Arrays.copyOf(all, windows * seqLen), seqLen);
     }
 
-    public int count() { return ids.length / seqLen; }
+    public int count() {
+        return ids.length / seqLen;
+    }
 
-    public long tokens() { return ids.length; }
+    public long tokens() {
+        return ids.length;
+    }
 
     /** The windows {@code windows} as an int64 (n x seqLen) array in {@code manager}. */
     public NDArray batch(int[] windows, NDManager manager) {

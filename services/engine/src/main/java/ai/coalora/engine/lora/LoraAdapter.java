@@ -57,8 +57,10 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
      * An adapter made of given A (r x in) and B (out x r) per matrix, e.g. a folded or a loaded one. It takes
      * ownership of the arrays (they move to its manager, no copy: emitting an adapter stays cheap).
      */
-    public static LoraAdapter of(LoraSpec spec, Map<LinearId, NDArray> aByMatrix, Map<LinearId, NDArray> bByMatrix, NDManager parent) {
-        if (!aByMatrix.keySet().equals(bByMatrix.keySet())) throw new IllegalArgumentException("LoRA: A and B name different matrices");
+    public static LoraAdapter of(
+            LoraSpec spec, Map<LinearId, NDArray> aByMatrix, Map<LinearId, NDArray> bByMatrix, NDManager parent) {
+        if (!aByMatrix.keySet().equals(bByMatrix.keySet()))
+            throw new IllegalArgumentException("LoRA: A and B name different matrices");
         for (LinearId id : aByMatrix.keySet()) {
             NDArray down = aByMatrix.get(id), up = bByMatrix.get(id);
             if (down.getShape().get(0) != spec.rank() || up.getShape().get(1) != spec.rank()) {
@@ -97,13 +99,21 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
     }
 
     /** The matrices this adapter adjusts. */
-    public Set<LinearId> matrices() { return a.keySet(); }
+    public Set<LinearId> matrices() {
+        return a.keySet();
+    }
 
-    public LoraSpec spec() { return spec; }
+    public LoraSpec spec() {
+        return spec;
+    }
 
-    public NDArray a(LinearId id) { return a.get(id); }
+    public NDArray a(LinearId id) {
+        return a.get(id);
+    }
 
-    public NDArray b(LinearId id) { return b.get(id); }
+    public NDArray b(LinearId id) {
+        return b.get(id);
+    }
 
     /** Trainable arrays: every A and B. */
     public List<NDArray> parameters() {
@@ -140,7 +150,9 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
                 NDArray downT = down.transpose(), upT = b.get(id).transpose();
                 downT.attach(tmp);
                 upT.attach(tmp);
-                NDArray w = downT.matMul(upT).muli(spec.scale()).addi(base.transposed(id)); // (in x out), as bases are stored
+                NDArray w = downT.matMul(upT)
+                        .muli(spec.scale())
+                        .addi(base.transposed(id)); // (in x out), as bases are stored
                 w.attach(scope);
                 merged.put(id, w);
             }
@@ -149,5 +161,7 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
     }
 
     @Override
-    public void close() { manager.close(); }
+    public void close() {
+        manager.close();
+    }
 }

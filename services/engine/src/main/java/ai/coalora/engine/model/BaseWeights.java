@@ -19,7 +19,9 @@ public final class BaseWeights implements AutoCloseable {
     private final Map<LinearId, NDArray> transposed = new TreeMap<>();
     private final Map<LinearId, NDArray> outByIn = new HashMap<>();
 
-    private BaseWeights(NDManager manager) { this.manager = manager; }
+    private BaseWeights(NDManager manager) {
+        this.manager = manager;
+    }
 
     /** Builds the set from HF-layout (out x in) float matrices. */
     public static BaseWeights of(NDManager parent, Map<LinearId, float[]> weights, Map<LinearId, int[]> shapes) {
@@ -45,7 +47,9 @@ public final class BaseWeights implements AutoCloseable {
     }
 
     /** The matrices this set holds. */
-    public Set<LinearId> matrices() { return Collections.unmodifiableSet(transposed.keySet()); }
+    public Set<LinearId> matrices() {
+        return Collections.unmodifiableSet(transposed.keySet());
+    }
 
     public NDArray transposed(LinearId id) {
         NDArray w = transposed.get(id);
@@ -68,5 +72,7 @@ public final class BaseWeights implements AutoCloseable {
     }
 
     @Override
-    public void close() { manager.close(); }
+    public void close() {
+        manager.close();
+    }
 }

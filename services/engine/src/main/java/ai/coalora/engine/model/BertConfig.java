@@ -14,5 +14,7 @@ public record BertConfig(
     /** sentence-transformers/all-MiniLM-L6-v2. */
     public static final BertConfig MINILM_L6 = new BertConfig(30522, 384, 6, 12, 1536, 512, 2, 1e-12f);
 
-    public int headSize() { return hiddenSize / numHeads; }
+    public int headSize() {
+        return hiddenSize / numHeads;
+    }
 }

@@ -61,16 +61,19 @@ public final class BertEncoder implements QuantizableModel, AutoCloseable {
         for (Map.Entry<String, long[]> p : parameterShapes(config).entrySet()) {
             Tensor t = tensors.get(p.getKey());
             if (t == null) missing.add(p.getKey());
-            else if (!Arrays.equals(t.shape(), p.getValue()) || t.data().length != Arrays.stream(p.getValue()).reduce(1, Math::multiplyExact)) {
-                misshapen.add(p.getKey() + " " + Arrays.toString(t.shape()) + " (expected " + Arrays.toString(p.getValue()) + ")");
+            else if (!Arrays.equals(t.shape(), p.getValue())
+                    || t.data().length != Arrays.stream(p.getValue()).reduce(1, Math::multiplyExact)) {
+                misshapen.add(p.getKey() + " " + Arrays.toString(t.shape()) + " (expected "
+                        + Arrays.toString(p.getValue()) + ")");
             }
         }
         if (!missing.isEmpty()) {
-            throw new IllegalArgumentException("model file lacks " + missing.size() + " tensors, e.g. " + missing.subList(0, Math.min(5, missing.size())));
+            throw new IllegalArgumentException("model file lacks " + missing.size() + " tensors, e.g. "
+                    + missing.subList(0, Math.min(5, missing.size())));
         }
         if (!misshapen.isEmpty()) {
-            throw new IllegalArgumentException("model file has " + misshapen.size() + " tensors of the wrong shape, e.g. "
-                    + misshapen.subList(0, Math.min(5, misshapen.size())));
+            throw new IllegalArgumentException("model file has " + misshapen.size()
+                    + " tensors of the wrong shape, e.g. " + misshapen.subList(0, Math.min(5, misshapen.size())));
         }
     }
 
@@ -91,8 +94,11 @@ public final class BertEncoder implements QuantizableModel, AutoCloseable {
     /** The full-precision parameters besides the quantizable matrices: embeddings, biases, LayerNorms. */
     public static List<String> denseParamNames(BertConfig config) {
         List<String> names = new ArrayList<>(List.of(
-                "embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
-                "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias"));
+                "embeddings.word_embeddings.weight",
+                "embeddings.position_embeddings.weight",
+                "embeddings.token_type_embeddings.weight",
+                "embeddings.LayerNorm.weight",
+                "embeddings.LayerNorm.bias"));
         for (LinearId id : LinearId.all(config)) names.add(id.biasName());
         for (int l = 0; l < config.numLayers(); l++) {
             for (String norm : List.of("attention.output.LayerNorm", "output.LayerNorm")) {
@@ -128,31 +134,47 @@ public final class BertEncoder implements QuantizableModel, AutoCloseable {
         return name.contains("." + Role.INTERMEDIATE.hfModule() + ".") ? c.intermediateSize() : c.hiddenSize();
     }
 
-    public BertConfig config() { return config; }
+    public BertConfig config() {
+        return config;
+    }
 
     @Override
-    public Role.Architecture architecture() { return Role.Architecture.ENCODER; }
+    public Role.Architecture architecture() {
+        return Role.Architecture.ENCODER;
+    }
 
     @Override
-    public int numBlocks() { return config.numLayers(); }
+    public int numBlocks() {
+        return config.numLayers();
+    }
 
     @Override
-    public NDManager manager() { return manager; }
+    public NDManager manager() {
+        return manager;
+    }
 
     /** The pretrained weights of the quantizable linear layers, NDArray form. */
     @Override
-    public BaseWeights fullPrecision() { return fullPrecision; }
+    public BaseWeights fullPrecision() {
+        return fullPrecision;
+    }
 
     /** HF-layout (out x in) pretrained weights of one linear layer; the input to quantization. */
     @Override
-    public float[] linearWeight(LinearId id) { return linearWeights.get(id); }
+    public float[] linearWeight(LinearId id) {
+        return linearWeights.get(id);
+    }
 
     /** {rows = out features, cols = in features}. */
     @Override
-    public int[] linearShape(LinearId id) { return linearShapes.get(id); }
+    public int[] linearShape(LinearId id) {
+        return linearShapes.get(id);
+    }
 
     @Override
-    public List<LinearId> linearIds() { return new ArrayList<>(linearWeights.keySet()); }
+    public List<LinearId> linearIds() {
+        return new ArrayList<>(linearWeights.keySet());
+    }
 
     /**
      * Last hidden states (batch x tokens x hidden). Intermediate arrays live in the batch's manager, so
@@ -161,9 +183,12 @@ public final class BertEncoder implements QuantizableModel, AutoCloseable {
     public NDArray forward(TokenBatch batch, BaseWeights base, Adapter adapter) {
         int b = batch.size(), t = batch.length(), h = config.hiddenSize();
         NDArray ids = batch.ids();
-        NDArray words = StepScope.own(param("embeddings.word_embeddings.weight").get(new NDIndex("{}", ids.reshape(-1))), ids);
-        NDArray positions = StepScope.own(param("embeddings.position_embeddings.weight").get(new NDIndex("0:" + t)), ids);
-        NDArray tokenType = StepScope.own(param("embeddings.token_type_embeddings.weight").get(0), ids); // single segment
+        NDArray words =
+                StepScope.own(param("embeddings.word_embeddings.weight").get(new NDIndex("{}", ids.reshape(-1))), ids);
+        NDArray positions =
+                StepScope.own(param("embeddings.position_embeddings.weight").get(new NDIndex("0:" + t)), ids);
+        NDArray tokenType =
+                StepScope.own(param("embeddings.token_type_embeddings.weight").get(0), ids); // single segment
         NDArray x = layerNorm(words.reshape(b, t, h).add(positions).add(tokenType), "embeddings.LayerNorm");
 
         // additive attention mask: 0 for real tokens, a large negative number for padding keys
@@ -181,7 +206,9 @@ public final class BertEncoder implements QuantizableModel, AutoCloseable {
         NDArray v = heads(linear(new LinearId(block, Role.VALUE), x, base, adapter));
 
         // softmax(q k^T / sqrt(d) + mask) v
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div((float) Math.sqrt(config.headSize())).add(maskBias);
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2))
+                .div((float) Math.sqrt(config.headSize()))
+                .add(maskBias);
         NDArray context = scores.softmax(-1).matMul(v).transpose(0, 2, 1, 3).reshape(x.getShape());
 
         NDArray attended = linear(new LinearId(block, Role.ATTENTION_OUTPUT), context, base, adapter);
@@ -205,15 +232,23 @@ public final class BertEncoder implements QuantizableModel, AutoCloseable {
     /** (batch, tokens, hidden) -> (batch, heads, tokens, head size). */
     private NDArray heads(NDArray x) {
         Shape s = x.getShape();
-        return x.reshape(s.get(0), s.get(1), config.numHeads(), config.headSize()).transpose(0, 2, 1, 3);
+        return x.reshape(s.get(0), s.get(1), config.numHeads(), config.headSize())
+                .transpose(0, 2, 1, 3);
     }
 
     private NDArray layerNorm(NDArray x, String name) {
-        return LayerNorm.layerNorm(x, new Shape(config.hiddenSize()), param(name + ".weight"), param(name + ".bias"),
-                config.layerNormEps()).singletonOrThrow();
+        return LayerNorm.layerNorm(
+                        x,
+                        new Shape(config.hiddenSize()),
+                        param(name + ".weight"),
+                        param(name + ".bias"),
+                        config.layerNormEps())
+                .singletonOrThrow();
     }
 
-    private NDArray param(String name) { return fullPrecisionParams.get(name); }
+    private NDArray param(String name) {
+        return fullPrecisionParams.get(name);
+    }
 
     /** Sentence embedding: the mean of the hidden states over real (unpadded) tokens. */
     public static NDArray meanPool(NDArray hidden, NDArray mask) {
@@ -222,5 +257,7 @@ public final class BertEncoder implements QuantizableModel, AutoCloseable {
     }
 
     @Override
-    public void close() { manager.close(); }
+    public void close() {
+        manager.close();
+    }
 }

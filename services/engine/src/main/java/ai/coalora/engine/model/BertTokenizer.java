@@ -15,10 +15,12 @@ public final class BertTokenizer implements AutoCloseable {
 
     public BertTokenizer(Path tokenizerJson, int maxLength) throws IOException {
         this.maxLength = maxLength;
-        this.tokenizer = HuggingFaceTokenizer.newInstance(tokenizerJson, Map.of(
-                "padding", "false",
-                "truncation", "true",
-                "maxLength", Integer.toString(maxLength)));
+        this.tokenizer = HuggingFaceTokenizer.newInstance(
+                tokenizerJson,
+                Map.of(
+                        "padding", "false",
+                        "truncation", "true",
+                        "maxLength", Integer.toString(maxLength)));
     }
 
     /** The pretrained MiniLM's own tokenizer. */
@@ -26,7 +28,9 @@ public final class BertTokenizer implements AutoCloseable {
         return new BertTokenizer(MiniLmArtifact.tokenizerFile(), maxLength);
     }
 
-    public int maxLength() { return maxLength; }
+    public int maxLength() {
+        return maxLength;
+    }
 
     /** Token ids with [CLS] ... [SEP], truncated to {@link #maxLength()}. */
     public long[] encode(String text) {
@@ -41,5 +45,7 @@ public final class BertTokenizer implements AutoCloseable {
     }
 
     @Override
-    public void close() { tokenizer.close(); }
+    public void close() {
+        tokenizer.close();
+    }
 }

@@ -22,9 +22,13 @@ public final class MiniLmArtifact {
 
     private MiniLmArtifact() {}
 
-    public static Path onnxFile() throws IOException { return extract(ONNX_RESOURCE, ONNX_SHA256); }
+    public static Path onnxFile() throws IOException {
+        return extract(ONNX_RESOURCE, ONNX_SHA256);
+    }
 
-    public static Path tokenizerFile() throws IOException { return extract(TOKENIZER_RESOURCE, TOKENIZER_SHA256); }
+    public static Path tokenizerFile() throws IOException {
+        return extract(TOKENIZER_RESOURCE, TOKENIZER_SHA256);
+    }
 
     private static synchronized Path extract(String resource, String sha256) throws IOException {
         Path dir = CacheDir.model();

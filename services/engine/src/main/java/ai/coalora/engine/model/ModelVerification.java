@@ -15,16 +15,23 @@ public final class ModelVerification {
 
     private ModelVerification() {}
 
-    public static Result run(BertEncoder encoder, BertTokenizer tokenizer, OnnxReference reference,
-                             List<String> sentences, int batchSize) throws Exception {
+    public static Result run(
+            BertEncoder encoder,
+            BertTokenizer tokenizer,
+            OnnxReference reference,
+            List<String> sentences,
+            int batchSize)
+            throws Exception {
         long start = System.nanoTime();
         double max = 0, sum = 0;
         long count = 0;
         for (int from = 0; from < sentences.size(); from += batchSize) {
-            List<long[]> ids = tokenizer.encodeAll(sentences.subList(from, Math.min(sentences.size(), from + batchSize)));
+            List<long[]> ids =
+                    tokenizer.encodeAll(sentences.subList(from, Math.min(sentences.size(), from + batchSize)));
             try (NDManager step = encoder.manager().newSubManager()) {
                 TokenBatch batch = TokenBatch.of(ids, step);
-                NDArray pooled = BertEncoder.meanPool(encoder.forward(batch, encoder.fullPrecision(), null), batch.mask());
+                NDArray pooled =
+                        BertEncoder.meanPool(encoder.forward(batch, encoder.fullPrecision(), null), batch.mask());
                 float[] ours = pooled.toFloatArray();
                 int h = encoder.config().hiddenSize();
                 for (int i = 0; i < ids.size(); i++) {

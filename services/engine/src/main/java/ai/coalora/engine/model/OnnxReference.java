@@ -28,9 +28,10 @@ public final class OnnxReference implements AutoCloseable {
         long[] ones = new long[ids.length];
         Arrays.fill(ones, 1L);
         try (OnnxTensor inputIds = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
-             OnnxTensor mask = OnnxTensor.createTensor(env, LongBuffer.wrap(ones), shape);
-             OnnxTensor types = OnnxTensor.createTensor(env, LongBuffer.wrap(new long[ids.length]), shape);
-             OrtSession.Result result = session.run(Map.of("input_ids", inputIds, "attention_mask", mask, "token_type_ids", types))) {
+                OnnxTensor mask = OnnxTensor.createTensor(env, LongBuffer.wrap(ones), shape);
+                OnnxTensor types = OnnxTensor.createTensor(env, LongBuffer.wrap(new long[ids.length]), shape);
+                OrtSession.Result result =
+                        session.run(Map.of("input_ids", inputIds, "attention_mask", mask, "token_type_ids", types))) {
             float[][][] hidden = (float[][][]) result.get(0).getValue();
             int hiddenSize = hidden[0][0].length;
             float[] pooled = new float[hiddenSize];
@@ -43,5 +44,7 @@ public final class OnnxReference implements AutoCloseable {
     }
 
     @Override
-    public void close() throws OrtException { session.close(); }
+    public void close() throws OrtException {
+        session.close();
+    }
 }

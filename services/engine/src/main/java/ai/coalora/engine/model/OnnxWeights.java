@@ -26,8 +26,13 @@ public final class OnnxWeights {
 
     /** A float tensor in row-major order. */
     public record Tensor(long[] shape, float[] data) {
-        public int rows() { return (int) shape[0]; }
-        public int cols() { return shape.length > 1 ? (int) shape[1] : 1; }
+        public int rows() {
+            return (int) shape[0];
+        }
+
+        public int cols() {
+            return shape.length > 1 ? (int) shape[1] : 1;
+        }
     }
 
     private static final int ONNX_FLOAT = 1;
@@ -55,7 +60,8 @@ public final class OnnxWeights {
                 Node n = node(model, f.slice);
                 if (n.opType.equals("MatMul") && n.inputs.size() == 2 && n.outputs.size() == 1) {
                     Matcher m = MATMUL_OUTPUT.matcher(n.outputs.get(0));
-                    if (m.matches()) matmulWeightToModule.put(n.inputs.get(1), m.group(1).replace('/', '.'));
+                    if (m.matches())
+                        matmulWeightToModule.put(n.inputs.get(1), m.group(1).replace('/', '.'));
                 }
             }
         }
@@ -99,14 +105,21 @@ public final class OnnxWeights {
             int number = (int) (key >>> 3), wire = (int) (key & 7);
             switch (wire) {
                 case 0 -> out.add(new Field(number, wire, varint(b, pos), null));
-                case 1 -> { out.add(new Field(number, wire, 0, new Slice(pos[0], pos[0] + 8))); pos[0] += 8; }
+                case 1 -> {
+                    out.add(new Field(number, wire, 0, new Slice(pos[0], pos[0] + 8)));
+                    pos[0] += 8;
+                }
                 case 2 -> {
                     int len = (int) varint(b, pos);
-                    if (len < 0 || pos[0] + len > end) throw new IOException("corrupt ONNX file: field overruns its message");
+                    if (len < 0 || pos[0] + len > end)
+                        throw new IOException("corrupt ONNX file: field overruns its message");
                     out.add(new Field(number, wire, 0, new Slice(pos[0], pos[0] + len)));
                     pos[0] += len;
                 }
-                case 5 -> { out.add(new Field(number, wire, 0, new Slice(pos[0], pos[0] + 4))); pos[0] += 4; }
+                case 5 -> {
+                    out.add(new Field(number, wire, 0, new Slice(pos[0], pos[0] + 4)));
+                    pos[0] += 4;
+                }
                 default -> throw new IOException("corrupt ONNX file: unknown wire type " + wire);
             }
         }
@@ -141,13 +154,16 @@ public final class OnnxWeights {
             switch (f.number) {
                 case 1 -> {
                     if (f.wireType == 0) dims.add(f.varint);
-                    else { int[] p = {f.slice.start}; while (p[0] < f.slice.end) dims.add(varint(b, p)); }
+                    else {
+                        int[] p = {f.slice.start};
+                        while (p[0] < f.slice.end) dims.add(varint(b, p));
+                    }
                 }
                 case 2 -> dataType = (int) f.varint;
                 case 4 -> floatData.add(f);
                 case 8 -> name = string(b, f.slice);
                 case 9 -> rawData = f.slice;
-                default -> { }
+                default -> {}
             }
         }
         if (dataType != ONNX_FLOAT || name == null) return null;
@@ -155,17 +171,23 @@ public final class OnnxWeights {
         for (long d : dims) numel *= d;
         float[] data = new float[(int) numel];
         if (rawData != null) {
-            if ((long) (rawData.end - rawData.start) != numel * 4) throw new IOException("tensor " + name + ": raw size does not match its shape");
-            b.slice(rawData.start, rawData.end - rawData.start).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
+            if ((long) (rawData.end - rawData.start) != numel * 4)
+                throw new IOException("tensor " + name + ": raw size does not match its shape");
+            b.slice(rawData.start, rawData.end - rawData.start)
+                    .order(ByteOrder.LITTLE_ENDIAN)
+                    .asFloatBuffer()
+                    .get(data);
         } else {
             int i = 0;
             for (Field f : floatData) {
-                ByteBuffer fb = b.slice(f.slice.start, f.slice.end - f.slice.start).order(ByteOrder.LITTLE_ENDIAN);
+                ByteBuffer fb =
+                        b.slice(f.slice.start, f.slice.end - f.slice.start).order(ByteOrder.LITTLE_ENDIAN);
                 while (fb.remaining() >= 4 && i < data.length) data[i++] = fb.getFloat();
             }
             if (i != data.length) throw new IOException("tensor " + name + ": float_data does not match its shape");
         }
-        return new NamedTensor(name, new Tensor(dims.stream().mapToLong(Long::longValue).toArray(), data));
+        return new NamedTensor(
+                name, new Tensor(dims.stream().mapToLong(Long::longValue).toArray(), data));
     }
 
     /** NodeProto: input=1, output=2, op_type=4. */
@@ -177,7 +199,7 @@ public final class OnnxWeights {
                 case 1 -> in.add(string(b, f.slice));
                 case 2 -> out.add(string(b, f.slice));
                 case 4 -> op = string(b, f.slice);
-                default -> { }
+                default -> {}
             }
         }
         return new Node(op, in, out);

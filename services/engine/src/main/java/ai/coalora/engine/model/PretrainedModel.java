@@ -27,9 +27,13 @@ public final class PretrainedModel implements AutoCloseable {
         }
     }
 
-    public BertEncoder encoder() { return encoder; }
+    public BertEncoder encoder() {
+        return encoder;
+    }
 
-    public BertTokenizer tokenizer() { return tokenizer; }
+    public BertTokenizer tokenizer() {
+        return tokenizer;
+    }
 
     @Override
     public void close() {

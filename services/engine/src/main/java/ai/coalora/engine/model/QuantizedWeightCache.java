@@ -31,19 +31,26 @@ public final class QuantizedWeightCache implements AutoCloseable {
         materializations++;
         entries.put(config, w);
         if (entries.size() > capacity) {
-            Map.Entry<ModelQuantConfig, BaseWeights> eldest = entries.entrySet().iterator().next();
+            Map.Entry<ModelQuantConfig, BaseWeights> eldest =
+                    entries.entrySet().iterator().next();
             eldest.getValue().close();
             entries.remove(eldest.getKey());
         }
         return w;
     }
 
-    public int capacity() { return capacity; }
+    public int capacity() {
+        return capacity;
+    }
 
-    public synchronized int size() { return entries.size(); }
+    public synchronized int size() {
+        return entries.size();
+    }
 
     /** How many times a configuration was quantized (a miss); with room for the whole set, once per configuration. */
-    public synchronized int materializations() { return materializations; }
+    public synchronized int materializations() {
+        return materializations;
+    }
 
     @Override
     public synchronized void close() {

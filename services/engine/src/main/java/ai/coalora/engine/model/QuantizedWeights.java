@@ -32,11 +32,20 @@ public final class QuantizedWeights {
         checkMatches(model, config);
         Map<LinearId, float[]> weights = new ConcurrentHashMap<>();
         Map<LinearId, int[]> shapes = new TreeMap<>();
-        for (ModelQuantConfig.Entry e : config.matrices()) shapes.put(LinearId.parse(e.matrix().name()), new int[] {e.matrix().rows(), e.matrix().cols()});
+        for (ModelQuantConfig.Entry e : config.matrices())
+            shapes.put(
+                    LinearId.parse(e.matrix().name()),
+                    new int[] {e.matrix().rows(), e.matrix().cols()});
         config.matrices().parallelStream().forEach(e -> {
             LinearId id = LinearId.parse(e.matrix().name());
-            weights.put(id, Quantizer.fakeQuantize(model.linearWeight(id), e.matrix().rows(), e.matrix().cols(),
-                    e.config(), config.quantizer()));
+            weights.put(
+                    id,
+                    Quantizer.fakeQuantize(
+                            model.linearWeight(id),
+                            e.matrix().rows(),
+                            e.matrix().cols(),
+                            e.config(),
+                            config.quantizer()));
         });
         return BaseWeights.of(model.manager(), new TreeMap<>(weights), shapes);
     }
@@ -44,8 +53,9 @@ public final class QuantizedWeights {
     public static void checkMatches(QuantizableModel model, ModelQuantConfig config) {
         List<MatrixSpec> expected = matrixSpecs(model);
         if (config.matrices().size() != expected.size()) {
-            throw new IllegalArgumentException("configuration has " + config.matrices().size()
-                    + " matrices but the model has " + expected.size() + " quantizable matrices");
+            throw new IllegalArgumentException(
+                    "configuration has " + config.matrices().size() + " matrices but the model has " + expected.size()
+                            + " quantizable matrices");
         }
         for (ModelQuantConfig.Entry e : config.matrices()) {
             MatrixSpec m = e.matrix();

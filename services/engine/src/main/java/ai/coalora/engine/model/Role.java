@@ -31,11 +31,15 @@ public enum Role {
 
         public final String blockPrefix;
 
-        Architecture(String blockPrefix) { this.blockPrefix = blockPrefix; }
+        Architecture(String blockPrefix) {
+            this.blockPrefix = blockPrefix;
+        }
 
         /** Its roles, in block order. */
         public List<Role> roles() {
-            return Arrays.stream(Role.values()).filter(r -> r.architecture == this).toList();
+            return Arrays.stream(Role.values())
+                    .filter(r -> r.architecture == this)
+                    .toList();
         }
     }
 
@@ -47,10 +51,16 @@ public enum Role {
         this.hfModule = hfModule;
     }
 
-    public Architecture architecture() { return architecture; }
+    public Architecture architecture() {
+        return architecture;
+    }
 
-    public String hfModule() { return hfModule; }
+    public String hfModule() {
+        return hfModule;
+    }
 
     /** Position within its architecture's roles: the configuration-aware network's role input. */
-    public int id() { return architecture.roles().indexOf(this); }
+    public int id() {
+        return architecture.roles().indexOf(this);
+    }
 }

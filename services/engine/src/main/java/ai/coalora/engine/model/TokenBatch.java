@@ -21,10 +21,15 @@ public record TokenBatch(NDArray ids, NDArray mask, long realTokens) {
             for (int t = 0; t < s.length; t++) mask[i * len + t] = 1f;
             real += s.length;
         }
-        return new TokenBatch(manager.create(ids, new Shape(batch, len)), manager.create(mask, new Shape(batch, len)), real);
+        return new TokenBatch(
+                manager.create(ids, new Shape(batch, len)), manager.create(mask, new Shape(batch, len)), real);
     }
 
-    public int size() { return (int) ids.getShape().get(0); }
+    public int size() {
+        return (int) ids.getShape().get(0);
+    }
 
-    public int length() { return (int) ids.getShape().get(1); }
+    public int length() {
+        return (int) ids.getShape().get(1);
+    }
 }

@@ -19,7 +19,9 @@ public record ClassificationObjective(SentenceClassifier classifier, EncodedExam
         implements TrainingObjective {
 
     @Override
-    public int size() { return train.size(); }
+    public int size() {
+        return train.size();
+    }
 
     @Override
     public List<int[]> batches(int batchSize, Random random) {
@@ -29,7 +31,8 @@ public record ClassificationObjective(SentenceClassifier classifier, EncodedExam
     @Override
     public NDArray loss(int[] batch, BaseWeights base, Adapter adapter, NDManager scope) {
         TokenBatch tokens = TokenBatch.of(train.ids(batch, 0, batch.length), scope);
-        return SentenceClassifier.crossEntropy(classifier.logits(tokens, base, adapter), train.labels(batch, 0, batch.length));
+        return SentenceClassifier.crossEntropy(
+                classifier.logits(tokens, base, adapter), train.labels(batch, 0, batch.length));
     }
 
     @Override
@@ -40,7 +43,9 @@ public record ClassificationObjective(SentenceClassifier classifier, EncodedExam
     }
 
     @Override
-    public List<NDArray> extraParameters() { return classifier.head().parameters(); }
+    public List<NDArray> extraParameters() {
+        return classifier.head().parameters();
+    }
 
     @Override
     public double evaluationLoss(BaseWeights base, Adapter adapter) {
@@ -48,5 +53,7 @@ public record ClassificationObjective(SentenceClassifier classifier, EncodedExam
     }
 
     @Override
-    public NDManager manager() { return classifier.encoder().manager(); }
+    public NDManager manager() {
+        return classifier.encoder().manager();
+    }
 }

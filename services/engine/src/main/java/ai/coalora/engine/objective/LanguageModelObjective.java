@@ -21,7 +21,9 @@ public record LanguageModelObjective(LlamaDecoder decoder, TokenWindows train, T
         implements TrainingObjective {
 
     @Override
-    public int size() { return train.count(); }
+    public int size() {
+        return train.count();
+    }
 
     @Override
     public List<int[]> batches(int batchSize, Random random) {
@@ -45,10 +47,14 @@ public record LanguageModelObjective(LlamaDecoder decoder, TokenWindows train, T
     }
 
     @Override
-    public long tokens(int[] batch) { return (long) batch.length * train.seqLen(); }
+    public long tokens(int[] batch) {
+        return (long) batch.length * train.seqLen();
+    }
 
     @Override
-    public List<NDArray> extraParameters() { return List.of(); }
+    public List<NDArray> extraParameters() {
+        return List.of();
+    }
 
     @Override
     public double evaluationLoss(BaseWeights base, Adapter adapter) {
@@ -56,5 +62,7 @@ public record LanguageModelObjective(LlamaDecoder decoder, TokenWindows train, T
     }
 
     @Override
-    public NDManager manager() { return decoder.manager(); }
+    public NDManager manager() {
+        return decoder.manager();
+    }
 }

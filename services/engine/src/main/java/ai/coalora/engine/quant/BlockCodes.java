@@ -11,8 +11,16 @@ package ai.coalora.engine.quant;
  * @param zeroPoints        per block: b-bit integer zero point (INT only; empty for NF)
  * @param weightCodes       per weight (row-major, padding excluded): unsigned b-bit code
  */
-record BlockCodes(int rows, int cols, QuantConfig config, QuantizerKind kind, float scaleOffset,
-                  int[] secondLevelScales, byte[] scaleCodes, byte[] zeroPoints, byte[] weightCodes) {
+record BlockCodes(
+        int rows,
+        int cols,
+        QuantConfig config,
+        QuantizerKind kind,
+        float scaleOffset,
+        int[] secondLevelScales,
+        byte[] scaleCodes,
+        byte[] zeroPoints,
+        byte[] weightCodes) {
 
     long numel() {
         return (long) rows * cols;

@@ -27,6 +27,7 @@ public final class BudgetAllocator {
     public static final double TARGET_GAP = 1e-3;
     /** Bound on the DP's back-pointer table (shorts): 2^25 entries = 64 MiB. */
     static final long MAX_CHOICE_ENTRIES = 1L << 25;
+
     private static final long INITIAL_CELLS_PER_BIT = 512;
 
     private BudgetAllocator() {}
@@ -61,7 +62,8 @@ public final class BudgetAllocator {
     static Allocation allocate(List<QuantErrorTable> tables, double budgetBits, long unit) {
         Problem p = new Problem(tables);
         long budget = p.budgetCost(budgetBits);
-        if (unit < p.minimumUnitForMemory(budget)) throw new IllegalArgumentException("grid too fine for the memory bound");
+        if (unit < p.minimumUnitForMemory(budget))
+            throw new IllegalArgumentException("grid too fine for the memory bound");
         return p.solve(budget, unit);
     }
 
@@ -74,8 +76,8 @@ public final class BudgetAllocator {
     /** n evenly spaced values from lo to hi inclusive (e.g. the 50 training budgets over 2.25..7.25). */
     public static List<Double> grid(double lo, double hi, int n) {
         if (!(Double.isFinite(lo) && Double.isFinite(hi)) || lo > hi || n < 1 || (n == 1 && lo != hi)) {
-            throw new IllegalArgumentException("grid needs finite lo <= hi and n >= 1 (n = 1 only if lo == hi), got "
-                    + lo + ", " + hi + ", " + n);
+            throw new IllegalArgumentException(
+                    "grid needs finite lo <= hi and n >= 1 (n = 1 only if lo == hi), got " + lo + ", " + hi + ", " + n);
         }
         List<Double> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) out.add(i == n - 1 ? hi : lo + (hi - lo) * i / (n - 1));
@@ -88,13 +90,13 @@ public final class BudgetAllocator {
         final QuantizerKind quantizer;
         final long[] numel;
         final int[][] optionIndex; // into the table's options
-        final long[][] extraCost;  // cost above the matrix's cheapest option, in quanta
-        final long quantum;        // gcd of all extra costs, bit units
+        final long[][] extraCost; // cost above the matrix's cheapest option, in quanta
+        final long quantum; // gcd of all extra costs, bit units
         final double[][] error;
-        final long baseCost;       // sum of cheapest options, bit units
+        final long baseCost; // sum of cheapest options, bit units
         final long maxCost;
         final long smallestNumel;
-        final double denominator;  // total numel * BIT_UNITS_PER_BIT: bit units -> average bits
+        final double denominator; // total numel * BIT_UNITS_PER_BIT: bit units -> average bits
 
         Problem(List<QuantErrorTable> tables) {
             if (tables == null || tables.isEmpty()) throw new IllegalArgumentException("no matrices to allocate");
@@ -146,7 +148,8 @@ public final class BudgetAllocator {
         /** The largest total cost (bit units) whose average bits is <= the budget; validates the budget. */
         long budgetCost(double budgetBits) {
             String range = "reachable average bits are [" + minBits() + ", " + maxBits() + "]";
-            if (!Double.isFinite(budgetBits)) throw new IllegalArgumentException("budget must be finite, got " + budgetBits + "; " + range);
+            if (!Double.isFinite(budgetBits))
+                throw new IllegalArgumentException("budget must be finite, got " + budgetBits + "; " + range);
             if (budgetBits < minBits() || budgetBits > maxBits()) {
                 throw new IllegalArgumentException("budget " + budgetBits + " bits is out of range: " + range);
             }
@@ -275,7 +278,8 @@ public final class BudgetAllocator {
         private static int[] paretoOptions(QuantErrorTable t) {
             Integer[] order = new Integer[t.size()];
             for (int i = 0; i < order.length; i++) order[i] = i;
-            Arrays.sort(order, Comparator.<Integer>comparingLong(i -> units(t, i)).thenComparingDouble(t::error));
+            Arrays.sort(
+                    order, Comparator.<Integer>comparingLong(i -> units(t, i)).thenComparingDouble(t::error));
             List<Integer> keep = new ArrayList<>();
             double bestError = Double.POSITIVE_INFINITY;
             for (int i : order) {

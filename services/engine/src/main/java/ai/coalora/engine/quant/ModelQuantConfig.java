@@ -49,7 +49,8 @@ public record ModelQuantConfig(QuantizerKind quantizer, List<Entry> matrices) {
         Set<String> names = new HashSet<>();
         for (Entry e : matrices) {
             if (!names.add(e.matrix().name())) {
-                throw new IllegalArgumentException("duplicate matrix name: " + e.matrix().name());
+                throw new IllegalArgumentException(
+                        "duplicate matrix name: " + e.matrix().name());
             }
         }
     }
@@ -57,7 +58,8 @@ public record ModelQuantConfig(QuantizerKind quantizer, List<Entry> matrices) {
     /** Every matrix with the same configuration. */
     public static ModelQuantConfig uniform(List<MatrixSpec> specs, QuantConfig config, QuantizerKind quantizer) {
         if (specs == null) throw new IllegalArgumentException("specs must not be null");
-        return new ModelQuantConfig(quantizer, specs.stream().map(s -> new Entry(s, config)).toList());
+        return new ModelQuantConfig(
+                quantizer, specs.stream().map(s -> new Entry(s, config)).toList());
     }
 
     /** Numel-weighted mean of {@link QuantConfig#bitsPerWeight()} over these (quantized) matrices only. */
@@ -88,7 +90,9 @@ public record ModelQuantConfig(QuantizerKind quantizer, List<Entry> matrices) {
     }
 
     /** Content address of this configuration: the sha256 (hex) of {@link #toJson()}; equal configurations share it. */
-    public String configId() { return Sha256.of(toJson()); }
+    public String configId() {
+        return Sha256.of(toJson());
+    }
 
     public String toJson() {
         ObjectNode root = JSON.createObjectNode();
@@ -98,8 +102,15 @@ public record ModelQuantConfig(QuantizerKind quantizer, List<Entry> matrices) {
         ArrayNode list = root.putArray("matrices");
         for (Entry e : matrices) {
             QuantConfig c = e.config();
-            list.addObject().put("name", e.matrix().name()).put("rows", e.matrix().rows()).put("cols", e.matrix().cols())
-                    .put("b", c.b()).put("b0", c.b0()).put("b1", c.b1().jsonName()).put("B0", c.B0()).put("B1", c.B1());
+            list.addObject()
+                    .put("name", e.matrix().name())
+                    .put("rows", e.matrix().rows())
+                    .put("cols", e.matrix().cols())
+                    .put("b", c.b())
+                    .put("b0", c.b0())
+                    .put("b1", c.b1().jsonName())
+                    .put("B0", c.B0())
+                    .put("B1", c.B1());
         }
         try {
             return JSON.writeValueAsString(root);
@@ -116,11 +127,13 @@ public record ModelQuantConfig(QuantizerKind quantizer, List<Entry> matrices) {
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("quant config: invalid JSON: " + e.getOriginalMessage(), e);
         }
-        if (root == null || !root.isObject()) throw new IllegalArgumentException("quant config: expected a JSON object");
+        if (root == null || !root.isObject())
+            throw new IllegalArgumentException("quant config: expected a JSON object");
         rejectUnknown(root, TOP_FIELDS, "quant config");
         String format = text(root, "format", "quant config");
         if (!FORMAT.equals(format)) {
-            throw new IllegalArgumentException("quant config: unknown format '" + format + "' (expected " + FORMAT + ")");
+            throw new IllegalArgumentException(
+                    "quant config: unknown format '" + format + "' (expected " + FORMAT + ")");
         }
         QuantizerKind quantizer;
         try {
@@ -144,17 +157,24 @@ public record ModelQuantConfig(QuantizerKind quantizer, List<Entry> matrices) {
             if (!names.add(name)) throw new IllegalArgumentException(where + ": duplicate matrix name");
             try {
                 MatrixSpec spec = new MatrixSpec(name, integer(m, "rows", where), integer(m, "cols", where));
-                QuantConfig config = new QuantConfig(integer(m, "b", where), integer(m, "b0", where),
-                        ScaleType.fromJsonName(text(m, "b1", where)), integer(m, "B0", where), integer(m, "B1", where));
+                QuantConfig config = new QuantConfig(
+                        integer(m, "b", where),
+                        integer(m, "b0", where),
+                        ScaleType.fromJsonName(text(m, "b1", where)),
+                        integer(m, "B0", where),
+                        integer(m, "B1", where));
                 entries.add(new Entry(spec, config));
             } catch (IllegalArgumentException e) {
-                throw e.getMessage().startsWith(where) ? e : new IllegalArgumentException(where + ": " + e.getMessage(), e);
+                throw e.getMessage().startsWith(where)
+                        ? e
+                        : new IllegalArgumentException(where + ": " + e.getMessage(), e);
             }
         }
         ModelQuantConfig config = new ModelQuantConfig(quantizer, entries);
         JsonNode avg = root.get("averageBits");
         if (avg != null) {
-            if (!avg.isNumber()) throw new IllegalArgumentException("quant config: field 'averageBits' must be a number");
+            if (!avg.isNumber())
+                throw new IllegalArgumentException("quant config: field 'averageBits' must be a number");
             if (Math.abs(avg.asDouble() - config.averageBits()) > AVERAGE_BITS_TOLERANCE) {
                 throw new IllegalArgumentException("quant config: field 'averageBits' is " + avg.asDouble()
                         + " but the matrices give " + config.averageBits());

@@ -36,8 +36,8 @@ public final class PackedMatrix {
     private final float scaleOffset;
     private final byte[] payload;
 
-    private PackedMatrix(int rows, int cols, QuantConfig config, QuantizerKind kind, float scaleOffset,
-                         byte[] payload) {
+    private PackedMatrix(
+            int rows, int cols, QuantConfig config, QuantizerKind kind, float scaleOffset, byte[] payload) {
         this.rows = rows;
         this.cols = cols;
         this.config = config;
@@ -130,10 +130,19 @@ public final class PackedMatrix {
     public byte[] toBytes() {
         ByteBuffer buf = ByteBuffer.allocate(HEADER_BYTES + payload.length + CHECKSUM_BYTES)
                 .order(ByteOrder.LITTLE_ENDIAN);
-        buf.putInt(MAGIC).put((byte) VERSION).put((byte) kind.ordinal())
-                .put((byte) config.b()).put((byte) config.b0()).put((byte) config.b1().ordinal())
-                .putShort((short) config.B0()).putShort((short) config.B1())
-                .putInt(rows).putInt(cols).putFloat(scaleOffset).putInt(payload.length).put(payload);
+        buf.putInt(MAGIC)
+                .put((byte) VERSION)
+                .put((byte) kind.ordinal())
+                .put((byte) config.b())
+                .put((byte) config.b0())
+                .put((byte) config.b1().ordinal())
+                .putShort((short) config.B0())
+                .putShort((short) config.B1())
+                .putInt(rows)
+                .putInt(cols)
+                .putFloat(scaleOffset)
+                .putInt(payload.length)
+                .put(payload);
         CRC32 crc = new CRC32();
         crc.update(buf.array(), 0, buf.position());
         buf.putInt((int) crc.getValue());
@@ -144,8 +153,8 @@ public final class PackedMatrix {
     public static PackedMatrix fromBytes(byte[] bytes) {
         if (bytes == null) throw new IllegalArgumentException("packed matrix bytes are null");
         if (bytes.length < HEADER_BYTES + CHECKSUM_BYTES) {
-            throw new IllegalArgumentException("packed matrix truncated: " + bytes.length + " bytes, header alone needs "
-                    + (HEADER_BYTES + CHECKSUM_BYTES));
+            throw new IllegalArgumentException("packed matrix truncated: " + bytes.length
+                    + " bytes, header alone needs " + (HEADER_BYTES + CHECKSUM_BYTES));
         }
         ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         if (buf.getInt() != MAGIC) throw new IllegalArgumentException("not a packed matrix: bad magic");
@@ -168,8 +177,10 @@ public final class PackedMatrix {
         CRC32 crc = new CRC32();
         crc.update(bytes, 0, bytes.length - CHECKSUM_BYTES);
         int stored = ByteBuffer.wrap(bytes, bytes.length - CHECKSUM_BYTES, CHECKSUM_BYTES)
-                .order(ByteOrder.LITTLE_ENDIAN).getInt();
-        if (stored != (int) crc.getValue()) throw new IllegalArgumentException("packed matrix corrupt: checksum mismatch");
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .getInt();
+        if (stored != (int) crc.getValue())
+            throw new IllegalArgumentException("packed matrix corrupt: checksum mismatch");
 
         if (kindOrdinal >= QuantizerKind.values().length) {
             throw new IllegalArgumentException("packed matrix: unknown quantizer id " + kindOrdinal);

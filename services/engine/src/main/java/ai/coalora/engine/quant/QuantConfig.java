@@ -22,6 +22,7 @@ public record QuantConfig(int b, int b0, ScaleType b1, int B0, int B1) {
 
     /** Fixed layout of {@link #integerOnly(int)}: 8-bit scale codes, fp16 second level, blocks of 64, groups of 256. */
     public static final int INTEGER_ONLY_B0 = 8;
+
     public static final ScaleType INTEGER_ONLY_B1 = ScaleType.FP16;
     public static final int INTEGER_ONLY_BLOCK = 64;
     public static final int INTEGER_ONLY_GROUP = 256;
@@ -55,7 +56,8 @@ public record QuantConfig(int b, int b0, ScaleType b1, int B0, int B1) {
      * {@link #BIT_UNITS_PER_BIT}. Lets planners add costs without rounding.
      */
     public long bitUnitsPerWeight() {
-        return (long) b * BIT_UNITS_PER_BIT + (long) b0 * (BIT_UNITS_PER_BIT / B0)
+        return (long) b * BIT_UNITS_PER_BIT
+                + (long) b0 * (BIT_UNITS_PER_BIT / B0)
                 + (long) b1.bits() * (BIT_UNITS_PER_BIT / ((long) B0 * B1));
     }
 
@@ -67,7 +69,10 @@ public record QuantConfig(int b, int b0, ScaleType b1, int B0, int B1) {
     /** Position of this configuration in {@link #all()}. */
     public int index() {
         return (((WEIGHT_BITS.indexOf(b) * SCALE_BITS.size() + SCALE_BITS.indexOf(b0)) * SCALE_TYPES.size()
-                + SCALE_TYPES.indexOf(b1)) * BLOCK_SIZES.size() + BLOCK_SIZES.indexOf(B0)) * GROUP_SIZES.size()
+                                                + SCALE_TYPES.indexOf(b1))
+                                        * BLOCK_SIZES.size()
+                                + BLOCK_SIZES.indexOf(B0))
+                        * GROUP_SIZES.size()
                 + GROUP_SIZES.indexOf(B1);
     }
 

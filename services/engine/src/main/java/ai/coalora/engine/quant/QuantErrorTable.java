@@ -29,7 +29,8 @@ public final class QuantErrorTable {
         }
         Set<QuantConfig> seen = new HashSet<>();
         for (int i = 0; i < errors.length; i++) {
-            if (!seen.add(options.get(i))) throw new IllegalArgumentException(matrix.name() + ": duplicate option " + options.get(i));
+            if (!seen.add(options.get(i)))
+                throw new IllegalArgumentException(matrix.name() + ": duplicate option " + options.get(i));
             if (!(errors[i] >= 0 && errors[i] < Double.POSITIVE_INFINITY)) {
                 throw new IllegalArgumentException(matrix.name() + ": error of " + options.get(i) + " is " + errors[i]);
             }
@@ -45,23 +46,34 @@ public final class QuantErrorTable {
      * kernels for only those widths can use. An IllegalArgumentException when no option is left.
      */
     public QuantErrorTable restrictedTo(Set<Integer> weightBits) {
-        int[] keep = IntStream.range(0, options.size()).filter(i -> weightBits.contains(options.get(i).b())).toArray();
-        if (keep.length == 0) throw new IllegalArgumentException(matrix.name() + ": no option with weight bits in " + weightBits);
-        return new QuantErrorTable(matrix, quantizer, IntStream.of(keep).mapToObj(options::get).toList(),
+        int[] keep = IntStream.range(0, options.size())
+                .filter(i -> weightBits.contains(options.get(i).b()))
+                .toArray();
+        if (keep.length == 0)
+            throw new IllegalArgumentException(matrix.name() + ": no option with weight bits in " + weightBits);
+        return new QuantErrorTable(
+                matrix,
+                quantizer,
+                IntStream.of(keep).mapToObj(options::get).toList(),
                 IntStream.of(keep).mapToDouble(i -> errors[i]).toArray());
     }
 
     /** Errors of all 432 options ({@link QuantConfig#all()}), computed in parallel over options. */
-    public static QuantErrorTable compute(MatrixSpec matrix, float[] weights, float[] importance, QuantizerKind quantizer) {
+    public static QuantErrorTable compute(
+            MatrixSpec matrix, float[] weights, float[] importance, QuantizerKind quantizer) {
         return compute(matrix, weights, importance, quantizer, QuantConfig.all());
     }
 
     /** Errors of the given options. {@code importance} has one entry per input column, or is null (all 1). */
-    public static QuantErrorTable compute(MatrixSpec matrix, float[] weights, float[] importance,
-                                          QuantizerKind quantizer, List<QuantConfig> options) {
+    public static QuantErrorTable compute(
+            MatrixSpec matrix,
+            float[] weights,
+            float[] importance,
+            QuantizerKind quantizer,
+            List<QuantConfig> options) {
         if (weights == null || weights.length != matrix.numel()) {
-            throw new IllegalArgumentException(matrix.name() + ": weights length does not match " + matrix.rows() + "x"
-                    + matrix.cols());
+            throw new IllegalArgumentException(
+                    matrix.name() + ": weights length does not match " + matrix.rows() + "x" + matrix.cols());
         }
         if (importance != null) {
             if (importance.length != matrix.cols()) {
@@ -70,14 +82,18 @@ public final class QuantErrorTable {
             }
             for (float v : importance) {
                 if (!(v >= 0 && v < Float.POSITIVE_INFINITY)) {
-                    throw new IllegalArgumentException(matrix.name() + ": importance must be finite and >= 0, found " + v);
+                    throw new IllegalArgumentException(
+                            matrix.name() + ": importance must be finite and >= 0, found " + v);
                 }
             }
         }
-        double[] errors = IntStream.range(0, options.size()).parallel()
-                .mapToDouble(i -> weightedError(weights,
+        double[] errors = IntStream.range(0, options.size())
+                .parallel()
+                .mapToDouble(i -> weightedError(
+                        weights,
                         Quantizer.fakeQuantize(weights, matrix.rows(), matrix.cols(), options.get(i), quantizer),
-                        matrix.cols(), importance))
+                        matrix.cols(),
+                        importance))
                 .toArray();
         return new QuantErrorTable(matrix, quantizer, options, errors);
     }

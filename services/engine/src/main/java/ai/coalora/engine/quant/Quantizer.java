@@ -99,7 +99,8 @@ public final class Quantizer {
                 zeroPoints[blk] = (byte) zero;
                 for (int j = from; j < to; j++) {
                     // long arithmetic: a tiny step must saturate the code, not overflow it
-                    int q = step > 0f ? (int) Math.max(0, Math.min(intLevels, Math.round((double) (w[j] / step)) + zero))
+                    int q = step > 0f
+                            ? (int) Math.max(0, Math.min(intLevels, Math.round((double) (w[j] / step)) + zero))
                             : zero;
                     weightCodes[j] = (byte) q;
                 }
@@ -119,8 +120,7 @@ public final class Quantizer {
         for (int blk = 0; blk < blocks; blk++) {
             int from = blk * blockSize;
             int to = Math.min(from + blockSize, n);
-            float scale = firstLevelScale(k.scaleCodes()[blk], k.secondLevelScales()[blk / c.B1()],
-                    k.scaleOffset(), c);
+            float scale = firstLevelScale(k.scaleCodes()[blk], k.secondLevelScales()[blk / c.B1()], k.scaleOffset(), c);
             if (k.kind() == QuantizerKind.NF) {
                 for (int j = from; j < to; j++) out[j] = nfLevels[codes[j] & 0xFF] * scale;
             } else {

@@ -1,4 +1,5 @@
 package ai.coalora.engine.quant;
+
 import java.util.Locale;
 
 /**

@@ -15,14 +15,21 @@ import ai.coalora.engine.quant.QuantConfig;
  * trend plus local corrections. Per-role or per-block averages would be smaller but blind to which matrix moved.
  */
 public final class ConfigFeatures {
-    static final double MIN_BITS = QuantConfig.all().stream().mapToDouble(QuantConfig::bitsPerWeight).min().orElseThrow();
-    static final double MAX_BITS = QuantConfig.all().stream().mapToDouble(QuantConfig::bitsPerWeight).max().orElseThrow();
+    static final double MIN_BITS = QuantConfig.all().stream()
+            .mapToDouble(QuantConfig::bitsPerWeight)
+            .min()
+            .orElseThrow();
+    static final double MAX_BITS = QuantConfig.all().stream()
+            .mapToDouble(QuantConfig::bitsPerWeight)
+            .max()
+            .orElseThrow();
 
     private ConfigFeatures() {}
 
     public static double[] encode(ModelQuantConfig config) {
         double[] x = new double[config.matrices().size()];
-        for (int i = 0; i < x.length; i++) x[i] = feature(config.matrices().get(i).config());
+        for (int i = 0; i < x.length; i++)
+            x[i] = feature(config.matrices().get(i).config());
         return x;
     }
 

@@ -39,8 +39,8 @@ public final class ConfigurationSearch {
     public record Settings(int starts, int stepsPerStart, int maxCandidates, long seed, double referenceMargin) {
         public Settings {
             if (starts < 1 || stepsPerStart < 1 || maxCandidates < 1) {
-                throw new IllegalArgumentException("starts, stepsPerStart and maxCandidates must be >= 1, got "
-                        + starts + ", " + stepsPerStart + ", " + maxCandidates);
+                throw new IllegalArgumentException("starts, stepsPerStart and maxCandidates must be >= 1, got " + starts
+                        + ", " + stepsPerStart + ", " + maxCandidates);
             }
             if (!(referenceMargin > 0) || !Double.isFinite(referenceMargin)) {
                 throw new IllegalArgumentException("referenceMargin must be finite and > 0, got " + referenceMargin);
@@ -57,7 +57,8 @@ public final class ConfigurationSearch {
     }
 
     /** A proposed configuration with the surrogate's view of it (for logs; the caller measures the real loss). */
-    public record Candidate(ModelQuantConfig config, double predictedLoss, double predictedSd, double expectedImprovement) {}
+    public record Candidate(
+            ModelQuantConfig config, double predictedLoss, double predictedSd, double expectedImprovement) {}
 
     private final Settings settings;
     private final Random random;
@@ -128,8 +129,10 @@ public final class ConfigurationSearch {
         try {
             return GaussianProcess.fit(x, y);
         } catch (RuntimeException e) {
-            throw new IllegalStateException("configuration search: fitting the GP surrogate on " + points.size()
-                    + " archive points failed: " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "configuration search: fitting the GP surrogate on " + points.size() + " archive points failed: "
+                            + e.getMessage(),
+                    e);
         }
     }
 
@@ -169,11 +172,28 @@ public final class ConfigurationSearch {
         List<QuantConfig> out = new ArrayList<>();
         for (int dir = -1; dir <= 1; dir += 2) {
             int d = dir;
-            adjacent(QuantConfig.WEIGHT_BITS, c.b(), d, v -> out.add(new QuantConfig(v, c.b0(), c.b1(), c.B0(), c.B1())));
-            adjacent(QuantConfig.SCALE_BITS, c.b0(), d, v -> out.add(new QuantConfig(c.b(), v, c.b1(), c.B0(), c.B1())));
-            adjacent(QuantConfig.SCALE_TYPES, c.b1(), d, v -> out.add(new QuantConfig(c.b(), c.b0(), v, c.B0(), c.B1())));
-            adjacent(QuantConfig.BLOCK_SIZES, c.B0(), d, v -> out.add(new QuantConfig(c.b(), c.b0(), c.b1(), v, c.B1())));
-            adjacent(QuantConfig.GROUP_SIZES, c.B1(), d, v -> out.add(new QuantConfig(c.b(), c.b0(), c.b1(), c.B0(), v)));
+            adjacent(
+                    QuantConfig.WEIGHT_BITS,
+                    c.b(),
+                    d,
+                    v -> out.add(new QuantConfig(v, c.b0(), c.b1(), c.B0(), c.B1())));
+            adjacent(
+                    QuantConfig.SCALE_BITS, c.b0(), d, v -> out.add(new QuantConfig(c.b(), v, c.b1(), c.B0(), c.B1())));
+            adjacent(
+                    QuantConfig.SCALE_TYPES,
+                    c.b1(),
+                    d,
+                    v -> out.add(new QuantConfig(c.b(), c.b0(), v, c.B0(), c.B1())));
+            adjacent(
+                    QuantConfig.BLOCK_SIZES,
+                    c.B0(),
+                    d,
+                    v -> out.add(new QuantConfig(c.b(), c.b0(), c.b1(), v, c.B1())));
+            adjacent(
+                    QuantConfig.GROUP_SIZES,
+                    c.B1(),
+                    d,
+                    v -> out.add(new QuantConfig(c.b(), c.b0(), c.b1(), c.B0(), v)));
         }
         return out;
     }
@@ -268,7 +288,8 @@ public final class ConfigurationSearch {
 
         ModelQuantConfig config() {
             List<Entry> entries = new ArrayList<>(options.length);
-            for (int i = 0; i < options.length; i++) entries.add(new Entry(start.matrices().get(i).matrix(), options[i]));
+            for (int i = 0; i < options.length; i++)
+                entries.add(new Entry(start.matrices().get(i).matrix(), options[i]));
             return new ModelQuantConfig(start.quantizer(), entries);
         }
     }

@@ -12,8 +12,8 @@ public record Evaluated(ModelQuantConfig config, double loss, double averageBits
         if (config == null) throw new IllegalArgumentException("config must not be null");
         if (!Double.isFinite(loss)) throw new IllegalArgumentException("loss must be finite, got " + loss);
         if (averageBits != config.averageBits()) {
-            throw new IllegalArgumentException("averageBits " + averageBits + " is not the configuration's "
-                    + config.averageBits());
+            throw new IllegalArgumentException(
+                    "averageBits " + averageBits + " is not the configuration's " + config.averageBits());
         }
     }
 

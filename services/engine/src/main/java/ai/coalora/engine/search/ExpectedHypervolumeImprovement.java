@@ -38,8 +38,8 @@ public final class ExpectedHypervolumeImprovement {
     /** E[HVI] for a loss ~ N(mean, sd) and exactly known bits; sd = 0 gives {@link #improvement}. */
     public double expected(double mean, double sd, double bits) {
         if (!Double.isFinite(mean) || !Double.isFinite(bits) || !(sd >= 0) || !Double.isFinite(sd)) {
-            throw new IllegalArgumentException("EHVI needs finite mean, bits and sd >= 0, got mean=" + mean
-                    + ", sd=" + sd + ", bits=" + bits);
+            throw new IllegalArgumentException(
+                    "EHVI needs finite mean, bits and sd >= 0, got mean=" + mean + ", sd=" + sd + ", bits=" + bits);
         }
         if (bits >= reference.bits()) return 0;
         double total = 0;
@@ -85,9 +85,28 @@ public final class ExpectedHypervolumeImprovement {
     static double erfc(double x) {
         double z = Math.abs(x);
         double t = 1 / (1 + 0.5 * z);
-        double r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418
-                + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587
-                + t * (-0.82215223 + t * 0.17087277)))))))));
+        double r = t
+                * Math.exp(
+                        -z * z
+                                - 1.26551223
+                                + t
+                                        * (1.00002368
+                                                + t
+                                                        * (0.37409196
+                                                                + t
+                                                                        * (0.09678418
+                                                                                + t
+                                                                                        * (-0.18628806
+                                                                                                + t
+                                                                                                        * (0.27886807
+                                                                                                                + t
+                                                                                                                        * (-1.13520398
+                                                                                                                                + t
+                                                                                                                                        * (1.48851587
+                                                                                                                                                + t
+                                                                                                                                                        * (-0.82215223
+                                                                                                                                                                + t
+                                                                                                                                                                        * 0.17087277)))))))));
         return x >= 0 ? r : 2 - r;
     }
 }

@@ -32,8 +32,16 @@ public final class GaussianProcess {
     private final Cholesky cholesky;
     private final double[] alpha; // K^-1 y (standardised)
 
-    private GaussianProcess(List<double[]> inputs, double lengthScale, double signalVariance, double noiseVariance,
-            double logMarginalLikelihood, double yMean, double yScale, Cholesky cholesky, double[] alpha) {
+    private GaussianProcess(
+            List<double[]> inputs,
+            double lengthScale,
+            double signalVariance,
+            double noiseVariance,
+            double logMarginalLikelihood,
+            double yMean,
+            double yScale,
+            Cholesky cholesky,
+            double[] alpha) {
         this.inputs = inputs;
         this.lengthScale = lengthScale;
         this.signalVariance = signalVariance;
@@ -55,10 +63,13 @@ public final class GaussianProcess {
         List<double[]> inputs = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             double[] xi = x.get(i);
-            if (xi.length != d) throw new IllegalArgumentException("GP fit: input " + i + " has " + xi.length
-                    + " features, expected " + d);
-            for (double v : xi) if (!Double.isFinite(v)) throw new IllegalArgumentException("GP fit: input " + i
-                    + " has a non-finite feature " + Arrays.toString(xi));
+            if (xi.length != d)
+                throw new IllegalArgumentException(
+                        "GP fit: input " + i + " has " + xi.length + " features, expected " + d);
+            for (double v : xi)
+                if (!Double.isFinite(v))
+                    throw new IllegalArgumentException(
+                            "GP fit: input " + i + " has a non-finite feature " + Arrays.toString(xi));
             if (!Double.isFinite(y[i])) throw new IllegalArgumentException("GP fit: target " + i + " is " + y[i]);
             inputs.add(xi.clone());
         }
@@ -72,7 +83,8 @@ public final class GaussianProcess {
         for (int i = 0; i < n; i++) z[i] = (y[i] - mean) / scale;
 
         double[][] dist = new double[n][n];
-        for (int i = 0; i < n; i++) for (int j = 0; j < i; j++) dist[i][j] = dist[j][i] = distance(inputs.get(i), inputs.get(j));
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < i; j++) dist[i][j] = dist[j][i] = distance(inputs.get(i), inputs.get(j));
         double median = medianOffDiagonal(dist);
 
         GaussianProcess best = null;
@@ -98,7 +110,9 @@ public final class GaussianProcess {
                 double quad = 0;
                 for (int i = 0; i < n; i++) quad += z[i] * a[i];
                 double s2 = Math.max(quad / n, 1e-12); // profiled signal variance
-                double lml = -0.5 * n * Math.log(s2) - 0.5 * chol.logDeterminant() - 0.5 * n
+                double lml = -0.5 * n * Math.log(s2)
+                        - 0.5 * chol.logDeterminant()
+                        - 0.5 * n
                         - 0.5 * n * Math.log(2 * Math.PI);
                 if (best == null || lml > best.logMarginalLikelihood) {
                     for (int i = 0; i < n; i++) a[i] /= s2; // alpha for K = s2 * C
@@ -107,8 +121,9 @@ public final class GaussianProcess {
             }
         }
         if (best == null) {
-            throw new IllegalStateException("GP fit: no hyperparameters gave a positive-definite kernel matrix for "
-                    + n + " points", lastFailure);
+            throw new IllegalStateException(
+                    "GP fit: no hyperparameters gave a positive-definite kernel matrix for " + n + " points",
+                    lastFailure);
         }
         return best;
     }
@@ -116,7 +131,8 @@ public final class GaussianProcess {
     /** Posterior of the noise-free loss at {@code x}. */
     public Prediction predict(double[] x) {
         if (x.length != inputs.get(0).length) {
-            throw new IllegalArgumentException("GP predict: " + x.length + " features, expected " + inputs.get(0).length);
+            throw new IllegalArgumentException(
+                    "GP predict: " + x.length + " features, expected " + inputs.get(0).length);
         }
         int n = inputs.size();
         double[] k = new double[n]; // correlations; K = s2 * C, and the Cholesky is of C + ratio I

@@ -33,7 +33,8 @@ public final class ParetoFront {
      */
     public static <T> List<T> of(Collection<T> items, Function<? super T, Objectives> objectives) {
         List<T> sorted = new ArrayList<>(items);
-        Comparator<T> byBits = Comparator.comparingDouble(t -> objectives.apply(t).bits());
+        Comparator<T> byBits =
+                Comparator.comparingDouble(t -> objectives.apply(t).bits());
         sorted.sort(byBits.thenComparingDouble(t -> objectives.apply(t).loss()));
         List<T> front = new ArrayList<>();
         Objectives best = null; // the surviving point with the lowest loss so far

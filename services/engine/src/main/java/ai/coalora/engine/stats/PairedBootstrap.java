@@ -30,14 +30,18 @@ public final class PairedBootstrap {
         this.seed = seed;
     }
 
-    public PairedBootstrap(long seed) { this(DEFAULT_RESAMPLES, seed); }
+    public PairedBootstrap(long seed) {
+        this(DEFAULT_RESAMPLES, seed);
+    }
 
     /**
      * A point estimate with its 95% interval, all as fractions (accuracy 0.853, gap -0.012).
      */
     public record Estimate(double value, double low, double high) {
         /** The interval excludes 0: the difference is significant at the 5% level (two-sided). */
-        public boolean significant() { return low > 0 || high < 0; }
+        public boolean significant() {
+            return low > 0 || high < 0;
+        }
 
         /** In points (x100), signed, one decimal: {@code +1.2 [-0.3, +2.6]}. */
         public String format() {
@@ -70,7 +74,8 @@ public final class PairedBootstrap {
      * several quantization configurations, all on the same test examples.
      */
     public Estimate meanDifference(List<boolean[]> as, List<boolean[]> bs) {
-        if (as.size() != bs.size()) throw new IllegalArgumentException(as.size() + " configurations against " + bs.size());
+        if (as.size() != bs.size())
+            throw new IllegalArgumentException(as.size() + " configurations against " + bs.size());
         return bootstrap(as, bs);
     }
 
@@ -79,12 +84,14 @@ public final class PairedBootstrap {
      * model's mean cross entropy per held-out window), all on the same examples.
      */
     public Estimate meanScoreDifference(List<double[]> as, List<double[]> bs) {
-        if (as.isEmpty() || as.size() != bs.size()) throw new IllegalArgumentException(as.size() + " configurations against " + bs.size());
+        if (as.isEmpty() || as.size() != bs.size())
+            throw new IllegalArgumentException(as.size() + " configurations against " + bs.size());
         int n = as.get(0).length;
         if (n == 0) throw new IllegalArgumentException("no test examples");
         double[] net = new double[n];
         for (int k = 0; k < as.size(); k++) {
-            if (as.get(k).length != n || bs.get(k).length != n) throw new IllegalArgumentException("configurations cover different examples");
+            if (as.get(k).length != n || bs.get(k).length != n)
+                throw new IllegalArgumentException("configurations cover different examples");
             for (int i = 0; i < n; i++) net[i] += as.get(k)[i] - bs.get(k)[i];
         }
         double scale = 1.0 / ((double) n * as.size());
@@ -109,7 +116,8 @@ public final class PairedBootstrap {
         if (perSeed.isEmpty()) throw new IllegalArgumentException("no seeds");
         int seeds = perSeed.size(), n = perSeed.get(0).length;
         if (n == 0) throw new IllegalArgumentException("no test examples");
-        for (double[] s : perSeed) if (s.length != n) throw new IllegalArgumentException("seeds cover different examples");
+        for (double[] s : perSeed)
+            if (s.length != n) throw new IllegalArgumentException("seeds cover different examples");
         double total = 0;
         for (double[] s : perSeed) for (double x : s) total += x;
         double[] replicates = new double[resamples];
@@ -160,7 +168,8 @@ public final class PairedBootstrap {
     private static void count(int[] net, List<boolean[]> configurations, int sign) {
         for (boolean[] correct : configurations) {
             if (correct.length != net.length) {
-                throw new IllegalArgumentException("configurations cover " + net.length + " and " + correct.length + " examples");
+                throw new IllegalArgumentException(
+                        "configurations cover " + net.length + " and " + correct.length + " examples");
             }
             for (int i = 0; i < net.length; i++) if (correct[i]) net[i] += sign;
         }

@@ -24,14 +24,17 @@ public final class AdamW implements AutoCloseable {
     public record Group(String name, List<NDArray> params, float learningRateScale, float weightDecay) {
         public Group {
             params = List.copyOf(params);
-            if (!(learningRateScale >= 0) || Float.isInfinite(learningRateScale)) throw new IllegalArgumentException("learning-rate scale must be >= 0");
-            if (!(weightDecay >= 0) || Float.isInfinite(weightDecay)) throw new IllegalArgumentException("weight decay must be >= 0");
+            if (!(learningRateScale >= 0) || Float.isInfinite(learningRateScale))
+                throw new IllegalArgumentException("learning-rate scale must be >= 0");
+            if (!(weightDecay >= 0) || Float.isInfinite(weightDecay))
+                throw new IllegalArgumentException("weight decay must be >= 0");
         }
     }
 
     private final List<NDArray> params = new ArrayList<>();
     /** For each parameter, the index of its group. */
     private final List<Integer> groupOf = new ArrayList<>();
+
     private final List<String> groupNames = new ArrayList<>();
     private final float[] scales;
     private final float[] decays;
@@ -72,12 +75,15 @@ public final class AdamW implements AutoCloseable {
     public void setLearningRateScale(String group, float scale) {
         int g = groupNames.indexOf(group);
         if (g < 0) throw new IllegalArgumentException("no parameter group " + group + "; groups: " + groupNames);
-        if (!(scale >= 0) || Float.isInfinite(scale)) throw new IllegalArgumentException("learning-rate scale must be >= 0");
+        if (!(scale >= 0) || Float.isInfinite(scale))
+            throw new IllegalArgumentException("learning-rate scale must be >= 0");
         scales[g] = scale;
     }
 
     /** Group names, in order. */
-    public List<String> groups() { return List.copyOf(groupNames); }
+    public List<String> groups() {
+        return List.copyOf(groupNames);
+    }
 
     /** Each group's gradient norm (before clipping) at the last step, in {@link #groups()} order. */
     public double[] lastGroupNorms() {
@@ -124,8 +130,20 @@ public final class AdamW implements AutoCloseable {
                 // the engine's fused in-place update: p *= 1 - rate * decay; m, v updated with the clipped gradient;
                 // p -= rate * sqrt(bc2) / bc1 * m / (sqrt(v) + eps), which is rate * mHat / (sqrt(vHat) + eps) with
                 // eps scaled by sqrt(bc2) (Kingma and Ba's efficient form). A zero rate still advances the moments.
-                p.getNDArrayInternal().adamUpdate(new NDList(p, g, m.get(i), v.get(i)), new NDList(p),
-                        rate, rate * (float) Math.sqrt(bc2) / bc1, decay, clip, -1f, beta1, beta2, eps, false, true);
+                p.getNDArrayInternal()
+                        .adamUpdate(
+                                new NDList(p, g, m.get(i), v.get(i)),
+                                new NDList(p),
+                                rate,
+                                rate * (float) Math.sqrt(bc2) / bc1,
+                                decay,
+                                clip,
+                                -1f,
+                                beta1,
+                                beta2,
+                                eps,
+                                false,
+                                true);
                 zero(g);
             }
             return norm;
@@ -138,8 +156,12 @@ public final class AdamW implements AutoCloseable {
     }
 
     /** Gradients rejected because they were not finite. */
-    public int rejectedGradients() { return rejectedGradients; }
+    public int rejectedGradients() {
+        return rejectedGradients;
+    }
 
     @Override
-    public void close() { state.close(); }
+    public void close() {
+        state.close();
+    }
 }

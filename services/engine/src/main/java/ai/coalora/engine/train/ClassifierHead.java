@@ -26,24 +26,34 @@ public final class ClassifierHead implements AutoCloseable {
     /** A head with given values (from a bundle): weight is labels x hidden, row-major. */
     public ClassifierHead(int hidden, int labels, float[] weightValues, float[] biasValues, NDManager parent) {
         if (weightValues.length != labels * hidden || biasValues.length != labels) {
-            throw new IllegalArgumentException("classifier head: expected " + labels + " x " + hidden + " weights and " + labels
-                    + " biases, got " + weightValues.length + " and " + biasValues.length);
+            throw new IllegalArgumentException("classifier head: expected " + labels + " x " + hidden + " weights and "
+                    + labels + " biases, got " + weightValues.length + " and " + biasValues.length);
         }
         manager = parent.newSubManager();
         weight = LoraAdapter.trainable(manager.create(weightValues, new Shape(labels, hidden)));
         bias = LoraAdapter.trainable(manager.create(biasValues, new Shape(labels)));
     }
 
-    public NDArray weight() { return weight; }
-
-    public NDArray bias() { return bias; }
-
-    public NDArray logits(NDArray sentenceEmbeddings) {
-        return sentenceEmbeddings.matMul(StepScope.own(weight.transpose(), sentenceEmbeddings)).add(bias);
+    public NDArray weight() {
+        return weight;
     }
 
-    public List<NDArray> parameters() { return List.of(weight, bias); }
+    public NDArray bias() {
+        return bias;
+    }
+
+    public NDArray logits(NDArray sentenceEmbeddings) {
+        return sentenceEmbeddings
+                .matMul(StepScope.own(weight.transpose(), sentenceEmbeddings))
+                .add(bias);
+    }
+
+    public List<NDArray> parameters() {
+        return List.of(weight, bias);
+    }
 
     @Override
-    public void close() { manager.close(); }
+    public void close() {
+        manager.close();
+    }
 }

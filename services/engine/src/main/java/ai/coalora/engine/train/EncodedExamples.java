@@ -17,16 +17,23 @@ public record EncodedExamples(List<long[]> ids, int[] labels) {
 
     /** A task split: its texts tokenized, its label indices. */
     public static EncodedExamples of(BertTokenizer tokenizer, List<Example> examples) {
-        return of(tokenizer, examples.stream().map(Example::text).toList(),
+        return of(
+                tokenizer,
+                examples.stream().map(Example::text).toList(),
                 examples.stream().mapToInt(Example::label).toArray());
     }
 
-    public int size() { return labels.length; }
+    public int size() {
+        return labels.length;
+    }
 
     /** Example indices sorted by length: evaluating in this order gives the same results with far less padding. */
     public int[] lengthOrder() {
-        return IntStream.range(0, size()).boxed()
-                .sorted(Comparator.comparingInt(i -> ids.get(i).length)).mapToInt(Integer::intValue).toArray();
+        return IntStream.range(0, size())
+                .boxed()
+                .sorted(Comparator.comparingInt(i -> ids.get(i).length))
+                .mapToInt(Integer::intValue)
+                .toArray();
     }
 
     public long tokens() {

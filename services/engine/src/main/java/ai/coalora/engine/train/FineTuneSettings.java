@@ -6,8 +6,8 @@ import ai.coalora.engine.lora.LoraSpec;
  * How to fine-tune: epochs, batch size, AdamW learning rate (linear warm-up over the first 6% of steps,
  * then linear decay), weight decay, gradient clipping, seed, and the LoRA spec (null: train only the head).
  */
-public record FineTuneSettings(int epochs, int batchSize, float learningRate, float weightDecay, float clipNorm,
-                               long seed, LoraSpec lora) {
+public record FineTuneSettings(
+        int epochs, int batchSize, float learningRate, float weightDecay, float clipNorm, long seed, LoraSpec lora) {
 
     public static FineTuneSettings defaults() {
         return new FineTuneSettings(3, 32, 1e-3f, 0.01f, 1.0f, 42, new LoraSpec(16, 32));
@@ -16,9 +16,12 @@ public record FineTuneSettings(int epochs, int batchSize, float learningRate, fl
     public FineTuneSettings {
         if (epochs < 1) throw new IllegalArgumentException("epochs must be >= 1");
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1");
-        if (!(learningRate > 0) || Float.isInfinite(learningRate)) throw new IllegalArgumentException("learning rate must be a positive number");
-        if (!(weightDecay >= 0) || Float.isInfinite(weightDecay)) throw new IllegalArgumentException("weight decay must be >= 0");
-        if (!(clipNorm > 0) || Float.isInfinite(clipNorm)) throw new IllegalArgumentException("clip norm must be a positive number");
+        if (!(learningRate > 0) || Float.isInfinite(learningRate))
+            throw new IllegalArgumentException("learning rate must be a positive number");
+        if (!(weightDecay >= 0) || Float.isInfinite(weightDecay))
+            throw new IllegalArgumentException("weight decay must be >= 0");
+        if (!(clipNorm > 0) || Float.isInfinite(clipNorm))
+            throw new IllegalArgumentException("clip norm must be a positive number");
     }
 
     public FineTuneSettings withLora(LoraSpec spec) {

@@ -34,10 +34,19 @@ public final class FineTuner {
      * {@code recomputedSteps} how often a non-finite gradient was thrown away and the step recomputed,
      * {@code skippedSteps} how many steps still had none after {@value #MAX_ATTEMPTS} tries.
      */
-    public record Result(double validationAccuracy, double testAccuracy, double trainSeconds, long trainTokens,
-                         List<EpochReport> epochs, boolean[] testCorrect, List<int[]> batchShapes,
-                         int recomputedSteps, int skippedSteps) {
-        public double tokensPerSecond() { return trainTokens / trainSeconds; }
+    public record Result(
+            double validationAccuracy,
+            double testAccuracy,
+            double trainSeconds,
+            long trainTokens,
+            List<EpochReport> epochs,
+            boolean[] testCorrect,
+            List<int[]> batchShapes,
+            int recomputedSteps,
+            int skippedSteps) {
+        public double tokensPerSecond() {
+            return trainTokens / trainSeconds;
+        }
     }
 
     private final BertEncoder encoder;
@@ -48,22 +57,35 @@ public final class FineTuner {
         this.numLabels = numLabels;
     }
 
-    public Result run(BaseWeights base, FineTuneSettings settings, EncodedExamples train, EncodedExamples validation,
-                      EncodedExamples test, Progress progress) {
+    public Result run(
+            BaseWeights base,
+            FineTuneSettings settings,
+            EncodedExamples train,
+            EncodedExamples validation,
+            EncodedExamples test,
+            Progress progress) {
         return fit(base, settings, train, validation, test, progress);
     }
 
     /** Training steps only, no evaluation: what the throughput benchmark times. */
-    public Result runTrainingOnly(BaseWeights base, FineTuneSettings settings, EncodedExamples train, Progress progress) {
+    public Result runTrainingOnly(
+            BaseWeights base, FineTuneSettings settings, EncodedExamples train, Progress progress) {
         return fit(base, settings, train, null, null, progress);
     }
 
-    private Result fit(BaseWeights base, FineTuneSettings settings, EncodedExamples train, EncodedExamples validation,
-                       EncodedExamples test, Progress progress) {
+    private Result fit(
+            BaseWeights base,
+            FineTuneSettings settings,
+            EncodedExamples train,
+            EncodedExamples validation,
+            EncodedExamples test,
+            Progress progress) {
         try (NDManager manager = encoder.manager().newSubManager();
-             ClassifierHead head = new ClassifierHead(encoder.config().hiddenSize(), numLabels, settings.seed(), manager);
-             LoraAdapter lora = settings.lora() == null ? null
-                     : LoraAdapter.initialize(encoder, settings.lora(), settings.seed() + 1, manager)) {
+                ClassifierHead head =
+                        new ClassifierHead(encoder.config().hiddenSize(), numLabels, settings.seed(), manager);
+                LoraAdapter lora = settings.lora() == null
+                        ? null
+                        : LoraAdapter.initialize(encoder, settings.lora(), settings.seed() + 1, manager)) {
             SentenceClassifier classifier = new SentenceClassifier(encoder, head);
             List<NDArray> params = new ArrayList<>(head.parameters());
             if (lora != null) params.addAll(lora.parameters());
@@ -93,7 +115,8 @@ public final class FineTuner {
                             for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
                                 float l;
                                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                                    NDArray loss = SentenceClassifier.crossEntropy(classifier.logits(batch, base, lora), labels);
+                                    NDArray loss = SentenceClassifier.crossEntropy(
+                                            classifier.logits(batch, base, lora), labels);
                                     gc.backward(loss);
                                     l = loss.getFloat();
                                 }
@@ -109,13 +132,22 @@ public final class FineTuner {
                     }
                     double seconds = (System.nanoTime() - start) / 1e9;
                     trainSeconds += seconds;
-                    double valAcc = validation == null ? Double.NaN : accuracy(classifier, base, lora, validation, null);
+                    double valAcc =
+                            validation == null ? Double.NaN : accuracy(classifier, base, lora, validation, null);
                     epochs.add(new EpochReport(epoch, lossSum / train.size(), valAcc, seconds));
                 }
                 boolean[] testCorrect = new boolean[test == null ? 0 : test.size()];
                 double testAcc = test == null ? Double.NaN : accuracy(classifier, base, lora, test, testCorrect);
-                return new Result(epochs.get(epochs.size() - 1).validationAccuracy(), testAcc, trainSeconds, tokens,
-                        epochs, testCorrect, batchShapes, optimizer.rejectedGradients(), skipped);
+                return new Result(
+                        epochs.get(epochs.size() - 1).validationAccuracy(),
+                        testAcc,
+                        trainSeconds,
+                        tokens,
+                        epochs,
+                        testCorrect,
+                        batchShapes,
+                        optimizer.rejectedGradients(),
+                        skipped);
             }
         }
     }
@@ -124,14 +156,14 @@ public final class FineTuner {
     public record Scores(double accuracy, double loss) {}
 
     /** Accuracy on a split; fills {@code correct} per example when given. */
-    public static double accuracy(SentenceClassifier classifier, BaseWeights base, Adapter adapter,
-                                  EncodedExamples data, boolean[] correct) {
+    public static double accuracy(
+            SentenceClassifier classifier, BaseWeights base, Adapter adapter, EncodedExamples data, boolean[] correct) {
         return evaluate(classifier, base, adapter, data, correct).accuracy();
     }
 
     /** Accuracy and loss from one forward pass over the split; fills {@code correct} per example when given. */
-    public static Scores evaluate(SentenceClassifier classifier, BaseWeights base, Adapter adapter,
-                                  EncodedExamples data, boolean[] correct) {
+    public static Scores evaluate(
+            SentenceClassifier classifier, BaseWeights base, Adapter adapter, EncodedExamples data, boolean[] correct) {
         if (data.size() == 0) return new Scores(Double.NaN, Double.NaN);
         int hits = 0, batchSize = 64;
         double lossSum = 0;
@@ -141,7 +173,9 @@ public final class FineTuner {
             try (NDManager scope = classifier.encoder().manager().newSubManager()) {
                 TokenBatch batch = TokenBatch.of(data.ids(order, from, to), scope);
                 NDArray logits = classifier.logits(batch, base, adapter);
-                lossSum += SentenceClassifier.crossEntropy(logits, data.labels(order, from, to)).getFloat() * (to - from);
+                lossSum += SentenceClassifier.crossEntropy(logits, data.labels(order, from, to))
+                                .getFloat()
+                        * (to - from);
                 long[] predicted = logits.argMax(1).toLongArray();
                 for (int i = from; i < to; i++) {
                     boolean ok = predicted[i - from] == data.labels()[order[i]];
@@ -182,7 +216,9 @@ public final class FineTuner {
         for (int i = 0; i < n; i++) p[i] = i;
         for (int i = n - 1; i > 0; i--) {
             int j = random.nextInt(i + 1);
-            int t = p[i]; p[i] = p[j]; p[j] = t;
+            int t = p[i];
+            p[i] = p[j];
+            p[j] = t;
         }
         return p;
     }

@@ -5,5 +5,5 @@ package ai.coalora.engine.train;
 public interface Progress {
     void update(String phase, long done, long total);
 
-    Progress NONE = (phase, done, total) -> { };
+    Progress NONE = (phase, done, total) -> {};
 }

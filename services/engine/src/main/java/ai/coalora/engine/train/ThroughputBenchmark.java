@@ -19,25 +19,48 @@ import java.util.List;
  */
 public final class ThroughputBenchmark {
 
-    public record Result(int steps, int batchSize, long tokens, long paddedTokens, double trainSeconds,
-                         double matmulSeconds, double matmulGflop) {
-        public double trainTokensPerSecond() { return tokens / trainSeconds; }
-        public double matmulGflopPerSecond() { return matmulGflop / matmulSeconds; }
+    public record Result(
+            int steps,
+            int batchSize,
+            long tokens,
+            long paddedTokens,
+            double trainSeconds,
+            double matmulSeconds,
+            double matmulGflop) {
+        public double trainTokensPerSecond() {
+            return tokens / trainSeconds;
+        }
+
+        public double matmulGflopPerSecond() {
+            return matmulGflop / matmulSeconds;
+        }
         /** Training step time spent in the irreducible matmuls, if they ran at the measured matmul speed. */
-        public double ratio() { return matmulSeconds / trainSeconds; }
-        public double matmulOnlyTokensPerSecond() { return tokens / matmulSeconds; }
+        public double ratio() {
+            return matmulSeconds / trainSeconds;
+        }
+
+        public double matmulOnlyTokensPerSecond() {
+            return tokens / matmulSeconds;
+        }
     }
 
     private ThroughputBenchmark() {}
 
-    public static Result run(BertEncoder encoder, BaseWeights base, FineTuneSettings settings, EncodedExamples data,
-                             int steps, int warmupSteps, Progress progress) {
+    public static Result run(
+            BertEncoder encoder,
+            BaseWeights base,
+            FineTuneSettings settings,
+            EncodedExamples data,
+            int steps,
+            int warmupSteps,
+            Progress progress) {
         int batchSize = settings.batchSize();
         if (data.size() < batchSize) throw new IllegalArgumentException("need at least " + batchSize + " examples");
         // training steps, timed after untimed warm-up steps (JIT, allocator, thread pools)
         FineTuneSettings oneEpoch = settings.withEpochs(1);
         FineTuner tuner = new FineTuner(encoder, 2);
-        if (warmupSteps > 0) tuner.runTrainingOnly(base, oneEpoch, cycle(data, 0, warmupSteps * batchSize), Progress.NONE);
+        if (warmupSteps > 0)
+            tuner.runTrainingOnly(base, oneEpoch, cycle(data, 0, warmupSteps * batchSize), Progress.NONE);
         EncodedExamples measured = cycle(data, warmupSteps * batchSize, steps * batchSize);
         FineTuner.Result r = tuner.runTrainingOnly(base, oneEpoch, measured, progress);
         double trainSeconds = r.trainSeconds(); // the steps alone, without adapter set-up
@@ -63,11 +86,13 @@ public final class ThroughputBenchmark {
                         NDArray dy = step.randomNormal(new Shape(rowsOfX, out));
                         NDArray wT = w.transpose();
                         wT.attach(step);
-                        x.getFloat(0, 0); dy.getFloat(0, 0);
+                        x.getFloat(0, 0);
+                        dy.getFloat(0, 0);
                         long t0 = System.nanoTime();
                         NDArray y = x.matMul(w);
                         NDArray dx = dy.matMul(wT);
-                        y.getFloat(0, 0); dx.getFloat(0, 0); // force completion
+                        y.getFloat(0, 0);
+                        dx.getFloat(0, 0); // force completion
                         matmulNanos += System.nanoTime() - t0;
                     }
                     gflop += 2 * 2.0 * rowsOfX * in * out / 1e9;

@@ -19,8 +19,10 @@ class BenchSettingsTest {
             assertTrue(b >= lowestSeen - 1e-9, "device at " + b + " bits has no per-configuration adapter below it");
             assertTrue(b <= low.fleetLowMax() + 1e-9, "every low-bit device counts in F_low");
         }
-        for (double u : low.unseenBudgets()) assertFalse(low.seenBudgets().contains(u), "unseen budget " + u + " is also seen");
-        for (double u : low.unseenOptimalBudgets()) assertFalse(low.seenBudgets().contains(u), "unseen budget " + u + " is also seen");
+        for (double u : low.unseenBudgets())
+            assertFalse(low.seenBudgets().contains(u), "unseen budget " + u + " is also seen");
+        for (double u : low.unseenOptimalBudgets())
+            assertFalse(low.seenBudgets().contains(u), "unseen budget " + u + " is also seen");
         assertTrue(low.trainingSet().high() < 5, "the initial grid is concentrated in low bits");
         assertEquals(base.training(), low.training());
         assertEquals(base.methods(), low.methods());

@@ -13,7 +13,9 @@ import org.junit.jupiter.api.Test;
 
 /** The rule that picks what a shared method serves a device (pure logic: no model). */
 class FleetServingTest {
-    static final ModelQuantConfig TWO = FleetReportTest.config(2), THREE = FleetReportTest.config(3), FOUR = FleetReportTest.config(4);
+    static final ModelQuantConfig TWO = FleetReportTest.config(2),
+            THREE = FleetReportTest.config(3),
+            FOUR = FleetReportTest.config(4);
     static final List<ModelQuantConfig> CANDIDATES = List.of(TWO, THREE, FOUR);
 
     @Test
@@ -21,7 +23,8 @@ class FleetServingTest {
         Random random = new Random(1);
         // the 2-bit candidate is ahead by 1 point on 400 examples (12 more right, 8 more wrong): within noise
         boolean[] rich = FleetReportTest.correct(random, 0.90);
-        Map<ModelQuantConfig, boolean[]> validation = Map.of(TWO, flip(flip(rich, 12, true, 0), 8, false, 200), THREE, rich.clone(), FOUR, rich);
+        Map<ModelQuantConfig, boolean[]> validation =
+                Map.of(TWO, flip(flip(rich, 12, true, 0), 8, false, 200), THREE, rich.clone(), FOUR, rich);
         assertSame(FOUR, PaperBenchmark.choose(CANDIDATES, validation, 4.2));
         assertSame(THREE, PaperBenchmark.choose(CANDIDATES, validation, 3.5));
         assertNull(PaperBenchmark.choose(CANDIDATES, validation, 1.5), "nothing fits");
@@ -32,7 +35,8 @@ class FleetServingTest {
         Random random = new Random(2);
         boolean[] rich = FleetReportTest.correct(random, 0.80);
         // 3 bits: 40 more right on 400 (10 points), far beyond the paired standard error; 2 bits: 20 more right
-        Map<ModelQuantConfig, boolean[]> validation = Map.of(TWO, flip(rich, 20, true, 0), THREE, flip(rich, 40, true, 0), FOUR, rich);
+        Map<ModelQuantConfig, boolean[]> validation =
+                Map.of(TWO, flip(rich, 20, true, 0), THREE, flip(rich, 40, true, 0), FOUR, rich);
         assertSame(THREE, PaperBenchmark.choose(CANDIDATES, validation, 4.0), "the most accurate of the clear winners");
     }
 

@@ -29,7 +29,6 @@ import ai.coalora.engine.lora.LoraSpec;
 import ai.coalora.engine.model.BaseWeights;
 import ai.coalora.engine.model.LinearId;
 import ai.coalora.engine.model.QuantizedWeights;
-import ai.coalora.engine.objective.LanguageModelObjective;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.train.FineTuneSettings;
 import ai.coalora.engine.train.Progress;
@@ -52,8 +51,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DecoderBundleTest {
     private static final int SEQ = 32;
+
     @TempDir
     static Path dir;
+
     static Path model, bundle;
     static TaskData reviews;
     static DecoderBundleManifest manifest;
@@ -65,18 +66,28 @@ class DecoderBundleTest {
         model = dir.resolve("tiny-lm");
         long t0 = System.nanoTime();
         try (NDManager manager = NDManager.newBaseManager()) {
-            Pretraining.run(LmCorpus.load(), new Pretraining.Settings(384, 32, 2, 4, 2, 88, SEQ, 8, 80, 0, 1e-2f, 6, 0.0f, 1.0f,
-                    11, 8, 20, 60_000), model, manager, line -> {});
+            Pretraining.run(
+                    LmCorpus.load(),
+                    new Pretraining.Settings(
+                            384, 32, 2, 4, 2, 88, SEQ, 8, 80, 0, 1e-2f, 6, 0.0f, 1.0f, 11, 8, 20, 60_000),
+                    model,
+                    manager,
+                    line -> {});
         }
         long t1 = System.nanoTime();
         reviews = Tasks.builtin("sentiment");
         FineTuneSettings t = new FineTuneSettings(1, 8, 5e-3f, 0.0f, 1.0f, 3, new LoraSpec(4, 8));
-        DecoderBundleTraining training = new DecoderBundleTraining(new CoaSettings(t, 2, true, 8), SEQ, 24, 4, 8, 3, 2, 2);
+        DecoderBundleTraining training =
+                new DecoderBundleTraining(new CoaSettings(t, 2, true, 8), SEQ, 24, 4, 8, 3, 2, 2);
         bundle = dir.resolve("lm-bundle");
         manifest = training.run(model, reviews, bundle, Progress.NONE);
         trainMillis = (System.nanoTime() - t1) / 1e6;
-        System.out.printf("decoder bundle: pretrain %.1f s, train %.1f s, tensors %d bytes, front %d%n", (t1 - t0) / 1e9,
-                trainMillis / 1e3, Files.size(bundle.resolve(BundleFiles.TENSORS)), manifest.front().size());
+        System.out.printf(
+                "decoder bundle: pretrain %.1f s, train %.1f s, tensors %d bytes, front %d%n",
+                (t1 - t0) / 1e9,
+                trainMillis / 1e3,
+                Files.size(bundle.resolve(BundleFiles.TENSORS)),
+                manifest.front().size());
     }
 
     @Test
@@ -85,7 +96,8 @@ class DecoderBundleTest {
         DecoderBundleManifest m = loaded.manifest();
         assertEquals(manifest, m);
         assertEquals(DecoderBundleManifest.FORMAT, m.format());
-        assertEquals(model.toAbsolutePath().normalize().toString(), m.baseModel().path());
+        assertEquals(
+                model.toAbsolutePath().normalize().toString(), m.baseModel().path());
         assertEquals("LlamaForCausalLM", m.baseModel().architecture());
         assertEquals(2, m.baseModel().numLayers());
         assertEquals(64, m.baseModel().weightsSha256().length());
@@ -93,8 +105,15 @@ class DecoderBundleTest {
         assertEquals(24, m.task().trainWindows());
         assertEquals("search", m.training().policy());
         // wall time by phase, as for encoder bundles (writing comes after the manifest is made)
-        assertEquals(List.of(PhaseTimer.LOADING, PhaseTimer.ENCODING, PhaseTimer.CALIBRATION, PhaseTimer.TRAINING, PhaseTimer.SEARCH,
-                PhaseTimer.FRONT), List.copyOf(m.training().phaseSeconds().keySet()));
+        assertEquals(
+                List.of(
+                        PhaseTimer.LOADING,
+                        PhaseTimer.ENCODING,
+                        PhaseTimer.CALIBRATION,
+                        PhaseTimer.TRAINING,
+                        PhaseTimer.SEARCH,
+                        PhaseTimer.FRONT),
+                List.copyOf(m.training().phaseSeconds().keySet()));
         assertTrue(m.training().phaseSeconds().get(PhaseTimer.FRONT) > 0);
         assertTrue(m.configAware());
         assertTrue(m.front().size() >= 2, "front of " + m.front().size());
@@ -112,25 +131,30 @@ class DecoderBundleTest {
         DecoderBundle.Loaded loaded = DecoderBundle.read(bundle);
         loaded.checkBaseModel(model);
         BpeTokenizer tokenizer = BpeTokenizer.load(model.resolve(Pretraining.TOKENIZER_FILE));
-        TokenWindows validation = TokenWindows.of(tokenizer, reviews.validation().stream().map(Example::text).toList(), SEQ, 8);
+        TokenWindows validation = TokenWindows.of(
+                tokenizer, reviews.validation().stream().map(Example::text).toList(), SEQ, 8);
         DecoderBundleManifest.FrontPoint point = loaded.manifest().front().get(0);
         ModelQuantConfig config = point.quantConfig();
-        try (NDManager manager = NDManager.newBaseManager(); LlamaDecoder decoder = LlamaDecoder.load(model, manager);
-             DecoderBundle.Instance instance = loaded.instantiate(decoder, manager)) {
+        try (NDManager manager = NDManager.newBaseManager();
+                LlamaDecoder decoder = LlamaDecoder.load(model, manager);
+                DecoderBundle.Instance instance = loaded.instantiate(decoder, manager)) {
             // what the engine holds serialises to exactly the bytes on disk
             assertEquals(loaded.tensors(), DecoderBundle.tensorsOf(instance.model()));
             // and scores what training measured for the front
-            try (NDManager scope = manager.newSubManager(); LoraAdapter folded = instance.model().fold(config, scope);
-                 BaseWeights base = QuantizedWeights.materialize(decoder, config)) {
-                assertEquals(point.validationLoss(), LanguageModelLoss.meanLoss(decoder, validation, base, folded), 1e-4);
+            try (NDManager scope = manager.newSubManager();
+                    LoraAdapter folded = instance.model().fold(config, scope);
+                    BaseWeights base = QuantizedWeights.materialize(decoder, config)) {
+                assertEquals(
+                        point.validationLoss(), LanguageModelLoss.meanLoss(decoder, validation, base, folded), 1e-4);
             }
 
             // written again and read back: the same folded adapter, bit for bit
             Path copy = dir.resolve("copy");
             DecoderBundle.write(copy, loaded.manifest(), DecoderBundle.tensorsOf(instance.model()));
             try (DecoderBundle.Instance again = DecoderBundle.read(copy).instantiate(decoder, manager);
-                 NDManager scope = manager.newSubManager();
-                 LoraAdapter a = instance.model().fold(config, scope); LoraAdapter b = again.model().fold(config, scope)) {
+                    NDManager scope = manager.newSubManager();
+                    LoraAdapter a = instance.model().fold(config, scope);
+                    LoraAdapter b = again.model().fold(config, scope)) {
                 for (LinearId id : a.matrices()) {
                     assertArrayEquals(a.a(id).toFloatArray(), b.a(id).toFloatArray(), 0f, id.weightName());
                     assertArrayEquals(a.b(id).toFloatArray(), b.b(id).toFloatArray(), 0f, id.weightName());
@@ -153,15 +177,19 @@ class DecoderBundleTest {
         assertTrue(e.getMessage().contains("is another model (its weights differ)"), e.getMessage());
 
         // another shape of model cannot even be instantiated
-        var wider = Pretraining.config(new Pretraining.Settings(384, 48, 2, 4, 2, 88, SEQ, 8, 80, 0, 1e-2f, 6, 0.0f, 1.0f,
-                11, 8, 20, 60_000), loaded.manifest().baseModel().vocabSize());
+        var wider = Pretraining.config(
+                new Pretraining.Settings(384, 48, 2, 4, 2, 88, SEQ, 8, 80, 0, 1e-2f, 6, 0.0f, 1.0f, 11, 8, 20, 60_000),
+                loaded.manifest().baseModel().vocabSize());
         try (NDManager manager = NDManager.newBaseManager()) {
             e = assertThrows(IllegalArgumentException.class, () -> loaded.instantiate(wider, manager));
             assertTrue(e.getMessage().contains("blocks of width 32"), e.getMessage());
         }
         // an encoder bundle reader names the kind it found
         e = assertThrows(IllegalArgumentException.class, () -> ModelBundle.read(bundle));
-        assertTrue(e.getMessage().contains("a decoder bundle (" + DecoderBundleManifest.FORMAT + "), expected coalora.bundle/v1"),
+        assertTrue(
+                e.getMessage()
+                        .contains(
+                                "a decoder bundle (" + DecoderBundleManifest.FORMAT + "), expected coalora.bundle/v1"),
                 e.getMessage());
     }
 
@@ -185,7 +213,9 @@ class DecoderBundleTest {
         DecoderBundle.write(partial, loaded.manifest(), fewer);
         try (NDManager manager = NDManager.newBaseManager()) {
             var config = ai.coalora.engine.decoder.LlamaConfig.read(model.resolve(HfCheckpoint.CONFIG));
-            e = assertThrows(IllegalArgumentException.class, () -> DecoderBundle.read(partial).instantiate(config, manager));
+            e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> DecoderBundle.read(partial).instantiate(config, manager));
             assertTrue(e.getMessage().contains("bundle lacks tensor " + missing), e.getMessage());
         }
     }
@@ -199,19 +229,28 @@ class DecoderBundleTest {
         Path out = dir.resolve("gguf");
         GgufDeployment.Written w;
         Map<String, GgufLoraFile.Pair> folded;
-        try (NDManager manager = NDManager.newBaseManager(); DecoderBundle.Instance instance = loaded.instantiate(checkpoint.config(), manager);
-             NDManager scope = manager.newSubManager(); LoraAdapter f = instance.model().fold(config, scope)) {
+        try (NDManager manager = NDManager.newBaseManager();
+                DecoderBundle.Instance instance = loaded.instantiate(checkpoint.config(), manager);
+                NDManager scope = manager.newSubManager();
+                LoraAdapter f = instance.model().fold(config, scope)) {
             w = GgufDeployment.write(checkpoint, tokenizer, config, GgufTypeMapping.K_QUANTS, instance, out);
             folded = GgufDeployment.pairs(f);
         }
-        System.out.printf("decoder bundle gguf: %.3f bits (gguf %.3f), model %d bytes, adapter %d bytes, fold %.2f ms, %.2f s%n",
+        System.out.printf(
+                "decoder bundle gguf: %.3f bits (gguf %.3f), model %d bytes, adapter %d bytes, fold %.2f ms, %.2f s%n",
                 w.averageBits(), w.ggufBitsPerWeight(), w.modelBytes(), w.adapterBytes(), w.foldMillis(), w.seconds());
         try (GgufReader reader = GgufReader.open(w.model())) {
-            assertEquals(HfCheckpoint.requiredShapes(checkpoint.config()).size(), reader.tensorInfos().size());
-            Set<String> names = reader.tensorInfos().stream().map(GgufReader.TensorInfo::name).collect(Collectors.toSet());
+            assertEquals(
+                    HfCheckpoint.requiredShapes(checkpoint.config()).size(),
+                    reader.tensorInfos().size());
+            Set<String> names = reader.tensorInfos().stream()
+                    .map(GgufReader.TensorInfo::name)
+                    .collect(Collectors.toSet());
             GgufLoraFile lora = GgufLoraFile.read(w.adapter());
             assertEquals(14, lora.pairs().size(), "7 matrices x 2 blocks");
-            assertTrue(names.containsAll(lora.pairs().keySet()), "adapter names " + lora.pairs().keySet() + " not all in " + names);
+            assertTrue(
+                    names.containsAll(lora.pairs().keySet()),
+                    "adapter names " + lora.pairs().keySet() + " not all in " + names);
             assertEquals(loaded.manifest().alpha(), lora.alpha());
             // back in HF layout, the adapter is exactly the folded one
             Map<String, GgufLoraFile.Pair> back = GgufDecoderExport.loraPairs(lora, checkpoint.config());
@@ -222,7 +261,9 @@ class DecoderBundleTest {
                 assertArrayEquals(folded.get(name).b(), back.get(name).b(), 0f, name);
             }
         }
-        assertEquals(checkpoint.config().numLayers(), GgufDecoderExport.read(w.model()).config().numLayers());
+        assertEquals(
+                checkpoint.config().numLayers(),
+                GgufDecoderExport.read(w.model()).config().numLayers());
     }
 
     private static void flipLastByte(Path file) throws Exception {

@@ -41,7 +41,9 @@ class DevicePackageTest {
     static ModelQuantConfig mixed() {
         List<ModelQuantConfig.Entry> entries = new ArrayList<>();
         for (int i = 0; i < specs.size(); i++) {
-            QuantConfig c = i % 2 == 0 ? new QuantConfig(2, 4, ai.coalora.engine.quant.ScaleType.FP16, 32, 64) : QuantConfig.integerOnly(4);
+            QuantConfig c = i % 2 == 0
+                    ? new QuantConfig(2, 4, ai.coalora.engine.quant.ScaleType.FP16, 32, 64)
+                    : QuantConfig.integerOnly(4);
             entries.add(new ModelQuantConfig.Entry(specs.get(i), c));
         }
         return new ModelQuantConfig(QuantizerKind.NF, entries);
@@ -50,7 +52,8 @@ class DevicePackageTest {
     @Test
     void denseParametersAreWhatTheModelHasBesidesItsMatrices() {
         long counted = 0;
-        for (String name : BertEncoder.denseParamNames(BertConfig.MINILM_L6)) counted += weights.get(name).data().length;
+        for (String name : BertEncoder.denseParamNames(BertConfig.MINILM_L6))
+            counted += weights.get(name).data().length;
         assertEquals(counted, DevicePackage.denseParameters(BertConfig.MINILM_L6));
         long quantizable = specs.stream().mapToLong(MatrixSpec::numel).sum();
         assertEquals(22_565_376, counted + quantizable, "all-MiniLM-L6-v2 without its pooler: 22.6M parameters");
@@ -64,8 +67,13 @@ class DevicePackageTest {
         long budgeted = DevicePackage.weightBytes(BertConfig.MINILM_L6, config);
         long files = packed.length + dense.length;
         // the files add only headers (safetensors JSON, per-matrix packing header): under 0.1% here
-        assertTrue(files >= budgeted && files - budgeted < budgeted / 1000, files + " bytes of files vs " + budgeted + " budgeted");
-        assertEquals(config.averageBits(), (budgeted - 4 * DevicePackage.denseParameters(BertConfig.MINILM_L6)) * 8.0 / config.totalNumel(), 0.01);
+        assertTrue(
+                files >= budgeted && files - budgeted < budgeted / 1000,
+                files + " bytes of files vs " + budgeted + " budgeted");
+        assertEquals(
+                config.averageBits(),
+                (budgeted - 4 * DevicePackage.denseParameters(BertConfig.MINILM_L6)) * 8.0 / config.totalNumel(),
+                0.01);
     }
 
     @Test
@@ -74,8 +82,14 @@ class DevicePackageTest {
         DevicePackage.Unpacked back = DevicePackage.unpack(DevicePackage.packedBase(weights, config));
         assertEquals(config, back.config());
         for (ModelQuantConfig.Entry e : config.matrices()) {
-            float[] expected = Quantizer.fakeQuantize(weights.get(e.matrix().name()).data(), e.matrix().rows(), e.matrix().cols(), e.config(), config.quantizer());
-            assertArrayEquals(expected, back.matrices().get(e.matrix().name()), e.matrix().name());
+            float[] expected = Quantizer.fakeQuantize(
+                    weights.get(e.matrix().name()).data(),
+                    e.matrix().rows(),
+                    e.matrix().cols(),
+                    e.config(),
+                    config.quantizer());
+            assertArrayEquals(
+                    expected, back.matrices().get(e.matrix().name()), e.matrix().name());
         }
     }
 
@@ -84,7 +98,10 @@ class DevicePackageTest {
         ModelQuantConfig config = mixed();
         byte[] a = DevicePackage.packedBase(weights, config), b = DevicePackage.packedBase(weights, config);
         assertArrayEquals(a, b, "same configuration, same bytes: content addressing stores it once");
-        assertNotEquals(config.configId(), ModelQuantConfig.uniform(specs, QuantConfig.integerOnly(4), QuantizerKind.NF).configId());
+        assertNotEquals(
+                config.configId(),
+                ModelQuantConfig.uniform(specs, QuantConfig.integerOnly(4), QuantizerKind.NF)
+                        .configId());
         byte[] truncated = Arrays.copyOf(a, a.length - 100);
         assertThrows(IllegalArgumentException.class, () -> DevicePackage.unpack(truncated));
     }
@@ -93,7 +110,8 @@ class DevicePackageTest {
     void adapterBytesCountBothFactorsAndTheHead() {
         ModelQuantConfig config = mixed();
         long rank16 = DevicePackage.adapterBytes(16, config, BertConfig.MINILM_L6, 2);
-        long perMatrix = specs.stream().mapToLong(s -> 16L * (s.rows() + s.cols())).sum();
+        long perMatrix =
+                specs.stream().mapToLong(s -> 16L * (s.rows() + s.cols())).sum();
         assertEquals(4 * (perMatrix + 2 * 384 + 2), rank16);
     }
 }

@@ -20,8 +20,17 @@ class PhaseTimerTest {
         timer.mark(PhaseTimer.LOADING);
         Thread.sleep(60);
         // the trainer reports 0.02 s of measuring in each of its two epochs
-        timer.markTraining(new CoaTrainer.Result(List.of(new CoaTrainer.EpochReport(1, 0.5, 4, 0.02, 0.02, Map.of()),
-                new CoaTrainer.EpochReport(2, 0.4, 4, 0.01, 0.02, Map.of())), List.of(), Set.of(), 0.06, 0, 0, 0, 0));
+        timer.markTraining(new CoaTrainer.Result(
+                List.of(
+                        new CoaTrainer.EpochReport(1, 0.5, 4, 0.02, 0.02, Map.of()),
+                        new CoaTrainer.EpochReport(2, 0.4, 4, 0.01, 0.02, Map.of())),
+                List.of(),
+                Set.of(),
+                0.06,
+                0,
+                0,
+                0,
+                0));
         Thread.sleep(10);
         timer.mark(PhaseTimer.LOADING); // a phase marked twice adds up
         double wall = (System.nanoTime() - start) / 1e9;

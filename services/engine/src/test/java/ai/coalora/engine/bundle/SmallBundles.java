@@ -19,14 +19,23 @@ final class SmallBundles {
      */
     static TaskData sentiment(int validation, int test) {
         TaskData all = Tasks.builtin("sentiment");
-        return new TaskData(all.name(), all.labels(), all.train().subList(0, 256), all.validation().subList(0, validation),
-                all.test().subList(0, test), all.sourceSha256());
+        return new TaskData(
+                all.name(),
+                all.labels(),
+                all.train().subList(0, 256),
+                all.validation().subList(0, validation),
+                all.test().subList(0, test),
+                all.sourceSha256());
     }
 
     /** One epoch, batch and clipping as the defaults, LoRA r = 16, alpha = 32, 2 configurations per step. */
     static CoaSettings settings(float learningRate, float weightDecay) {
         FineTuneSettings d = FineTuneSettings.defaults();
-        return new CoaSettings(new FineTuneSettings(1, d.batchSize(), learningRate, weightDecay, d.clipNorm(), d.seed(), new LoraSpec(16, 32)),
-                2, true, CoaSettings.DEFAULT_CACHE_CAPACITY);
+        return new CoaSettings(
+                new FineTuneSettings(
+                        1, d.batchSize(), learningRate, weightDecay, d.clipNorm(), d.seed(), new LoraSpec(16, 32)),
+                2,
+                true,
+                CoaSettings.DEFAULT_CACHE_CAPACITY);
     }
 }

@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.io.Safetensors.Tensor;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.model.QuantizedWeights;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantConfig;
@@ -31,14 +31,19 @@ class UntrainedBundleTest {
             TaskData task = SmallBundles.sentiment(16, 0);
             ModelQuantConfig three = uniform(model, 3), four = uniform(model, 4);
             BundleTraining training = new BundleTraining(SmallBundles.settings(1e-3f, 0.01f), 2, 1, 1, 16);
-            BundleManifest m = training.untrained(model, task, SmallBundles.MAX_LENGTH, List.of(four, three, four), dir.resolve("b"));
+            BundleManifest m = training.untrained(
+                    model, task, SmallBundles.MAX_LENGTH, List.of(four, three, four), dir.resolve("b"));
 
             ModelBundle.Loaded loaded = ModelBundle.read(dir.resolve("b"));
             assertEquals(m, loaded.manifest(), "reads back as written");
-            assertEquals(List.of(three.configId(), four.configId()), m.front().stream().map(p -> p.quantConfig().configId()).toList(),
+            assertEquals(
+                    List.of(three.configId(), four.configId()),
+                    m.front().stream().map(p -> p.quantConfig().configId()).toList(),
                     "each configuration once, in average-bits order");
             for (BundleManifest.FrontPoint p : m.front()) {
-                assertTrue(p.validationAccuracy() >= 0 && p.validationAccuracy() <= 1, "accuracy " + p.validationAccuracy());
+                assertTrue(
+                        p.validationAccuracy() >= 0 && p.validationAccuracy() <= 1,
+                        "accuracy " + p.validationAccuracy());
                 assertTrue(p.validationLoss() > 0 && Double.isFinite(p.validationLoss()), "loss " + p.validationLoss());
             }
             assertEquals(0, m.training().epochs());
@@ -58,14 +63,19 @@ class UntrainedBundleTest {
             assertEquals(QuantizedWeights.matrixSpecs(model.encoder()).size(), bs, "one B per adapted matrix");
 
             // a configuration of other matrices is refused before anything is written
-            ModelQuantConfig partial = new ModelQuantConfig(QuantizerKind.NF, three.matrices().subList(1, three.matrices().size()));
-            assertThrows(IllegalArgumentException.class,
-                    () -> training.untrained(model, task, SmallBundles.MAX_LENGTH, List.of(partial), dir.resolve("refused")));
+            ModelQuantConfig partial = new ModelQuantConfig(
+                    QuantizerKind.NF,
+                    three.matrices().subList(1, three.matrices().size()));
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> training.untrained(
+                            model, task, SmallBundles.MAX_LENGTH, List.of(partial), dir.resolve("refused")));
             assertFalse(Files.exists(dir.resolve("refused")));
         }
     }
 
     static ModelQuantConfig uniform(PretrainedModel model, int bits) {
-        return ModelQuantConfig.uniform(QuantizedWeights.matrixSpecs(model.encoder()), QuantConfig.integerOnly(bits), QuantizerKind.NF);
+        return ModelQuantConfig.uniform(
+                QuantizedWeights.matrixSpecs(model.encoder()), QuantConfig.integerOnly(bits), QuantizerKind.NF);
     }
 }

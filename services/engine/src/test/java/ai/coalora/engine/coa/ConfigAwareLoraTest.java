@@ -53,7 +53,9 @@ class ConfigAwareLoraTest {
     }
 
     @AfterAll
-    static void close() { model.close(); }
+    static void close() {
+        model.close();
+    }
 
     static ModelQuantConfig uniform(QuantConfig c) {
         return ModelQuantConfig.uniform(specs, c, QuantizerKind.NF);
@@ -72,8 +74,12 @@ class ConfigAwareLoraTest {
             blockAndRole.add(fields.get(i).block() + "/" + fields.get(i).role());
         }
         assertEquals(36, blockAndRole.size(), "two matrices share a (block, role) input");
-        assertEquals(Set.of(0, 1, 2, 3, 4, 5), fields.stream().map(ConfigFields::block).collect(Collectors.toSet()));
-        assertEquals(Role.Architecture.ENCODER.roles().size(), fields.stream().map(ConfigFields::role).distinct().count());
+        assertEquals(
+                Set.of(0, 1, 2, 3, 4, 5),
+                fields.stream().map(ConfigFields::block).collect(Collectors.toSet()));
+        assertEquals(
+                Role.Architecture.ENCODER.roles().size(),
+                fields.stream().map(ConfigFields::role).distinct().count());
         ConfigFields f = ConfigFields.of(new LinearId(4, Role.OUTPUT), new QuantConfig(8, 2, ScaleType.FP32, 16, 256));
         assertEquals(new ConfigFields(3, 0, 2, 0, 2, 4, 5), f);
     }
@@ -81,9 +87,14 @@ class ConfigAwareLoraTest {
     @Test
     void mixingStartsAtIdentityAndDependsOnTheInputs() {
         try (NDManager scope = model.encoder().manager().newSubManager();
-             ConfigAwareNetwork net = ConfigAwareNetwork.initialize(16, 6, 6, 3, scope)) {
+                ConfigAwareNetwork net = ConfigAwareNetwork.initialize(16, 6, 6, 3, scope)) {
             NDArray m = net.mixing(ConfigAwareNetwork.fieldsOf(uniform(QuantConfig.integerOnly(2))), scope);
-            assertEquals(List.of(36L, 16L, 16L), List.of(m.getShape().get(0), m.getShape().get(1), m.getShape().get(2)));
+            assertEquals(
+                    List.of(36L, 16L, 16L),
+                    List.of(
+                            m.getShape().get(0),
+                            m.getShape().get(1),
+                            m.getShape().get(2)));
             float offIdentity = m.sub(scope.eye(16)).abs().max().getFloat();
             assertTrue(offIdentity < 0.05f, "M should start near I, max |M - I| = " + offIdentity);
             assertTrue(offIdentity > 0f, "the last layer is near zero, not zero: inputs must still matter");
@@ -96,24 +107,29 @@ class ConfigAwareLoraTest {
     @Test
     void blindControlIgnoresTheConfigurationButNotTheMatrix() {
         try (NDManager scope = model.encoder().manager().newSubManager();
-             ConfigAwareNetwork net = ConfigAwareNetwork.initialize(16, 6, 6, 3, ThetaSettings.defaults().withInputs(ConfigInputs.BLIND), scope)) {
+                ConfigAwareNetwork net = ConfigAwareNetwork.initialize(
+                        16, 6, 6, 3, ThetaSettings.defaults().withInputs(ConfigInputs.BLIND), scope)) {
             NDArray two = net.mixing(ConfigAwareNetwork.fieldsOf(uniform(QuantConfig.integerOnly(2))), scope);
             NDArray eight = net.mixing(ConfigAwareNetwork.fieldsOf(uniform(QuantConfig.integerOnly(8))), scope);
             assertEquals(0f, two.sub(eight).abs().max().getFloat(), 0f, "the blind network read the configuration");
-            assertTrue(two.get(0).sub(two.get(6)).abs().max().getFloat() > 0f, "the blind network must still read block and role");
+            assertTrue(
+                    two.get(0).sub(two.get(6)).abs().max().getFloat() > 0f,
+                    "the blind network must still read block and role");
         }
     }
 
     @Test
     void continuousFeaturesSeparateLayoutsAndStayBounded() {
-        float[] integer3 = ConfigAwareNetwork.continuousFeatures(ConfigFields.of(LinearId.parse(specs.get(0).name()), QuantConfig.integerOnly(3)));
-        float[] optimal3 = ConfigAwareNetwork.continuousFeatures(ConfigFields.of(LinearId.parse(specs.get(0).name()),
-                new QuantConfig(3, 4, ScaleType.FP16, 32, 64)));
+        float[] integer3 = ConfigAwareNetwork.continuousFeatures(
+                ConfigFields.of(LinearId.parse(specs.get(0).name()), QuantConfig.integerOnly(3)));
+        float[] optimal3 = ConfigAwareNetwork.continuousFeatures(
+                ConfigFields.of(LinearId.parse(specs.get(0).name()), new QuantConfig(3, 4, ScaleType.FP16, 32, 64)));
         assertEquals(ConfigAwareNetwork.CONTINUOUS_FEATURES, integer3.length);
         assertNotEquals(integer3[0], optimal3[0], "bits per weight must differ");
         assertEquals(integer3[1], optimal3[1], "same weight bits");
         for (QuantConfig c : QuantConfig.all()) {
-            for (float x : ConfigAwareNetwork.continuousFeatures(ConfigFields.of(LinearId.parse(specs.get(0).name()), c))) {
+            for (float x : ConfigAwareNetwork.continuousFeatures(
+                    ConfigFields.of(LinearId.parse(specs.get(0).name()), c))) {
                 assertTrue(Math.abs(x) <= 1.3f, c + " gives feature " + x);
             }
         }
@@ -122,21 +138,29 @@ class ConfigAwareLoraTest {
     @Test
     void networkLoadsBackExactlyAndRejectsWrongParameters() {
         try (NDManager scope = model.encoder().manager().newSubManager();
-             ConfigAwareNetwork net = ConfigAwareNetwork.initialize(8, 6, 6, 5, scope)) {
+                ConfigAwareNetwork net = ConfigAwareNetwork.initialize(8, 6, 6, 5, scope)) {
             Map<String, float[]> values = new HashMap<>();
             net.parameters().forEach((k, v) -> values.put(k, v.toFloatArray()));
             try (ConfigAwareNetwork copy = ConfigAwareNetwork.of(8, 6, 6, values, scope)) {
                 copy.parameters().forEach((k, v) -> assertTrue(Arrays.equals(values.get(k), v.toFloatArray()), k));
             }
-            try (ConfigAwareNetwork continuous = ConfigAwareNetwork.initialize(8, 6, 6, 5,
-                    ThetaSettings.defaults().withInputs(ConfigInputs.FIELDS_AND_CONTINUOUS), scope)) {
+            try (ConfigAwareNetwork continuous = ConfigAwareNetwork.initialize(
+                    8, 6, 6, 5, ThetaSettings.defaults().withInputs(ConfigInputs.FIELDS_AND_CONTINUOUS), scope)) {
                 Map<String, float[]> c = new HashMap<>();
                 continuous.parameters().forEach((k, v) -> c.put(k, v.toFloatArray()));
                 // the continuous projection in the tensors is what makes a loaded network read continuous inputs
                 try (ConfigAwareNetwork copy = ConfigAwareNetwork.of(8, 6, 6, c, scope)) {
                     assertEquals(ConfigInputs.FIELDS_AND_CONTINUOUS, copy.inputs());
                     List<ConfigFields> fields = ConfigAwareNetwork.fieldsOf(uniform(QuantConfig.integerOnly(3)));
-                    assertEquals(0f, continuous.mixing(fields, scope).sub(copy.mixing(fields, scope)).abs().max().getFloat(), 0f);
+                    assertEquals(
+                            0f,
+                            continuous
+                                    .mixing(fields, scope)
+                                    .sub(copy.mixing(fields, scope))
+                                    .abs()
+                                    .max()
+                                    .getFloat(),
+                            0f);
                 }
             }
             values.put("hidden.bias", new float[3]);
@@ -149,20 +173,24 @@ class ConfigAwareLoraTest {
     @Test
     void foldedAdapterGivesTheSameOutputsAsTheUnfoldedOne() {
         try (NDManager scope = model.encoder().manager().newSubManager();
-             ConfigAwareLora coa = ConfigAwareLora.initialize(model.encoder(), new LoraSpec(8, 16), 11, true, scope)) {
+                ConfigAwareLora coa =
+                        ConfigAwareLora.initialize(model.encoder(), new LoraSpec(8, 16), 11, true, scope)) {
             // move away from the init (B = 0, M ~ I), where folding would be trivially exact
             for (NDArray p : coa.parameters()) p.addi(scope.randomNormal(0f, 0.05f, p.getShape(), p.getDataType()));
             ModelQuantConfig config = uniform(new QuantConfig(3, 4, ScaleType.FP16, 32, 64));
-            TokenBatch batch = TokenBatch.of(model.tokenizer().encodeAll(List.of("a fine day", "not good at all, sadly")), scope);
+            TokenBatch batch =
+                    TokenBatch.of(model.tokenizer().encodeAll(List.of("a fine day", "not good at all, sadly")), scope);
             try (QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), 1);
-                 LoraAdapter folded = coa.fold(config, scope)) {
+                    LoraAdapter folded = coa.fold(config, scope)) {
                 NDArray unfolded = model.encoder().forward(batch, cache.get(config), coa.adapterFor(config, scope));
                 NDArray viaFolded = model.encoder().forward(batch, cache.get(config), folded);
                 NDArray plain = model.encoder().forward(batch, cache.get(config), null);
                 float diff = unfolded.sub(viaFolded).abs().max().getFloat();
                 float effect = unfolded.sub(plain).abs().max().getFloat();
                 float scale = unfolded.abs().max().getFloat();
-                System.out.printf("fold: max |unfolded - folded| = %.2e (outputs up to %.2f), adapter effect %.2e%n", diff, scale, effect);
+                System.out.printf(
+                        "fold: max |unfolded - folded| = %.2e (outputs up to %.2f), adapter effect %.2e%n",
+                        diff, scale, effect);
                 assertTrue(effect > 0.1f, "the adapter must change the output for the test to mean anything");
                 // same math, different float32 association ((x A^T) M^T vs x (M A)^T) through 6 blocks
                 assertTrue(diff < 2e-5f * scale, "folded adapter differs by " + diff);
@@ -178,17 +206,26 @@ class ConfigAwareLoraTest {
     @Test
     void jointTrainingLearnsAndTrainsTheNetwork() {
         TaskData task = Tasks.builtin("sentiment");
-        EncodedExamples train = EncodedExamples.of(model.tokenizer(), task.train().subList(0, 256));
-        EncodedExamples eval = EncodedExamples.of(model.tokenizer(), task.validation().subList(0, 64));
-        List<ModelQuantConfig> set = List.of(uniform(QuantConfig.integerOnly(2)), uniform(QuantConfig.integerOnly(3)),
+        EncodedExamples train =
+                EncodedExamples.of(model.tokenizer(), task.train().subList(0, 256));
+        EncodedExamples eval =
+                EncodedExamples.of(model.tokenizer(), task.validation().subList(0, 64));
+        List<ModelQuantConfig> set = List.of(
+                uniform(QuantConfig.integerOnly(2)),
+                uniform(QuantConfig.integerOnly(3)),
                 uniform(QuantConfig.integerOnly(4)));
-        CoaSettings settings = CoaSettings.defaults().withTraining(FineTuneSettings.defaults().withEpochs(2));
+        CoaSettings settings =
+                CoaSettings.defaults().withTraining(FineTuneSettings.defaults().withEpochs(2));
         try (NDManager scope = model.encoder().manager().newSubManager();
-             ClassifierHead head = new ClassifierHead(384, 2, 1, scope);
-             ConfigAwareLora coa = ConfigAwareLora.initialize(model.encoder(), settings.training().lora(), 2, true, scope);
-             QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), 8)) {
+                ClassifierHead head = new ClassifierHead(384, 2, 1, scope);
+                ConfigAwareLora coa = ConfigAwareLora.initialize(
+                        model.encoder(), settings.training().lora(), 2, true, scope);
+                QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), 8)) {
             float[] outBefore = coa.network().parameters().get("out.weight").toFloatArray();
-            CoaTrainer trainer = new CoaTrainer(new ClassificationObjective(new SentenceClassifier(model.encoder(), head), train, eval), coa, cache);
+            CoaTrainer trainer = new CoaTrainer(
+                    new ClassificationObjective(new SentenceClassifier(model.encoder(), head), train, eval),
+                    coa,
+                    cache);
             double lossBefore = trainer.loss(set.get(0));
             CoaTrainer.Result r = trainer.train(settings, set, TrainingSetPolicy.frozen(), Progress.NONE);
             double lossAfter = trainer.loss(set.get(0));
@@ -197,17 +234,30 @@ class ConfigAwareLoraTest {
             LinearId first = coa.lora().matrices().iterator().next();
             float foldedVsIdentity;
             try (LoraAdapter folded = coa.fold(set.get(0), scope)) {
-                foldedVsIdentity = maxDiff(folded.a(first).toFloatArray(), coa.lora().a(first).toFloatArray())
+                foldedVsIdentity = maxDiff(
+                                folded.a(first).toFloatArray(),
+                                coa.lora().a(first).toFloatArray())
                         / coa.lora().a(first).abs().max().getFloat();
             }
-            System.out.printf("CoA-LoRA 2 epochs x 256 examples x 2 configs/step: eval loss %.3f -> %.3f, %.1f s; gradient norms %s; "
-                    + "||M - I|| %.4f, spread %.3f; folded A vs A (M = I): max relative difference %.4f%n",
-                    lossBefore, lossAfter, r.seconds(), norms, stats.distanceFromIdentity(), stats.spread(), foldedVsIdentity);
+            System.out.printf(
+                    "CoA-LoRA 2 epochs x 256 examples x 2 configs/step: eval loss %.3f -> %.3f, %.1f s; gradient norms %s; "
+                            + "||M - I|| %.4f, spread %.3f; folded A vs A (M = I): max relative difference %.4f%n",
+                    lossBefore,
+                    lossAfter,
+                    r.seconds(),
+                    norms,
+                    stats.distanceFromIdentity(),
+                    stats.spread(),
+                    foldedVsIdentity);
             assertTrue(lossAfter < lossBefore - 0.05, "eval loss " + lossBefore + " -> " + lossAfter);
             assertTrue(r.epochs().get(1).trainLoss() < r.epochs().get(0).trainLoss());
             assertEquals(Set.copyOf(set), r.trainedOn(), "every configuration of the set is trained on");
             assertEquals(3, r.materializations(), "each configuration quantized once, then cached");
-            assertNotEquals(0f, maxDiff(outBefore, coa.network().parameters().get("out.weight").toFloatArray()),
+            assertNotEquals(
+                    0f,
+                    maxDiff(
+                            outBefore,
+                            coa.network().parameters().get("out.weight").toFloatArray()),
                     "the configuration-aware network received no gradient");
             // the method is not inert: theta gets a gradient, M moves away from I and differs between configurations,
             // and the adapter a device receives is not the one folded with M = I
@@ -222,24 +272,36 @@ class ConfigAwareLoraTest {
     @Test
     void thetaStartsLateAndAtItsOwnRate() {
         TaskData task = Tasks.builtin("sentiment");
-        EncodedExamples train = EncodedExamples.of(model.tokenizer(), task.train().subList(0, 64));
-        EncodedExamples eval = EncodedExamples.of(model.tokenizer(), task.validation().subList(0, 16));
+        EncodedExamples train =
+                EncodedExamples.of(model.tokenizer(), task.train().subList(0, 64));
+        EncodedExamples eval =
+                EncodedExamples.of(model.tokenizer(), task.validation().subList(0, 16));
         List<ModelQuantConfig> set = List.of(uniform(QuantConfig.integerOnly(2)), uniform(QuantConfig.integerOnly(3)));
         FineTuneSettings oneEpoch = FineTuneSettings.defaults().withEpochs(1);
         for (double start : new double[] {0.0, 0.99}) {
-            CoaSettings settings = CoaSettings.defaults().withTraining(oneEpoch)
-                    .withTheta(ThetaSettings.defaults().withStartFraction(start).withInputs(ConfigInputs.FIELDS_AND_CONTINUOUS));
+            CoaSettings settings = CoaSettings.defaults()
+                    .withTraining(oneEpoch)
+                    .withTheta(ThetaSettings.defaults()
+                            .withStartFraction(start)
+                            .withInputs(ConfigInputs.FIELDS_AND_CONTINUOUS));
             try (NDManager scope = model.encoder().manager().newSubManager();
-                 ClassifierHead head = new ClassifierHead(384, 2, 1, scope);
-                 ConfigAwareLora coa = ConfigAwareLora.initialize(model.encoder(), oneEpoch.lora(), 2, settings.theta(), scope);
-                 QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), 2)) {
+                    ClassifierHead head = new ClassifierHead(384, 2, 1, scope);
+                    ConfigAwareLora coa =
+                            ConfigAwareLora.initialize(model.encoder(), oneEpoch.lora(), 2, settings.theta(), scope);
+                    QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), 2)) {
                 Map<String, float[]> before = new HashMap<>();
                 coa.network().parameters().forEach((k, v) -> before.put(k, v.toFloatArray()));
-                new CoaTrainer(new ClassificationObjective(new SentenceClassifier(model.encoder(), head), train, eval), coa, cache)
+                new CoaTrainer(
+                                new ClassificationObjective(new SentenceClassifier(model.encoder(), head), train, eval),
+                                coa,
+                                cache)
                         .train(settings, set, TrainingSetPolicy.frozen(), Progress.NONE);
                 float moved = 0;
-                for (var e : coa.network().parameters().entrySet()) moved = Math.max(moved, maxDiff(before.get(e.getKey()), e.getValue().toFloatArray()));
-                // 64 examples, batch 32: 2 steps; a start at 99% of them leaves theta untouched (no decay either: rate 0)
+                for (var e : coa.network().parameters().entrySet())
+                    moved = Math.max(
+                            moved, maxDiff(before.get(e.getKey()), e.getValue().toFloatArray()));
+                // 64 examples, batch 32: 2 steps; a start at 99% of them leaves theta untouched (no decay either: rate
+                // 0)
                 if (start == 0) assertTrue(moved > 0, "theta must train from the first step");
                 else assertEquals(0f, moved, "theta must not move before its start");
             }
@@ -249,7 +311,8 @@ class ConfigAwareLoraTest {
     @Test
     void scheduleUsesEveryConfigurationWithDistinctPicksAndBoundedWorkingSets() {
         List<ModelQuantConfig> set = new ArrayList<>();
-        for (int b : QuantConfig.WEIGHT_BITS) for (int b0 : QuantConfig.SCALE_BITS) set.add(uniform(new QuantConfig(b, b0, ScaleType.FP16, 64, 256)));
+        for (int b : QuantConfig.WEIGHT_BITS)
+            for (int b0 : QuantConfig.SCALE_BITS) set.add(uniform(new QuantConfig(b, b0, ScaleType.FP16, 64, 256)));
         List<List<ModelQuantConfig>> plan = CoaTrainer.schedule(set, 40, 2, 5, new Random(1));
         assertEquals(40, plan.size());
         Set<ModelQuantConfig> used = new HashSet<>();
@@ -266,7 +329,9 @@ class ConfigAwareLoraTest {
             assertTrue(working.size() <= 5, "working set of quarter " + q + " has " + working.size());
         }
         // a set smaller than k per chunk must not hang
-        assertEquals(3, CoaTrainer.schedule(set.subList(0, 3), 3, 2, 2, new Random(2)).size());
+        assertEquals(
+                3,
+                CoaTrainer.schedule(set.subList(0, 3), 3, 2, 2, new Random(2)).size());
     }
 
     private static float maxDiff(float[] a, float[] b) {

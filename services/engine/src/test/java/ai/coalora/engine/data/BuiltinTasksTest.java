@@ -41,7 +41,9 @@ class BuiltinTasksTest {
         assertEquals(604, task.validation().size());
         assertEquals(1210, task.test().size());
         assertEquals(1896, all(task).filter(e -> e.label() == 1).count());
-        assertTrue(all(task).noneMatch(e -> e.text().startsWith("From ") || e.text().startsWith("Return-Path:")),
+        assertTrue(
+                all(task)
+                        .noneMatch(e -> e.text().startsWith("From ") || e.text().startsWith("Return-Path:")),
                 "routing headers are stripped");
         assertTrue(all(task).allMatch(e -> !e.text().isBlank()));
     }
@@ -63,7 +65,9 @@ class BuiltinTasksTest {
             // (the SpamAssassin corpus has a few hundred duplicated emails, the review sets a handful).
             Map<String, Long> copies = all(a).collect(Collectors.groupingBy(Example::text, Collectors.counting()));
             Set<String> train = a.train().stream().map(Example::text).collect(Collectors.toSet());
-            Stream.concat(a.validation().stream(), a.test().stream()).map(Example::text).filter(train::contains)
+            Stream.concat(a.validation().stream(), a.test().stream())
+                    .map(Example::text)
+                    .filter(train::contains)
                     .forEach(t -> assertTrue(copies.get(t) > 1, name + ": a unique text is in two splits"));
         }
     }
@@ -82,7 +86,8 @@ class BuiltinTasksTest {
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> Tasks.builtin("sentiment"));
             assertTrue(e.getMessage().contains("scripts/fetch-data.sh"), e.getMessage());
         } finally {
-            if (old == null) System.clearProperty("coalora.cache"); else System.setProperty("coalora.cache", old);
+            if (old == null) System.clearProperty("coalora.cache");
+            else System.setProperty("coalora.cache", old);
         }
         assertFalse(Tasks.builtin("sentiment").train().isEmpty());
     }
@@ -92,7 +97,12 @@ class BuiltinTasksTest {
     }
 
     private static void printSizes(TaskData task) {
-        System.out.printf("%s: train %d, validation %d, test %d (sha256 %s)%n", task.name(),
-                task.train().size(), task.validation().size(), task.test().size(), task.sourceSha256());
+        System.out.printf(
+                "%s: train %d, validation %d, test %d (sha256 %s)%n",
+                task.name(),
+                task.train().size(),
+                task.validation().size(),
+                task.test().size(),
+                task.sourceSha256());
     }
 }

@@ -2,8 +2,8 @@ package ai.coalora.engine.data;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -26,13 +26,14 @@ class LmCorpusTest {
             assertTrue(e.getMessage().contains("scripts/fetch-data.sh"), e.getMessage());
             assertTrue(e.getMessage().contains("moby-dick-0.2.3"), e.getMessage());
         } finally {
-            if (old == null) System.clearProperty("coalora.cache"); else System.setProperty("coalora.cache", old);
+            if (old == null) System.clearProperty("coalora.cache");
+            else System.setProperty("coalora.cache", old);
         }
     }
 
     void needsData() {
-        assumeTrue(LmCorpus.isFetched(),
-                "LM corpus not in the cache: run scripts/fetch-data.sh (skipping LmCorpusTest)");
+        assumeTrue(
+                LmCorpus.isFetched(), "LM corpus not in the cache: run scripts/fetch-data.sh (skipping LmCorpusTest)");
     }
 
     @Test
@@ -41,7 +42,8 @@ class LmCorpusTest {
         LmCorpus c = LmCorpus.load();
         long mobyTrain = count(c.train(), "moby-dick"), mobyHeld = count(c.heldOut(), "moby-dick");
         long sotuTrain = count(c.train(), "sotu"), sotuHeld = count(c.heldOut(), "sotu");
-        System.out.printf("LmCorpus: moby-dick %d train / %d held-out, sotu %d / %d; %.2f MB train, %.2f MB held-out; sha256 %s%n",
+        System.out.printf(
+                "LmCorpus: moby-dick %d train / %d held-out, sotu %d / %d; %.2f MB train, %.2f MB held-out; sha256 %s%n",
                 mobyTrain, mobyHeld, sotuTrain, sotuHeld, mb(c.train()), mb(c.heldOut()), c.sourceSha256());
         // 138 Moby-Dick sections (etymology, extracts, 135 chapters, epilogue), 233 addresses 1790-2021
         assertEquals(125, mobyTrain);
@@ -52,7 +54,9 @@ class LmCorpusTest {
         assertTrue(c.train().stream().noneMatch(d -> d.text().isBlank()));
         Set<String> trainIds = new HashSet<>();
         c.train().forEach(d -> trainIds.add(d.source() + "/" + d.id()));
-        assertTrue(c.heldOut().stream().noneMatch(d -> trainIds.contains(d.source() + "/" + d.id())), "split is by document");
+        assertTrue(
+                c.heldOut().stream().noneMatch(d -> trainIds.contains(d.source() + "/" + d.id())),
+                "split is by document");
         assertTrue(c.train().stream().anyMatch(d -> d.text().startsWith("Loomings.\n\nCall me Ishmael."))
                 || c.heldOut().stream().anyMatch(d -> d.text().startsWith("Loomings.\n\nCall me Ishmael.")));
     }
@@ -79,6 +83,9 @@ class LmCorpusTest {
     }
 
     private static double mb(List<LmCorpus.Document> docs) {
-        return docs.stream().mapToLong(d -> d.text().getBytes(StandardCharsets.UTF_8).length).sum() / 1e6;
+        return docs.stream()
+                        .mapToLong(d -> d.text().getBytes(StandardCharsets.UTF_8).length)
+                        .sum()
+                / 1e6;
     }
 }

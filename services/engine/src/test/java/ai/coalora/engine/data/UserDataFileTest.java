@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class UserDataFileTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void csvWithQuotedCommasQuotesAndNewlines() throws IOException {
@@ -33,7 +34,10 @@ class UserDataFileTest {
         assertEquals(List.of("neg", "pos"), task.labels());
         List<String> texts = all(task).stream().map(Example::text).sorted().toList();
         assertEquals(List.of("Great, really great", "She said \"meh\"", "line one\nline two", "plain text"), texts);
-        Example great = all(task).stream().filter(e -> e.text().startsWith("Great")).findFirst().orElseThrow();
+        Example great = all(task).stream()
+                .filter(e -> e.text().startsWith("Great"))
+                .findFirst()
+                .orElseThrow();
         assertEquals(1, great.label());
         assertEquals(Sha256.of(file), task.sourceSha256());
     }
@@ -55,10 +59,20 @@ class UserDataFileTest {
     @Test
     void seededSplitIs70_10_20AndDeterministic() throws IOException {
         StringBuilder csv = new StringBuilder("text,label\n");
-        for (int i = 0; i < 100; i++) csv.append("text number ").append(i).append(',').append(i % 3 == 0 ? "a" : "b").append('\n');
+        for (int i = 0; i < 100; i++)
+            csv.append("text number ")
+                    .append(i)
+                    .append(',')
+                    .append(i % 3 == 0 ? "a" : "b")
+                    .append('\n');
         Path file = write("many.csv", csv.toString());
         TaskData first = Tasks.fromFile(DataFileOptions.of(file));
-        assertEquals(List.of(70, 10, 20), List.of(first.train().size(), first.validation().size(), first.test().size()));
+        assertEquals(
+                List.of(70, 10, 20),
+                List.of(
+                        first.train().size(),
+                        first.validation().size(),
+                        first.test().size()));
         assertEquals(first, Tasks.fromFile(DataFileOptions.of(file)));
         TaskData otherSeed = Tasks.fromFile(new DataFileOptions(file, "text", "label", null, null, 7));
         assertTrue(!first.train().equals(otherSeed.train()), "the seed changes the split");
@@ -84,10 +98,17 @@ class UserDataFileTest {
         Path good = write("good.csv", "text,label\nhi,pos\nho,neg\n");
         TaskData task = Tasks.fromFile(new DataFileOptions(good, "text", "label", null, List.of("pos", "neg"), 42));
         assertEquals(List.of("pos", "neg"), task.labels());
-        assertEquals(0, all(task).stream().filter(e -> e.text().equals("hi")).findFirst().orElseThrow().label());
+        assertEquals(
+                0,
+                all(task).stream()
+                        .filter(e -> e.text().equals("hi"))
+                        .findFirst()
+                        .orElseThrow()
+                        .label());
 
         Path bad = write("bad.csv", "text,label\nhi,pos\nho,neutral\nhu,neg\n");
-        DataFormatException e = assertThrows(DataFormatException.class,
+        DataFormatException e = assertThrows(
+                DataFormatException.class,
                 () -> Tasks.fromFile(new DataFileOptions(bad, "text", "label", null, List.of("pos", "neg"), 42)));
         assertProblems(e, bad + ":3: unknown label 'neutral'");
     }
@@ -105,9 +126,11 @@ class UserDataFileTest {
                 "stray" quote,a,test
                 "never closed,b,test
                 """);
-        DataFormatException e = assertThrows(DataFormatException.class,
+        DataFormatException e = assertThrows(
+                DataFormatException.class,
                 () -> Tasks.fromFile(new DataFileOptions(file, "text", "label", "split", null, 42)));
-        assertProblems(e,
+        assertProblems(
+                e,
                 file + ":3: missing or blank text",
                 file + ":4: missing label",
                 file + ":5: expected 3 fields (as in the header), found 4",
@@ -132,7 +155,8 @@ class UserDataFileTest {
                 """);
         DataFormatException e = assertThrows(DataFormatException.class, () -> Tasks.fromFile(DataFileOptions.of(file)));
         System.out.println(e.getMessage()); // what a user sees
-        assertProblems(e,
+        assertProblems(
+                e,
                 file + ":2: malformed JSON",
                 file + ":3: expected a JSON object, found array",
                 file + ":4: missing or blank text",
@@ -146,8 +170,8 @@ class UserDataFileTest {
     @Test
     void invalidUtf8IsReportedWithItsLine() throws IOException {
         byte[] head = "text,label\ngood,a\n".getBytes(StandardCharsets.UTF_8);
-        byte[] bad = {'b', 'a', (byte) 0xC3, 'd', ',', 'b', '\n'};                 // 0xC3 starts a 2-byte sequence
-        byte[] tail = "caf\u00e9 ok,b\n".getBytes(StandardCharsets.UTF_8);       // valid multi-byte text
+        byte[] bad = {'b', 'a', (byte) 0xC3, 'd', ',', 'b', '\n'}; // 0xC3 starts a 2-byte sequence
+        byte[] tail = "caf\u00e9 ok,b\n".getBytes(StandardCharsets.UTF_8); // valid multi-byte text
         Path file = dir.resolve("latin1.csv");
         Files.write(file, concat(head, bad, tail));
         DataFormatException e = assertThrows(DataFormatException.class, () -> Tasks.fromFile(DataFileOptions.of(file)));
@@ -170,23 +194,28 @@ class UserDataFileTest {
     @Test
     void fileLevelProblems() throws IOException {
         Path empty = write("empty.csv", "");
-        assertProblems(assertThrows(DataFormatException.class, () -> Tasks.fromFile(DataFileOptions.of(empty))),
+        assertProblems(
+                assertThrows(DataFormatException.class, () -> Tasks.fromFile(DataFileOptions.of(empty))),
                 empty + ": empty file");
 
         Path emptyJsonl = write("empty.jsonl", "\n\n");
-        assertProblems(assertThrows(DataFormatException.class, () -> Tasks.fromFile(DataFileOptions.of(emptyJsonl))),
+        assertProblems(
+                assertThrows(DataFormatException.class, () -> Tasks.fromFile(DataFileOptions.of(emptyJsonl))),
                 emptyJsonl + ": empty file");
 
         Path headerOnly = write("header.csv", "text,label\n");
-        assertProblems(assertThrows(DataFormatException.class, () -> Tasks.fromFile(DataFileOptions.of(headerOnly))),
+        assertProblems(
+                assertThrows(DataFormatException.class, () -> Tasks.fromFile(DataFileOptions.of(headerOnly))),
                 headerOnly + ": no data rows");
 
         Path noLabel = write("nolabel.csv", "text,category\nhi,a\n");
-        assertProblems(assertThrows(DataFormatException.class, () -> Tasks.fromFile(DataFileOptions.of(noLabel))),
+        assertProblems(
+                assertThrows(DataFormatException.class, () -> Tasks.fromFile(DataFileOptions.of(noLabel))),
                 noLabel + ": missing label column 'label' (header has: text, category)");
 
         Path oneLabel = write("one.csv", "text,label\nhi,a\nho,a\n");
-        assertProblems(assertThrows(DataFormatException.class, () -> Tasks.fromFile(DataFileOptions.of(oneLabel))),
+        assertProblems(
+                assertThrows(DataFormatException.class, () -> Tasks.fromFile(DataFileOptions.of(oneLabel))),
                 oneLabel + ": found 1 distinct label(s) [a]");
 
         Path txt = write("data.txt", "text,label\n");
@@ -199,15 +228,20 @@ class UserDataFileTest {
 
     /** Each expected text must start one of the reported problems (in the message, as file:line: reason). */
     private static void assertProblems(DataFormatException e, String... expected) {
-        List<String> reported = e.problems().stream().map(DataFormatException.Problem::toString).toList();
+        List<String> reported =
+                e.problems().stream().map(DataFormatException.Problem::toString).toList();
         for (String want : expected) {
-            assertTrue(reported.stream().anyMatch(p -> p.startsWith(want)), "missing '" + want + "' in:\n" + e.getMessage());
+            assertTrue(
+                    reported.stream().anyMatch(p -> p.startsWith(want)),
+                    "missing '" + want + "' in:\n" + e.getMessage());
             assertTrue(e.getMessage().contains(want), e.getMessage());
         }
     }
 
     private static List<Example> all(TaskData task) {
-        return Stream.of(task.train(), task.validation(), task.test()).flatMap(List::stream).toList();
+        return Stream.of(task.train(), task.validation(), task.test())
+                .flatMap(List::stream)
+                .toList();
     }
 
     private static byte[] concat(byte[]... parts) {

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The DJL forward pass against the plain-Java reference, causality, loss / perplexity, memory scoping, timing. */
 class LlamaDecoderTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     private static long[][] randomIds(int batch, int seq, int vocab, long seed) {
         Random r = new Random(seed);
@@ -38,7 +39,8 @@ class LlamaDecoderTest {
         for (int b = 0; b < ids.length; b++) {
             float[][] ref = LlamaTestModels.referenceLogits(ckpt.config(), ckpt.tensors(), ids[b]);
             for (int t = 0; t < seq; t++) {
-                for (int v = 0; v < vocab; v++) max = Math.max(max, Math.abs(djl[(b * seq + t) * vocab + v] - ref[t][v]));
+                for (int v = 0; v < vocab; v++)
+                    max = Math.max(max, Math.abs(djl[(b * seq + t) * vocab + v] - ref[t][v]));
             }
         }
         return max;
@@ -46,7 +48,8 @@ class LlamaDecoderTest {
 
     private void matchesReference(LlamaConfig config, HfCheckpoint loaded, String what) {
         long[][] ids = randomIds(3, 19, config.vocabSize(), 5);
-        try (NDManager manager = NDManager.newBaseManager(); LlamaDecoder decoder = LlamaDecoder.of(loaded, manager)) {
+        try (NDManager manager = NDManager.newBaseManager();
+                LlamaDecoder decoder = LlamaDecoder.of(loaded, manager)) {
             double diff = maxDifference(decoder, loaded, ids, manager);
             System.out.printf("%s: max |DJL - reference| logit difference %.3g (3 x 19 tokens)%n", what, diff);
             assertTrue(diff < 1e-4, what + ": max difference " + diff);
@@ -56,8 +59,9 @@ class LlamaDecoderTest {
                 loss = l.getFloat();
             }
             double reference = LlamaTestModels.referenceLoss(config, loaded.tensors(), ids);
-            System.out.printf("%s: loss %.6f (reference %.6f), perplexity %.3f (vocab %d)%n", what, loss, reference,
-                    decoder.perplexity(manager.create(ids)), config.vocabSize());
+            System.out.printf(
+                    "%s: loss %.6f (reference %.6f), perplexity %.3f (vocab %d)%n",
+                    what, loss, reference, decoder.perplexity(manager.create(ids)), config.vocabSize());
             assertEquals(reference, loss, 1e-4);
             assertEquals(Math.exp(loss), decoder.perplexity(manager.create(ids)), 1e-3 * Math.exp(loss));
         }
@@ -68,7 +72,8 @@ class LlamaDecoderTest {
         LlamaConfig config = LlamaTestModels.tinyLlama();
         new HfCheckpoint(config, LlamaTestModels.randomTensors(config, 1, false)).save(dir);
         matchesReference(config, HfCheckpoint.load(dir), "tiny Llama (F32 model.safetensors)");
-        try (NDManager manager = NDManager.newBaseManager(); LlamaDecoder direct = LlamaDecoder.load(dir, manager)) {
+        try (NDManager manager = NDManager.newBaseManager();
+                LlamaDecoder direct = LlamaDecoder.load(dir, manager)) {
             assertEquals(config, direct.config());
         }
     }
@@ -92,7 +97,8 @@ class LlamaDecoderTest {
 
     @Test
     void llamaWithAttentionBiasMatchesTheReference() throws Exception {
-        LlamaConfig config = new LlamaConfig(LlamaConfig.LLAMA, 50, 32, 48, 1, 2, 2, 16, 1e-6, 500.0, 64, false, true, true);
+        LlamaConfig config =
+                new LlamaConfig(LlamaConfig.LLAMA, 50, 32, 48, 1, 2, 2, 16, 1e-6, 500.0, 64, false, true, true);
         new HfCheckpoint(config, LlamaTestModels.randomTensors(config, 4, false)).save(dir);
         HfCheckpoint loaded = HfCheckpoint.load(dir);
         assertTrue(loaded.tensors().containsKey("model.layers.0.self_attn.o_proj.bias"));
@@ -104,9 +110,12 @@ class LlamaDecoderTest {
         LlamaConfig config = LlamaTestModels.tinyQwen2(); // 256 positions, theta 1e6
         HfCheckpoint ckpt = new HfCheckpoint(config, LlamaTestModels.randomTensors(config, 13, false));
         long[][] ids = randomIds(1, config.maxPositions(), config.vocabSize(), 14);
-        try (NDManager manager = NDManager.newBaseManager(); LlamaDecoder decoder = LlamaDecoder.of(ckpt, manager)) {
+        try (NDManager manager = NDManager.newBaseManager();
+                LlamaDecoder decoder = LlamaDecoder.of(ckpt, manager)) {
             double diff = maxDifference(decoder, ckpt, ids, manager);
-            System.out.printf("tiny Qwen2, all %d positions: max |DJL - reference| logit difference %.3g%n", config.maxPositions(), diff);
+            System.out.printf(
+                    "tiny Qwen2, all %d positions: max |DJL - reference| logit difference %.3g%n",
+                    config.maxPositions(), diff);
             assertTrue(diff < 1e-4, "max difference " + diff);
         }
     }
@@ -119,7 +128,8 @@ class LlamaDecoderTest {
         long[] b = a.clone();
         int changedFrom = 9;
         for (int t = changedFrom; t < b.length; t++) b[t] = (a[t] + 1 + t) % config.vocabSize();
-        try (NDManager manager = NDManager.newBaseManager(); LlamaDecoder decoder = LlamaDecoder.of(ckpt, manager)) {
+        try (NDManager manager = NDManager.newBaseManager();
+                LlamaDecoder decoder = LlamaDecoder.of(ckpt, manager)) {
             float[] la = decoder.forward(manager.create(new long[][] {a})).toFloatArray();
             float[] lb = decoder.forward(manager.create(new long[][] {b})).toFloatArray();
             int vocab = config.vocabSize();
@@ -131,7 +141,8 @@ class LlamaDecoderTest {
                     else if (t == changedFrom) after = Math.max(after, d);
                 }
             }
-            System.out.printf("causal mask: max change before position %d: %.3g; at it: %.3g%n", changedFrom, before, after);
+            System.out.printf(
+                    "causal mask: max change before position %d: %.3g; at it: %.3g%n", changedFrom, before, after);
             assertTrue(before < 1e-5, "positions before the change moved by " + before);
             assertTrue(after > 1e-2, "the changed position itself should change, moved by " + after);
         }
@@ -142,9 +153,9 @@ class LlamaDecoderTest {
         LlamaConfig config = LlamaTestModels.tinyLlama();
         HfCheckpoint ckpt = new HfCheckpoint(config, LlamaTestModels.randomTensors(config, 8, false));
         try (NDManager base = NDManager.newBaseManager();
-             NDManager model = base.newSubManager();
-             LlamaDecoder decoder = LlamaDecoder.of(ckpt, model);
-             NDManager step = base.newSubManager()) {
+                NDManager model = base.newSubManager();
+                LlamaDecoder decoder = LlamaDecoder.of(ckpt, model);
+                NDManager step = base.newSubManager()) {
             int parameters = ((BaseNDManager) model).getManagedArrays().size();
             NDArray ids = step.create(randomIds(1, 32, config.vocabSize(), 9));
             for (int i = 0; i < 5; i++) decoder.forward(ids).close(); // warm-up
@@ -154,8 +165,10 @@ class LlamaDecoderTest {
             double ms = (System.nanoTime() - start) / 1e6 / runs;
             NDArray loss = decoder.loss(ids);
             assertEquals(parameters, ((BaseNDManager) model).getManagedArrays().size(), "the decoder's manager grew");
-            assertEquals(2, ((BaseNDManager) step).getManagedArrays().size(), "only ids and the loss should remain here: "
-                    + ((BaseNDManager) step).getManagedArrays());
+            assertEquals(
+                    2,
+                    ((BaseNDManager) step).getManagedArrays().size(),
+                    "only ids and the loss should remain here: " + ((BaseNDManager) step).getManagedArrays());
             long[] row = randomIds(1, 32, config.vocabSize(), 9)[0];
             long refStart = System.nanoTime();
             for (int i = 0; i < 5; i++) LlamaTestModels.referenceLogits(config, ckpt.tensors(), row);
@@ -165,8 +178,10 @@ class LlamaDecoderTest {
             long batchStart = System.nanoTime();
             for (int i = 0; i < 5; i++) decoder.forward(batch).close();
             double batchMs = (System.nanoTime() - batchStart) / 1e6 / 5;
-            System.out.printf("tiny Llama (hidden 64, 2 layers, vocab 97) forward on CPU: 1 x 32 tokens %.2f ms (mean of %d;"
-                    + " plain-Java reference %.2f ms), 8 x 128 tokens %.2f ms (mean of 5)%n", ms, runs, refMs, batchMs);
+            System.out.printf(
+                    "tiny Llama (hidden 64, 2 layers, vocab 97) forward on CPU: 1 x 32 tokens %.2f ms (mean of %d;"
+                            + " plain-Java reference %.2f ms), 8 x 128 tokens %.2f ms (mean of 5)%n",
+                    ms, runs, refMs, batchMs);
             batch.close();
             loss.close();
         }
@@ -176,11 +191,17 @@ class LlamaDecoderTest {
     void rejectsBadIds() {
         LlamaConfig config = LlamaTestModels.tinyLlama();
         HfCheckpoint ckpt = new HfCheckpoint(config, LlamaTestModels.randomTensors(config, 10, false));
-        try (NDManager manager = NDManager.newBaseManager(); LlamaDecoder decoder = LlamaDecoder.of(ckpt, manager)) {
-            assertTrue(assertThrows(IllegalArgumentException.class, () -> decoder.forward(manager.create(new long[][] {{1, 97}})))
-                    .getMessage().contains("97"));
-            assertTrue(assertThrows(IllegalArgumentException.class, () -> decoder.forward(manager.create(new int[][] {{1, 2}})))
-                    .getMessage().contains("int64"));
+        try (NDManager manager = NDManager.newBaseManager();
+                LlamaDecoder decoder = LlamaDecoder.of(ckpt, manager)) {
+            assertTrue(assertThrows(
+                            IllegalArgumentException.class,
+                            () -> decoder.forward(manager.create(new long[][] {{1, 97}})))
+                    .getMessage()
+                    .contains("97"));
+            assertTrue(assertThrows(
+                            IllegalArgumentException.class, () -> decoder.forward(manager.create(new int[][] {{1, 2}})))
+                    .getMessage()
+                    .contains("int64"));
             assertThrows(IllegalArgumentException.class, () -> decoder.forward(manager.create(new long[1][129])));
             assertThrows(IllegalArgumentException.class, () -> decoder.loss(manager.create(new long[][] {{3}})));
         }

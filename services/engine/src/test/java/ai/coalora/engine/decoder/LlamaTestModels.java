@@ -66,7 +66,8 @@ final class LlamaTestModels {
      * model-0000N-of-0000M.safetensors with BF16 tensors (bytes assembled here, not by our writer), and
      * model.safetensors.index.json with its weight_map.
      */
-    static void writeBf16Sharded(Path dir, LlamaConfig config, Map<String, Tensor> tensors, int shards) throws IOException {
+    static void writeBf16Sharded(Path dir, LlamaConfig config, Map<String, Tensor> tensors, int shards)
+            throws IOException {
         Files.createDirectories(dir);
         config.write(dir.resolve("config.json"));
         List<String> names = new ArrayList<>(tensors.keySet());
@@ -102,7 +103,8 @@ final class LlamaTestModels {
             for (byte[] blob : blobs) out.put(blob);
             Files.write(dir.resolve(file), out.array());
         }
-        Files.writeString(dir.resolve("model.safetensors.index.json"), json.writeValueAsString(index), StandardCharsets.UTF_8);
+        Files.writeString(
+                dir.resolve("model.safetensors.index.json"), json.writeValueAsString(index), StandardCharsets.UTF_8);
     }
 
     // ---------------------------------------------------------------- reference forward pass, plain Java
@@ -117,9 +119,12 @@ final class LlamaTestModels {
         for (int l = 0; l < c.numLayers(); l++) {
             String p = "model.layers." + l + ".";
             float[][] a = rmsNorm(x, w(tensors, p + "input_layernorm.weight"), c.rmsNormEps());
-            float[][] q = linear(a, w(tensors, p + "self_attn.q_proj.weight"), bias(tensors, p + "self_attn.q_proj.bias"));
-            float[][] k = linear(a, w(tensors, p + "self_attn.k_proj.weight"), bias(tensors, p + "self_attn.k_proj.bias"));
-            float[][] v = linear(a, w(tensors, p + "self_attn.v_proj.weight"), bias(tensors, p + "self_attn.v_proj.bias"));
+            float[][] q =
+                    linear(a, w(tensors, p + "self_attn.q_proj.weight"), bias(tensors, p + "self_attn.q_proj.bias"));
+            float[][] k =
+                    linear(a, w(tensors, p + "self_attn.k_proj.weight"), bias(tensors, p + "self_attn.k_proj.bias"));
+            float[][] v =
+                    linear(a, w(tensors, p + "self_attn.v_proj.weight"), bias(tensors, p + "self_attn.v_proj.bias"));
             rotate(q, nh, d, c.ropeTheta());
             rotate(k, nkv, d, c.ropeTheta());
 
@@ -145,7 +150,12 @@ final class LlamaTestModels {
                     }
                 }
             }
-            add(x, linear(context, w(tensors, p + "self_attn.o_proj.weight"), bias(tensors, p + "self_attn.o_proj.bias")));
+            add(
+                    x,
+                    linear(
+                            context,
+                            w(tensors, p + "self_attn.o_proj.weight"),
+                            bias(tensors, p + "self_attn.o_proj.bias")));
 
             float[][] m = rmsNorm(x, w(tensors, p + "post_attention_layernorm.weight"), c.rmsNormEps());
             float[][] gate = linear(m, w(tensors, p + "mlp.gate_proj.weight"), null);
@@ -181,7 +191,9 @@ final class LlamaTestModels {
         return total / count;
     }
 
-    private static Tensor w(Map<String, Tensor> tensors, String name) { return tensors.get(name); }
+    private static Tensor w(Map<String, Tensor> tensors, String name) {
+        return tensors.get(name);
+    }
 
     private static float[] bias(Map<String, Tensor> tensors, String name) {
         Tensor t = tensors.get(name);

@@ -60,6 +60,7 @@ class DeviceModelTest {
 
     @TempDir
     static Path dir;
+
     static PretrainedModel model;
     static TaskData task;
     static ModelQuantConfig fourBit;
@@ -73,20 +74,35 @@ class DeviceModelTest {
     static void buildPackage() throws IOException {
         model = PretrainedModel.miniLm(MAX_LENGTH);
         task = Tasks.builtin("sentiment");
-        fourBit = ModelQuantConfig.uniform(QuantizedWeights.matrixSpecs(model.encoder()), QuantConfig.integerOnly(4), QuantizerKind.NF);
+        fourBit = ModelQuantConfig.uniform(
+                QuantizedWeights.matrixSpecs(model.encoder()), QuantConfig.integerOnly(4), QuantizerKind.NF);
         base = QuantizedWeights.materialize(model.encoder(), fourBit);
         trained = model.encoder().manager().newSubManager();
-        head = new ClassifierHead(BertConfig.MINILM_L6.hiddenSize(), task.labels().size(), 42, trained);
+        head = new ClassifierHead(
+                BertConfig.MINILM_L6.hiddenSize(), task.labels().size(), 42, trained);
         lora = LoraAdapter.initialize(model.encoder(), new LoraSpec(8, 16), 43, trained);
         fineTuneBriefly(EncodedExamples.of(model.tokenizer(), task.train().subList(0, 128)));
 
         // the adapter files exactly as the generator emits them (a Shared-LoRA model: no configuration-aware network)
-        BundleManifest manifest = new BundleManifest(BundleManifest.FORMAT,
-                new BundleManifest.BaseModel("sentence-transformers/all-MiniLM-L6-v2", MiniLmArtifact.ONNX_SHA256, 6, 384),
-                new BundleManifest.Task(task.name(), task.labels(), task.sourceSha256(), 128), 8, 16, false,
-                QuantizerKind.NF.jsonName(), MAX_LENGTH, List.of(), null, null);
-        AdapterEmission.write(new ModelBundle.Loaded(manifest, Map.of(), dir),
-                new ModelBundle.Instance(new ConfigAwareLora(lora, null), head, trained), fourBit, dir, VERSION);
+        BundleManifest manifest = new BundleManifest(
+                BundleManifest.FORMAT,
+                new BundleManifest.BaseModel(
+                        "sentence-transformers/all-MiniLM-L6-v2", MiniLmArtifact.ONNX_SHA256, 6, 384),
+                new BundleManifest.Task(task.name(), task.labels(), task.sourceSha256(), 128),
+                8,
+                16,
+                false,
+                QuantizerKind.NF.jsonName(),
+                MAX_LENGTH,
+                List.of(),
+                null,
+                null);
+        AdapterEmission.write(
+                new ModelBundle.Loaded(manifest, Map.of(), dir),
+                new ModelBundle.Instance(new ConfigAwareLora(lora, null), head, trained),
+                fourBit,
+                dir,
+                VERSION);
         Map<String, OnnxWeights.Tensor> weights = OnnxWeights.read(MiniLmArtifact.onnxFile());
         Files.write(dir.resolve(DevicePackage.PACKED), DevicePackage.packedBase(weights, fourBit));
         Files.write(dir.resolve(DevicePackage.DENSE), DevicePackage.denseBase(weights, BertConfig.MINILM_L6));
@@ -101,9 +117,10 @@ class DeviceModelTest {
         try (AdamW optimizer = new AdamW(params, 0.01f, 1f, trained)) {
             for (int[] batch : FineTuner.lengthBucketedBatches(train, 16, new Random(1))) {
                 try (NDManager scope = trained.newSubManager();
-                     GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     TokenBatch tokens = TokenBatch.of(train.ids(batch, 0, batch.length), scope);
-                    gc.backward(SentenceClassifier.crossEntropy(classifier.logits(tokens, base, lora), train.labels(batch, 0, batch.length)));
+                    gc.backward(SentenceClassifier.crossEntropy(
+                            classifier.logits(tokens, base, lora), train.labels(batch, 0, batch.length)));
                 }
                 optimizer.step(3e-3f);
             }
@@ -120,26 +137,38 @@ class DeviceModelTest {
         List<Example> sample = task.validation().subList(0, 64);
         EncodedExamples data = EncodedExamples.of(model.tokenizer(), sample);
         SentenceClassifier engine = new SentenceClassifier(model.encoder(), head);
-        try (NDManager parent = NDManager.newBaseManager(); DeviceModel device = DeviceModel.load(files, parent)) {
-            float[][] onDevice = device.logits(model.tokenizer(), sample.stream().map(Example::text).toList(), MAX_LENGTH);
+        try (NDManager parent = NDManager.newBaseManager();
+                DeviceModel device = DeviceModel.load(files, parent)) {
+            float[][] onDevice = device.logits(
+                    model.tokenizer(), sample.stream().map(Example::text).toList(), MAX_LENGTH);
             float[] expected;
             int[] order = data.lengthOrder(); // one batch of 64 in length order, as the device batches them
             try (NDManager scope = model.encoder().manager().newSubManager()) {
-                expected = engine.logits(TokenBatch.of(data.ids(order, 0, order.length), scope), base, lora).toFloatArray();
+                expected = engine.logits(TokenBatch.of(data.ids(order, 0, order.length), scope), base, lora)
+                        .toFloatArray();
             }
             int labels = task.labels().size();
             double maxDiff = 0;
             for (int i = 0; i < order.length; i++) {
-                for (int k = 0; k < labels; k++) maxDiff = Math.max(maxDiff, Math.abs(expected[i * labels + k] - onDevice[order[i]][k]));
+                for (int k = 0; k < labels; k++)
+                    maxDiff = Math.max(maxDiff, Math.abs(expected[i * labels + k] - onDevice[order[i]][k]));
             }
             assertTrue(maxDiff < 1e-4, "logits differ by " + maxDiff);
 
             DeviceModel.Evaluation cold = device.evaluate(model.tokenizer(), sample, MAX_LENGTH);
             DeviceModel.Evaluation warm = device.evaluate(model.tokenizer(), sample, MAX_LENGTH);
             double engineAccuracy = FineTuner.accuracy(engine, base, lora, data, null);
-            System.out.printf("device vs engine: max logit difference %.2e; accuracy %.3f (engine %.3f) on %d sentences, "
-                            + "%.2f ms/example (first run %.2f); memoryBytes %d (%.1f MiB)%n", maxDiff, warm.accuracy(), engineAccuracy,
-                    warm.examples(), warm.msPerExample(), cold.msPerExample(), device.memoryBytes(), device.memoryBytes() / 1048576.0);
+            System.out.printf(
+                    "device vs engine: max logit difference %.2e; accuracy %.3f (engine %.3f) on %d sentences, "
+                            + "%.2f ms/example (first run %.2f); memoryBytes %d (%.1f MiB)%n",
+                    maxDiff,
+                    warm.accuracy(),
+                    engineAccuracy,
+                    warm.examples(),
+                    warm.msPerExample(),
+                    cold.msPerExample(),
+                    device.memoryBytes(),
+                    device.memoryBytes() / 1048576.0);
             assertEquals(engineAccuracy, warm.accuracy(), 0.0);
             assertEquals(64, warm.examples());
             assertTrue(warm.accuracy() >= 0.7, "a briefly fine-tuned adapter is well above chance: " + warm.accuracy());
@@ -148,16 +177,21 @@ class DeviceModelTest {
 
     @Test
     void holdsWhatItDownloadedAndSaysWhatItIs() throws IOException {
-        try (NDManager parent = NDManager.newBaseManager(); DeviceModel device = DeviceModel.load(files, parent)) {
+        try (NDManager parent = NDManager.newBaseManager();
+                DeviceModel device = DeviceModel.load(files, parent)) {
             long downloaded = 0;
-            for (String name : List.of(DevicePackage.PACKED, DevicePackage.DENSE, PeftAdapter.WEIGHTS_FILE, AdapterEmission.HEAD)) {
+            for (String name : List.of(
+                    DevicePackage.PACKED, DevicePackage.DENSE, PeftAdapter.WEIGHTS_FILE, AdapterEmission.HEAD)) {
                 downloaded += Files.size(dir.resolve(name));
             }
             assertEquals(downloaded, device.memoryBytes());
             // what the planner budgets is the same up to the files' headers
             long budgeted = DevicePackage.weightBytes(BertConfig.MINILM_L6, fourBit)
-                    + DevicePackage.adapterBytes(8, fourBit, BertConfig.MINILM_L6, task.labels().size());
-            assertTrue(Math.abs(device.memoryBytes() - budgeted) < budgeted / 1000, device.memoryBytes() + " vs " + budgeted);
+                    + DevicePackage.adapterBytes(
+                            8, fourBit, BertConfig.MINILM_L6, task.labels().size());
+            assertTrue(
+                    Math.abs(device.memoryBytes() - budgeted) < budgeted / 1000,
+                    device.memoryBytes() + " vs " + budgeted);
             assertEquals(fourBit.configId(), device.configId());
             assertEquals(fourBit, device.config());
             assertEquals(fourBit.averageBits(), device.averageBits(), 1e-12);
@@ -176,17 +210,23 @@ class DeviceModelTest {
     @Test
     void aTruncatedPackedBaseIsRefused() {
         Map<String, byte[]> bad = new HashMap<>(files);
-        bad.put(DevicePackage.PACKED, Arrays.copyOf(files.get(DevicePackage.PACKED), files.get(DevicePackage.PACKED).length - 100));
+        bad.put(
+                DevicePackage.PACKED,
+                Arrays.copyOf(files.get(DevicePackage.PACKED), files.get(DevicePackage.PACKED).length - 100));
         assertRejected(bad, DevicePackage.PACKED + ": ");
     }
 
     @Test
     void aSidecarForAnotherConfigurationIsRefused() {
-        String other = ModelQuantConfig.uniform(QuantizedWeights.matrixSpecs(model.encoder()), QuantConfig.integerOnly(3), QuantizerKind.NF).configId();
+        String other = ModelQuantConfig.uniform(
+                        QuantizedWeights.matrixSpecs(model.encoder()), QuantConfig.integerOnly(3), QuantizerKind.NF)
+                .configId();
         String sidecar = new String(files.get(AdapterEmission.SIDECAR), StandardCharsets.UTF_8);
         assertTrue(sidecar.contains(fourBit.configId()));
         Map<String, byte[]> bad = new HashMap<>(files);
-        bad.put(AdapterEmission.SIDECAR, sidecar.replace(fourBit.configId(), other).getBytes(StandardCharsets.UTF_8));
+        bad.put(
+                AdapterEmission.SIDECAR,
+                sidecar.replace(fourBit.configId(), other).getBytes(StandardCharsets.UTF_8));
         String message = assertRejected(bad, AdapterEmission.SIDECAR + " names configuration " + other);
         assertTrue(message.contains(fourBit.configId()), message);
     }
@@ -195,9 +235,13 @@ class DeviceModelTest {
     void aHeadWithAnotherLabelCountIsRefused() {
         int hidden = BertConfig.MINILM_L6.hiddenSize();
         Map<String, byte[]> bad = new HashMap<>(files);
-        bad.put(AdapterEmission.HEAD, Safetensors.toBytes(Map.of(
-                "weight", Safetensors.Tensor.ofFloats(new float[3 * hidden], 3, hidden),
-                "bias", Safetensors.Tensor.ofFloats(new float[3], 3)), Map.of("labels", String.join(",", task.labels()))));
+        bad.put(
+                AdapterEmission.HEAD,
+                Safetensors.toBytes(
+                        Map.of(
+                                "weight", Safetensors.Tensor.ofFloats(new float[3 * hidden], 3, hidden),
+                                "bias", Safetensors.Tensor.ofFloats(new float[3], 3)),
+                        Map.of("labels", String.join(",", task.labels()))));
         assertRejected(bad, AdapterEmission.HEAD + ": ");
     }
 
@@ -205,8 +249,17 @@ class DeviceModelTest {
     void anAdapterForOtherShapesIsRefused() throws IOException {
         // query is 384 x 384; factors for a 384 x 1536 matrix cannot adapt it
         Path other = dir.resolve("other-adapter");
-        new PeftAdapter("m", 8, 16, List.of("query"), "SEQ_CLS", Map.of("encoder.layer.0.attention.self.query.weight",
-                new PeftAdapter.LoraPair(384, 1536, new float[8 * 1536], new float[384 * 8])), Map.of()).write(other);
+        new PeftAdapter(
+                        "m",
+                        8,
+                        16,
+                        List.of("query"),
+                        "SEQ_CLS",
+                        Map.of(
+                                "encoder.layer.0.attention.self.query.weight",
+                                new PeftAdapter.LoraPair(384, 1536, new float[8 * 1536], new float[384 * 8])),
+                        Map.of())
+                .write(other);
         Map<String, byte[]> bad = new HashMap<>(files);
         bad.put(PeftAdapter.CONFIG_FILE, Files.readAllBytes(other.resolve(PeftAdapter.CONFIG_FILE)));
         bad.put(PeftAdapter.WEIGHTS_FILE, Files.readAllBytes(other.resolve(PeftAdapter.WEIGHTS_FILE)));

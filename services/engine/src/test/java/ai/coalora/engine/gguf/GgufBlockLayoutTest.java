@@ -17,26 +17,30 @@ class GgufBlockLayoutTest {
     void handBuiltQ4KBlock() {
         // block_q4_K: fp16 d = 1.0, fp16 dmin = 0.5, scales[12], qs[128]
         // 6-bit scales sc = {1, 2, 3, 4, 33, 47, 63, 17}, mins m = {0, 5, 10, 63, 1, 2, 40, 20}, packed as
-        // get_scale_min_k4 reads them: bytes 0-3 sc[0..3] | (sc[4..7] >> 4) << 6, bytes 4-7 m[0..3] | (m[4..7] >> 4) << 6,
+        // get_scale_min_k4 reads them: bytes 0-3 sc[0..3] | (sc[4..7] >> 4) << 6, bytes 4-7 m[0..3] | (m[4..7] >> 4) <<
+        // 6,
         // bytes 8-11 (sc[4..7] & 15) | (m[4..7] & 15) << 4.
         byte[] block = new byte[144];
-        block[0] = 0x00; block[1] = 0x3C; // 1.0
-        block[2] = 0x00; block[3] = 0x38; // 0.5
+        block[0] = 0x00;
+        block[1] = 0x3C; // 1.0
+        block[2] = 0x00;
+        block[3] = 0x38; // 0.5
         int[] scales = {0x81, 0x82, 0xC3, 0x44, 0x00, 0x05, 0x8A, 0x7F, 0x11, 0x2F, 0x8F, 0x41};
         for (int i = 0; i < 12; i++) block[4 + i] = (byte) scales[i];
         // qs: 4 chunks of 32 bytes; sub-block 2c in the low nibbles, 2c+1 in the high nibbles
-        for (int c = 0; c < 4; c++) for (int l = 0; l < 32; l++) block[16 + 32 * c + l] = (byte) ((l % 16) | (15 - l % 16) << 4);
+        for (int c = 0; c < 4; c++)
+            for (int l = 0; l < 32; l++) block[16 + 32 * c + l] = (byte) ((l % 16) | (15 - l % 16) << 4);
         float[] y = GgufType.Q4_K.dequantize(block);
-        assertEquals(0f, y[0]);                   // j=0: 1*1*0 - 0.5*0
-        assertEquals(1f, y[1]);                   // j=0: 1*1*1
-        assertEquals(2 * 15 - 2.5f, y[32]);       // j=1 (high nibble 15): 2*15 - 0.5*5
-        assertEquals(3 * 2 - 5f, y[64 + 2]);      // j=2: 3*2 - 0.5*10
-        assertEquals(4 * 15 - 31.5f, y[96]);      // j=3: 4*15 - 0.5*63
-        assertEquals(33 * 3 - 0.5f, y[128 + 3]);  // j=4: sc and m from the packed high bits: 33*3 - 0.5*1
-        assertEquals(47 * 14 - 1f, y[160 + 1]);   // j=5: 47*14 - 0.5*2
-        assertEquals(63 * 5 - 20f, y[192 + 5]);   // j=6: 63*5 - 0.5*40
-        assertEquals(17 * 15 - 10f, y[224]);      // j=7: 17*15 - 0.5*20
-        assertEquals(17 * 0 - 10f, y[255]);       // j=7, l=31: high nibble of 15 - 15 = 0
+        assertEquals(0f, y[0]); // j=0: 1*1*0 - 0.5*0
+        assertEquals(1f, y[1]); // j=0: 1*1*1
+        assertEquals(2 * 15 - 2.5f, y[32]); // j=1 (high nibble 15): 2*15 - 0.5*5
+        assertEquals(3 * 2 - 5f, y[64 + 2]); // j=2: 3*2 - 0.5*10
+        assertEquals(4 * 15 - 31.5f, y[96]); // j=3: 4*15 - 0.5*63
+        assertEquals(33 * 3 - 0.5f, y[128 + 3]); // j=4: sc and m from the packed high bits: 33*3 - 0.5*1
+        assertEquals(47 * 14 - 1f, y[160 + 1]); // j=5: 47*14 - 0.5*2
+        assertEquals(63 * 5 - 20f, y[192 + 5]); // j=6: 63*5 - 0.5*40
+        assertEquals(17 * 15 - 10f, y[224]); // j=7: 17*15 - 0.5*20
+        assertEquals(17 * 0 - 10f, y[255]); // j=7, l=31: high nibble of 15 - 15 = 0
     }
 
     @Test
@@ -45,37 +49,42 @@ class GgufBlockLayoutTest {
         byte[] block = new byte[210];
         int[] sc = {1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6, 7, -7, 127, -128};
         for (int i = 0; i < 16; i++) block[192 + i] = (byte) sc[i];
-        block[208] = 0x00; block[209] = 0x34; // 0.25
-        block[0] = (byte) 0xF3;  // weight 0: low nibble 3; weight 64: high nibble 15
+        block[208] = 0x00;
+        block[209] = 0x34; // 0.25
+        block[0] = (byte) 0xF3; // weight 0: low nibble 3; weight 64: high nibble 15
         block[32] = (byte) 0x7C; // weight 32: low nibble 12; weight 96: high nibble 7
         block[128] = (byte) 0xE4; // qh[0]: 2-bit highs 0 (w0), 1 (w32), 2 (w64), 3 (w96)
-        block[64 + 5] = 0x0A;    // second half, l=5: weight 133 low nibble 10; weight 197 high nibble 0
+        block[64 + 5] = 0x0A; // second half, l=5: weight 133 low nibble 10; weight 197 high nibble 0
         block[128 + 32 + 5] = 0x03; // qh for weight 133: high bits 3
         float[] y = GgufType.Q6_K.dequantize(block);
-        assertEquals(0.25f * 1 * (3 - 32), y[0]);          // -7.25
-        assertEquals(0.25f * 2 * (12 + 16 - 32), y[32]);   // sc[2]: -2
-        assertEquals(0.25f * 3 * (15 + 32 - 32), y[64]);   // sc[4]: 11.25
-        assertEquals(0.25f * 4 * (7 + 48 - 32), y[96]);    // sc[6]: 23
-        assertEquals(0.25f * 5 * (10 + 48 - 32), y[133]);  // sc[8]: 32.5
-        assertEquals(0.25f * 7 * -32, y[197]);             // sc[12]: -56
-        assertEquals(0.25f * 127 * -32, y[224]);           // sc[14]: -1016
-        assertEquals(0.25f * -128 * -32, y[255]);          // sc[15]: 1024
-        assertEquals(0.25f * -1 * -32, y[16]);             // sc[1]: 8
+        assertEquals(0.25f * 1 * (3 - 32), y[0]); // -7.25
+        assertEquals(0.25f * 2 * (12 + 16 - 32), y[32]); // sc[2]: -2
+        assertEquals(0.25f * 3 * (15 + 32 - 32), y[64]); // sc[4]: 11.25
+        assertEquals(0.25f * 4 * (7 + 48 - 32), y[96]); // sc[6]: 23
+        assertEquals(0.25f * 5 * (10 + 48 - 32), y[133]); // sc[8]: 32.5
+        assertEquals(0.25f * 7 * -32, y[197]); // sc[12]: -56
+        assertEquals(0.25f * 127 * -32, y[224]); // sc[14]: -1016
+        assertEquals(0.25f * -128 * -32, y[255]); // sc[15]: 1024
+        assertEquals(0.25f * -1 * -32, y[16]); // sc[1]: 8
     }
 
     @Test
     void handBuiltQ8_0AndQ4_0Blocks() {
         byte[] q8 = new byte[34];
-        q8[0] = 0x00; q8[1] = 0x40; // d = 2.0
-        q8[2] = (byte) -128; q8[3] = 127; q8[33] = -1;
+        q8[0] = 0x00;
+        q8[1] = 0x40; // d = 2.0
+        q8[2] = (byte) -128;
+        q8[3] = 127;
+        q8[33] = -1;
         float[] y8 = GgufType.Q8_0.dequantize(q8);
         assertEquals(-256f, y8[0]);
         assertEquals(254f, y8[1]);
         assertEquals(-2f, y8[31]);
         byte[] q4 = new byte[18];
-        q4[0] = 0x00; q4[1] = (byte) 0xBC; // d = -1.0
+        q4[0] = 0x00;
+        q4[1] = (byte) 0xBC; // d = -1.0
         q4[2] = (byte) 0xF0; // element 0: low nibble 0 -> (0-8)*-1 = 8; element 16: high nibble 15 -> -7
-        q4[17] = 0x19;       // element 15: 9 -> -1; element 31: 1 -> 7
+        q4[17] = 0x19; // element 15: 9 -> -1; element 31: 1 -> 7
         float[] y4 = GgufType.Q4_0.dequantize(q4);
         assertEquals(8f, y4[0]);
         assertEquals(-7f, y4[16]);
@@ -87,8 +96,9 @@ class GgufBlockLayoutTest {
     void randomBlocksDecodeAsGgmlsLoops() {
         Random random = new Random(42);
         for (int trial = 0; trial < 50; trial++) {
-            for (GgufType t : new GgufType[] {GgufType.Q8_0, GgufType.Q4_0, GgufType.Q2_K, GgufType.Q3_K, GgufType.Q4_K,
-                    GgufType.Q5_K, GgufType.Q6_K}) {
+            for (GgufType t : new GgufType[] {
+                GgufType.Q8_0, GgufType.Q4_0, GgufType.Q2_K, GgufType.Q3_K, GgufType.Q4_K, GgufType.Q5_K, GgufType.Q6_K
+            }) {
                 int blocks = 3;
                 byte[] data = new byte[blocks * t.bytesPerBlock];
                 random.nextBytes(data);
@@ -98,7 +108,9 @@ class GgufBlockLayoutTest {
                 float[] expected = reference(t, data, blocks);
                 float[] actual = t.dequantize(data);
                 for (int i = 0; i < expected.length; i++) {
-                    assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(actual[i]),
+                    assertEquals(
+                            Float.floatToIntBits(expected[i]),
+                            Float.floatToIntBits(actual[i]),
                             t + " trial " + trial + " element " + i + ": " + expected[i] + " vs " + actual[i]);
                 }
             }
@@ -108,8 +120,9 @@ class GgufBlockLayoutTest {
     @Test
     void quantizedBlocksAreReadBackTheSameWayByTheReference() {
         float[] x = GgufTypeTest.gaussian(1024, 5);
-        for (GgufType t : new GgufType[] {GgufType.Q8_0, GgufType.Q4_0, GgufType.Q2_K, GgufType.Q3_K, GgufType.Q4_K,
-                GgufType.Q5_K, GgufType.Q6_K}) {
+        for (GgufType t : new GgufType[] {
+            GgufType.Q8_0, GgufType.Q4_0, GgufType.Q2_K, GgufType.Q3_K, GgufType.Q4_K, GgufType.Q5_K, GgufType.Q6_K
+        }) {
             byte[] q = t.quantize(x);
             float[] expected = reference(t, q, x.length / t.blockSize);
             float[] actual = t.dequantize(q);
@@ -204,7 +217,9 @@ class GgufBlockLayoutTest {
                             }
                             dl = dAll * (scales[is++] - 32);
                             for (int l = 0; l < 16; ++l) {
-                                y[yp++] = dl * (((u8(x, q + l + 16) >> shift) & 3) - ((u8(x, hm + l + 16) & m) != 0 ? 0 : 4));
+                                y[yp++] = dl
+                                        * (((u8(x, q + l + 16) >> shift) & 3)
+                                                - ((u8(x, hm + l + 16) & m) != 0 ? 0 : 4));
                             }
                             shift += 2;
                             m <<= 1;
@@ -265,6 +280,9 @@ class GgufBlockLayoutTest {
 
     private static int[] getScaleMinK4(int j, byte[] x, int q) {
         if (j < 4) return new int[] {u8(x, q + j) & 63, u8(x, q + j + 4) & 63};
-        return new int[] {(u8(x, q + j + 4) & 0xF) | ((u8(x, q + j - 4) >> 6) << 4), (u8(x, q + j + 4) >> 4) | ((u8(x, q + j) >> 6) << 4)};
+        return new int[] {
+            (u8(x, q + j + 4) & 0xF) | ((u8(x, q + j - 4) >> 6) << 4),
+            (u8(x, q + j + 4) >> 4) | ((u8(x, q + j) >> 6) << 4)
+        };
     }
 }

@@ -32,13 +32,16 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** A decoder quantized by a configuration, as llama.cpp's GGUF, its LoRA, and the way back. */
 class GgufDecoderExportTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
-    private static final String TEXT = String.join("\n",
+    private static final String TEXT = String.join(
+            "\n",
             "Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in my purse,",
             "and nothing particular to interest me on shore, I thought I would sail about a little and see the",
             "watery part of the world. It is a way I have of driving off the spleen and regulating the circulation.");
-    static final BpeTokenizer TOKENIZER = BpeTokenizer.train(List.of(TEXT, TEXT.toUpperCase()), 300, List.of(Pretraining.END_OF_TEXT));
+    static final BpeTokenizer TOKENIZER =
+            BpeTokenizer.train(List.of(TEXT, TEXT.toUpperCase()), 300, List.of(Pretraining.END_OF_TEXT));
 
     /**
      * hidden 256, 4 query heads of width 40 sharing 2 kv heads, intermediate 72: ggml rows (in features) of 256
@@ -77,13 +80,15 @@ class GgufDecoderExportTest {
         List<ModelQuantConfig.Entry> entries = new ArrayList<>();
         List<MatrixSpec> specs = LlamaTensorNames.quantizableMatrices(c);
         for (int i = 0; i < specs.size(); i++) {
-            entries.add(new ModelQuantConfig.Entry(specs.get(i), QuantConfig.integerOnly(QuantConfig.WEIGHT_BITS.get(i % 4))));
+            entries.add(new ModelQuantConfig.Entry(
+                    specs.get(i), QuantConfig.integerOnly(QuantConfig.WEIGHT_BITS.get(i % 4))));
         }
         return new ModelQuantConfig(QuantizerKind.NF, entries);
     }
 
     static ModelQuantConfig uniform(LlamaConfig c, int b) {
-        return ModelQuantConfig.uniform(LlamaTensorNames.quantizableMatrices(c), QuantConfig.integerOnly(b), QuantizerKind.NF);
+        return ModelQuantConfig.uniform(
+                LlamaTensorNames.quantizableMatrices(c), QuantConfig.integerOnly(b), QuantizerKind.NF);
     }
 
     /** The checkpoint with every tensor quantized and dequantized in Java with the type the export gives it. */
@@ -91,7 +96,11 @@ class GgufDecoderExportTest {
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (Map.Entry<String, Tensor> e : original.tensors().entrySet()) {
             GgufType type = types.get(e.getKey());
-            out.put(e.getKey(), Tensor.ofFloats(type.dequantize(type.quantize(e.getValue().floats())), e.getValue().shape()));
+            out.put(
+                    e.getKey(),
+                    Tensor.ofFloats(
+                            type.dequantize(type.quantize(e.getValue().floats())),
+                            e.getValue().shape()));
         }
         return new HfCheckpoint(original.config(), out);
     }
@@ -104,8 +113,9 @@ class GgufDecoderExportTest {
     }
 
     static float[] logits(HfCheckpoint checkpoint, long[][] ids) {
-        try (NDManager manager = NDManager.newBaseManager(); LlamaDecoder decoder = LlamaDecoder.of(checkpoint, manager);
-             NDArray logits = decoder.forward(manager.create(ids))) {
+        try (NDManager manager = NDManager.newBaseManager();
+                LlamaDecoder decoder = LlamaDecoder.of(checkpoint, manager);
+                NDArray logits = decoder.forward(manager.create(ids))) {
             return logits.toFloatArray();
         }
     }
@@ -150,14 +160,17 @@ class GgufDecoderExportTest {
         float[] expected = logits(original, ids), actual = logits(back, ids);
         double diff = maxAbsDifference(expected, actual), relative = diff / maxAbs(expected);
         double rmsRelative = rms(difference(expected, actual)) / rms(expected);
-        System.out.printf("Llama, all 8-bit (Q8_0; down_proj F16, embeddings F16): max |logit difference| %.3g = %.2f%% of max |logit| %.3g; "
-                + "RMS difference %.2f%% of RMS logit%n", diff, 100 * relative, maxAbs(expected), 100 * rmsRelative);
+        System.out.printf(
+                "Llama, all 8-bit (Q8_0; down_proj F16, embeddings F16): max |logit difference| %.3g = %.2f%% of max |logit| %.3g; "
+                        + "RMS difference %.2f%% of RMS logit%n",
+                diff, 100 * relative, maxAbs(expected), 100 * rmsRelative);
         // Q8_0 rounds each weight to a step of 1/127 of its 32-weight block's absmax (~0.5% relative noise per matrix);
         // measured: 0.98% of the largest logit, 0.86% RMS (14 matrices, F16 embeddings and head)
         assertTrue(relative < 0.03, "8-bit export moved the logits by " + 100 * relative + "% of the largest logit");
         assertTrue(rmsRelative < 0.02, "8-bit export moved the logits by " + 100 * rmsRelative + "% RMS");
         // and it is exactly the model quantized in Java
-        HfCheckpoint reference = javaQuantized(original, GgufDecoderExport.tensorTypes(c, uniform(c, 8), GgufTypeMapping.K_QUANTS));
+        HfCheckpoint reference =
+                javaQuantized(original, GgufDecoderExport.tensorTypes(c, uniform(c, 8), GgufTypeMapping.K_QUANTS));
         assertEquals(0.0, maxAbsDifference(logits(reference, ids), actual));
     }
 
@@ -173,11 +186,17 @@ class GgufDecoderExportTest {
         // every tensor has exactly the mapping's type (embeddings F16, norms F32)
         Set<GgufType> seen = EnumSet.noneOf(GgufType.class);
         for (ModelQuantConfig.Entry e : config.matrices()) {
-            GgufType type = gguf.tensor(LlamaTensorNames.toGguf(e.matrix().name())).type();
-            assertEquals(GgufTypeMapping.K_QUANTS.typeFor(e.matrix(), e.config()), type, e.matrix().name());
+            GgufType type =
+                    gguf.tensor(LlamaTensorNames.toGguf(e.matrix().name())).type();
+            assertEquals(
+                    GgufTypeMapping.K_QUANTS.typeFor(e.matrix(), e.config()),
+                    type,
+                    e.matrix().name());
             seen.add(type);
         }
-        assertEquals(EnumSet.of(GgufType.Q2_K, GgufType.Q3_K, GgufType.Q4_K, GgufType.Q8_0, GgufType.Q4_0, GgufType.F16), seen,
+        assertEquals(
+                EnumSet.of(GgufType.Q2_K, GgufType.Q3_K, GgufType.Q4_K, GgufType.Q8_0, GgufType.Q4_0, GgufType.F16),
+                seen,
                 "the tiny model should exercise every K-quant and both fallbacks");
         assertEquals(GgufType.F16, gguf.tensor("token_embd.weight").type());
         assertEquals(GgufType.F16, gguf.tensor("output.weight").type());
@@ -186,24 +205,33 @@ class GgufDecoderExportTest {
         assertEquals(HfCheckpoint.requiredShapes(c).size(), gguf.tensors().size());
 
         // what we read back is, bit for bit, the original quantized and dequantized in Java
-        HfCheckpoint reference = javaQuantized(original, GgufDecoderExport.tensorTypes(c, config, GgufTypeMapping.K_QUANTS));
+        HfCheckpoint reference =
+                javaQuantized(original, GgufDecoderExport.tensorTypes(c, config, GgufTypeMapping.K_QUANTS));
         HfCheckpoint back = GgufDecoderExport.read(file);
-        for (String name : reference.tensors().keySet()) assertArrayEquals(reference.floats(name), back.floats(name), name);
+        for (String name : reference.tensors().keySet())
+            assertArrayEquals(reference.floats(name), back.floats(name), name);
         long[][] ids = ids(c.vocabSize());
         float[] expected = logits(reference, ids);
         double diff = maxAbsDifference(expected, logits(back, ids));
         double quantizationEffect = maxAbsDifference(logits(original, ids), expected);
-        System.out.printf("Llama, mixed 2/3/4/8 bits (%.3f configured, %.3f GGUF bits/weight): read-back vs Java-quantized logits %.3g; "
-                + "quantized vs original %.3g%n", config.averageBits(), GgufTypeMapping.K_QUANTS.bitsPerWeight(config), diff, quantizationEffect);
+        System.out.printf(
+                "Llama, mixed 2/3/4/8 bits (%.3f configured, %.3f GGUF bits/weight): read-back vs Java-quantized logits %.3g; "
+                        + "quantized vs original %.3g%n",
+                config.averageBits(), GgufTypeMapping.K_QUANTS.bitsPerWeight(config), diff, quantizationEffect);
         assertEquals(0.0, diff);
 
         // in the file, q and k rows are interleaved per head, with 4 query heads and 2 kv heads
         String q = "model.layers.1.self_attn.q_proj.weight", k = "model.layers.1.self_attn.k_proj.weight";
-        assertArrayEquals(RopeLayout.halvesToInterleaved(reference.floats(q), c.queryWidth(), c.hiddenSize(), c.numHeads()),
+        assertArrayEquals(
+                RopeLayout.halvesToInterleaved(reference.floats(q), c.queryWidth(), c.hiddenSize(), c.numHeads()),
                 gguf.tensor("blk.1.attn_q.weight").dequantize());
-        assertArrayEquals(RopeLayout.halvesToInterleaved(reference.floats(k), c.keyValueWidth(), c.hiddenSize(), c.numKeyValueHeads()),
+        assertArrayEquals(
+                RopeLayout.halvesToInterleaved(
+                        reference.floats(k), c.keyValueWidth(), c.hiddenSize(), c.numKeyValueHeads()),
                 gguf.tensor("blk.1.attn_k.weight").dequantize());
-        assertArrayEquals(reference.floats("model.layers.1.self_attn.v_proj.weight"), gguf.tensor("blk.1.attn_v.weight").dequantize());
+        assertArrayEquals(
+                reference.floats("model.layers.1.self_attn.v_proj.weight"),
+                gguf.tensor("blk.1.attn_v.weight").dequantize());
     }
 
     @Test
@@ -212,7 +240,8 @@ class GgufDecoderExportTest {
         ModelQuantConfig config = mixed(c);
         GgufFile gguf = GgufDecoderExport.toGguf(randomCheckpoint(c, 3), TOKENIZER, config, GgufTypeMapping.LEGACY);
         for (ModelQuantConfig.Entry e : config.matrices()) {
-            GgufType type = gguf.tensor(LlamaTensorNames.toGguf(e.matrix().name())).type();
+            GgufType type =
+                    gguf.tensor(LlamaTensorNames.toGguf(e.matrix().name())).type();
             assertEquals(GgufTypeMapping.LEGACY.typeFor(e.matrix(), e.config()), type);
             assertTrue(Set.of(GgufType.Q4_0, GgufType.Q8_0, GgufType.F16).contains(type), type.toString());
         }
@@ -234,10 +263,15 @@ class GgufDecoderExportTest {
         assertThrows(IllegalArgumentException.class, () -> gguf.tensor("output.weight"));
         assertEquals(GgufType.F32, gguf.tensor("blk.0.attn_k.bias").type());
 
-        HfCheckpoint reference = javaQuantized(original, GgufDecoderExport.tensorTypes(c, config, GgufTypeMapping.K_QUANTS));
+        HfCheckpoint reference =
+                javaQuantized(original, GgufDecoderExport.tensorTypes(c, config, GgufTypeMapping.K_QUANTS));
         // NeoX rotary in llama.cpp: q, k and their biases stay in HF's order
-        assertArrayEquals(reference.floats("model.layers.0.self_attn.q_proj.weight"), gguf.tensor("blk.0.attn_q.weight").dequantize());
-        assertArrayEquals(reference.floats("model.layers.0.self_attn.k_proj.bias"), gguf.tensor("blk.0.attn_k.bias").dequantize());
+        assertArrayEquals(
+                reference.floats("model.layers.0.self_attn.q_proj.weight"),
+                gguf.tensor("blk.0.attn_q.weight").dequantize());
+        assertArrayEquals(
+                reference.floats("model.layers.0.self_attn.k_proj.bias"),
+                gguf.tensor("blk.0.attn_k.bias").dequantize());
 
         HfCheckpoint back = GgufDecoderExport.read(file);
         assertEquals(c, back.config());
@@ -258,11 +292,28 @@ class GgufDecoderExportTest {
         assertTrue(gguf.get("general.name").asString().startsWith("CoA-LoRA llama"));
         assertEquals(2L, gguf.get("general.quantization_version").asLong());
         // the type holding most quantized weights, as llama_ftype
-        assertEquals(GgufDecoderExport.fileType(GgufDecoderExport.mostlyType(config, GgufTypeMapping.K_QUANTS)),
+        assertEquals(
+                GgufDecoderExport.fileType(GgufDecoderExport.mostlyType(config, GgufTypeMapping.K_QUANTS)),
                 gguf.get("general.file_type").asLong());
-        Map<String, Long> counts = Map.of("llama.context_length", 64L, "llama.embedding_length", 256L, "llama.block_count", 2L,
-                "llama.feed_forward_length", 72L, "llama.attention.head_count", 4L, "llama.attention.head_count_kv", 2L,
-                "llama.vocab_size", (long) c.vocabSize(), "llama.rope.dimension_count", 40L, "llama.attention.key_length", 40L);
+        Map<String, Long> counts = Map.of(
+                "llama.context_length",
+                64L,
+                "llama.embedding_length",
+                256L,
+                "llama.block_count",
+                2L,
+                "llama.feed_forward_length",
+                72L,
+                "llama.attention.head_count",
+                4L,
+                "llama.attention.head_count_kv",
+                2L,
+                "llama.vocab_size",
+                (long) c.vocabSize(),
+                "llama.rope.dimension_count",
+                40L,
+                "llama.attention.key_length",
+                40L);
         for (Map.Entry<String, Long> e : counts.entrySet()) {
             assertEquals(GgufValue.Kind.UINT32, gguf.get(e.getKey()).kind(), e.getKey());
             assertEquals(e.getValue(), gguf.get(e.getKey()).asLong(), e.getKey());
@@ -272,7 +323,8 @@ class GgufDecoderExportTest {
 
         assertEquals("gpt2", gguf.get("tokenizer.ggml.model").asString());
         assertEquals("gpt-2", gguf.get("tokenizer.ggml.pre").asString());
-        List<?> tokens = gguf.get("tokenizer.ggml.tokens").asList(), types = gguf.get("tokenizer.ggml.token_type").asList();
+        List<?> tokens = gguf.get("tokenizer.ggml.tokens").asList(),
+                types = gguf.get("tokenizer.ggml.token_type").asList();
         assertEquals(c.vocabSize(), tokens.size());
         assertEquals(c.vocabSize(), types.size());
         int eot = TOKENIZER.id(Pretraining.END_OF_TEXT);
@@ -291,10 +343,14 @@ class GgufDecoderExportTest {
         assertFalse(gguf.get("tokenizer.ggml.add_bos_token").asBoolean());
 
         assertEquals(config.averageBits(), gguf.get("coalora.average_bits").asDouble());
-        assertEquals(GgufTypeMapping.K_QUANTS.bitsPerWeight(config), gguf.get("coalora.gguf_bits_per_weight").asDouble());
+        assertEquals(
+                GgufTypeMapping.K_QUANTS.bitsPerWeight(config),
+                gguf.get("coalora.gguf_bits_per_weight").asDouble());
         assertEquals("K_QUANTS", gguf.get("coalora.mapping").asString());
         assertEquals(config.configId(), gguf.get("coalora.config_id").asString());
-        assertEquals(config, ModelQuantConfig.fromJson(gguf.get("coalora.quant_config").asString()));
+        assertEquals(
+                config,
+                ModelQuantConfig.fromJson(gguf.get("coalora.quant_config").asString()));
 
         // the whole file survives writing and reading, and its config is the model's
         GgufFile back = GgufReader.fromBytes(GgufWriter.toBytes(gguf));
@@ -317,8 +373,10 @@ class GgufDecoderExportTest {
         float[] m = GgufTypeTest.gaussian(12 * 5, 3);
         assertArrayEquals(m, RopeLayout.interleavedToHalves(RopeLayout.halvesToInterleaved(m, 12, 5, 3), 12, 5, 3));
         assertArrayEquals(m, RopeLayout.halvesToInterleaved(RopeLayout.interleavedToHalves(m, 12, 5, 3), 12, 5, 3));
-        assertThrows(IllegalArgumentException.class, () -> RopeLayout.halvesToInterleaved(m, 12, 5, 5)); // 12 rows, 5 heads
-        assertThrows(IllegalArgumentException.class, () -> RopeLayout.halvesToInterleaved(m, 12, 5, 4)); // odd head width 3
+        assertThrows(
+                IllegalArgumentException.class, () -> RopeLayout.halvesToInterleaved(m, 12, 5, 5)); // 12 rows, 5 heads
+        assertThrows(
+                IllegalArgumentException.class, () -> RopeLayout.halvesToInterleaved(m, 12, 5, 4)); // odd head width 3
     }
 
     /** HF's rotate_half RoPE on HF rows, then reordered, equals ggml's normal (adjacent pairs) RoPE on reordered rows. */
@@ -336,7 +394,7 @@ class GgufDecoderExportTest {
                     int a = h * d + i, b = h * d + i + d / 2; // HF: rotate_half pairs i with i + d/2
                     hf[a] = (float) (q[a] * cos - q[b] * sin);
                     hf[b] = (float) (q[b] * cos + q[a] * sin);
-                    int x = h * d + 2 * i, y = x + 1;          // ggml GGML_ROPE_TYPE_NORM: pairs 2i, 2i+1
+                    int x = h * d + 2 * i, y = x + 1; // ggml GGML_ROPE_TYPE_NORM: pairs 2i, 2i+1
                     ggml[x] = (float) (permuted[x] * cos - permuted[y] * sin);
                     ggml[y] = (float) (permuted[x] * sin + permuted[y] * cos);
                 }
@@ -357,8 +415,14 @@ class GgufDecoderExportTest {
         Map<String, Pair> adapters = new LinkedHashMap<>();
         long seed = 100;
         for (MatrixSpec m : LlamaTensorNames.quantizableMatrices(c)) {
-            adapters.put(m.name(), new Pair(m.rows(), m.cols(), rank, GgufTypeTest.gaussian(rank * m.cols(), seed++),
-                    GgufTypeTest.gaussian(m.rows() * rank, seed++)));
+            adapters.put(
+                    m.name(),
+                    new Pair(
+                            m.rows(),
+                            m.cols(),
+                            rank,
+                            GgufTypeTest.gaussian(rank * m.cols(), seed++),
+                            GgufTypeTest.gaussian(m.rows() * rank, seed++)));
         }
         Path base = dir.resolve("base.gguf"), adapter = dir.resolve("adapter.gguf");
         GgufDecoderExport.export(original, TOKENIZER, config, GgufTypeMapping.K_QUANTS, base);
@@ -367,9 +431,11 @@ class GgufDecoderExportTest {
         GgufLoraFile lora = GgufLoraFile.read(adapter);
         assertEquals("llama", lora.architecture());
         assertEquals(alpha, lora.alpha());
-        assertEquals(config.configId(), lora.extraMetadata().get("coalora.config_id").asString());
+        assertEquals(
+                config.configId(), lora.extraMetadata().get("coalora.config_id").asString());
         assertEquals(adapters.size(), lora.pairs().size());
-        assertTrue(lora.pairs().containsKey("blk.1.attn_q.weight") && lora.pairs().containsKey("blk.0.ffn_down.weight"));
+        assertTrue(
+                lora.pairs().containsKey("blk.1.attn_q.weight") && lora.pairs().containsKey("blk.0.ffn_down.weight"));
 
         float scale = alpha / rank;
         double worst = 0;
@@ -388,17 +454,22 @@ class GgufDecoderExportTest {
 
         // base + adapter in llama.cpp's layout = (Java-quantized base + s B A) in HF's layout, reordered
         GgufFile baseFile = GgufReader.read(base);
-        HfCheckpoint reference = javaQuantized(original, GgufDecoderExport.tensorTypes(c, config, GgufTypeMapping.K_QUANTS));
+        HfCheckpoint reference =
+                javaQuantized(original, GgufDecoderExport.tensorTypes(c, config, GgufTypeMapping.K_QUANTS));
         double merged = 0;
         for (String hf : List.of("model.layers.0.self_attn.q_proj.weight", "model.layers.1.self_attn.k_proj.weight")) {
             String gguf = LlamaTensorNames.toGguf(hf);
             Pair in = adapters.get(hf);
             int heads = hf.contains("q_proj") ? c.numHeads() : c.numKeyValueHeads();
             float[] hfMerged = add(reference.floats(hf), in.delta(scale));
-            float[] ggufMerged = add(baseFile.tensor(gguf).dequantize(), lora.pairs().get(gguf).delta(lora.scale(gguf)));
-            merged = Math.max(merged, maxAbsDifference(RopeLayout.halvesToInterleaved(hfMerged, in.out(), in.in(), heads), ggufMerged));
+            float[] ggufMerged = add(
+                    baseFile.tensor(gguf).dequantize(), lora.pairs().get(gguf).delta(lora.scale(gguf)));
+            merged = Math.max(
+                    merged,
+                    maxAbsDifference(RopeLayout.halvesToInterleaved(hfMerged, in.out(), in.in(), heads), ggufMerged));
         }
-        System.out.printf("LoRA: un-reordered delta vs s*B*A max difference %.3g; merged q/k in llama.cpp layout vs HF merged %.3g%n",
+        System.out.printf(
+                "LoRA: un-reordered delta vs s*B*A max difference %.3g; merged q/k in llama.cpp layout vs HF merged %.3g%n",
                 worst, merged);
         assertEquals(0.0, merged);
     }
@@ -419,27 +490,44 @@ class GgufDecoderExportTest {
         QuantConfig four = QuantConfig.integerOnly(4);
 
         String absent = "model.layers.7.mlp.up_proj.weight";
-        assertMessageNames(absent, () -> export(checkpoint, with(good, new ModelQuantConfig.Entry(new MatrixSpec(absent, 72, 256), four))));
+        assertMessageNames(
+                absent,
+                () -> export(
+                        checkpoint, with(good, new ModelQuantConfig.Entry(new MatrixSpec(absent, 72, 256), four))));
 
         String up = "model.layers.1.mlp.up_proj.weight";
         List<ModelQuantConfig.Entry> misShaped = new ArrayList<>(good);
-        misShaped.replaceAll(e -> e.matrix().name().equals(up) ? new ModelQuantConfig.Entry(new MatrixSpec(up, 256, 72), four) : e);
+        misShaped.replaceAll(
+                e -> e.matrix().name().equals(up) ? new ModelQuantConfig.Entry(new MatrixSpec(up, 256, 72), four) : e);
         assertMessageNames(up, () -> export(checkpoint, misShaped));
 
         List<ModelQuantConfig.Entry> partial = new ArrayList<>(good);
         partial.removeIf(e -> e.matrix().name().equals(up));
         assertMessageNames(up, () -> export(checkpoint, partial));
 
-        assertMessageNames("model.norm.weight", () -> export(checkpoint, with(good,
-                new ModelQuantConfig.Entry(new MatrixSpec("model.norm.weight", 256, 1), four))));
+        assertMessageNames(
+                "model.norm.weight",
+                () -> export(
+                        checkpoint,
+                        with(good, new ModelQuantConfig.Entry(new MatrixSpec("model.norm.weight", 256, 1), four))));
 
         String q = "model.layers.0.self_attn.q_proj.weight";
-        assertMessageNames(q, () -> GgufDecoderExport.toLora(c, mixed(c), Map.of(q, new Pair(160, 255, 2, new float[510], new float[320])), 4f));
-        assertMessageNames("model.norm.weight", () -> GgufDecoderExport.toLora(c, mixed(c),
-                Map.of("model.norm.weight", new Pair(256, 1, 1, new float[1], new float[256])), 4f));
+        assertMessageNames(
+                q,
+                () -> GgufDecoderExport.toLora(
+                        c, mixed(c), Map.of(q, new Pair(160, 255, 2, new float[510], new float[320])), 4f));
+        assertMessageNames(
+                "model.norm.weight",
+                () -> GgufDecoderExport.toLora(
+                        c,
+                        mixed(c),
+                        Map.of("model.norm.weight", new Pair(256, 1, 1, new float[1], new float[256])),
+                        4f));
 
-        assertMessageNames("vocab_size", () -> GgufDecoderExport.toGguf(randomCheckpoint(llama(260), 9), TOKENIZER,
-                mixed(llama(260)), GgufTypeMapping.K_QUANTS));
+        assertMessageNames(
+                "vocab_size",
+                () -> GgufDecoderExport.toGguf(
+                        randomCheckpoint(llama(260), 9), TOKENIZER, mixed(llama(260)), GgufTypeMapping.K_QUANTS));
 
         assertMessageNames("MistralForCausalLM", () -> GgufDecoderExport.ggufArchitecture("MistralForCausalLM"));
         GgufFile written = GgufDecoderExport.toGguf(checkpoint, TOKENIZER, mixed(c), GgufTypeMapping.K_QUANTS);
@@ -447,14 +535,16 @@ class GgufDecoderExportTest {
         assertMessageNames("'gpt2'", () -> GgufDecoderExport.fromGguf(gpt2));
     }
 
-    private static List<ModelQuantConfig.Entry> with(List<ModelQuantConfig.Entry> entries, ModelQuantConfig.Entry extra) {
+    private static List<ModelQuantConfig.Entry> with(
+            List<ModelQuantConfig.Entry> entries, ModelQuantConfig.Entry extra) {
         List<ModelQuantConfig.Entry> out = new ArrayList<>(entries);
         out.add(extra);
         return out;
     }
 
     private static void export(HfCheckpoint checkpoint, List<ModelQuantConfig.Entry> entries) {
-        GgufDecoderExport.toGguf(checkpoint, TOKENIZER, new ModelQuantConfig(QuantizerKind.NF, entries), GgufTypeMapping.K_QUANTS);
+        GgufDecoderExport.toGguf(
+                checkpoint, TOKENIZER, new ModelQuantConfig(QuantizerKind.NF, entries), GgufTypeMapping.K_QUANTS);
     }
 
     private static void assertMessageNames(String expected, org.junit.jupiter.api.function.Executable call) {

@@ -24,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** GGUF v3 write/read: every value type, every tensor type, the byte layout, and corrupt or truncated files. */
 class GgufFileTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     static Map<String, GgufValue> everyValueType() {
         Map<String, GgufValue> m = new LinkedHashMap<>();
@@ -64,7 +65,8 @@ class GgufFileTest {
     static List<GgufTensor> everyTensorType() {
         List<GgufTensor> tensors = new ArrayList<>();
         float[] x = GgufTypeTest.gaussian(2 * 512, 1);
-        for (GgufType t : GgufTypeTest.BY_PRECISION) tensors.add(GgufTensor.quantize("w." + t.ggmlName(), t, x, 512, 2));
+        for (GgufType t : GgufTypeTest.BY_PRECISION)
+            tensors.add(GgufTensor.quantize("w." + t.ggmlName(), t, x, 512, 2));
         byte[] raw = new byte[2 * GgufType.IQ4_XS.bytesPerBlock];
         new Random(3).nextBytes(raw);
         tensors.add(new GgufTensor("w.iq4_xs", new long[] {256, 2}, GgufType.IQ4_XS, raw));
@@ -82,17 +84,29 @@ class GgufFileTest {
         GgufFile read = GgufReader.read(file);
 
         assertEquals(original.metadata(), read.metadata());
-        assertEquals(List.copyOf(original.metadata().keySet()), List.copyOf(read.metadata().keySet()), "key order");
+        assertEquals(
+                List.copyOf(original.metadata().keySet()),
+                List.copyOf(read.metadata().keySet()),
+                "key order");
         assertEquals(original.tensors(), read.tensors());
-        assertEquals(0x7fc0_1234, Float.floatToRawIntBits(read.get("test.float32").asFloat()));
-        assertEquals(0x8000_0000, Float.floatToRawIntBits(read.get("test.float32_neg_zero").asFloat()));
-        assertEquals("18446744073709551615", Long.toUnsignedString(read.get("test.uint64").asLong()));
-        assertEquals(Double.doubleToRawLongBits(-0.0), Double.doubleToRawLongBits((Double) read.get("test.array.float64").asList().get(0)));
+        assertEquals(
+                0x7fc0_1234, Float.floatToRawIntBits(read.get("test.float32").asFloat()));
+        assertEquals(
+                0x8000_0000,
+                Float.floatToRawIntBits(read.get("test.float32_neg_zero").asFloat()));
+        assertEquals(
+                "18446744073709551615",
+                Long.toUnsignedString(read.get("test.uint64").asLong()));
+        assertEquals(Double.doubleToRawLongBits(-0.0), Double.doubleToRawLongBits((Double)
+                read.get("test.array.float64").asList().get(0)));
         for (GgufTensor t : read.tensors()) {
-            if (t.type().hasCodec()) assertArrayEquals(original.tensor(t.name()).dequantize(), t.dequantize(), 0f, t.name());
+            if (t.type().hasCodec())
+                assertArrayEquals(original.tensor(t.name()).dequantize(), t.dequantize(), 0f, t.name());
         }
         assertArrayEquals(GgufWriter.toBytes(original), Files.readAllBytes(file));
-        assertEquals(original.tensors(), GgufReader.fromBytes(GgufWriter.toBytes(original)).tensors());
+        assertEquals(
+                original.tensors(),
+                GgufReader.fromBytes(GgufWriter.toBytes(original)).tensors());
     }
 
     @Test
@@ -124,10 +138,13 @@ class GgufFileTest {
         meta.put("s", GgufValue.array(Kind.STRING, List.of("hi")));
         GgufFile file = new GgufFile(meta, GgufTensor.quantize("t", GgufType.F32, new float[] {1f, -2f}, 2));
         byte[] bytes = GgufWriter.toBytes(file);
-        String expectedHeader = "47475546" + "03000000" + "0100000000000000" + "0200000000000000" // magic, v3, 1 tensor, 2 kv
-                + "0100000000000000" + "61" + "00000000" + "07" // "a": UINT8 7
-                + "0100000000000000" + "73" + "09000000" + "08000000" + "0100000000000000" + "0200000000000000" + "6869" // "s": ARRAY<STRING>["hi"]
-                + "0100000000000000" + "74" + "01000000" + "0200000000000000" + "00000000" + "0000000000000000"; // "t": 1 dim [2], F32, offset 0
+        String expectedHeader =
+                "47475546" + "03000000" + "0100000000000000" + "0200000000000000" // magic, v3, 1 tensor, 2 kv
+                        + "0100000000000000" + "61" + "00000000" + "07" // "a": UINT8 7
+                        + "0100000000000000" + "73" + "09000000" + "08000000" + "0100000000000000" + "0200000000000000"
+                        + "6869" // "s": ARRAY<STRING>["hi"]
+                        + "0100000000000000" + "74" + "01000000" + "0200000000000000" + "00000000"
+                        + "0000000000000000"; // "t": 1 dim [2], F32, offset 0
         int headerLength = expectedHeader.length() / 2; // 106 bytes, padded to 128
         assertEquals(106, headerLength);
         assertEquals(expectedHeader, HexFormat.of().formatHex(bytes, 0, headerLength));
@@ -140,7 +157,9 @@ class GgufFileTest {
     void customAlignmentIsHonouredAndInvalidOnesRefused() {
         Map<String, GgufValue> meta = new LinkedHashMap<>();
         meta.put(GgufFile.ALIGNMENT_KEY, GgufValue.uint32(64));
-        GgufFile file = new GgufFile(meta, GgufTensor.quantize("a", GgufType.F32, new float[3], 3),
+        GgufFile file = new GgufFile(
+                meta,
+                GgufTensor.quantize("a", GgufType.F32, new float[3], 3),
                 GgufTensor.quantize("b", GgufType.Q8_0, new float[32], 32));
         byte[] bytes = GgufWriter.toBytes(file);
         GgufFile back = GgufReader.fromBytes(bytes);
@@ -148,7 +167,8 @@ class GgufFileTest {
         assertEquals(file.tensors(), back.tensors());
         assertEquals(0, bytes.length % 64);
 
-        for (GgufValue bad : List.of(GgufValue.uint32(0), GgufValue.uint32(48), GgufValue.uint64(32), GgufValue.int32(32))) {
+        for (GgufValue bad :
+                List.of(GgufValue.uint32(0), GgufValue.uint32(48), GgufValue.uint64(32), GgufValue.int32(32))) {
             Map<String, GgufValue> m = Map.of(GgufFile.ALIGNMENT_KEY, bad);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new GgufFile(m, List.of()));
             assertTrue(e.getMessage().contains(GgufFile.ALIGNMENT_KEY), e.getMessage());
@@ -158,16 +178,26 @@ class GgufFileTest {
     @Test
     void invalidContentIsRefusedBeforeWriting() {
         assertThrows(IllegalArgumentException.class, () -> new GgufFile(Map.of("", GgufValue.bool(true)), List.of()));
-        assertThrows(IllegalArgumentException.class, () -> new GgufFile(Map.of("ключ", GgufValue.bool(true)), List.of()));
+        assertThrows(
+                IllegalArgumentException.class, () -> new GgufFile(Map.of("ключ", GgufValue.bool(true)), List.of()));
         GgufTensor t = GgufTensor.quantize("same", GgufType.F32, new float[1], 1);
         IllegalArgumentException dup = assertThrows(IllegalArgumentException.class, () -> new GgufFile(Map.of(), t, t));
         assertTrue(dup.getMessage().contains("duplicate tensor name 'same'"));
-        assertThrows(IllegalArgumentException.class, () -> GgufTensor.quantize("x".repeat(64), GgufType.F32, new float[1], 1));
-        assertThrows(IllegalArgumentException.class, () -> GgufTensor.quantize("five", GgufType.F32, new float[1], 1, 1, 1, 1, 1));
-        IllegalArgumentException row = assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> GgufTensor.quantize("x".repeat(64), GgufType.F32, new float[1], 1));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> GgufTensor.quantize("five", GgufType.F32, new float[1], 1, 1, 1, 1, 1));
+        IllegalArgumentException row = assertThrows(
+                IllegalArgumentException.class,
                 () -> GgufTensor.quantize("rows", GgufType.Q4_K, new float[512], 128, 4));
-        assertTrue(row.getMessage().contains("row length 128 is not a multiple of Q4_K's block size 256"), row.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> new GgufTensor("short", new long[] {32}, GgufType.Q8_0, new byte[33]));
+        assertTrue(
+                row.getMessage().contains("row length 128 is not a multiple of Q4_K's block size 256"),
+                row.getMessage());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new GgufTensor("short", new long[] {32}, GgufType.Q8_0, new byte[33]));
         assertThrows(IllegalArgumentException.class, () -> GgufValue.uint8(256));
         assertThrows(IllegalArgumentException.class, () -> GgufValue.int16(40000));
         assertThrows(IllegalArgumentException.class, () -> GgufValue.uint32(-1));
@@ -183,15 +213,19 @@ class GgufFileTest {
         meta.put(GgufFile.ALIGNMENT_KEY, GgufValue.uint32(32));
         meta.put("tokens", GgufValue.array(Kind.STRING, List.of("a", "b")));
         meta.put("flag", GgufValue.bool(true));
-        return GgufWriter.toBytes(new GgufFile(meta,
+        return GgufWriter.toBytes(new GgufFile(
+                meta,
                 GgufTensor.quantize("first.weight", GgufType.Q8_0, GgufTypeTest.gaussian(64, 2), 32, 2),
-                GgufTensor.quantize("second.weight", GgufType.F32, new float[8], 8))); // 32 bytes: the file ends with data
+                GgufTensor.quantize(
+                        "second.weight", GgufType.F32, new float[8], 8))); // 32 bytes: the file ends with data
     }
 
     private static IllegalArgumentException corrupt(byte[] bytes, String... expected) {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GgufReader.fromBytes(bytes, "bad.gguf"));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> GgufReader.fromBytes(bytes, "bad.gguf"));
         assertTrue(e.getMessage().startsWith("bad.gguf: "), e.getMessage());
-        for (String part : expected) assertTrue(e.getMessage().contains(part), "'" + e.getMessage() + "' should mention '" + part + "'");
+        for (String part : expected)
+            assertTrue(e.getMessage().contains(part), "'" + e.getMessage() + "' should mention '" + part + "'");
         return e;
     }
 
@@ -242,14 +276,18 @@ class GgufFileTest {
         byte[] b = sample();
         for (int length = 0; length < b.length; length++) {
             byte[] prefix = Arrays.copyOf(b, length);
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GgufReader.fromBytes(prefix, "cut.gguf"),
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> GgufReader.fromBytes(prefix, "cut.gguf"),
                     "a file cut at " + length + " of " + b.length + " bytes was accepted");
             String m = e.getMessage();
             assertTrue(m.contains("truncated") || m.contains("impossible"), length + ": " + m);
         }
         corrupt(new byte[0], "truncated: the magic needs 4 bytes at offset 0 but the file has 0 bytes");
         byte[] small = GgufWriter.toBytes(new GgufFile(Map.of("general.name", GgufValue.string("tiny")), List.of()));
-        corrupt(Arrays.copyOf(small, indexOf(small, "tiny") + 2), "truncated: metadata 'general.name' is a string of 4 bytes");
+        corrupt(
+                Arrays.copyOf(small, indexOf(small, "tiny") + 2),
+                "truncated: metadata 'general.name' is a string of 4 bytes");
         corrupt(Arrays.copyOf(b, b.length - 1), "tensor 'second.weight'", "out of range", "truncated?");
     }
 
@@ -257,7 +295,8 @@ class GgufFileTest {
     void tensorOffsetsOutOfRangeMisalignedOrOutOfOrder() {
         byte[] b = sample();
         int offsetField = typeField(b, "second.weight", 1) + 4;
-        assertEquals(96, ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getLong(offsetField)); // 68 bytes of Q8_0, padded
+        assertEquals(
+                96, ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getLong(offsetField)); // 68 bytes of Q8_0, padded
         byte[] far = b.clone();
         putU64(far, offsetField, 1L << 40);
         corrupt(far, "tensor 'second.weight'", "offset 1099511627776", "out of range");
@@ -304,7 +343,8 @@ class GgufFileTest {
         byte[] type = b.clone();
         putU32(type, nameKey + "general.name".length(), 13);
         corrupt(type, "metadata 'general.name'", "unknown GGUF value type id 13");
-        byte[] handMade = GgufWriter.toBytes(new GgufFile(new LinkedHashMap<>(Map.of("k1", GgufValue.bool(true), "k2", GgufValue.bool(false))), List.of()));
+        byte[] handMade = GgufWriter.toBytes(new GgufFile(
+                new LinkedHashMap<>(Map.of("k1", GgufValue.bool(true), "k2", GgufValue.bool(false))), List.of()));
         System.arraycopy("k1".getBytes(StandardCharsets.US_ASCII), 0, handMade, indexOf(handMade, "k2"), 2);
         corrupt(handMade, "duplicate metadata key 'k1'");
 
@@ -324,7 +364,10 @@ class GgufFileTest {
         putU32(alignment, indexOf(alignment, GgufFile.ALIGNMENT_KEY) + GgufFile.ALIGNMENT_KEY.length() + 4, 3);
         corrupt(alignment, "general.alignment is 3, not a power of two");
         byte[] alignmentType = b.clone();
-        putU32(alignmentType, indexOf(alignmentType, GgufFile.ALIGNMENT_KEY) + GgufFile.ALIGNMENT_KEY.length(), GgufValue.Kind.INT32.id);
+        putU32(
+                alignmentType,
+                indexOf(alignmentType, GgufFile.ALIGNMENT_KEY) + GgufFile.ALIGNMENT_KEY.length(),
+                GgufValue.Kind.INT32.id);
         corrupt(alignmentType, "general.alignment must be a UINT32, is INT32");
         byte[] emptyKey = GgufWriter.toBytes(new GgufFile(Map.of("k", GgufValue.bool(true)), List.of()));
         putU64(emptyKey, 24, 0); // key length 0: the "k" byte is then read as the value type...
@@ -333,7 +376,9 @@ class GgufFileTest {
 
     @Test
     void duplicateTensorNamesAreRefused() {
-        byte[] b = GgufWriter.toBytes(new GgufFile(Map.of(), GgufTensor.quantize("t1", GgufType.F32, new float[1], 1),
+        byte[] b = GgufWriter.toBytes(new GgufFile(
+                Map.of(),
+                GgufTensor.quantize("t1", GgufType.F32, new float[1], 1),
                 GgufTensor.quantize("t2", GgufType.F32, new float[1], 1)));
         System.arraycopy("t1".getBytes(StandardCharsets.US_ASCII), 0, b, indexOf(b, "t2"), 2);
         corrupt(b, "duplicate tensor name 't1'");

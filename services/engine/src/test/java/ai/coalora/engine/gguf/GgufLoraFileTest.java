@@ -17,10 +17,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** LoRA adapters as GGUF files, in llama.cpp's layout. */
 class GgufLoraFileTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     static Pair pair(int out, int in, int rank, long seed) {
-        return new Pair(out, in, rank, GgufTypeTest.gaussian(rank * in, seed), GgufTypeTest.gaussian(out * rank, seed + 1));
+        return new Pair(
+                out, in, rank, GgufTypeTest.gaussian(rank * in, seed), GgufTypeTest.gaussian(out * rank, seed + 1));
     }
 
     static GgufLoraFile sample() {
@@ -28,8 +30,15 @@ class GgufLoraFileTest {
         pairs.put("blk.0.attn_q.weight", pair(64, 64, 8, 1));
         pairs.put("blk.0.ffn_down.weight", pair(64, 172, 8, 3));
         pairs.put("blk.1.attn_v.weight", pair(16, 64, 4, 5)); // ranks may differ per tensor
-        return new GgufLoraFile("llama", 16f, pairs, Map.of("general.name", GgufValue.string("coalora b=3.25"),
-                "coalora.config_id", GgufValue.string("abc123")));
+        return new GgufLoraFile(
+                "llama",
+                16f,
+                pairs,
+                Map.of(
+                        "general.name",
+                        GgufValue.string("coalora b=3.25"),
+                        "coalora.config_id",
+                        GgufValue.string("abc123")));
     }
 
     @Test
@@ -47,9 +56,12 @@ class GgufLoraFileTest {
         assertEquals(16f, raw.get("adapter.lora.alpha").asFloat());
         assertEquals("abc123", raw.get("coalora.config_id").asString());
         // lora_a: ggml dims [in, rank] (PyTorch rank x in); lora_b: [rank, out] (PyTorch out x rank)
-        assertArrayEquals(new long[] {172, 8}, raw.tensor("blk.0.ffn_down.weight.lora_a").dims());
-        assertArrayEquals(new long[] {8, 64}, raw.tensor("blk.0.ffn_down.weight.lora_b").dims());
-        assertArrayEquals(new long[] {4, 16}, raw.tensor("blk.1.attn_v.weight.lora_b").dims());
+        assertArrayEquals(
+                new long[] {172, 8}, raw.tensor("blk.0.ffn_down.weight.lora_a").dims());
+        assertArrayEquals(
+                new long[] {8, 64}, raw.tensor("blk.0.ffn_down.weight.lora_b").dims());
+        assertArrayEquals(
+                new long[] {4, 16}, raw.tensor("blk.1.attn_v.weight.lora_b").dims());
         List<String> names = new ArrayList<>();
         for (GgufTensor t : raw.tensors()) {
             names.add(t.name());
@@ -77,7 +89,9 @@ class GgufLoraFileTest {
             float[] d = p.delta(lora.scale(name)), e = q.delta(back.scale(name));
             assertTrue(GgufTypeTest.relativeRms(d, e) < 1e-3, name + ": " + GgufTypeTest.relativeRms(d, e));
         }
-        assertEquals(GgufType.F16, GgufReader.read(file).tensor("blk.0.attn_q.weight.lora_a").type());
+        assertEquals(
+                GgufType.F16,
+                GgufReader.read(file).tensor("blk.0.attn_q.weight.lora_a").type());
         assertThrows(IllegalArgumentException.class, () -> lora.toGguf(GgufType.Q8_0));
     }
 
@@ -92,9 +106,15 @@ class GgufLoraFileTest {
         GgufFile good = sample().toGguf(GgufType.F32);
         assertEquals(sample(), GgufLoraFile.fromGguf(good));
 
-        assertRefused(good.with(Map.of("general.type", GgufValue.string("model"))), "general.type is 'model', expected 'adapter'");
-        assertRefused(good.with(Map.of("adapter.type", GgufValue.string("control_vector"))), "adapter.type is 'control_vector'");
-        assertRefused(good.with(Map.of("adapter.lora.alpha", GgufValue.float64(16))), "adapter.lora.alpha must be a FLOAT32, is FLOAT64");
+        assertRefused(
+                good.with(Map.of("general.type", GgufValue.string("model"))),
+                "general.type is 'model', expected 'adapter'");
+        assertRefused(
+                good.with(Map.of("adapter.type", GgufValue.string("control_vector"))),
+                "adapter.type is 'control_vector'");
+        assertRefused(
+                good.with(Map.of("adapter.lora.alpha", GgufValue.float64(16))),
+                "adapter.lora.alpha must be a FLOAT32, is FLOAT64");
         Map<String, GgufValue> noArch = new LinkedHashMap<>(good.metadata());
         noArch.remove("general.architecture");
         assertRefused(new GgufFile(noArch, good.tensors()), "general.architecture must be a string, is missing");
@@ -109,13 +129,17 @@ class GgufLoraFileTest {
 
         List<GgufTensor> transposed = new ArrayList<>(good.tensors());
         transposed.replaceAll(t -> t.name().equals("blk.1.attn_v.weight.lora_a")
-                ? GgufTensor.quantize(t.name(), GgufType.F32, t.dequantize(), 4, 64) : t); // [rank, in] instead of [in, rank]
+                ? GgufTensor.quantize(t.name(), GgufType.F32, t.dequantize(), 4, 64)
+                : t); // [rank, in] instead of [in, rank]
         assertRefused(new GgufFile(good.metadata(), transposed), "disagree on the rank");
 
         assertThrows(IllegalArgumentException.class, () -> new GgufLoraFile("llama", 16f, Map.of(), Map.of()));
-        assertThrows(IllegalArgumentException.class, () -> new GgufLoraFile("llama", Float.NaN, sample().pairs(), Map.of()));
-        assertThrows(IllegalArgumentException.class,
-                () -> new GgufLoraFile("llama", 1f, sample().pairs(), Map.of("adapter.type", GgufValue.string("lora"))));
+        assertThrows(
+                IllegalArgumentException.class, () -> new GgufLoraFile("llama", Float.NaN, sample().pairs(), Map.of()));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new GgufLoraFile(
+                        "llama", 1f, sample().pairs(), Map.of("adapter.type", GgufValue.string("lora"))));
         assertThrows(IllegalArgumentException.class, () -> new Pair(2, 3, 1, new float[2], new float[2]));
     }
 

@@ -19,24 +19,35 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Bit-width to GGUF type mapping, its fallbacks and the bits per weight it really costs. */
 class GgufTypeMappingTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     private static ModelQuantConfig config(Object... specAndBits) {
         List<ModelQuantConfig.Entry> entries = new ArrayList<>();
         for (int i = 0; i < specAndBits.length; i += 2) {
-            entries.add(new ModelQuantConfig.Entry((MatrixSpec) specAndBits[i], QuantConfig.integerOnly((Integer) specAndBits[i + 1])));
+            entries.add(new ModelQuantConfig.Entry(
+                    (MatrixSpec) specAndBits[i], QuantConfig.integerOnly((Integer) specAndBits[i + 1])));
         }
         return new ModelQuantConfig(QuantizerKind.NF, entries);
     }
 
     @Test
     void nominalTypesAndTheirBits() {
-        assertEquals(List.of(GgufType.Q2_K, GgufType.Q3_K, GgufType.Q4_K, GgufType.Q8_0),
-                QuantConfig.WEIGHT_BITS.stream().map(GgufTypeMapping.K_QUANTS::nominal).toList());
-        assertEquals(List.of(GgufType.Q4_0, GgufType.Q4_0, GgufType.Q4_0, GgufType.Q8_0),
-                QuantConfig.WEIGHT_BITS.stream().map(GgufTypeMapping.LEGACY::nominal).toList());
-        assertEquals(List.of(2.625, 3.4375, 4.5, 8.5),
-                QuantConfig.WEIGHT_BITS.stream().map(b -> GgufTypeMapping.K_QUANTS.nominal(b).bitsPerWeight()).toList());
+        assertEquals(
+                List.of(GgufType.Q2_K, GgufType.Q3_K, GgufType.Q4_K, GgufType.Q8_0),
+                QuantConfig.WEIGHT_BITS.stream()
+                        .map(GgufTypeMapping.K_QUANTS::nominal)
+                        .toList());
+        assertEquals(
+                List.of(GgufType.Q4_0, GgufType.Q4_0, GgufType.Q4_0, GgufType.Q8_0),
+                QuantConfig.WEIGHT_BITS.stream()
+                        .map(GgufTypeMapping.LEGACY::nominal)
+                        .toList());
+        assertEquals(
+                List.of(2.625, 3.4375, 4.5, 8.5),
+                QuantConfig.WEIGHT_BITS.stream()
+                        .map(b -> GgufTypeMapping.K_QUANTS.nominal(b).bitsPerWeight())
+                        .toList());
         assertThrows(IllegalArgumentException.class, () -> GgufTypeMapping.K_QUANTS.nominal(5));
     }
 
@@ -73,10 +84,15 @@ class GgufTypeMappingTest {
         assertEquals(GgufType.Q2_K, plan.get(q.name()));
         assertEquals(GgufType.Q3_K, plan.get(down.name()));
         assertEquals(GgufType.Q4_0, plan.get(small.name()));
-        double expected = (q.numel() * 2.625 + down.numel() * 3.4375 + small.numel() * 4.5) / (q.numel() + down.numel() + small.numel());
+        double expected = (q.numel() * 2.625 + down.numel() * 3.4375 + small.numel() * 4.5)
+                / (q.numel() + down.numel() + small.numel());
         assertEquals(expected, GgufTypeMapping.K_QUANTS.bitsPerWeight(c), 1e-12);
-        assertEquals(q.numel() / 256 * 84 + down.numel() / 256 * 110 + small.numel() / 32 * 18, GgufTypeMapping.K_QUANTS.bytes(c));
-        assertEquals(8 * GgufTypeMapping.K_QUANTS.bytes(c), Math.round(GgufTypeMapping.K_QUANTS.bitsPerWeight(c) * c.totalNumel()));
+        assertEquals(
+                q.numel() / 256 * 84 + down.numel() / 256 * 110 + small.numel() / 32 * 18,
+                GgufTypeMapping.K_QUANTS.bytes(c));
+        assertEquals(
+                8 * GgufTypeMapping.K_QUANTS.bytes(c),
+                Math.round(GgufTypeMapping.K_QUANTS.bitsPerWeight(c) * c.totalNumel()));
         // the legacy types cost 4.5 bits for every b below 8
         assertEquals(4.5, GgufTypeMapping.LEGACY.bitsPerWeight(c), 0);
         // versus our own formula (integer-only: b + 0.126 bits)
@@ -88,7 +104,8 @@ class GgufTypeMappingTest {
     @Test
     void aConfigurationWrittenAsGgufReadsBackAndItsLinearLayersMatchTheOriginal() throws IOException {
         // a miniature export: per-matrix types from the configuration, the rest F32
-        MatrixSpec a = new MatrixSpec("blk.0.attn_q.weight", 64, 512), b = new MatrixSpec("blk.0.ffn_up.weight", 96, 256);
+        MatrixSpec a = new MatrixSpec("blk.0.attn_q.weight", 64, 512),
+                b = new MatrixSpec("blk.0.ffn_up.weight", 96, 256);
         MatrixSpec c = new MatrixSpec("blk.0.attn_v.weight", 32, 384);
         ModelQuantConfig config = config(a, 2, b, 4, c, 3);
         Map<String, float[]> weights = new LinkedHashMap<>();
@@ -99,7 +116,8 @@ class GgufTypeMappingTest {
             float[] w = GgufTypeTest.gaussian(s.rows() * s.cols(), seed++);
             for (int i = 0; i < w.length; i++) w[i] *= 0.02f; // LLM-sized weights
             weights.put(s.name(), w);
-            tensors.add(GgufTensor.matrix(s.name(), GgufTypeMapping.K_QUANTS.typeFor(s, e.config()), w, s.rows(), s.cols()));
+            tensors.add(GgufTensor.matrix(
+                    s.name(), GgufTypeMapping.K_QUANTS.typeFor(s, e.config()), w, s.rows(), s.cols()));
         }
         tensors.add(GgufTensor.quantize("blk.0.attn_norm.weight", GgufType.F32, new float[64], 64));
         Map<String, GgufValue> meta = new LinkedHashMap<>();
@@ -109,7 +127,9 @@ class GgufTypeMappingTest {
         GgufWriter.write(file, new GgufFile(meta, tensors));
 
         GgufFile read = GgufReader.read(file);
-        assertEquals(config, ModelQuantConfig.fromJson(read.get("coalora.quant_config").asString()));
+        assertEquals(
+                config,
+                ModelQuantConfig.fromJson(read.get("coalora.quant_config").asString()));
         // tolerance: 1.5 x the documented Gaussian relative RMS bound of the matrix's type
         for (ModelQuantConfig.Entry e : config.matrices()) {
             MatrixSpec s = e.matrix();
@@ -120,10 +140,13 @@ class GgufTypeMappingTest {
             float[] ref = GgufTypeTest.matVec(weights.get(s.name()), x, s.rows(), s.cols());
             float[] got = GgufTypeTest.matVec(t.dequantize(), x, s.rows(), s.cols());
             double err = GgufTypeTest.relativeRms(ref, got);
-            assertTrue(err <= 1.5 * GgufTypeTest.BOUND.get(t.type()), s.name() + " as " + t.type() + ": output error " + err);
+            assertTrue(
+                    err <= 1.5 * GgufTypeTest.BOUND.get(t.type()),
+                    s.name() + " as " + t.type() + ": output error " + err);
         }
         // rows of 512 and 256 keep Q2_K and Q4_K; the 384-long rows of the 3-bit matrix fall back to Q4_0
-        assertEquals(List.of(GgufType.Q2_K, GgufType.Q4_K, GgufType.Q4_0),
+        assertEquals(
+                List.of(GgufType.Q2_K, GgufType.Q4_K, GgufType.Q4_0),
                 read.tensors().subList(0, 3).stream().map(GgufTensor::type).toList());
     }
 }

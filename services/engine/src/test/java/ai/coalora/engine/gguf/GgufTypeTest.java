@@ -16,17 +16,41 @@ import org.junit.jupiter.api.Test;
 /** Type table, and dequantize(quantize(x)) error on Gaussian data per type. */
 class GgufTypeTest {
     /** The codec types, from most to least precise. */
-    static final List<GgufType> BY_PRECISION = List.of(GgufType.F32, GgufType.F16, GgufType.BF16, GgufType.Q8_0,
-            GgufType.Q6_K, GgufType.Q5_K, GgufType.Q4_K, GgufType.Q4_0, GgufType.Q3_K, GgufType.Q2_K);
+    static final List<GgufType> BY_PRECISION = List.of(
+            GgufType.F32,
+            GgufType.F16,
+            GgufType.BF16,
+            GgufType.Q8_0,
+            GgufType.Q6_K,
+            GgufType.Q5_K,
+            GgufType.Q4_K,
+            GgufType.Q4_0,
+            GgufType.Q3_K,
+            GgufType.Q2_K);
 
     /**
      * Upper bounds of the relative RMS error ||x - deq(q(x))|| / ||x|| on 65,536 N(0,1) values (seed 7). Measured:
      * see docs/engine.md "GGUF (format layer)"; each bound is the measured value rounded up with about 10% headroom.
      */
     static final Map<GgufType, Double> BOUND = new EnumMap<>(Map.of(
-            GgufType.F16, 2.5e-4, GgufType.BF16, 1.9e-3, GgufType.Q8_0, 0.006, GgufType.Q6_K, 0.020,
-            GgufType.Q5_K, 0.039, GgufType.Q4_K, 0.082, GgufType.Q4_0, 0.095, GgufType.Q3_K, 0.167,
-            GgufType.Q2_K, 0.325));
+            GgufType.F16,
+            2.5e-4,
+            GgufType.BF16,
+            1.9e-3,
+            GgufType.Q8_0,
+            0.006,
+            GgufType.Q6_K,
+            0.020,
+            GgufType.Q5_K,
+            0.039,
+            GgufType.Q4_K,
+            0.082,
+            GgufType.Q4_0,
+            0.095,
+            GgufType.Q3_K,
+            0.167,
+            GgufType.Q2_K,
+            0.325));
 
     static float[] gaussian(int n, long seed) {
         Random r = new Random(seed);
@@ -48,12 +72,24 @@ class GgufTypeTest {
     @Test
     void idsBlockSizesAndBitsPerWeightAreGgmls() {
         Object[][] table = {
-                {GgufType.F32, 0, 1, 4, 32.0}, {GgufType.F16, 1, 1, 2, 16.0}, {GgufType.Q4_0, 2, 32, 18, 4.5},
-                {GgufType.Q4_1, 3, 32, 20, 5.0}, {GgufType.Q5_0, 6, 32, 22, 5.5}, {GgufType.Q5_1, 7, 32, 24, 6.0},
-                {GgufType.Q8_0, 8, 32, 34, 8.5}, {GgufType.Q8_1, 9, 32, 36, 9.0}, {GgufType.Q2_K, 10, 256, 84, 2.625},
-                {GgufType.Q3_K, 11, 256, 110, 3.4375}, {GgufType.Q4_K, 12, 256, 144, 4.5}, {GgufType.Q5_K, 13, 256, 176, 5.5},
-                {GgufType.Q6_K, 14, 256, 210, 6.5625}, {GgufType.Q8_K, 15, 256, 292, 9.125}, {GgufType.BF16, 30, 1, 2, 16.0},
-                {GgufType.IQ4_NL, 20, 32, 18, 4.5}, {GgufType.IQ4_XS, 23, 256, 136, 4.25}, {GgufType.MXFP4, 39, 32, 17, 4.25},
+            {GgufType.F32, 0, 1, 4, 32.0},
+            {GgufType.F16, 1, 1, 2, 16.0},
+            {GgufType.Q4_0, 2, 32, 18, 4.5},
+            {GgufType.Q4_1, 3, 32, 20, 5.0},
+            {GgufType.Q5_0, 6, 32, 22, 5.5},
+            {GgufType.Q5_1, 7, 32, 24, 6.0},
+            {GgufType.Q8_0, 8, 32, 34, 8.5},
+            {GgufType.Q8_1, 9, 32, 36, 9.0},
+            {GgufType.Q2_K, 10, 256, 84, 2.625},
+            {GgufType.Q3_K, 11, 256, 110, 3.4375},
+            {GgufType.Q4_K, 12, 256, 144, 4.5},
+            {GgufType.Q5_K, 13, 256, 176, 5.5},
+            {GgufType.Q6_K, 14, 256, 210, 6.5625},
+            {GgufType.Q8_K, 15, 256, 292, 9.125},
+            {GgufType.BF16, 30, 1, 2, 16.0},
+            {GgufType.IQ4_NL, 20, 32, 18, 4.5},
+            {GgufType.IQ4_XS, 23, 256, 136, 4.25},
+            {GgufType.MXFP4, 39, 32, 17, 4.25},
         };
         for (Object[] row : table) {
             GgufType t = (GgufType) row[0];
@@ -61,7 +97,10 @@ class GgufTypeTest {
             assertEquals(row[2], t.blockSize, t + " block");
             assertEquals(row[3], t.bytesPerBlock, t + " bytes");
             assertEquals((double) row[4], t.bitsPerWeight(), 0.0, t + " bits per weight");
-            assertEquals((double) row[4], t.bitUnitsPerWeight() / (double) ai.coalora.engine.quant.QuantConfig.BIT_UNITS_PER_BIT, 0.0);
+            assertEquals(
+                    (double) row[4],
+                    t.bitUnitsPerWeight() / (double) ai.coalora.engine.quant.QuantConfig.BIT_UNITS_PER_BIT,
+                    0.0);
             assertEquals(t, GgufType.fromId(t.id));
         }
         for (GgufType t : GgufType.values()) assertEquals(t, GgufType.fromId(t.id));
@@ -89,7 +128,8 @@ class GgufTypeTest {
             double err = relativeRms(x, y);
             report.append(String.format(" %s %.5f (%.4f bits);", t, err, t.bitsPerWeight()));
             if (t == GgufType.F32) assertEquals(0.0, err, t.toString());
-            else assertTrue(err <= BOUND.get(t), t + ": relative RMS error " + err + " above the bound " + BOUND.get(t));
+            else
+                assertTrue(err <= BOUND.get(t), t + ": relative RMS error " + err + " above the bound " + BOUND.get(t));
             if (t != GgufType.BF16 && t != GgufType.F16) {
                 // fewer bits, more error (BF16 has fewer mantissa bits than F16 but 16 bits too)
                 assertTrue(err > previous, t + " error " + err + " not above the previous type's " + previous);

@@ -28,7 +28,8 @@ class PeftAdapterTest {
     private static final String QUERY = "encoder.layer.3.attention.self.query.weight";
     private static final String FFN_OUT = "encoder.layer.0.output.dense.weight";
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     private static LoraPair randomPair(Random random, int rank, int out, int in) {
         float[] a = new float[rank * in], b = new float[out * rank];
@@ -39,7 +40,12 @@ class PeftAdapterTest {
 
     private static PeftAdapter sample(int rank) {
         Random random = new Random(3);
-        return new PeftAdapter("sentence-transformers/all-MiniLM-L6-v2", rank, 16, TARGETS, "SEQ_CLS",
+        return new PeftAdapter(
+                "sentence-transformers/all-MiniLM-L6-v2",
+                rank,
+                16,
+                TARGETS,
+                "SEQ_CLS",
                 Map.of(QUERY, randomPair(random, rank, 6, 5), FFN_OUT, randomPair(random, rank, 5, 7)),
                 Map.of("quant_config", "{\"bits\": 3.25}"));
     }
@@ -51,10 +57,13 @@ class PeftAdapterTest {
         assertEquals(adapter, PeftAdapter.read(dir));
 
         try (Stream<Path> files = Files.list(dir)) {
-            assertEquals(List.of(PeftAdapter.CONFIG_FILE, PeftAdapter.WEIGHTS_FILE),
-                    files.map(p -> p.getFileName().toString()).sorted().toList(), "no temp files left behind");
+            assertEquals(
+                    List.of(PeftAdapter.CONFIG_FILE, PeftAdapter.WEIGHTS_FILE),
+                    files.map(p -> p.getFileName().toString()).sorted().toList(),
+                    "no temp files left behind");
         }
-        JsonNode config = new ObjectMapper().readTree(dir.resolve(PeftAdapter.CONFIG_FILE).toFile());
+        JsonNode config =
+                new ObjectMapper().readTree(dir.resolve(PeftAdapter.CONFIG_FILE).toFile());
         assertEquals("LORA", config.get("peft_type").textValue());
         assertEquals(2, config.get("r").intValue());
         assertTrue(config.get("lora_alpha").isIntegralNumber(), "alpha 16 written as PEFT writes it");
@@ -64,14 +73,23 @@ class PeftAdapterTest {
         assertTrue(config.get("inference_mode").booleanValue());
 
         Safetensors.Contents weights = Safetensors.read(dir.resolve(PeftAdapter.WEIGHTS_FILE));
-        assertEquals(List.of(
+        assertEquals(
+                List.of(
                         "base_model.model.encoder.layer.0.output.dense.lora_A.weight",
                         "base_model.model.encoder.layer.0.output.dense.lora_B.weight",
                         "base_model.model.encoder.layer.3.attention.self.query.lora_A.weight",
                         "base_model.model.encoder.layer.3.attention.self.query.lora_B.weight"),
                 List.copyOf(weights.tensors().keySet()));
-        assertArrayEquals(new long[] {2, 5}, weights.tensors().get("base_model.model.encoder.layer.3.attention.self.query.lora_A.weight").shape());
-        assertArrayEquals(new long[] {6, 2}, weights.tensors().get("base_model.model.encoder.layer.3.attention.self.query.lora_B.weight").shape());
+        assertArrayEquals(
+                new long[] {2, 5},
+                weights.tensors()
+                        .get("base_model.model.encoder.layer.3.attention.self.query.lora_A.weight")
+                        .shape());
+        assertArrayEquals(
+                new long[] {6, 2},
+                weights.tensors()
+                        .get("base_model.model.encoder.layer.3.attention.self.query.lora_B.weight")
+                        .shape());
         assertEquals("pt", weights.metadata().get("format"));
     }
 
@@ -94,7 +112,8 @@ class PeftAdapterTest {
     @Test
     void missingBIsRejected() throws IOException {
         sample(2).write(dir);
-        rewriteWeights(tensors -> tensors.remove("base_model.model.encoder.layer.3.attention.self.query.lora_B.weight"));
+        rewriteWeights(
+                tensors -> tensors.remove("base_model.model.encoder.layer.3.attention.self.query.lora_B.weight"));
         assertRejected("has no matching 'base_model.model.encoder.layer.3.attention.self.query.lora_B.weight'");
     }
 
@@ -109,7 +128,8 @@ class PeftAdapterTest {
     void rankMismatchIsRejected() throws IOException {
         sample(2).write(dir);
         // B with 3 columns against A's (and the config's) rank 2
-        rewriteWeights(tensors -> tensors.put("base_model.model.encoder.layer.3.attention.self.query.lora_B.weight",
+        rewriteWeights(tensors -> tensors.put(
+                "base_model.model.encoder.layer.3.attention.self.query.lora_B.weight",
                 Tensor.ofFloats(new float[18], 6, 3)));
         assertRejected("inconsistent with rank r = 2");
 
@@ -122,7 +142,8 @@ class PeftAdapterTest {
     @Test
     void unexpectedTensorsAndConfigsAreRejected() throws IOException {
         sample(2).write(dir);
-        rewriteWeights(tensors -> tensors.put("base_model.model.classifier.weight", Tensor.ofFloats(new float[2], 1, 2)));
+        rewriteWeights(
+                tensors -> tensors.put("base_model.model.classifier.weight", Tensor.ofFloats(new float[2], 1, 2)));
         assertRejected("not a LoRA A or B factor");
 
         sample(2).write(dir);
@@ -134,13 +155,27 @@ class PeftAdapterTest {
     @Test
     void constructorRejectsInconsistentAdapters() {
         Random random = new Random(1);
-        assertThrows(IllegalArgumentException.class, () -> new PeftAdapter("m", 2, 16, TARGETS, null,
-                Map.of(QUERY, randomPair(random, 3, 6, 5)), Map.of()));
-        assertThrows(IllegalArgumentException.class, () -> new PeftAdapter("m", 2, 16, List.of("key"), null,
-                Map.of(QUERY, randomPair(random, 2, 6, 5)), Map.of()), "query is not a target");
-        assertThrows(IllegalArgumentException.class, () -> new PeftAdapter("m", 2, 16, TARGETS, null,
-                Map.of("encoder.layer.3.attention.self.query", randomPair(random, 2, 6, 5)), Map.of()), "not a .weight name");
-        assertThrows(IllegalArgumentException.class, () -> new PeftAdapter("m", 2, 0, TARGETS, null, Map.of(), Map.of()));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new PeftAdapter("m", 2, 16, TARGETS, null, Map.of(QUERY, randomPair(random, 3, 6, 5)), Map.of()));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new PeftAdapter(
+                        "m", 2, 16, List.of("key"), null, Map.of(QUERY, randomPair(random, 2, 6, 5)), Map.of()),
+                "query is not a target");
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new PeftAdapter(
+                        "m",
+                        2,
+                        16,
+                        TARGETS,
+                        null,
+                        Map.of("encoder.layer.3.attention.self.query", randomPair(random, 2, 6, 5)),
+                        Map.of()),
+                "not a .weight name");
+        assertThrows(
+                IllegalArgumentException.class, () -> new PeftAdapter("m", 2, 0, TARGETS, null, Map.of(), Map.of()));
     }
 
     private void rewriteWeights(Consumer<Map<String, Tensor>> edit) throws IOException {

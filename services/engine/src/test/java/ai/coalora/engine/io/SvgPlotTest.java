@@ -21,7 +21,8 @@ import org.w3c.dom.Element;
 import org.w3c.dom.NodeList;
 
 class SvgPlotTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     private static Document parse(byte[] svg) throws Exception {
         DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
@@ -47,7 +48,10 @@ class SvgPlotTest {
     private static SvgPlot sample() {
         return SvgPlot.builder()
                 .title("MiniLM <SST-2> & friends")
-                .series("CoA-LoRA (seen)", List.of(Point.of(4, 0.90), Point.of(2.5, 0.85), new Point(3.25, 0.88, 0.86, 0.89)), true)
+                .series(
+                        "CoA-LoRA (seen)",
+                        List.of(Point.of(4, 0.90), Point.of(2.5, 0.85), new Point(3.25, 0.88, 0.86, 0.89)),
+                        true)
                 .series("QLoRA \"per config\" & <co>", List.of(Point.of(2.5, 0.80), Point.of(4, 0.89)), false)
                 .series("unseen", List.of(Point.of(3, 0.87)), false, "#4e79a7")
                 .build();
@@ -69,16 +73,30 @@ class SvgPlotTest {
             assertEquals(points[i], series.get(i).getElementsByTagName("circle").getLength());
         }
         assertEquals(3, series.get(0).getElementsByTagName("line").getLength(), "one error bar: a line and two caps");
-        assertEquals("white", ((Element) series.get(1).getElementsByTagName("circle").item(0)).getAttribute("fill"), "hollow");
-        assertEquals("#4e79a7", ((Element) series.get(0).getElementsByTagName("circle").item(0)).getAttribute("fill"), "filled");
+        assertEquals(
+                "white",
+                ((Element) series.get(1).getElementsByTagName("circle").item(0)).getAttribute("fill"),
+                "hollow");
+        assertEquals(
+                "#4e79a7",
+                ((Element) series.get(0).getElementsByTagName("circle").item(0)).getAttribute("fill"),
+                "filled");
         Element unseen = (Element) series.get(2).getElementsByTagName("circle").item(0);
         assertEquals("white", unseen.getAttribute("fill"));
         assertEquals("#4e79a7", unseen.getAttribute("stroke"), "the given color: the seen series' hollow twin");
 
-        String path = series.get(0).getElementsByTagName("path").item(0).getAttributes().getNamedItem("d").getNodeValue();
+        String path = series.get(0)
+                .getElementsByTagName("path")
+                .item(0)
+                .getAttributes()
+                .getNamedItem("d")
+                .getNodeValue();
         String[] xs = path.replace("M", "").split(" L");
         for (int i = 1; i < xs.length; i++) {
-            assertTrue(Double.parseDouble(xs[i].trim().split(" ")[0]) > Double.parseDouble(xs[i - 1].trim().split(" ")[0]), "joined in x order: " + path);
+            assertTrue(
+                    Double.parseDouble(xs[i].trim().split(" ")[0])
+                            > Double.parseDouble(xs[i - 1].trim().split(" ")[0]),
+                    "joined in x order: " + path);
         }
     }
 
@@ -87,11 +105,16 @@ class SvgPlotTest {
         String text = sample().toSvg();
         assertTrue(text.contains("QLoRA &quot;per config&quot; &amp; &lt;co&gt;"), "escaped in the markup");
         Element svg = parse(text).getDocumentElement();
-        List<String> names = byClass(svg, "text", "legend-name").stream().map(Element::getTextContent).toList();
+        List<String> names = byClass(svg, "text", "legend-name").stream()
+                .map(Element::getTextContent)
+                .toList();
         assertEquals(List.of("CoA-LoRA (seen)", "QLoRA \"per config\" & <co>", "unseen"), names);
         assertEquals(3, byClass(svg, "g", "legend-entry").size());
-        assertEquals("MiniLM <SST-2> & friends", byClass(svg, "text", "title").get(0).getTextContent());
-        assertEquals("average bits per weight", byClass(svg, "text", "label x").get(0).getTextContent());
+        assertEquals(
+                "MiniLM <SST-2> & friends", byClass(svg, "text", "title").get(0).getTextContent());
+        assertEquals(
+                "average bits per weight",
+                byClass(svg, "text", "label x").get(0).getTextContent());
         assertEquals("test accuracy", byClass(svg, "text", "label y").get(0).getTextContent());
         assertEquals("a\tb", SvgPlot.escape("a\u0001\tb\u0000"), "control characters XML cannot hold are dropped");
     }
@@ -115,7 +138,8 @@ class SvgPlotTest {
 
     @Test
     void axesGetNiceTicksInsideTheirRange() {
-        for (double[] data : new double[][] {{0.81, 0.93}, {2, 8}, {-3.2, 117}, {1e-4, 3e-4}, {0.5, 0.5}, {0, 0}, {-7, -7}}) {
+        for (double[] data :
+                new double[][] {{0.81, 0.93}, {2, 8}, {-3.2, 117}, {1e-4, 3e-4}, {0.5, 0.5}, {0, 0}, {-7, -7}}) {
             Axis axis = Axis.fit(data);
             assertTrue(axis.min() < data[0] && axis.max() > data[data.length - 1], "padded: " + axis);
             List<Double> ticks = axis.ticks();
@@ -126,7 +150,9 @@ class SvgPlotTest {
                 assertEquals(Math.rint(units), units, 1e-9, "a multiple of the step");
             }
             double mantissa = axis.step() / Math.pow(10, Math.floor(Math.log10(axis.step()) + 1e-12));
-            assertTrue(List.of(1.0, 2.0, 5.0).stream().anyMatch(m -> Math.abs(m - mantissa) < 1e-9), "nice step " + axis.step());
+            assertTrue(
+                    List.of(1.0, 2.0, 5.0).stream().anyMatch(m -> Math.abs(m - mantissa) < 1e-9),
+                    "nice step " + axis.step());
         }
         assertEquals("0.85", Axis.fit(new double[] {0.81, 0.93}).label(0.85));
     }
@@ -135,7 +161,9 @@ class SvgPlotTest {
     void aSinglePointAndEqualValuesNeedNoDivisionByZero() throws Exception {
         for (SvgPlot plot : List.of(
                 SvgPlot.builder().series("one", List.of(Point.of(3, 0.5)), true).build(),
-                SvgPlot.builder().series("flat", List.of(Point.of(2, 0.7), Point.of(3, 0.7), Point.of(4, 0.7)), true).build())) {
+                SvgPlot.builder()
+                        .series("flat", List.of(Point.of(2, 0.7), Point.of(3, 0.7), Point.of(4, 0.7)), true)
+                        .build())) {
             String svg = plot.toSvg();
             assertFalse(svg.contains("NaN") || svg.contains("Infinity"), svg);
             parse(svg);

@@ -20,10 +20,14 @@ class BpeCorpusTest {
 
     @Test
     void vocab4096OnTheTrainSplit(@TempDir Path dir) throws Exception {
-        assumeTrue(LmCorpus.isFetched(), "LM corpus not in the cache: run scripts/fetch-data.sh (skipping BpeCorpusTest)");
+        assumeTrue(
+                LmCorpus.isFetched(), "LM corpus not in the cache: run scripts/fetch-data.sh (skipping BpeCorpusTest)");
         LmCorpus corpus = LmCorpus.load();
-        List<String> train = corpus.train().stream().map(LmCorpus.Document::text).toList();
-        long trainBytes = train.stream().mapToLong(s -> s.getBytes(StandardCharsets.UTF_8).length).sum();
+        List<String> train =
+                corpus.train().stream().map(LmCorpus.Document::text).toList();
+        long trainBytes = train.stream()
+                .mapToLong(s -> s.getBytes(StandardCharsets.UTF_8).length)
+                .sum();
 
         long t0 = System.nanoTime();
         BpeTokenizer t = BpeTokenizer.train(train, 4096, List.of("<|endoftext|>"));
@@ -40,29 +44,41 @@ class BpeCorpusTest {
         }
         double encodeSeconds = (System.nanoTime() - t1) / 1e9;
         double bytesPerToken = (double) heldBytes / heldTokens;
-        System.out.printf("BPE vocab 4096: trained on %.2f MB (%d documents) in %.2f s; held-out %.2f MB (%d documents)"
+        System.out.printf(
+                "BPE vocab 4096: trained on %.2f MB (%d documents) in %.2f s; held-out %.2f MB (%d documents)"
                         + " -> %d tokens, %.3f bytes/token, encoded in %.2f s%n",
-                trainBytes / 1e6, train.size(), trainSeconds, heldBytes / 1e6, corpus.heldOut().size(), heldTokens,
-                bytesPerToken, encodeSeconds);
+                trainBytes / 1e6,
+                train.size(),
+                trainSeconds,
+                heldBytes / 1e6,
+                corpus.heldOut().size(),
+                heldTokens,
+                bytesPerToken,
+                encodeSeconds);
         assertTrue(trainSeconds < 60, "training took " + trainSeconds + " s");
         assertTrue(bytesPerToken > 3.5, "compression " + bytesPerToken + " bytes/token");
 
         Path file = dir.resolve("tokenizer.json");
         t.save(file);
         BpeTokenizer back = BpeTokenizer.load(file);
-        // our encoder after save/load and the Hugging Face tokenizers library (Rust, via DJL) on every held-out document
+        // our encoder after save/load and the Hugging Face tokenizers library (Rust, via DJL) on every held-out
+        // document
         long hfMillis;
-        try (HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(file, Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"))) {
+        try (HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(
+                file, Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"))) {
             long t2 = System.nanoTime();
             for (LmCorpus.Document d : corpus.heldOut()) {
                 int[] ours = t.encode(d.text());
                 assertArrayEquals(ours, back.encode(d.text()), d.id());
-                assertArrayEquals(Arrays.stream(ours).asLongStream().toArray(), hf.encode(d.text(), false, false).getIds(),
+                assertArrayEquals(
+                        Arrays.stream(ours).asLongStream().toArray(),
+                        hf.encode(d.text(), false, false).getIds(),
                         "HF ids for " + d.id());
             }
             hfMillis = (System.nanoTime() - t2) / 1_000_000;
         }
-        System.out.printf("BPE vocab 4096: save/load and HF tokenizers give identical ids on all %d held-out documents (%d ms)%n",
+        System.out.printf(
+                "BPE vocab 4096: save/load and HF tokenizers give identical ids on all %d held-out documents (%d ms)%n",
                 corpus.heldOut().size(), hfMillis);
     }
 }

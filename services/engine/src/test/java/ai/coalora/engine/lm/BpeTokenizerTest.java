@@ -33,7 +33,8 @@ class BpeTokenizerTest {
             "don't won't I'll we've they're she'd I'm",
             "1234567890 3.14159 -42");
 
-    static final String SAMPLE = String.join("\n",
+    static final String SAMPLE = String.join(
+            "\n",
             "Call me Ishmael. Some years ago—never mind how long precisely—having little or no money in my purse,",
             "and nothing particular to interest me on shore, I thought I would sail about a little and see the",
             "watery part of the world. It is a way I have of driving off the spleen and regulating the circulation.",
@@ -92,7 +93,8 @@ class BpeTokenizerTest {
         for (String s : TRICKY) assertArrayEquals(t.encode(s), back.encode(s), s);
         assertArrayEquals(t.encode(SAMPLE), back.encode(SAMPLE));
         // the Hugging Face tokenizers library (Rust, via DJL) reads our file and encodes the same ids
-        try (HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(file, Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"))) {
+        try (HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(
+                file, Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"))) {
             for (String s : TRICKY) {
                 if (s.isEmpty()) continue;
                 long[] hfIds = hf.encode(s, false, false).getIds();
@@ -127,17 +129,21 @@ class BpeTokenizerTest {
 
             BpeTokenizer back = BpeTokenizer.load(moved);
             assertEquals(last, back.id(EOT));
-            try (HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(moved,
-                    Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"))) {
+            try (HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(
+                    moved, Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"))) {
                 for (String s : TRICKY) {
                     int[] ids = back.encode(s);
                     assertEquals(s, back.decode(ids));
                     if (!ignoreMerges) {
-                        int[] expected = Arrays.stream(t.encode(s)).map(i -> i == 0 ? last : i - 1).toArray();
+                        int[] expected = Arrays.stream(t.encode(s))
+                                .map(i -> i == 0 ? last : i - 1)
+                                .toArray();
                         assertArrayEquals(expected, ids, s);
                     }
                     if (s.isEmpty()) continue;
-                    assertArrayEquals(Arrays.stream(ids).asLongStream().toArray(), hf.encode(s, false, false).getIds(),
+                    assertArrayEquals(
+                            Arrays.stream(ids).asLongStream().toArray(),
+                            hf.encode(s, false, false).getIds(),
                             "HF ids (ignore_merges " + ignoreMerges + ") for " + s);
                     assertEquals(s, hf.decode(Arrays.stream(ids).asLongStream().toArray(), false), "HF decode of " + s);
                 }

@@ -27,7 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Pretraining a tiny decoder: autograd agrees with finite differences, the loss falls, the saved folder loads back. */
 class PretrainingTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     private static final long[][] IDS = {{3, 17, 5, 29, 11, 2, 8}, {30, 1, 4, 4, 19, 7, 22}};
 
@@ -50,7 +51,8 @@ class PretrainingTest {
     }
 
     private static double loss(HfCheckpoint ckpt, NDManager manager) {
-        try (NDManager scope = manager.newSubManager(); LlamaDecoder d = LlamaDecoder.of(ckpt, scope)) {
+        try (NDManager scope = manager.newSubManager();
+                LlamaDecoder d = LlamaDecoder.of(ckpt, scope)) {
             NDArray ids = scope.create(flat(IDS), new Shape(IDS.length, IDS[0].length));
             return d.loss(ids).getFloat();
         }
@@ -75,13 +77,23 @@ class PretrainingTest {
     void autogradMatchesFiniteDifferences() {
         HfCheckpoint ckpt = tinyRandom();
         // (name, index in the HF layout) over every kind of parameter
-        String[] names = {"model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight", "model.layers.1.self_attn.k_proj.weight",
-                "model.layers.0.self_attn.v_proj.weight", "model.layers.1.self_attn.o_proj.weight", "model.layers.0.mlp.gate_proj.weight",
-                "model.layers.1.mlp.up_proj.weight", "model.layers.0.mlp.down_proj.weight", "model.layers.1.input_layernorm.weight",
-                "model.norm.weight", "lm_head.weight"};
+        String[] names = {
+            "model.embed_tokens.weight",
+            "model.layers.0.self_attn.q_proj.weight",
+            "model.layers.1.self_attn.k_proj.weight",
+            "model.layers.0.self_attn.v_proj.weight",
+            "model.layers.1.self_attn.o_proj.weight",
+            "model.layers.0.mlp.gate_proj.weight",
+            "model.layers.1.mlp.up_proj.weight",
+            "model.layers.0.mlp.down_proj.weight",
+            "model.layers.1.input_layernorm.weight",
+            "model.norm.weight",
+            "lm_head.weight"
+        };
         try (NDManager manager = NDManager.newBaseManager()) {
             Map<String, float[]> grads = new LinkedHashMap<>();
-            try (NDManager scope = manager.newSubManager(); LlamaDecoder d = LlamaDecoder.of(ckpt, scope)) {
+            try (NDManager scope = manager.newSubManager();
+                    LlamaDecoder d = LlamaDecoder.of(ckpt, scope)) {
                 Map<String, NDArray> params = d.parameters();
                 assertEquals(HfCheckpoint.requiredShapes(ckpt.config()).keySet(), params.keySet());
                 for (NDArray p : params.values()) p.setRequiresGradient(true);
@@ -93,7 +105,8 @@ class PretrainingTest {
                         gc.backward(loss);
                     }
                 }
-                for (String name : names) grads.put(name, params.get(name).getGradient().toFloatArray());
+                for (String name : names)
+                    grads.put(name, params.get(name).getGradient().toFloatArray());
             }
             Random pick = new Random(3);
             float eps = 1e-2f;
@@ -110,7 +123,8 @@ class PretrainingTest {
                     }
                     double autograd = grads.get(name)[stored];
                     double numeric = (loss(perturbed(ckpt, name, index, eps), manager)
-                            - loss(perturbed(ckpt, name, index, -eps), manager)) / (2 * eps);
+                                    - loss(perturbed(ckpt, name, index, -eps), manager))
+                            / (2 * eps);
                     assertEquals(numeric, autograd, 2e-3 + 0.05 * Math.abs(numeric), name + "[" + index + "]");
                     checked++;
                 }
@@ -121,10 +135,12 @@ class PretrainingTest {
 
     @Test
     void tinyModelLearnsAndSavesALoadableFolder() throws Exception {
-        assumeTrue(LmCorpus.isFetched(), "LM corpus not in the cache: run scripts/fetch-data.sh (skipping PretrainingTest)");
+        assumeTrue(
+                LmCorpus.isFetched(),
+                "LM corpus not in the cache: run scripts/fetch-data.sh (skipping PretrainingTest)");
         LmCorpus corpus = LmCorpus.load();
-        Pretraining.Settings s = new Pretraining.Settings(384, 32, 2, 4, 2, 88, 32, 8, 60, 0, 1e-2f, 6, 0.0f, 1.0f,
-                11, 16, 10, 60_000);
+        Pretraining.Settings s =
+                new Pretraining.Settings(384, 32, 2, 4, 2, 88, 32, 8, 60, 0, 1e-2f, 6, 0.0f, 1.0f, 11, 16, 10, 60_000);
         Path out = dir.resolve("tiny");
         List<String> log = new ArrayList<>();
         Pretraining.Result r;
@@ -135,8 +151,11 @@ class PretrainingTest {
         assertEquals(60, r.steps());
         assertEquals(Pretraining.parameterCount(r.config()), r.parameters());
         assertTrue(r.lastLoss() < r.firstLoss() - 0.5, "loss " + r.firstLoss() + " -> " + r.lastLoss());
-        assertTrue(Double.isFinite(r.heldOutPerplexity()) && r.heldOutPerplexity() < r.config().vocabSize(),
-                "held-out perplexity " + r.heldOutPerplexity() + " vs vocab " + r.config().vocabSize());
+        assertTrue(
+                Double.isFinite(r.heldOutPerplexity())
+                        && r.heldOutPerplexity() < r.config().vocabSize(),
+                "held-out perplexity " + r.heldOutPerplexity() + " vs vocab "
+                        + r.config().vocabSize());
         for (String f : new String[] {"config.json", "model.safetensors", "tokenizer.json"}) {
             assertTrue(Files.exists(out.resolve(f)), f);
         }
@@ -145,7 +164,8 @@ class PretrainingTest {
 
         // the saved folder loads and scores held-out text the same as the run measured
         int[] held = Pretraining.encodeAll(tokenizer, Pretraining.texts(corpus.heldOut(), 15_000));
-        try (NDManager manager = NDManager.newBaseManager(); LlamaDecoder loaded = LlamaDecoder.load(out, manager)) {
+        try (NDManager manager = NDManager.newBaseManager();
+                LlamaDecoder loaded = LlamaDecoder.load(out, manager)) {
             assertEquals(r.config(), loaded.config());
             double again = Pretraining.heldOutLoss(loaded, held, r.heldOutSequences(), s.seqLen());
             assertEquals(r.heldOutLoss(), again, 1e-4);
@@ -154,7 +174,8 @@ class PretrainingTest {
                 long[] ids = new long[s.seqLen()];
                 for (int i = 0; i < ids.length; i++) ids[i] = held[i];
                 NDArray x = manager.create(ids, new Shape(1, ids.length));
-                assertArrayEquals(loaded.forward(x).toFloatArray(), twice.forward(x).toFloatArray(), 0f);
+                assertArrayEquals(
+                        loaded.forward(x).toFloatArray(), twice.forward(x).toFloatArray(), 0f);
             }
         }
     }

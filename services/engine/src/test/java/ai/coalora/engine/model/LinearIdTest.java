@@ -22,7 +22,9 @@ class LinearIdTest {
         }
         assertEquals(36, names.size());
         assertEquals(new LinearId(5, Role.OUTPUT), LinearId.parse("encoder.layer.5.output.dense.weight"));
-        assertEquals(new LinearId(3, Role.ATTENTION_OUTPUT), LinearId.parse("encoder.layer.3.attention.output.dense.weight"));
+        assertEquals(
+                new LinearId(3, Role.ATTENTION_OUTPUT),
+                LinearId.parse("encoder.layer.3.attention.output.dense.weight"));
         Set<Integer> roleIds = new HashSet<>();
         for (Role r : Role.Architecture.ENCODER.roles()) roleIds.add(r.id());
         assertEquals(Set.of(0, 1, 2, 3, 4, 5), roleIds);

@@ -11,12 +11,15 @@ class ModelVerificationTest {
 
     @Test
     void ourForwardPassMatchesOnnxRuntime() throws Exception {
-        List<String> sentences = List.of("The food was great and the staff friendly.",
-                "Worst purchase ever, it broke after two days!", "ok", "I would not recommend this product to anyone I know, honestly.");
+        List<String> sentences = List.of(
+                "The food was great and the staff friendly.",
+                "Worst purchase ever, it broke after two days!",
+                "ok",
+                "I would not recommend this product to anyone I know, honestly.");
         try (NDManager manager = NDManager.newBaseManager();
-             BertEncoder encoder = BertEncoder.miniLm(manager);
-             BertTokenizer tokenizer = BertTokenizer.miniLm(128);
-             OnnxReference reference = new OnnxReference(MiniLmArtifact.onnxFile())) {
+                BertEncoder encoder = BertEncoder.miniLm(manager);
+                BertTokenizer tokenizer = BertTokenizer.miniLm(128);
+                OnnxReference reference = new OnnxReference(MiniLmArtifact.onnxFile())) {
             ModelVerification.Result r = ModelVerification.run(encoder, tokenizer, reference, sentences, 3);
             System.out.println(r);
             assertEquals(sentences.size(), r.sentences());

@@ -41,8 +41,15 @@ class BudgetAllocatorTest {
         QuantErrorTable table = t.get(i);
         long n = table.matrix().numel();
         for (int k = 0; k < table.size(); k++) {
-            best = Math.min(best, bruteForce(t, budget, i + 1,
-                    bits + n * table.options().get(k).bitUnitsPerWeight(), numel + n, err + table.error(k)));
+            best = Math.min(
+                    best,
+                    bruteForce(
+                            t,
+                            budget,
+                            i + 1,
+                            bits + n * table.options().get(k).bitUnitsPerWeight(),
+                            numel + n,
+                            err + table.error(k)));
         }
         return best;
     }
@@ -55,7 +62,8 @@ class BudgetAllocatorTest {
             double[] range = BudgetAllocator.reachableRange(tables);
             double budget = range[0] + r.nextDouble() * (range[1] - range[0]);
             double optimum = bruteForce(tables, budget);
-            List<BudgetAllocator.Allocation> results = List.of(BudgetAllocator.allocate(tables, budget),
+            List<BudgetAllocator.Allocation> results = List.of(
+                    BudgetAllocator.allocate(tables, budget),
                     BudgetAllocator.allocate(tables, budget, 4096), // coarse grids: a real gap
                     BudgetAllocator.allocate(tables, budget, 65536));
             for (BudgetAllocator.Allocation a : results) {
@@ -121,8 +129,11 @@ class BudgetAllocatorTest {
                 double[] errors = new double[432];
                 for (int k = 0; k < 432; k++) {
                     QuantConfig c = QuantConfig.all().get(k);
-                    double scaleNoise = Math.pow(2, -2 * c.b0()) * 16.0 / c.B0() + (c.b1() == ScaleType.BF16 ? 1e-3 : 0);
-                    errors[k] = sensitivity * spec.numel() * (Math.pow(2, -2 * c.b()) + scaleNoise * Math.pow(2, -c.b()))
+                    double scaleNoise =
+                            Math.pow(2, -2 * c.b0()) * 16.0 / c.B0() + (c.b1() == ScaleType.BF16 ? 1e-3 : 0);
+                    errors[k] = sensitivity
+                            * spec.numel()
+                            * (Math.pow(2, -2 * c.b()) + scaleNoise * Math.pow(2, -c.b()))
                             * (1 + 0.05 * r.nextDouble());
                 }
                 tables.add(new QuantErrorTable(spec, QuantizerKind.NF, QuantConfig.all(), errors));
@@ -136,7 +147,8 @@ class BudgetAllocatorTest {
             assertTrue(a.averageBits() > budget - 0.05, "budget left unused: " + a.averageBits() + " of " + budget);
             worst = Math.max(worst, a.optimalityGap());
         }
-        System.out.printf("36-matrix allocation: 11 budgets in %.2f s, worst gap %.2e%n",
+        System.out.printf(
+                "36-matrix allocation: 11 budgets in %.2f s, worst gap %.2e%n",
                 (System.nanoTime() - start) / 1e9, worst);
         assertTrue(worst < 0.005, "gap " + worst);
     }

@@ -16,21 +16,27 @@ class ModelQuantConfigTest {
             new MatrixSpec("encoder.layer.0.output.dense.weight", 384, 1536));
 
     static ModelQuantConfig mixed() {
-        return new ModelQuantConfig(QuantizerKind.NF, List.of(
-                new ModelQuantConfig.Entry(SPECS.get(0), new QuantConfig(2, 8, ScaleType.FP16, 64, 256)),
-                new ModelQuantConfig.Entry(SPECS.get(1), new QuantConfig(4, 4, ScaleType.BF16, 32, 16)),
-                new ModelQuantConfig.Entry(SPECS.get(2), new QuantConfig(8, 2, ScaleType.FP32, 16, 64))));
+        return new ModelQuantConfig(
+                QuantizerKind.NF,
+                List.of(
+                        new ModelQuantConfig.Entry(SPECS.get(0), new QuantConfig(2, 8, ScaleType.FP16, 64, 256)),
+                        new ModelQuantConfig.Entry(SPECS.get(1), new QuantConfig(4, 4, ScaleType.BF16, 32, 16)),
+                        new ModelQuantConfig.Entry(SPECS.get(2), new QuantConfig(8, 2, ScaleType.FP32, 16, 64))));
     }
 
     @Test
     void averageBitsIsNumelWeighted() {
         ModelQuantConfig m = mixed();
         double expected = (147456 * m.matrices().get(0).config().bitsPerWeight()
-                + 589824 * m.matrices().get(1).config().bitsPerWeight()
-                + 589824 * m.matrices().get(2).config().bitsPerWeight()) / (147456 + 589824 + 589824);
+                        + 589824 * m.matrices().get(1).config().bitsPerWeight()
+                        + 589824 * m.matrices().get(2).config().bitsPerWeight())
+                / (147456 + 589824 + 589824);
         assertEquals(expected, m.averageBits(), 1e-12);
         QuantConfig c = QuantConfig.integerOnly(3);
-        assertEquals(c.bitsPerWeight(), ModelQuantConfig.uniform(SPECS, c, QuantizerKind.INT).averageBits(), 0.0);
+        assertEquals(
+                c.bitsPerWeight(),
+                ModelQuantConfig.uniform(SPECS, c, QuantizerKind.INT).averageBits(),
+                0.0);
     }
 
     @Test
@@ -49,8 +55,14 @@ class ModelQuantConfigTest {
     void acceptsRoundedAverageBitsAndNoAverageBits() {
         String base = "{\"format\":\"coalora.quant-config/v1\",\"quantizer\":\"int\",%s\"matrices\":["
                 + "{\"name\":\"a\",\"rows\":4,\"cols\":8,\"b\":3,\"b0\":8,\"b1\":\"fp16\",\"B0\":64,\"B1\":256}]}";
-        assertEquals(3.1260, ModelQuantConfig.fromJson(String.format(base, "\"averageBits\":3.1260,")).averageBits(), 1e-4);
-        assertEquals(QuantizerKind.INT, ModelQuantConfig.fromJson(String.format(base, "")).quantizer());
+        assertEquals(
+                3.1260,
+                ModelQuantConfig.fromJson(String.format(base, "\"averageBits\":3.1260,"))
+                        .averageBits(),
+                1e-4);
+        assertEquals(
+                QuantizerKind.INT,
+                ModelQuantConfig.fromJson(String.format(base, "")).quantizer());
     }
 
     @Test

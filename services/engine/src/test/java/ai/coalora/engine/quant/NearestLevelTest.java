@@ -29,8 +29,18 @@ class NearestLevelTest {
                 float x = (float) (r.nextGaussian() * 0.6);
                 assertEquals(reference(levels, x), search.indexOf(x), "k=" + k + " x=" + x);
             }
-            for (float x : new float[] {-1f, 1f, -1.5f, 7f, Float.MAX_VALUE, -Float.MAX_VALUE, 0f, -0f,
-                    Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+            for (float x : new float[] {
+                -1f,
+                1f,
+                -1.5f,
+                7f,
+                Float.MAX_VALUE,
+                -Float.MAX_VALUE,
+                0f,
+                -0f,
+                Float.POSITIVE_INFINITY,
+                Float.NEGATIVE_INFINITY
+            }) {
                 assertEquals(reference(levels, x), search.indexOf(x), "k=" + k + " x=" + x);
             }
         }

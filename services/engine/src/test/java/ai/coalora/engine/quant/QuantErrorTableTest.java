@@ -31,14 +31,19 @@ class QuantErrorTableTest {
     @Test
     void rejectsBadInputs() {
         MatrixSpec spec = new MatrixSpec("m", 4, 4);
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> QuantErrorTable.compute(spec, new float[15], null, QuantizerKind.NF));
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> QuantErrorTable.compute(spec, new float[16], new float[3], QuantizerKind.NF));
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> QuantErrorTable.compute(spec, new float[16], new float[] {1, -1, 1, 1}, QuantizerKind.NF));
-        assertThrows(IllegalArgumentException.class, () -> new QuantErrorTable(spec, QuantizerKind.NF,
-                List.of(QuantConfig.integerOnly(2)), new double[] {Double.NaN}));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new QuantErrorTable(
+                        spec, QuantizerKind.NF, List.of(QuantConfig.integerOnly(2)), new double[] {Double.NaN}));
     }
 
     /** Real tables end to end: allocation over 4 random matrices with importance, at several budgets. */
@@ -51,8 +56,11 @@ class QuantErrorTableTest {
             int rows = shapes[i][0], cols = shapes[i][1];
             float[] imp = new float[cols];
             for (int j = 0; j < cols; j++) imp[j] = (float) Math.exp(r.nextGaussian());
-            tables.add(QuantErrorTable.compute(new MatrixSpec("m" + i, rows, cols),
-                    QuantizerTest.randomNormal(rows * cols, 10 + i, 0.02 * (i + 1)), imp, QuantizerKind.NF));
+            tables.add(QuantErrorTable.compute(
+                    new MatrixSpec("m" + i, rows, cols),
+                    QuantizerTest.randomNormal(rows * cols, 10 + i, 0.02 * (i + 1)),
+                    imp,
+                    QuantizerKind.NF));
         }
         double previous = Double.POSITIVE_INFINITY;
         for (double budget : BudgetAllocator.grid(2.25, 7.25, 6)) {
@@ -72,12 +80,14 @@ class QuantErrorTableTest {
         float[] w = QuantizerTest.randomNormal(384 * 1536, 4, 0.04);
         float[] imp = new float[1536];
         Arrays.fill(imp, 1f);
-        QuantErrorTable.compute(spec, w, imp, QuantizerKind.NF, QuantConfig.all().subList(0, 40)); // warm-up
+        QuantErrorTable.compute(
+                spec, w, imp, QuantizerKind.NF, QuantConfig.all().subList(0, 40)); // warm-up
         long start = System.nanoTime();
         QuantErrorTable t = QuantErrorTable.compute(spec, w, imp, QuantizerKind.NF);
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf("QuantErrorTable 384x1536, 432 options, NF: %.2f s on %d cores%n", seconds,
-                Runtime.getRuntime().availableProcessors());
+        System.out.printf(
+                "QuantErrorTable 384x1536, 432 options, NF: %.2f s on %d cores%n",
+                seconds, Runtime.getRuntime().availableProcessors());
         assertEquals(432, t.size());
         // with everything else fixed, more weight bits always help
         for (QuantConfig c : QuantConfig.all()) {

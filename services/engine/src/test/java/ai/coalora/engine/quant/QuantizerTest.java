@@ -33,8 +33,10 @@ class QuantizerTest {
             PackedMatrix p = Quantizer.quantize(w, rows, cols, c, QuantizerKind.NF);
             assertEquals((double) rows * cols * c.bitsPerWeight(), (double) p.payloadBits(), 0.0, c.toString());
             assertEquals(rows * cols * QuantizerKind.NF.storedBitsPerWeight(c), (double) p.payloadBits(), 0.0);
-            assertEquals(rows * cols * QuantizerKind.INT.storedBitsPerWeight(c),
-                    (double) PackedMatrix.payloadBits(rows, cols, c, QuantizerKind.INT), 0.0);
+            assertEquals(
+                    rows * cols * QuantizerKind.INT.storedBitsPerWeight(c),
+                    (double) PackedMatrix.payloadBits(rows, cols, c, QuantizerKind.INT),
+                    0.0);
         }
     }
 
@@ -70,7 +72,9 @@ class QuantizerTest {
                     PackedMatrix p = Quantizer.quantize(w, rows, cols, c, kind);
                     long blocks = (numel + c.B0() - 1) / c.B0();
                     long groups = (blocks + c.B1() - 1) / c.B1();
-                    long expected = numel * c.b() + blocks * c.b0() + groups * c.b1().bits()
+                    long expected = numel * c.b()
+                            + blocks * c.b0()
+                            + groups * c.b1().bits()
                             + (kind == QuantizerKind.INT ? blocks * c.b() : 0);
                     assertEquals(expected, p.payloadBits());
                     float[] fake = Quantizer.fakeQuantize(w, rows, cols, c, kind);
@@ -86,8 +90,10 @@ class QuantizerTest {
         int rows = 96, cols = 256;
         float[] w = randomNormal(rows * cols, 3, 0.05);
         for (QuantizerKind kind : QuantizerKind.values()) {
-            for (QuantConfig base : List.of(QuantConfig.integerOnly(2),
-                    new QuantConfig(2, 4, ScaleType.BF16, 16, 64), new QuantConfig(2, 2, ScaleType.FP32, 32, 16))) {
+            for (QuantConfig base : List.of(
+                    QuantConfig.integerOnly(2),
+                    new QuantConfig(2, 4, ScaleType.BF16, 16, 64),
+                    new QuantConfig(2, 2, ScaleType.FP32, 32, 16))) {
                 double previous = Double.POSITIVE_INFINITY;
                 for (int b : QuantConfig.WEIGHT_BITS) {
                     QuantConfig c = new QuantConfig(b, base.b0(), base.b1(), base.B0(), base.B1());
@@ -130,7 +136,9 @@ class QuantizerTest {
         for (QuantizerKind kind : QuantizerKind.values()) {
             for (QuantConfig c : List.of(QuantConfig.integerOnly(2), new QuantConfig(3, 2, ScaleType.BF16, 16, 16))) {
                 float[] zero = new float[33 * 65];
-                float[] q = PackedMatrix.fromBytes(Quantizer.quantize(zero, 33, 65, c, kind).toBytes()).dequantize();
+                float[] q = PackedMatrix.fromBytes(
+                                Quantizer.quantize(zero, 33, 65, c, kind).toBytes())
+                        .dequantize();
                 for (float v : q) assertEquals(0f, v);
                 float[] constant = new float[40];
                 Arrays.fill(constant, -0.75f);
@@ -150,7 +158,9 @@ class QuantizerTest {
         // within a block, values lie on at most 2^3 distinct grid points
         for (int blk = 0; blk < 64; blk++) {
             long distinct = IntStream.range(blk * 16, blk * 16 + 16)
-                    .mapToDouble(i -> q[i]).distinct().count();
+                    .mapToDouble(i -> q[i])
+                    .distinct()
+                    .count();
             assertTrue(distinct <= 8);
         }
     }
@@ -158,8 +168,8 @@ class QuantizerTest {
     @Test
     void rejectsCorruptOrTruncatedBytes() {
         float[] w = randomNormal(7 * 13, 6, 1.0);
-        byte[] good = Quantizer.quantize(w, 7, 13, new QuantConfig(3, 3, ScaleType.FP16, 16, 16),
-                QuantizerKind.NF).toBytes();
+        byte[] good = Quantizer.quantize(w, 7, 13, new QuantConfig(3, 3, ScaleType.FP16, 16, 16), QuantizerKind.NF)
+                .toBytes();
         PackedMatrix.fromBytes(good);
         for (int i = 0; i < good.length; i++) {
             for (int bit : new int[] {0, 5}) {
@@ -172,15 +182,18 @@ class QuantizerTest {
             byte[] cut = Arrays.copyOf(good, len);
             assertThrows(IllegalArgumentException.class, () -> PackedMatrix.fromBytes(cut), "length " + len);
         }
-        assertThrows(IllegalArgumentException.class, () -> PackedMatrix.fromBytes(Arrays.copyOf(good, good.length + 1)));
+        assertThrows(
+                IllegalArgumentException.class, () -> PackedMatrix.fromBytes(Arrays.copyOf(good, good.length + 1)));
         assertThrows(IllegalArgumentException.class, () -> PackedMatrix.fromBytes(null));
     }
 
     @Test
     void rejectsBadInput() {
         QuantConfig c = QuantConfig.integerOnly(4);
-        assertThrows(IllegalArgumentException.class, () -> Quantizer.fakeQuantize(new float[6], 2, 4, c, QuantizerKind.NF));
-        assertThrows(IllegalArgumentException.class, () -> Quantizer.fakeQuantize(new float[0], 0, 0, c, QuantizerKind.NF));
+        assertThrows(
+                IllegalArgumentException.class, () -> Quantizer.fakeQuantize(new float[6], 2, 4, c, QuantizerKind.NF));
+        assertThrows(
+                IllegalArgumentException.class, () -> Quantizer.fakeQuantize(new float[0], 0, 0, c, QuantizerKind.NF));
         float[] nan = {1f, Float.NaN};
         assertThrows(IllegalArgumentException.class, () -> Quantizer.fakeQuantize(nan, 1, 2, c, QuantizerKind.NF));
     }

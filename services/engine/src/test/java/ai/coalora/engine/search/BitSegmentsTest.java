@@ -44,7 +44,8 @@ class BitSegmentsTest {
         for (Evaluated s : selected) { // non-dominated within its own segment
             int seg = paper.segmentOf(s.averageBits());
             for (Evaluated o : points) {
-                if (paper.segmentOf(o.averageBits()) == seg) assertTrue(!o.objectives().dominates(s.objectives()));
+                if (paper.segmentOf(o.averageBits()) == seg)
+                    assertTrue(!o.objectives().dominates(s.objectives()));
             }
         }
         // Mixed configurations span 2.03..8.63 bits: every segment of 2.25..7.25 is covered, above 6.5 included.

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantConfig;
 import ai.coalora.engine.quant.ScaleType;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
@@ -52,7 +51,8 @@ class ConfigurationSearchTest {
         for (ModelQuantConfig n : neighbours) {
             int changedMatrices = 0;
             for (int i = 0; i < 6; i++) {
-                QuantConfig a = config.matrices().get(i).config(), b = n.matrices().get(i).config();
+                QuantConfig a = config.matrices().get(i).config(),
+                        b = n.matrices().get(i).config();
                 if (a.equals(b)) continue;
                 changedMatrices++;
                 int steps = Math.abs(QuantConfig.WEIGHT_BITS.indexOf(a.b()) - QuantConfig.WEIGHT_BITS.indexOf(b.b()))
@@ -65,7 +65,11 @@ class ConfigurationSearchTest {
             assertEquals(1, changedMatrices);
         }
         // At the ends of every list only one direction exists.
-        assertEquals(6 * 5, ConfigurationSearch.neighbours(objective.uniform(QuantConfig.all().get(0))).size());
+        assertEquals(
+                6 * 5,
+                ConfigurationSearch.neighbours(
+                                objective.uniform(QuantConfig.all().get(0)))
+                        .size());
     }
 
     @Test
@@ -89,8 +93,9 @@ class ConfigurationSearchTest {
         double before = archive.hypervolume(reference);
         search(archive, ROUNDS);
         double after = archive.hypervolume(reference);
-        System.out.printf("search: hypervolume %.4f -> %.4f (front %d -> %d points)%n", before, after,
-                frontBefore.size(), archive.front().size());
+        System.out.printf(
+                "search: hypervolume %.4f -> %.4f (front %d -> %d points)%n",
+                before, after, frontBefore.size(), archive.front().size());
         assertTrue(archive.front().stream().anyMatch(e -> !frontBefore.contains(e)), "front did not change");
         // The reference box is about 7.8 (loss 0..1.08 x bits 2.03..9.28); random archives sit near 6.4.
         assertTrue(after - before > 0.3, "hypervolume " + before + " -> " + after);
@@ -106,8 +111,9 @@ class ConfigurationSearchTest {
             ParetoArchive random = randomArchive(seed, 20);
             Random r = new Random(seed + 100);
             for (int i = 0; i < spent; i++) random.add(objective.evaluate(objective.mixed(r)));
-            System.out.printf("seed %d: %d evaluations, hypervolume search %.4f vs random %.4f%n", seed, spent,
-                    searched.hypervolume(reference), random.hypervolume(reference));
+            System.out.printf(
+                    "seed %d: %d evaluations, hypervolume search %.4f vs random %.4f%n",
+                    seed, spent, searched.hypervolume(reference), random.hypervolume(reference));
             assertTrue(spent >= ROUNDS * 4, "search proposed only " + spent + " candidates");
             assertTrue(searched.hypervolume(reference) > random.hypervolume(reference));
         }
@@ -152,13 +158,15 @@ class ConfigurationSearchTest {
     @Test
     void sameSeedSameCandidates() {
         ParetoArchive archive = randomArchive(11, 20);
-        assertEquals(new ConfigurationSearch(SETTINGS).propose(archive), new ConfigurationSearch(SETTINGS).propose(archive));
+        assertEquals(
+                new ConfigurationSearch(SETTINGS).propose(archive), new ConfigurationSearch(SETTINGS).propose(archive));
     }
 
     @Test
     void rejectsArchivesOverDifferentMatrices() {
         ParetoArchive archive = randomArchive(9, 5);
-        archive.add(SyntheticObjective.small(4).evaluate(SyntheticObjective.small(4).random(new Random(1))));
+        archive.add(
+                SyntheticObjective.small(4).evaluate(SyntheticObjective.small(4).random(new Random(1))));
         assertThrows(IllegalArgumentException.class, () -> new ConfigurationSearch(SETTINGS).propose(archive));
         assertThrows(IllegalArgumentException.class, () -> new ConfigurationSearch(SETTINGS).propose(List.of()));
     }

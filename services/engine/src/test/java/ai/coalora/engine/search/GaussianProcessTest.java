@@ -52,7 +52,8 @@ class GaussianProcessTest {
         }
         GaussianProcess gp = GaussianProcess.fit(points(xs), ys);
         double worst = 0;
-        for (double x = 0.05; x < 3; x += 0.1) worst = Math.max(worst, Math.abs(gp.predict(new double[] {x}).mean() - f(x)));
+        for (double x = 0.05; x < 3; x += 0.1)
+            worst = Math.max(worst, Math.abs(gp.predict(new double[] {x}).mean() - f(x)));
         assertTrue(worst < 0.02, "max error " + worst);
         assertTrue(gp.noiseVariance() < 1e-2 * gp.signalVariance());
     }
@@ -67,8 +68,10 @@ class GaussianProcessTest {
     void rejectsBadData() {
         assertThrows(IllegalArgumentException.class, () -> GaussianProcess.fit(points(), new double[0]));
         assertThrows(IllegalArgumentException.class, () -> GaussianProcess.fit(points(1, 2), new double[] {1}));
-        assertThrows(IllegalArgumentException.class, () -> GaussianProcess.fit(points(1, 2), new double[] {1, Double.NaN}));
-        assertThrows(IllegalArgumentException.class, () -> GaussianProcess.fit(points(1, Double.NaN), new double[] {1, 2}));
+        assertThrows(
+                IllegalArgumentException.class, () -> GaussianProcess.fit(points(1, 2), new double[] {1, Double.NaN}));
+        assertThrows(
+                IllegalArgumentException.class, () -> GaussianProcess.fit(points(1, Double.NaN), new double[] {1, 2}));
         GaussianProcess gp = GaussianProcess.fit(points(1, 2), new double[] {1, 2});
         assertThrows(IllegalArgumentException.class, () -> gp.predict(new double[] {1, 2}));
     }

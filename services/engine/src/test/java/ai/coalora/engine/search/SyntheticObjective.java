@@ -77,7 +77,8 @@ final class SyntheticObjective {
     /** Every matrix gets an option drawn uniformly from the 432. */
     ModelQuantConfig random(Random r) {
         List<ModelQuantConfig.Entry> entries = new ArrayList<>();
-        for (MatrixSpec m : matrices) entries.add(new ModelQuantConfig.Entry(m, QuantConfig.all().get(r.nextInt(432))));
+        for (MatrixSpec m : matrices)
+            entries.add(new ModelQuantConfig.Entry(m, QuantConfig.all().get(r.nextInt(432))));
         return new ModelQuantConfig(QuantizerKind.NF, entries);
     }
 
@@ -91,8 +92,8 @@ final class SyntheticObjective {
         for (MatrixSpec m : matrices) {
             int level = Math.min(3, (int) u + (r.nextDouble() < u - (int) u ? 1 : 0));
             QuantConfig c = QuantConfig.all().get(r.nextInt(432));
-            entries.add(new ModelQuantConfig.Entry(m,
-                    new QuantConfig(QuantConfig.WEIGHT_BITS.get(level), c.b0(), c.b1(), c.B0(), c.B1())));
+            entries.add(new ModelQuantConfig.Entry(
+                    m, new QuantConfig(QuantConfig.WEIGHT_BITS.get(level), c.b0(), c.b1(), c.B0(), c.B1())));
         }
         return new ModelQuantConfig(QuantizerKind.NF, entries);
     }
@@ -101,7 +102,10 @@ final class SyntheticObjective {
     Objectives fixedReference() {
         QuantConfig cheapest = new QuantConfig(2, 2, ai.coalora.engine.quant.ScaleType.BF16, 64, 256);
         QuantConfig richest = new QuantConfig(8, 8, ai.coalora.engine.quant.ScaleType.FP32, 16, 16);
-        return Hypervolume.referencePoint(List.of(evaluate(uniform(cheapest)).objectives(),
-                evaluate(uniform(richest)).objectives()), 0.1);
+        return Hypervolume.referencePoint(
+                List.of(
+                        evaluate(uniform(cheapest)).objectives(),
+                        evaluate(uniform(richest)).objectives()),
+                0.1);
     }
 }

@@ -25,7 +25,9 @@ class PairedBootstrapTest {
         return b;
     }
 
-    private static double width(Estimate e) { return e.high() - e.low(); }
+    private static double width(Estimate e) {
+        return e.high() - e.low();
+    }
 
     @Test
     void intervalCoversTheTrueAccuracyAboutNinetyFivePercentOfTheTime() {
@@ -85,24 +87,31 @@ class PairedBootstrapTest {
         Estimate gap = bootstrap.difference(ours, baseline);
         assertTrue(gap.significant() && gap.value() > 0, gap.toString());
         // the separate accuracy intervals overlap: without pairing the gain would look like noise
-        assertTrue(bootstrap.accuracy(baseline).high() > bootstrap.accuracy(ours).low());
+        assertTrue(
+                bootstrap.accuracy(baseline).high() > bootstrap.accuracy(ours).low());
     }
 
     @Test
     void meanOverConfigurationsAveragesTheGaps() {
         Random random = new Random(10);
-        List<boolean[]> ours = List.of(bernoulli(random, 800, 0.8), bernoulli(random, 800, 0.7), bernoulli(random, 800, 0.6));
-        List<boolean[]> baseline = ours.stream().map(a -> worsened(random, a, 0.05)).toList();
+        List<boolean[]> ours =
+                List.of(bernoulli(random, 800, 0.8), bernoulli(random, 800, 0.7), bernoulli(random, 800, 0.6));
+        List<boolean[]> baseline =
+                ours.stream().map(a -> worsened(random, a, 0.05)).toList();
         PairedBootstrap bootstrap = new PairedBootstrap(11);
 
         double expected = 0;
-        for (int k = 0; k < ours.size(); k++) expected += bootstrap.difference(ours.get(k), baseline.get(k)).value() / ours.size();
+        for (int k = 0; k < ours.size(); k++)
+            expected += bootstrap.difference(ours.get(k), baseline.get(k)).value() / ours.size();
         Estimate mean = bootstrap.meanDifference(ours, baseline);
         assertEquals(expected, mean.value(), 1e-12);
         assertTrue(mean.significant() && mean.low() <= mean.value() && mean.value() <= mean.high(), mean.toString());
 
         Estimate accuracy = bootstrap.meanAccuracy(ours);
-        double expectedAccuracy = ours.stream().mapToDouble(a -> bootstrap.accuracy(a).value()).average().orElseThrow();
+        double expectedAccuracy = ours.stream()
+                .mapToDouble(a -> bootstrap.accuracy(a).value())
+                .average()
+                .orElseThrow();
         assertEquals(expectedAccuracy, accuracy.value(), 1e-12);
         assertEquals(bootstrap.accuracy(ours.get(0)), bootstrap.meanAccuracy(List.of(ours.get(0))));
     }
@@ -131,7 +140,8 @@ class PairedBootstrapTest {
         PairedBootstrap bootstrap = new PairedBootstrap(1);
         assertThrows(IllegalArgumentException.class, () -> bootstrap.difference(new boolean[3], new boolean[4]));
         assertThrows(IllegalArgumentException.class, () -> bootstrap.accuracy(new boolean[0]));
-        assertThrows(IllegalArgumentException.class, () -> bootstrap.meanDifference(List.of(new boolean[2]), List.of()));
+        assertThrows(
+                IllegalArgumentException.class, () -> bootstrap.meanDifference(List.of(new boolean[2]), List.of()));
         assertThrows(IllegalArgumentException.class, () -> bootstrap.meanAccuracy(List.of()));
         assertThrows(IllegalArgumentException.class, () -> new PairedBootstrap(0, 1));
     }
@@ -142,8 +152,8 @@ class PairedBootstrapTest {
         java.util.Random random = new java.util.Random(3);
         double[] a = new double[200], shifted = new double[200], noisy = new double[200];
         for (int i = 0; i < a.length; i++) {
-            a[i] = 4 + random.nextGaussian();            // per-window difficulty varies a lot ...
-            shifted[i] = a[i] + 0.05;                    // ... but the paired difference is exactly 0.05
+            a[i] = 4 + random.nextGaussian(); // per-window difficulty varies a lot ...
+            shifted[i] = a[i] + 0.05; // ... but the paired difference is exactly 0.05
             noisy[i] = a[i] + 0.05 + 0.2 * random.nextGaussian();
         }
         Estimate same = bootstrap.meanScoreDifference(List.of(a), List.of(a));
@@ -156,8 +166,12 @@ class PairedBootstrapTest {
         assertEquals(0.05, exact.high(), 1e-9);
         Estimate e = bootstrap.meanScoreDifference(List.of(noisy, shifted), List.of(a, a));
         assertTrue(e.low() < e.value() && e.value() < e.high() && e.significant(), e.toString());
-        assertTrue(e.high() - e.low() < 0.1, "paired: the interval reflects the 0.2 noise, not the per-window spread of 1: " + e);
-        assertThrows(IllegalArgumentException.class, () -> bootstrap.meanScoreDifference(List.of(a), List.of(new double[3])));
+        assertTrue(
+                e.high() - e.low() < 0.1,
+                "paired: the interval reflects the 0.2 noise, not the per-window spread of 1: " + e);
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> bootstrap.meanScoreDifference(List.of(a), List.of(new double[3])));
     }
 
     @Test
@@ -166,7 +180,8 @@ class PairedBootstrapTest {
         PairedBootstrap bootstrap = new PairedBootstrap(1000, 5);
         int n = 500;
         double[] base = new double[n];
-        for (int i = 0; i < n; i++) base[i] = random.nextDouble() < 0.5 ? 0.02 : -0.01; // per-example differences, mean ~0.005
+        for (int i = 0; i < n; i++)
+            base[i] = random.nextDouble() < 0.5 ? 0.02 : -0.01; // per-example differences, mean ~0.005
         // three seeds that agree, and three whose means scatter by +-2 points around the same centre
         List<double[]> agreeing = List.of(base, base, base);
         List<double[]> scattered = List.of(shifted(base, -0.02), shifted(base, 0.0), shifted(base, 0.02));
@@ -174,7 +189,12 @@ class PairedBootstrapTest {
         assertEquals(calm.value(), noisy.value(), 1e-12, "same mean over seeds and examples");
         assertTrue(width(noisy) > 3 * width(calm), "seed noise must widen the interval: " + calm + " vs " + noisy);
         assertTrue(calm.low() <= calm.value() && calm.value() <= calm.high());
-        assertEquals(calm.value(), bootstrap.meanScoreDifference(List.of(base), List.of(new double[n])).value(), 1e-12);
+        assertEquals(
+                calm.value(),
+                bootstrap
+                        .meanScoreDifference(List.of(base), List.of(new double[n]))
+                        .value(),
+                1e-12);
         assertThrows(IllegalArgumentException.class, () -> bootstrap.seedsAndExamples(List.of()));
         assertThrows(IllegalArgumentException.class, () -> bootstrap.seedsAndExamples(List.of(base, new double[3])));
     }

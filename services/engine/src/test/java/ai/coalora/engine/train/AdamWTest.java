@@ -24,12 +24,21 @@ class AdamWTest {
             w.setRequiresGradient(true);
             u.setRequiresGradient(true);
             float clipNorm = 1f, lr = 0.1f;
-            try (AdamW adam = new AdamW(List.of(new AdamW.Group("w", List.of(w), 1f, 0.01f), new AdamW.Group("u", List.of(u), 0.5f, 0f)),
-                    clipNorm, m)) {
-                double[] rw = toDouble(w0), ru = toDouble(u0), mw = new double[3], vw = new double[3], mu = new double[2], vu = new double[2];
+            try (AdamW adam = new AdamW(
+                    List.of(new AdamW.Group("w", List.of(w), 1f, 0.01f), new AdamW.Group("u", List.of(u), 0.5f, 0f)),
+                    clipNorm,
+                    m)) {
+                double[] rw = toDouble(w0),
+                        ru = toDouble(u0),
+                        mw = new double[3],
+                        vw = new double[3],
+                        mu = new double[2],
+                        vu = new double[2];
                 for (int t = 1; t <= 3; t++) {
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                        gc.backward(w.mul(m.create(cw)).sum().add(u.mul(m.create(cu)).sum()));
+                        gc.backward(w.mul(m.create(cw))
+                                .sum()
+                                .add(u.mul(m.create(cu)).sum()));
                     }
                     float norm = adam.step(lr);
                     double expectedNorm = Math.sqrt(sumSq(cw) + sumSq(cu));
@@ -66,7 +75,8 @@ class AdamWTest {
     }
 
     /** One AdamW step in doubles: decoupled decay, then the bias-corrected Adam update. */
-    static void reference(double[] p, double[] m, double[] v, float[] grad, double clip, double rate, double decay, int t) {
+    static void reference(
+            double[] p, double[] m, double[] v, float[] grad, double clip, double rate, double decay, int t) {
         double bc1 = 1 - Math.pow(BETA1, t), bc2 = 1 - Math.pow(BETA2, t);
         for (int i = 0; i < p.length; i++) {
             double g = grad[i] * clip;

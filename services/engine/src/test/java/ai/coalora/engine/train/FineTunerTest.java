@@ -37,7 +37,9 @@ class FineTunerTest {
     }
 
     @AfterAll
-    static void close() { model.close(); }
+    static void close() {
+        model.close();
+    }
 
     static EncodedExamples encode(List<Example> examples) {
         return EncodedExamples.of(model.tokenizer(), examples);
@@ -45,14 +47,16 @@ class FineTunerTest {
 
     @Test
     void loraOnA4BitBaseLearnsTheTask() {
-        ModelQuantConfig fourBit = ModelQuantConfig.uniform(QuantizedWeights.matrixSpecs(model.encoder()),
-                QuantConfig.integerOnly(4), QuantizerKind.NF);
+        ModelQuantConfig fourBit = ModelQuantConfig.uniform(
+                QuantizedWeights.matrixSpecs(model.encoder()), QuantConfig.integerOnly(4), QuantizerKind.NF);
         EncodedExamples train = encode(task.train().subList(0, 480));
         EncodedExamples test = encode(task.test().subList(0, 200));
         FineTuneSettings settings = FineTuneSettings.defaults().withEpochs(2);
         try (BaseWeights base = QuantizedWeights.materialize(model.encoder(), fourBit)) {
-            FineTuner.Result r = new FineTuner(model.encoder(), 2).run(base, settings, train, test, test, Progress.NONE);
-            System.out.printf("4-bit + LoRA, 480 examples x 2 epochs: test accuracy %.3f, %.0f tokens/s%n",
+            FineTuner.Result r =
+                    new FineTuner(model.encoder(), 2).run(base, settings, train, test, test, Progress.NONE);
+            System.out.printf(
+                    "4-bit + LoRA, 480 examples x 2 epochs: test accuracy %.3f, %.0f tokens/s%n",
                     r.testAccuracy(), r.tokensPerSecond());
             assertEquals(2, r.epochs().size());
             assertTrue(r.epochs().get(1).trainLoss() < r.epochs().get(0).trainLoss(), "training loss did not fall");
@@ -64,8 +68,9 @@ class FineTunerTest {
     @Test
     void freshLoraChangesNothingAndItsMergedDeltaEqualsItsForward() {
         try (NDManager scope = model.encoder().manager().newSubManager();
-             LoraAdapter lora = LoraAdapter.initialize(model.encoder(), new LoraSpec(8, 16), 7, scope)) {
-            TokenBatch batch = TokenBatch.of(model.tokenizer().encodeAll(List.of("a fine day", "not good at all")), scope);
+                LoraAdapter lora = LoraAdapter.initialize(model.encoder(), new LoraSpec(8, 16), 7, scope)) {
+            TokenBatch batch =
+                    TokenBatch.of(model.tokenizer().encodeAll(List.of("a fine day", "not good at all")), scope);
             NDArray plain = model.encoder().forward(batch, model.encoder().fullPrecision(), null);
             NDArray adapted = model.encoder().forward(batch, model.encoder().fullPrecision(), lora);
             assertEquals(0.0, plain.sub(adapted).abs().max().getFloat(), 0.0, "B = 0 at init: no change");

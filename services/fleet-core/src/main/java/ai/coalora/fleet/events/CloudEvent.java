@@ -11,7 +11,8 @@ import java.util.UUID;
  *
  * @param subject the device id for device events, else what the event is about (model version, alias)
  */
-public record CloudEvent(String id, String source, String type, Instant time, String subject, String dataschema, JsonNode data) {
+public record CloudEvent(
+        String id, String source, String type, Instant time, String subject, String dataschema, JsonNode data) {
     public static final String SPEC_VERSION = "1.0";
 
     public CloudEvent {
@@ -28,7 +29,8 @@ public record CloudEvent(String id, String source, String type, Instant time, St
     }
 
     /** An event whose id is derived from what it announces, so re-announcing the same thing dedupes downstream. */
-    public static CloudEvent withId(String id, String source, String type, String subject, String dataschema, JsonNode data) {
+    public static CloudEvent withId(
+            String id, String source, String type, String subject, String dataschema, JsonNode data) {
         return new CloudEvent(id, source, type, Instant.now(), subject, dataschema, data);
     }
 

@@ -54,7 +54,8 @@ public final class KafkaCloudEvents {
         Headers h = record.headers();
         String spec = text(h, "ce_specversion");
         if (spec == null) throw new Unreadable("not a CloudEvent: header ce_specversion missing");
-        if (!CloudEvent.SPEC_VERSION.equals(spec)) throw new Unreadable("unsupported CloudEvents specversion '" + spec + "'");
+        if (!CloudEvent.SPEC_VERSION.equals(spec))
+            throw new Unreadable("unsupported CloudEvents specversion '" + spec + "'");
         String id = required(h, "ce_id"), source = required(h, "ce_source"), type = required(h, "ce_type");
         String contentType = text(h, "content-type");
         if (contentType != null && !contentType.startsWith(CONTENT_TYPE)) {
@@ -71,12 +72,14 @@ public final class KafkaCloudEvents {
         }
         byte[] value = record.value();
         if (value == null) throw new Unreadable("record has no value (tombstones are not events)");
-        if (value.length > MAX_DATA_BYTES) throw new Unreadable("data is " + value.length + " bytes, over the limit of " + MAX_DATA_BYTES);
+        if (value.length > MAX_DATA_BYTES)
+            throw new Unreadable("data is " + value.length + " bytes, over the limit of " + MAX_DATA_BYTES);
         JsonNode data;
         try {
             data = Payloads.JSON.readTree(value);
         } catch (Exception ex) {
-            throw new Unreadable("data is not JSON: " + ex.getMessage().lines().findFirst().orElse(""));
+            throw new Unreadable(
+                    "data is not JSON: " + ex.getMessage().lines().findFirst().orElse(""));
         }
         if (data == null || !data.isObject()) throw new Unreadable("data is not a JSON object");
         return new CloudEvent(id, source, type, time, text(h, "ce_subject"), text(h, "ce_dataschema"), data);

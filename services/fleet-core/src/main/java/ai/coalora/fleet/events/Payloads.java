@@ -32,7 +32,8 @@ public final class Payloads {
         try {
             return JSON.treeToValue(data, type);
         } catch (Exception e) {
-            throw new IllegalArgumentException("data does not map to " + type.getSimpleName() + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "data does not map to " + type.getSimpleName() + ": " + e.getMessage(), e);
         }
     }
 
@@ -40,10 +41,23 @@ public final class Payloads {
      * What a device can hold and run. {@code ggufTypes} (optional, null when absent): the GGUF tensor types its
      * runtime executes, e.g. Q4_0, Q8_0, Q4_K; meaningful when {@code runtimeFormats} contains "gguf".
      */
-    public record DeviceCapabilities(String deviceId, long memoryBytes, List<Integer> weightBits, List<String> runtimeFormats,
-                                     String computeClass, Long runtimeOverheadBytes, Map<String, String> labels, List<String> ggufTypes) {
-        public DeviceCapabilities(String deviceId, long memoryBytes, List<Integer> weightBits, List<String> runtimeFormats,
-                                  String computeClass, Long runtimeOverheadBytes, Map<String, String> labels) {
+    public record DeviceCapabilities(
+            String deviceId,
+            long memoryBytes,
+            List<Integer> weightBits,
+            List<String> runtimeFormats,
+            String computeClass,
+            Long runtimeOverheadBytes,
+            Map<String, String> labels,
+            List<String> ggufTypes) {
+        public DeviceCapabilities(
+                String deviceId,
+                long memoryBytes,
+                List<Integer> weightBits,
+                List<String> runtimeFormats,
+                String computeClass,
+                Long runtimeOverheadBytes,
+                Map<String, String> labels) {
             this(deviceId, memoryBytes, weightBits, runtimeFormats, computeClass, runtimeOverheadBytes, labels, null);
         }
 
@@ -61,16 +75,51 @@ public final class Payloads {
     public record Footprint(long weightBytes, long adapterBytes, long overheadBytes, long totalBytes) {}
 
     /** The planner's decision for one device: a configuration of a model version, or explicitly none. */
-    public record Assignment(String deviceId, String assignmentId, String capabilitiesEventId, boolean feasible, String reason,
-                             String modelVersion, String alias, String configId, Double averageBits, Double predictedAccuracy,
-                             String runtimeFormat, Footprint footprint, String rolloutId,
-                             ai.coalora.fleet.planning.GgufPlanning.GgufPlan gguf) {
+    public record Assignment(
+            String deviceId,
+            String assignmentId,
+            String capabilitiesEventId,
+            boolean feasible,
+            String reason,
+            String modelVersion,
+            String alias,
+            String configId,
+            Double averageBits,
+            Double predictedAccuracy,
+            String runtimeFormat,
+            Footprint footprint,
+            String rolloutId,
+            ai.coalora.fleet.planning.GgufPlanning.GgufPlan gguf) {
         /** An assignment that does not run as GGUF with declared types (no {@code gguf}). */
-        public Assignment(String deviceId, String assignmentId, String capabilitiesEventId, boolean feasible, String reason,
-                          String modelVersion, String alias, String configId, Double averageBits, Double predictedAccuracy,
-                          String runtimeFormat, Footprint footprint, String rolloutId) {
-            this(deviceId, assignmentId, capabilitiesEventId, feasible, reason, modelVersion, alias, configId, averageBits,
-                    predictedAccuracy, runtimeFormat, footprint, rolloutId, null);
+        public Assignment(
+                String deviceId,
+                String assignmentId,
+                String capabilitiesEventId,
+                boolean feasible,
+                String reason,
+                String modelVersion,
+                String alias,
+                String configId,
+                Double averageBits,
+                Double predictedAccuracy,
+                String runtimeFormat,
+                Footprint footprint,
+                String rolloutId) {
+            this(
+                    deviceId,
+                    assignmentId,
+                    capabilitiesEventId,
+                    feasible,
+                    reason,
+                    modelVersion,
+                    alias,
+                    configId,
+                    averageBits,
+                    predictedAccuracy,
+                    runtimeFormat,
+                    footprint,
+                    rolloutId,
+                    null);
         }
     }
 
@@ -78,27 +127,62 @@ public final class Payloads {
     public record Artifact(String role, String name, String sha256, long bytes, String url) {}
 
     /** The adapter (and quantized base) for a device's assignment is stored and can be fetched. */
-    public record AdapterReady(String deviceId, String assignmentId, String modelVersion, String configId, double averageBits,
-                               String packageSha256, List<Artifact> artifacts) {}
+    public record AdapterReady(
+            String deviceId,
+            String assignmentId,
+            String modelVersion,
+            String configId,
+            double averageBits,
+            String packageSha256,
+            List<Artifact> artifacts) {}
 
     /** What a device measured with what it runs. */
-    public record EvaluationTelemetry(String deviceId, String modelVersion, String configId, String packageSha256, double accuracy,
-                                      int examples, double latencyMsPerExample, long memoryBytes, Instant measuredAt) {}
+    public record EvaluationTelemetry(
+            String deviceId,
+            String modelVersion,
+            String configId,
+            String packageSha256,
+            double accuracy,
+            int examples,
+            double latencyMsPerExample,
+            long memoryBytes,
+            Instant measuredAt) {}
 
     /** One file of a model version. */
     public record FileRef(String name, String sha256, long bytes) {}
 
-    public record ModelRegistered(String modelVersion, String parentVersion, String task, String baseModel, List<FileRef> files,
-                                  int frontSize, Instant createdAt, JsonNode lineage, List<FrontEntry> front) {}
+    public record ModelRegistered(
+            String modelVersion,
+            String parentVersion,
+            String task,
+            String baseModel,
+            List<FileRef> files,
+            int frontSize,
+            Instant createdAt,
+            JsonNode lineage,
+            List<FrontEntry> front) {}
 
     /**
      * One configuration of a version's Pareto front, with what the planner needs to decide. {@code gguf} (optional,
      * null on fronts registered before it existed): what the configuration's weights cost as GGUF tensors.
      */
-    public record FrontEntry(String configId, double averageBits, double predictedAccuracy, List<Integer> weightBits,
-                             List<String> runtimeFormats, long weightBytes, long adapterBytes, GgufTensors gguf) {
-        public FrontEntry(String configId, double averageBits, double predictedAccuracy, List<Integer> weightBits,
-                          List<String> runtimeFormats, long weightBytes, long adapterBytes) {
+    public record FrontEntry(
+            String configId,
+            double averageBits,
+            double predictedAccuracy,
+            List<Integer> weightBits,
+            List<String> runtimeFormats,
+            long weightBytes,
+            long adapterBytes,
+            GgufTensors gguf) {
+        public FrontEntry(
+                String configId,
+                double averageBits,
+                double predictedAccuracy,
+                List<Integer> weightBits,
+                List<String> runtimeFormats,
+                long weightBytes,
+                long adapterBytes) {
             this(configId, averageBits, predictedAccuracy, weightBits, runtimeFormats, weightBytes, adapterBytes, null);
         }
     }
@@ -119,26 +203,45 @@ public final class Payloads {
     public record GgufChoice(String mapping, String type, long bytes) {}
 
     /** An alias (production, canary) now points at a version; carries the front so planners need no lookup. */
-    public record ModelPromoted(String alias, String modelVersion, String previousVersion, String actor, String reason,
-                                List<FrontEntry> front) {}
+    public record ModelPromoted(
+            String alias,
+            String modelVersion,
+            String previousVersion,
+            String actor,
+            String reason,
+            List<FrontEntry> front) {}
 
     /** What a device did with an assignment's package: applied, failed, or rejected (verification failed). */
-    public record DeviceStatus(String deviceId, String assignmentId, String modelVersion, String configId, String packageSha256,
-                               String status, String reason, Instant at) {
+    public record DeviceStatus(
+            String deviceId,
+            String assignmentId,
+            String modelVersion,
+            String configId,
+            String packageSha256,
+            String status,
+            String reason,
+            Instant at) {
         public static final String APPLIED = "applied", FAILED = "failed", REJECTED = "rejected";
     }
 
     /** The version a device should run (a rollout wave, or its revert); null version: follow the production alias. */
-    public record DeviceTarget(String deviceId, String modelVersion, String rolloutId, Integer wave, String reason, Boolean retry) {}
+    public record DeviceTarget(
+            String deviceId, String modelVersion, String rolloutId, Integer wave, String reason, Boolean retry) {}
 
     /**
      * Retrain {@code modelVersion} with {@code configIds} added to the training set (accuracy trigger), and with
      * configurations allocated at {@code budgets} (coverage trigger: budgets the front covers poorly); budgets is
      * null when there are none.
      */
-    public record RetrainingRequested(String requestId, String modelVersion, List<String> configIds, String reason, JsonNode evidence,
-                                      List<CoverageBudget> budgets) {
-        public RetrainingRequested(String requestId, String modelVersion, List<String> configIds, String reason, JsonNode evidence) {
+    public record RetrainingRequested(
+            String requestId,
+            String modelVersion,
+            List<String> configIds,
+            String reason,
+            JsonNode evidence,
+            List<CoverageBudget> budgets) {
+        public RetrainingRequested(
+                String requestId, String modelVersion, List<String> configIds, String reason, JsonNode evidence) {
             this(requestId, modelVersion, configIds, reason, evidence, null);
         }
 

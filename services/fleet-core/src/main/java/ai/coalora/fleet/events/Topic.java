@@ -18,16 +18,26 @@ public record Topic(String name, String eventType, boolean compacted, Duration r
     public static final Topic CAPABILITIES = state("coalora.device.capabilities", EventTypes.CAPABILITIES);
     public static final Topic ASSIGNMENTS = state("coalora.assignments", EventTypes.ASSIGNMENT);
     public static final Topic ADAPTERS_READY = state("coalora.adapters.ready", EventTypes.ADAPTER_READY);
-    public static final Topic TELEMETRY = stream("coalora.telemetry.evaluation", EventTypes.TELEMETRY, Duration.ofDays(7));
+    public static final Topic TELEMETRY =
+            stream("coalora.telemetry.evaluation", EventTypes.TELEMETRY, Duration.ofDays(7));
     public static final Topic MODEL_VERSIONS = state("coalora.model.versions", EventTypes.MODEL_REGISTERED);
     public static final Topic MODEL_ALIASES = state("coalora.model.aliases", EventTypes.MODEL_PROMOTED);
-    public static final Topic RETRAINING_REQUESTS = stream("coalora.retraining.requests", EventTypes.RETRAINING_REQUESTED, Duration.ofDays(30));
+    public static final Topic RETRAINING_REQUESTS =
+            stream("coalora.retraining.requests", EventTypes.RETRAINING_REQUESTED, Duration.ofDays(30));
 
     public static final Topic DEVICE_STATUS = state("coalora.device.status", EventTypes.DEVICE_STATUS);
     public static final Topic DEVICE_TARGETS = state("coalora.device.targets", EventTypes.DEVICE_TARGET);
 
-    public static final List<Topic> ALL = List.of(CAPABILITIES, ASSIGNMENTS, ADAPTERS_READY, TELEMETRY, MODEL_VERSIONS,
-            MODEL_ALIASES, RETRAINING_REQUESTS, DEVICE_STATUS, DEVICE_TARGETS);
+    public static final List<Topic> ALL = List.of(
+            CAPABILITIES,
+            ASSIGNMENTS,
+            ADAPTERS_READY,
+            TELEMETRY,
+            MODEL_VERSIONS,
+            MODEL_ALIASES,
+            RETRAINING_REQUESTS,
+            DEVICE_STATUS,
+            DEVICE_TARGETS);
 
     /** Partitions of device-keyed topics: the unit of scale-out of a consumer group. */
     public static final int DEFAULT_PARTITIONS = 4;

@@ -14,14 +14,18 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  * exactly once with the consumer's progress.
  */
 public final class DeadLetters {
-    public static final String REASON = "coalora_dlq_reason", TOPIC = "coalora_dlq_topic", PARTITION = "coalora_dlq_partition",
-            OFFSET = "coalora_dlq_offset", SERVICE = "coalora_dlq_service";
+    public static final String REASON = "coalora_dlq_reason",
+            TOPIC = "coalora_dlq_topic",
+            PARTITION = "coalora_dlq_partition",
+            OFFSET = "coalora_dlq_offset",
+            SERVICE = "coalora_dlq_service";
     /** Reasons are for people; a reason quoting a huge payload is cut. */
     static final int MAX_REASON_CHARS = 1000;
 
     private DeadLetters() {}
 
-    public static void append(Connection tx, ConsumerRecord<String, byte[]> record, String reason, String service) throws SQLException {
+    public static void append(Connection tx, ConsumerRecord<String, byte[]> record, String reason, String service)
+            throws SQLException {
         Headers h = new RecordHeaders();
         for (Header header : record.headers()) {
             if (!header.key().startsWith("coalora_dlq_")) h.add(printable(header.key()), storable(header.value()));
@@ -33,7 +37,12 @@ public final class DeadLetters {
         put(h, OFFSET, Long.toString(record.offset()));
         put(h, SERVICE, service);
         byte[] value = record.value() == null ? new byte[0] : record.value();
-        Outbox.append(tx, record.topic() + ai.coalora.fleet.events.Topic.DLQ_SUFFIX, record.key() == null ? null : printable(record.key()), value, h);
+        Outbox.append(
+                tx,
+                record.topic() + ai.coalora.fleet.events.Topic.DLQ_SUFFIX,
+                record.key() == null ? null : printable(record.key()),
+                value,
+                h);
     }
 
     /**

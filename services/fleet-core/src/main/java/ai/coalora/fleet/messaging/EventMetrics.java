@@ -41,7 +41,8 @@ public final class EventMetrics {
 
     /** Adds a committed batch's outcomes: topic → outcome → records. */
     void processed(Map<String, Map<String, Long>> counts) {
-        counts.forEach((topic, byOutcome) -> byOutcome.forEach((outcome, n) -> counter(topic, outcome).increment(n)));
+        counts.forEach((topic, byOutcome) ->
+                byOutcome.forEach((outcome, n) -> counter(topic, outcome).increment(n)));
     }
 
     /** Sets each input topic's lag; topics absent from {@code byTopic} (no partition assigned) are at 0. */
@@ -52,17 +53,26 @@ public final class EventMetrics {
     }
 
     private Counter counter(String topic, String outcome) {
-        return processed.computeIfAbsent(topic + "\u0000" + outcome, k -> Counter.builder(PROCESSED)
-                .description("Consumed records by outcome: applied, duplicate (already in the inbox), dead_lettered")
-                .tag("service", service).tag("topic", topic).tag("outcome", outcome).register(registry));
+        return processed.computeIfAbsent(
+                topic + "\u0000" + outcome,
+                k -> Counter.builder(PROCESSED)
+                        .description(
+                                "Consumed records by outcome: applied, duplicate (already in the inbox), dead_lettered")
+                        .tag("service", service)
+                        .tag("topic", topic)
+                        .tag("outcome", outcome)
+                        .register(registry));
     }
 
     private AtomicLong lagOf(String topic) {
         return lag.computeIfAbsent(topic, t -> {
             AtomicLong holder = new AtomicLong();
             Gauge.builder(LAG, holder, AtomicLong::get)
-                    .description("Records between the consumer's position and the end of its assigned partitions of the topic")
-                    .tag("service", service).tag("topic", t).register(registry);
+                    .description(
+                            "Records between the consumer's position and the end of its assigned partitions of the topic")
+                    .tag("service", service)
+                    .tag("topic", t)
+                    .register(registry);
             return holder;
         });
     }

@@ -65,8 +65,13 @@ public final class EventProcessor implements AutoCloseable {
     private volatile KafkaConsumer<String, byte[]> consumer;
     private long lagRefreshedAt;
 
-    public EventProcessor(Settings settings, DataSource dataSource, EventSchemas schemas, EventHandler handler, OutboxRelay relay,
-                          EventMetrics metrics) {
+    public EventProcessor(
+            Settings settings,
+            DataSource dataSource,
+            EventSchemas schemas,
+            EventHandler handler,
+            OutboxRelay relay,
+            EventMetrics metrics) {
         this.settings = settings;
         this.dataSource = dataSource;
         this.schemas = schemas;
@@ -82,21 +87,33 @@ public final class EventProcessor implements AutoCloseable {
         return this;
     }
 
-    public long applied() { return applied.get(); }
+    public long applied() {
+        return applied.get();
+    }
 
-    public long deadLettered() { return deadLettered.get(); }
+    public long deadLettered() {
+        return deadLettered.get();
+    }
 
-    public long duplicates() { return duplicates.get(); }
+    public long duplicates() {
+        return duplicates.get();
+    }
 
     /** Null while healthy; the last failure otherwise. */
-    public String lastError() { return lastError; }
+    public String lastError() {
+        return lastError;
+    }
 
-    public boolean isRunning() { return running && thread.isAlive(); }
+    public boolean isRunning() {
+        return running && thread.isAlive();
+    }
 
     private void run() {
         while (running) {
             try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(KafkaSettings.consumer(
-                    settings.bootstrapServers(), settings.service(), settings.service() + "-" + ProcessHandle.current().pid()))) {
+                    settings.bootstrapServers(),
+                    settings.service(),
+                    settings.service() + "-" + ProcessHandle.current().pid()))) {
                 consumer = c;
                 c.subscribe(settings.inputs().stream().map(Topic::name).toList());
                 while (running) {
@@ -137,8 +154,15 @@ public final class EventProcessor implements AutoCloseable {
                 if (!toPrepare.isEmpty()) handler.prepare(toPrepare);
                 tx = new Transaction(c, schemas);
                 for (Incoming in : batch) {
-                    if (!fresh.remove(in.key())) { count(outcomes, in, EventMetrics.DUPLICATE); continue; } // seen before (or twice in this batch)
-                    if (in.rejection() != null) { deadLetter(c, in, in.rejection()); count(outcomes, in, EventMetrics.DEAD_LETTERED); continue; }
+                    if (!fresh.remove(in.key())) {
+                        count(outcomes, in, EventMetrics.DUPLICATE);
+                        continue;
+                    } // seen before (or twice in this batch)
+                    if (in.rejection() != null) {
+                        deadLetter(c, in, in.rejection());
+                        count(outcomes, in, EventMetrics.DEAD_LETTERED);
+                        continue;
+                    }
                     Savepoint before = c.setSavepoint();
                     int mark = tx.afterCommitMark();
                     try {
@@ -151,18 +175,27 @@ public final class EventProcessor implements AutoCloseable {
                         deadLetter(c, in, e.getMessage());
                         count(outcomes, in, EventMetrics.DEAD_LETTERED);
                     } catch (SQLException e) {
-                        // class 22 (data exception: e.g. a NUL in a string bound for jsonb) is this event's data, not an
+                        // class 22 (data exception: e.g. a NUL in a string bound for jsonb) is this event's data, not
+                        // an
                         // outage: retrying would fail forever, so it is dead-lettered like any other bad event
                         if (e.getSQLState() == null || !e.getSQLState().startsWith("22")) throw e;
                         c.rollback(before);
                         tx.discardAfterCommit(mark);
-                        deadLetter(c, in, "the database cannot store this event's data (" + e.getSQLState() + "): " + e.getMessage());
+                        deadLetter(
+                                c,
+                                in,
+                                "the database cannot store this event's data (" + e.getSQLState() + "): "
+                                        + e.getMessage());
                         count(outcomes, in, EventMetrics.DEAD_LETTERED);
                     }
                 }
                 c.commit();
             } catch (Exception e) {
-                try { c.rollback(); } catch (SQLException ignored) { /* connection lost: nothing committed */ }
+                try {
+                    c.rollback();
+                } catch (SQLException ignored) {
+                    /* connection lost: nothing committed */
+                }
                 throw e;
             }
         }
@@ -207,7 +240,8 @@ public final class EventProcessor implements AutoCloseable {
                 Map<TopicPartition, Long> ends = c.endOffsets(unknown, Duration.ofSeconds(1));
                 for (TopicPartition tp : unknown) {
                     Long end = ends.get(tp);
-                    if (end != null) byTopic.merge(tp.topic(), Math.max(0, end - c.position(tp, Duration.ofSeconds(1))), Long::sum);
+                    if (end != null)
+                        byTopic.merge(tp.topic(), Math.max(0, end - c.position(tp, Duration.ofSeconds(1))), Long::sum);
                 }
             }
             metrics.lag(byTopic);
@@ -220,11 +254,18 @@ public final class EventProcessor implements AutoCloseable {
 
     private void deadLetter(Connection c, Incoming in, String reason) throws SQLException {
         DeadLetters.append(c, in.record(), reason, settings.service());
-        try (PreparedStatement st = c.prepareStatement("update inbox set outcome = 'dead-lettered' where event_key = ?")) {
+        try (PreparedStatement st =
+                c.prepareStatement("update inbox set outcome = 'dead-lettered' where event_key = ?")) {
             st.setString(1, in.key());
             st.executeUpdate();
         }
-        LOG.info("{}: dead-lettered {}[{}]@{}: {}", settings.service(), in.record().topic(), in.record().partition(), in.record().offset(), reason);
+        LOG.info(
+                "{}: dead-lettered {}[{}]@{}: {}",
+                settings.service(),
+                in.record().topic(),
+                in.record().partition(),
+                in.record().offset(),
+                reason);
     }
 
     /** Decodes and validates a record; the key is the event's identity, or its position if it has none. */
@@ -236,12 +277,20 @@ public final class EventProcessor implements AutoCloseable {
         } catch (KafkaCloudEvents.Unreadable u) {
             return new Incoming(r, null, u.getMessage(), position);
         }
-        String expected = settings.inputs().stream().filter(t -> t.name().equals(r.topic())).map(Topic::eventType).findFirst().orElse(null);
+        String expected = settings.inputs().stream()
+                .filter(t -> t.name().equals(r.topic()))
+                .map(Topic::eventType)
+                .findFirst()
+                .orElse(null);
         String rejection = null;
-        if (hasControlCharacters(e.id()) || hasControlCharacters(e.source()) || hasControlCharacters(e.subject()) || hasControlCharacters(r.key())) {
+        if (hasControlCharacters(e.id())
+                || hasControlCharacters(e.source())
+                || hasControlCharacters(e.subject())
+                || hasControlCharacters(r.key())) {
             rejection = "control characters in the record key or the event's id, source or subject";
         } else if (expected != null && !expected.equals(e.type())) {
-            rejection = "event type '" + e.type() + "' does not belong on " + r.topic() + " (expected " + expected + ")";
+            rejection =
+                    "event type '" + e.type() + "' does not belong on " + r.topic() + " (expected " + expected + ")";
         } else if (!schemas.knows(e.type())) {
             rejection = "unknown event type '" + e.type() + "'";
         } else {
@@ -267,9 +316,19 @@ public final class EventProcessor implements AutoCloseable {
         try (PreparedStatement st = c.prepareStatement(
                 "insert into inbox (event_key, topic, outcome) select * from unnest(?::text[], ?::text[], ?::text[]) "
                         + "on conflict (event_key) do nothing returning event_key")) {
-            st.setArray(1, c.createArrayOf("text", batch.stream().map(Incoming::key).toArray()));
-            st.setArray(2, c.createArrayOf("text", batch.stream().map(i -> i.record().topic()).toArray()));
-            st.setArray(3, c.createArrayOf("text", batch.stream().map(i -> i.rejection() == null ? "applied" : "dead-lettered").toArray()));
+            st.setArray(
+                    1, c.createArrayOf("text", batch.stream().map(Incoming::key).toArray()));
+            st.setArray(
+                    2,
+                    c.createArrayOf(
+                            "text", batch.stream().map(i -> i.record().topic()).toArray()));
+            st.setArray(
+                    3,
+                    c.createArrayOf(
+                            "text",
+                            batch.stream()
+                                    .map(i -> i.rejection() == null ? "applied" : "dead-lettered")
+                                    .toArray()));
             try (ResultSet rs = st.executeQuery()) {
                 while (rs.next()) fresh.add(rs.getString(1));
             }

@@ -25,16 +25,19 @@ public final class Outbox {
         append(tx, topic.name(), key, KafkaCloudEvents.value(event), KafkaCloudEvents.headers(event));
     }
 
-    public static void append(Connection tx, String topic, String key, byte[] value, Headers headers) throws SQLException {
+    public static void append(Connection tx, String topic, String key, byte[] value, Headers headers)
+            throws SQLException {
         Map<String, String> h = new LinkedHashMap<>();
-        for (Header header : headers) h.put(header.key(), header.value() == null ? "" : new String(header.value(), StandardCharsets.UTF_8));
+        for (Header header : headers)
+            h.put(header.key(), header.value() == null ? "" : new String(header.value(), StandardCharsets.UTF_8));
         String headersJson;
         try {
             headersJson = Payloads.JSON.writeValueAsString(h);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-        try (PreparedStatement st = tx.prepareStatement("insert into outbox (topic, record_key, value, headers) values (?, ?, ?, ?::jsonb)")) {
+        try (PreparedStatement st = tx.prepareStatement(
+                "insert into outbox (topic, record_key, value, headers) values (?, ?, ?, ?::jsonb)")) {
             st.setString(1, topic);
             st.setString(2, key);
             st.setBytes(3, value);

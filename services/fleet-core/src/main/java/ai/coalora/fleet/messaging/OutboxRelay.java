@@ -75,7 +75,9 @@ public final class OutboxRelay implements AutoCloseable {
             try {
                 wakeups.tryAcquire(IDLE_POLL_MS, TimeUnit.MILLISECONDS);
                 wakeups.drainPermits();
-                while (running && drainOnce() == BATCH) { /* more waiting */ }
+                while (running && drainOnce() == BATCH) {
+                    /* more waiting */
+                }
                 lastError = null;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -94,15 +96,21 @@ public final class OutboxRelay implements AutoCloseable {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
-                try (PreparedStatement lock = c.prepareStatement("select pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox'))");
-                     ResultSet rs = lock.executeQuery()) {
+                try (PreparedStatement lock = c.prepareStatement(
+                                "select pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox'))");
+                        ResultSet rs = lock.executeQuery()) {
                     rs.next();
-                    if (!rs.getBoolean(1)) { c.rollback(); return 0; } // another replica is relaying
+                    if (!rs.getBoolean(1)) {
+                        c.rollback();
+                        return 0;
+                    } // another replica is relaying
                 }
                 List<Long> seqs = new ArrayList<>();
                 List<Future<RecordMetadata>> acks = new ArrayList<>();
-                try (PreparedStatement st = c.prepareStatement("select seq, topic, record_key, value, headers from outbox order by seq limit " + BATCH);
-                     ResultSet rs = st.executeQuery()) {
+                try (PreparedStatement st = c.prepareStatement(
+                                "select seq, topic, record_key, value, headers from outbox order by seq limit "
+                                        + BATCH);
+                        ResultSet rs = st.executeQuery()) {
                     while (rs.next()) {
                         seqs.add(rs.getLong(1));
                         RecordHeaders headers = new RecordHeaders();
@@ -111,10 +119,14 @@ public final class OutboxRelay implements AutoCloseable {
                             Map.Entry<String, JsonNode> e = it.next();
                             headers.add(e.getKey(), e.getValue().asText().getBytes(StandardCharsets.UTF_8));
                         }
-                        acks.add(producer.send(new ProducerRecord<>(rs.getString(2), null, rs.getString(3), rs.getBytes(4), headers)));
+                        acks.add(producer.send(
+                                new ProducerRecord<>(rs.getString(2), null, rs.getString(3), rs.getBytes(4), headers)));
                     }
                 }
-                if (seqs.isEmpty()) { c.rollback(); return 0; }
+                if (seqs.isEmpty()) {
+                    c.rollback();
+                    return 0;
+                }
                 producer.flush();
                 for (Future<RecordMetadata> ack : acks) ack.get(); // throws if any send failed: rows stay for the retry
                 try (PreparedStatement del = c.prepareStatement("delete from outbox where seq = any(?)")) {
@@ -126,7 +138,11 @@ public final class OutboxRelay implements AutoCloseable {
                 sent.addAndGet(seqs.size());
                 return seqs.size();
             } catch (Exception e) {
-                try { c.rollback(); } catch (SQLException ignored) { /* the connection is gone: the rows stay */ }
+                try {
+                    c.rollback();
+                } catch (SQLException ignored) {
+                    /* the connection is gone: the rows stay */
+                }
                 throw e;
             }
         }

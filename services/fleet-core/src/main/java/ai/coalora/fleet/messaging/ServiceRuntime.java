@@ -26,13 +26,26 @@ public final class ServiceRuntime implements AutoCloseable {
      * @param handler null for a service that only publishes
      * @param meters where the event processor's {@link EventMetrics} go (the service's Prometheus registry)
      */
-    public static ServiceRuntime start(String service, String bootstrapServers, DataSource dataSource, List<Topic> inputs,
-                                       List<Topic> outputs, EventHandler handler, MeterRegistry meters) {
+    public static ServiceRuntime start(
+            String service,
+            String bootstrapServers,
+            DataSource dataSource,
+            List<Topic> inputs,
+            List<Topic> outputs,
+            EventHandler handler,
+            MeterRegistry meters) {
         TopicAdmin.ensure(bootstrapServers, outputs, inputs);
         OutboxRelay relay = new OutboxRelay(service, bootstrapServers, dataSource).start();
-        EventProcessor processor = handler == null ? null
-                : new EventProcessor(new EventProcessor.Settings(service, bootstrapServers, inputs), dataSource, SCHEMAS, handler, relay,
-                        new EventMetrics(meters, service, inputs)).start();
+        EventProcessor processor = handler == null
+                ? null
+                : new EventProcessor(
+                                new EventProcessor.Settings(service, bootstrapServers, inputs),
+                                dataSource,
+                                SCHEMAS,
+                                handler,
+                                relay,
+                                new EventMetrics(meters, service, inputs))
+                        .start();
         return new ServiceRuntime(relay, processor);
     }
 
@@ -40,9 +53,13 @@ public final class ServiceRuntime implements AutoCloseable {
         return SCHEMAS;
     }
 
-    public OutboxRelay relay() { return relay; }
+    public OutboxRelay relay() {
+        return relay;
+    }
 
-    public EventProcessor processor() { return processor; }
+    public EventProcessor processor() {
+        return processor;
+    }
 
     /** What keeps this service from doing its work right now, if anything (for the readiness check). */
     public Optional<String> problem() {

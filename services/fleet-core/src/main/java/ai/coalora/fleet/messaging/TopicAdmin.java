@@ -26,8 +26,10 @@ public final class TopicAdmin {
             Set<String> existing = admin.listTopics().names().get();
             List<NewTopic> create = new ArrayList<>();
             for (Topic t : wanted) {
-                if (existing.contains(t.name()) || create.stream().anyMatch(n -> n.name().equals(t.name()))) continue;
-                create.add(new NewTopic(t.name(), t.partitions(), (short) -1).configs(t.configs())); // -1: broker's default replication
+                if (existing.contains(t.name())
+                        || create.stream().anyMatch(n -> n.name().equals(t.name()))) continue;
+                create.add(new NewTopic(t.name(), t.partitions(), (short) -1)
+                        .configs(t.configs())); // -1: broker's default replication
             }
             if (create.isEmpty()) return;
             try {
@@ -37,7 +39,10 @@ public final class TopicAdmin {
                 if (!(e.getCause() instanceof TopicExistsException)) throw e;
             }
         } catch (ExecutionException e) {
-            throw new IllegalStateException("cannot create topics on " + bootstrapServers + ": " + e.getCause().getMessage(), e.getCause());
+            throw new IllegalStateException(
+                    "cannot create topics on " + bootstrapServers + ": "
+                            + e.getCause().getMessage(),
+                    e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);

@@ -31,7 +31,8 @@ public final class Transaction {
     /** Queues {@code event} for {@code topic} (keyed by {@code key}); our own events must satisfy their schema. */
     public void publish(Topic topic, String key, CloudEvent event) throws SQLException {
         List<String> problems = schemas.validate(event.type(), event.data());
-        if (!problems.isEmpty()) throw new IllegalStateException("refusing to publish an invalid " + event.type() + ": " + problems);
+        if (!problems.isEmpty())
+            throw new IllegalStateException("refusing to publish an invalid " + event.type() + ": " + problems);
         Outbox.append(connection, topic, key, event);
         published++;
     }

@@ -31,7 +31,10 @@ public final class FrontCoverage {
     public static FrontCoverage of(List<FrontEntry> front) {
         if (front == null || front.size() < 2) return null;
         double mx = 0, my = 0;
-        for (FrontEntry e : front) { mx += e.averageBits(); my += e.weightBytes(); }
+        for (FrontEntry e : front) {
+            mx += e.averageBits();
+            my += e.weightBytes();
+        }
         mx /= front.size();
         my /= front.size();
         double sxy = 0, sxx = 0, top = 0;
@@ -44,7 +47,9 @@ public final class FrontCoverage {
         return new FrontCoverage(List.copyOf(front), sxy / sxx, top);
     }
 
-    public double bytesPerBit() { return bytesPerBit; }
+    public double bytesPerBit() {
+        return bytesPerBit;
+    }
 
     /**
      * The device against the front: null when it can run none of the front's configurations (that is an
@@ -63,6 +68,7 @@ public final class FrontCoverage {
         if (nearest == null) return null;
         long spare = device.memoryBytes() - device.overheadBytes() - nearest.weightBytes() - nearest.adapterBytes();
         double budget = nearest.averageBits() + spare / bytesPerBit;
-        return new Coverage(budget, nearest.averageBits(), Math.max(0, Math.min(budget, topBits) - nearest.averageBits()));
+        return new Coverage(
+                budget, nearest.averageBits(), Math.max(0, Math.min(budget, topBits) - nearest.averageBits()));
     }
 }

@@ -33,6 +33,7 @@ import java.util.TreeSet;
 public final class GgufPlanning {
     /** The runtime format token of GGUF runtimes. */
     public static final String FORMAT = "gguf";
+
     public static final String K_QUANTS = "K_QUANTS", LEGACY = "LEGACY", MIXED = "MIXED";
 
     private GgufPlanning() {}
@@ -45,7 +46,9 @@ public final class GgufPlanning {
      * "GGUF type information" when the front predates it.
      */
     public record Result(GgufPlan plan, List<String> missing) {
-        public boolean mapped() { return plan != null; }
+        public boolean mapped() {
+            return plan != null;
+        }
     }
 
     /** The device's declared types, upper-case (GGUF type names are case-insensitive; ggml prints "q4_K"). */
@@ -66,7 +69,8 @@ public final class GgufPlanning {
         for (GgufGroup g : gguf.groups()) {
             GgufChoice best = null;
             for (GgufChoice c : g.choices()) {
-                if (declared.contains(c.type().toUpperCase(Locale.ROOT)) && (best == null || c.bytes() < best.bytes())) best = c;
+                if (declared.contains(c.type().toUpperCase(Locale.ROOT)) && (best == null || c.bytes() < best.bytes()))
+                    best = c;
             }
             if (best == null) {
                 missing.add(alternatives(g));
@@ -87,7 +91,8 @@ public final class GgufPlanning {
 
     /** Whether {@code mapping} maps the group to {@code type} (a group without that mapping: no). */
     private static boolean typeOf(GgufGroup g, String mapping, String type) {
-        for (GgufChoice c : g.choices()) if (c.mapping().equals(mapping)) return c.type().equalsIgnoreCase(type);
+        for (GgufChoice c : g.choices())
+            if (c.mapping().equals(mapping)) return c.type().equalsIgnoreCase(type);
         return false;
     }
 

@@ -1,8 +1,8 @@
 package ai.coalora.fleet.planning;
 
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
-import ai.coalora.fleet.events.Payloads.FrontEntry;
 import ai.coalora.fleet.events.Payloads.Footprint;
+import ai.coalora.fleet.events.Payloads.FrontEntry;
 import ai.coalora.fleet.events.Payloads.ModelPromoted;
 import ai.coalora.fleet.planning.GgufPlanning.GgufPlan;
 import java.util.Arrays;
@@ -40,24 +40,34 @@ public final class ParetoSelection {
             this(choice, runtimeFormat, footprint, reason, null);
         }
 
-        public boolean feasible() { return choice != null; }
+        public boolean feasible() {
+            return choice != null;
+        }
     }
 
     public ParetoSelection(ModelPromoted promoted) {
         this.modelVersion = promoted.modelVersion();
         this.alias = promoted.alias();
         this.byAccuracy = promoted.front().stream()
-                .sorted(Comparator.comparingDouble(FrontEntry::predictedAccuracy).reversed()
+                .sorted(Comparator.comparingDouble(FrontEntry::predictedAccuracy)
+                        .reversed()
                         .thenComparingLong(e -> e.weightBytes() + e.adapterBytes()))
                 .toArray(FrontEntry[]::new);
-        this.bitMasks = Arrays.stream(byAccuracy).mapToInt(e -> mask(e.weightBits())).toArray();
+        this.bitMasks =
+                Arrays.stream(byAccuracy).mapToInt(e -> mask(e.weightBits())).toArray();
     }
 
-    public String modelVersion() { return modelVersion; }
+    public String modelVersion() {
+        return modelVersion;
+    }
 
-    public String alias() { return alias; }
+    public String alias() {
+        return alias;
+    }
 
-    public int size() { return byAccuracy.length; }
+    public int size() {
+        return byAccuracy.length;
+    }
 
     public Decision decide(DeviceCapabilities device) {
         int deviceBits = mask(device.weightBits());
@@ -65,10 +75,14 @@ public final class ParetoSelection {
         Set<String> ggufTypes = device.declaresGgufTypes() ? GgufPlanning.declared(device.ggufTypes()) : null;
         int lackBits = 0, lackFormat = 0, lackMemory = 0, lackTypes = 0;
         long smallestTooLarge = Long.MAX_VALUE;
-        Set<String> missingTypes = new TreeSet<>(Comparator.comparing(ParetoSelection::bitsOf).thenComparing(Comparator.naturalOrder()));
+        Set<String> missingTypes =
+                new TreeSet<>(Comparator.comparing(ParetoSelection::bitsOf).thenComparing(Comparator.naturalOrder()));
         for (int i = 0; i < byAccuracy.length; i++) {
             FrontEntry e = byAccuracy[i];
-            if ((bitMasks[i] & ~deviceBits) != 0) { lackBits++; continue; }
+            if ((bitMasks[i] & ~deviceBits) != 0) {
+                lackBits++;
+                continue;
+            }
             boolean anyFormat = false, tooLarge = false;
             // the configuration's formats in its order; the first the device runs and that fits wins
             for (String format : e.runtimeFormats()) {
@@ -78,21 +92,42 @@ public final class ParetoSelection {
                 GgufPlan gguf = null;
                 if (ggufTypes != null && GgufPlanning.FORMAT.equals(format)) {
                     GgufPlanning.Result r = GgufPlanning.plan(e, ggufTypes);
-                    if (!r.mapped()) { missingTypes.addAll(r.missing()); continue; }
+                    if (!r.mapped()) {
+                        missingTypes.addAll(r.missing());
+                        continue;
+                    }
                     gguf = r.plan();
                     weightBytes = gguf.weightBytes();
                 }
                 long total = weightBytes + e.adapterBytes() + overhead;
-                if (total > device.memoryBytes()) { tooLarge = true; smallestTooLarge = Math.min(smallestTooLarge, total); continue; }
+                if (total > device.memoryBytes()) {
+                    tooLarge = true;
+                    smallestTooLarge = Math.min(smallestTooLarge, total);
+                    continue;
+                }
                 Footprint footprint = new Footprint(weightBytes, e.adapterBytes(), overhead, total);
                 StringBuilder why = new StringBuilder(256)
-                        .append("most accurate fitting configuration of ").append(byAccuracy.length).append(" on the front of ")
-                        .append(alias).append(": ").append(round(e.averageBits())).append(" bits, predicted accuracy ")
-                        .append(round(e.predictedAccuracy())).append(", needs ").append(total).append(" of ")
-                        .append(device.memoryBytes()).append(" bytes");
+                        .append("most accurate fitting configuration of ")
+                        .append(byAccuracy.length)
+                        .append(" on the front of ")
+                        .append(alias)
+                        .append(": ")
+                        .append(round(e.averageBits()))
+                        .append(" bits, predicted accuracy ")
+                        .append(round(e.predictedAccuracy()))
+                        .append(", needs ")
+                        .append(total)
+                        .append(" of ")
+                        .append(device.memoryBytes())
+                        .append(" bytes");
                 if (gguf != null) {
-                    why.append(" as gguf with ").append(gguf.mapping()).append(" types ").append(gguf.types()).append(" (")
-                            .append(round(gguf.bitsPerWeight())).append(" bits per quantized weight)");
+                    why.append(" as gguf with ")
+                            .append(gguf.mapping())
+                            .append(" types ")
+                            .append(gguf.types())
+                            .append(" (")
+                            .append(round(gguf.bitsPerWeight()))
+                            .append(" bits per quantized weight)");
                 }
                 if (i > 0) {
                     why.append("; ").append(i).append(" more accurate rejected (");
@@ -105,23 +140,43 @@ public final class ParetoSelection {
             else if (tooLarge) lackMemory++;
             else lackTypes++;
         }
-        StringBuilder why = new StringBuilder(256).append("no feasible configuration among ").append(byAccuracy.length)
-                .append(" on the front of ").append(alias).append(": ");
+        StringBuilder why = new StringBuilder(256)
+                .append("no feasible configuration among ")
+                .append(byAccuracy.length)
+                .append(" on the front of ")
+                .append(alias)
+                .append(": ");
         exclusions(why, lackMemory, lackBits, lackFormat, lackTypes);
-        if (lackMemory > 0) why.append("; the smallest needs ").append(smallestTooLarge).append(" bytes, the device has ").append(device.memoryBytes());
+        if (lackMemory > 0)
+            why.append("; the smallest needs ")
+                    .append(smallestTooLarge)
+                    .append(" bytes, the device has ")
+                    .append(device.memoryBytes());
         if (lackBits > 0) why.append("; device bit-widths ").append(device.weightBits());
         if (lackFormat > 0) why.append("; device formats ").append(device.runtimeFormats());
         if (!missingTypes.isEmpty()) {
-            why.append("; device GGUF types ").append(ggufTypes).append(", missing ").append(String.join(", ", missingTypes));
+            why.append("; device GGUF types ")
+                    .append(ggufTypes)
+                    .append(", missing ")
+                    .append(String.join(", ", missingTypes));
         }
         return new Decision(null, null, null, why.toString(), null);
     }
 
     private static void exclusions(StringBuilder why, int memory, int bits, int format, int types) {
         String sep = "";
-        if (memory > 0) { why.append(memory).append(" too large for its memory"); sep = ", "; }
-        if (bits > 0) { why.append(sep).append(bits).append(" use unsupported bit-widths"); sep = ", "; }
-        if (format > 0) { why.append(sep).append(format).append(" need an unsupported runtime format"); sep = ", "; }
+        if (memory > 0) {
+            why.append(memory).append(" too large for its memory");
+            sep = ", ";
+        }
+        if (bits > 0) {
+            why.append(sep).append(bits).append(" use unsupported bit-widths");
+            sep = ", ";
+        }
+        if (format > 0) {
+            why.append(sep).append(format).append(" need an unsupported runtime format");
+            sep = ", ";
+        }
         if (types > 0) why.append(sep).append(types).append(" need GGUF types the device lacks");
     }
 

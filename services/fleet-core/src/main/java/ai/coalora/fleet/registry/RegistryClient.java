@@ -22,7 +22,8 @@ import java.time.Duration;
 public final class RegistryClient {
     private final URI base;
     private final Credentials credentials;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     /** @param credentials the account every request authenticates with (HTTP Basic); null sends none */
     public RegistryClient(String baseUrl, Credentials credentials) {
@@ -32,7 +33,9 @@ public final class RegistryClient {
 
     /** A client for a service configured with a registry account; a blank user sends no credentials. */
     public static RegistryClient of(String baseUrl, String user, String password) {
-        return new RegistryClient(baseUrl, user == null || user.isBlank() ? null : new Credentials(user, password == null ? "" : password));
+        return new RegistryClient(
+                baseUrl,
+                user == null || user.isBlank() ? null : new Credentials(user, password == null ? "" : password));
     }
 
     public String baseUrl() {
@@ -45,7 +48,8 @@ public final class RegistryClient {
     }
 
     public boolean hasBlob(String sha256) throws IOException {
-        HttpResponse<Void> r = send(HttpRequest.newBuilder(URI.create(blobUrl(sha256))).method("HEAD", HttpRequest.BodyPublishers.noBody()),
+        HttpResponse<Void> r = send(
+                HttpRequest.newBuilder(URI.create(blobUrl(sha256))).method("HEAD", HttpRequest.BodyPublishers.noBody()),
                 HttpResponse.BodyHandlers.discarding());
         return r.statusCode() == 200;
     }
@@ -54,24 +58,32 @@ public final class RegistryClient {
     public String putBlob(byte[] bytes) throws IOException {
         String sha = Sha256.of(bytes);
         if (hasBlob(sha)) return sha;
-        HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(blobUrl(sha)))
-                .header("Content-Type", "application/octet-stream").PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)),
+        HttpResponse<String> r = send(
+                HttpRequest.newBuilder(URI.create(blobUrl(sha)))
+                        .header("Content-Type", "application/octet-stream")
+                        .PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)),
                 HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() / 100 != 2) throw new IOException("registry refused blob " + sha + ": HTTP " + r.statusCode() + " " + r.body());
+        if (r.statusCode() / 100 != 2)
+            throw new IOException("registry refused blob " + sha + ": HTTP " + r.statusCode() + " " + r.body());
         return sha;
     }
 
     /** Downloads a blob and checks it is what its address says. */
     public byte[] getBlob(String sha256) throws IOException {
-        HttpResponse<byte[]> r = send(HttpRequest.newBuilder(URI.create(blobUrl(sha256))).GET(), HttpResponse.BodyHandlers.ofByteArray());
+        HttpResponse<byte[]> r = send(
+                HttpRequest.newBuilder(URI.create(blobUrl(sha256))).GET(), HttpResponse.BodyHandlers.ofByteArray());
         if (r.statusCode() != 200) throw new IOException("blob " + sha256 + ": HTTP " + r.statusCode());
         String actual = Sha256.of(r.body());
-        if (!actual.equals(sha256)) throw new IOException("blob " + sha256 + " arrived with sha256 " + actual + ": refused");
+        if (!actual.equals(sha256))
+            throw new IOException("blob " + sha256 + " arrived with sha256 " + actual + ": refused");
         return r.body();
     }
 
     public JsonNode getJson(String path) throws IOException {
-        HttpResponse<String> r = send(HttpRequest.newBuilder(base.resolve(path)).header("Accept", "application/json").GET(),
+        HttpResponse<String> r = send(
+                HttpRequest.newBuilder(base.resolve(path))
+                        .header("Accept", "application/json")
+                        .GET(),
                 HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200) throw new IOException("GET " + path + ": HTTP " + r.statusCode() + " " + r.body());
         return Payloads.JSON.readTree(r.body());
@@ -79,7 +91,10 @@ public final class RegistryClient {
 
     /** The JSON at {@code path}, or null if the registry answers 404. */
     public JsonNode getJsonOrNull(String path) throws IOException {
-        HttpResponse<String> r = send(HttpRequest.newBuilder(base.resolve(path)).header("Accept", "application/json").GET(),
+        HttpResponse<String> r = send(
+                HttpRequest.newBuilder(base.resolve(path))
+                        .header("Accept", "application/json")
+                        .GET(),
                 HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() == 404) return null;
         if (r.statusCode() != 200) throw new IOException("GET " + path + ": HTTP " + r.statusCode() + " " + r.body());
@@ -98,7 +113,8 @@ public final class RegistryClient {
         for (JsonNode f : info.get("files")) {
             String name = f.get("name").asText(), sha = f.get("sha256").asText();
             Path file = dir.resolve(name).normalize();
-            if (!dir.equals(file.getParent())) throw new IOException("bad file name in version " + modelVersion + ": " + name);
+            if (!dir.equals(file.getParent()))
+                throw new IOException("bad file name in version " + modelVersion + ": " + name);
             if (Files.exists(file) && Sha256.of(file).equals(sha)) continue;
             Path tmp = Files.createTempFile(dir, name, ".part");
             Files.write(tmp, getBlob(sha)); // getBlob checked the sha256
@@ -109,15 +125,19 @@ public final class RegistryClient {
 
     /** POST or PUT a JSON body; returns the JSON answer, or throws with the registry's error. */
     public JsonNode sendJson(String method, String path, Object body) throws IOException {
-        HttpResponse<String> r = send(HttpRequest.newBuilder(base.resolve(path)).header("Content-Type", "application/json")
+        HttpResponse<String> r = send(
+                HttpRequest.newBuilder(base.resolve(path))
+                        .header("Content-Type", "application/json")
                         .header("Accept", "application/json")
                         .method(method, HttpRequest.BodyPublishers.ofByteArray(Payloads.JSON.writeValueAsBytes(body))),
                 HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() / 100 != 2) throw new IOException(method + " " + path + ": HTTP " + r.statusCode() + " " + r.body());
+        if (r.statusCode() / 100 != 2)
+            throw new IOException(method + " " + path + ": HTTP " + r.statusCode() + " " + r.body());
         return r.body().isEmpty() ? null : Payloads.JSON.readTree(r.body());
     }
 
-    private <T> HttpResponse<T> send(HttpRequest.Builder request, HttpResponse.BodyHandler<T> handler) throws IOException {
+    private <T> HttpResponse<T> send(HttpRequest.Builder request, HttpResponse.BodyHandler<T> handler)
+            throws IOException {
         try {
             if (credentials != null) request.header("Authorization", credentials.authorizationHeader());
             return http.send(request.timeout(Duration.ofMinutes(2)).build(), handler);

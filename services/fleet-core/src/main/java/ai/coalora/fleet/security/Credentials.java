@@ -6,7 +6,8 @@ import java.util.Base64;
 /** A user name and password a client presents with HTTP Basic authentication. */
 public record Credentials(String user, String password) {
     public Credentials {
-        if (user == null || user.isBlank() || user.contains(":")) throw new IllegalArgumentException("credentials need a user name without ':'");
+        if (user == null || user.isBlank() || user.contains(":"))
+            throw new IllegalArgumentException("credentials need a user name without ':'");
         if (password == null) throw new IllegalArgumentException("credentials need a password");
     }
 
@@ -15,5 +16,7 @@ public record Credentials(String user, String password) {
     }
 
     @Override
-    public String toString() { return "Credentials[" + user + "]"; } // never print the password
+    public String toString() {
+        return "Credentials[" + user + "]";
+    } // never print the password
 }

@@ -16,6 +16,7 @@ public final class PasswordHash {
     public static final String SCHEME = "pbkdf2-sha256";
     /** Work factor: about 0.1 s per check on one core here; successful checks are cached by the services. */
     public static final int DEFAULT_ITERATIONS = 120_000;
+
     private static final int SALT_BYTES = 16, HASH_BITS = 256;
     private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -29,7 +30,8 @@ public final class PasswordHash {
         byte[] salt = new byte[SALT_BYTES];
         RANDOM.nextBytes(salt);
         Base64.Encoder b64 = Base64.getEncoder().withoutPadding();
-        return SCHEME + "$" + iterations + "$" + b64.encodeToString(salt) + "$" + b64.encodeToString(derive(password, salt, iterations));
+        return SCHEME + "$" + iterations + "$" + b64.encodeToString(salt) + "$"
+                + b64.encodeToString(derive(password, salt, iterations));
     }
 
     /** Whether {@code password} matches {@code stored}; a malformed stored hash is an IllegalArgumentException. */
@@ -52,13 +54,16 @@ public final class PasswordHash {
         }
         Parsed p;
         try {
-            p = new Parsed(Integer.parseInt(parts[1]), Base64.getDecoder().decode(parts[2]), Base64.getDecoder().decode(parts[3]));
+            p = new Parsed(
+                    Integer.parseInt(parts[1]),
+                    Base64.getDecoder().decode(parts[2]),
+                    Base64.getDecoder().decode(parts[3]));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("malformed " + SCHEME + " hash: " + e.getMessage(), e);
         }
         if (p.iterations() < 10_000 || p.salt().length < 8 || p.hash().length != HASH_BITS / 8) {
-            throw new IllegalArgumentException(SCHEME + " hash too weak or malformed (iterations " + p.iterations() + ", salt "
-                    + p.salt().length + " bytes)");
+            throw new IllegalArgumentException(SCHEME + " hash too weak or malformed (iterations " + p.iterations()
+                    + ", salt " + p.salt().length + " bytes)");
         }
         return p;
     }
@@ -66,7 +71,9 @@ public final class PasswordHash {
     private static byte[] derive(char[] password, byte[] salt, int iterations) {
         PBEKeySpec spec = new PBEKeySpec(password, salt, iterations, HASH_BITS);
         try {
-            return SecretKeyFactory.getInstance("PBKDF2WithHmacSHA256").generateSecret(spec).getEncoded();
+            return SecretKeyFactory.getInstance("PBKDF2WithHmacSHA256")
+                    .generateSecret(spec)
+                    .getEncoded();
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("PBKDF2WithHmacSHA256 unavailable", e);
         } finally {

@@ -9,11 +9,14 @@ import java.util.Set;
  * audit log.
  */
 public enum Role {
-    VIEWER, OPERATOR, ADMIN;
-
+    VIEWER,
+    OPERATOR,
+    ADMIN;
     public static final String VIEWER_NAME = "viewer", OPERATOR_NAME = "operator", ADMIN_NAME = "admin";
 
-    public String roleName() { return name().toLowerCase(Locale.ROOT); }
+    public String roleName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
 
     /** The role names a user with this role holds (its own and every lower one). */
     public Set<String> grantedRoleNames() {

@@ -22,8 +22,9 @@ public record Users(Map<String, User> byName) {
 
     public static Users read(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
-            throw new IOException("no users file at " + file + ": create one with `./coalora hash-password <name> <role>` lines "
-                    + "(format name:role:pbkdf2-sha256$...) and point COALORA_USERS_FILE at it");
+            throw new IOException(
+                    "no users file at " + file + ": create one with `./coalora hash-password <name> <role>` lines "
+                            + "(format name:role:pbkdf2-sha256$...) and point COALORA_USERS_FILE at it");
         }
         return parse(Files.readAllLines(file, StandardCharsets.UTF_8), file.toString());
     }
@@ -36,7 +37,8 @@ public record Users(Map<String, User> byName) {
             String[] parts = line.split(":", 3);
             String at = where + " line " + (i + 1);
             if (parts.length != 3 || !parts[0].matches("[A-Za-z0-9._-]{1,64}")) {
-                throw new IllegalArgumentException(at + ": expected name:role:hash with a name of letters, digits, . _ -");
+                throw new IllegalArgumentException(
+                        at + ": expected name:role:hash with a name of letters, digits, . _ -");
             }
             Role role;
             try {
@@ -45,7 +47,8 @@ public record Users(Map<String, User> byName) {
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(at + ": " + e.getMessage(), e);
             }
-            if (users.put(parts[0], new User(parts[0], role, parts[2])) != null) throw new IllegalArgumentException(at + ": duplicate user " + parts[0]);
+            if (users.put(parts[0], new User(parts[0], role, parts[2])) != null)
+                throw new IllegalArgumentException(at + ": duplicate user " + parts[0]);
         }
         return new Users(users);
     }

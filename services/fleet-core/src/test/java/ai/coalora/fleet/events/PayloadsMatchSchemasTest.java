@@ -42,56 +42,217 @@ class PayloadsMatchSchemasTest {
 
     @Test
     void everyRecordWritesSchemaValidData() {
-        valid(EventTypes.CAPABILITIES, new DeviceCapabilities("dev-1", 64_000_000, List.of(2, 3, 4, 8), List.of("coalora-packed"), "mid", 4_000_000L,
-                Map.of("site", "lab")));
-        valid(EventTypes.CAPABILITIES, new DeviceCapabilities("dev-2", 64_000_000, List.of(2, 3, 4, 8), List.of("gguf"), "mid", null, null,
-                List.of("Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_0", "Q4_0", "F16")));
-        valid(EventTypes.ASSIGNMENT, new Assignment("dev-1", "a-1", "e-1", true, "most accurate", SHA, "production", SHA, 3.1, 0.9,
-                "coalora-packed", new Footprint(50, 5, 4, 59), "r-1"));
-        valid(EventTypes.ASSIGNMENT, new Assignment("dev-1", "a-2", "e-2", false, "no feasible configuration", SHA, "production",
-                null, null, null, null, null, null));
-        valid(EventTypes.ASSIGNMENT, new Assignment("dev-2", "a-3", "e-3", true, "as gguf", SHA, "production", SHA, 2.5, 0.83,
-                "gguf", new Footprint(52_936_704, 5, 4, 52_936_713), null,
-                new ai.coalora.fleet.planning.GgufPlanning.GgufPlan("K_QUANTS", List.of("Q2_K", "Q4_0"), 3.875, 52_936_704)));
-        valid(EventTypes.ADAPTER_READY, new AdapterReady("dev-1", "a-1", SHA, SHA, 3.1, SHA,
-                List.of(new Artifact("adapter-weights", "adapter_model.safetensors", SHA, 10, "http://127.0.0.1:8080/api/blobs/" + SHA))));
-        valid(EventTypes.TELEMETRY, new EvaluationTelemetry("dev-1", SHA, SHA, SHA, 0.91, 200, 3.5, 60_000_000, Instant.parse("2026-11-30T10:00:00Z")));
-        valid(EventTypes.MODEL_REGISTERED, new ModelRegistered(SHA, null, "sentiment", "all-MiniLM-L6-v2", List.of(new FileRef("bundle.json", SHA, 10)),
-                3, Instant.parse("2026-11-30T10:00:00Z"), null, List.of(new FrontEntry(SHA, 3.1, 0.9, List.of(2, 4), List.of("coalora-packed"), 50, 5))));
-        valid(EventTypes.MODEL_PROMOTED, new ModelPromoted("production", SHA, null, "operator", "first", List.of(
-                new FrontEntry(SHA, 3.1, 0.9, List.of(2, 4), List.of("coalora-packed"), 50, 5))));
-        FrontEntry withGguf = new FrontEntry(SHA, 3.1, 0.9, List.of(2, 8), List.of("coalora-packed", "gguf"), 50, 5,
-                new GgufTensors(1000, List.of(
-                        new GgufGroup(2, 2560, List.of(new GgufChoice("K_QUANTS", "Q2_K", 840), new GgufChoice("LEGACY", "Q4_0", 1440))),
-                        new GgufGroup(8, 512, List.of(new GgufChoice("K_QUANTS", "Q8_0", 544), new GgufChoice("LEGACY", "Q8_0", 544))))));
-        valid(EventTypes.MODEL_REGISTERED, new ModelRegistered(SHA, null, "sentiment", "all-MiniLM-L6-v2", List.of(new FileRef("bundle.json", SHA, 10)),
-                1, Instant.parse("2026-12-01T10:00:00Z"), null, List.of(withGguf)));
-        valid(EventTypes.MODEL_PROMOTED, new ModelPromoted("production", SHA, null, "operator", "gguf", List.of(withGguf)));
-        valid(EventTypes.DEVICE_STATUS, new Payloads.DeviceStatus("dev-1", "a-1", SHA, SHA, SHA, Payloads.DeviceStatus.APPLIED, "ok",
-                Instant.parse("2026-11-30T10:00:00Z")));
+        valid(
+                EventTypes.CAPABILITIES,
+                new DeviceCapabilities(
+                        "dev-1",
+                        64_000_000,
+                        List.of(2, 3, 4, 8),
+                        List.of("coalora-packed"),
+                        "mid",
+                        4_000_000L,
+                        Map.of("site", "lab")));
+        valid(
+                EventTypes.CAPABILITIES,
+                new DeviceCapabilities(
+                        "dev-2",
+                        64_000_000,
+                        List.of(2, 3, 4, 8),
+                        List.of("gguf"),
+                        "mid",
+                        null,
+                        null,
+                        List.of("Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_0", "Q4_0", "F16")));
+        valid(
+                EventTypes.ASSIGNMENT,
+                new Assignment(
+                        "dev-1",
+                        "a-1",
+                        "e-1",
+                        true,
+                        "most accurate",
+                        SHA,
+                        "production",
+                        SHA,
+                        3.1,
+                        0.9,
+                        "coalora-packed",
+                        new Footprint(50, 5, 4, 59),
+                        "r-1"));
+        valid(
+                EventTypes.ASSIGNMENT,
+                new Assignment(
+                        "dev-1",
+                        "a-2",
+                        "e-2",
+                        false,
+                        "no feasible configuration",
+                        SHA,
+                        "production",
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null));
+        valid(
+                EventTypes.ASSIGNMENT,
+                new Assignment(
+                        "dev-2",
+                        "a-3",
+                        "e-3",
+                        true,
+                        "as gguf",
+                        SHA,
+                        "production",
+                        SHA,
+                        2.5,
+                        0.83,
+                        "gguf",
+                        new Footprint(52_936_704, 5, 4, 52_936_713),
+                        null,
+                        new ai.coalora.fleet.planning.GgufPlanning.GgufPlan(
+                                "K_QUANTS", List.of("Q2_K", "Q4_0"), 3.875, 52_936_704)));
+        valid(
+                EventTypes.ADAPTER_READY,
+                new AdapterReady(
+                        "dev-1",
+                        "a-1",
+                        SHA,
+                        SHA,
+                        3.1,
+                        SHA,
+                        List.of(new Artifact(
+                                "adapter-weights",
+                                "adapter_model.safetensors",
+                                SHA,
+                                10,
+                                "http://127.0.0.1:8080/api/blobs/" + SHA))));
+        valid(
+                EventTypes.TELEMETRY,
+                new EvaluationTelemetry(
+                        "dev-1", SHA, SHA, SHA, 0.91, 200, 3.5, 60_000_000, Instant.parse("2026-11-30T10:00:00Z")));
+        valid(
+                EventTypes.MODEL_REGISTERED,
+                new ModelRegistered(
+                        SHA,
+                        null,
+                        "sentiment",
+                        "all-MiniLM-L6-v2",
+                        List.of(new FileRef("bundle.json", SHA, 10)),
+                        3,
+                        Instant.parse("2026-11-30T10:00:00Z"),
+                        null,
+                        List.of(new FrontEntry(SHA, 3.1, 0.9, List.of(2, 4), List.of("coalora-packed"), 50, 5))));
+        valid(
+                EventTypes.MODEL_PROMOTED,
+                new ModelPromoted(
+                        "production",
+                        SHA,
+                        null,
+                        "operator",
+                        "first",
+                        List.of(new FrontEntry(SHA, 3.1, 0.9, List.of(2, 4), List.of("coalora-packed"), 50, 5))));
+        FrontEntry withGguf = new FrontEntry(
+                SHA,
+                3.1,
+                0.9,
+                List.of(2, 8),
+                List.of("coalora-packed", "gguf"),
+                50,
+                5,
+                new GgufTensors(
+                        1000,
+                        List.of(
+                                new GgufGroup(
+                                        2,
+                                        2560,
+                                        List.of(
+                                                new GgufChoice("K_QUANTS", "Q2_K", 840),
+                                                new GgufChoice("LEGACY", "Q4_0", 1440))),
+                                new GgufGroup(
+                                        8,
+                                        512,
+                                        List.of(
+                                                new GgufChoice("K_QUANTS", "Q8_0", 544),
+                                                new GgufChoice("LEGACY", "Q8_0", 544))))));
+        valid(
+                EventTypes.MODEL_REGISTERED,
+                new ModelRegistered(
+                        SHA,
+                        null,
+                        "sentiment",
+                        "all-MiniLM-L6-v2",
+                        List.of(new FileRef("bundle.json", SHA, 10)),
+                        1,
+                        Instant.parse("2026-12-01T10:00:00Z"),
+                        null,
+                        List.of(withGguf)));
+        valid(
+                EventTypes.MODEL_PROMOTED,
+                new ModelPromoted("production", SHA, null, "operator", "gguf", List.of(withGguf)));
+        valid(
+                EventTypes.DEVICE_STATUS,
+                new Payloads.DeviceStatus(
+                        "dev-1",
+                        "a-1",
+                        SHA,
+                        SHA,
+                        SHA,
+                        Payloads.DeviceStatus.APPLIED,
+                        "ok",
+                        Instant.parse("2026-11-30T10:00:00Z")));
         valid(EventTypes.DEVICE_TARGET, new Payloads.DeviceTarget("dev-1", SHA, "r-1", 2, "rollout r-1 wave 2", true));
-        valid(EventTypes.DEVICE_TARGET, new Payloads.DeviceTarget("dev-1", null, null, null, "back to production", null));
-        valid(EventTypes.RETRAINING_REQUESTED, new RetrainingRequested("r-1", SHA, List.of(SHA), "fleet accuracy below prediction", null));
-        valid(EventTypes.RETRAINING_REQUESTED, new RetrainingRequested("r-2", SHA, List.of(), "front coverage", null,
-                List.of(new Payloads.CoverageBudget(3.52, List.of(2, 3, 4, 8), 12))));
+        valid(
+                EventTypes.DEVICE_TARGET,
+                new Payloads.DeviceTarget("dev-1", null, null, null, "back to production", null));
+        valid(
+                EventTypes.RETRAINING_REQUESTED,
+                new RetrainingRequested("r-1", SHA, List.of(SHA), "fleet accuracy below prediction", null));
+        valid(
+                EventTypes.RETRAINING_REQUESTED,
+                new RetrainingRequested(
+                        "r-2",
+                        SHA,
+                        List.of(),
+                        "front coverage",
+                        null,
+                        List.of(new Payloads.CoverageBudget(3.52, List.of(2, 3, 4, 8), 12))));
     }
 
     @Test
     void binaryModeRoundTrip() throws Exception {
-        CloudEvent e = CloudEvent.create("/test", EventTypes.CAPABILITIES, "dev-1", SCHEMAS.dataschema(EventTypes.CAPABILITIES),
-                Payloads.toJson(new DeviceCapabilities("dev-1", 1, List.of(4), List.of("coalora-packed"), "low", null, null)));
-        ConsumerRecord<String, byte[]> r = new ConsumerRecord<>("t", 0, 0, 0, TimestampType.CREATE_TIME, 0, 0, "dev-1", KafkaCloudEvents.value(e),
-                KafkaCloudEvents.headers(e), Optional.empty());
+        CloudEvent e = CloudEvent.create(
+                "/test",
+                EventTypes.CAPABILITIES,
+                "dev-1",
+                SCHEMAS.dataschema(EventTypes.CAPABILITIES),
+                Payloads.toJson(
+                        new DeviceCapabilities("dev-1", 1, List.of(4), List.of("coalora-packed"), "low", null, null)));
+        ConsumerRecord<String, byte[]> r = new ConsumerRecord<>(
+                "t",
+                0,
+                0,
+                0,
+                TimestampType.CREATE_TIME,
+                0,
+                0,
+                "dev-1",
+                KafkaCloudEvents.value(e),
+                KafkaCloudEvents.headers(e),
+                Optional.empty());
         CloudEvent back = KafkaCloudEvents.decode(r);
         // data compares as text: a long written may come back as an int node
-        assertEquals(new CloudEvent(e.id(), e.source(), e.type(), e.time(), e.subject(), e.dataschema(), back.data()), back);
+        assertEquals(
+                new CloudEvent(e.id(), e.source(), e.type(), e.time(), e.subject(), e.dataschema(), back.data()), back);
         assertEquals(e.data().toString(), back.data().toString());
         assertEquals("1.0", new String(r.headers().lastHeader("ce_specversion").value(), StandardCharsets.UTF_8));
     }
 
     @Test
     void unreadableRecordsSayWhy() {
-        CloudEvent e = CloudEvent.create("/test", EventTypes.CAPABILITIES, "dev-1", null, Payloads.JSON.createObjectNode());
+        CloudEvent e =
+                CloudEvent.create("/test", EventTypes.CAPABILITIES, "dev-1", null, Payloads.JSON.createObjectNode());
         assertUnreadable("ce_specversion", new RecordHeaders(), "{}".getBytes());
         assertUnreadable("not JSON", KafkaCloudEvents.headers(e), "{oops".getBytes());
         assertUnreadable("not a JSON object", KafkaCloudEvents.headers(e), "[1,2]".getBytes());
@@ -103,8 +264,8 @@ class PayloadsMatchSchemasTest {
     }
 
     static void assertUnreadable(String expected, org.apache.kafka.common.header.Headers headers, byte[] value) {
-        ConsumerRecord<String, byte[]> r = new ConsumerRecord<>("t", 0, 0, 0, TimestampType.CREATE_TIME, 0, value.length, "k", value, headers,
-                Optional.empty());
+        ConsumerRecord<String, byte[]> r = new ConsumerRecord<>(
+                "t", 0, 0, 0, TimestampType.CREATE_TIME, 0, value.length, "k", value, headers, Optional.empty());
         try {
             KafkaCloudEvents.decode(r);
         } catch (KafkaCloudEvents.Unreadable u) {

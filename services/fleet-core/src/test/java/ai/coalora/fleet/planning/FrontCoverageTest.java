@@ -13,15 +13,25 @@ class FrontCoverageTest {
 
     /** Weight bytes of a model with 8,000 quantized weights and 1,000 dense bytes. */
     static FrontEntry entry(double bits, List<Integer> weightBits) {
-        return new FrontEntry("c" + bits, bits, 0.8, weightBits, List.of("coalora-packed"), DENSE + Math.round(1000 * bits), ADAPTER);
+        return new FrontEntry(
+                "c" + bits, bits, 0.8, weightBits, List.of("coalora-packed"), DENSE + Math.round(1000 * bits), ADAPTER);
     }
 
-    static final List<FrontEntry> FRONT = List.of(entry(2.5, List.of(2, 4)), entry(3.0, List.of(2, 3, 4)), entry(5.0, List.of(4, 8)),
+    static final List<FrontEntry> FRONT = List.of(
+            entry(2.5, List.of(2, 4)),
+            entry(3.0, List.of(2, 3, 4)),
+            entry(5.0, List.of(4, 8)),
             entry(6.0, List.of(4, 8)));
 
     static DeviceCapabilities device(double holdsBits, List<Integer> weightBits) {
-        return new DeviceCapabilities("d", DENSE + Math.round(1000 * holdsBits) + ADAPTER + OVERHEAD, weightBits, List.of("coalora-packed"),
-                "low", OVERHEAD, null);
+        return new DeviceCapabilities(
+                "d",
+                DENSE + Math.round(1000 * holdsBits) + ADAPTER + OVERHEAD,
+                weightBits,
+                List.of("coalora-packed"),
+                "low",
+                OVERHEAD,
+                null);
     }
 
     @Test
@@ -41,8 +51,14 @@ class FrontCoverageTest {
         assertEquals(2.0, coverage.forDevice(device(4.5, List.of(2, 4, 8))).gapBits(), 1e-9);
         // 4- and 8-bit only: nothing at or below 4.5 bits is runnable: infeasible, not a gap
         assertNull(coverage.forDevice(device(4.5, List.of(4, 8))));
-        DeviceCapabilities gguf = new DeviceCapabilities("g", device(4.5, List.of(2, 3, 4, 8)).memoryBytes(), List.of(2, 3, 4, 8), List.of("gguf"),
-                "low", OVERHEAD, null);
+        DeviceCapabilities gguf = new DeviceCapabilities(
+                "g",
+                device(4.5, List.of(2, 3, 4, 8)).memoryBytes(),
+                List.of(2, 3, 4, 8),
+                List.of("gguf"),
+                "low",
+                OVERHEAD,
+                null);
         assertNull(coverage.forDevice(gguf));
     }
 

@@ -5,13 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
 import ai.coalora.fleet.events.Payloads.GgufChoice;
 import ai.coalora.fleet.events.Payloads.GgufGroup;
 import ai.coalora.fleet.events.Payloads.GgufTensors;
 import ai.coalora.fleet.events.Payloads.ModelPromoted;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.planning.GgufPlanning.GgufPlan;
 import ai.coalora.fleet.planning.ParetoSelection.Decision;
 import java.io.IOException;
@@ -32,19 +32,36 @@ class GgufPlanningTest {
 
     static final GgufGroup EIGHT = group(8, 512, "Q8_0", 544, "Q8_0", 544);
     /** 2-bit matrices (Q2_K or Q4_0) + 8-bit: 2384 bytes in K-quants, 2984 in legacy; packed 2252. */
-    static final FrontEntry LOW = entry("1", 2.6, 0.80, List.of(2, 8), 2252,
+    static final FrontEntry LOW = entry(
+            "1",
+            2.6,
+            0.80,
+            List.of(2, 8),
+            2252,
             new GgufTensors(1000, List.of(group(2, 2560, "Q2_K", 840, "Q4_0", 1440), EIGHT)));
     /** 4-bit matrices (Q4_K or Q4_0) + 8-bit: 2984 bytes either way; packed 2892 (4-bit packs tighter than 4.5-bit GGUF). */
-    static final FrontEntry HIGH = entry("2", 4.6, 0.90, List.of(4, 8), 2892,
+    static final FrontEntry HIGH = entry(
+            "2",
+            4.6,
+            0.90,
+            List.of(4, 8),
+            2892,
             new GgufTensors(1000, List.of(group(4, 2560, "Q4_K", 1440, "Q4_0", 1440), EIGHT)));
-    static final ParetoSelection SELECTION = new ParetoSelection(new ModelPromoted("production", V, null, "t", "t", List.of(LOW, HIGH)));
+
+    static final ParetoSelection SELECTION =
+            new ParetoSelection(new ModelPromoted("production", V, null, "t", "t", List.of(LOW, HIGH)));
 
     static GgufGroup group(int b, long weights, String kType, long kBytes, String legacyType, long legacyBytes) {
-        return new GgufGroup(b, weights, List.of(new GgufChoice("K_QUANTS", kType, kBytes), new GgufChoice("LEGACY", legacyType, legacyBytes)));
+        return new GgufGroup(
+                b,
+                weights,
+                List.of(new GgufChoice("K_QUANTS", kType, kBytes), new GgufChoice("LEGACY", legacyType, legacyBytes)));
     }
 
-    static FrontEntry entry(String id, double bits, double acc, List<Integer> widths, long packedBytes, GgufTensors gguf) {
-        return new FrontEntry(id.repeat(64), bits, acc, widths, List.of("coalora-packed", "gguf"), packedBytes, 100, gguf);
+    static FrontEntry entry(
+            String id, double bits, double acc, List<Integer> widths, long packedBytes, GgufTensors gguf) {
+        return new FrontEntry(
+                id.repeat(64), bits, acc, widths, List.of("coalora-packed", "gguf"), packedBytes, 100, gguf);
     }
 
     static DeviceCapabilities device(long memory, List<String> formats, List<String> ggufTypes) {
@@ -70,12 +87,14 @@ class GgufPlanningTest {
         assertTrue(legacy.reason().contains("2 too large for its memory"), legacy.reason());
         assertTrue(legacy.reason().contains("the smallest needs 3084 bytes"), legacy.reason());
 
-        // in legacy types 2-bit matrices (as Q4_0) save nothing over 4-bit ones: with room for either it gets the more accurate
+        // in legacy types 2-bit matrices (as Q4_0) save nothing over 4-bit ones: with room for either it gets the more
+        // accurate
         Decision roomy = SELECTION.decide(device(3084, GGUF, LEGACY_TYPES));
         assertEquals(HIGH, roomy.choice());
         assertEquals(List.of("Q4_0", "Q8_0"), roomy.gguf().types());
         // and LOW alone maps its 2-bit matrices to Q4_0, never Q2_K
-        GgufPlan low = GgufPlanning.plan(LOW, GgufPlanning.declared(LEGACY_TYPES)).plan();
+        GgufPlan low =
+                GgufPlanning.plan(LOW, GgufPlanning.declared(LEGACY_TYPES)).plan();
         assertEquals(new GgufPlan("LEGACY", List.of("Q4_0", "Q8_0"), 8.0 * (1440 + 544) / 3072, 2984), low);
     }
 
@@ -109,8 +128,8 @@ class GgufPlanningTest {
 
     @Test
     void aFormatThatDoesNotFitFallsThroughToTheNextTheDeviceRuns() {
-        FrontEntry ggufFirst = new FrontEntry("3".repeat(64), 4.6, 0.90, List.of(4, 8), List.of("gguf", "coalora-packed"), 2892, 100,
-                HIGH.gguf());
+        FrontEntry ggufFirst = new FrontEntry(
+                "3".repeat(64), 4.6, 0.90, List.of(4, 8), List.of("gguf", "coalora-packed"), 2892, 100, HIGH.gguf());
         ParetoSelection s = new ParetoSelection(new ModelPromoted("production", V, null, "t", "t", List.of(ggufFirst)));
         Decision d = s.decide(device(3000, List.of("coalora-packed", "gguf"), K_TYPES));
         assertEquals("coalora-packed", d.runtimeFormat());
@@ -123,7 +142,8 @@ class GgufPlanningTest {
     void missingTypesAreNamed() {
         // Q4_K and Q8_0 only: HIGH maps (K-quants), LOW's 2-bit matrices need Q2_K or Q4_0
         List<String> types = List.of("Q4_K", "Q8_0");
-        assertEquals("K_QUANTS", SELECTION.decide(device(10_000, GGUF, types)).gguf().mapping());
+        assertEquals(
+                "K_QUANTS", SELECTION.decide(device(10_000, GGUF, types)).gguf().mapping());
         Decision d = SELECTION.decide(device(2600, GGUF, types));
         assertFalse(d.feasible());
         assertTrue(d.reason().contains("1 too large for its memory, 1 need GGUF types the device lacks"), d.reason());
@@ -131,7 +151,9 @@ class GgufPlanningTest {
 
         Decision onlyF16 = SELECTION.decide(device(10_000, GGUF, List.of("F16")));
         assertFalse(onlyF16.feasible());
-        assertTrue(onlyF16.reason().contains("missing Q2_K or Q4_0 (2-bit), Q4_K or Q4_0 (4-bit), Q8_0 (8-bit)"), onlyF16.reason());
+        assertTrue(
+                onlyF16.reason().contains("missing Q2_K or Q4_0 (2-bit), Q4_K or Q4_0 (4-bit), Q8_0 (8-bit)"),
+                onlyF16.reason());
     }
 
     @Test
@@ -147,9 +169,10 @@ class GgufPlanningTest {
     /** The example of docs/fleet.md ("Planning for GGUF runtimes"): the recorded MiniLM front (2-bit and 4-bit) and the recorded gguf device. */
     @Test
     void documentedExample() throws Exception {
-        ModelPromoted promoted = Payloads.read(recorded("ai.coalora.model.promoted/2026-12-gguf-front.json"), ModelPromoted.class);
-        DeviceCapabilities recorded = Payloads.read(recorded("ai.coalora.device.capabilities/2026-12-gguf-types.json"),
-                DeviceCapabilities.class);
+        ModelPromoted promoted =
+                Payloads.read(recorded("ai.coalora.model.promoted/2026-12-gguf-front.json"), ModelPromoted.class);
+        DeviceCapabilities recorded = Payloads.read(
+                recorded("ai.coalora.device.capabilities/2026-12-gguf-types.json"), DeviceCapabilities.class);
         assertEquals(List.of("Q4_0", "Q8_0"), recorded.ggufTypes());
         ParetoSelection s = new ParetoSelection(promoted);
         // the recorded device (128 MiB, 32 MiB overhead) holds either configuration: the 4-bit one, in Q4_0
@@ -158,24 +181,46 @@ class GgufPlanningTest {
         assertEquals(new GgufPlan("LEGACY", List.of("Q4_0"), 4.5, 53766144), roomy.gguf());
 
         long memory = 88_000_000;
-        DeviceCapabilities legacy = new DeviceCapabilities("d", memory, List.of(2, 3, 4, 8), GGUF, "mid", 33554432L, null, LEGACY_TYPES);
-        assertEquals("no feasible configuration among 2 on the front of production: 2 too large for its memory; "
-                + "the smallest needs 88534016 bytes, the device has 88000000", s.decide(legacy).reason());
+        DeviceCapabilities legacy =
+                new DeviceCapabilities("d", memory, List.of(2, 3, 4, 8), GGUF, "mid", 33554432L, null, LEGACY_TYPES);
+        assertEquals(
+                "no feasible configuration among 2 on the front of production: 2 too large for its memory; "
+                        + "the smallest needs 88534016 bytes, the device has 88000000",
+                s.decide(legacy).reason());
 
-        DeviceCapabilities kQuants = new DeviceCapabilities("d", memory, List.of(2, 3, 4, 8), GGUF, "mid", 33554432L, null,
+        DeviceCapabilities kQuants = new DeviceCapabilities(
+                "d",
+                memory,
+                List.of(2, 3, 4, 8),
+                GGUF,
+                "mid",
+                33554432L,
+                null,
                 List.of("Q2_K", "Q3_K", "Q4_K", "Q8_0", "Q4_0"));
         Decision k = s.decide(kQuants);
-        assertEquals("most accurate fitting configuration of 2 on the front of production: 2.25 bits, predicted accuracy 0.8342, "
-                + "needs 87704576 of 88000000 bytes as gguf with K_QUANTS types [Q2_K, Q4_0] (3.875 bits per quantized weight); "
-                + "1 more accurate rejected (1 too large for its memory)", k.reason());
+        assertEquals(
+                "most accurate fitting configuration of 2 on the front of production: 2.25 bits, predicted accuracy 0.8342, "
+                        + "needs 87704576 of 88000000 bytes as gguf with K_QUANTS types [Q2_K, Q4_0] (3.875 bits per quantized weight); "
+                        + "1 more accurate rejected (1 too large for its memory)",
+                k.reason());
         assertEquals(52936704, k.footprint().weightBytes());
 
-        DeviceCapabilities noQ40 = new DeviceCapabilities("d", memory, List.of(2, 3, 4, 8), GGUF, "mid", 33554432L, null,
+        DeviceCapabilities noQ40 = new DeviceCapabilities(
+                "d",
+                memory,
+                List.of(2, 3, 4, 8),
+                GGUF,
+                "mid",
+                33554432L,
+                null,
                 List.of("Q2_K", "Q3_K", "Q4_K", "Q8_0"));
-        assertEquals("no feasible configuration among 2 on the front of production: 2 need GGUF types the device lacks; "
-                + "device GGUF types [Q2_K, Q3_K, Q4_K, Q8_0], missing Q4_0 (2-bit), Q4_0 (4-bit)", s.decide(noQ40).reason());
+        assertEquals(
+                "no feasible configuration among 2 on the front of production: 2 need GGUF types the device lacks; "
+                        + "device GGUF types [Q2_K, Q3_K, Q4_K, Q8_0], missing Q4_0 (2-bit), Q4_0 (4-bit)",
+                s.decide(noQ40).reason());
 
-        DeviceCapabilities undeclared = new DeviceCapabilities("d", memory, List.of(2, 3, 4, 8), GGUF, "mid", 33554432L, null, null);
+        DeviceCapabilities undeclared =
+                new DeviceCapabilities("d", memory, List.of(2, 3, 4, 8), GGUF, "mid", 33554432L, null, null);
         Decision before = s.decide(undeclared);
         assertEquals(2.25, before.choice().averageBits());
         assertEquals(85547968, before.footprint().totalBytes());
@@ -192,19 +237,40 @@ class GgufPlanningTest {
     @Test
     void perMatrixMappingAndItsName() {
         // Q2_K but no Q4_K: 2-bit matrices take Q2_K (K-quants), 4-bit ones Q4_0 (legacy)
-        FrontEntry mixed = entry("5", 3.0, 0.85, List.of(2, 4, 8), 2500, new GgufTensors(1000, List.of(
-                group(2, 2560, "Q2_K", 840, "Q4_0", 1440), group(4, 2560, "Q4_K", 1440, "Q4_0", 1440), EIGHT)));
-        GgufPlan plan = GgufPlanning.plan(mixed, GgufPlanning.declared(List.of("Q2_K", "Q4_0", "Q8_0"))).plan();
+        FrontEntry mixed = entry(
+                "5",
+                3.0,
+                0.85,
+                List.of(2, 4, 8),
+                2500,
+                new GgufTensors(
+                        1000,
+                        List.of(
+                                group(2, 2560, "Q2_K", 840, "Q4_0", 1440),
+                                group(4, 2560, "Q4_K", 1440, "Q4_0", 1440),
+                                EIGHT)));
+        GgufPlan plan = GgufPlanning.plan(mixed, GgufPlanning.declared(List.of("Q2_K", "Q4_0", "Q8_0")))
+                .plan();
         assertEquals("MIXED", plan.mapping());
         assertEquals(List.of("Q2_K", "Q4_0", "Q8_0"), plan.types());
         assertEquals(1000 + 840 + 1440 + 544, plan.weightBytes());
         // where both mappings give the same type (8-bit), either name holds; K-quants win
-        assertEquals("K_QUANTS", GgufPlanning.plan(HIGH, Set.of("Q4_K", "Q8_0")).plan().mapping());
+        assertEquals(
+                "K_QUANTS",
+                GgufPlanning.plan(HIGH, Set.of("Q4_K", "Q8_0")).plan().mapping());
         // names are case-insensitive, as ggml prints them ("q4_K")
-        assertEquals("LEGACY", GgufPlanning.plan(HIGH, GgufPlanning.declared(List.of("q4_0", "q8_0"))).plan().mapping());
+        assertEquals(
+                "LEGACY",
+                GgufPlanning.plan(HIGH, GgufPlanning.declared(List.of("q4_0", "q8_0")))
+                        .plan()
+                        .mapping());
         // a declared type with fewer bytes wins over the first listed
-        GgufTensors cheapSecond = new GgufTensors(0, List.of(new GgufGroup(4, 256, List.of(
-                new GgufChoice("K_QUANTS", "Q4_K", 144), new GgufChoice("OTHER", "IQ4_XS", 136)))));
+        GgufTensors cheapSecond = new GgufTensors(
+                0,
+                List.of(new GgufGroup(
+                        4,
+                        256,
+                        List.of(new GgufChoice("K_QUANTS", "Q4_K", 144), new GgufChoice("OTHER", "IQ4_XS", 136)))));
         FrontEntry e = entry("6", 4.3, 0.9, List.of(4), 200, cheapSecond);
         assertEquals(136, GgufPlanning.plan(e, Set.of("Q4_K", "IQ4_XS")).plan().weightBytes());
         assertEquals(4.25, GgufPlanning.plan(e, Set.of("Q4_K", "IQ4_XS")).plan().bitsPerWeight());

@@ -19,7 +19,8 @@ class ParetoSelectionTest {
     static final FrontEntry SMALL = entry("1", 2.3, 0.80, List.of(2, 4), 1000);
     static final FrontEntry MID = entry("2", 3.1, 0.86, List.of(3, 4), 1400);
     static final FrontEntry BIG = entry("3", 4.2, 0.90, List.of(4, 8), 2000);
-    static final ParetoSelection SELECTION = new ParetoSelection(new ModelPromoted("production", V, null, "t", "t", List.of(SMALL, MID, BIG)));
+    static final ParetoSelection SELECTION =
+            new ParetoSelection(new ModelPromoted("production", V, null, "t", "t", List.of(SMALL, MID, BIG)));
 
     static FrontEntry entry(String id, double bits, double acc, List<Integer> widths, long bytes) {
         return new FrontEntry(id.repeat(64), bits, acc, widths, PACKED, bytes, 100);
@@ -41,7 +42,9 @@ class ParetoSelectionTest {
     @Test
     void memoryCountsWeightsAdapterAndOverhead() {
         // 1500 + 0 overhead fits MID (1400+100) exactly; 1 byte of overhead pushes it to SMALL
-        assertEquals(MID, SELECTION.decide(device(1500, List.of(2, 3, 4, 8), PACKED, 0)).choice());
+        assertEquals(
+                MID,
+                SELECTION.decide(device(1500, List.of(2, 3, 4, 8), PACKED, 0)).choice());
         ParetoSelection.Decision d = SELECTION.decide(device(1500, List.of(2, 3, 4, 8), PACKED, 1));
         assertEquals(SMALL, d.choice());
         assertTrue(d.reason().contains("2 more accurate rejected (2 too large for its memory)"), d.reason());
@@ -64,7 +67,10 @@ class ParetoSelectionTest {
 
         ParetoSelection.Decision gguf = SELECTION.decide(device(10_000, List.of(2, 3, 4, 8), List.of("gguf"), 0));
         assertFalse(gguf.feasible());
-        assertTrue(gguf.reason().contains("3 need an unsupported runtime format") && gguf.reason().contains("[gguf]"), gguf.reason());
+        assertTrue(
+                gguf.reason().contains("3 need an unsupported runtime format")
+                        && gguf.reason().contains("[gguf]"),
+                gguf.reason());
 
         ParetoSelection.Decision eightBit = SELECTION.decide(device(10_000, List.of(8), PACKED, 0));
         assertFalse(eightBit.feasible());

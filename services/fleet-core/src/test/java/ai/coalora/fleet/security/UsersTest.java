@@ -27,18 +27,23 @@ class UsersTest {
     void malformedOrWeakHashesAreRejected() {
         assertThrows(IllegalArgumentException.class, () -> PasswordHash.verify("x".toCharArray(), "plain-text"));
         assertThrows(IllegalArgumentException.class, () -> PasswordHash.checkFormat("md5$1$AAAA$BBBB"));
-        assertThrows(IllegalArgumentException.class, () -> PasswordHash.checkFormat("pbkdf2-sha256$10$AAAAAAAAAAAAAAAAAAAAAA$" + "A".repeat(43)));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> PasswordHash.checkFormat("pbkdf2-sha256$10$AAAAAAAAAAAAAAAAAAAAAA$" + "A".repeat(43)));
         assertThrows(IllegalArgumentException.class, () -> PasswordHash.checkFormat("pbkdf2-sha256$120000$!!$AAAA"));
     }
 
     @Test
     void theUsersFileParsesRolesAndNamesTheBadLine() {
         String admin = Users.line("ada", Role.ADMIN, "pw".toCharArray());
-        Users users = Users.parse(List.of("# operators", "", admin, Users.line("vic", Role.VIEWER, "pw2".toCharArray())), "users");
+        Users users = Users.parse(
+                List.of("# operators", "", admin, Users.line("vic", Role.VIEWER, "pw2".toCharArray())), "users");
         assertEquals(Role.ADMIN, users.byName().get("ada").role());
         assertEquals(Set.of("viewer", "operator", "admin"), Role.ADMIN.grantedRoleNames());
         assertEquals(Set.of("viewer"), users.byName().get("vic").role().grantedRoleNames());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Users.parse(List.of(admin, "bob:root:" + admin.split(":", 3)[2]), "f"));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> Users.parse(List.of(admin, "bob:root:" + admin.split(":", 3)[2]), "f"));
         assertTrue(e.getMessage().startsWith("f line 2: unknown role 'root'"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Users.parse(List.of(admin, admin), "f"));
         assertTrue(e.getMessage().contains("duplicate user ada"), e.getMessage());

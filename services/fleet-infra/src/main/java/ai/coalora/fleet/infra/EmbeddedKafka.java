@@ -14,7 +14,6 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
-
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import kafka.tools.StorageTool;
@@ -61,7 +60,8 @@ public final class EmbeddedKafka implements AutoCloseable {
             format(propsFile);
         }
 
-        EmbeddedKafka kafka = new EmbeddedKafka(new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM), port);
+        EmbeddedKafka kafka =
+                new EmbeddedKafka(new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM), port);
         try {
             kafka.server.startup();
             kafka.awaitReady();
@@ -79,7 +79,9 @@ public final class EmbeddedKafka implements AutoCloseable {
                 Map.entry("process.roles", "broker,controller"),
                 Map.entry("node.id", "1"),
                 Map.entry("controller.quorum.voters", "1@127.0.0.1:" + controllerPort),
-                Map.entry("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort),
+                Map.entry(
+                        "listeners",
+                        "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort),
                 Map.entry("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort),
                 Map.entry("controller.listener.names", "CONTROLLER"),
                 Map.entry("inter.broker.listener.name", "PLAINTEXT"),
@@ -107,14 +109,17 @@ public final class EmbeddedKafka implements AutoCloseable {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int rc;
         try (PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8)) {
-            rc = StorageTool.execute(new String[] {
-                    "format", "--cluster-id", Uuid.randomUuid().toString(),
-                    "--config", propsFile.toString()}, ps);
+            rc = StorageTool.execute(
+                    new String[] {
+                        "format", "--cluster-id", Uuid.randomUuid().toString(), "--config", propsFile.toString()
+                    },
+                    ps);
         } catch (RuntimeException e) {
             throw new IllegalStateException("kafka storage format failed: " + out.toString(StandardCharsets.UTF_8), e);
         }
         if (rc != 0) {
-            throw new IllegalStateException("kafka storage format failed (" + rc + "): " + out.toString(StandardCharsets.UTF_8));
+            throw new IllegalStateException(
+                    "kafka storage format failed (" + rc + "): " + out.toString(StandardCharsets.UTF_8));
         }
     }
 
@@ -126,8 +131,10 @@ public final class EmbeddedKafka implements AutoCloseable {
     /** Waits until a broker at {@code bootstrapServers} answers describeCluster (also used by deploy/kafka.sh). */
     public static void awaitReady(String bootstrapServers, Duration timeout) {
         Map<String, Object> conf = Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                bootstrapServers,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                (int) timeout.toMillis());
         try (Admin admin = Admin.create(conf)) {
             admin.describeCluster().nodes().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {

@@ -100,7 +100,8 @@ public final class FleetInfraMain {
 
     static Path defaultDataDir() {
         String cache = System.getenv("XDG_CACHE_HOME");
-        Path base = cache != null && !cache.isEmpty() ? Path.of(cache) : Path.of(System.getProperty("user.home"), ".cache");
+        Path base =
+                cache != null && !cache.isEmpty() ? Path.of(cache) : Path.of(System.getProperty("user.home"), ".cache");
         return base.resolve("coalora").resolve("infra");
     }
 
@@ -117,6 +118,5 @@ public final class FleetInfraMain {
         System.exit(2);
     }
 
-    private FleetInfraMain() {
-    }
+    private FleetInfraMain() {}
 }

@@ -44,9 +44,17 @@ public final class TestDatabase implements AutoCloseable {
         EmbeddedDatabase database = EmbeddedDatabase.start(dir, 0);
         try {
             String url = database.jdbcUrl("postgres") + "?currentSchema=" + schema;
-            Flyway.configure().dataSource(url, EmbeddedDatabase.USER, "").schemas(schema).locations(locations).outOfOrder(true).load().migrate();
-            AgroalDataSource dataSource = AgroalDataSource.from(new AgroalDataSourceConfigurationSupplier().connectionPoolConfiguration(pool -> pool
-                    .maxSize(4).connectionFactoryConfiguration(factory -> factory.jdbcUrl(url).principal(new NamePrincipal(EmbeddedDatabase.USER)))));
+            Flyway.configure()
+                    .dataSource(url, EmbeddedDatabase.USER, "")
+                    .schemas(schema)
+                    .locations(locations)
+                    .outOfOrder(true)
+                    .load()
+                    .migrate();
+            AgroalDataSource dataSource = AgroalDataSource.from(new AgroalDataSourceConfigurationSupplier()
+                    .connectionPoolConfiguration(pool -> pool.maxSize(4)
+                            .connectionFactoryConfiguration(factory ->
+                                    factory.jdbcUrl(url).principal(new NamePrincipal(EmbeddedDatabase.USER)))));
             return new TestDatabase(dir, database, dataSource);
         } catch (Exception e) {
             database.close();
@@ -86,7 +94,8 @@ public final class TestDatabase implements AutoCloseable {
 
     /** Runs one statement that returns no rows, committed on its own. */
     public void exec(String sql, Object... params) throws SQLException {
-        try (Connection c = dataSource.getConnection(); PreparedStatement st = c.prepareStatement(sql)) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement st = c.prepareStatement(sql)) {
             bind(st, params);
             st.executeUpdate();
         }
@@ -100,7 +109,8 @@ public final class TestDatabase implements AutoCloseable {
 
     /** The first column of every row of {@code sql}, in the order the query returns them. */
     public List<Object> column(String sql, Object... params) throws SQLException {
-        try (Connection c = dataSource.getConnection(); PreparedStatement st = c.prepareStatement(sql)) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement st = c.prepareStatement(sql)) {
             bind(st, params);
             try (ResultSet rs = st.executeQuery()) {
                 List<Object> out = new ArrayList<>();

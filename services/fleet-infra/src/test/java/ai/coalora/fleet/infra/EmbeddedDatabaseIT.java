@@ -8,7 +8,6 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,7 +21,8 @@ class EmbeddedDatabaseIT {
         try (EmbeddedDatabase db = EmbeddedDatabase.start(dir, 0)) {
             db.createDatabase("registry");
             db.createDatabase("registry"); // idempotent
-            try (Connection c = connect(db); Statement s = c.createStatement()) {
+            try (Connection c = connect(db);
+                    Statement s = c.createStatement()) {
                 s.execute("CREATE TABLE model_version (id text PRIMARY KEY, sha256 text NOT NULL)");
                 s.execute("INSERT INTO model_version VALUES ('v1', 'abc')");
                 assertEquals("abc", sha(s));
@@ -30,7 +30,8 @@ class EmbeddedDatabaseIT {
         }
         try (EmbeddedDatabase db = EmbeddedDatabase.start(dir, 0)) {
             db.createDatabase("registry");
-            try (Connection c = connect(db); Statement s = c.createStatement()) {
+            try (Connection c = connect(db);
+                    Statement s = c.createStatement()) {
                 assertEquals("abc", sha(s));
             }
         }

@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
-
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -40,10 +39,17 @@ class EmbeddedKafkaIT {
             port = kafka.port();
             try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
                 admin.createTopics(List.of(new NewTopic(TOPIC, 1, (short) 1)
-                        .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)))).all().get();
+                                .configs(
+                                        Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT))))
+                        .all()
+                        .get();
                 ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC, TOPIC);
-                String policy = admin.describeConfigs(Set.of(topic)).all().get().get(topic)
-                        .get(TopicConfig.CLEANUP_POLICY_CONFIG).value();
+                String policy = admin.describeConfigs(Set.of(topic))
+                        .all()
+                        .get()
+                        .get(topic)
+                        .get(TopicConfig.CLEANUP_POLICY_CONFIG)
+                        .value();
                 assertEquals("compact", policy);
             }
 
@@ -88,7 +94,8 @@ class EmbeddedKafkaIT {
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         List<String> seen = new ArrayList<>();
-        try (KafkaConsumer<String, String> c = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer())) {
+        try (KafkaConsumer<String, String> c =
+                new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer())) {
             c.subscribe(List.of(TOPIC));
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
             while (seen.size() < 2 && System.nanoTime() < deadline) {

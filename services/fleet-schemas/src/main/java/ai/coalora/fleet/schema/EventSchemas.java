@@ -9,7 +9,6 @@ import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SchemaRegistryConfig;
 import com.networknt.schema.dialect.Dialects;
 import com.networknt.schema.path.NodePath;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -63,7 +62,7 @@ public final class EventSchemas {
     private final Compiled envelope;
     private final Set<String> types;
 
-    private record Compiled(String id, JsonNode node, Schema schema) { }
+    private record Compiled(String id, JsonNode node, Schema schema) {}
 
     private EventSchemas(Map<String, Compiled> byType, Compiled envelope) {
         this.byType = byType;
@@ -145,7 +144,8 @@ public final class EventSchemas {
         if (structuredEvent == null || !structuredEvent.isObject()) {
             return List.of("$: a structured-mode CloudEvent is a JSON object, found "
                     + (structuredEvent == null || structuredEvent.isMissingNode()
-                            ? "nothing" : structuredEvent.getNodeType().name().toLowerCase(Locale.ROOT)));
+                            ? "nothing"
+                            : structuredEvent.getNodeType().name().toLowerCase(Locale.ROOT)));
         }
         List<String> problems = new ArrayList<>(problems(envelope, structuredEvent, ""));
         JsonNode typeNode = structuredEvent.get("type");
@@ -160,8 +160,8 @@ public final class EventSchemas {
         }
         JsonNode dataschema = structuredEvent.get("dataschema");
         if (dataschema != null && dataschema.isTextual() && !dataschema.asText().equals(compiled.id())) {
-            problems.add("dataschema: '" + dataschema.asText() + "' is not the schema of type '" + type
-                    + "' (" + compiled.id() + ")");
+            problems.add("dataschema: '" + dataschema.asText() + "' is not the schema of type '" + type + "' ("
+                    + compiled.id() + ")");
         }
         JsonNode data = structuredEvent.get("data");
         if (data == null || data.isNull()) {
@@ -181,14 +181,14 @@ public final class EventSchemas {
     /** Reads and compiles every schema anew (what {@link #load()} does once). */
     static EventSchemas compile() {
         SchemaRegistryConfig config = SchemaRegistryConfig.builder()
-                .formatAssertionsEnabled(true)   // date-time, uri, uri-reference are checked, not just annotations
-                .locale(Locale.ENGLISH)          // messages independent of the machine's locale
+                .formatAssertionsEnabled(true) // date-time, uri, uri-reference are checked, not just annotations
+                .locale(Locale.ENGLISH) // messages independent of the machine's locale
                 .preloadSchema(true)
                 .cacheRefs(true)
                 .build();
         // Only draft 2020-12; nothing is ever fetched from the network (2.x fetches no remote resources by default).
-        SchemaRegistry registry = SchemaRegistry.withDialect(Dialects.getDraft202012(),
-                builder -> builder.schemaRegistryConfig(config));
+        SchemaRegistry registry =
+                SchemaRegistry.withDialect(Dialects.getDraft202012(), builder -> builder.schemaRegistryConfig(config));
         Map<String, Compiled> byType = new LinkedHashMap<>();
         for (String type : TYPES) {
             byType.put(type, compile(registry, type));
@@ -265,7 +265,8 @@ public final class EventSchemas {
     private static String conditionOf(JsonNode schemaRoot, Error error) {
         SchemaLocation location = error.getSchemaLocation();
         NodePath fragment = location == null ? null : location.getFragment();
-        if (fragment == null || fragment.getNameCount() < 2
+        if (fragment == null
+                || fragment.getNameCount() < 2
                 || !"then".equals(String.valueOf(fragment.getElement(fragment.getNameCount() - 2)))) {
             return null;
         }

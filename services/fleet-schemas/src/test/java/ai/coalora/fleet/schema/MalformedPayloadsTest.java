@@ -1,5 +1,10 @@
 package ai.coalora.fleet.schema;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -15,12 +20,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The schemas reject typical malformed payloads, and each problem names the field. */
 class MalformedPayloadsTest {
@@ -39,7 +38,9 @@ class MalformedPayloadsTest {
     private static ObjectNode event(String type) {
         // the first "full" recording of the type (feasible for assignments): every optional field present
         try (var files = Files.list(SchemaFiles.recorded().resolve(type))) {
-            Path file = files.filter(f -> f.getFileName().toString().contains("full")).sorted().findFirst()
+            Path file = files.filter(f -> f.getFileName().toString().contains("full"))
+                    .sorted()
+                    .findFirst()
                     .orElseThrow(() -> new IllegalStateException("no full recorded event of " + type));
             return (ObjectNode) MAPPER.readTree(file.toFile());
         } catch (IOException e) {
@@ -61,7 +62,8 @@ class MalformedPayloadsTest {
     }
 
     private static void assertNames(List<String> problems, String field, String containing) {
-        assertTrue(problems.stream().anyMatch(p -> p.startsWith(field + ": ") && p.contains(containing)),
+        assertTrue(
+                problems.stream().anyMatch(p -> p.startsWith(field + ": ") && p.contains(containing)),
                 "expected a problem '" + field + ": ...' containing '" + containing + "', got " + problems);
     }
 
@@ -84,7 +86,8 @@ class MalformedPayloadsTest {
 
     @Test
     void wrongTypes() {
-        assertEquals(List.of("memoryBytes: string found, integer expected"),
+        assertEquals(
+                List.of("memoryBytes: string found, integer expected"),
                 invalid(CAPS, d -> d.put("memoryBytes", "1073741824")));
         assertNames(invalid(CAPS, d -> d.put("memoryBytes", 1.5)), "memoryBytes", "integer expected");
         assertNames(invalid(ASSIGNMENT, d -> d.put("feasible", "true")), "feasible", "boolean expected");
@@ -98,8 +101,14 @@ class MalformedPayloadsTest {
         assertNames(invalid(CAPS, d -> d.putArray("weightBits").add(4).add(5)), "weightBits[1]", "enumeration");
         assertNames(invalid(CAPS, d -> d.putArray("weightBits")), "weightBits", "at least 1");
         assertNames(invalid(CAPS, d -> d.putArray("weightBits").add(4).add(4)), "weightBits", "unique");
-        assertNames(invalid(PROMOTED, d -> ((ObjectNode) d.withArray("front").get(0)).putArray("weightBits").add(16)),
-                "front[0].weightBits[0]", "enumeration");
+        assertNames(
+                invalid(
+                        PROMOTED,
+                        d -> ((ObjectNode) d.withArray("front").get(0))
+                                .putArray("weightBits")
+                                .add(16)),
+                "front[0].weightBits[0]",
+                "enumeration");
     }
 
     @Test
@@ -107,16 +116,22 @@ class MalformedPayloadsTest {
         String upper = "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08";
         assertNames(invalid(ASSIGNMENT, d -> d.put("configId", upper)), "configId", "^[0-9a-f]{64}$");
         assertNames(invalid(READY, d -> d.put("packageSha256", "abc123")), "packageSha256", "does not match");
-        assertNames(invalid(READY, d -> ((ObjectNode) d.withArray("artifacts").get(0)).put("sha256", "sha256:" + "0".repeat(64))),
-                "artifacts[0].sha256", "does not match");
+        assertNames(
+                invalid(
+                        READY,
+                        d -> ((ObjectNode) d.withArray("artifacts").get(0)).put("sha256", "sha256:" + "0".repeat(64))),
+                "artifacts[0].sha256",
+                "does not match");
         assertNames(invalid(REGISTERED, d -> d.put("modelVersion", "v1")), "modelVersion", "does not match");
-        assertNames(invalid(REGISTERED, d -> d.put("parentVersion", "0".repeat(63))), "parentVersion", "does not match");
+        assertNames(
+                invalid(REGISTERED, d -> d.put("parentVersion", "0".repeat(63))), "parentVersion", "does not match");
         assertNames(invalid(RETRAIN, d -> d.withArray("configIds").add("nope")), "configIds[2]", "does not match");
     }
 
     @Test
     void feasibleAssignmentWithoutItsConfiguration() {
-        assertEquals(List.of("configId: is required when feasible is true"), invalid(ASSIGNMENT, d -> d.remove("configId")));
+        assertEquals(
+                List.of("configId: is required when feasible is true"), invalid(ASSIGNMENT, d -> d.remove("configId")));
         assertNames(invalid(ASSIGNMENT, d -> d.remove("footprint")), "footprint", "is required when feasible is true");
         assertNames(invalid(ASSIGNMENT, d -> d.putNull("modelVersion")), "modelVersion", "string expected");
         // an infeasible one needs none of it, and may have a null model version
@@ -131,17 +146,22 @@ class MalformedPayloadsTest {
 
     @Test
     void negativeOrOutOfRangeNumbers() {
-        assertNames(invalid(READY, d -> ((ObjectNode) d.withArray("artifacts").get(0)).put("bytes", -1)),
-                "artifacts[0].bytes", "minimum value of 0");
-        assertNames(invalid(ASSIGNMENT, d -> d.with("footprint").put("totalBytes", -5)), "footprint.totalBytes", "minimum");
+        assertNames(
+                invalid(READY, d -> ((ObjectNode) d.withArray("artifacts").get(0)).put("bytes", -1)),
+                "artifacts[0].bytes",
+                "minimum value of 0");
+        assertNames(
+                invalid(ASSIGNMENT, d -> d.with("footprint").put("totalBytes", -5)), "footprint.totalBytes", "minimum");
         assertNames(invalid(CAPS, d -> d.put("memoryBytes", 0)), "memoryBytes", "minimum value of 1");
         assertNames(invalid(CAPS, d -> d.put("runtimeOverheadBytes", -1)), "runtimeOverheadBytes", "minimum");
         assertNames(invalid(TELEMETRY, d -> d.put("accuracy", 1.01)), "accuracy", "maximum value of 1");
         assertNames(invalid(TELEMETRY, d -> d.put("examples", 0)), "examples", "minimum value of 1");
         assertNames(invalid(TELEMETRY, d -> d.put("latencyMsPerExample", -0.1)), "latencyMsPerExample", "minimum");
         assertNames(invalid(ASSIGNMENT, d -> d.put("averageBits", 0.5)), "averageBits", "minimum value of 1");
-        assertNames(invalid(PROMOTED, d -> ((ObjectNode) d.withArray("front").get(1)).put("adapterBytes", -1)),
-                "front[1].adapterBytes", "minimum");
+        assertNames(
+                invalid(PROMOTED, d -> ((ObjectNode) d.withArray("front").get(1)).put("adapterBytes", -1)),
+                "front[1].adapterBytes",
+                "minimum");
         assertNames(invalid(REGISTERED, d -> d.put("frontSize", 0)), "frontSize", "minimum value of 1");
     }
 
@@ -150,13 +170,18 @@ class MalformedPayloadsTest {
         assertNames(invalid(CAPS, d -> d.put("deviceId", "pixel 7a")), "deviceId", "does not match");
         assertNames(invalid(CAPS, d -> d.put("deviceId", "x".repeat(129))), "deviceId", "does not match");
         assertNames(invalid(CAPS, d -> d.put("computeClass", "ultra")), "computeClass", "enumeration");
-        assertNames(invalid(CAPS, d -> d.putArray("runtimeFormats").add("GGUF")), "runtimeFormats[0]", "does not match");
+        assertNames(
+                invalid(CAPS, d -> d.putArray("runtimeFormats").add("GGUF")), "runtimeFormats[0]", "does not match");
         assertNames(invalid(ASSIGNMENT, d -> d.put("reason", "")), "reason", "at least 1");
         assertNames(invalid(ASSIGNMENT, d -> d.put("assignmentId", "")), "assignmentId", "at least 1");
-        assertNames(invalid(READY, d -> ((ObjectNode) d.withArray("artifacts").get(0)).put("role", "weights")),
-                "artifacts[0].role", "enumeration");
-        assertNames(invalid(READY, d -> ((ObjectNode) d.withArray("artifacts").get(0)).put("url", "http://a b/c")),
-                "artifacts[0].url", "uri-reference");
+        assertNames(
+                invalid(READY, d -> ((ObjectNode) d.withArray("artifacts").get(0)).put("role", "weights")),
+                "artifacts[0].role",
+                "enumeration");
+        assertNames(
+                invalid(READY, d -> ((ObjectNode) d.withArray("artifacts").get(0)).put("url", "http://a b/c")),
+                "artifacts[0].url",
+                "uri-reference");
         assertNames(invalid(READY, d -> d.putArray("artifacts")), "artifacts", "at least 1");
         assertNames(invalid(TELEMETRY, d -> d.put("measuredAt", "yesterday")), "measuredAt", "date-time");
         assertNames(invalid(TELEMETRY, d -> d.put("measuredAt", "2025-11-03 09:31:07")), "measuredAt", "date-time");
@@ -166,9 +191,18 @@ class MalformedPayloadsTest {
 
     @Test
     void ggufTypes() {
-        // optional: absent is valid (the full recording has none); ggml's names in upper case, any of them, unknown ones too
+        // optional: absent is valid (the full recording has none); ggml's names in upper case, any of them, unknown
+        // ones too
         ObjectNode caps = data(CAPS);
-        caps.putArray("ggufTypes").add("Q2_K").add("Q3_K").add("Q4_K").add("Q5_K").add("Q6_K").add("Q8_0").add("Q4_0").add("F16");
+        caps.putArray("ggufTypes")
+                .add("Q2_K")
+                .add("Q3_K")
+                .add("Q4_K")
+                .add("Q5_K")
+                .add("Q6_K")
+                .add("Q8_0")
+                .add("Q4_0")
+                .add("F16");
         assertEquals(List.of(), SCHEMAS.validate(CAPS, caps));
         caps.putArray("ggufTypes").add("IQ4_XS").add("MXFP4").add("BF16");
         assertEquals(List.of(), SCHEMAS.validate(CAPS, caps));
@@ -185,20 +219,54 @@ class MalformedPayloadsTest {
     @Test
     void frontGgufTensors() {
         ObjectNode promoted = data(PROMOTED);
-        ObjectNode gguf = ((ObjectNode) promoted.withArray("front").get(0)).putObject("gguf").put("denseBytes", 47794176);
-        ObjectNode group = gguf.putArray("groups").addObject().put("weightBits", 2).put("weights", 3538944);
-        group.putArray("choices").addObject().put("mapping", "K_QUANTS").put("type", "Q2_K").put("bytes", 1161216);
+        ObjectNode gguf = ((ObjectNode) promoted.withArray("front").get(0))
+                .putObject("gguf")
+                .put("denseBytes", 47794176);
+        ObjectNode group =
+                gguf.putArray("groups").addObject().put("weightBits", 2).put("weights", 3538944);
+        group.putArray("choices")
+                .addObject()
+                .put("mapping", "K_QUANTS")
+                .put("type", "Q2_K")
+                .put("bytes", 1161216);
         assertEquals(List.of(), SCHEMAS.validate(PROMOTED, promoted));
 
-        assertNames(invalid(PROMOTED, d -> ((ObjectNode) d.withArray("front").get(0)).putObject("gguf").put("denseBytes", 1)),
-                "front[0].gguf.groups", "is required");
-        assertNames(invalid(REGISTERED, d -> d.putArray("front").addObject().put("configId", "f".repeat(64)).put("averageBits", 4.5)
-                        .put("predictedAccuracy", 0.9).put("weightBytes", 1).put("adapterBytes", 1)
-                        .<ObjectNode>set("weightBits", MAPPER.createArrayNode().add(4))
-                        .<ObjectNode>set("runtimeFormats", MAPPER.createArrayNode().add("gguf"))
-                        .putObject("gguf").put("denseBytes", 0).putArray("groups").addObject().put("weightBits", 5).put("weights", 1)
-                        .putArray("choices").addObject().put("mapping", "K_QUANTS").put("type", "q4_K").put("bytes", -1)),
-                "front[0].gguf.groups[0].weightBits", "enumeration");
+        assertNames(
+                invalid(
+                        PROMOTED,
+                        d -> ((ObjectNode) d.withArray("front").get(0))
+                                .putObject("gguf")
+                                .put("denseBytes", 1)),
+                "front[0].gguf.groups",
+                "is required");
+        assertNames(
+                invalid(
+                        REGISTERED,
+                        d -> d.putArray("front")
+                                .addObject()
+                                .put("configId", "f".repeat(64))
+                                .put("averageBits", 4.5)
+                                .put("predictedAccuracy", 0.9)
+                                .put("weightBytes", 1)
+                                .put("adapterBytes", 1)
+                                .<ObjectNode>set(
+                                        "weightBits", MAPPER.createArrayNode().add(4))
+                                .<ObjectNode>set(
+                                        "runtimeFormats",
+                                        MAPPER.createArrayNode().add("gguf"))
+                                .putObject("gguf")
+                                .put("denseBytes", 0)
+                                .putArray("groups")
+                                .addObject()
+                                .put("weightBits", 5)
+                                .put("weights", 1)
+                                .putArray("choices")
+                                .addObject()
+                                .put("mapping", "K_QUANTS")
+                                .put("type", "q4_K")
+                                .put("bytes", -1)),
+                "front[0].gguf.groups[0].weightBits",
+                "enumeration");
     }
 
     @Test
@@ -224,7 +292,9 @@ class MalformedPayloadsTest {
         assertTrue(SCHEMAS.knows(CAPS));
         assertThrows(IllegalArgumentException.class, () -> SCHEMAS.dataschema("ai.coalora.nope"));
         assertEquals("https://schemas.coalora.ai/ai.coalora.device.capabilities.schema.json", SCHEMAS.dataschema(CAPS));
-        assertEquals(List.of("$: string found, object expected"), SCHEMAS.validate(CAPS, MAPPER.getNodeFactory().textNode("x")));
+        assertEquals(
+                List.of("$: string found, object expected"),
+                SCHEMAS.validate(CAPS, MAPPER.getNodeFactory().textNode("x")));
         assertEquals(List.of("$: data is missing"), SCHEMAS.validate(CAPS, null));
     }
 
@@ -239,15 +309,22 @@ class MalformedPayloadsTest {
         assertNames(SCHEMAS.validateEnvelope(edit(event, e -> e.put("time", "now"))), "time", "date-time");
         assertNames(SCHEMAS.validateEnvelope(edit(event, e -> e.put("source", "a b"))), "source", "uri-reference");
         assertEquals(List.of("type: is required"), SCHEMAS.validateEnvelope(edit(event, e -> e.remove("type"))));
-        assertEquals(List.of("type: unknown event type 'com.example.other'"),
+        assertEquals(
+                List.of("type: unknown event type 'com.example.other'"),
                 SCHEMAS.validateEnvelope(edit(event, e -> e.put("type", "com.example.other"))));
-        assertNames(SCHEMAS.validateEnvelope(edit(event, e -> e.put("dataschema", "https://schemas.coalora.ai/ai.coalora.assignment.schema.json"))),
-                "dataschema", "is not the schema of type");
+        assertNames(
+                SCHEMAS.validateEnvelope(edit(
+                        event,
+                        e -> e.put("dataschema", "https://schemas.coalora.ai/ai.coalora.assignment.schema.json"))),
+                "dataschema",
+                "is not the schema of type");
         assertNames(SCHEMAS.validateEnvelope(edit(event, e -> e.remove("data"))), "data", "is required");
         assertNames(SCHEMAS.validateEnvelope(edit(event, e -> e.put("data", "{}"))), "data", "object expected");
-        assertEquals(List.of("data.memoryBytes: string found, integer expected"),
+        assertEquals(
+                List.of("data.memoryBytes: string found, integer expected"),
                 SCHEMAS.validateEnvelope(edit(event, e -> e.with("data").put("memoryBytes", "1"))));
-        assertEquals(List.of("data.deviceId: is required"),
+        assertEquals(
+                List.of("data.deviceId: is required"),
                 SCHEMAS.validateEnvelope(edit(event, e -> e.with("data").remove("deviceId"))));
         assertNames(SCHEMAS.validateEnvelope(MAPPER.createArrayNode()), "$", "JSON object");
         assertNames(SCHEMAS.validateEnvelope(null), "$", "JSON object");

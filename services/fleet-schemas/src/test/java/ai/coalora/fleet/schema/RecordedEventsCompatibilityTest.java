@@ -1,11 +1,11 @@
 package ai.coalora.fleet.schema;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,10 +14,9 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The backward-compatibility proof: every event an older producer wrote (schemas/recorded/&lt;type&gt;/*.json, never
@@ -46,15 +45,21 @@ class RecordedEventsCompatibilityTest {
         Path file = SchemaFiles.recorded().resolve(relative);
         assertTrue(relative.endsWith(".json"), "recorded events are .json files: " + relative);
         String directoryType = file.getParent().getFileName().toString();
-        assertEquals(SchemaFiles.recorded(), file.getParent().getParent(),
+        assertEquals(
+                SchemaFiles.recorded(),
+                file.getParent().getParent(),
                 "recorded events live at schemas/recorded/<type>/<name>.json: " + relative);
-        assertTrue(SCHEMAS.knows(directoryType),
-                "recorded events of type '" + directoryType + "' exist but the type is gone: a removed type breaks old events");
+        assertTrue(
+                SCHEMAS.knows(directoryType),
+                "recorded events of type '" + directoryType
+                        + "' exist but the type is gone: a removed type breaks old events");
 
         JsonNode event = MAPPER.readTree(file.toFile());
-        assertEquals(directoryType, event.path("type").asText(), "the event's type is its directory's name: " + relative);
+        assertEquals(
+                directoryType, event.path("type").asText(), "the event's type is its directory's name: " + relative);
         assertEquals(List.of(), SCHEMAS.validateEnvelope(event), relative + " no longer validates");
-        assertEquals(List.of(), SCHEMAS.validate(directoryType, event.get("data")), relative + " data no longer validates");
+        assertEquals(
+                List.of(), SCHEMAS.validate(directoryType, event.get("data")), relative + " data no longer validates");
     }
 
     @Test
@@ -70,12 +75,14 @@ class RecordedEventsCompatibilityTest {
             }
             counts.put(type, n);
         }
-        counts.forEach((type, n) -> assertTrue(n >= 1, "no recorded event of type " + type + " in schemas/recorded/" + type));
+        counts.forEach(
+                (type, n) -> assertTrue(n >= 1, "no recorded event of type " + type + " in schemas/recorded/" + type));
     }
 
     @Test
     void theCorpusIsOnTheClasspathToo() {
         // The jar ships the corpus (fixtures for the services' tests); it is the same files as the source tree.
-        assertFalse(EventSchemas.readResource("schemas/recorded/ai.coalora.device.capabilities/2025-11-full.json").isMissingNode());
+        assertFalse(EventSchemas.readResource("schemas/recorded/ai.coalora.device.capabilities/2025-11-full.json")
+                .isMissingNode());
     }
 }

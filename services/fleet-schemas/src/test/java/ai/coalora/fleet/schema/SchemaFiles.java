@@ -6,7 +6,7 @@ import java.nio.file.Paths;
 
 /** Where the tests find the repository's top-level schemas/ (surefire passes it; else relative to the module). */
 final class SchemaFiles {
-    private SchemaFiles() { }
+    private SchemaFiles() {}
 
     static Path dir() {
         String configured = System.getProperty("coalora.schemas.dir");

@@ -1,5 +1,8 @@
 package ai.coalora.fleet.schema;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.networknt.schema.Error;
@@ -8,10 +11,6 @@ import com.networknt.schema.SchemaLocation;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.dialect.DialectId;
 import com.networknt.schema.dialect.Dialects;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,9 +22,9 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** The schema files themselves: valid draft 2020-12, self-describing, tolerant of additions, found by the loader. */
 class SchemaFilesTest {
@@ -35,8 +34,12 @@ class SchemaFilesTest {
 
     static Stream<String> schemaFiles() throws IOException {
         try (Stream<Path> files = Files.list(SchemaFiles.dir())) {
-            return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".schema.json")).sorted()
-                    .collect(Collectors.toList()).stream();
+            return files
+                    .map(p -> p.getFileName().toString())
+                    .filter(n -> n.endsWith(".schema.json"))
+                    .sorted()
+                    .collect(Collectors.toList())
+                    .stream();
         }
     }
 
@@ -45,7 +48,9 @@ class SchemaFilesTest {
         Set<String> expected = new TreeSet<>();
         expected.add(EventSchemas.ENVELOPE + ".schema.json");
         EventSchemas.load().types().forEach(t -> expected.add(t + ".schema.json"));
-        assertEquals(expected, schemaFiles().collect(Collectors.toCollection(TreeSet::new)),
+        assertEquals(
+                expected,
+                schemaFiles().collect(Collectors.toCollection(TreeSet::new)),
                 "every schemas/*.schema.json must be loaded by EventSchemas (add a new type to EventSchemas.TYPES)");
         assertEquals(9, EventSchemas.load().types().size());
     }
@@ -58,7 +63,9 @@ class SchemaFilesTest {
         SchemaRegistry registry = SchemaRegistry.withDialect(Dialects.getDraft202012());
         Schema metaSchema = registry.getSchema(SchemaLocation.of(DialectId.DRAFT_2020_12));
         List<Error> errors = metaSchema.validate(node);
-        assertEquals(List.of(), errors.stream().map(Error::toString).collect(Collectors.toList()),
+        assertEquals(
+                List.of(),
+                errors.stream().map(Error::toString).collect(Collectors.toList()),
                 name + " is not a valid draft 2020-12 schema");
         // and it compiles (unknown keywords or broken patterns would fail here)
         registry.getSchema(SchemaLocation.of(node.path("$id").asText()), node).initializeValidators();
@@ -70,10 +77,16 @@ class SchemaFilesTest {
         JsonNode node = MAPPER.readTree(SchemaFiles.dir().resolve(name).toFile());
         String base = name.substring(0, name.length() - ".schema.json".length());
         assertEquals("https://schemas.coalora.ai/" + name, node.path("$id").asText(), name + " $id");
-        assertTrue(node.path("title").isTextual() && !node.path("title").asText().isBlank(), name + " has a title");
-        assertTrue(node.path("description").isTextual() && !node.path("description").asText().isBlank(), name + " has a description");
+        assertTrue(
+                node.path("title").isTextual() && !node.path("title").asText().isBlank(), name + " has a title");
+        assertTrue(
+                node.path("description").isTextual()
+                        && !node.path("description").asText().isBlank(),
+                name + " has a description");
         assertEquals("object", node.path("type").asText(), name + " describes an object");
-        assertTrue(node.path("additionalProperties").isBoolean() && node.path("additionalProperties").asBoolean(),
+        assertTrue(
+                node.path("additionalProperties").isBoolean()
+                        && node.path("additionalProperties").asBoolean(),
                 name + ": additionalProperties must be true (consumers tolerate fields added by newer producers)");
         if (!base.equals(EventSchemas.ENVELOPE)) {
             assertEquals(node.path("$id").asText(), EventSchemas.load().dataschema(base));
@@ -90,11 +103,15 @@ class SchemaFilesTest {
         // the meta-schema check is not vacuous
         Schema metaSchema = SchemaRegistry.withDialect(Dialects.getDraft202012())
                 .getSchema(SchemaLocation.of(DialectId.DRAFT_2020_12));
-        JsonNode broken = MAPPER.readTree("{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"strin\", \"minimum\": \"x\"}}, \"required\": \"a\"}");
-        assertTrue(metaSchema.validate(broken).size() >= 3, metaSchema.validate(broken).toString());
+        JsonNode broken = MAPPER.readTree(
+                "{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"strin\", \"minimum\": \"x\"}}, \"required\": \"a\"}");
+        assertTrue(
+                metaSchema.validate(broken).size() >= 3,
+                metaSchema.validate(broken).toString());
         // nor is the description walk
-        JsonNode undescribed = MAPPER.readTree("{\"properties\": {\"a\": {\"description\": \"ok\", \"items\": {\"properties\": {\"b\": {}}}}},"
-                + " \"then\": {\"properties\": {\"c\": {\"type\": \"string\"}}}}");
+        JsonNode undescribed = MAPPER.readTree(
+                "{\"properties\": {\"a\": {\"description\": \"ok\", \"items\": {\"properties\": {\"b\": {}}}}},"
+                        + " \"then\": {\"properties\": {\"c\": {\"type\": \"string\"}}}}");
         List<String> out = new ArrayList<>();
         collectUndescribed(undescribed, "", out);
         assertEquals(List.of("/properties/a/items/properties/b", "/then/properties/c"), out);
@@ -115,16 +132,22 @@ class SchemaFilesTest {
             Map.Entry<String, JsonNode> entry = it.next();
             String here = path + "/" + entry.getKey();
             if (entry.getKey().equals("properties") && entry.getValue().isObject()) {
-                for (Iterator<Map.Entry<String, JsonNode>> props = entry.getValue().fields(); props.hasNext(); ) {
+                for (Iterator<Map.Entry<String, JsonNode>> props =
+                                entry.getValue().fields();
+                        props.hasNext(); ) {
                     Map.Entry<String, JsonNode> prop = props.next();
                     JsonNode description = prop.getValue().get("description");
-                    if (description == null || !description.isTextual() || description.asText().isBlank()) {
+                    if (description == null
+                            || !description.isTextual()
+                            || description.asText().isBlank()) {
                         out.add(here + "/" + prop.getKey());
                     }
                     collectUndescribed(prop.getValue(), here + "/" + prop.getKey(), out);
                 }
-            } else if (!entry.getKey().equals("examples") && !entry.getKey().equals("default")
-                    && !entry.getKey().equals("const") && !entry.getKey().equals("enum")) {
+            } else if (!entry.getKey().equals("examples")
+                    && !entry.getKey().equals("default")
+                    && !entry.getKey().equals("const")
+                    && !entry.getKey().equals("enum")) {
                 collectUndescribed(entry.getValue(), here, out);
             }
         }

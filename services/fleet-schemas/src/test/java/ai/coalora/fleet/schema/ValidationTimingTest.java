@@ -1,17 +1,16 @@
 package ai.coalora.fleet.schema;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.junit.jupiter.api.Test;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
 
 /**
  * Measures validation speed (printed, not asserted: timings depend on the machine) and checks that one instance
@@ -24,7 +23,11 @@ class ValidationTimingTest {
     private static final String CAPS = "ai.coalora.device.capabilities";
 
     static JsonNode capabilities() throws Exception {
-        return MAPPER.readTree(SchemaFiles.recorded().resolve(CAPS).resolve("2025-11-full.json").toFile()).get("data");
+        return MAPPER.readTree(SchemaFiles.recorded()
+                        .resolve(CAPS)
+                        .resolve("2025-11-full.json")
+                        .toFile())
+                .get("data");
     }
 
     @Test
@@ -34,7 +37,10 @@ class ValidationTimingTest {
         EventSchemas schemas = EventSchemas.compile();
         double loadMs = (System.nanoTime() - start) / 1e6;
         JsonNode data = capabilities();
-        JsonNode event = MAPPER.readTree(SchemaFiles.recorded().resolve(CAPS).resolve("2025-11-full.json").toFile());
+        JsonNode event = MAPPER.readTree(SchemaFiles.recorded()
+                .resolve(CAPS)
+                .resolve("2025-11-full.json")
+                .toFile());
         for (int i = 0; i < 50_000; i++) { // warm-up (JIT)
             schemas.validate(CAPS, data);
             schemas.validateEnvelope(event);
@@ -52,8 +58,10 @@ class ValidationTimingTest {
         }
         double envelopeUs = (System.nanoTime() - t1) / 1e3 / n;
         assertEquals(0, sink);
-        System.out.printf("EventSchemas: compile all 8 schemas %.1f ms (warm JVM); capabilities data %.2f us/validation; "
-                + "full envelope + data %.2f us/validation (%d each, after 50,000 warm-up)%n", loadMs, dataUs, envelopeUs, n);
+        System.out.printf(
+                "EventSchemas: compile all 8 schemas %.1f ms (warm JVM); capabilities data %.2f us/validation; "
+                        + "full envelope + data %.2f us/validation (%d each, after 50,000 warm-up)%n",
+                loadMs, dataUs, envelopeUs, n);
     }
 
     @Test
@@ -69,7 +77,8 @@ class ValidationTimingTest {
             for (int t = 0; t < 8; t++) {
                 results.add(pool.submit((Callable<Boolean>) () -> {
                     for (int i = 0; i < 5_000; i++) {
-                        if (!schemas.validate(CAPS, valid).isEmpty() || !schemas.validate(CAPS, invalid).equals(expected)) {
+                        if (!schemas.validate(CAPS, valid).isEmpty()
+                                || !schemas.validate(CAPS, invalid).equals(expected)) {
                             return false;
                         }
                     }

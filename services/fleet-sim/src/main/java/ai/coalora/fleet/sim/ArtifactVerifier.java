@@ -31,17 +31,29 @@ public final class ArtifactVerifier {
     public long verify(AdapterReady ready) throws IOException, InterruptedException {
         StringBuilder lines = new StringBuilder();
         long total = 0;
-        for (Artifact a : ready.artifacts()) lines.append(a.role()).append(' ').append(a.name()).append(' ').append(a.sha256()).append('\n');
+        for (Artifact a : ready.artifacts())
+            lines.append(a.role())
+                    .append(' ')
+                    .append(a.name())
+                    .append(' ')
+                    .append(a.sha256())
+                    .append('\n');
         String packageSha = Sha256.of(lines.toString());
-        if (!packageSha.equals(ready.packageSha256())) throw new IOException("package id " + ready.packageSha256() + " does not match its files (" + packageSha + ")");
+        if (!packageSha.equals(ready.packageSha256()))
+            throw new IOException(
+                    "package id " + ready.packageSha256() + " does not match its files (" + packageSha + ")");
         Set<String> roles = ConcurrentHashMap.newKeySet();
         for (Artifact a : ready.artifacts()) {
             roles.add(a.role());
             total += a.bytes();
             if (verified.containsKey(a.sha256())) continue;
-            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(a.url()))
-                    .header("Authorization", credentials.authorizationHeader()).build(), HttpResponse.BodyHandlers.ofByteArray());
-            if (r.statusCode() != 200) throw new IOException(a.name() + ": HTTP " + r.statusCode() + " from " + a.url());
+            HttpResponse<byte[]> r = http.send(
+                    HttpRequest.newBuilder(URI.create(a.url()))
+                            .header("Authorization", credentials.authorizationHeader())
+                            .build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+            if (r.statusCode() != 200)
+                throw new IOException(a.name() + ": HTTP " + r.statusCode() + " from " + a.url());
             check(a, r.body());
             verified.put(a.sha256(), a.bytes());
         }
@@ -53,9 +65,11 @@ public final class ArtifactVerifier {
 
     /** A downloaded file is what its announcement says: its size and its sha256; else an IOException naming it. */
     public static void check(Artifact a, byte[] bytes) throws IOException {
-        if (bytes.length != a.bytes()) throw new IOException(a.name() + ": " + bytes.length + " bytes, announced " + a.bytes() + " (truncated)");
+        if (bytes.length != a.bytes())
+            throw new IOException(a.name() + ": " + bytes.length + " bytes, announced " + a.bytes() + " (truncated)");
         String sha = Sha256.of(bytes);
-        if (!sha.equals(a.sha256())) throw new IOException(a.name() + ": sha256 " + sha + " does not match the announced " + a.sha256());
+        if (!sha.equals(a.sha256()))
+            throw new IOException(a.name() + ": sha256 " + sha + " does not match the announced " + a.sha256());
     }
 
     public int filesVerified() {

@@ -64,7 +64,16 @@ public final class DeviceAgents implements AutoCloseable {
     }
 
     /** What was injected and what happened, for the caller's report. */
-    public record Report(int devices, int offline, int slow, int crashed, int corrupted, int applied, int rejected, int failed, int modelsLoaded) {}
+    public record Report(
+            int devices,
+            int offline,
+            int slow,
+            int crashed,
+            int corrupted,
+            int applied,
+            int rejected,
+            int failed,
+            int modelsLoaded) {}
 
     static final String SOURCE = "/coalora/device-agent";
     static final int MAX_LENGTH = 40;
@@ -74,7 +83,8 @@ public final class DeviceAgents implements AutoCloseable {
     private final Set<String> offline = ConcurrentHashMap.newKeySet(), slow = ConcurrentHashMap.newKeySet();
     private final Set<String> crashOnce = ConcurrentHashMap.newKeySet(), corruptOnce = ConcurrentHashMap.newKeySet();
     private final Map<String, AdapterReady> latest = new ConcurrentHashMap<>();
-    private final Map<String, DeviceModel> models = new ConcurrentHashMap<>(); // by package: shared by devices that run the same
+    private final Map<String, DeviceModel> models =
+            new ConcurrentHashMap<>(); // by package: shared by devices that run the same
     private final Map<String, byte[]> verifiedBlobs = new ConcurrentHashMap<>();
     private final PretrainedModel tokenizerSource;
     private final NDManager manager = NDManager.newBaseManager();
@@ -82,11 +92,15 @@ public final class DeviceAgents implements AutoCloseable {
     private final KafkaProducer<String, byte[]> producer;
     private final ExecutorService workers = Executors.newFixedThreadPool(2);
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     private final Thread loop;
-    private final AtomicInteger applied = new AtomicInteger(), rejected = new AtomicInteger(), failed = new AtomicInteger();
+    private final AtomicInteger applied = new AtomicInteger(),
+            rejected = new AtomicInteger(),
+            failed = new AtomicInteger();
     private final AtomicInteger artifactsRejected = new AtomicInteger();
-    private volatile URI downloadVia; // a mirror the devices download through instead of the registry (null: the registry)
+    private volatile URI
+            downloadVia; // a mirror the devices download through instead of the registry (null: the registry)
     private final int crashedCount, corruptedCount;
     private volatile boolean running = true;
     private final ai.coalora.fleet.security.Credentials credentials;
@@ -96,8 +110,15 @@ public final class DeviceAgents implements AutoCloseable {
      * @param deviceIds the devices this process simulates
      * @param examples  each device's held-out shard size, drawn from the task's test split
      */
-    public DeviceAgents(String bootstrapServers, ai.coalora.fleet.security.Credentials credentials, List<String> deviceIds,
-                        List<Example> testSplit, int examples, Faults faults, long seed) throws IOException {
+    public DeviceAgents(
+            String bootstrapServers,
+            ai.coalora.fleet.security.Credentials credentials,
+            List<String> deviceIds,
+            List<Example> testSplit,
+            int examples,
+            Faults faults,
+            long seed)
+            throws IOException {
         this.credentials = credentials;
         Random rnd = new Random(seed);
         for (int i = 0; i < deviceIds.size(); i++) {
@@ -116,33 +137,52 @@ public final class DeviceAgents implements AutoCloseable {
         corruptedCount = corruptOnce.size();
         tokenizerSource = PretrainedModel.miniLm(MAX_LENGTH);
         producer = new KafkaProducer<>(KafkaSettings.producer(bootstrapServers, "device-agents"));
-        consumer = new KafkaConsumer<>(KafkaSettings.consumer(bootstrapServers, "device-agents-" + UUID.randomUUID(), "device-agents"));
+        consumer = new KafkaConsumer<>(
+                KafkaSettings.consumer(bootstrapServers, "device-agents-" + UUID.randomUUID(), "device-agents"));
         consumer.subscribe(List.of(Topic.ADAPTERS_READY.name()));
         loop = new Thread(this::run, "device-agents");
         loop.setDaemon(true);
         loop.start();
     }
 
-    public Set<String> offlineDevices() { return Set.copyOf(offline); }
+    public Set<String> offlineDevices() {
+        return Set.copyOf(offline);
+    }
 
     /** Downloads go to this mirror (scheme, host and port replaced; path and query kept) instead of the URLs' own host. */
-    public void downloadVia(URI mirror) { this.downloadVia = mirror; }
+    public void downloadVia(URI mirror) {
+        this.downloadVia = mirror;
+    }
 
     /** Devices drop the files they hold (storage reclaimed): the next package is downloaded again, file by file. */
-    public void forgetDownloads() { verifiedBlobs.clear(); }
+    public void forgetDownloads() {
+        verifiedBlobs.clear();
+    }
 
     /** Downloaded files whose size or sha256 did not match their artifact (each rejected, never applied). */
-    public int artifactsRejected() { return artifactsRejected.get(); }
+    public int artifactsRejected() {
+        return artifactsRejected.get();
+    }
 
     public Report report() {
-        return new Report(shards.size(), offline.size(), slow.size(), crashedCount, corruptedCount, applied.get(), rejected.get(), failed.get(), models.size());
+        return new Report(
+                shards.size(),
+                offline.size(),
+                slow.size(),
+                crashedCount,
+                corruptedCount,
+                applied.get(),
+                rejected.get(),
+                failed.get(),
+                models.size());
     }
 
     private void run() {
         try {
             while (running) {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
-                    AdapterReady ready = Payloads.read(KafkaCloudEvents.decode(r).data(), AdapterReady.class);
+                    AdapterReady ready =
+                            Payloads.read(KafkaCloudEvents.decode(r).data(), AdapterReady.class);
                     if (!shards.containsKey(ready.deviceId()) || offline.contains(ready.deviceId())) continue;
                     latest.put(ready.deviceId(), ready);
                     long delay = slow.contains(ready.deviceId()) ? SLOW_MS : 0;
@@ -189,9 +229,20 @@ public final class DeviceAgents implements AutoCloseable {
             synchronized (model) { // one evaluation per loaded model at a time (its native buffers are shared)
                 e = model.evaluate(tokenizerSource.tokenizer(), List.of(shards.get(device)), MAX_LENGTH);
             }
-            status(ready, DeviceStatus.APPLIED, "verified " + files.size() + " files; evaluated " + e.examples() + " examples");
-            EvaluationTelemetry t = new EvaluationTelemetry(device, ready.modelVersion(), ready.configId(), ready.packageSha256(), e.accuracy(),
-                    e.examples(), e.msPerExample(), model.memoryBytes(), Instant.now());
+            status(
+                    ready,
+                    DeviceStatus.APPLIED,
+                    "verified " + files.size() + " files; evaluated " + e.examples() + " examples");
+            EvaluationTelemetry t = new EvaluationTelemetry(
+                    device,
+                    ready.modelVersion(),
+                    ready.configId(),
+                    ready.packageSha256(),
+                    e.accuracy(),
+                    e.examples(),
+                    e.msPerExample(),
+                    model.memoryBytes(),
+                    Instant.now());
             publish(Topic.TELEMETRY, device, EventTypes.TELEMETRY, Payloads.toJson(t));
             applied.incrementAndGet();
         } catch (RuntimeException ex) {
@@ -212,13 +263,26 @@ public final class DeviceAgents implements AutoCloseable {
             DeviceModel model = ready == null ? null : models.get(ready.packageSha256());
             if (model == null || offline.contains(device)) continue;
             List<Example> shard = Arrays.stream(shards.get(device))
-                    .map(e -> drift ? new Example(e.text(), 1 - e.label()) : e).toList();
+                    .map(e -> drift ? new Example(e.text(), 1 - e.label()) : e)
+                    .toList();
             DeviceModel.Evaluation e;
             synchronized (model) {
                 e = model.evaluate(tokenizerSource.tokenizer(), shard, MAX_LENGTH);
             }
-            publish(Topic.TELEMETRY, device, EventTypes.TELEMETRY, Payloads.toJson(new EvaluationTelemetry(device, ready.modelVersion(),
-                    ready.configId(), ready.packageSha256(), e.accuracy(), e.examples(), e.msPerExample(), model.memoryBytes(), Instant.now())));
+            publish(
+                    Topic.TELEMETRY,
+                    device,
+                    EventTypes.TELEMETRY,
+                    Payloads.toJson(new EvaluationTelemetry(
+                            device,
+                            ready.modelVersion(),
+                            ready.configId(),
+                            ready.packageSha256(),
+                            e.accuracy(),
+                            e.examples(),
+                            e.msPerExample(),
+                            model.memoryBytes(),
+                            Instant.now())));
             n++;
         }
         producer.flush();
@@ -230,9 +294,13 @@ public final class DeviceAgents implements AutoCloseable {
         if (cached != null) return cached;
         try {
             URI url = URI.create(a.url()), via = downloadVia;
-            if (via != null) url = via.resolve(url.getRawPath() + (url.getRawQuery() == null ? "" : "?" + url.getRawQuery()));
-            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(url).timeout(Duration.ofMinutes(1))
-                            .header("Authorization", credentials.authorizationHeader()).build(),
+            if (via != null)
+                url = via.resolve(url.getRawPath() + (url.getRawQuery() == null ? "" : "?" + url.getRawQuery()));
+            HttpResponse<byte[]> r = http.send(
+                    HttpRequest.newBuilder(url)
+                            .timeout(Duration.ofMinutes(1))
+                            .header("Authorization", credentials.authorizationHeader())
+                            .build(),
                     HttpResponse.BodyHandlers.ofByteArray());
             if (r.statusCode() != 200) throw new IOException(a.name() + ": HTTP " + r.statusCode() + " from " + url);
             try {
@@ -250,14 +318,23 @@ public final class DeviceAgents implements AutoCloseable {
     }
 
     private void status(AdapterReady ready, String status, String reason) {
-        DeviceStatus s = new DeviceStatus(ready.deviceId(), ready.assignmentId(), ready.modelVersion(), ready.configId(), ready.packageSha256(),
-                status, reason, Instant.now());
+        DeviceStatus s = new DeviceStatus(
+                ready.deviceId(),
+                ready.assignmentId(),
+                ready.modelVersion(),
+                ready.configId(),
+                ready.packageSha256(),
+                status,
+                reason,
+                Instant.now());
         publish(Topic.DEVICE_STATUS, ready.deviceId(), EventTypes.DEVICE_STATUS, Payloads.toJson(s));
     }
 
     private void publish(Topic topic, String device, String type, com.fasterxml.jackson.databind.JsonNode data) {
-        CloudEvent e = CloudEvent.create(SOURCE + "/" + device, type, device, EventSchemas.load().dataschema(type), data);
-        producer.send(new ProducerRecord<>(topic.name(), null, device, KafkaCloudEvents.value(e), KafkaCloudEvents.headers(e)));
+        CloudEvent e = CloudEvent.create(
+                SOURCE + "/" + device, type, device, EventSchemas.load().dataschema(type), data);
+        producer.send(new ProducerRecord<>(
+                topic.name(), null, device, KafkaCloudEvents.value(e), KafkaCloudEvents.headers(e)));
     }
 
     @Override

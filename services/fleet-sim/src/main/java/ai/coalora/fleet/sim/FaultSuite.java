@@ -48,38 +48,82 @@ public final class FaultSuite {
     }
 
     /** One fault and what it did; a null count is not applicable to the fault. */
-    public record Row(String fault, double seconds, long devicesLost, long duplicateAssignments, Long deadLettered, Long sent,
-                      Long tamperedRejected, Long tamperedServed, int servicesUp, boolean newDevicePlanned) {}
+    public record Row(
+            String fault,
+            double seconds,
+            long devicesLost,
+            long duplicateAssignments,
+            Long deadLettered,
+            Long sent,
+            Long tamperedRejected,
+            Long tamperedServed,
+            int servicesUp,
+            boolean newDevicePlanned) {}
 
     /** The whole run. */
-    public record Report(List<Row> rows, int devices, String firstRolloutState, String secondRolloutState, long replayed,
-                         long replaysSkipped, long replaysDeadLettered, long deadLettersWithoutReason, double seconds) {
+    public record Report(
+            List<Row> rows,
+            int devices,
+            String firstRolloutState,
+            String secondRolloutState,
+            long replayed,
+            long replaysSkipped,
+            long replaysDeadLettered,
+            long deadLettersWithoutReason,
+            double seconds) {
 
         /** 0 lost, 0 duplicated, every hostile record dead-lettered with a reason, every tampered file rejected, services up. */
         public boolean goalsMet() {
             for (Row r : rows) {
-                if (r.devicesLost() != 0 || r.duplicateAssignments() != 0 || r.servicesUp() != FleetStack.SERVICES.size() || !r.newDevicePlanned()) return false;
+                if (r.devicesLost() != 0
+                        || r.duplicateAssignments() != 0
+                        || r.servicesUp() != FleetStack.SERVICES.size()
+                        || !r.newDevicePlanned()) return false;
                 if (r.sent() != null && !r.sent().equals(r.deadLettered())) return false;
-                if (r.tamperedServed() != null && (!r.tamperedServed().equals(r.tamperedRejected()) || r.tamperedServed() == 0)) return false;
+                if (r.tamperedServed() != null
+                        && (!r.tamperedServed().equals(r.tamperedRejected()) || r.tamperedServed() == 0)) return false;
             }
-            return replaysSkipped >= replayed && replaysDeadLettered == 0 && deadLettersWithoutReason == 0
-                    && "succeeded".equals(firstRolloutState) && "succeeded".equals(secondRolloutState);
+            return replaysSkipped >= replayed
+                    && replaysDeadLettered == 0
+                    && deadLettersWithoutReason == 0
+                    && "succeeded".equals(firstRolloutState)
+                    && "succeeded".equals(secondRolloutState);
         }
 
         public String table() {
-            StringBuilder t = new StringBuilder(String.format("%-34s %8s %8s %10s %22s %20s %9s %9s%n", "fault", "seconds", "lost",
-                    "duplicates", "dead-lettered / sent", "tampered rej./served", "services", "planning"));
+            StringBuilder t = new StringBuilder(String.format(
+                    "%-34s %8s %8s %10s %22s %20s %9s %9s%n",
+                    "fault",
+                    "seconds",
+                    "lost",
+                    "duplicates",
+                    "dead-lettered / sent",
+                    "tampered rej./served",
+                    "services",
+                    "planning"));
             for (Row r : rows) {
-                t.append(String.format("%-34s %8.1f %8d %10d %22s %20s %9s %9s%n", r.fault(), r.seconds(), r.devicesLost(), r.duplicateAssignments(),
-                        r.sent() == null ? "-" : r.deadLettered() + " / " + r.sent() + String.format(" (%.0f%%)", 100.0 * r.deadLettered() / Math.max(1, r.sent())),
+                t.append(String.format(
+                        "%-34s %8.1f %8d %10d %22s %20s %9s %9s%n",
+                        r.fault(),
+                        r.seconds(),
+                        r.devicesLost(),
+                        r.duplicateAssignments(),
+                        r.sent() == null
+                                ? "-"
+                                : r.deadLettered() + " / " + r.sent()
+                                        + String.format(" (%.0f%%)", 100.0 * r.deadLettered() / Math.max(1, r.sent())),
                         r.tamperedServed() == null ? "-" : r.tamperedRejected() + " / " + r.tamperedServed(),
-                        r.servicesUp() + "/" + FleetStack.SERVICES.size(), r.newDevicePlanned() ? "works" : "STUCK"));
+                        r.servicesUp() + "/" + FleetStack.SERVICES.size(),
+                        r.newDevicePlanned() ? "works" : "STUCK"));
             }
-            t.append(String.format("replayed events: %d sent again with their ids, %d skipped as duplicates by their consumers, %d dead-lettered%n",
+            t.append(String.format(
+                    "replayed events: %d sent again with their ids, %d skipped as duplicates by their consumers, %d dead-lettered%n",
                     replayed, replaysSkipped, replaysDeadLettered));
-            t.append(String.format("dead letters without a reason: %d; rollouts: %s (under the faults), %s (through the tampering mirror)%n",
+            t.append(String.format(
+                    "dead letters without a reason: %d; rollouts: %s (under the faults), %s (through the tampering mirror)%n",
                     deadLettersWithoutReason, firstRolloutState, secondRolloutState));
-            t.append(String.format("%d devices, %.0f s; goals (0 lost, 0 duplicated, 100%% dead-lettered with a reason, 100%% rejected, services up): %s%n",
+            t.append(String.format(
+                    "%d devices, %.0f s; goals (0 lost, 0 duplicated, 100%% dead-lettered with a reason, 100%% rejected, services up): %s%n",
                     devices, seconds, goalsMet() ? "MET" : "NOT MET"));
             return t.toString();
         }
@@ -109,16 +153,22 @@ public final class FaultSuite {
         // retraining stays out of the way: the run is about faults, not about 20-sentence accuracy noise
         Map<String, String> env = Map.of("COALORA_RETRAINING_MARGIN", "0.9", "COALORA_COVERAGE_MIN_DEVICES", "1000000");
         try (FleetStack s = FleetStack.start(work, env, m -> progress.accept("  " + m));
-             FleetObserver o = new FleetObserver(s.bootstrapServers());
-             TamperingMirror mirror = new TamperingMirror(s.registryUrl());
-             KafkaProducer<String, byte[]> producer = SimulatedFleet.producer(s.bootstrapServers())) {
+                FleetObserver o = new FleetObserver(s.bootstrapServers());
+                TamperingMirror mirror = new TamperingMirror(s.registryUrl());
+                KafkaProducer<String, byte[]> producer = SimulatedFleet.producer(s.bootstrapServers())) {
             stack = s;
             observer = o;
             admin = s.registry(FleetStack.ADMIN_USER);
-            ModelPublisher.Published v1 = ModelPublisher.registerAndPromote(admin, bundle, "production", "fault-suite", "version one");
+            ModelPublisher.Published v1 =
+                    ModelPublisher.registerAndPromote(admin, bundle, "production", "fault-suite", "version one");
             devices = SimulatedFleet.devices(settings.devices(), v1.front(), settings.seed());
-            try (DeviceAgents agents = new DeviceAgents(s.bootstrapServers(), s.credentials(FleetStack.DEVICES_USER),
-                    devices.stream().map(DeviceCapabilities::deviceId).toList(), Tasks.builtin("sentiment").test(), 20, DeviceAgents.Faults.NONE,
+            try (DeviceAgents agents = new DeviceAgents(
+                    s.bootstrapServers(),
+                    s.credentials(FleetStack.DEVICES_USER),
+                    devices.stream().map(DeviceCapabilities::deviceId).toList(),
+                    Tasks.builtin("sentiment").test(),
+                    20,
+                    DeviceAgents.Faults.NONE,
                     settings.seed())) {
                 agents.downloadVia(mirror.address());
                 List<CloudEvent> announced = new ArrayList<>();
@@ -132,7 +182,8 @@ public final class FaultSuite {
                 await(() -> settled() >= devices.size(), Duration.ofMinutes(10), "devices running version one");
 
                 // rollout 1, under process, broker and database faults and hostile events
-                ModelPublisher.Published v2 = ModelPublisher.register(admin, ModelPublisher.variant(bundle, work.resolve("v2"), "2026-11-30T06:00:00Z"));
+                ModelPublisher.Published v2 = ModelPublisher.register(
+                        admin, ModelPublisher.variant(bundle, work.resolve("v2"), "2026-11-30T06:00:00Z"));
                 String first = startRollout(v2.modelVersion());
                 progress.accept("rollout " + first + " of version two started (4 waves)");
                 for (String service : FleetStack.SERVICES) {
@@ -144,13 +195,24 @@ public final class FaultSuite {
                 long replayed = announced.size() * 2L; // each capabilities event has two consumers
                 long skippedBefore = duplicates("planner") + duplicates("registry");
                 for (CloudEvent e : announced) {
-                    producer.send(new ProducerRecord<>(Topic.CAPABILITIES.name(), null, e.subject(), KafkaCloudEvents.value(e), KafkaCloudEvents.headers(e)));
+                    producer.send(new ProducerRecord<>(
+                            Topic.CAPABILITIES.name(),
+                            null,
+                            e.subject(),
+                            KafkaCloudEvents.value(e),
+                            KafkaCloudEvents.headers(e)));
                 }
                 producer.flush();
-                await(() -> duplicates("planner") + duplicates("registry") - skippedBefore >= replayed, Duration.ofMinutes(3), "replays skipped");
+                await(
+                        () -> duplicates("planner") + duplicates("registry") - skippedBefore >= replayed,
+                        Duration.ofMinutes(3),
+                        "replays skipped");
                 long replaysSkipped = duplicates("planner") + duplicates("registry") - skippedBefore;
-                Set<String> ids = new HashSet<>(devices.stream().map(DeviceCapabilities::deviceId).toList());
-                long replaysDeadLettered = observer.deadLetters().stream().filter(d -> ids.contains(d.key())).count();
+                Set<String> ids = new HashSet<>(
+                        devices.stream().map(DeviceCapabilities::deviceId).toList());
+                long replaysDeadLettered = observer.deadLetters().stream()
+                        .filter(d -> ids.contains(d.key()))
+                        .count();
                 String firstState = finish(first, Duration.ofMinutes(10));
 
                 // rollout 2, back to version one, downloaded again through a mirror that tampers with some files
@@ -159,22 +221,42 @@ public final class FaultSuite {
                 mirror.tamperEvery(settings.tamperEvery());
                 long f0 = System.nanoTime();
                 String second = startRollout(v1.modelVersion());
-                progress.accept("rollout " + second + " back to version one, through a mirror tampering with every " + settings.tamperEvery()
-                        + "th file");
+                progress.accept("rollout " + second + " back to version one, through a mirror tampering with every "
+                        + settings.tamperEvery() + "th file");
                 // tamper until every device of the rollout has downloaded (applied or rejected), then stop and retry
-                await(() -> {
-                    JsonNode r = get("api/rollouts/" + second);
-                    return r != null && !r.get("state").asText().equals("running") || agents.artifactsRejected() - rejectedBefore >= 3
-                            && mirror.served() > 0 && waveSettled(r);
-                }, Duration.ofMinutes(5), "tampered downloads");
+                await(
+                        () -> {
+                            JsonNode r = get("api/rollouts/" + second);
+                            return r != null && !r.get("state").asText().equals("running")
+                                    || agents.artifactsRejected() - rejectedBefore >= 3
+                                            && mirror.served() > 0
+                                            && waveSettled(r);
+                        },
+                        Duration.ofMinutes(5),
+                        "tampered downloads");
                 mirror.tamperEvery(0);
                 String secondState = finish(second, Duration.ofMinutes(10));
-                rows.add(row("tampering mirror (rollout 2)", f0, null, null, agents.artifactsRejected() - rejectedBefore,
+                rows.add(row(
+                        "tampering mirror (rollout 2)",
+                        f0,
+                        null,
+                        null,
+                        agents.artifactsRejected() - rejectedBefore,
                         mirror.tampered() - tamperedBefore));
                 rows.add(row("end of run", t0, null, null, null, null));
-                long withoutReason = observer.deadLetters().stream().filter(d -> d.reason() == null || d.reason().isBlank()).count();
-                return new Report(List.copyOf(rows), devices.size(), firstState, secondState, replayed, replaysSkipped, replaysDeadLettered,
-                        withoutReason, (System.nanoTime() - t0) / 1e9);
+                long withoutReason = observer.deadLetters().stream()
+                        .filter(d -> d.reason() == null || d.reason().isBlank())
+                        .count();
+                return new Report(
+                        List.copyOf(rows),
+                        devices.size(),
+                        firstState,
+                        secondState,
+                        replayed,
+                        replaysSkipped,
+                        replaysDeadLettered,
+                        withoutReason,
+                        (System.nanoTime() - t0) / 1e9);
             }
         }
     }
@@ -196,9 +278,17 @@ public final class FaultSuite {
         long t = System.nanoTime();
         HostileEvents.Sent sent = HostileEvents.send(producer, settings.hostileEvents(), settings.seed());
         // two busy cores: allow 50 ms per record on top of five minutes
-        await(() -> hostileDeadLetters() >= sent.expectedDeadLetters(), Duration.ofMinutes(5).plusMillis(50L * sent.records()),
+        await(
+                () -> hostileDeadLetters() >= sent.expectedDeadLetters(),
+                Duration.ofMinutes(5).plusMillis(50L * sent.records()),
                 "hostile events dead-lettered");
-        rows.add(row("hostile events (" + sent.records() + " records)", t, (long) hostileDeadLetters(), (long) sent.expectedDeadLetters(), null, null));
+        rows.add(row(
+                "hostile events (" + sent.records() + " records)",
+                t,
+                (long) hostileDeadLetters(),
+                (long) sent.expectedDeadLetters(),
+                null,
+                null));
         progress.accept("  sent by kind " + sent.byKind() + ", by topic " + sent.byTopic());
     }
 
@@ -206,37 +296,67 @@ public final class FaultSuite {
     private int hostileDeadLetters() {
         Set<String> seen = new HashSet<>();
         for (FleetObserver.DeadLetter d : observer.deadLetters()) {
-            if (d.key() != null && d.key().startsWith("hostile-") && d.reason() != null && !d.reason().isBlank()) seen.add(d.service() + "|" + d.key());
+            if (d.key() != null
+                    && d.key().startsWith("hostile-")
+                    && d.reason() != null
+                    && !d.reason().isBlank()) seen.add(d.service() + "|" + d.key());
         }
         return seen.size();
     }
 
     /** After a fault: the services are ready again and a new device is planned; then what was lost or duplicated. */
-    private Row row(String fault, long startNanos, Long deadLettered, Long sent, Long rejected, Long served) throws Exception {
+    private Row row(String fault, long startNanos, Long deadLettered, Long sent, Long rejected, Long served)
+            throws Exception {
         int up = 0;
         for (String s : FleetStack.SERVICES) {
             String url = stack.service(s).url() + "/q/health/ready";
             if (FleetObserver.await(() -> status(url) == 200, Duration.ofMinutes(2))) up++;
         }
         boolean planned = probe();
-        Row r = new Row(fault, (System.nanoTime() - startNanos) / 1e9, lost(), duplicates(), deadLettered, sent, rejected, served, up, planned);
-        progress.accept(String.format("  %s: %d lost, %d duplicate assignments, %d/%d services ready, planning %s", fault, r.devicesLost(),
-                r.duplicateAssignments(), up, FleetStack.SERVICES.size(), planned ? "works" : "STUCK"));
+        Row r = new Row(
+                fault,
+                (System.nanoTime() - startNanos) / 1e9,
+                lost(),
+                duplicates(),
+                deadLettered,
+                sent,
+                rejected,
+                served,
+                up,
+                planned);
+        progress.accept(String.format(
+                "  %s: %d lost, %d duplicate assignments, %d/%d services ready, planning %s",
+                fault,
+                r.devicesLost(),
+                r.duplicateAssignments(),
+                up,
+                FleetStack.SERVICES.size(),
+                planned ? "works" : "STUCK"));
         return r;
     }
 
     /** A new device announces itself; the registry must show it planned within a minute. */
     private boolean probe() throws Exception {
         DeviceCapabilities d = devices.get(0);
-        DeviceCapabilities p = new DeviceCapabilities("probe-" + (probes++), d.memoryBytes() * 4, List.of(2, 3, 4, 8), List.of("coalora-packed"),
-                "high", d.runtimeOverheadBytes(), Map.of("fleet", "fault-probe"));
+        DeviceCapabilities p = new DeviceCapabilities(
+                "probe-" + (probes++),
+                d.memoryBytes() * 4,
+                List.of(2, 3, 4, 8),
+                List.of("coalora-packed"),
+                "high",
+                d.runtimeOverheadBytes(),
+                Map.of("fleet", "fault-probe"));
         try (KafkaProducer<String, byte[]> producer = SimulatedFleet.producer(stack.bootstrapServers())) {
             SimulatedFleet.publish(producer, SimulatedFleet.event(p));
         }
-        return FleetObserver.await(() -> {
-            JsonNode dev = get("api/devices/" + p.deviceId());
-            return dev != null && Set.of("assigned", "ready", "running", "unassignable").contains(dev.path("status").asText());
-        }, Duration.ofMinutes(2));
+        return FleetObserver.await(
+                () -> {
+                    JsonNode dev = get("api/devices/" + p.deviceId());
+                    return dev != null
+                            && Set.of("assigned", "ready", "running", "unassignable")
+                                    .contains(dev.path("status").asText());
+                },
+                Duration.ofMinutes(2));
     }
 
     /** Devices the simulator announced that the registry or the planner does not know. */
@@ -263,29 +383,55 @@ public final class FaultSuite {
         for (DeviceCapabilities d : devices) {
             Map<String, Set<String>> assignmentIds = new HashMap<>();
             for (Assignment a : observer.assignmentsOf(d.deviceId())) {
-                if (a.rolloutId() != null) assignmentIds.computeIfAbsent(a.rolloutId(), k -> new HashSet<>()).add(a.assignmentId());
+                if (a.rolloutId() != null)
+                    assignmentIds
+                            .computeIfAbsent(a.rolloutId(), k -> new HashSet<>())
+                            .add(a.assignmentId());
             }
             Map<String, Integer> causes = new HashMap<>();
             for (DeviceTarget t : observer.targets().getOrDefault(d.deviceId(), List.of())) {
                 if (t.rolloutId() != null) causes.merge(t.rolloutId(), 1, Integer::sum);
             }
-            for (var e : assignmentIds.entrySet()) extra += Math.max(0, e.getValue().size() - causes.getOrDefault(e.getKey(), 0));
+            for (var e : assignmentIds.entrySet())
+                extra += Math.max(0, e.getValue().size() - causes.getOrDefault(e.getKey(), 0));
         }
         return extra;
     }
 
     /** A 4-wave rollout of the simulated devices that run something now (the probes have no agent: they never apply). */
     private String startRollout(String version) throws IOException {
-        Set<String> ours = new HashSet<>(devices.stream().map(DeviceCapabilities::deviceId).toList());
+        Set<String> ours =
+                new HashSet<>(devices.stream().map(DeviceCapabilities::deviceId).toList());
         List<String> running = new ArrayList<>();
         for (int offset = 0; ; offset += 1000) {
             JsonNode page = admin.getJson("api/devices?status=running&limit=1000&offset=" + offset);
-            for (JsonNode d : page) if (ours.contains(d.get("deviceId").asText())) running.add(d.get("deviceId").asText());
+            for (JsonNode d : page)
+                if (ours.contains(d.get("deviceId").asText()))
+                    running.add(d.get("deviceId").asText());
             if (page.size() < 1000) break;
         }
-        return admin.sendJson("POST", "api/rollouts", Map.of("modelVersion", version, "deviceIds", running, "waveFractions", List.of(0.1, 0.2, 0.3, 0.4),
-                "successThreshold", 0.9, "errorThreshold", 0.9, "errorMinExecuted", 5, "accuracyMargin", 0.5, "onFailure", "pause"))
-                .get("rolloutId").asText();
+        return admin.sendJson(
+                        "POST",
+                        "api/rollouts",
+                        Map.of(
+                                "modelVersion",
+                                version,
+                                "deviceIds",
+                                running,
+                                "waveFractions",
+                                List.of(0.1, 0.2, 0.3, 0.4),
+                                "successThreshold",
+                                0.9,
+                                "errorThreshold",
+                                0.9,
+                                "errorMinExecuted",
+                                5,
+                                "accuracyMargin",
+                                0.5,
+                                "onFailure",
+                                "pause"))
+                .get("rolloutId")
+                .asText();
     }
 
     /** Drives a rollout to its end the way an operator would: failed devices retried, a pause resumed. */
@@ -297,7 +443,9 @@ public final class FaultSuite {
             state = r == null ? "unknown" : r.get("state").asText();
             if (Set.of("succeeded", "aborted", "reverted").contains(state)) break;
             if (state.equals("paused")) act(rolloutId, "resume");
-            else if (state.equals("running") && waveSettled(r) && currentWave(r).path("failed").asInt() > 0) act(rolloutId, "retry-failed");
+            else if (state.equals("running")
+                    && waveSettled(r)
+                    && currentWave(r).path("failed").asInt() > 0) act(rolloutId, "retry-failed");
             Thread.sleep(3000);
         }
         progress.accept("rollout " + rolloutId + ": " + state);
@@ -306,7 +454,8 @@ public final class FaultSuite {
 
     private void act(String rolloutId, String action) {
         try {
-            admin.sendJson("POST", "api/rollouts/" + rolloutId + "/" + action, Map.of("reason", "fault suite: " + action));
+            admin.sendJson(
+                    "POST", "api/rollouts/" + rolloutId + "/" + action, Map.of("reason", "fault suite: " + action));
         } catch (IOException e) {
             // a 409 when the state moved on meanwhile: the next look decides again
         }
@@ -315,30 +464,42 @@ public final class FaultSuite {
     private static JsonNode currentWave(JsonNode rollout) {
         int wave = rollout.path("currentWave").asInt(1);
         JsonNode progress = rollout.path("progress");
-        return progress.size() >= wave ? progress.get(wave - 1) : com.fasterxml.jackson.databind.node.MissingNode.getInstance();
+        return progress.size() >= wave
+                ? progress.get(wave - 1)
+                : com.fasterxml.jackson.databind.node.MissingNode.getInstance();
     }
 
     /** Every device of the current wave has answered (finished or failed). */
     private static boolean waveSettled(JsonNode rollout) {
         if (rollout == null) return false;
         JsonNode w = currentWave(rollout);
-        return w.path("devices").asInt() > 0 && w.path("finished").asInt() + w.path("failed").asInt() >= w.path("devices").asInt();
+        return w.path("devices").asInt() > 0
+                && w.path("finished").asInt() + w.path("failed").asInt()
+                        >= w.path("devices").asInt();
     }
 
     private long settled() {
         JsonNode s = get("api/fleet/summary");
         if (s == null) return 0;
-        return s.path("byStatus").path("running").asLong() + s.path("byStatus").path("unassignable").asLong() + s.path("byStatus").path("failed").asLong();
+        return s.path("byStatus").path("running").asLong()
+                + s.path("byStatus").path("unassignable").asLong()
+                + s.path("byStatus").path("failed").asLong();
     }
 
     /** A counter of coalora_events_processed_total{outcome="duplicate"} summed over topics, from the service's /q/metrics. */
     private long duplicates(String service) {
         try {
-            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(stack.service(service).url() + "/q/metrics")).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(
+                                            URI.create(stack.service(service).url() + "/q/metrics"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
             long n = 0;
-            Matcher m = Pattern.compile("(?m)^coalora_events_processed_total\\{([^}]*)} ([0-9.eE+]+)$").matcher(r.body());
-            while (m.find()) if (m.group(1).contains("outcome=\"duplicate\"")) n += (long) Double.parseDouble(m.group(2));
+            Matcher m = Pattern.compile("(?m)^coalora_events_processed_total\\{([^}]*)} ([0-9.eE+]+)$")
+                    .matcher(r.body());
+            while (m.find())
+                if (m.group(1).contains("outcome=\"duplicate\"")) n += (long) Double.parseDouble(m.group(2));
             return n;
         } catch (IOException e) {
             return 0;
@@ -358,8 +519,13 @@ public final class FaultSuite {
 
     private static int status(String url) {
         try {
-            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
-                    HttpResponse.BodyHandlers.discarding()).statusCode();
+            return HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(URI.create(url))
+                                    .timeout(Duration.ofSeconds(5))
+                                    .build(),
+                            HttpResponse.BodyHandlers.discarding())
+                    .statusCode();
         } catch (IOException e) {
             return 0;
         } catch (InterruptedException e) {

@@ -24,12 +24,21 @@ public record FleetBundle(String name, int trainExamples, int epochs, int initia
     public static final FleetBundle DEMO = new FleetBundle("demo", 600, 2, 16, 12, 0);
     /** The tests': the smallest schedule that still searches. */
     public static final FleetBundle TEST = new FleetBundle("test", 256, 1, 8, 6, 2);
+
     static final int MAX_LENGTH = 40;
 
     /** The cached bundle directory, trained first if it is not there (or not readable). */
     public Path ensure(Progress progress) throws IOException {
-        Path dir = CacheDir.root().resolve("fleet-bundles").resolve(String.join("-", name, "n" + trainExamples,
-                "e" + epochs, "g" + initialGrid, "u" + segments, "c" + candidates));
+        Path dir = CacheDir.root()
+                .resolve("fleet-bundles")
+                .resolve(String.join(
+                        "-",
+                        name,
+                        "n" + trainExamples,
+                        "e" + epochs,
+                        "g" + initialGrid,
+                        "u" + segments,
+                        "c" + candidates));
         if (Files.isRegularFile(dir.resolve(ModelBundle.MANIFEST))) {
             try {
                 ModelBundle.read(dir);
@@ -39,12 +48,22 @@ public record FleetBundle(String name, int trainExamples, int epochs, int initia
             }
         }
         TaskData all = Tasks.builtin("sentiment");
-        TaskData task = new TaskData(all.name(), all.labels(), all.train().subList(0, Math.min(trainExamples, all.train().size())),
-                all.validation(), all.test(), all.sourceSha256());
+        TaskData task = new TaskData(
+                all.name(),
+                all.labels(),
+                all.train().subList(0, Math.min(trainExamples, all.train().size())),
+                all.validation(),
+                all.test(),
+                all.sourceSha256());
         FineTuneSettings d = FineTuneSettings.defaults();
-        FineTuneSettings fine = new FineTuneSettings(epochs, d.batchSize(), d.learningRate(), d.weightDecay(), d.clipNorm(), d.seed(), new LoraSpec(16, 32));
-        BundleTraining training = new BundleTraining(new CoaSettings(fine, 2, true, CoaSettings.DEFAULT_CACHE_CAPACITY),
-                initialGrid, segments, candidates, BundleTraining.defaults().evaluationBatch());
+        FineTuneSettings fine = new FineTuneSettings(
+                epochs, d.batchSize(), d.learningRate(), d.weightDecay(), d.clipNorm(), d.seed(), new LoraSpec(16, 32));
+        BundleTraining training = new BundleTraining(
+                new CoaSettings(fine, 2, true, CoaSettings.DEFAULT_CACHE_CAPACITY),
+                initialGrid,
+                segments,
+                candidates,
+                BundleTraining.defaults().evaluationBatch());
         try (PretrainedModel model = PretrainedModel.miniLm(MAX_LENGTH)) {
             training.run(model, task, MAX_LENGTH, dir, progress);
         }

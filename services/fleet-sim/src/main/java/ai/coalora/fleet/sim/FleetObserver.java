@@ -2,9 +2,9 @@ package ai.coalora.fleet.sim;
 
 import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.KafkaCloudEvents;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.AdapterReady;
 import ai.coalora.fleet.events.Payloads.Assignment;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.DeadLetters;
 import ai.coalora.fleet.messaging.KafkaSettings;
@@ -40,8 +40,10 @@ public final class FleetObserver implements AutoCloseable {
     private volatile boolean running = true;
 
     public FleetObserver(String bootstrapServers) {
-        consumer = new KafkaConsumer<>(KafkaSettings.consumer(bootstrapServers, "observer-" + UUID.randomUUID(), "fleet-observer"));
-        List<String> topics = new ArrayList<>(List.of(Topic.ASSIGNMENTS.name(), Topic.ADAPTERS_READY.name(), Topic.DEVICE_TARGETS.name()));
+        consumer = new KafkaConsumer<>(
+                KafkaSettings.consumer(bootstrapServers, "observer-" + UUID.randomUUID(), "fleet-observer"));
+        List<String> topics = new ArrayList<>(
+                List.of(Topic.ASSIGNMENTS.name(), Topic.ADAPTERS_READY.name(), Topic.DEVICE_TARGETS.name()));
         for (Topic t : Topic.ALL) {
             topics.add(t.deadLetter().name()); // the dead-letter topics of every topic a service consumes
         }
@@ -56,7 +58,8 @@ public final class FleetObserver implements AutoCloseable {
             while (running) {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
                     if (r.topic().endsWith(Topic.DLQ_SUFFIX)) {
-                        String service = new String(r.headers().lastHeader(DeadLetters.SERVICE).value());
+                        String service = new String(
+                                r.headers().lastHeader(DeadLetters.SERVICE).value());
                         deadLetters.add(new DeadLetter(r.topic(), r.key(), DeadLetters.reasonOf(r.headers()), service));
                         continue;
                     }
@@ -70,14 +73,18 @@ public final class FleetObserver implements AutoCloseable {
                     try {
                         if (r.topic().equals(Topic.ASSIGNMENTS.name())) {
                             Assignment a = Payloads.read(e.data(), Assignment.class);
-                            assignments.computeIfAbsent(a.deviceId(), k -> new CopyOnWriteArrayList<>()).add(a);
+                            assignments
+                                    .computeIfAbsent(a.deviceId(), k -> new CopyOnWriteArrayList<>())
+                                    .add(a);
                         } else if (r.topic().equals(Topic.DEVICE_TARGETS.name())) {
                             Payloads.DeviceTarget t = Payloads.read(e.data(), Payloads.DeviceTarget.class);
-                            targets.computeIfAbsent(t.deviceId(), k -> new CopyOnWriteArrayList<>()).add(t);
+                            targets.computeIfAbsent(t.deviceId(), k -> new CopyOnWriteArrayList<>())
+                                    .add(t);
                         } else {
                             AdapterReady a = Payloads.read(e.data(), AdapterReady.class);
                             firstAdapterNanos.putIfAbsent(a.deviceId(), System.nanoTime());
-                            adapters.computeIfAbsent(a.deviceId(), k -> new CopyOnWriteArrayList<>()).add(a);
+                            adapters.computeIfAbsent(a.deviceId(), k -> new CopyOnWriteArrayList<>())
+                                    .add(a);
                         }
                     } catch (RuntimeException hostile) {
                         unreadable.incrementAndGet();
@@ -101,19 +108,31 @@ public final class FleetObserver implements AutoCloseable {
         return adapters.getOrDefault(deviceId, List.of());
     }
 
-    public Map<String, List<Assignment>> assignments() { return assignments; }
+    public Map<String, List<Assignment>> assignments() {
+        return assignments;
+    }
 
-    public Map<String, List<AdapterReady>> adapters() { return adapters; }
+    public Map<String, List<AdapterReady>> adapters() {
+        return adapters;
+    }
 
-    public Long firstAdapterNanos(String deviceId) { return firstAdapterNanos.get(deviceId); }
+    public Long firstAdapterNanos(String deviceId) {
+        return firstAdapterNanos.get(deviceId);
+    }
 
-    public List<DeadLetter> deadLetters() { return deadLetters; }
+    public List<DeadLetter> deadLetters() {
+        return deadLetters;
+    }
 
     /** The device-target events each device was sent (rollout waves, retries, reverts), in order. */
-    public Map<String, List<Payloads.DeviceTarget>> targets() { return targets; }
+    public Map<String, List<Payloads.DeviceTarget>> targets() {
+        return targets;
+    }
 
     /** Records on the watched topics that were not readable events (a hostile producer's). */
-    public long unreadable() { return unreadable.get(); }
+    public long unreadable() {
+        return unreadable.get();
+    }
 
     /** Waits until {@code done} holds; false on timeout. */
     public static boolean await(BooleanSupplier done, Duration timeout) throws InterruptedException {

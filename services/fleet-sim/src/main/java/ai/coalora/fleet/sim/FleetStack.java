@@ -29,7 +29,11 @@ public final class FleetStack implements AutoCloseable {
     public static final String DATABASE = "coalora";
     public static final List<String> SERVICES = List.of("registry", "planner", "adapter-generator", "trainer");
     /** Accounts of a stack: people by role, then one per service (the trainer moves the canary alias: admin), then the devices. */
-    public static final String ADMIN_USER = "admin", OPERATOR_USER = "operator", VIEWER_USER = "viewer", DEVICES_USER = "devices";
+    public static final String ADMIN_USER = "admin",
+            OPERATOR_USER = "operator",
+            VIEWER_USER = "viewer",
+            DEVICES_USER = "devices";
+
     static final Map<String, Role> ACCOUNTS = accounts();
     private static final Duration READY_TIMEOUT = Duration.ofMinutes(3);
 
@@ -51,7 +55,8 @@ public final class FleetStack implements AutoCloseable {
     }
 
     /** @param settings extra environment for every service (e.g. COALORA_RETRAINING_MARGIN) */
-    public static FleetStack start(Path workDir, Map<String, String> settings, Consumer<String> progress) throws IOException, InterruptedException {
+    public static FleetStack start(Path workDir, Map<String, String> settings, Consumer<String> progress)
+            throws IOException, InterruptedException {
         Path root = repositoryRoot();
         Files.createDirectories(workDir.resolve("logs"));
         progress.accept("starting Kafka (KRaft broker from Maven artifacts)");
@@ -70,7 +75,15 @@ public final class FleetStack implements AutoCloseable {
             Path usersFile = stack.writeUsers();
             int registryPort = freePort();
             String registryUrl = "http://127.0.0.1:" + registryPort;
-            Map<String, Integer> ports = Map.of("registry", registryPort, "planner", freePort(), "adapter-generator", freePort(), "trainer", freePort());
+            Map<String, Integer> ports = Map.of(
+                    "registry",
+                    registryPort,
+                    "planner",
+                    freePort(),
+                    "adapter-generator",
+                    freePort(),
+                    "trainer",
+                    freePort());
             for (String name : SERVICES) {
                 Map<String, String> env = new LinkedHashMap<>();
                 env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
@@ -89,9 +102,20 @@ public final class FleetStack implements AutoCloseable {
                 env.put("COALORA_REGISTRY_PASSWORD", stack.credentials(name).password());
                 env.putAll(settings);
                 Path jar = root.resolve("services").resolve(name).resolve("target/quarkus-app/quarkus-run.jar");
-                if (!Files.isRegularFile(jar)) throw new IOException("missing " + jar + ": build first (./mvnw -DskipTests install)");
-                List<String> jvm = name.equals("adapter-generator") || name.equals("trainer") ? List.of("-Xmx3g", "-Dai.djl.offline=true") : List.of("-Xmx512m");
-                stack.services.put(name, new ServiceProcess(name, jar, jvm, env, ports.get(name), workDir.resolve("logs").resolve(name + ".log")));
+                if (!Files.isRegularFile(jar))
+                    throw new IOException("missing " + jar + ": build first (./mvnw -DskipTests install)");
+                List<String> jvm = name.equals("adapter-generator") || name.equals("trainer")
+                        ? List.of("-Xmx3g", "-Dai.djl.offline=true")
+                        : List.of("-Xmx512m");
+                stack.services.put(
+                        name,
+                        new ServiceProcess(
+                                name,
+                                jar,
+                                jvm,
+                                env,
+                                ports.get(name),
+                                workDir.resolve("logs").resolve(name + ".log")));
             }
             // all three start at once (their startup overlaps on two cores), then we wait for each
             for (ServiceProcess s : stack.services.values()) {
@@ -107,12 +131,15 @@ public final class FleetStack implements AutoCloseable {
         }
     }
 
-    public String bootstrapServers() { return kafka.bootstrapServers(); }
+    public String bootstrapServers() {
+        return kafka.bootstrapServers();
+    }
 
     /** The password of one of the stack's accounts ({@link #ACCOUNTS}); each is random, only its hash is on disk. */
     public Credentials credentials(String user) {
         Credentials c = credentials.get(user);
-        if (c == null) throw new IllegalArgumentException("no account " + user + " in this stack (" + ACCOUNTS.keySet() + ")");
+        if (c == null)
+            throw new IllegalArgumentException("no account " + user + " in this stack (" + ACCOUNTS.keySet() + ")");
         return c;
     }
 
@@ -143,7 +170,8 @@ public final class FleetStack implements AutoCloseable {
             random.nextBytes(secret);
             String password = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
             credentials.put(e.getKey(), new Credentials(e.getKey(), password));
-            file.append(Users.line(e.getKey(), e.getValue(), password.toCharArray())).append('\n');
+            file.append(Users.line(e.getKey(), e.getValue(), password.toCharArray()))
+                    .append('\n');
         }
         Path users = workDir.resolve("users");
         Files.writeString(users, file.toString());
@@ -155,13 +183,21 @@ public final class FleetStack implements AutoCloseable {
         return users;
     }
 
-    public String jdbcUrl() { return database.jdbcUrl(DATABASE); }
+    public String jdbcUrl() {
+        return database.jdbcUrl(DATABASE);
+    }
 
-    public String registryUrl() { return services.get("registry").url(); }
+    public String registryUrl() {
+        return services.get("registry").url();
+    }
 
-    public ServiceProcess service(String name) { return services.get(name); }
+    public ServiceProcess service(String name) {
+        return services.get(name);
+    }
 
-    public Path workDir() { return workDir; }
+    public Path workDir() {
+        return workDir;
+    }
 
     /** Kills (SIGKILL) a service and starts it again, waiting until it is ready. */
     public void crashAndRestart(String name) throws IOException, InterruptedException {

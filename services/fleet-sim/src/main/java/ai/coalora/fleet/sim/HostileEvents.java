@@ -13,7 +13,6 @@ import ai.coalora.fleet.events.Payloads.Footprint;
 import ai.coalora.fleet.events.Payloads.RetrainingRequested;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.schema.EventSchemas;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -45,15 +44,41 @@ public final class HostileEvents {
             Topic.RETRAINING_REQUESTS, List.of("coalora-trainer"));
     /** Share of each topic in the mix (out of 20). */
     private static final List<Topic> MIX = List.of(
-            Topic.CAPABILITIES, Topic.CAPABILITIES, Topic.CAPABILITIES, Topic.CAPABILITIES, Topic.CAPABILITIES, Topic.CAPABILITIES,
-            Topic.CAPABILITIES, Topic.CAPABILITIES, Topic.TELEMETRY, Topic.TELEMETRY, Topic.TELEMETRY, Topic.TELEMETRY,
-            Topic.DEVICE_STATUS, Topic.DEVICE_STATUS, Topic.DEVICE_STATUS, Topic.ASSIGNMENTS, Topic.ASSIGNMENTS, Topic.ASSIGNMENTS,
-            Topic.ASSIGNMENTS, Topic.RETRAINING_REQUESTS);
-    static final String[] KINDS = {"fuzzed bytes", "wrong JSON types", "unknown model version", "no CloudEvents headers",
-            "wrong event type for the topic", "key differs from subject", "over the size limit", "NUL characters"};
+            Topic.CAPABILITIES,
+            Topic.CAPABILITIES,
+            Topic.CAPABILITIES,
+            Topic.CAPABILITIES,
+            Topic.CAPABILITIES,
+            Topic.CAPABILITIES,
+            Topic.CAPABILITIES,
+            Topic.CAPABILITIES,
+            Topic.TELEMETRY,
+            Topic.TELEMETRY,
+            Topic.TELEMETRY,
+            Topic.TELEMETRY,
+            Topic.DEVICE_STATUS,
+            Topic.DEVICE_STATUS,
+            Topic.DEVICE_STATUS,
+            Topic.ASSIGNMENTS,
+            Topic.ASSIGNMENTS,
+            Topic.ASSIGNMENTS,
+            Topic.ASSIGNMENTS,
+            Topic.RETRAINING_REQUESTS);
+
+    static final String[] KINDS = {
+        "fuzzed bytes",
+        "wrong JSON types",
+        "unknown model version",
+        "no CloudEvents headers",
+        "wrong event type for the topic",
+        "key differs from subject",
+        "over the size limit",
+        "NUL characters"
+    };
 
     /** What was sent: per topic and per kind, and how many dead letters that calls for (records x consumers). */
-    public record Sent(Map<String, Integer> byTopic, Map<String, Integer> byKind, int records, int expectedDeadLetters) {}
+    public record Sent(
+            Map<String, Integer> byTopic, Map<String, Integer> byKind, int records, int expectedDeadLetters) {}
 
     private HostileEvents() {}
 
@@ -80,11 +105,14 @@ public final class HostileEvents {
     static ProducerRecord<String, byte[]> record(Topic topic, int kind, String key, Random rnd) {
         String type = topic.eventType();
         ObjectNode data = valid(topic, key, rnd);
-        CloudEvent e = CloudEvent.create("/coalora/hostile", type, key, EventSchemas.load().dataschema(type), data);
+        CloudEvent e = CloudEvent.create(
+                "/coalora/hostile", type, key, EventSchemas.load().dataschema(type), data);
         return switch (kind) {
             case 0 -> { // fuzzed bytes: random, or a valid value cut short
                 byte[] v = KafkaCloudEvents.value(e);
-                byte[] bytes = rnd.nextBoolean() ? Arrays.copyOf(v, 1 + rnd.nextInt(Math.max(1, v.length - 1))) : randomBytes(rnd);
+                byte[] bytes = rnd.nextBoolean()
+                        ? Arrays.copyOf(v, 1 + rnd.nextInt(Math.max(1, v.length - 1)))
+                        : randomBytes(rnd);
                 yield new ProducerRecord<>(topic.name(), null, key, bytes, KafkaCloudEvents.headers(e));
             }
             case 1 -> { // wrong JSON types
@@ -96,27 +124,41 @@ public final class HostileEvents {
                     case "coalora.assignments" -> bad.put("feasible", "yes");
                     default -> bad.put("configIds", "all");
                 }
-                CloudEvent w = CloudEvent.create("/coalora/hostile", type, key, EventSchemas.load().dataschema(type), bad);
-                yield new ProducerRecord<>(topic.name(), null, key, KafkaCloudEvents.value(w), KafkaCloudEvents.headers(w));
+                CloudEvent w = CloudEvent.create(
+                        "/coalora/hostile", type, key, EventSchemas.load().dataschema(type), bad);
+                yield new ProducerRecord<>(
+                        topic.name(), null, key, KafkaCloudEvents.value(w), KafkaCloudEvents.headers(w));
             }
-            case 2 -> { // schema-valid, naming a version nobody registered (capabilities have none: a forged one with 5-bit kernels)
+            case 2 -> { // schema-valid, naming a version nobody registered (capabilities have none: a forged one with
+                // 5-bit kernels)
                 if (topic == Topic.CAPABILITIES) {
                     ObjectNode caps = data.deepCopy();
                     caps.putArray("weightBits").add(5);
-                    CloudEvent w = CloudEvent.create("/coalora/hostile", type, key, EventSchemas.load().dataschema(type), caps);
-                    yield new ProducerRecord<>(topic.name(), null, key, KafkaCloudEvents.value(w), KafkaCloudEvents.headers(w));
+                    CloudEvent w = CloudEvent.create(
+                            "/coalora/hostile", type, key, EventSchemas.load().dataschema(type), caps);
+                    yield new ProducerRecord<>(
+                            topic.name(), null, key, KafkaCloudEvents.value(w), KafkaCloudEvents.headers(w));
                 }
-                yield new ProducerRecord<>(topic.name(), null, key, KafkaCloudEvents.value(e), KafkaCloudEvents.headers(e));
+                yield new ProducerRecord<>(
+                        topic.name(), null, key, KafkaCloudEvents.value(e), KafkaCloudEvents.headers(e));
             }
             case 3 -> new ProducerRecord<>(topic.name(), null, key, KafkaCloudEvents.value(e), new RecordHeaders());
             case 4 -> { // an event of another type
                 String other = topic == Topic.CAPABILITIES ? EventTypes.TELEMETRY : EventTypes.CAPABILITIES;
-                CloudEvent w = CloudEvent.create("/coalora/hostile", other, key, EventSchemas.load().dataschema(other), data);
-                yield new ProducerRecord<>(topic.name(), null, key, KafkaCloudEvents.value(w), KafkaCloudEvents.headers(w));
+                CloudEvent w = CloudEvent.create(
+                        "/coalora/hostile", other, key, EventSchemas.load().dataschema(other), data);
+                yield new ProducerRecord<>(
+                        topic.name(), null, key, KafkaCloudEvents.value(w), KafkaCloudEvents.headers(w));
             }
             case 5 -> { // the key names one device, the event another
-                CloudEvent w = CloudEvent.create("/coalora/hostile", type, "someone-else", EventSchemas.load().dataschema(type), data);
-                yield new ProducerRecord<>(topic.name(), null, key, KafkaCloudEvents.value(w), KafkaCloudEvents.headers(w));
+                CloudEvent w = CloudEvent.create(
+                        "/coalora/hostile",
+                        type,
+                        "someone-else",
+                        EventSchemas.load().dataschema(type),
+                        data);
+                yield new ProducerRecord<>(
+                        topic.name(), null, key, KafkaCloudEvents.value(w), KafkaCloudEvents.headers(w));
             }
             case 7 -> { // NUL: in a string of schema-valid data (PostgreSQL cannot store it), or in the event's id
                 if (rnd.nextBoolean()) {
@@ -124,16 +166,26 @@ public final class HostileEvents {
                     if (topic == Topic.CAPABILITIES) nul.putObject("labels").put("fleet", "hostile\u0000label");
                     else if (topic == Topic.TELEMETRY) nul.put("configId", "\u0000".repeat(64));
                     else nul.put("reason", "forged\u0000reason");
-                    CloudEvent w = CloudEvent.create("/coalora/hostile", type, key, EventSchemas.load().dataschema(type), nul);
-                    yield new ProducerRecord<>(topic.name(), null, key, KafkaCloudEvents.value(w), KafkaCloudEvents.headers(w));
+                    CloudEvent w = CloudEvent.create(
+                            "/coalora/hostile", type, key, EventSchemas.load().dataschema(type), nul);
+                    yield new ProducerRecord<>(
+                            topic.name(), null, key, KafkaCloudEvents.value(w), KafkaCloudEvents.headers(w));
                 }
-                CloudEvent w = CloudEvent.withId("forged\u0000id-" + key, "/coalora/hostile", type, key, EventSchemas.load().dataschema(type), data);
-                yield new ProducerRecord<>(topic.name(), null, key, KafkaCloudEvents.value(w), KafkaCloudEvents.headers(w));
+                CloudEvent w = CloudEvent.withId(
+                        "forged\u0000id-" + key,
+                        "/coalora/hostile",
+                        type,
+                        key,
+                        EventSchemas.load().dataschema(type),
+                        data);
+                yield new ProducerRecord<>(
+                        topic.name(), null, key, KafkaCloudEvents.value(w), KafkaCloudEvents.headers(w));
             }
             default -> { // over the 256 KiB limit
                 ObjectNode huge = data.deepCopy();
                 huge.put("padding", "x".repeat(KafkaCloudEvents.MAX_DATA_BYTES + 1024));
-                CloudEvent w = CloudEvent.create("/coalora/hostile", type, key, EventSchemas.load().dataschema(type), huge);
+                CloudEvent w = CloudEvent.create(
+                        "/coalora/hostile", type, key, EventSchemas.load().dataschema(type), huge);
                 Headers h = KafkaCloudEvents.headers(w);
                 yield new ProducerRecord<>(topic.name(), null, key, KafkaCloudEvents.value(w), h);
             }
@@ -144,13 +196,35 @@ public final class HostileEvents {
     static ObjectNode valid(Topic topic, String key, Random rnd) {
         String version = sha(rnd), config = sha(rnd), pkg = sha(rnd);
         Object payload = switch (topic.name()) {
-            case "coalora.device.capabilities" -> new DeviceCapabilities(key, 1L << 26, List.of(2, 3, 4, 8), List.of("coalora-packed"), "low", 0L,
-                    Map.of("fleet", "hostile"));
-            case "coalora.telemetry.evaluation" -> new EvaluationTelemetry(key, version, config, pkg, 0.99, 20, 5.0, 1L << 26, Instant.now());
-            case "coalora.device.status" -> new DeviceStatus(key, "forged-assignment", version, config, pkg, DeviceStatus.APPLIED, "forged",
-                    Instant.now());
-            case "coalora.assignments" -> new Assignment(key, UUID.randomUUID().toString(), "forged", true, "forged", version,
-                    "production", config, 3.0, 0.9, "coalora-packed", new Footprint(1, 1, 1, 3), null);
+            case "coalora.device.capabilities" ->
+                new DeviceCapabilities(
+                        key,
+                        1L << 26,
+                        List.of(2, 3, 4, 8),
+                        List.of("coalora-packed"),
+                        "low",
+                        0L,
+                        Map.of("fleet", "hostile"));
+            case "coalora.telemetry.evaluation" ->
+                new EvaluationTelemetry(key, version, config, pkg, 0.99, 20, 5.0, 1L << 26, Instant.now());
+            case "coalora.device.status" ->
+                new DeviceStatus(
+                        key, "forged-assignment", version, config, pkg, DeviceStatus.APPLIED, "forged", Instant.now());
+            case "coalora.assignments" ->
+                new Assignment(
+                        key,
+                        UUID.randomUUID().toString(),
+                        "forged",
+                        true,
+                        "forged",
+                        version,
+                        "production",
+                        config,
+                        3.0,
+                        0.9,
+                        "coalora-packed",
+                        new Footprint(1, 1, 1, 3),
+                        null);
             default -> new RetrainingRequested(key, version, List.of(), "forged", null);
         };
         return (ObjectNode) Payloads.toJson(payload);
@@ -166,7 +240,8 @@ public final class HostileEvents {
     private static byte[] randomBytes(Random rnd) {
         byte[] b = new byte[1 + rnd.nextInt(300)];
         rnd.nextBytes(b);
-        if (rnd.nextBoolean()) b = ("{\"deviceId\": " + new String(b, StandardCharsets.ISO_8859_1)).getBytes(StandardCharsets.UTF_8);
+        if (rnd.nextBoolean())
+            b = ("{\"deviceId\": " + new String(b, StandardCharsets.ISO_8859_1)).getBytes(StandardCharsets.UTF_8);
         return b;
     }
 }

@@ -1,7 +1,7 @@
 package ai.coalora.fleet.sim;
 
-import ai.coalora.fleet.events.Payloads.FrontEntry;
 import ai.coalora.fleet.events.Payloads;
+import ai.coalora.fleet.events.Payloads.FrontEntry;
 import ai.coalora.fleet.registry.RegistryClient;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -20,9 +20,13 @@ public final class ModelPublisher {
 
     private ModelPublisher() {}
 
-    public static Published registerAndPromote(RegistryClient registry, Path bundleDir, String alias, String actor, String reason) throws IOException {
+    public static Published registerAndPromote(
+            RegistryClient registry, Path bundleDir, String alias, String actor, String reason) throws IOException {
         Published v = register(registry, bundleDir);
-        registry.sendJson("PUT", "api/aliases/" + alias, Map.of("modelVersion", v.modelVersion(), "actor", actor, "reason", reason));
+        registry.sendJson(
+                "PUT",
+                "api/aliases/" + alias,
+                Map.of("modelVersion", v.modelVersion(), "actor", actor, "reason", reason));
         return v;
     }
 
@@ -37,7 +41,8 @@ public final class ModelPublisher {
         }
         JsonNode version = registry.sendJson("POST", "api/versions", Map.of("files", files));
         String id = version.get("modelVersion").asText();
-        List<FrontEntry> front = Payloads.JSON.convertValue(version.get("front"), new TypeReference<List<FrontEntry>>() {});
+        List<FrontEntry> front =
+                Payloads.JSON.convertValue(version.get("front"), new TypeReference<List<FrontEntry>>() {});
         return new Published(id, front);
     }
 
@@ -48,10 +53,12 @@ public final class ModelPublisher {
     public static Path variant(Path bundleDir, Path dir, String createdAt) throws IOException {
         Files.createDirectories(dir);
         try (Stream<Path> s = Files.list(bundleDir)) {
-            for (Path f : s.filter(Files::isRegularFile).toList()) Files.copy(f, dir.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+            for (Path f : s.filter(Files::isRegularFile).toList())
+                Files.copy(f, dir.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
         }
         Path manifest = dir.resolve(ai.coalora.engine.bundle.ModelBundle.MANIFEST);
-        com.fasterxml.jackson.databind.node.ObjectNode m = (com.fasterxml.jackson.databind.node.ObjectNode) Payloads.JSON.readTree(manifest.toFile());
+        com.fasterxml.jackson.databind.node.ObjectNode m =
+                (com.fasterxml.jackson.databind.node.ObjectNode) Payloads.JSON.readTree(manifest.toFile());
         ((com.fasterxml.jackson.databind.node.ObjectNode) m.get("training")).put("createdAt", createdAt);
         Files.write(manifest, Payloads.JSON.writeValueAsBytes(m));
         ai.coalora.engine.bundle.ModelBundle.read(dir); // still a valid bundle

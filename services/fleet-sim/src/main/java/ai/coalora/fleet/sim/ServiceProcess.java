@@ -34,14 +34,22 @@ public final class ServiceProcess implements AutoCloseable {
         this.log = log;
     }
 
-    public String name() { return name; }
+    public String name() {
+        return name;
+    }
 
-    public String url() { return "http://127.0.0.1:" + port; }
+    public String url() {
+        return "http://127.0.0.1:" + port;
+    }
 
-    public Path log() { return log; }
+    public Path log() {
+        return log;
+    }
 
     public synchronized ServiceProcess start() throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        ProcessBuilder pb = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().putAll(env);
         process = pb.start();
         return this;
@@ -49,12 +57,17 @@ public final class ServiceProcess implements AutoCloseable {
 
     /** Waits until the service's readiness check passes; fails with the end of its log if it dies first. */
     public void awaitReady(Duration timeout) throws IOException, InterruptedException {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        HttpClient http =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) throw new IOException(name + " exited with " + process.exitValue() + "; log tail:\n" + logTail(40));
+            if (!process.isAlive())
+                throw new IOException(name + " exited with " + process.exitValue() + "; log tail:\n" + logTail(40));
             try {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url() + "/q/health/ready")).timeout(Duration.ofSeconds(5)).build(),
+                HttpResponse<String> r = http.send(
+                        HttpRequest.newBuilder(URI.create(url() + "/q/health/ready"))
+                                .timeout(Duration.ofSeconds(5))
+                                .build(),
                         HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() == 200) return;
             } catch (IOException notYet) {

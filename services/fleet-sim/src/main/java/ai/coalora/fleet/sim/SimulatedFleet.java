@@ -3,9 +3,9 @@ package ai.coalora.fleet.sim;
 import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.EventTypes;
 import ai.coalora.fleet.events.KafkaCloudEvents;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.KafkaSettings;
 import ai.coalora.fleet.schema.EventSchemas;
@@ -26,7 +26,9 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 public final class SimulatedFleet {
     static final String SOURCE = "/coalora/simulated-fleet";
     /** Kernels a device has: most run every bit-width, some lack 2- or 3-bit kernels, a few only 8-bit. */
-    static final List<List<Integer>> BIT_SUPPORT = weighted(Map.of(List.of(2, 3, 4, 8), 16, List.of(3, 4, 8), 2, List.of(4, 8), 1, List.of(8), 1));
+    static final List<List<Integer>> BIT_SUPPORT =
+            weighted(Map.of(List.of(2, 3, 4, 8), 16, List.of(3, 4, 8), 2, List.of(4, 8), 1, List.of(8), 1));
+
     static final List<String> COMPUTE = List.of("micro", "low", "mid", "high");
 
     private SimulatedFleet() {}
@@ -34,14 +36,23 @@ public final class SimulatedFleet {
     /** Each option repeated by its weight, in a fixed order (so a seed gives the same fleet). */
     static List<List<Integer>> weighted(Map<List<Integer>, Integer> weights) {
         List<List<Integer>> out = new ArrayList<>();
-        weights.entrySet().stream().sorted(Comparator.comparing(e -> e.getKey().toString()))
-                .forEach(e -> { for (int i = 0; i < e.getValue(); i++) out.add(e.getKey()); });
+        weights.entrySet().stream()
+                .sorted(Comparator.comparing(e -> e.getKey().toString()))
+                .forEach(e -> {
+                    for (int i = 0; i < e.getValue(); i++) out.add(e.getKey());
+                });
         return out;
     }
 
     public static List<DeviceCapabilities> devices(int count, List<FrontEntry> front, long seed) {
-        long smallest = front.stream().mapToLong(e -> e.weightBytes() + e.adapterBytes()).min().orElseThrow();
-        long largest = front.stream().mapToLong(e -> e.weightBytes() + e.adapterBytes()).max().orElseThrow();
+        long smallest = front.stream()
+                .mapToLong(e -> e.weightBytes() + e.adapterBytes())
+                .min()
+                .orElseThrow();
+        long largest = front.stream()
+                .mapToLong(e -> e.weightBytes() + e.adapterBytes())
+                .max()
+                .orElseThrow();
         Random rnd = new Random(seed);
         List<DeviceCapabilities> out = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
@@ -49,9 +60,17 @@ public final class SimulatedFleet {
             double span = largest * 1.02 - smallest * 0.99;
             long memory = overhead + (long) (smallest * 0.99 + rnd.nextDouble() * span);
             double f = rnd.nextDouble();
-            List<String> formats = f < 0.9 ? List.of("coalora-packed") : f < 0.95 ? List.of("gguf") : List.of("gguf", "coalora-packed");
-            out.add(new DeviceCapabilities(deviceId(i), memory, BIT_SUPPORT.get(rnd.nextInt(BIT_SUPPORT.size())), formats,
-                    COMPUTE.get(rnd.nextInt(COMPUTE.size())), overhead, Map.of("fleet", "simulated")));
+            List<String> formats = f < 0.9
+                    ? List.of("coalora-packed")
+                    : f < 0.95 ? List.of("gguf") : List.of("gguf", "coalora-packed");
+            out.add(new DeviceCapabilities(
+                    deviceId(i),
+                    memory,
+                    BIT_SUPPORT.get(rnd.nextInt(BIT_SUPPORT.size())),
+                    formats,
+                    COMPUTE.get(rnd.nextInt(COMPUTE.size())),
+                    overhead,
+                    Map.of("fleet", "simulated")));
         }
         return out;
     }
@@ -62,8 +81,12 @@ public final class SimulatedFleet {
 
     /** The capabilities event a device publishes: CloudEvent, key and subject = device id. */
     public static CloudEvent event(DeviceCapabilities d) {
-        return CloudEvent.create(SOURCE + "/" + d.deviceId(), EventTypes.CAPABILITIES, d.deviceId(),
-                EventSchemas.load().dataschema(EventTypes.CAPABILITIES), Payloads.toJson(d));
+        return CloudEvent.create(
+                SOURCE + "/" + d.deviceId(),
+                EventTypes.CAPABILITIES,
+                d.deviceId(),
+                EventSchemas.load().dataschema(EventTypes.CAPABILITIES),
+                Payloads.toJson(d));
     }
 
     /** A producer as a device gateway would use it (idempotent, acks=all). */
@@ -72,6 +95,7 @@ public final class SimulatedFleet {
     }
 
     public static void publish(KafkaProducer<String, byte[]> producer, CloudEvent e) {
-        producer.send(new ProducerRecord<>(Topic.CAPABILITIES.name(), null, e.subject(), KafkaCloudEvents.value(e), KafkaCloudEvents.headers(e)));
+        producer.send(new ProducerRecord<>(
+                Topic.CAPABILITIES.name(), null, e.subject(), KafkaCloudEvents.value(e), KafkaCloudEvents.headers(e)));
     }
 }

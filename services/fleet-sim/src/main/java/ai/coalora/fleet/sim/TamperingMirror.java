@@ -24,8 +24,11 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class TamperingMirror implements AutoCloseable {
     private final HttpServer server;
     private final URI upstream;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-    private final AtomicLong served = new AtomicLong(), tampered = new AtomicLong(), blobsWhileTampering = new AtomicLong();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private final AtomicLong served = new AtomicLong(),
+            tampered = new AtomicLong(),
+            blobsWhileTampering = new AtomicLong();
     private volatile int every; // 0: pass everything through
 
     public TamperingMirror(String upstreamBaseUrl) throws IOException {
@@ -45,9 +48,13 @@ public final class TamperingMirror implements AutoCloseable {
         this.every = every;
     }
 
-    public long served() { return served.get(); }
+    public long served() {
+        return served.get();
+    }
 
-    public long tampered() { return tampered.get(); }
+    public long tampered() {
+        return tampered.get();
+    }
 
     private void forward(HttpExchange x) throws IOException {
         try (x) {
@@ -57,7 +64,8 @@ public final class TamperingMirror implements AutoCloseable {
             }
             String path = x.getRequestURI().getRawPath().replaceFirst("^/", "");
             String query = x.getRequestURI().getRawQuery();
-            HttpRequest.Builder b = HttpRequest.newBuilder(upstream.resolve(path + (query == null ? "" : "?" + query))).timeout(Duration.ofMinutes(1));
+            HttpRequest.Builder b = HttpRequest.newBuilder(upstream.resolve(path + (query == null ? "" : "?" + query)))
+                    .timeout(Duration.ofMinutes(1));
             String auth = x.getRequestHeaders().getFirst("Authorization");
             if (auth != null) b.header("Authorization", auth);
             HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
@@ -72,7 +80,10 @@ public final class TamperingMirror implements AutoCloseable {
                 }
             }
             x.sendResponseHeaders(r.statusCode(), body.length == 0 ? -1 : body.length);
-            if (body.length > 0) try (OutputStream out = x.getResponseBody()) { out.write(body); }
+            if (body.length > 0)
+                try (OutputStream out = x.getResponseBody()) {
+                    out.write(body);
+                }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

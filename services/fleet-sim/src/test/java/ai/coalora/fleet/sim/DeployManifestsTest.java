@@ -46,12 +46,20 @@ class DeployManifestsTest {
     static final String IMAGE = "ghcr.io/coalora/%s:0.1.0";
     static final String LIVE = "/q/health/live";
     static final String READY = "/q/health/ready";
-    static final Set<String> CLUSTER_SCOPED = Set.of("Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
-            "PersistentVolume", "StorageClass", "PriorityClass", "IngressClass");
+    static final Set<String> CLUSTER_SCOPED = Set.of(
+            "Namespace",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "CustomResourceDefinition",
+            "PersistentVolume",
+            "StorageClass",
+            "PriorityClass",
+            "IngressClass");
     /** Services that scale out as consumer groups, with a HorizontalPodAutoscaler. */
     static final Set<String> AUTOSCALED = Set.of("planner", "adapter-generator");
     /** Read by the JVM itself, not by the application: allowed in every Deployment. */
     static final Set<String> JVM_VARIABLES = Set.of("JAVA_TOOL_OPTIONS");
+
     static final String USERS_FILE = "/etc/coalora/users";
     static final String SERVICE_CREDENTIALS = "coalora-service-credentials";
     /** Library modules whose System.getenv reads count for every service. */
@@ -59,8 +67,11 @@ class DeployManifestsTest {
 
     /** The metrics contract: name -> its labels (and, where fixed, a label's values). */
     static final Map<String, Map<String, Set<String>>> METRICS = new LinkedHashMap<>();
+
     static {
-        METRICS.put("coalora_events_processed_total", labels("service", null, "topic", null, "outcome", Set.of("applied", "duplicate", "dead_lettered")));
+        METRICS.put(
+                "coalora_events_processed_total",
+                labels("service", null, "topic", null, "outcome", Set.of("applied", "duplicate", "dead_lettered")));
         METRICS.put("coalora_consumer_lag_records", labels("service", null, "topic", null));
         METRICS.put("coalora_planner_decisions_total", labels("outcome", Set.of("feasible", "infeasible")));
         METRICS.put("coalora_adapters_generated_total", labels());
@@ -70,6 +81,7 @@ class DeployManifestsTest {
         METRICS.put("coalora_telemetry_reports_total", labels());
         METRICS.put("coalora_retraining_requests_total", labels("trigger", Set.of("accuracy", "coverage")));
     }
+
     static final List<String> STANDARD_METRICS = List.of("http_server_requests_seconds_count", "jvm_memory_used_bytes");
 
     static Path root;
@@ -78,18 +90,35 @@ class DeployManifestsTest {
     static JsonNode kustomization;
 
     record Doc(Path file, int index, JsonNode node) {
-        String kind() { return node.path("kind").asText(""); }
-        String name() { return node.path("metadata").path("name").asText(""); }
-        String where() { return root.relativize(file) + " #" + (index + 1) + " (" + kind() + " " + name() + ")"; }
+        String kind() {
+            return node.path("kind").asText("");
+        }
+
+        String name() {
+            return node.path("metadata").path("name").asText("");
+        }
+
+        String where() {
+            return root.relativize(file) + " #" + (index + 1) + " (" + kind() + " " + name() + ")";
+        }
     }
 
     /** Collects problems, fails once with all of them. */
     static final class Problems {
         final List<String> list = new ArrayList<>();
-        void add(String problem) { list.add(problem); }
-        void check(boolean ok, String problem) { if (!ok) list.add(problem); }
+
+        void add(String problem) {
+            list.add(problem);
+        }
+
+        void check(boolean ok, String problem) {
+            if (!ok) list.add(problem);
+        }
+
         void assertNone(String what) {
-            assertTrue(list.isEmpty(), () -> what + ": " + list.size() + " problem(s)\n  - " + String.join("\n  - ", list));
+            assertTrue(
+                    list.isEmpty(),
+                    () -> what + ": " + list.size() + " problem(s)\n  - " + String.join("\n  - ", list));
         }
     }
 
@@ -120,7 +149,10 @@ class DeployManifestsTest {
 
     static List<Path> yamlFiles() throws IOException {
         try (Stream<Path> s = Files.walk(k8s)) {
-            return s.filter(Files::isRegularFile).filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml")).sorted().toList();
+            return s.filter(Files::isRegularFile)
+                    .filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml"))
+                    .sorted()
+                    .toList();
         }
     }
 
@@ -134,8 +166,10 @@ class DeployManifestsTest {
             p.check(!d.node().path("apiVersion").asText("").isBlank(), d.where() + ": no apiVersion");
             p.check(!d.kind().isBlank(), d.where() + ": no kind");
             p.check(!d.name().isBlank(), d.where() + ": no metadata.name");
-            p.check(d.name().length() <= 253 && d.name().matches("[a-z0-9]([-a-z0-9.]*[a-z0-9])?"),
-                    d.where() + ": metadata.name '" + d.name() + "' is not a valid Kubernetes name (lower case, digits, '-', '.')");
+            p.check(
+                    d.name().length() <= 253 && d.name().matches("[a-z0-9]([-a-z0-9.]*[a-z0-9])?"),
+                    d.where() + ": metadata.name '" + d.name()
+                            + "' is not a valid Kubernetes name (lower case, digits, '-', '.')");
             String ns = d.node().path("metadata").path("namespace").asText(null);
             if (CLUSTER_SCOPED.contains(d.kind())) {
                 p.check(ns == null, d.where() + ": a cluster-scoped " + d.kind() + " has a namespace");
@@ -144,7 +178,10 @@ class DeployManifestsTest {
             }
             p.check(seen.add(d.kind() + "/" + d.name()), d.where() + ": a second " + d.kind() + " named " + d.name());
         }
-        p.check(docs.stream().anyMatch(d -> d.kind().equals("Namespace") && d.name().equals(NAMESPACE)), "no Namespace " + NAMESPACE);
+        p.check(
+                docs.stream()
+                        .anyMatch(d -> d.kind().equals("Namespace") && d.name().equals(NAMESPACE)),
+                "no Namespace " + NAMESPACE);
         for (Path f : yamlFiles()) {
             if (!f.getFileName().toString().startsWith("kustomization.")) {
                 p.check(perFile.getOrDefault(f, 0) > 0, root.relativize(f) + " holds no resource");
@@ -156,19 +193,31 @@ class DeployManifestsTest {
     @Test
     void kustomizationListsExactlyTheFilesPresent() throws IOException {
         Problems p = new Problems();
-        p.check("kustomize.config.k8s.io/v1beta1".equals(kustomization.path("apiVersion").asText()), "kustomization.yaml: apiVersion is not kustomize.config.k8s.io/v1beta1");
-        p.check("Kustomization".equals(kustomization.path("kind").asText()), "kustomization.yaml: kind is not Kustomization");
-        p.check(NAMESPACE.equals(kustomization.path("namespace").asText(null)), "kustomization.yaml: namespace is not " + NAMESPACE);
+        p.check(
+                "kustomize.config.k8s.io/v1beta1"
+                        .equals(kustomization.path("apiVersion").asText()),
+                "kustomization.yaml: apiVersion is not kustomize.config.k8s.io/v1beta1");
+        p.check(
+                "Kustomization".equals(kustomization.path("kind").asText()),
+                "kustomization.yaml: kind is not Kustomization");
+        p.check(
+                NAMESPACE.equals(kustomization.path("namespace").asText(null)),
+                "kustomization.yaml: namespace is not " + NAMESPACE);
         List<String> listed = new ArrayList<>();
         kustomization.path("resources").forEach(r -> listed.add(r.asText()));
         Set<String> present = new TreeSet<>();
         for (Path f : yamlFiles()) {
-            if (!f.getFileName().toString().startsWith("kustomization.")) present.add(k8s.relativize(f).toString().replace('\\', '/'));
+            if (!f.getFileName().toString().startsWith("kustomization."))
+                present.add(k8s.relativize(f).toString().replace('\\', '/'));
         }
         Set<String> listedSet = new TreeSet<>(listed);
         p.check(listed.size() == listedSet.size(), "kustomization.yaml lists a file twice: " + listed);
-        for (String f : present) p.check(listedSet.contains(f), "kustomization.yaml does not list " + f + " (kubectl apply -k would skip it)");
-        for (String f : listedSet) p.check(present.contains(f), "kustomization.yaml lists " + f + ", which is not in deploy/k8s");
+        for (String f : present)
+            p.check(
+                    listedSet.contains(f),
+                    "kustomization.yaml does not list " + f + " (kubectl apply -k would skip it)");
+        for (String f : listedSet)
+            p.check(present.contains(f), "kustomization.yaml lists " + f + ", which is not in deploy/k8s");
         p.assertNone("deploy/k8s/kustomization.yaml");
     }
 
@@ -176,15 +225,29 @@ class DeployManifestsTest {
     void kafkaIsAStrimziKraftClusterOfThreeNodes() {
         Problems p = new Problems();
         Doc kafka = kafka();
-        p.check("kafka.strimzi.io/v1beta2".equals(kafka.node().path("apiVersion").asText()), kafka.where() + ": apiVersion is not kafka.strimzi.io/v1beta2");
-        p.check(kafka.node().path("spec").path("zookeeper").isMissingNode(), kafka.where() + ": has spec.zookeeper; the cluster runs in KRaft mode");
+        p.check(
+                "kafka.strimzi.io/v1beta2"
+                        .equals(kafka.node().path("apiVersion").asText()),
+                kafka.where() + ": apiVersion is not kafka.strimzi.io/v1beta2");
+        p.check(
+                kafka.node().path("spec").path("zookeeper").isMissingNode(),
+                kafka.where() + ": has spec.zookeeper; the cluster runs in KRaft mode");
         List<Doc> pools = ofKind("KafkaNodePool").stream()
-                .filter(d -> kafka.name().equals(d.node().path("metadata").path("labels").path("strimzi.io/cluster").asText())).toList();
+                .filter(d -> kafka.name()
+                        .equals(d.node()
+                                .path("metadata")
+                                .path("labels")
+                                .path("strimzi.io/cluster")
+                                .asText()))
+                .toList();
         p.check(!pools.isEmpty(), "no KafkaNodePool labelled strimzi.io/cluster: " + kafka.name());
         int brokers = 0;
         boolean controllers = false;
         for (Doc pool : pools) {
-            p.check("kafka.strimzi.io/v1beta2".equals(pool.node().path("apiVersion").asText()), pool.where() + ": apiVersion is not kafka.strimzi.io/v1beta2");
+            p.check(
+                    "kafka.strimzi.io/v1beta2"
+                            .equals(pool.node().path("apiVersion").asText()),
+                    pool.where() + ": apiVersion is not kafka.strimzi.io/v1beta2");
             Set<String> roles = texts(pool.node().path("spec").path("roles"));
             int replicas = pool.node().path("spec").path("replicas").asInt();
             if (roles.contains("broker")) brokers += replicas;
@@ -194,10 +257,16 @@ class DeployManifestsTest {
         p.check(brokers == 3, "the node pools of " + kafka.where() + " have " + brokers + " brokers, expected 3");
         p.check(controllers, "no node pool of " + kafka.where() + " has the controller role (KRaft)");
         JsonNode config = kafka.node().path("spec").path("kafka").path("config");
-        p.check("2".equals(config.path("min.insync.replicas").asText()), kafka.where() + ": min.insync.replicas is not 2");
-        p.check("false".equals(config.path("auto.create.topics.enable").asText()), kafka.where() + ": auto.create.topics.enable is not false");
+        p.check(
+                "2".equals(config.path("min.insync.replicas").asText()),
+                kafka.where() + ": min.insync.replicas is not 2");
+        p.check(
+                "false".equals(config.path("auto.create.topics.enable").asText()),
+                kafka.where() + ": auto.create.topics.enable is not false");
         p.check(plainListenerPort(kafka) > 0, kafka.where() + ": no internal listener without TLS for the services");
-        p.check(kafka.node().path("spec").path("entityOperator").has("topicOperator"), kafka.where() + ": no topicOperator: the KafkaTopic resources would be ignored");
+        p.check(
+                kafka.node().path("spec").path("entityOperator").has("topicOperator"),
+                kafka.where() + ": no topicOperator: the KafkaTopic resources would be ignored");
         p.assertNone("Kafka (Strimzi)");
     }
 
@@ -209,9 +278,18 @@ class DeployManifestsTest {
         for (Doc d : ofKind("KafkaTopic")) {
             String topic = d.node().path("spec").path("topicName").asText(d.name());
             p.check(byTopic.put(topic, d) == null, d.where() + ": a second KafkaTopic for " + topic);
-            p.check("kafka.strimzi.io/v1beta2".equals(d.node().path("apiVersion").asText()), d.where() + ": apiVersion is not kafka.strimzi.io/v1beta2");
-            p.check(cluster.equals(d.node().path("metadata").path("labels").path("strimzi.io/cluster").asText()),
-                    d.where() + ": label strimzi.io/cluster is not " + cluster + " (the topic operator would not create it)");
+            p.check(
+                    "kafka.strimzi.io/v1beta2"
+                            .equals(d.node().path("apiVersion").asText()),
+                    d.where() + ": apiVersion is not kafka.strimzi.io/v1beta2");
+            p.check(
+                    cluster.equals(d.node()
+                            .path("metadata")
+                            .path("labels")
+                            .path("strimzi.io/cluster")
+                            .asText()),
+                    d.where() + ": label strimzi.io/cluster is not " + cluster
+                            + " (the topic operator would not create it)");
         }
         Set<String> expected = new LinkedHashSet<>();
         for (Topic t : Topic.ALL) {
@@ -219,32 +297,46 @@ class DeployManifestsTest {
                 expected.add(topic.name());
                 Doc d = byTopic.get(topic.name());
                 if (d == null) {
-                    p.add("no KafkaTopic for " + topic.name() + " (partitions " + topic.partitions() + ", configs " + topic.configs() + ")");
+                    p.add("no KafkaTopic for " + topic.name() + " (partitions " + topic.partitions() + ", configs "
+                            + topic.configs() + ")");
                     continue;
                 }
                 JsonNode spec = d.node().path("spec");
-                p.check(spec.path("partitions").asInt() == topic.partitions(),
-                        d.where() + ": partitions " + spec.path("partitions").asText() + ", the code creates " + topic.name() + " with " + topic.partitions());
+                p.check(
+                        spec.path("partitions").asInt() == topic.partitions(),
+                        d.where() + ": partitions " + spec.path("partitions").asText() + ", the code creates "
+                                + topic.name() + " with " + topic.partitions());
                 int replicas = spec.path("replicas").asInt();
-                p.check(replicas == 3, d.where() + ": replicas " + spec.path("replicas").asText() + ", expected 3");
+                p.check(
+                        replicas == 3,
+                        d.where() + ": replicas " + spec.path("replicas").asText() + ", expected 3");
                 JsonNode config = spec.path("config");
                 Set<String> keys = new TreeSet<>();
                 config.fieldNames().forEachRemaining(keys::add);
-                p.check(keys.equals(new TreeSet<>(topic.configs().keySet())),
-                        d.where() + ": config keys " + keys + ", the code's are " + new TreeSet<>(topic.configs().keySet()));
+                p.check(
+                        keys.equals(new TreeSet<>(topic.configs().keySet())),
+                        d.where() + ": config keys " + keys + ", the code's are "
+                                + new TreeSet<>(topic.configs().keySet()));
                 for (Map.Entry<String, String> c : topic.configs().entrySet()) {
                     String actual = config.path(c.getKey()).asText(null);
                     if (c.getKey().equals("min.insync.replicas")) {
                         // the code's 1 is for one local broker; in the cluster 2 of 3 replicas
-                        p.check("2".equals(actual), d.where() + ": min.insync.replicas " + actual + ", expected 2 (of replicas 3)");
+                        p.check(
+                                "2".equals(actual),
+                                d.where() + ": min.insync.replicas " + actual + ", expected 2 (of replicas 3)");
                     } else {
-                        p.check(c.getValue().equals(actual), d.where() + ": " + c.getKey() + " is " + actual + ", Topic.configs() says " + c.getValue());
+                        p.check(
+                                c.getValue().equals(actual),
+                                d.where() + ": " + c.getKey() + " is " + actual + ", Topic.configs() says "
+                                        + c.getValue());
                     }
                 }
             }
         }
         for (String topic : byTopic.keySet()) {
-            p.check(expected.contains(topic), byTopic.get(topic).where() + ": " + topic + " is not a topic of Topic.ALL or a dead-letter twin");
+            p.check(
+                    expected.contains(topic),
+                    byTopic.get(topic).where() + ": " + topic + " is not a topic of Topic.ALL or a dead-letter twin");
         }
         p.assertNone("KafkaTopic resources against ai.coalora.fleet.events.Topic");
     }
@@ -261,30 +353,50 @@ class DeployManifestsTest {
             Doc d = dep.get();
             JsonNode template = d.node().path("spec").path("template");
             JsonNode podLabels = template.path("metadata").path("labels");
-            p.check(matches(d.node().path("spec").path("selector").path("matchLabels"), podLabels),
+            p.check(
+                    matches(d.node().path("spec").path("selector").path("matchLabels"), podLabels),
                     d.where() + ": spec.selector.matchLabels does not match the pod template's labels");
             JsonNode container = container(d, service);
             if (container == null) {
                 p.add(d.where() + ": no container");
                 continue;
             }
-            p.check(String.format(IMAGE, service).equals(container.path("image").asText()),
-                    d.where() + ": image " + container.path("image").asText() + ", expected " + String.format(IMAGE, service));
+            p.check(
+                    String.format(IMAGE, service).equals(container.path("image").asText()),
+                    d.where() + ": image " + container.path("image").asText() + ", expected "
+                            + String.format(IMAGE, service));
             Map<String, Integer> ports = containerPorts(container);
             p.check(!ports.isEmpty(), d.where() + ": the container declares no port");
             int httpPort = httpPort(service, container);
-            p.check(ports.containsValue(httpPort), d.where() + ": the service listens on " + httpPort + " (its *_HTTP_PORT), not a declared container port " + ports.values());
+            p.check(
+                    ports.containsValue(httpPort),
+                    d.where() + ": the service listens on " + httpPort
+                            + " (its *_HTTP_PORT), not a declared container port " + ports.values());
             probe(p, d, container, "livenessProbe", LIVE, ports, httpPort);
             probe(p, d, container, "readinessProbe", READY, ports, httpPort);
             if (container.has("startupProbe")) probe(p, d, container, "startupProbe", LIVE, ports, httpPort);
             JsonNode annotations = template.path("metadata").path("annotations");
-            p.check("true".equals(annotations.path("prometheus.io/scrape").asText()), d.where() + ": pod annotation prometheus.io/scrape is not \"true\"");
-            p.check("/q/metrics".equals(annotations.path("prometheus.io/path").asText()), d.where() + ": pod annotation prometheus.io/path is not /q/metrics");
-            p.check(Integer.toString(httpPort).equals(annotations.path("prometheus.io/port").asText()),
-                    d.where() + ": pod annotation prometheus.io/port is " + annotations.path("prometheus.io/port").asText() + ", the HTTP port is " + httpPort);
+            p.check(
+                    "true".equals(annotations.path("prometheus.io/scrape").asText()),
+                    d.where() + ": pod annotation prometheus.io/scrape is not \"true\"");
+            p.check(
+                    "/q/metrics".equals(annotations.path("prometheus.io/path").asText()),
+                    d.where() + ": pod annotation prometheus.io/path is not /q/metrics");
+            p.check(
+                    Integer.toString(httpPort)
+                            .equals(annotations.path("prometheus.io/port").asText()),
+                    d.where() + ": pod annotation prometheus.io/port is "
+                            + annotations.path("prometheus.io/port").asText() + ", the HTTP port is " + httpPort);
             for (String kind : List.of("requests", "limits")) {
                 for (String r : List.of("cpu", "memory")) {
-                    p.check(!container.path("resources").path(kind).path(r).asText("").isBlank(), d.where() + ": no resources." + kind + "." + r);
+                    p.check(
+                            !container
+                                    .path("resources")
+                                    .path(kind)
+                                    .path(r)
+                                    .asText("")
+                                    .isBlank(),
+                            d.where() + ": no resources." + kind + "." + r);
                 }
             }
             Optional<Doc> svc = find("Service", service);
@@ -293,12 +405,16 @@ class DeployManifestsTest {
                 continue;
             }
             Doc s = svc.get();
-            p.check(!s.node().path("spec").path("selector").isEmpty() && matches(s.node().path("spec").path("selector"), podLabels),
+            p.check(
+                    !s.node().path("spec").path("selector").isEmpty()
+                            && matches(s.node().path("spec").path("selector"), podLabels),
                     s.where() + ": spec.selector does not select the pods of Deployment " + service);
             for (JsonNode port : s.node().path("spec").path("ports")) {
                 JsonNode target = port.path("targetPort").isMissingNode() ? port.path("port") : port.path("targetPort");
                 Integer n = target.isInt() ? Integer.valueOf(target.asInt()) : ports.get(target.asText());
-                p.check(n != null && ports.containsValue(n), s.where() + ": targetPort " + target.asText() + " is not a declared port of the container");
+                p.check(
+                        n != null && ports.containsValue(n),
+                        s.where() + ": targetPort " + target.asText() + " is not a declared port of the container");
             }
         }
         p.assertNone("service Deployments and Services");
@@ -316,67 +432,103 @@ class DeployManifestsTest {
             JsonNode container = container(d, service);
             if (container == null) continue;
             Map<String, JsonNode> env = env(container);
-            p.check(!container.has("envFrom"), d.where() + ": envFrom hides which variables a service gets; set each with env");
+            p.check(
+                    !container.has("envFrom"),
+                    d.where() + ": envFrom hides which variables a service gets; set each with env");
             Set<String> read = readBy.get(service);
             for (String name : env.keySet()) {
                 boolean ok = read.contains(name) || JVM_VARIABLES.contains(name);
-                p.check(ok, d.where() + ": sets " + name + ", which services/" + service + " does not read (application.properties ${NAME:...}, "
-                        + "a property's environment name, or System.getenv)");
+                p.check(
+                        ok,
+                        d.where() + ": sets " + name + ", which services/" + service
+                                + " does not read (application.properties ${NAME:...}, "
+                                + "a property's environment name, or System.getenv)");
             }
             Map<String, String> placeholders = placeholders(service);
             for (Map.Entry<String, String> ph : placeholders.entrySet()) {
                 String def = ph.getValue();
-                boolean needed = def == null || def.contains("127.0.0.1") || def.contains("localhost") || def.contains("${user.home}");
+                boolean needed = def == null
+                        || def.contains("127.0.0.1")
+                        || def.contains("localhost")
+                        || def.contains("${user.home}");
                 if (needed) {
-                    p.check(env.containsKey(ph.getKey()), d.where() + ": does not set " + ph.getKey() + ", whose default "
-                            + (def == null ? "is missing" : "'" + def + "' does not work in a pod"));
+                    p.check(
+                            env.containsKey(ph.getKey()),
+                            d.where() + ": does not set " + ph.getKey() + ", whose default "
+                                    + (def == null ? "is missing" : "'" + def + "' does not work in a pod"));
                 }
             }
-            for (String required : List.of("KAFKA_BOOTSTRAP_SERVERS", "COALORA_JDBC_URL", "COALORA_JDBC_USER", "COALORA_JDBC_PASSWORD")) {
+            for (String required : List.of(
+                    "KAFKA_BOOTSTRAP_SERVERS", "COALORA_JDBC_URL", "COALORA_JDBC_USER", "COALORA_JDBC_PASSWORD")) {
                 p.check(env.containsKey(required), d.where() + ": does not set " + required);
             }
             for (String secret : List.of("COALORA_JDBC_URL", "COALORA_JDBC_USER", "COALORA_JDBC_PASSWORD")) {
                 if (env.containsKey(secret)) {
-                    p.check(env.get(secret).path("valueFrom").has("secretKeyRef"), d.where() + ": " + secret + " does not come from a Secret");
+                    p.check(
+                            env.get(secret).path("valueFrom").has("secretKeyRef"),
+                            d.where() + ": " + secret + " does not come from a Secret");
                 }
             }
             // the host Quarkus binds: 127.0.0.1 in application.properties is unreachable for probes and Services
             String host = properties(service).getProperty("quarkus.http.host", "0.0.0.0");
             if (host.equals("127.0.0.1") || host.equals("localhost")) {
-                p.check(env.containsKey("QUARKUS_HTTP_HOST") && "0.0.0.0".equals(value(env.get("QUARKUS_HTTP_HOST"))),
-                        d.where() + ": application.properties binds " + host + "; set QUARKUS_HTTP_HOST=0.0.0.0 or probes and the Service cannot reach it");
+                p.check(
+                        env.containsKey("QUARKUS_HTTP_HOST") && "0.0.0.0".equals(value(env.get("QUARKUS_HTTP_HOST"))),
+                        d.where() + ": application.properties binds " + host
+                                + "; set QUARKUS_HTTP_HOST=0.0.0.0 or probes and the Service cannot reach it");
             }
             // where the values point
             Doc kafka = kafka();
             if (env.containsKey("KAFKA_BOOTSTRAP_SERVERS")) {
                 String bootstrap = value(env.get("KAFKA_BOOTSTRAP_SERVERS"));
                 String expected = kafka.name() + "-kafka-bootstrap";
-                p.check(bootstrap != null && bootstrap.matches(Pattern.quote(expected) + "(\\." + NAMESPACE + "(\\.svc(\\.cluster\\.local)?)?)?:" + plainListenerPort(kafka)),
-                        d.where() + ": KAFKA_BOOTSTRAP_SERVERS is " + bootstrap + ", not Strimzi's bootstrap Service " + expected + ":" + plainListenerPort(kafka));
+                p.check(
+                        bootstrap != null
+                                && bootstrap.matches(Pattern.quote(expected) + "(\\." + NAMESPACE
+                                        + "(\\.svc(\\.cluster\\.local)?)?)?:" + plainListenerPort(kafka)),
+                        d.where() + ": KAFKA_BOOTSTRAP_SERVERS is " + bootstrap + ", not Strimzi's bootstrap Service "
+                                + expected + ":" + plainListenerPort(kafka));
             }
             if (env.containsKey("COALORA_JDBC_URL")) {
                 String url = value(env.get("COALORA_JDBC_URL"));
-                Matcher m = url == null ? null : Pattern.compile("jdbc:postgresql://([a-z0-9-]+)[a-z0-9.-]*:(\\d+)/\\w+.*").matcher(url);
+                Matcher m = url == null
+                        ? null
+                        : Pattern.compile("jdbc:postgresql://([a-z0-9-]+)[a-z0-9.-]*:(\\d+)/\\w+.*")
+                                .matcher(url);
                 if (m == null || !m.matches()) {
                     p.add(d.where() + ": COALORA_JDBC_URL is " + url + ", not jdbc:postgresql://HOST:PORT/DATABASE");
                 } else {
                     Optional<Doc> pg = find("Service", m.group(1));
-                    p.check(pg.isPresent() && servicePorts(pg.get()).contains(Integer.parseInt(m.group(2))),
-                            d.where() + ": COALORA_JDBC_URL names " + m.group(1) + ":" + m.group(2) + ", which is not a Service port in the manifests");
+                    p.check(
+                            pg.isPresent() && servicePorts(pg.get()).contains(Integer.parseInt(m.group(2))),
+                            d.where() + ": COALORA_JDBC_URL names " + m.group(1) + ":" + m.group(2)
+                                    + ", which is not a Service port in the manifests");
                 }
             }
             if (read.contains("COALORA_REGISTRY_URL")) {
                 String url = value(env.get("COALORA_REGISTRY_URL"));
                 Optional<Doc> registry = find("Service", "registry");
-                String port = registry.map(r -> servicePorts(r).stream().map(String::valueOf).collect(Collectors.joining("|"))).orElse("none");
-                p.check(url != null && url.matches("http://registry(\\." + NAMESPACE + "(\\.svc(\\.cluster\\.local)?)?)?:(" + port + ")/?"),
-                        d.where() + ": COALORA_REGISTRY_URL is " + url + ", not the registry's Service (port " + port + ")");
+                String port = registry.map(r ->
+                                servicePorts(r).stream().map(String::valueOf).collect(Collectors.joining("|")))
+                        .orElse("none");
+                p.check(
+                        url != null
+                                && url.matches("http://registry(\\." + NAMESPACE + "(\\.svc(\\.cluster\\.local)?)?)?:("
+                                        + port + ")/?"),
+                        d.where() + ": COALORA_REGISTRY_URL is " + url + ", not the registry's Service (port " + port
+                                + ")");
                 // a caller of the registry logs in with its own account of the service credentials
-                for (String[] v : List.of(new String[] {"COALORA_REGISTRY_USER", service + ".username"},
+                for (String[] v : List.of(
+                        new String[] {"COALORA_REGISTRY_USER", service + ".username"},
                         new String[] {"COALORA_REGISTRY_PASSWORD", service + ".password"})) {
-                    JsonNode ref = env.getOrDefault(v[0], YAML.createObjectNode()).path("valueFrom").path("secretKeyRef");
-                    p.check(SERVICE_CREDENTIALS.equals(ref.path("name").asText()) && v[1].equals(ref.path("key").asText()),
-                            d.where() + ": calls the registry but " + v[0] + " does not come from Secret " + SERVICE_CREDENTIALS + " key " + v[1]);
+                    JsonNode ref = env.getOrDefault(v[0], YAML.createObjectNode())
+                            .path("valueFrom")
+                            .path("secretKeyRef");
+                    p.check(
+                            SERVICE_CREDENTIALS.equals(ref.path("name").asText())
+                                    && v[1].equals(ref.path("key").asText()),
+                            d.where() + ": calls the registry but " + v[0] + " does not come from Secret "
+                                    + SERVICE_CREDENTIALS + " key " + v[1]);
                 }
             }
             // directories and files must be on a volume of the pod
@@ -384,20 +536,27 @@ class DeployManifestsTest {
                 if (!(e.getKey().endsWith("_DIR") || e.getKey().endsWith("_FILE"))) continue;
                 String path = value(e.getValue());
                 Optional<JsonNode> mount = mountOf(container, path);
-                p.check(mount.isPresent(), d.where() + ": " + e.getKey() + "=" + path + " is on no volumeMount of the container");
+                p.check(
+                        mount.isPresent(),
+                        d.where() + ": " + e.getKey() + "=" + path + " is on no volumeMount of the container");
                 if (mount.isPresent() && e.getKey().endsWith("_FILE")) {
                     String mountPath = mount.get().path("mountPath").asText();
                     String file = path.substring(mountPath.length()).replaceFirst("^/", "");
                     JsonNode volume = volume(d, mount.get().path("name").asText());
-                    p.check(volume != null && fileKeys(volume).contains(file),
-                            d.where() + ": " + e.getKey() + "=" + path + ": volume " + mount.get().path("name").asText() + " has no file " + file);
+                    p.check(
+                            volume != null && fileKeys(volume).contains(file),
+                            d.where() + ": " + e.getKey() + "=" + path + ": volume "
+                                    + mount.get().path("name").asText() + " has no file " + file);
                 }
             }
         }
         // every service authenticates against the users file
         for (String service : FleetStack.SERVICES) {
-            find("Deployment", service).map(d -> env(container(d, service))).ifPresent(env -> p.check(USERS_FILE.equals(value(env.get("COALORA_USERS_FILE"))),
-                    "Deployment " + service + ": COALORA_USERS_FILE is not " + USERS_FILE));
+            find("Deployment", service)
+                    .map(d -> env(container(d, service)))
+                    .ifPresent(env -> p.check(
+                            USERS_FILE.equals(value(env.get("COALORA_USERS_FILE"))),
+                            "Deployment " + service + ": COALORA_USERS_FILE is not " + USERS_FILE));
         }
         p.assertNone("environment of the service Deployments against their application.properties");
     }
@@ -409,19 +568,39 @@ class DeployManifestsTest {
             JsonNode pod = podSpec(d);
             if (pod == null) continue;
             Set<String> claimTemplates = new HashSet<>();
-            d.node().path("spec").path("volumeClaimTemplates").forEach(t -> claimTemplates.add(t.path("metadata").path("name").asText()));
+            d.node()
+                    .path("spec")
+                    .path("volumeClaimTemplates")
+                    .forEach(t ->
+                            claimTemplates.add(t.path("metadata").path("name").asText()));
             Set<String> volumes = new HashSet<>();
             for (JsonNode v : pod.path("volumes")) {
                 volumes.add(v.path("name").asText());
                 if (v.has("secret")) {
                     String name = v.path("secret").path("secretName").asText();
-                    checkKeys(p, d, "Secret", name, v.path("secret").path("items"), "volume " + v.path("name").asText());
+                    checkKeys(
+                            p,
+                            d,
+                            "Secret",
+                            name,
+                            v.path("secret").path("items"),
+                            "volume " + v.path("name").asText());
                 } else if (v.has("configMap")) {
                     String name = v.path("configMap").path("name").asText();
-                    checkKeys(p, d, "ConfigMap", name, v.path("configMap").path("items"), "volume " + v.path("name").asText());
+                    checkKeys(
+                            p,
+                            d,
+                            "ConfigMap",
+                            name,
+                            v.path("configMap").path("items"),
+                            "volume " + v.path("name").asText());
                 } else if (v.has("persistentVolumeClaim")) {
-                    String claim = v.path("persistentVolumeClaim").path("claimName").asText();
-                    p.check(find("PersistentVolumeClaim", claim).isPresent(), d.where() + ": volume " + v.path("name").asText() + " claims " + claim + ", which is not defined");
+                    String claim =
+                            v.path("persistentVolumeClaim").path("claimName").asText();
+                    p.check(
+                            find("PersistentVolumeClaim", claim).isPresent(),
+                            d.where() + ": volume " + v.path("name").asText() + " claims " + claim
+                                    + ", which is not defined");
                 }
             }
             List<JsonNode> containers = new ArrayList<>();
@@ -430,20 +609,28 @@ class DeployManifestsTest {
             for (JsonNode c : containers) {
                 for (JsonNode e : c.path("env")) {
                     JsonNode from = e.path("valueFrom");
-                    for (String[] ref : List.of(new String[] {"secretKeyRef", "Secret"}, new String[] {"configMapKeyRef", "ConfigMap"})) {
+                    for (String[] ref : List.of(
+                            new String[] {"secretKeyRef", "Secret"}, new String[] {"configMapKeyRef", "ConfigMap"})) {
                         if (!from.has(ref[0])) continue;
                         String name = from.path(ref[0]).path("name").asText();
                         String key = from.path(ref[0]).path("key").asText();
                         Optional<Doc> target = find(ref[1], name);
-                        p.check(target.isPresent(), d.where() + ": " + e.path("name").asText() + " refers to " + ref[1] + " " + name + ", which is not defined");
-                        target.ifPresent(t -> p.check(keysOf(t).contains(key),
-                                d.where() + ": " + e.path("name").asText() + " refers to key " + key + " of " + ref[1] + " " + name + ", which has " + keysOf(t)));
+                        p.check(
+                                target.isPresent(),
+                                d.where() + ": " + e.path("name").asText() + " refers to " + ref[1] + " " + name
+                                        + ", which is not defined");
+                        target.ifPresent(t -> p.check(
+                                keysOf(t).contains(key),
+                                d.where() + ": " + e.path("name").asText() + " refers to key " + key + " of " + ref[1]
+                                        + " " + name + ", which has " + keysOf(t)));
                     }
                 }
                 for (JsonNode m : c.path("volumeMounts")) {
                     String name = m.path("name").asText();
-                    p.check(volumes.contains(name) || claimTemplates.contains(name),
-                            d.where() + ": container " + c.path("name").asText() + " mounts " + name + ", which is no volume of the pod");
+                    p.check(
+                            volumes.contains(name) || claimTemplates.contains(name),
+                            d.where() + ": container " + c.path("name").asText() + " mounts " + name
+                                    + ", which is no volume of the pod");
                 }
             }
         }
@@ -453,19 +640,39 @@ class DeployManifestsTest {
     @Test
     void postgresIsAStatefulSetWithAHeadlessServiceAVolumeAndASecretPassword() {
         Problems p = new Problems();
-        List<Doc> sets = ofKind("StatefulSet").stream().filter(d -> container(d, null) != null
-                && container(d, null).path("image").asText().startsWith("postgres")).toList();
+        List<Doc> sets = ofKind("StatefulSet").stream()
+                .filter(d -> container(d, null) != null
+                        && container(d, null).path("image").asText().startsWith("postgres"))
+                .toList();
         p.check(sets.size() == 1, "expected one StatefulSet running a postgres image, found " + sets.size());
         for (Doc s : sets) {
             String serviceName = s.node().path("spec").path("serviceName").asText();
             Optional<Doc> svc = find("Service", serviceName);
-            p.check(svc.isPresent() && "None".equals(svc.get().node().path("spec").path("clusterIP").asText()),
+            p.check(
+                    svc.isPresent()
+                            && "None"
+                                    .equals(svc.get()
+                                            .node()
+                                            .path("spec")
+                                            .path("clusterIP")
+                                            .asText()),
                     s.where() + ": serviceName " + serviceName + " is not a headless Service (clusterIP: None)");
-            svc.ifPresent(v -> p.check(matches(v.node().path("spec").path("selector"), s.node().path("spec").path("template").path("metadata").path("labels")),
+            svc.ifPresent(v -> p.check(
+                    matches(
+                            v.node().path("spec").path("selector"),
+                            s.node()
+                                    .path("spec")
+                                    .path("template")
+                                    .path("metadata")
+                                    .path("labels")),
                     v.where() + ": does not select the pods of " + s.where()));
-            p.check(s.node().path("spec").path("volumeClaimTemplates").size() > 0, s.where() + ": no volumeClaimTemplates: the data would not survive the pod");
+            p.check(
+                    s.node().path("spec").path("volumeClaimTemplates").size() > 0,
+                    s.where() + ": no volumeClaimTemplates: the data would not survive the pod");
             JsonNode password = env(container(s, null)).get("POSTGRES_PASSWORD");
-            p.check(password != null && password.path("valueFrom").has("secretKeyRef"), s.where() + ": POSTGRES_PASSWORD does not come from a Secret");
+            p.check(
+                    password != null && password.path("valueFrom").has("secretKeyRef"),
+                    s.where() + ": POSTGRES_PASSWORD does not come from a Secret");
         }
         p.assertNone("PostgreSQL");
     }
@@ -476,28 +683,42 @@ class DeployManifestsTest {
         Map<String, Doc> hpaByTarget = new HashMap<>();
         for (Doc h : ofKind("HorizontalPodAutoscaler")) {
             JsonNode target = h.node().path("spec").path("scaleTargetRef");
-            p.check("Deployment".equals(target.path("kind").asText()) && find("Deployment", target.path("name").asText()).isPresent(),
+            p.check(
+                    "Deployment".equals(target.path("kind").asText())
+                            && find("Deployment", target.path("name").asText()).isPresent(),
                     h.where() + ": scaleTargetRef is not a Deployment of the manifests");
             hpaByTarget.put(target.path("name").asText(), h);
         }
         for (String service : FleetStack.SERVICES) {
             List<Topic> inputs = inputsOf(service);
             int partitions = inputs.stream().mapToInt(Topic::partitions).min().orElse(Integer.MAX_VALUE);
-            String topics = inputs.stream().map(t -> t.name() + " (" + t.partitions() + ")").collect(Collectors.joining(", "));
+            String topics = inputs.stream()
+                    .map(t -> t.name() + " (" + t.partitions() + ")")
+                    .collect(Collectors.joining(", "));
             Optional<Doc> dep = find("Deployment", service);
-            dep.ifPresent(d -> p.check(d.node().path("spec").path("replicas").asInt(1) <= partitions,
-                    d.where() + ": replicas " + d.node().path("spec").path("replicas").asInt(1) + " exceed the partitions of what it consumes: " + topics));
+            dep.ifPresent(d -> p.check(
+                    d.node().path("spec").path("replicas").asInt(1) <= partitions,
+                    d.where() + ": replicas "
+                            + d.node().path("spec").path("replicas").asInt(1)
+                            + " exceed the partitions of what it consumes: " + topics));
             Doc hpa = hpaByTarget.get(service);
-            if (AUTOSCALED.contains(service)) p.check(hpa != null, "no HorizontalPodAutoscaler for " + service + ", which scales as a consumer group");
+            if (AUTOSCALED.contains(service))
+                p.check(
+                        hpa != null,
+                        "no HorizontalPodAutoscaler for " + service + ", which scales as a consumer group");
             if (hpa == null) continue;
             int max = hpa.node().path("spec").path("maxReplicas").asInt();
             int min = hpa.node().path("spec").path("minReplicas").asInt(1);
-            p.check(max <= partitions, hpa.where() + ": maxReplicas " + max + " exceeds the partitions of what " + service + " consumes: " + topics
-                    + "; replicas beyond that get no partition");
+            p.check(
+                    max <= partitions,
+                    hpa.where() + ": maxReplicas " + max + " exceeds the partitions of what " + service + " consumes: "
+                            + topics + "; replicas beyond that get no partition");
             p.check(min <= max, hpa.where() + ": minReplicas " + min + " > maxReplicas " + max);
             dep.ifPresent(d -> {
                 int r = d.node().path("spec").path("replicas").asInt(1);
-                p.check(min <= r && r <= max, d.where() + ": replicas " + r + " outside its autoscaler's " + min + ".." + max);
+                p.check(
+                        min <= r && r <= max,
+                        d.where() + ": replicas " + r + " outside its autoscaler's " + min + ".." + max);
             });
         }
         p.assertNone("replicas against partitions");
@@ -514,11 +735,17 @@ class DeployManifestsTest {
         } catch (IOException e) {
             throw new AssertionError(root.relativize(file) + " is not JSON: " + e.getMessage(), e);
         }
-        p.check(dash.path("schemaVersion").asInt() >= 36, "schemaVersion " + dash.path("schemaVersion").asText() + ", expected 36 or later (Grafana 9+)");
-        p.check(!dash.path("title").asText("").isBlank() && !dash.path("uid").asText("").isBlank(), "the dashboard has no title or uid");
+        p.check(
+                dash.path("schemaVersion").asInt() >= 36,
+                "schemaVersion " + dash.path("schemaVersion").asText() + ", expected 36 or later (Grafana 9+)");
+        p.check(
+                !dash.path("title").asText("").isBlank()
+                        && !dash.path("uid").asText("").isBlank(),
+                "the dashboard has no title or uid");
         boolean input = false;
         for (JsonNode in : dash.path("__inputs")) {
-            if ("DS_PROMETHEUS".equals(in.path("name").asText()) && "prometheus".equals(in.path("pluginId").asText())) input = true;
+            if ("DS_PROMETHEUS".equals(in.path("name").asText())
+                    && "prometheus".equals(in.path("pluginId").asText())) input = true;
         }
         p.check(input, "__inputs has no DS_PROMETHEUS prometheus datasource");
         List<JsonNode> panels = new ArrayList<>();
@@ -534,9 +761,14 @@ class DeployManifestsTest {
         Pattern matcher = Pattern.compile("\\s*([a-zA-Z_][a-zA-Z0-9_]*)\\s*(=~|!~|!=|=)\\s*\"([^\"]*)\"\\s*");
         for (JsonNode panel : panels) {
             String title = "panel '" + panel.path("title").asText() + "'";
-            p.check(ids.add(panel.path("id").asInt()), title + ": id " + panel.path("id").asText() + " is not unique");
+            p.check(
+                    ids.add(panel.path("id").asInt()),
+                    title + ": id " + panel.path("id").asText() + " is not unique");
             if ("row".equals(panel.path("type").asText())) continue;
-            p.check("${DS_PROMETHEUS}".equals(panel.path("datasource").path("uid").asText()), title + ": datasource is not ${DS_PROMETHEUS}");
+            p.check(
+                    "${DS_PROMETHEUS}"
+                            .equals(panel.path("datasource").path("uid").asText()),
+                    title + ": datasource is not ${DS_PROMETHEUS}");
             p.check(panel.path("targets").size() > 0, title + ": no targets");
             for (JsonNode target : panel.path("targets")) {
                 String expr = target.path("expr").asText("");
@@ -545,13 +777,18 @@ class DeployManifestsTest {
                     continue;
                 }
                 Set<String> named = new TreeSet<>();
-                Matcher any = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)\\s*(?:=~|!~|!=|=)\\s*\"").matcher(expr);
+                Matcher any = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)\\s*(?:=~|!~|!=|=)\\s*\"")
+                        .matcher(expr);
                 while (any.find()) named.add(any.group(1));
                 Matcher by = grouping.matcher(expr);
                 while (by.find()) for (String l : by.group(1).split(",")) named.add(l.trim());
-                Matcher legend = Pattern.compile("\\{\\{\\s*([a-zA-Z0-9_]+)\\s*}}").matcher(target.path("legendFormat").asText(""));
+                Matcher legend = Pattern.compile("\\{\\{\\s*([a-zA-Z0-9_]+)\\s*}}")
+                        .matcher(target.path("legendFormat").asText(""));
                 while (legend.find()) named.add(legend.group(1));
-                for (String l : named) p.check(!l.toLowerCase().contains("device"), title + ": label " + l + " in '" + expr + "': no per-device labels");
+                for (String l : named)
+                    p.check(
+                            !l.toLowerCase().contains("device"),
+                            title + ": label " + l + " in '" + expr + "': no per-device labels");
                 for (String s : STANDARD_METRICS) if (expr.contains(s)) used.add(s);
                 Set<String> labels = new HashSet<>(Set.of("le"));
                 Matcher m = metric.matcher(expr);
@@ -575,10 +812,13 @@ class DeployManifestsTest {
                         }
                         String label = lm.group(1);
                         if (!contract.containsKey(label)) {
-                            p.add(title + ": " + name + " has no label " + label + " (its labels: " + contract.keySet() + ")");
+                            p.add(title + ": " + name + " has no label " + label + " (its labels: " + contract.keySet()
+                                    + ")");
                         } else if (lm.group(2).equals("=") && contract.get(label) != null) {
-                            p.check(contract.get(label).contains(lm.group(3)),
-                                    title + ": " + name + "{" + label + "=\"" + lm.group(3) + "\"}: " + label + " is one of " + contract.get(label));
+                            p.check(
+                                    contract.get(label).contains(lm.group(3)),
+                                    title + ": " + name + "{" + label + "=\"" + lm.group(3) + "\"}: " + label
+                                            + " is one of " + contract.get(label));
                         }
                     }
                 }
@@ -587,7 +827,9 @@ class DeployManifestsTest {
                 while (g.find()) {
                     for (String label : g.group(1).split(",")) {
                         String l = label.trim();
-                        p.check(l.isEmpty() || labels.contains(l), title + ": groups by " + l + ", which the metrics of '" + expr + "' do not have");
+                        p.check(
+                                l.isEmpty() || labels.contains(l),
+                                title + ": groups by " + l + ", which the metrics of '" + expr + "' do not have");
                     }
                 }
             }
@@ -604,7 +846,9 @@ class DeployManifestsTest {
     }
 
     static Optional<Doc> find(String kind, String name) {
-        return docs.stream().filter(d -> d.kind().equals(kind) && d.name().equals(name)).findFirst();
+        return docs.stream()
+                .filter(d -> d.kind().equals(kind) && d.name().equals(name))
+                .findFirst();
     }
 
     static Doc kafka() {
@@ -616,15 +860,23 @@ class DeployManifestsTest {
     /** The port of the Kafka cluster's internal listener without TLS, or -1. */
     static int plainListenerPort(Doc kafka) {
         for (JsonNode l : kafka.node().path("spec").path("kafka").path("listeners")) {
-            if ("internal".equals(l.path("type").asText()) && !l.path("tls").asBoolean(false)) return l.path("port").asInt();
+            if ("internal".equals(l.path("type").asText()) && !l.path("tls").asBoolean(false))
+                return l.path("port").asInt();
         }
         return -1;
     }
 
     static JsonNode podSpec(Doc d) {
         return switch (d.kind()) {
-            case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job" -> d.node().path("spec").path("template").path("spec");
-            case "CronJob" -> d.node().path("spec").path("jobTemplate").path("spec").path("template").path("spec");
+            case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job" ->
+                d.node().path("spec").path("template").path("spec");
+            case "CronJob" ->
+                d.node()
+                        .path("spec")
+                        .path("jobTemplate")
+                        .path("spec")
+                        .path("template")
+                        .path("spec");
             case "Pod" -> d.node().path("spec");
             default -> null;
         };
@@ -641,7 +893,9 @@ class DeployManifestsTest {
     static Map<String, Integer> containerPorts(JsonNode container) {
         Map<String, Integer> ports = new LinkedHashMap<>();
         for (JsonNode port : container.path("ports")) {
-            ports.put(port.path("name").asText("#" + port.path("containerPort").asInt()), port.path("containerPort").asInt());
+            ports.put(
+                    port.path("name").asText("#" + port.path("containerPort").asInt()),
+                    port.path("containerPort").asInt());
         }
         return ports;
     }
@@ -661,27 +915,38 @@ class DeployManifestsTest {
 
     static Set<Integer> servicePorts(Doc service) {
         Set<Integer> ports = new HashSet<>();
-        service.node().path("spec").path("ports").forEach(port -> ports.add(port.path("port").asInt()));
+        service.node()
+                .path("spec")
+                .path("ports")
+                .forEach(port -> ports.add(port.path("port").asInt()));
         return ports;
     }
 
-    static void probe(Problems p, Doc d, JsonNode container, String kind, String path, Map<String, Integer> ports, int httpPort) {
+    static void probe(
+            Problems p, Doc d, JsonNode container, String kind, String path, Map<String, Integer> ports, int httpPort) {
         JsonNode get = container.path(kind).path("httpGet");
         if (get.isMissingNode()) {
             p.add(d.where() + ": no " + kind + " with httpGet " + path);
             return;
         }
-        p.check(path.equals(get.path("path").asText()), d.where() + ": " + kind + " path " + get.path("path").asText() + ", expected " + path);
+        p.check(
+                path.equals(get.path("path").asText()),
+                d.where() + ": " + kind + " path " + get.path("path").asText() + ", expected " + path);
         JsonNode port = get.path("port");
         Integer n = port.isInt() ? Integer.valueOf(port.asInt()) : ports.get(port.asText());
-        p.check(n != null && ports.containsValue(n), d.where() + ": " + kind + " port " + port.asText() + " is not a declared container port " + ports);
-        p.check(n != null && n == httpPort, d.where() + ": " + kind + " port " + port.asText() + " is not the HTTP port " + httpPort);
+        p.check(
+                n != null && ports.containsValue(n),
+                d.where() + ": " + kind + " port " + port.asText() + " is not a declared container port " + ports);
+        p.check(
+                n != null && n == httpPort,
+                d.where() + ": " + kind + " port " + port.asText() + " is not the HTTP port " + httpPort);
     }
 
     /** The container's env as name -> entry. */
     static Map<String, JsonNode> env(JsonNode container) {
         Map<String, JsonNode> env = new LinkedHashMap<>();
-        if (container != null) container.path("env").forEach(e -> env.put(e.path("name").asText(), e));
+        if (container != null)
+            container.path("env").forEach(e -> env.put(e.path("name").asText(), e));
         return env;
     }
 
@@ -692,7 +957,10 @@ class DeployManifestsTest {
         JsonNode from = entry.path("valueFrom");
         if (from.has("configMapKeyRef")) {
             JsonNode ref = from.path("configMapKeyRef");
-            return find("ConfigMap", ref.path("name").asText()).map(c -> c.node().path("data").path(ref.path("key").asText()).asText(null)).orElse(null);
+            return find("ConfigMap", ref.path("name").asText())
+                    .map(c ->
+                            c.node().path("data").path(ref.path("key").asText()).asText(null))
+                    .orElse(null);
         }
         if (from.has("secretKeyRef")) {
             JsonNode ref = from.path("secretKeyRef");
@@ -702,29 +970,38 @@ class DeployManifestsTest {
             JsonNode plain = s.get().node().path("stringData").path(key);
             if (!plain.isMissingNode()) return plain.asText();
             JsonNode encoded = s.get().node().path("data").path(key);
-            return encoded.isMissingNode() ? null : new String(Base64.getDecoder().decode(encoded.asText()), StandardCharsets.UTF_8);
+            return encoded.isMissingNode()
+                    ? null
+                    : new String(Base64.getDecoder().decode(encoded.asText()), StandardCharsets.UTF_8);
         }
         return null;
     }
 
     static Set<String> keysOf(Doc d) {
         Set<String> keys = new TreeSet<>();
-        for (String field : List.of("data", "stringData", "binaryData")) d.node().path(field).fieldNames().forEachRemaining(keys::add);
+        for (String field : List.of("data", "stringData", "binaryData"))
+            d.node().path(field).fieldNames().forEachRemaining(keys::add);
         return keys;
     }
 
     static void checkKeys(Problems p, Doc d, String kind, String name, JsonNode items, String what) {
         Optional<Doc> target = find(kind, name);
-        p.check(target.isPresent(), d.where() + ": " + what + " refers to " + kind + " " + name + ", which is not defined");
+        p.check(
+                target.isPresent(),
+                d.where() + ": " + what + " refers to " + kind + " " + name + ", which is not defined");
         if (target.isEmpty()) return;
         for (JsonNode item : items) {
-            p.check(keysOf(target.get()).contains(item.path("key").asText()),
-                    d.where() + ": " + what + " refers to key " + item.path("key").asText() + " of " + kind + " " + name + ", which has " + keysOf(target.get()));
+            p.check(
+                    keysOf(target.get()).contains(item.path("key").asText()),
+                    d.where() + ": " + what + " refers to key "
+                            + item.path("key").asText() + " of " + kind + " " + name + ", which has "
+                            + keysOf(target.get()));
         }
     }
 
     static JsonNode volume(Doc d, String name) {
-        for (JsonNode v : podSpec(d).path("volumes")) if (v.path("name").asText().equals(name)) return v;
+        for (JsonNode v : podSpec(d).path("volumes"))
+            if (v.path("name").asText().equals(name)) return v;
         return null;
     }
 
@@ -735,7 +1012,9 @@ class DeployManifestsTest {
         if (source.path("items").size() > 0) {
             source.path("items").forEach(i -> files.add(i.path("path").asText()));
         } else {
-            String name = volume.has("secret") ? source.path("secretName").asText() : source.path("name").asText();
+            String name = volume.has("secret")
+                    ? source.path("secretName").asText()
+                    : source.path("name").asText();
             find(volume.has("secret") ? "Secret" : "ConfigMap", name).ifPresent(t -> files.addAll(keysOf(t)));
         }
         return files;
@@ -771,7 +1050,8 @@ class DeployManifestsTest {
     static String applicationProperties(String service) throws IOException {
         Path f = root.resolve("services").resolve(service).resolve("src/main/resources/application.properties");
         assertTrue(Files.isRegularFile(f), "no " + root.relativize(f));
-        Path shared = root.resolve("services/service-security/src/main/resources/META-INF/microprofile-config.properties");
+        Path shared =
+                root.resolve("services/service-security/src/main/resources/META-INF/microprofile-config.properties");
         assertTrue(Files.isRegularFile(shared), "no " + root.relativize(shared));
         return Files.readString(f) + "\n" + Files.readString(shared);
     }
@@ -811,9 +1091,11 @@ class DeployManifestsTest {
      */
     static Set<String> readVariables(String service) throws IOException {
         Set<String> read = new TreeSet<>(placeholders(service).keySet());
-        for (String key : properties(service).stringPropertyNames()) read.add(key.replaceAll("[^A-Za-z0-9]", "_").toUpperCase());
+        for (String key : properties(service).stringPropertyNames())
+            read.add(key.replaceAll("[^A-Za-z0-9]", "_").toUpperCase());
         Pattern getenv = Pattern.compile("System\\.getenv\\(\\s*\"([A-Za-z0-9_]+)\"");
-        List<Path> dirs = new ArrayList<>(List.of(root.resolve("services").resolve(service).resolve("src/main/java")));
+        List<Path> dirs = new ArrayList<>(
+                List.of(root.resolve("services").resolve(service).resolve("src/main/java")));
         for (String lib : LIBRARIES) dirs.add(root.resolve(lib).resolve("src/main/java"));
         for (Path dir : dirs) {
             if (!Files.isDirectory(dir)) continue;
@@ -854,7 +1136,8 @@ class DeployManifestsTest {
                 return topics;
             }
         }
-        throw new AssertionError("services/" + service + ": no ServiceRuntime.start(...) call to read its input topics from");
+        throw new AssertionError(
+                "services/" + service + ": no ServiceRuntime.start(...) call to read its input topics from");
     }
 
     static Map<String, Set<String>> labels(Object... nameValues) {

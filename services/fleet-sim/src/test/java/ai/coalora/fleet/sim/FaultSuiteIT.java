@@ -14,7 +14,10 @@ class FaultSuiteIT {
 
     @Test
     void theFleetLosesNothingDuplicatesNothingAndRejectsEverythingHostileUnderFaults() throws Exception {
-        FaultSuite.Report r = FaultSuite.run(Files.createTempDirectory("coalora-faults-"), FaultSuite.Settings.QUICK, m -> System.out.println("[faults] " + m));
+        FaultSuite.Report r = FaultSuite.run(
+                Files.createTempDirectory("coalora-faults-"),
+                FaultSuite.Settings.QUICK,
+                m -> System.out.println("[faults] " + m));
         System.out.print(r.table());
         assertEquals(4 + 2 + 1 + 2, r.rows().size(), "a row per fault and the end");
         for (FaultSuite.Row row : r.rows()) {
@@ -22,13 +25,19 @@ class FaultSuiteIT {
             assertEquals(0, row.duplicateAssignments(), row.fault() + ": duplicate assignments");
             assertEquals(FleetStack.SERVICES.size(), row.servicesUp(), row.fault() + ": services ready");
             assertTrue(row.newDevicePlanned(), row.fault() + ": a new device is planned after it");
-            if (row.sent() != null) assertEquals(row.sent(), row.deadLettered(), row.fault() + ": every hostile record dead-lettered by every consumer");
+            if (row.sent() != null)
+                assertEquals(
+                        row.sent(),
+                        row.deadLettered(),
+                        row.fault() + ": every hostile record dead-lettered by every consumer");
             if (row.tamperedServed() != null) {
                 assertTrue(row.tamperedServed() > 0, "the mirror tampered with something");
                 assertEquals(row.tamperedServed(), row.tamperedRejected(), "every tampered file rejected");
             }
         }
-        assertTrue(r.replaysSkipped() >= r.replayed() && r.replaysDeadLettered() == 0, "replays are skipped, not dead-lettered");
+        assertTrue(
+                r.replaysSkipped() >= r.replayed() && r.replaysDeadLettered() == 0,
+                "replays are skipped, not dead-lettered");
         assertEquals(0, r.deadLettersWithoutReason());
         assertEquals("succeeded", r.firstRolloutState(), "the rollout under faults completes");
         assertEquals("succeeded", r.secondRolloutState(), "the rollout through the tampering mirror completes");

@@ -29,7 +29,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Collectors;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -60,21 +59,35 @@ class FleetRolloutIT {
     static void aFleetRunningVersionOne() throws Exception {
         bundle = FleetBundle.TEST.ensure(Progress.NONE);
         work = Files.createTempDirectory("coalora-rollout-");
-        // 20-sentence shards are noisy: the retraining margin is wide enough that only the drift this test injects triggers it
-        stack = FleetStack.start(work, Map.of("COALORA_RETRAINING_MARGIN", "0.25"), m -> System.out.println("[rollout] " + m));
+        // 20-sentence shards are noisy: the retraining margin is wide enough that only the drift this test injects
+        // triggers it
+        stack = FleetStack.start(
+                work, Map.of("COALORA_RETRAINING_MARGIN", "0.25"), m -> System.out.println("[rollout] " + m));
         observer = new FleetObserver(stack.bootstrapServers());
         registry = stack.registry(FleetStack.ADMIN_USER);
         v1 = ModelPublisher.registerAndPromote(registry, bundle, "production", "rollout-test", "version one");
         devices = SimulatedFleet.devices(DEVICES, v1.front(), 11);
-        agents = new DeviceAgents(stack.bootstrapServers(), stack.credentials(FleetStack.DEVICES_USER), devices.stream().map(DeviceCapabilities::deviceId).toList(),
-                Tasks.builtin("sentiment").test(), 20, new DeviceAgents.Faults(0.02, 0.03, 0.03, 0.03), 5);
+        agents = new DeviceAgents(
+                stack.bootstrapServers(),
+                stack.credentials(FleetStack.DEVICES_USER),
+                devices.stream().map(DeviceCapabilities::deviceId).toList(),
+                Tasks.builtin("sentiment").test(),
+                20,
+                new DeviceAgents.Faults(0.02, 0.03, 0.03, 0.03),
+                5);
         try (KafkaProducer<String, byte[]> p = SimulatedFleet.producer(stack.bootstrapServers())) {
             for (DeviceCapabilities d : devices) SimulatedFleet.publish(p, SimulatedFleet.event(d));
         }
-        List<String> feasible = devices.stream().filter(d -> FleetEndToEndIT.bestFitting(d, v1.front()) != null).map(DeviceCapabilities::deviceId).toList();
+        List<String> feasible = devices.stream()
+                .filter(d -> FleetEndToEndIT.bestFitting(d, v1.front()) != null)
+                .map(DeviceCapabilities::deviceId)
+                .toList();
         // offline devices never answer; the others run it, or rejected a corrupted download (failed until retried)
-        long answering = feasible.stream().filter(d -> !agents.offlineDevices().contains(d)).count();
-        assertTrue(FleetObserver.await(() -> status("running") + status("failed") >= answering, WAIT),
+        long answering = feasible.stream()
+                .filter(d -> !agents.offlineDevices().contains(d))
+                .count();
+        assertTrue(
+                FleetObserver.await(() -> status("running") + status("failed") >= answering, WAIT),
                 "devices running version one: " + summary() + " agents: " + agents.report());
     }
 
@@ -88,40 +101,56 @@ class FleetRolloutIT {
     @Test
     @Order(1)
     void aThreeWaveRolloutCompletes() throws Exception {
-        ModelPublisher.Published v2 = register(copy("v2", m -> ((ObjectNode) m.get("training")).put("createdAt", "2026-11-30T01:00:00Z"), false));
+        ModelPublisher.Published v2 = register(
+                copy("v2", m -> ((ObjectNode) m.get("training")).put("createdAt", "2026-11-30T01:00:00Z"), false));
         JsonNode r = startRollout(v2.modelVersion(), "pause");
         String id = r.get("rolloutId").asText();
         assertEquals(3, r.get("waves").asInt());
         JsonNode done = awaitState(id, Set.of("succeeded", "paused", "aborted", "reverted"));
         assertEquals("succeeded", done.get("state").asText(), "rollout: " + done.toPrettyString());
-        List<String> started = texts(done.get("transitions"), "reason").stream().filter(t -> t.matches("wave \\d of 3 started")).toList();
+        List<String> started = texts(done.get("transitions"), "reason").stream()
+                .filter(t -> t.matches("wave \\d of 3 started"))
+                .toList();
         assertEquals(List.of("wave 1 of 3 started", "wave 2 of 3 started", "wave 3 of 3 started"), started);
         for (JsonNode w : done.get("progress")) {
             assertTrue(w.get("finished").asInt() >= 0.8 * w.get("devices").asInt(), "wave " + w);
-            assertTrue(w.get("measuredAccuracy").asDouble() >= w.get("predictedAccuracy").asDouble() - 0.15, "wave measured vs predicted " + w);
+            assertTrue(
+                    w.get("measuredAccuracy").asDouble()
+                            >= w.get("predictedAccuracy").asDouble() - 0.15,
+                    "wave measured vs predicted " + w);
         }
-        assertTrue(texts(done.get("transitions"), "actor").contains("threshold:success"), "waves advanced by their thresholds");
+        assertTrue(
+                texts(done.get("transitions"), "actor").contains("threshold:success"),
+                "waves advanced by their thresholds");
     }
 
     @Test
     @Order(2)
     void aDegradedVersionTripsTheAccuracyGateAndIsRevertedEverywhere() throws Exception {
-        // the same front (so the same predictions) with a sabotaged head: what a bad training run looks like to the fleet
-        ModelPublisher.Published bad = register(copy("v3-degraded", m -> ((ObjectNode) m.get("training")).put("createdAt", "2026-11-30T02:00:00Z"), true));
+        // the same front (so the same predictions) with a sabotaged head: what a bad training run looks like to the
+        // fleet
+        ModelPublisher.Published bad = register(copy(
+                "v3-degraded", m -> ((ObjectNode) m.get("training")).put("createdAt", "2026-11-30T02:00:00Z"), true));
         JsonNode r = startRollout(bad.modelVersion(), "abort-revert");
         String id = r.get("rolloutId").asText();
         JsonNode done = awaitState(id, Set.of("reverted", "succeeded", "paused", "aborted"));
         assertEquals("reverted", done.get("state").asText(), "rollout: " + done.toPrettyString());
-        String gate = texts(done.get("transitions"), "reason").stream().filter(t -> t.startsWith("accuracy gate")).findFirst()
+        String gate = texts(done.get("transitions"), "reason").stream()
+                .filter(t -> t.startsWith("accuracy gate"))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no accuracy-gate transition: " + done.get("transitions")));
         assertTrue(gate.contains("aborting and reverting"), gate);
         assertTrue(texts(done.get("transitions"), "actor").contains("gate:accuracy"));
-        assertEquals(0, done.get("progress").get(1).get("targeted").asInt() + done.get("progress").get(1).get("finished").asInt(),
+        assertEquals(
+                0,
+                done.get("progress").get(1).get("targeted").asInt()
+                        + done.get("progress").get(1).get("finished").asInt(),
                 "wave 2 never started");
         // no device is left on the degraded version
         try (Connection c = DriverManager.getConnection(stack.jdbcUrl(), "postgres", "");
-             ResultSet rs = c.createStatement().executeQuery("select count(*) filter (where update_version = '" + bad.modelVersion()
-                     + "' or model_version = '" + bad.modelVersion() + "') from registry.devices")) {
+                ResultSet rs = c.createStatement()
+                        .executeQuery("select count(*) filter (where update_version = '" + bad.modelVersion()
+                                + "' or model_version = '" + bad.modelVersion() + "') from registry.devices")) {
             rs.next();
             assertEquals(0, rs.getInt(1), "devices on the degraded version after abort-revert");
         }
@@ -130,7 +159,8 @@ class FleetRolloutIT {
     @Test
     @Order(3)
     void killingTheRegistryAndThePlannerMidRolloutLosesNothingAndDuplicatesNothing() throws Exception {
-        ModelPublisher.Published v4 = register(copy("v4", m -> ((ObjectNode) m.get("training")).put("createdAt", "2026-11-30T03:00:00Z"), false));
+        ModelPublisher.Published v4 = register(
+                copy("v4", m -> ((ObjectNode) m.get("training")).put("createdAt", "2026-11-30T03:00:00Z"), false));
         JsonNode r = startRollout(v4.modelVersion(), "pause");
         String id = r.get("rolloutId").asText();
         stack.crashAndRestart("registry");
@@ -143,11 +173,13 @@ class FleetRolloutIT {
         Map<String, Set<String>> byDevice = new HashMap<>();
         for (var e : observer.assignments().entrySet()) {
             for (Assignment a : e.getValue()) {
-                if (id.equals(a.rolloutId())) byDevice.computeIfAbsent(e.getKey(), k -> new HashSet<>()).add(a.assignmentId());
+                if (id.equals(a.rolloutId()))
+                    byDevice.computeIfAbsent(e.getKey(), k -> new HashSet<>()).add(a.assignmentId());
             }
         }
         assertFalse(byDevice.isEmpty());
-        for (var e : byDevice.entrySet()) assertEquals(1, e.getValue().size(), e.getKey() + " assignments " + e.getValue());
+        for (var e : byDevice.entrySet())
+            assertEquals(1, e.getValue().size(), e.getKey() + " assignments " + e.getValue());
         assertTrue(byDevice.size() <= targeted);
         assertEquals(DEVICES, summary().get("devices").asLong(), "no device lost");
     }
@@ -160,94 +192,176 @@ class FleetRolloutIT {
         for (var e : observer.adapters().entrySet()) {
             if (agents.offlineDevices().contains(e.getKey())) continue;
             Payloads.AdapterReady last = e.getValue().get(e.getValue().size() - 1);
-            byPackage.computeIfAbsent(last.modelVersion() + "/" + last.configId(), k -> new ArrayList<>()).add(e.getKey());
+            byPackage
+                    .computeIfAbsent(last.modelVersion() + "/" + last.configId(), k -> new ArrayList<>())
+                    .add(e.getKey());
         }
-        var group = byPackage.entrySet().stream().max(Comparator.comparingInt(e -> e.getValue().size())).orElseThrow();
+        var group = byPackage.entrySet().stream()
+                .max(Comparator.comparingInt(e -> e.getValue().size()))
+                .orElseThrow();
         String version = group.getKey().split("/")[0], config = group.getKey().split("/")[1];
         assertTrue(group.getValue().size() >= 5, "a configuration with enough devices: " + group);
         assertTrue(agents.reevaluate(group.getValue(), true) >= 5, "drifted devices measured again");
 
         JsonNode[] request = new JsonNode[1];
-        assertTrue(FleetObserver.await(() -> {
-            for (JsonNode q : getJson("api/retraining")) {
-                if (q.get("modelVersion").asText().equals(version) && texts(q.get("configIds"), null).contains(config)) { request[0] = q; return true; }
-            }
-            return false;
-        }, Duration.ofMinutes(1)), "a retraining request for the drifted configuration: " + getJson("api/retraining"));
+        assertTrue(
+                FleetObserver.await(
+                        () -> {
+                            for (JsonNode q : getJson("api/retraining")) {
+                                if (q.get("modelVersion").asText().equals(version)
+                                        && texts(q.get("configIds"), null).contains(config)) {
+                                    request[0] = q;
+                                    return true;
+                                }
+                            }
+                            return false;
+                        },
+                        Duration.ofMinutes(1)),
+                "a retraining request for the drifted configuration: " + getJson("api/retraining"));
         assertTrue(request[0].get("reason").asText().startsWith("fleet accuracy"), request[0].toString());
         String requestId = request[0].get("requestId").asText();
 
-        assertTrue(FleetObserver.await(() -> findRequest(requestId).hasNonNull("resultVersion"), WAIT),
-                "the trainer answered: " + findRequest(requestId) + "\ntrainer log:\n" + stack.service("trainer").logTail(30));
+        assertTrue(
+                FleetObserver.await(() -> findRequest(requestId).hasNonNull("resultVersion"), WAIT),
+                "the trainer answered: " + findRequest(requestId) + "\ntrainer log:\n"
+                        + stack.service("trainer").logTail(30));
         String child = findRequest(requestId).get("resultVersion").asText();
         JsonNode v = registry.getJson("api/versions/" + child);
         assertEquals(version, v.get("parentVersion").asText(), "lineage: the parent");
         JsonNode lineage = v.get("lineage");
         assertEquals(requestId, lineage.get("retrainingRequest").asText(), "lineage: the request");
-        assertEquals(config, lineage.get("trigger").get("evidence").get("configId").asText(), "lineage: the telemetry that triggered it");
+        assertEquals(
+                config,
+                lineage.get("trigger").get("evidence").get("configId").asText(),
+                "lineage: the telemetry that triggered it");
         JsonNode evidence = lineage.get("trigger").get("evidence");
-        assertTrue(evidence.get("measuredAccuracy").asDouble() < evidence.get("predictedAccuracy").asDouble() - 0.25, evidence.toString());
+        assertTrue(
+                evidence.get("measuredAccuracy").asDouble()
+                        < evidence.get("predictedAccuracy").asDouble() - 0.25,
+                evidence.toString());
         assertTrue(Sha256.isValid(lineage.get("data").get("sha256").asText()), "lineage: the data");
         assertTrue(texts(lineage.get("addedConfigurations"), null).contains(config));
         // the trainer registers, then moves the alias: wait for the second step
-        assertTrue(FleetObserver.await(() -> {
-            JsonNode alias = null;
-            try {
-                alias = registry.getJsonOrNull("api/aliases/canary");
-            } catch (Exception e) {
-                return false;
-            }
-            return alias != null && child.equals(alias.get("modelVersion").asText());
-        }, Duration.ofMinutes(1)), "the new version is the canary candidate");
+        assertTrue(
+                FleetObserver.await(
+                        () -> {
+                            JsonNode alias = null;
+                            try {
+                                alias = registry.getJsonOrNull("api/aliases/canary");
+                            } catch (Exception e) {
+                                return false;
+                            }
+                            return alias != null
+                                    && child.equals(alias.get("modelVersion").asText());
+                        },
+                        Duration.ofMinutes(1)),
+                "the new version is the canary candidate");
         assertNotEquals(version, child);
     }
 
     @Test
     @Order(5)
     void operatorsPauseResumeRetryAndAbortWithEveryActionRecorded() throws Exception {
-        ModelPublisher.Published v5 = register(copy("v5", m -> ((ObjectNode) m.get("training")).put("createdAt", "2026-11-30T05:00:00Z"), false));
+        ModelPublisher.Published v5 = register(
+                copy("v5", m -> ((ObjectNode) m.get("training")).put("createdAt", "2026-11-30T05:00:00Z"), false));
         // the actor of every action is the authenticated account, whatever the body claims
-        RegistryClient operator = stack.registry(FleetStack.OPERATOR_USER), viewer = stack.registry(FleetStack.VIEWER_USER);
-        JsonNode r = operator.sendJson("POST", "api/rollouts", Map.of("modelVersion", v5.modelVersion(), "actor", "mallory",
-                "waveFractions", List.of(0.1, 0.3, 0.6), "successThreshold", 0.8, "errorThreshold", 0.25, "errorMinExecuted", 4,
-                "accuracyMargin", 0.25, "onWaveSuccess", "pause"));
+        RegistryClient operator = stack.registry(FleetStack.OPERATOR_USER),
+                viewer = stack.registry(FleetStack.VIEWER_USER);
+        JsonNode r = operator.sendJson(
+                "POST",
+                "api/rollouts",
+                Map.of(
+                        "modelVersion",
+                        v5.modelVersion(),
+                        "actor",
+                        "mallory",
+                        "waveFractions",
+                        List.of(0.1, 0.3, 0.6),
+                        "successThreshold",
+                        0.8,
+                        "errorThreshold",
+                        0.25,
+                        "errorMinExecuted",
+                        4,
+                        "accuracyMargin",
+                        0.25,
+                        "onWaveSuccess",
+                        "pause"));
         String id = r.get("rolloutId").asText();
         JsonNode paused = awaitState(id, Set.of("paused", "succeeded", "aborted", "reverted"));
         assertEquals("paused", paused.get("state").asText(), paused.toPrettyString());
-        assertTrue(texts(paused.get("transitions"), "reason").stream().anyMatch(t -> t.contains("pausing before wave 2")));
+        assertTrue(
+                texts(paused.get("transitions"), "reason").stream().anyMatch(t -> t.contains("pausing before wave 2")));
         String base = stack.registryUrl() + "/api/rollouts/" + id;
         var admin = stack.credentials(FleetStack.ADMIN_USER);
-        assertEquals(409, FleetEndToEndIT.http(admin, "POST", base + "/pause", "application/json", "{}").statusCode(),
+        assertEquals(
+                409,
+                FleetEndToEndIT.http(admin, "POST", base + "/pause", "application/json", "{}")
+                        .statusCode(),
                 "pausing a paused rollout is a conflict");
-        assertEquals(403, FleetEndToEndIT.http(stack.credentials(FleetStack.VIEWER_USER), "POST", base + "/resume", "application/json",
-                "{\"reason\":\"viewers only look\"}").statusCode(), "a viewer cannot resume");
-        assertEquals("paused", viewer.getJson("api/rollouts/" + id).get("state").asText(), "the viewer's attempt changed nothing");
-        JsonNode resumed = operator.sendJson("POST", "api/rollouts/" + id + "/resume", Map.of("reason", "wave 1 looks good"));
+        assertEquals(
+                403,
+                FleetEndToEndIT.http(
+                                stack.credentials(FleetStack.VIEWER_USER),
+                                "POST",
+                                base + "/resume",
+                                "application/json",
+                                "{\"reason\":\"viewers only look\"}")
+                        .statusCode(),
+                "a viewer cannot resume");
+        assertEquals(
+                "paused",
+                viewer.getJson("api/rollouts/" + id).get("state").asText(),
+                "the viewer's attempt changed nothing");
+        JsonNode resumed =
+                operator.sendJson("POST", "api/rollouts/" + id + "/resume", Map.of("reason", "wave 1 looks good"));
         assertEquals("running", resumed.get("state").asText());
         assertEquals(2, resumed.get("currentWave").asInt(), "resuming after a successful wave starts the next");
-        assertEquals("paused", registry.sendJson("POST", "api/rollouts/" + id + "/pause", Map.of("reason", "hold on")).get("state").asText());
-        assertEquals("running", operator.sendJson("POST", "api/rollouts/" + id + "/retry-failed", Map.of()).get("state").asText());
-        JsonNode aborted = registry.sendJson("POST", "api/rollouts/" + id + "/abort", Map.of("reason", "enough", "mode", "keep"));
+        assertEquals(
+                "paused",
+                registry.sendJson("POST", "api/rollouts/" + id + "/pause", Map.of("reason", "hold on"))
+                        .get("state")
+                        .asText());
+        assertEquals(
+                "running",
+                operator.sendJson("POST", "api/rollouts/" + id + "/retry-failed", Map.of())
+                        .get("state")
+                        .asText());
+        JsonNode aborted =
+                registry.sendJson("POST", "api/rollouts/" + id + "/abort", Map.of("reason", "enough", "mode", "keep"));
         assertEquals("aborted", aborted.get("state").asText());
         List<String> actors = texts(aborted.get("transitions"), "actor");
-        for (String who : List.of("operator:operator", "operator:admin")) assertTrue(actors.contains(who), who + " in " + actors);
+        for (String who : List.of("operator:operator", "operator:admin"))
+            assertTrue(actors.contains(who), who + " in " + actors);
         assertFalse(actors.contains("operator:mallory"), "an actor named in the body is ignored: " + actors);
-        assertEquals(409, FleetEndToEndIT.http(admin, "POST", base + "/resume", "application/json", "{}").statusCode(),
+        assertEquals(
+                409,
+                FleetEndToEndIT.http(admin, "POST", base + "/resume", "application/json", "{}")
+                        .statusCode(),
                 "an aborted rollout cannot resume");
-        assertEquals(404, FleetEndToEndIT.http(admin, "GET", stack.registryUrl() + "/api/rollouts/r-nothere", null, null).statusCode());
+        assertEquals(
+                404,
+                FleetEndToEndIT.http(admin, "GET", stack.registryUrl() + "/api/rollouts/r-nothere", null, null)
+                        .statusCode());
         // the audit log has every action, the viewer's denied one included
         List<String> audit = new ArrayList<>();
-        for (JsonNode e : registry.getJson("api/audit?limit=500")) audit.add(e.get("actor").asText() + " " + e.get("method").asText() + " "
-                + e.get("path").asText() + " " + e.get("status").asInt());
-        for (String line : List.of("operator POST /api/rollouts 201", "viewer POST /api/rollouts/" + id + "/resume 403",
-                "operator POST /api/rollouts/" + id + "/resume 200", "admin POST /api/rollouts/" + id + "/abort 200",
+        for (JsonNode e : registry.getJson("api/audit?limit=500"))
+            audit.add(e.get("actor").asText() + " " + e.get("method").asText() + " "
+                    + e.get("path").asText() + " " + e.get("status").asInt());
+        for (String line : List.of(
+                "operator POST /api/rollouts 201",
+                "viewer POST /api/rollouts/" + id + "/resume 403",
+                "operator POST /api/rollouts/" + id + "/resume 200",
+                "admin POST /api/rollouts/" + id + "/abort 200",
                 "admin POST /api/rollouts/" + id + "/pause 409")) {
-            assertTrue(audit.contains(line), "audit has '" + line + "': " + audit.subList(0, Math.min(20, audit.size())));
+            assertTrue(
+                    audit.contains(line), "audit has '" + line + "': " + audit.subList(0, Math.min(20, audit.size())));
         }
     }
 
     static JsonNode findRequest(String id) {
-        for (JsonNode q : getJson("api/retraining")) if (q.get("requestId").asText().equals(id)) return q;
+        for (JsonNode q : getJson("api/retraining"))
+            if (q.get("requestId").asText().equals(id)) return q;
         throw new AssertionError("no request " + id);
     }
 
@@ -278,7 +392,8 @@ class FleetRolloutIT {
             }
         }
         ModelBundle.write(dir, loaded.manifest(), tensors);
-        JsonNode manifest = Payloads.JSON.readTree(dir.resolve(ModelBundle.MANIFEST).toFile());
+        JsonNode manifest =
+                Payloads.JSON.readTree(dir.resolve(ModelBundle.MANIFEST).toFile());
         edit.apply(manifest);
         Files.write(dir.resolve(ModelBundle.MANIFEST), Payloads.JSON.writeValueAsBytes(manifest));
         ModelBundle.read(dir); // still a valid bundle
@@ -291,27 +406,45 @@ class FleetRolloutIT {
     }
 
     static JsonNode startRollout(String version, String onFailure) throws Exception {
-        return registry.sendJson("POST", "api/rollouts", Map.of("modelVersion", version,
-                "waveFractions", List.of(0.1, 0.3, 0.6), "successThreshold", 0.8, "errorThreshold", 0.25, "errorMinExecuted", 4,
-                "accuracyMargin", 0.1, "onFailure", onFailure));
+        return registry.sendJson(
+                "POST",
+                "api/rollouts",
+                Map.of(
+                        "modelVersion",
+                        version,
+                        "waveFractions",
+                        List.of(0.1, 0.3, 0.6),
+                        "successThreshold",
+                        0.8,
+                        "errorThreshold",
+                        0.25,
+                        "errorMinExecuted",
+                        4,
+                        "accuracyMargin",
+                        0.1,
+                        "onFailure",
+                        onFailure));
     }
 
     static JsonNode awaitState(String id, Set<String> states) throws Exception {
         JsonNode[] last = new JsonNode[1];
-        FleetObserver.await(() -> {
-            try {
-                last[0] = registry.getJson("api/rollouts/" + id);
-                return states.contains(last[0].get("state").asText());
-            } catch (Exception e) {
-                return false; // the registry is restarting
-            }
-        }, WAIT);
+        FleetObserver.await(
+                () -> {
+                    try {
+                        last[0] = registry.getJson("api/rollouts/" + id);
+                        return states.contains(last[0].get("state").asText());
+                    } catch (Exception e) {
+                        return false; // the registry is restarting
+                    }
+                },
+                WAIT);
         return last[0];
     }
 
     static List<String> texts(JsonNode array, String field) {
         List<String> out = new ArrayList<>();
-        for (JsonNode n : array) out.add(field == null ? n.asText() : n.get(field).asText());
+        for (JsonNode n : array)
+            out.add(field == null ? n.asText() : n.get(field).asText());
         return out;
     }
 

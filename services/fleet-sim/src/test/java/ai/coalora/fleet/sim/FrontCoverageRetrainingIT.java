@@ -37,38 +37,68 @@ class FrontCoverageRetrainingIT {
     void devicesInAHoleOfTheFrontTriggerRetrainingThatCoversThem() throws Exception {
         Path bundle = FleetBundle.TEST.ensure(Progress.NONE);
         // the widest hole between neighbouring front points decides the threshold: a gap of half of it counts
-        List<Double> bits = ModelBundle.read(bundle).manifest().front().stream().map(BundleManifest.FrontPoint::averageBits).sorted().toList();
+        List<Double> bits = ModelBundle.read(bundle).manifest().front().stream()
+                .map(BundleManifest.FrontPoint::averageBits)
+                .sorted()
+                .toList();
         double lo = 0, hole = 0;
         for (int i = 1; i < bits.size(); i++) {
-            if (bits.get(i) - bits.get(i - 1) > hole) { hole = bits.get(i) - bits.get(i - 1); lo = bits.get(i - 1); }
+            if (bits.get(i) - bits.get(i - 1) > hole) {
+                hole = bits.get(i) - bits.get(i - 1);
+                lo = bits.get(i - 1);
+            }
         }
         double threshold = Math.floor(hole / 2 * 100) / 100;
-        // planted budgets: in one half-bit segment, between lo + 0.55 hole and hi - 0.05 (gap above the threshold, hi out of reach)
+        // planted budgets: in one half-bit segment, between lo + 0.55 hole and hi - 0.05 (gap above the threshold, hi
+        // out of reach)
         double segment = Math.floor((lo + 0.75 * hole) * 2) / 2;
         double from = Math.max(segment, lo + 0.55 * hole), to = Math.min(segment + 0.5, lo + hole - 0.05);
-        assertTrue(to - from > 0.03, String.format("room for the planted devices in the hole %.3f..%.3f", lo, lo + hole));
-        System.out.printf("[coverage] widest hole %.3f..%.3f bits; threshold %.2f bits; planted budgets %.3f..%.3f%n", lo, lo + hole,
-                threshold, from, to);
+        assertTrue(
+                to - from > 0.03, String.format("room for the planted devices in the hole %.3f..%.3f", lo, lo + hole));
+        System.out.printf(
+                "[coverage] widest hole %.3f..%.3f bits; threshold %.2f bits; planted budgets %.3f..%.3f%n",
+                lo, lo + hole, threshold, from, to);
 
         Path work = Files.createTempDirectory("coalora-coverage-");
-        try (FleetStack stack = FleetStack.start(work, Map.of("COALORA_COVERAGE_GAP_BITS", Double.toString(threshold),
-                "COALORA_COVERAGE_MIN_DEVICES", Integer.toString(PLANTED)), m -> System.out.println("[coverage] " + m))) {
+        try (FleetStack stack = FleetStack.start(
+                work,
+                Map.of(
+                        "COALORA_COVERAGE_GAP_BITS",
+                        Double.toString(threshold),
+                        "COALORA_COVERAGE_MIN_DEVICES",
+                        Integer.toString(PLANTED)),
+                m -> System.out.println("[coverage] " + m))) {
             RegistryClient registry = stack.registry(FleetStack.ADMIN_USER);
-            ModelPublisher.Published v1 = ModelPublisher.registerAndPromote(registry, bundle, "production", "coverage-test", "version one");
+            ModelPublisher.Published v1 =
+                    ModelPublisher.registerAndPromote(registry, bundle, "production", "coverage-test", "version one");
             FrontCoverage coverage = FrontCoverage.of(v1.front());
             double lower = lo;
-            FrontEntry nearest = v1.front().stream().filter(e -> Math.abs(e.averageBits() - lower) < 1e-6).findFirst().orElseThrow();
+            FrontEntry nearest = v1.front().stream()
+                    .filter(e -> Math.abs(e.averageBits() - lower) < 1e-6)
+                    .findFirst()
+                    .orElseThrow();
             List<DeviceCapabilities> planted = new ArrayList<>();
             for (int i = 0; i < PLANTED; i++) {
                 double budget = (from + to) / 2 + (i - 1) * 0.01;
                 long overhead = 4L << 20;
-                long memory = overhead + nearest.weightBytes() + nearest.adapterBytes() + (long) ((budget - lo) * coverage.bytesPerBit());
-                planted.add(new DeviceCapabilities(String.format("hole-%03d", i), memory, ALL_BITS, List.of("coalora-packed"), "mid", overhead,
+                long memory = overhead
+                        + nearest.weightBytes()
+                        + nearest.adapterBytes()
+                        + (long) ((budget - lo) * coverage.bytesPerBit());
+                planted.add(new DeviceCapabilities(
+                        String.format("hole-%03d", i),
+                        memory,
+                        ALL_BITS,
+                        List.of("coalora-packed"),
+                        "mid",
+                        overhead,
                         Map.of("fleet", "coverage-test")));
             }
             for (DeviceCapabilities d : planted) {
                 FrontCoverage.Coverage c = coverage.forDevice(d);
-                assertTrue(c.gapBits() >= threshold && Math.abs(c.nearestBits() - lo) < 1e-6, d.deviceId() + " sits in the hole: " + c);
+                assertTrue(
+                        c.gapBits() >= threshold && Math.abs(c.nearestBits() - lo) < 1e-6,
+                        d.deviceId() + " sits in the hole: " + c);
             }
             try (KafkaProducer<String, byte[]> p = SimulatedFleet.producer(stack.bootstrapServers())) {
                 for (DeviceCapabilities d : planted) SimulatedFleet.publish(p, SimulatedFleet.event(d));
@@ -76,47 +106,81 @@ class FrontCoverageRetrainingIT {
 
             // the registry raises one coverage request for the group
             JsonNode[] request = new JsonNode[1];
-            assertTrue(FleetObserver.await(() -> {
-                for (JsonNode q : retraining(registry)) {
-                    if ("coverage".equals(q.path("evidence").path("kind").asText())) { request[0] = q; return true; }
-                }
-                return false;
-            }, Duration.ofMinutes(1)), "a coverage request: " + registry.getJson("api/retraining") + "\nregistry log:\n"
-                    + stack.service("registry").logTail(30));
+            assertTrue(
+                    FleetObserver.await(
+                            () -> {
+                                for (JsonNode q : retraining(registry)) {
+                                    if ("coverage"
+                                            .equals(q.path("evidence")
+                                                    .path("kind")
+                                                    .asText())) {
+                                        request[0] = q;
+                                        return true;
+                                    }
+                                }
+                                return false;
+                            },
+                            Duration.ofMinutes(1)),
+                    "a coverage request: " + registry.getJson("api/retraining") + "\nregistry log:\n"
+                            + stack.service("registry").logTail(30));
             JsonNode q = request[0];
             System.out.println("[coverage] request: " + q.get("reason").asText());
             assertTrue(q.get("reason").asText().startsWith("front coverage: " + PLANTED + " devices"), q.toString());
             assertEquals(0, q.get("configIds").size(), "a coverage request names budgets, not configurations");
-            List<Payloads.CoverageBudget> budgets = Payloads.JSON.convertValue(q.get("budgets"), new TypeReference<List<Payloads.CoverageBudget>>() {});
+            List<Payloads.CoverageBudget> budgets =
+                    Payloads.JSON.convertValue(q.get("budgets"), new TypeReference<List<Payloads.CoverageBudget>>() {});
             assertEquals(1, budgets.size(), q.toString());
             Payloads.CoverageBudget b = budgets.get(0);
             assertEquals(ALL_BITS, b.weightBits());
             assertEquals(PLANTED, b.devices());
-            double smallest = planted.stream().mapToDouble(d -> coverage.forDevice(d).budgetBits()).min().orElseThrow();
-            assertTrue(b.averageBits() <= smallest && b.averageBits() > smallest - 0.05, "budget " + b.averageBits() + " vs smallest " + smallest);
+            double smallest = planted.stream()
+                    .mapToDouble(d -> coverage.forDevice(d).budgetBits())
+                    .min()
+                    .orElseThrow();
+            assertTrue(
+                    b.averageBits() <= smallest && b.averageBits() > smallest - 0.05,
+                    "budget " + b.averageBits() + " vs smallest " + smallest);
             JsonNode segment0 = q.get("evidence").get("segments").get(0);
             assertEquals(segment, segment0.get("fromBits").asDouble(), 1e-9);
 
             // the trainer answers with a version whose front covers the planted devices
             String requestId = q.get("requestId").asText();
-            assertTrue(FleetObserver.await(() -> {
-                for (JsonNode r : retraining(registry)) {
-                    if (r.get("requestId").asText().equals(requestId) && r.hasNonNull("resultVersion")) { request[0] = r; return true; }
-                }
-                return false;
-            }, Duration.ofMinutes(6)), "the trainer answered " + requestId + "\ntrainer log:\n" + stack.service("trainer").logTail(30));
+            assertTrue(
+                    FleetObserver.await(
+                            () -> {
+                                for (JsonNode r : retraining(registry)) {
+                                    if (r.get("requestId").asText().equals(requestId)
+                                            && r.hasNonNull("resultVersion")) {
+                                        request[0] = r;
+                                        return true;
+                                    }
+                                }
+                                return false;
+                            },
+                            Duration.ofMinutes(6)),
+                    "the trainer answered " + requestId + "\ntrainer log:\n"
+                            + stack.service("trainer").logTail(30));
             String child = request[0].get("resultVersion").asText();
             JsonNode v2 = registry.getJson("api/versions/" + child);
             assertEquals(v1.modelVersion(), v2.get("parentVersion").asText());
             assertEquals(requestId, v2.get("lineage").get("retrainingRequest").asText());
-            assertEquals("coverage", v2.get("lineage").get("trigger").get("evidence").get("kind").asText());
+            assertEquals(
+                    "coverage",
+                    v2.get("lineage").get("trigger").get("evidence").get("kind").asText());
             assertNotNull(v2.get("lineage").get("addedBudgets"), "lineage names the budgets");
-            List<FrontEntry> front2 = Payloads.JSON.convertValue(v2.get("front"), new TypeReference<List<FrontEntry>>() {});
+            List<FrontEntry> front2 =
+                    Payloads.JSON.convertValue(v2.get("front"), new TypeReference<List<FrontEntry>>() {});
             FrontCoverage coverage2 = FrontCoverage.of(front2);
             for (DeviceCapabilities d : planted) {
                 FrontCoverage.Coverage before = coverage.forDevice(d), after = coverage2.forDevice(d);
-                System.out.printf("[coverage] %s: budget %.3f bits, nearest front point %.3f -> %.3f bits (gap %.3f -> %.3f)%n", d.deviceId(),
-                        before.budgetBits(), before.nearestBits(), after.nearestBits(), before.gapBits(), after.gapBits());
+                System.out.printf(
+                        "[coverage] %s: budget %.3f bits, nearest front point %.3f -> %.3f bits (gap %.3f -> %.3f)%n",
+                        d.deviceId(),
+                        before.budgetBits(),
+                        before.nearestBits(),
+                        after.nearestBits(),
+                        before.gapBits(),
+                        after.gapBits());
                 assertTrue(after.gapBits() < 0.1, d.deviceId() + " is covered by the new front: " + after);
             }
             // no second request for a group already requested
@@ -135,7 +199,8 @@ class FrontCoverageRetrainingIT {
 
     static long countCoverageRequests(RegistryClient registry) throws Exception {
         long n = 0;
-        for (JsonNode q : registry.getJson("api/retraining")) if ("coverage".equals(q.path("evidence").path("kind").asText())) n++;
+        for (JsonNode q : registry.getJson("api/retraining"))
+            if ("coverage".equals(q.path("evidence").path("kind").asText())) n++;
         return n;
     }
 }

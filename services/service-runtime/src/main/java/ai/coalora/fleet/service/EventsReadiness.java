@@ -21,7 +21,8 @@ public class EventsReadiness implements HealthCheck {
     @Override
     public HealthCheckResponse call() {
         Optional<String> problem = service.problem();
-        HealthCheckResponseBuilder b = HealthCheckResponse.named(service.name() + "-events").status(problem.isEmpty());
+        HealthCheckResponseBuilder b =
+                HealthCheckResponse.named(service.name() + "-events").status(problem.isEmpty());
         for (Map.Entry<String, Object> e : service.readinessData().entrySet()) {
             if (e.getValue() instanceof Number n) b.withData(e.getKey(), n.longValue());
             else b.withData(e.getKey(), String.valueOf(e.getValue()));

@@ -31,7 +31,8 @@ public class UsersIdentityProvider implements IdentityProvider<UsernamePasswordA
     static final int REMEMBER_MAX = 10_000;
 
     private final Users users;
-    private final ConcurrentHashMap<String, Long> verified = new ConcurrentHashMap<>(); // digest -> verified at (nanoTime)
+    private final ConcurrentHashMap<String, Long> verified =
+            new ConcurrentHashMap<>(); // digest -> verified at (nanoTime)
 
     UsersIdentityProvider(@ConfigProperty(name = "coalora.auth.users-file") String usersFile) throws IOException {
         this.users = Users.read(Path.of(usersFile));
@@ -43,24 +44,33 @@ public class UsersIdentityProvider implements IdentityProvider<UsernamePasswordA
     }
 
     @Override
-    public Uni<SecurityIdentity> authenticate(UsernamePasswordAuthenticationRequest request, AuthenticationRequestContext context) {
+    public Uni<SecurityIdentity> authenticate(
+            UsernamePasswordAuthenticationRequest request, AuthenticationRequestContext context) {
         return context.runBlocking(() -> {
             Users.User user = users.byName().get(request.getUsername());
             char[] password = request.getPassword().getPassword();
             String digest = digest(request.getUsername(), password);
             Long at = verified.get(digest);
-            boolean ok = user != null && (at != null && System.nanoTime() - at < REMEMBER_NANOS || PasswordHash.verify(password, user.passwordHash()));
+            boolean ok = user != null
+                    && (at != null && System.nanoTime() - at < REMEMBER_NANOS
+                            || PasswordHash.verify(password, user.passwordHash()));
             if (!ok) throw new AuthenticationFailedException("wrong user name or password");
             if (at == null) {
                 if (verified.size() >= REMEMBER_MAX) verified.clear();
                 verified.put(digest, System.nanoTime());
             }
-            return QuarkusSecurityIdentity.builder().setPrincipal(new QuarkusPrincipal(user.name()))
-                    .addRoles(user.role().grantedRoleNames()).build();
+            return QuarkusSecurityIdentity.builder()
+                    .setPrincipal(new QuarkusPrincipal(user.name()))
+                    .addRoles(user.role().grantedRoleNames())
+                    .build();
         });
     }
 
     private static String digest(String user, char[] password) {
-        return new Sha256().update(user).update((byte) 0).update(new String(password)).hex();
+        return new Sha256()
+                .update(user)
+                .update((byte) 0)
+                .update(new String(password))
+                .hex();
     }
 }

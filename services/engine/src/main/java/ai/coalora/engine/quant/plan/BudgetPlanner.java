@@ -45,7 +45,8 @@ public final class BudgetPlanner {
     private List<QuantErrorTable> allOptions;
     private List<QuantErrorTable> integerOnly;
 
-    private BudgetPlanner(QuantizableModel model, Map<LinearId, float[]> importance, QuantizerKind kind, Progress progress) {
+    private BudgetPlanner(
+            QuantizableModel model, Map<LinearId, float[]> importance, QuantizerKind kind, Progress progress) {
         this.model = model;
         this.importance = importance;
         this.kind = kind;
@@ -53,21 +54,24 @@ public final class BudgetPlanner {
     }
 
     /** Calibrates input importance on {@code texts} (see {@link Calibration}). */
-    public static BudgetPlanner calibrate(BertEncoder encoder, BertTokenizer tokenizer, List<String> texts,
-                                          QuantizerKind kind, Progress progress) {
+    public static BudgetPlanner calibrate(
+            BertEncoder encoder, BertTokenizer tokenizer, List<String> texts, QuantizerKind kind, Progress progress) {
         if (texts.isEmpty()) throw new IllegalArgumentException("calibration needs at least one text");
         return new BudgetPlanner(encoder, Calibration.inputImportance(encoder, tokenizer, texts, 32), kind, progress);
     }
 
     /** Calibrates a decoder's input importance on (at most 64 of) {@code windows}, e.g. its adaptation text. */
-    public static BudgetPlanner calibrate(LlamaDecoder decoder, TokenWindows windows, QuantizerKind kind, Progress progress) {
+    public static BudgetPlanner calibrate(
+            LlamaDecoder decoder, TokenWindows windows, QuantizerKind kind, Progress progress) {
         return of(decoder, Calibration.inputImportance(decoder, windows, 64), kind, progress);
     }
 
     /** A planner for any model, from input importance already measured on its calibration data ({@link Calibration}). */
-    public static BudgetPlanner of(QuantizableModel model, Map<LinearId, float[]> importance, QuantizerKind kind, Progress progress) {
+    public static BudgetPlanner of(
+            QuantizableModel model, Map<LinearId, float[]> importance, QuantizerKind kind, Progress progress) {
         for (LinearId id : model.linearIds()) {
-            if (!importance.containsKey(id)) throw new IllegalArgumentException("no input importance for " + id.weightName());
+            if (!importance.containsKey(id))
+                throw new IllegalArgumentException("no input importance for " + id.weightName());
         }
         return new BudgetPlanner(model, importance, kind, progress);
     }
@@ -82,13 +86,15 @@ public final class BudgetPlanner {
      * {@code weightBits} (a device's kernels), e.g. to cover a budget a group of devices has and the front lacks.
      */
     public BudgetAllocator.Allocation allocate(double budgetBits, Set<Integer> weightBits) {
-        return BudgetAllocator.allocate(tables(false).stream().map(t -> t.restrictedTo(weightBits)).toList(), budgetBits);
+        return BudgetAllocator.allocate(
+                tables(false).stream().map(t -> t.restrictedTo(weightBits)).toList(), budgetBits);
     }
 
     /** The method's initial training set: the best allocation at each of n budgets evenly spaced over 2.25..7.25. */
     public List<BudgetAllocator.Allocation> initialGrid(int n, boolean integerOnlyVariant) {
         List<BudgetAllocator.Allocation> out = new ArrayList<>();
-        for (double budget : BudgetAllocator.grid(GRID_LOW, GRID_HIGH, n)) out.add(allocate(budget, integerOnlyVariant));
+        for (double budget : BudgetAllocator.grid(GRID_LOW, GRID_HIGH, n))
+            out.add(allocate(budget, integerOnlyVariant));
         return out;
     }
 
@@ -99,7 +105,10 @@ public final class BudgetPlanner {
 
     /** The best allocation at each of n budgets evenly spaced over [low, high], each configuration once, in budget order. */
     public List<ModelQuantConfig> initialSet(double low, double high, int n) {
-        return BudgetAllocator.grid(low, high, n).stream().map(b -> allocate(b, false).config()).distinct().toList();
+        return BudgetAllocator.grid(low, high, n).stream()
+                .map(b -> allocate(b, false).config())
+                .distinct()
+                .toList();
     }
 
     /** [min, max] average bits reachable with the option set. */
@@ -109,7 +118,10 @@ public final class BudgetPlanner {
 
     public synchronized List<QuantErrorTable> tables(boolean integerOnlyVariant) {
         if (integerOnlyVariant) {
-            if (integerOnly == null) integerOnly = computeOrLoad(QuantConfig.WEIGHT_BITS.stream().map(QuantConfig::integerOnly).toList());
+            if (integerOnly == null)
+                integerOnly = computeOrLoad(QuantConfig.WEIGHT_BITS.stream()
+                        .map(QuantConfig::integerOnly)
+                        .toList());
             return integerOnly;
         }
         if (allOptions == null) allOptions = computeOrLoad(QuantConfig.all());
@@ -125,8 +137,12 @@ public final class BudgetPlanner {
         for (int i = 0; i < ids.size(); i++) {
             LinearId id = ids.get(i);
             int[] s = model.linearShape(id);
-            tables.add(QuantErrorTable.compute(new MatrixSpec(id.weightName(), s[0], s[1]), model.linearWeight(id),
-                    importance.get(id), kind, options));
+            tables.add(QuantErrorTable.compute(
+                    new MatrixSpec(id.weightName(), s[0], s[1]),
+                    model.linearWeight(id),
+                    importance.get(id),
+                    kind,
+                    options));
             progress.update("quantization error tables", i + 1, ids.size());
         }
         save(file, tables);

@@ -22,14 +22,17 @@ import java.util.TreeMap;
 public final class Calibration {
     private Calibration() {}
 
-    public static Map<LinearId, float[]> inputImportance(BertEncoder encoder, BertTokenizer tokenizer, List<String> texts,
-                                                         int batchSize) {
+    public static Map<LinearId, float[]> inputImportance(
+            BertEncoder encoder, BertTokenizer tokenizer, List<String> texts, int batchSize) {
         Importance importance = new Importance();
         for (int from = 0; from < texts.size(); from += batchSize) {
             List<long[]> ids = tokenizer.encodeAll(texts.subList(from, Math.min(texts.size(), from + batchSize)));
             try (NDManager scope = encoder.manager().newSubManager()) {
                 TokenBatch batch = TokenBatch.of(ids, scope);
-                encoder.forward(batch, encoder.fullPrecision(), importance.observer(batch.mask().reshape(-1, 1), batch.realTokens()));
+                encoder.forward(
+                        batch,
+                        encoder.fullPrecision(),
+                        importance.observer(batch.mask().reshape(-1, 1), batch.realTokens()));
             }
         }
         return importance.means();
@@ -42,7 +45,9 @@ public final class Calibration {
         for (int from = 0; from < n; from += 8) {
             int to = Math.min(n, from + 8);
             try (NDManager scope = decoder.manager().newSubManager()) {
-                decoder.forward(windows.batch(from, to, scope), decoder.fullPrecision(),
+                decoder.forward(
+                        windows.batch(from, to, scope),
+                        decoder.fullPrecision(),
                         importance.observer(null, (long) (to - from) * windows.seqLen()));
             }
         }

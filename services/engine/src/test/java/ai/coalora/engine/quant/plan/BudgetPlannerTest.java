@@ -20,8 +20,12 @@ class BudgetPlannerTest {
     @Test
     void initialGridCoversTheBudgetRangeWithFallingError() throws Exception {
         try (PretrainedModel model = PretrainedModel.miniLm(64)) {
-            List<String> texts = Tasks.builtin("sentiment").train().stream().limit(256).map(Example::text).toList();
-            BudgetPlanner planner = BudgetPlanner.calibrate(model.encoder(), model.tokenizer(), texts, QuantizerKind.NF, Progress.NONE);
+            List<String> texts = Tasks.builtin("sentiment").train().stream()
+                    .limit(256)
+                    .map(Example::text)
+                    .toList();
+            BudgetPlanner planner =
+                    BudgetPlanner.calibrate(model.encoder(), model.tokenizer(), texts, QuantizerKind.NF, Progress.NONE);
             List<Allocation> grid = planner.initialGrid(50, false);
             assertEquals(50, grid.size());
             double previousError = Double.POSITIVE_INFINITY;
@@ -45,8 +49,13 @@ class BudgetPlannerTest {
             Allocation noTwoBit = planner.allocate(3.6, Set.of(3, 4, 8));
             noTwoBit.config().matrices().forEach(e -> assertTrue(e.config().b() >= 3, "2-bit weights in " + e));
             assertTrue(noTwoBit.averageBits() <= 3.6 + 1e-12);
-            assertTrue(noTwoBit.error() >= planner.allocate(3.6, false).error() * (1 - 1e-3), "restricting options cannot help");
-            assertThrows(IllegalArgumentException.class, () -> planner.allocate(3.0, Set.of(4, 8)), "below 4 bits without 2- and 3-bit kernels");
+            assertTrue(
+                    noTwoBit.error() >= planner.allocate(3.6, false).error() * (1 - 1e-3),
+                    "restricting options cannot help");
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () -> planner.allocate(3.0, Set.of(4, 8)),
+                    "below 4 bits without 2- and 3-bit kernels");
         }
     }
 }
