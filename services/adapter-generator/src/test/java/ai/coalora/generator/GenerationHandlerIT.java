@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.coalora.engine.PretrainedModel;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.bundle.BundleTraining;
 import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.data.TaskData;
@@ -26,7 +26,7 @@ import ai.coalora.fleet.infra.TestDatabase;
 import ai.coalora.fleet.infra.TestRegistry;
 import ai.coalora.fleet.messaging.RejectedEvent;
 import ai.coalora.fleet.messaging.ServiceRuntime;
-import ai.coalora.fleet.registry.Sha256;
+import ai.coalora.common.Sha256;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -2,7 +2,7 @@ package ai.coalora.fleet.infra;
 
 import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.registry.RegistryClient;
-import ai.coalora.fleet.registry.Sha256;
+import ai.coalora.common.Sha256;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
