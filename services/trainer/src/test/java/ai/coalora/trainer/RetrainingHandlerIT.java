@@ -10,6 +10,7 @@ import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.bundle.BundleManifest;
 import ai.coalora.engine.bundle.BundleTraining;
 import ai.coalora.engine.bundle.ModelBundle;
+import ai.coalora.engine.bundle.PhaseTimer;
 import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.data.Tasks;
@@ -110,6 +111,7 @@ class RetrainingHandlerIT {
         Path child = dir.resolve("child");
         registry.client().downloadVersion(result, child);
         BundleManifest m = ModelBundle.read(child).manifest();
+        System.out.println("retraining phases: " + PhaseTimer.format(m.training().phaseSeconds()));
         assertEquals(parentManifest.tensorsSha256(), m.training().warmStartFrom());
         assertNotEquals(parentManifest.tensorsSha256(), m.tensorsSha256(), "training moved the parent's tensors");
         assertEquals(1, m.training().epochs());
