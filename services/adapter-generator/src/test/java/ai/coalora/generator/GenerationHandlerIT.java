@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.coalora.engine.model.PretrainedModel;
+import ai.coalora.common.Sha256;
 import ai.coalora.engine.bundle.BundleTraining;
 import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.data.TaskData;
@@ -14,6 +14,7 @@ import ai.coalora.engine.device.DeviceModel;
 import ai.coalora.engine.model.BertConfig;
 import ai.coalora.engine.model.MiniLmArtifact;
 import ai.coalora.engine.model.OnnxWeights;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.model.QuantizedWeights;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantConfig;
@@ -26,13 +27,11 @@ import ai.coalora.fleet.infra.TestDatabase;
 import ai.coalora.fleet.infra.TestRegistry;
 import ai.coalora.fleet.messaging.RejectedEvent;
 import ai.coalora.fleet.messaging.ServiceRuntime;
-import ai.coalora.common.Sha256;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.math.BigInteger;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -56,8 +55,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class GenerationHandlerIT {
     static final int MAX_LENGTH = 40;
+
     @TempDir
     static Path dir;
+
     static TestDatabase db;
     static TestRegistry registry;
     static PretrainedModel model;
@@ -78,9 +79,15 @@ class GenerationHandlerIT {
         threeBit = uniform(3);
         fourBit = uniform(4);
         TaskData all = Tasks.builtin("sentiment");
-        TaskData small = new TaskData(all.name(), all.labels(), all.train().subList(0, 16), all.validation().subList(0, 16), List.of(),
+        TaskData small = new TaskData(
+                all.name(),
+                all.labels(),
+                all.train().subList(0, 16),
+                all.validation().subList(0, 16),
+                List.of(),
                 all.sourceSha256());
-        new BundleTraining(CoaSettings.defaults(), 2, 1, 1, 16).untrained(model, small, MAX_LENGTH, List.of(threeBit, fourBit), dir.resolve("bundle"));
+        new BundleTraining(CoaSettings.defaults(), 2, 1, 1, 16)
+                .untrained(model, small, MAX_LENGTH, List.of(threeBit, fourBit), dir.resolve("bundle"));
         version = registry.register(dir.resolve("bundle"), null);
         baseWeights = OnnxWeights.read(MiniLmArtifact.onnxFile());
         System.out.printf("model, untrained bundle and registration: %.1f s%n", (System.nanoTime() - t0) / 1e9);
@@ -105,8 +112,15 @@ class GenerationHandlerIT {
         meters = new SimpleMeterRegistry();
         String run = UUID.randomUUID().toString();
         versions = new VersionCache(registry.client(), dir.resolve(run).resolve("versions"), model.encoder());
-        handler = new GenerationHandler(db.dataSource(), versions,
-                new AdapterPackager(registry.client(), baseWeights, BertConfig.MINILM_L6, dir.resolve(run).resolve("scratch")), meters);
+        handler = new GenerationHandler(
+                db.dataSource(),
+                versions,
+                new AdapterPackager(
+                        registry.client(),
+                        baseWeights,
+                        BertConfig.MINILM_L6,
+                        dir.resolve(run).resolve("scratch")),
+                meters);
     }
 
     @AfterEach
@@ -117,18 +131,26 @@ class GenerationHandlerIT {
     @Test
     void aConfigurationIsGeneratedOnceAndEveryDeviceGetsItsAdapterReady() throws Exception {
         String a = device(), b = device(), c = device();
-        CloudEvent first = assignment(a, version, threeBit.configId(), true), second = assignment(b, version, threeBit.configId(), true);
+        CloudEvent first = assignment(a, version, threeBit.configId(), true),
+                second = assignment(b, version, threeBit.configId(), true);
         long t0 = System.nanoTime();
         deliver(first, second);
         System.out.printf("generation: %.1f s%n", (System.nanoTime() - t0) / 1e9);
         assertEquals(1, handler.generated(), "two devices, one configuration: one package");
         assertEquals(1.0, meters.counter("coalora.adapters.generated").count());
-        assertEquals(1, db.count("select count(*) from packages where model_version = ? and config_id = ?", version, threeBit.configId()));
+        assertEquals(
+                1,
+                db.count(
+                        "select count(*) from packages where model_version = ? and config_id = ?",
+                        version,
+                        threeBit.configId()));
         String pkg = (String) db.value("select package_sha256 from packages where config_id = ?", threeBit.configId());
 
         JsonNode readyA = adapterReady(a), readyB = adapterReady(b);
-        assertEquals("adapter-" + first.data().get("assignmentId").asText(),
-                db.value("select headers->>'ce_id' from outbox where record_key = ?", a), "the event id derives from the assignment");
+        assertEquals(
+                "adapter-" + first.data().get("assignmentId").asText(),
+                db.value("select headers->>'ce_id' from outbox where record_key = ?", a),
+                "the event id derives from the assignment");
         for (JsonNode ready : List.of(readyA, readyB)) {
             assertEquals(pkg, ready.get("packageSha256").asText());
             assertEquals(version, ready.get("modelVersion").asText());
@@ -137,10 +159,19 @@ class GenerationHandlerIT {
         }
         assertEquals(readyA.get("artifacts"), readyB.get("artifacts"));
 
-        // every file is in the registry under its address, the package id is the hash of the file list, and a device runs it
+        // every file is in the registry under its address, the package id is the hash of the file list, and a device
+        // runs it
         List<Payloads.Artifact> artifacts = new ArrayList<>();
         for (JsonNode n : readyA.get("artifacts")) artifacts.add(Payloads.JSON.treeToValue(n, Payloads.Artifact.class));
-        assertEquals(Set.of("adapter-config", "adapter-weights", "sidecar", "head", "quant-config", "base-packed", "base-dense"),
+        assertEquals(
+                Set.of(
+                        "adapter-config",
+                        "adapter-weights",
+                        "sidecar",
+                        "head",
+                        "quant-config",
+                        "base-packed",
+                        "base-dense"),
                 artifacts.stream().map(Payloads.Artifact::role).collect(Collectors.toSet()));
         assertEquals(pkg, AdapterPackager.packageSha(artifacts));
         Map<String, byte[]> files = new HashMap<>();
@@ -150,10 +181,12 @@ class GenerationHandlerIT {
             assertEquals(registry.client().blobUrl(f.sha256()), f.url());
             files.put(f.name(), bytes);
         }
-        try (NDManager manager = NDManager.newBaseManager(); DeviceModel device = DeviceModel.load(files, manager)) {
+        try (NDManager manager = NDManager.newBaseManager();
+                DeviceModel device = DeviceModel.load(files, manager)) {
             assertEquals(version, device.modelVersion());
             assertEquals(threeBit.configId(), device.configId());
-            float[][] logits = device.logits(model.tokenizer(), List.of("great product, works well", "broke after a day"), MAX_LENGTH);
+            float[][] logits = device.logits(
+                    model.tokenizer(), List.of("great product, works well", "broke after a day"), MAX_LENGTH);
             assertEquals(2, logits.length);
             for (float[] row : logits) {
                 assertEquals(2, row.length);
@@ -180,10 +213,15 @@ class GenerationHandlerIT {
         assertEquals(2, db.count("select count(*) from packages"));
         JsonNode three = adapterReady(d3), four = adapterReady(d4);
         assertNotEquals(three.get("packageSha256"), four.get("packageSha256"));
-        assertNotEquals(artifact(three, "base-packed"), artifact(four, "base-packed"), "bit-packed for each configuration");
-        assertEquals(artifact(three, "base-dense"), artifact(four, "base-dense"), "the dense tensors do not depend on the configuration");
+        assertNotEquals(
+                artifact(three, "base-packed"), artifact(four, "base-packed"), "bit-packed for each configuration");
+        assertEquals(
+                artifact(three, "base-dense"),
+                artifact(four, "base-dense"),
+                "the dense tensors do not depend on the configuration");
         assertEquals(fourBit.averageBits(), four.get("averageBits").asDouble(), 1e-12);
-        assertTrue(registry.hasBlob(artifact(four, "base-packed")) && registry.hasBlob(artifact(four, "adapter-weights")));
+        assertTrue(
+                registry.hasBlob(artifact(four, "base-packed")) && registry.hasBlob(artifact(four, "adapter-weights")));
     }
 
     @Test
@@ -193,24 +231,30 @@ class GenerationHandlerIT {
         // an infeasible assignment: nothing to generate, nothing to announce
         deliver(assignment(device(), version, null, false));
 
-        RejectedEvent e = assertThrows(RejectedEvent.class, () -> deliver(assignment(device(), unknown, threeBit.configId(), true)));
+        RejectedEvent e = assertThrows(
+                RejectedEvent.class, () -> deliver(assignment(device(), unknown, threeBit.configId(), true)));
         assertTrue(e.getMessage().contains("not registered"), e.getMessage());
         assertEquals(1, registry.requests("GET", "/api/versions/" + unknown), "asked the registry once");
 
         long asked = registry.requests("GET", "/api/versions");
         e = assertThrows(RejectedEvent.class, () -> deliver(assignment(device(), hostile, threeBit.configId(), true)));
         assertTrue(e.getMessage().contains("not a sha256"), e.getMessage());
-        assertEquals(asked, registry.requests("GET", "/api/versions"), "a version that is not an address is never asked for");
+        assertEquals(
+                asked,
+                registry.requests("GET", "/api/versions"),
+                "a version that is not an address is never asked for");
 
         String notOnFront = Sha256.of("a configuration the front does not have".getBytes());
         e = assertThrows(RejectedEvent.class, () -> deliver(assignment(device(), version, notOnFront, true)));
         assertTrue(e.getMessage().contains("not on the front"), e.getMessage());
 
         // passes the schema (an integer), but beyond a long: rejected, and the batch's other events are still prepared
-        ObjectNode huge = (ObjectNode) assignment(device(), version, threeBit.configId(), true).data();
+        ObjectNode huge = (ObjectNode)
+                assignment(device(), version, threeBit.configId(), true).data();
         ((ObjectNode) huge.get("footprint")).put("weightBytes", new BigInteger("100000000000000000000000"));
         assertEquals(List.of(), ServiceRuntime.schemas().validate(EventTypes.ASSIGNMENT, huge));
-        CloudEvent unreadable = CloudEvent.create("/test", EventTypes.ASSIGNMENT, huge.get("deviceId").asText(), null, huge);
+        CloudEvent unreadable = CloudEvent.create(
+                "/test", EventTypes.ASSIGNMENT, huge.get("deviceId").asText(), null, huge);
         handler.prepare(List.of(unreadable));
         assertThrows(RejectedEvent.class, () -> db.inTransaction(tx -> handler.apply(unreadable, tx)));
 
@@ -222,7 +266,8 @@ class GenerationHandlerIT {
     // ---- helpers ----
 
     static ModelQuantConfig uniform(int bits) {
-        return ModelQuantConfig.uniform(QuantizedWeights.matrixSpecs(model.encoder()), QuantConfig.integerOnly(bits), QuantizerKind.NF);
+        return ModelQuantConfig.uniform(
+                QuantizedWeights.matrixSpecs(model.encoder()), QuantConfig.integerOnly(bits), QuantizerKind.NF);
     }
 
     static String device() {
@@ -232,10 +277,34 @@ class GenerationHandlerIT {
     /** An assignment as the planner publishes it (schema-valid). */
     static CloudEvent assignment(String device, String modelVersion, String configId, boolean feasible) {
         Assignment a = feasible
-                ? new Assignment(device, UUID.randomUUID().toString(), "caps-" + device, true, "test", modelVersion, "production", configId,
-                        3.0, 0.9, "coalora-packed", new Payloads.Footprint(1, 1, 0, 2), null)
-                : new Assignment(device, UUID.randomUUID().toString(), "caps-" + device, false, "nothing fits", modelVersion, "production",
-                        null, null, null, null, null, null);
+                ? new Assignment(
+                        device,
+                        UUID.randomUUID().toString(),
+                        "caps-" + device,
+                        true,
+                        "test",
+                        modelVersion,
+                        "production",
+                        configId,
+                        3.0,
+                        0.9,
+                        "coalora-packed",
+                        new Payloads.Footprint(1, 1, 0, 2),
+                        null)
+                : new Assignment(
+                        device,
+                        UUID.randomUUID().toString(),
+                        "caps-" + device,
+                        false,
+                        "nothing fits",
+                        modelVersion,
+                        "production",
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null);
         JsonNode data = Payloads.toJson(a);
         assertEquals(List.of(), ServiceRuntime.schemas().validate(EventTypes.ASSIGNMENT, data));
         return CloudEvent.create("/coalora/planner", EventTypes.ASSIGNMENT, device, null, data);
@@ -250,14 +319,16 @@ class GenerationHandlerIT {
     }
 
     static JsonNode adapterReady(String device) throws Exception {
-        List<Object> values = db.column("select convert_from(value, 'UTF8') from outbox where topic = 'coalora.adapters.ready' and record_key = ?",
+        List<Object> values = db.column(
+                "select convert_from(value, 'UTF8') from outbox where topic = 'coalora.adapters.ready' and record_key = ?",
                 device);
         assertEquals(1, values.size(), "adapter-ready events for " + device);
         return Payloads.JSON.readTree((String) values.get(0));
     }
 
     static String artifact(JsonNode ready, String role) {
-        for (JsonNode a : ready.get("artifacts")) if (a.get("role").asText().equals(role)) return a.get("sha256").asText();
+        for (JsonNode a : ready.get("artifacts"))
+            if (a.get("role").asText().equals(role)) return a.get("sha256").asText();
         return null;
     }
 }

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.coalora.engine.model.PretrainedModel;
+import ai.coalora.common.Sha256;
 import ai.coalora.engine.bundle.BundleManifest;
 import ai.coalora.engine.bundle.BundleTraining;
 import ai.coalora.engine.bundle.ModelBundle;
@@ -14,6 +14,7 @@ import ai.coalora.engine.bundle.PhaseTimer;
 import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.data.Tasks;
+import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.model.QuantizedWeights;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantConfig;
@@ -27,7 +28,6 @@ import ai.coalora.fleet.infra.TestDatabase;
 import ai.coalora.fleet.infra.TestRegistry;
 import ai.coalora.fleet.messaging.RejectedEvent;
 import ai.coalora.fleet.messaging.ServiceRuntime;
-import ai.coalora.common.Sha256;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.math.BigInteger;
@@ -49,8 +49,10 @@ class RetrainingHandlerIT {
     static final int MAX_LENGTH = 40;
     /** One step of 32 examples, two grid budgets, one bit segment, one searched candidate. */
     static final RetrainingHandler.Schedule TINY = new RetrainingHandler.Schedule(32, 1, 2, 1, 1, "canary");
+
     @TempDir
     static Path dir;
+
     static TestDatabase db;
     static TestRegistry registry;
     static ModelQuantConfig threeBit;
@@ -63,12 +65,17 @@ class RetrainingHandlerIT {
         registry = TestRegistry.start();
         // the parent: an untrained bundle of the real MiniLM (what matters here is the warm start, not its accuracy)
         TaskData all = Tasks.builtin("sentiment");
-        TaskData small = new TaskData(all.name(), all.labels(), all.train().subList(0, 16), all.validation().subList(0, 16), List.of(),
+        TaskData small = new TaskData(
+                all.name(),
+                all.labels(),
+                all.train().subList(0, 16),
+                all.validation().subList(0, 16),
+                List.of(),
                 all.sourceSha256());
         try (PretrainedModel model = PretrainedModel.miniLm(MAX_LENGTH)) {
             threeBit = uniform(model, 3);
-            parentManifest = new BundleTraining(CoaSettings.defaults(), 2, 1, 1, 16).untrained(model, small, MAX_LENGTH,
-                    List.of(threeBit, uniform(model, 4)), dir.resolve("parent"));
+            parentManifest = new BundleTraining(CoaSettings.defaults(), 2, 1, 1, 16)
+                    .untrained(model, small, MAX_LENGTH, List.of(threeBit, uniform(model, 4)), dir.resolve("parent"));
         }
         parent = registry.register(dir.resolve("parent"), null);
     }
@@ -82,16 +89,18 @@ class RetrainingHandlerIT {
     @Test
     void aRequestIsAnsweredOnceWithAWarmStartedVersionOnTheCandidateAlias() throws Exception {
         String requestId = "retrain-" + UUID.randomUUID();
-        ObjectNode evidence = Payloads.JSON.createObjectNode().put("measuredAccuracy", 0.61).put("predictedAccuracy", 0.8);
-        CloudEvent request = request(new RetrainingRequested(requestId, parent, List.of(threeBit.configId()), "accuracy below prediction",
-                evidence));
+        ObjectNode evidence =
+                Payloads.JSON.createObjectNode().put("measuredAccuracy", 0.61).put("predictedAccuracy", 0.8);
+        CloudEvent request = request(new RetrainingRequested(
+                requestId, parent, List.of(threeBit.configId()), "accuracy below prediction", evidence));
         long t0 = System.nanoTime();
         deliver(handler(), request);
         System.out.printf("retraining: %.1f s%n", (System.nanoTime() - t0) / 1e9);
 
         String result = (String) db.value("select result_version from trainings where request_id = ?", requestId);
         assertEquals(parent, db.value("select parent_version from trainings where request_id = ?", requestId));
-        assertTrue(((Number) db.value("select seconds from trainings where request_id = ?", requestId)).doubleValue() > 0);
+        assertTrue(
+                ((Number) db.value("select seconds from trainings where request_id = ?", requestId)).doubleValue() > 0);
         assertNotEquals(parent, result);
 
         // registered with its lineage, and the candidate
@@ -100,8 +109,11 @@ class RetrainingHandlerIT {
         JsonNode lineage = v.get("lineage");
         assertEquals(requestId, lineage.get("retrainingRequest").asText());
         assertEquals(parent, lineage.get("warmStartFrom").asText());
-        assertEquals(threeBit.configId(), lineage.get("addedConfigurations").get(0).asText());
-        assertEquals("accuracy below prediction", lineage.get("trigger").get("reason").asText());
+        assertEquals(
+                threeBit.configId(), lineage.get("addedConfigurations").get(0).asText());
+        assertEquals(
+                "accuracy below prediction",
+                lineage.get("trigger").get("reason").asText());
         assertEquals(evidence, lineage.get("trigger").get("evidence"));
         assertEquals("sentiment", lineage.get("data").get("task").asText());
         assertEquals(32, lineage.get("data").get("trainExamples").asInt());
@@ -111,19 +123,25 @@ class RetrainingHandlerIT {
         Path child = dir.resolve("child");
         registry.client().downloadVersion(result, child);
         BundleManifest m = ModelBundle.read(child).manifest();
-        System.out.println("retraining phases: " + PhaseTimer.format(m.training().phaseSeconds()));
+        System.out.println(
+                "retraining phases: " + PhaseTimer.format(m.training().phaseSeconds()));
         assertEquals(parentManifest.tensorsSha256(), m.training().warmStartFrom());
         assertNotEquals(parentManifest.tensorsSha256(), m.tensorsSha256(), "training moved the parent's tensors");
         assertEquals(1, m.training().epochs());
-        assertTrue(m.front().stream().anyMatch(p -> p.quantConfig().configId().equals(threeBit.configId())), "the requested configuration");
+        assertTrue(
+                m.front().stream().anyMatch(p -> p.quantConfig().configId().equals(threeBit.configId())),
+                "the requested configuration");
         assertEquals(32, m.task().trainExamples());
 
         // redelivered (a replay after a crash), to this trainer and to a restarted one: answered, never trained again
-        long registrations = registry.requests("POST", "/api/versions"), downloads = registry.requests("GET", "/api/versions/");
+        long registrations = registry.requests("POST", "/api/versions"),
+                downloads = registry.requests("GET", "/api/versions/");
         deliver(handler(), request);
         RetrainingHandler restarted = handler();
-        deliver(restarted, request(new RetrainingRequested(requestId, parent, List.of(threeBit.configId()), "accuracy below prediction",
-                evidence)));
+        deliver(
+                restarted,
+                request(new RetrainingRequested(
+                        requestId, parent, List.of(threeBit.configId()), "accuracy below prediction", evidence)));
         assertEquals(registrations, registry.requests("POST", "/api/versions"));
         assertEquals(downloads, registry.requests("GET", "/api/versions/"));
         assertEquals(1, db.count("select count(*) from trainings where request_id = ?", requestId));
@@ -132,7 +150,11 @@ class RetrainingHandlerIT {
     @Test
     void aRequestTheTableAnsweredBeforeIsNotTrainedAgain() throws Exception {
         String requestId = "answered-" + UUID.randomUUID(), earlier = Sha256.of(requestId.getBytes());
-        db.exec("insert into trainings (request_id, parent_version, result_version, seconds) values (?, ?, ?, 12.5)", requestId, parent, earlier);
+        db.exec(
+                "insert into trainings (request_id, parent_version, result_version, seconds) values (?, ?, ?, 12.5)",
+                requestId,
+                parent,
+                earlier);
         long before = registry.requests(null, "/api/");
         deliver(handler(), request(new RetrainingRequested(requestId, parent, List.of(), "drift", null)));
         assertEquals(before, registry.requests(null, "/api/"), "no download, no registration");
@@ -141,29 +163,42 @@ class RetrainingHandlerIT {
 
     @Test
     void requestsThatCannotBeAnsweredAreRejectedAndTrainNothing() throws Exception {
-        long registrations = registry.requests("POST", "/api/versions"), aliasMoves = registry.requests("PUT", "/api/aliases/");
+        long registrations = registry.requests("POST", "/api/versions"),
+                aliasMoves = registry.requests("PUT", "/api/aliases/");
         String unknown = Sha256.of("no such version".getBytes());
 
         String r1 = "unknown-" + UUID.randomUUID();
-        RejectedEvent e = assertThrows(RejectedEvent.class, () -> deliver(handler(), request(new RetrainingRequested(r1, unknown, List.of(),
-                "drift", null))));
+        RejectedEvent e = assertThrows(
+                RejectedEvent.class,
+                () -> deliver(handler(), request(new RetrainingRequested(r1, unknown, List.of(), "drift", null))));
         assertTrue(e.getMessage().contains("not registered"), e.getMessage());
 
         String r2 = "off-front-" + UUID.randomUUID();
-        e = assertThrows(RejectedEvent.class, () -> deliver(handler(), request(new RetrainingRequested(r2, parent,
-                List.of(Sha256.of("a configuration the front does not have".getBytes())), "accuracy", null))));
+        e = assertThrows(
+                RejectedEvent.class,
+                () -> deliver(
+                        handler(),
+                        request(new RetrainingRequested(
+                                r2,
+                                parent,
+                                List.of(Sha256.of("a configuration the front does not have".getBytes())),
+                                "accuracy",
+                                null))));
         assertTrue(e.getMessage().contains("not on the front"), e.getMessage());
 
         // passes the schema (an integer, at least 1) but is beyond an int: rejected, and prepare does not stop on it
         String r3 = "huge-" + UUID.randomUUID();
-        ObjectNode data = (ObjectNode) Payloads.toJson(new RetrainingRequested(r3, parent, List.of(), "coverage", null,
-                List.of(new CoverageBudget(3.0, List.of(3, 4), 5))));
+        ObjectNode data = (ObjectNode) Payloads.toJson(new RetrainingRequested(
+                r3, parent, List.of(), "coverage", null, List.of(new CoverageBudget(3.0, List.of(3, 4), 5))));
         ((ObjectNode) data.get("budgets").get(0)).put("devices", new BigInteger("100000000000000000000"));
         assertEquals(List.of(), ServiceRuntime.schemas().validate(EventTypes.RETRAINING_REQUESTED, data));
-        e = assertThrows(RejectedEvent.class, () -> deliver(handler(), CloudEvent.create("/test", EventTypes.RETRAINING_REQUESTED, r3, null, data)));
+        e = assertThrows(
+                RejectedEvent.class,
+                () -> deliver(handler(), CloudEvent.create("/test", EventTypes.RETRAINING_REQUESTED, r3, null, data)));
         assertTrue(e.getMessage().contains("out of range"), e.getMessage());
 
-        for (String r : List.of(r1, r2, r3)) assertNull(db.value("select result_version from trainings where request_id = ?", r), r);
+        for (String r : List.of(r1, r2, r3))
+            assertNull(db.value("select result_version from trainings where request_id = ?", r), r);
         assertEquals(registrations, registry.requests("POST", "/api/versions"), "nothing registered");
         assertEquals(0, registry.requests("PUT", "/api/aliases/" + TINY.alias()) - aliasMoves, "no candidate");
     }
@@ -171,12 +206,14 @@ class RetrainingHandlerIT {
     // ---- helpers ----
 
     static ModelQuantConfig uniform(PretrainedModel model, int bits) {
-        return ModelQuantConfig.uniform(QuantizedWeights.matrixSpecs(model.encoder()), QuantConfig.integerOnly(bits), QuantizerKind.NF);
+        return ModelQuantConfig.uniform(
+                QuantizedWeights.matrixSpecs(model.encoder()), QuantConfig.integerOnly(bits), QuantizerKind.NF);
     }
 
     /** A trainer as it starts, with its own work directory. */
     static RetrainingHandler handler() {
-        return new RetrainingHandler(db.dataSource(), registry.client(), dir.resolve("work-" + UUID.randomUUID()), TINY);
+        return new RetrainingHandler(
+                db.dataSource(), registry.client(), dir.resolve("work-" + UUID.randomUUID()), TINY);
     }
 
     /** A request as the registry publishes it (schema-valid). */

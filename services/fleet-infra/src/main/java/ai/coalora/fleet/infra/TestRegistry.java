@@ -1,8 +1,8 @@
 package ai.coalora.fleet.infra;
 
+import ai.coalora.common.Sha256;
 import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.registry.RegistryClient;
-import ai.coalora.common.Sha256;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -45,7 +45,8 @@ public final class TestRegistry implements AutoCloseable {
     }
 
     public static TestRegistry start() throws IOException {
-        TestRegistry r = new TestRegistry(HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0));
+        TestRegistry r =
+                new TestRegistry(HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0));
         r.server.createContext("/api/", r::handle);
         r.server.setExecutor(r.executor);
         r.server.start();
@@ -96,10 +97,13 @@ public final class TestRegistry implements AutoCloseable {
      * "/api/versions").
      */
     public long requests(String method, String pathPrefix) {
-        return requests.stream().filter(r -> {
-            int space = r.indexOf(' ');
-            return (method == null || r.substring(0, space).equals(method)) && r.substring(space + 1).startsWith(pathPrefix);
-        }).count();
+        return requests.stream()
+                .filter(r -> {
+                    int space = r.indexOf(' ');
+                    return (method == null || r.substring(0, space).equals(method))
+                            && r.substring(space + 1).startsWith(pathPrefix);
+                })
+                .count();
     }
 
     @Override
@@ -160,19 +164,29 @@ public final class TestRegistry implements AutoCloseable {
 
     private void register(HttpExchange x, JsonNode r) throws IOException {
         List<String[]> files = new ArrayList<>();
-        for (JsonNode f : r.path("files")) files.add(new String[] {f.path("name").asText(), f.path("sha256").asText()});
-        if (files.isEmpty()) { error(x, 400, "files are required"); return; }
+        for (JsonNode f : r.path("files"))
+            files.add(new String[] {f.path("name").asText(), f.path("sha256").asText()});
+        if (files.isEmpty()) {
+            error(x, 400, "files are required");
+            return;
+        }
         files.sort(Comparator.comparing((String[] f) -> f[0]));
         StringBuilder lines = new StringBuilder();
         ArrayNode refs = Payloads.JSON.createArrayNode();
         for (String[] f : files) {
             byte[] b = blobs.get(f[1]);
-            if (b == null) { error(x, 400, "files: no blob " + f[1]); return; }
+            if (b == null) {
+                error(x, 400, "files: no blob " + f[1]);
+                return;
+            }
             lines.append(f[0]).append(' ').append(f[1]).append('\n');
             refs.addObject().put("name", f[0]).put("sha256", f[1]).put("bytes", b.length);
         }
         String parent = r.hasNonNull("parentVersion") ? r.get("parentVersion").asText() : null;
-        if (parent != null && !versions.containsKey(parent)) { error(x, 400, "parentVersion " + parent + " is not registered"); return; }
+        if (parent != null && !versions.containsKey(parent)) {
+            error(x, 400, "parentVersion " + parent + " is not registered");
+            return;
+        }
         String id = Sha256.of(lines.toString().getBytes(StandardCharsets.UTF_8));
         ObjectNode v = Payloads.JSON.createObjectNode().put("modelVersion", id).put("parentVersion", parent);
         v.set("files", refs);
@@ -185,10 +199,17 @@ public final class TestRegistry implements AutoCloseable {
         if (method.equals("GET")) {
             String v = aliases.get(alias);
             if (v == null) error(x, 404, "no alias " + alias);
-            else json(x, 200, Payloads.JSON.createObjectNode().put("alias", alias).put("modelVersion", v));
+            else
+                json(
+                        x,
+                        200,
+                        Payloads.JSON.createObjectNode().put("alias", alias).put("modelVersion", v));
         } else if (method.equals("PUT")) {
             String v = Payloads.JSON.readTree(body).path("modelVersion").asText(null);
-            if (v == null || !versions.containsKey(v)) { error(x, 404, "model version " + v + " is not registered"); return; }
+            if (v == null || !versions.containsKey(v)) {
+                error(x, 404, "model version " + v + " is not registered");
+                return;
+            }
             aliases.put(alias, v);
             json(x, 200, Payloads.JSON.createObjectNode().put("alias", alias).put("modelVersion", v));
         } else {
