@@ -9,45 +9,23 @@ import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.registry.RegistryClient;
 import ai.coalora.fleet.service.EventService;
 import ai.djl.ndarray.NDManager;
-import io.agroal.api.AgroalDataSource;
-import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /** The adapter-generator: the base model on the engine, then the assignment consumer. */
 @ApplicationScoped
 public class GeneratorService extends EventService {
-    @ConfigProperty(name = "coalora.kafka.bootstrap-servers")
-    String bootstrapServers;
-
-    @ConfigProperty(name = "coalora.registry.url")
-    String registryUrl;
-
-    @ConfigProperty(name = "coalora.registry.user")
-    Optional<String> registryUser;
-
-    @ConfigProperty(name = "coalora.registry.password")
-    Optional<String> registryPassword;
-
     @ConfigProperty(name = "coalora.generator.work-dir")
     String workDir;
 
-    final AgroalDataSource dataSource;
-    final MeterRegistry meters;
     private volatile GenerationHandler handler;
-
-    GeneratorService(AgroalDataSource dataSource, MeterRegistry meters) {
-        this.dataSource = dataSource;
-        this.meters = meters;
-    }
 
     @Override
     public String name() {
-        return "generator";
+        return "adapter-generator";
     }
 
     @Override
@@ -55,21 +33,13 @@ public class GeneratorService extends EventService {
         System.setProperty("ai.djl.offline", "true"); // the engine never downloads at run time
         NDManager manager = closeOnStop(NDManager.newBaseManager());
         BertEncoder encoder = BertEncoder.miniLm(manager);
-        RegistryClient registry =
-                RegistryClient.of(registryUrl, registryUser.orElse(null), registryPassword.orElse(null));
+        RegistryClient registry = registryClient();
         Path dir = Path.of(workDir);
         VersionCache versions = closeOnStop(new VersionCache(registry, dir.resolve("versions"), encoder));
         AdapterPackager packager = new AdapterPackager(
                 registry, OnnxWeights.read(MiniLmArtifact.onnxFile()), BertConfig.MINILM_L6, dir.resolve("scratch"));
         handler = new GenerationHandler(dataSource, versions, packager, meters);
-        return ServiceRuntime.start(
-                "coalora-adapter-generator",
-                bootstrapServers,
-                dataSource,
-                List.of(Topic.ASSIGNMENTS),
-                List.of(Topic.ADAPTERS_READY),
-                handler,
-                meters);
+        return startEvents(List.of(Topic.ASSIGNMENTS), List.of(Topic.ADAPTERS_READY), handler);
     }
 
     @Override

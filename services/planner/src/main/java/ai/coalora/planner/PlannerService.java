@@ -6,8 +6,6 @@ import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.planning.ParetoSelection;
 import ai.coalora.fleet.service.EventService;
-import io.agroal.api.AgroalDataSource;
-import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -19,20 +17,10 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 /** The planner: consumes capabilities and promotions, publishes assignments. */
 @ApplicationScoped
 public class PlannerService extends EventService {
-    @ConfigProperty(name = "coalora.kafka.bootstrap-servers")
-    String bootstrapServers;
-
     @ConfigProperty(name = "coalora.planner.alias")
     String alias;
 
-    final AgroalDataSource dataSource;
-    final MeterRegistry meters;
     private volatile PlanningHandler handler;
-
-    PlannerService(AgroalDataSource dataSource, MeterRegistry meters) {
-        this.dataSource = dataSource;
-        this.meters = meters;
-    }
 
     @Override
     public String name() {
@@ -42,14 +30,10 @@ public class PlannerService extends EventService {
     @Override
     protected ServiceRuntime open() throws Exception {
         handler = new PlanningHandler(alias, loadSelection(), meters);
-        return ServiceRuntime.start(
-                "coalora-planner",
-                bootstrapServers,
-                dataSource,
+        return startEvents(
                 List.of(Topic.CAPABILITIES, Topic.MODEL_ALIASES, Topic.MODEL_VERSIONS, Topic.DEVICE_TARGETS),
                 List.of(Topic.ASSIGNMENTS),
-                handler,
-                meters);
+                handler);
     }
 
     @Override

@@ -3,8 +3,6 @@ package ai.coalora.registry;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.service.EventService;
-import io.agroal.api.AgroalDataSource;
-import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.List;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -12,9 +10,6 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 /** The registry's events: records fleet events, publishes model registrations and alias moves. */
 @ApplicationScoped
 public class RegistryService extends EventService {
-    @ConfigProperty(name = "coalora.kafka.bootstrap-servers")
-    String bootstrapServers;
-
     @ConfigProperty(name = "coalora.registry.retraining.margin")
     double retrainingMargin;
 
@@ -27,13 +22,9 @@ public class RegistryService extends EventService {
     @ConfigProperty(name = "coalora.registry.coverage.min-devices")
     int coverageMinDevices;
 
-    final AgroalDataSource dataSource;
-    final MeterRegistry meters;
     final RegistryMetrics metrics;
 
-    RegistryService(AgroalDataSource dataSource, MeterRegistry meters, RegistryMetrics metrics) {
-        this.dataSource = dataSource;
-        this.meters = meters;
+    RegistryService(RegistryMetrics metrics) {
         this.metrics = metrics;
     }
 
@@ -44,10 +35,7 @@ public class RegistryService extends EventService {
 
     @Override
     protected ServiceRuntime open() {
-        return ServiceRuntime.start(
-                "coalora-registry",
-                bootstrapServers,
-                dataSource,
+        return startEvents(
                 List.of(
                         Topic.CAPABILITIES,
                         Topic.ASSIGNMENTS,
@@ -58,8 +46,7 @@ public class RegistryService extends EventService {
                 new FleetEventsHandler(
                         new RetrainingMonitor(
                                 retrainingMargin, retrainingMinDevices, coverageGapBits, coverageMinDevices, metrics),
-                        metrics),
-                meters);
+                        metrics));
     }
 
     /** A REST transaction committed outbox records: publish now. */

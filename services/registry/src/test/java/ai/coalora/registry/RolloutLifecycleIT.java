@@ -31,7 +31,7 @@ class RolloutLifecycleIT {
     @BeforeAll
     static void start() throws Exception {
         db = RegistryTestDatabase.start();
-        rollouts = new Rollouts(db.dataSource, new RegistryService(db.dataSource, null, null));
+        rollouts = new Rollouts(db.dataSource, new RegistryService(null));
     }
 
     @AfterAll

@@ -3,6 +3,7 @@ package ai.coalora.engine.bench;
 import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.coa.CoaTrainer;
 import ai.coalora.engine.coa.ConfigAwareLora;
+import ai.coalora.engine.coa.ThetaSettings;
 import ai.coalora.engine.coa.TrainingSetPolicies;
 import ai.coalora.engine.coa.TrainingSetPolicy;
 import ai.coalora.engine.decoder.LlamaDecoder;
@@ -242,7 +243,7 @@ public final class LanguageModelBenchmark {
             List<ModelQuantConfig> unseen,
             String domain,
             Progress progress) {
-        CoaSettings settings = new CoaSettings(s.training(), 1, false, 1);
+        CoaSettings settings = Method.PER_CONFIGURATION.settings(s.training(), ThetaSettings.defaults());
         List<Evaluation> evaluations = new ArrayList<>();
         double seenSeconds = 0;
         long tokens = 0;
@@ -292,12 +293,9 @@ public final class LanguageModelBenchmark {
             List<ModelQuantConfig> unseen,
             String domain,
             Progress progress) {
-        CoaSettings settings =
-                new CoaSettings(s.training(), 2, method.configAware(), CoaSettings.DEFAULT_CACHE_CAPACITY);
-        TrainingSetPolicy policy = method == Method.COA_SEARCH
-                ? TrainingSetPolicies.paretoSearch(
-                        s.segments(), s.candidates(), s.training().seed())
-                : TrainingSetPolicy.frozen();
+        CoaSettings settings = method.settings(s.training(), ThetaSettings.defaults());
+        TrainingSetPolicy policy =
+                method.policy(s.segments(), s.candidates(), s.training().seed(), TrainingSetPolicies.Selection.RAW);
         try (NDManager keep = decoder.manager().newSubManager();
                 ConfigAwareLora coa = ConfigAwareLora.initialize(
                         decoder, s.training().lora(), s.training().seed() + 1, method.configAware(), keep);

@@ -1,5 +1,11 @@
 package ai.coalora.engine.bench;
 
+import ai.coalora.engine.coa.CoaSettings;
+import ai.coalora.engine.coa.ConfigInputs;
+import ai.coalora.engine.coa.ThetaSettings;
+import ai.coalora.engine.coa.TrainingSetPolicies;
+import ai.coalora.engine.coa.TrainingSetPolicy;
+import ai.coalora.engine.train.FineTuneSettings;
 import java.util.Arrays;
 import java.util.Locale;
 
@@ -28,6 +34,26 @@ public enum Method {
 
     public boolean configAware() {
         return this == COA_FROZEN || this == COA_RANDOM || this == COA_SEARCH || this == COA_BLIND;
+    }
+
+    /**
+     * How the method trains: per-configuration LoRA one configuration per step with no network and a cache of one;
+     * the shared methods two configurations per step, with the network when configuration-aware; the blind control
+     * with the network's configuration inputs held constant.
+     */
+    public CoaSettings settings(FineTuneSettings training, ThetaSettings theta) {
+        if (this == PER_CONFIGURATION) return new CoaSettings(training, 1, false, 1, theta);
+        ThetaSettings t = this == COA_BLIND ? theta.withInputs(ConfigInputs.BLIND) : theta;
+        return new CoaSettings(training, 2, configAware(), CoaSettings.DEFAULT_CACHE_CAPACITY, t);
+    }
+
+    /** How the method's training set changes between epochs: re-chosen by the search, randomly extended, or kept. */
+    public TrainingSetPolicy policy(int segments, int candidates, long seed, TrainingSetPolicies.Selection selection) {
+        return switch (this) {
+            case COA_SEARCH -> TrainingSetPolicies.paretoSearch(segments, candidates, seed, selection);
+            case COA_RANDOM -> TrainingSetPolicies.randomExtension(segments, candidates, seed, selection);
+            default -> TrainingSetPolicy.frozen();
+        };
     }
 
     public static Method parse(String s) {

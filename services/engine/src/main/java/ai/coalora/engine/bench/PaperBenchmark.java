@@ -3,7 +3,6 @@ package ai.coalora.engine.bench;
 import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.coa.CoaTrainer;
 import ai.coalora.engine.coa.ConfigAwareLora;
-import ai.coalora.engine.coa.ConfigInputs;
 import ai.coalora.engine.coa.MixingStatistics;
 import ai.coalora.engine.coa.TrainingSetPolicies;
 import ai.coalora.engine.coa.TrainingSetPolicy;
@@ -290,7 +289,7 @@ public final class PaperBenchmark {
         Map<ModelQuantConfig, boolean[]> seenValidation = new HashMap<>();
         double seenSeconds = 0, unseenSeconds = 0;
         int recomputed = 0;
-        CoaSettings settings = new CoaSettings(s.training(), 1, false, 1);
+        CoaSettings settings = Method.PER_CONFIGURATION.settings(s.training(), s.theta());
         for (int i = 0; i < all.size(); i++) {
             ModelQuantConfig config = all.get(i);
             boolean isSeen = i < seen.size();
@@ -371,21 +370,12 @@ public final class PaperBenchmark {
             NDManager keep,
             String label,
             Progress progress) {
-        var theta = method == Method.COA_BLIND ? s.theta().withInputs(ConfigInputs.BLIND) : s.theta();
-        CoaSettings settings =
-                new CoaSettings(s.training(), 2, method.configAware(), CoaSettings.DEFAULT_CACHE_CAPACITY, theta);
+        CoaSettings settings = method.settings(s.training(), s.theta());
         // the seen configurations serve the fleet's staircase budgets: the set keeps them whatever their measured loss
         var selection = new TrainingSetPolicies.Selection(
                 s.searchPosteriorMean(), Set.copyOf(d.configurations().seen()));
-        TrainingSetPolicy policy = switch (method) {
-            case COA_SEARCH ->
-                TrainingSetPolicies.paretoSearch(
-                        s.segments(), s.candidates(), s.training().seed(), selection);
-            case COA_RANDOM ->
-                TrainingSetPolicies.randomExtension(
-                        s.segments(), s.candidates(), s.training().seed(), selection);
-            default -> TrainingSetPolicy.frozen();
-        };
+        TrainingSetPolicy policy =
+                method.policy(s.segments(), s.candidates(), s.training().seed(), selection);
         ClassifierHead head = new ClassifierHead(
                 model.encoder().config().hiddenSize(),
                 task.labels().size(),

@@ -13,6 +13,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Comparator;
+import java.util.Map;
+import java.util.function.Function;
 
 /**
  * The on-disk form every bundle kind shares (the encoder's {@link ModelBundle}, the decoder's {@link DecoderBundle}):
@@ -24,6 +26,18 @@ final class BundleFiles {
     static final String MANIFEST = "bundle.json", TENSORS = "tensors.safetensors";
 
     private BundleFiles() {}
+
+    /**
+     * Writes {@code tensors} as the bundle of format {@code format} at {@code dir}, with the manifest {@code complete}
+     * makes once it has the tensors' checksum; returns that manifest. Replaces as {@link #write(Path, byte[], byte[])}.
+     */
+    static <M> M write(Path dir, String format, Map<String, Safetensors.Tensor> tensors, Function<String, M> complete)
+            throws IOException {
+        byte[] tensorBytes = Safetensors.toBytes(tensors, Map.of("format", "pt", "coalora", format));
+        M manifest = complete.apply(Sha256.of(tensorBytes));
+        write(dir, tensorBytes, ModelBundle.JSON.writeValueAsBytes(manifest));
+        return manifest;
+    }
 
     /**
      * Writes {@code tensors} and {@code manifest} as the bundle at {@code dir}. An existing bundle there is replaced as

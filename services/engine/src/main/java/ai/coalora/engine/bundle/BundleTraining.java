@@ -1,9 +1,7 @@
 package ai.coalora.engine.bundle;
 
 import ai.coalora.engine.coa.CoaSettings;
-import ai.coalora.engine.coa.CoaTrainer;
 import ai.coalora.engine.coa.ConfigAwareLora;
-import ai.coalora.engine.coa.TrainingSetPolicies;
 import ai.coalora.engine.data.Example;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.model.MiniLmArtifact;
@@ -22,9 +20,6 @@ import ai.coalora.engine.train.SentenceClassifier;
 import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -127,62 +122,35 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
         }
         List<ModelQuantConfig> initial = List.copyOf(initialSet);
         timer.mark(PhaseTimer.CALIBRATION);
-        var policy = TrainingSetPolicies.forTraining(
-                segments, candidates, settings.training().seed());
         try (NDManager scope = model.encoder().manager().newSubManager();
                 QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), settings.cacheCapacity())) {
             // everything below is owned by scope and freed with it
             ClassifierHead head;
             ConfigAwareLora coa;
             if (warm == null) {
-                head = new ClassifierHead(
-                        model.encoder().config().hiddenSize(),
-                        task.labels().size(),
-                        settings.training().seed(),
-                        scope);
-                coa = ConfigAwareLora.initialize(
-                        model.encoder(),
-                        settings.training().lora(),
-                        settings.training().seed() + 1,
-                        settings.networkOrNull(),
-                        scope);
+                head = freshHead(model, task, scope);
+                coa = freshModel(model, scope);
             } else {
                 ModelBundle.Instance start = warm.parent().instantiateTrainable(model.encoder(), scope);
                 head = start.head();
                 coa = start.model();
             }
             SentenceClassifier classifier = new SentenceClassifier(model.encoder(), head);
-            CoaTrainer trainer = new CoaTrainer(new ClassificationObjective(classifier, train, evaluation), coa, cache);
-            CoaTrainer.Result r = trainer.train(settings, initial, policy, progress);
-            timer.markTraining(r);
-
-            List<BundleManifest.FrontPoint> front =
-                    measureFront(r.finalSet(), coa, cache, scope, classifier, validation, progress);
-            timer.mark(PhaseTimer.FRONT);
-
-            var t = settings.training();
-            BundleManifest manifest = manifest(
-                    model,
-                    task,
-                    maxLength,
-                    front,
-                    new BundleManifest.Training(
-                            t.epochs(),
-                            t.batchSize(),
-                            t.learningRate(),
-                            t.weightDecay(),
-                            t.seed(),
-                            settings.configsPerStep(),
-                            policy.name(),
-                            initial.size(),
-                            segments,
-                            r.trainedOn().size(),
-                            r.seconds(),
-                            r.recomputedSteps(),
-                            Instant.now().toString(),
-                            warm == null ? null : warm.parentVersion(),
-                            warm == null ? null : initial.size() - gridConfigurations,
-                            timer.seconds()));
+            CoaBundleRun.Trained<BundleManifest.FrontPoint> trained = run().train(
+                            new ClassificationObjective(classifier, train, evaluation),
+                            coa,
+                            cache,
+                            scope,
+                            initial,
+                            frontScorer(classifier, validation),
+                            BundleManifest.FrontPoint::averageBits,
+                            warm == null
+                                    ? CoaBundleRun.Lineage.SCRATCH
+                                    : new CoaBundleRun.Lineage(
+                                            warm.parentVersion(), initial.size() - gridConfigurations),
+                            progress,
+                            timer);
+            BundleManifest manifest = manifest(model, task, maxLength, trained.front(), trained.training());
             BundleManifest written = ModelBundle.write(out, manifest, ModelBundle.tensorsOf(coa, head));
             timer.mark(PhaseTimer.WRITING);
             return written;
@@ -207,68 +175,50 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
         EncodedExamples validation = EncodedExamples.of(model.tokenizer(), task.validation());
         try (NDManager scope = model.encoder().manager().newSubManager();
                 QuantizedWeightCache cache = new QuantizedWeightCache(model.encoder(), settings.cacheCapacity())) {
-            ClassifierHead head = new ClassifierHead(
-                    model.encoder().config().hiddenSize(),
-                    task.labels().size(),
-                    settings.training().seed(),
-                    scope);
-            ConfigAwareLora coa = ConfigAwareLora.initialize(
-                    model.encoder(),
-                    settings.training().lora(),
-                    settings.training().seed() + 1,
-                    settings.networkOrNull(),
-                    scope);
+            ClassifierHead head = freshHead(model, task, scope);
+            ConfigAwareLora coa = freshModel(model, scope);
             SentenceClassifier classifier = new SentenceClassifier(model.encoder(), head);
-            var t = settings.training();
-            BundleManifest manifest = manifest(
-                    model,
-                    task,
-                    maxLength,
-                    measureFront(
-                            List.copyOf(new LinkedHashSet<>(front)),
-                            coa,
-                            cache,
-                            scope,
-                            classifier,
-                            validation,
-                            Progress.NONE),
-                    new BundleManifest.Training(
-                            0,
-                            t.batchSize(),
-                            t.learningRate(),
-                            t.weightDecay(),
-                            t.seed(),
-                            settings.configsPerStep(),
-                            "untrained",
-                            front.size(),
-                            segments,
-                            0,
-                            0,
-                            0,
-                            Instant.now().toString(),
-                            null,
-                            null,
-                            null));
+            List<BundleManifest.FrontPoint> scored = CoaBundleRun.sortedFront(
+                    List.copyOf(new LinkedHashSet<>(front)),
+                    coa,
+                    cache,
+                    scope,
+                    frontScorer(classifier, validation),
+                    BundleManifest.FrontPoint::averageBits,
+                    Progress.NONE);
+            BundleManifest manifest = manifest(model, task, maxLength, scored, run().untrained(front.size()));
             return ModelBundle.write(out, manifest, ModelBundle.tensorsOf(coa, head));
         }
     }
 
-    /** The front: {@code set} measured with the deployed (folded) adapters on validation, in average-bits order. */
-    private static List<BundleManifest.FrontPoint> measureFront(
-            List<ModelQuantConfig> set,
-            ConfigAwareLora coa,
-            QuantizedWeightCache cache,
-            NDManager scope,
-            SentenceClassifier classifier,
-            EncodedExamples validation,
-            Progress progress) {
-        List<BundleManifest.FrontPoint> front =
-                new ArrayList<>(FrontScoring.score(set, coa, cache, scope, progress, (c, merged) -> {
-                    FineTuner.Scores scores = FineTuner.evaluate(classifier, merged, null, validation, null);
-                    return BundleManifest.FrontPoint.of(c, scores.accuracy(), scores.loss());
-                }));
-        front.sort(Comparator.comparingDouble(BundleManifest.FrontPoint::averageBits));
-        return front;
+    private CoaBundleRun run() {
+        return new CoaBundleRun(settings, segments, candidates);
+    }
+
+    private ClassifierHead freshHead(PretrainedModel model, TaskData task, NDManager scope) {
+        return new ClassifierHead(
+                model.encoder().config().hiddenSize(),
+                task.labels().size(),
+                settings.training().seed(),
+                scope);
+    }
+
+    private ConfigAwareLora freshModel(PretrainedModel model, NDManager scope) {
+        return ConfigAwareLora.initialize(
+                model.encoder(),
+                settings.training().lora(),
+                settings.training().seed() + 1,
+                settings.networkOrNull(),
+                scope);
+    }
+
+    /** A front point: the configuration's validation accuracy and loss with its folded adapter merged in. */
+    private static FrontScoring.Scorer<BundleManifest.FrontPoint> frontScorer(
+            SentenceClassifier classifier, EncodedExamples validation) {
+        return (c, merged) -> {
+            FineTuner.Scores scores = FineTuner.evaluate(classifier, merged, null, validation, null);
+            return BundleManifest.FrontPoint.of(c, scores.accuracy(), scores.loss());
+        };
     }
 
     private BundleManifest manifest(

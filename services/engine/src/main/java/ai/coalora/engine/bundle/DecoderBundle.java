@@ -1,11 +1,9 @@
 package ai.coalora.engine.bundle;
 
-import ai.coalora.common.Sha256;
 import ai.coalora.engine.coa.ConfigAwareLora;
 import ai.coalora.engine.decoder.HfCheckpoint;
 import ai.coalora.engine.decoder.LlamaConfig;
 import ai.coalora.engine.decoder.LlamaDecoder;
-import ai.coalora.engine.io.Safetensors;
 import ai.coalora.engine.io.Safetensors.Tensor;
 import ai.coalora.engine.lora.LoraSpec;
 import ai.coalora.engine.model.LinearId;
@@ -128,11 +126,7 @@ public final class DecoderBundle {
      */
     public static DecoderBundleManifest write(Path dir, DecoderBundleManifest manifest, Map<String, Tensor> tensors)
             throws IOException {
-        byte[] tensorBytes =
-                Safetensors.toBytes(tensors, Map.of("format", "pt", "coalora", DecoderBundleManifest.FORMAT));
-        DecoderBundleManifest complete = manifest.withTensorsSha256(Sha256.of(tensorBytes));
-        BundleFiles.write(dir, tensorBytes, ModelBundle.JSON.writeValueAsBytes(complete));
-        return complete;
+        return BundleFiles.write(dir, DecoderBundleManifest.FORMAT, tensors, manifest::withTensorsSha256);
     }
 
     /** Reads and verifies a bundle: format, manifest, checksum of the tensors. Errors name the file and the problem. */

@@ -1,9 +1,7 @@
 package ai.coalora.engine.bundle;
 
 import ai.coalora.engine.coa.CoaSettings;
-import ai.coalora.engine.coa.CoaTrainer;
 import ai.coalora.engine.coa.ConfigAwareLora;
-import ai.coalora.engine.coa.TrainingSetPolicies;
 import ai.coalora.engine.data.Example;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.decoder.LlamaDecoder;
@@ -21,9 +19,6 @@ import ai.coalora.engine.train.Progress;
 import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -130,29 +125,26 @@ public record DecoderBundleTraining(
         BudgetPlanner planner = BudgetPlanner.calibrate(decoder, train, QuantizerKind.NF, progress);
         List<ModelQuantConfig> initial = planner.initialSet(initialGrid);
         timer.mark(PhaseTimer.CALIBRATION);
-        var policy = TrainingSetPolicies.forTraining(
-                segments, candidates, settings.training().seed());
         var t = settings.training();
         try (NDManager scope = decoder.manager().newSubManager();
                 ConfigAwareLora coa =
                         ConfigAwareLora.initialize(decoder, t.lora(), t.seed() + 1, settings.networkOrNull(), scope);
                 QuantizedWeightCache cache = new QuantizedWeightCache(decoder, settings.cacheCapacity())) {
-            CoaTrainer.Result r = new CoaTrainer(new LanguageModelObjective(decoder, train, evaluation), coa, cache)
-                    .train(settings, initial, policy, progress);
-            timer.markTraining(r);
-
-            // the front: the final training set, each configuration scored with its folded adapter (what a device runs)
-            List<DecoderBundleManifest.FrontPoint> front = new ArrayList<>(FrontScoring.score(
-                    r.finalSet(),
-                    coa,
-                    cache,
-                    scope,
-                    progress,
-                    (c, merged) -> DecoderBundleManifest.FrontPoint.of(
-                            c, LanguageModelLoss.meanLoss(decoder, validation, merged, null))));
-            front.sort(Comparator.comparingDouble(DecoderBundleManifest.FrontPoint::averageBits));
-            timer.mark(PhaseTimer.FRONT);
-
+            CoaBundleRun.Trained<DecoderBundleManifest.FrontPoint> trained = new CoaBundleRun(
+                            settings, segments, candidates)
+                    .train(
+                            new LanguageModelObjective(decoder, train, evaluation),
+                            coa,
+                            cache,
+                            scope,
+                            initial,
+                            // the perplexity a device sees: the configuration with its folded adapter
+                            (c, merged) -> DecoderBundleManifest.FrontPoint.of(
+                                    c, LanguageModelLoss.meanLoss(decoder, validation, merged, null)),
+                            DecoderBundleManifest.FrontPoint::averageBits,
+                            CoaBundleRun.Lineage.SCRATCH,
+                            progress,
+                            timer);
             DecoderBundleManifest manifest = new DecoderBundleManifest(
                     DecoderBundleManifest.FORMAT,
                     base,
@@ -162,24 +154,8 @@ public record DecoderBundleTraining(
                     settings.configAware(),
                     QuantizerKind.NF.jsonName(),
                     seqLen,
-                    front,
-                    new BundleManifest.Training(
-                            t.epochs(),
-                            t.batchSize(),
-                            t.learningRate(),
-                            t.weightDecay(),
-                            t.seed(),
-                            settings.configsPerStep(),
-                            policy.name(),
-                            initial.size(),
-                            segments,
-                            r.trainedOn().size(),
-                            r.seconds(),
-                            r.recomputedSteps(),
-                            Instant.now().toString(),
-                            null,
-                            null,
-                            timer.seconds()),
+                    trained.front(),
+                    trained.training(),
                     null);
             DecoderBundleManifest written = DecoderBundle.write(out, manifest, DecoderBundle.tensorsOf(coa));
             timer.mark(PhaseTimer.WRITING);

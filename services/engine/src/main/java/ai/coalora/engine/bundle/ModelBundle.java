@@ -1,8 +1,6 @@
 package ai.coalora.engine.bundle;
 
-import ai.coalora.common.Sha256;
 import ai.coalora.engine.coa.ConfigAwareLora;
-import ai.coalora.engine.io.Safetensors;
 import ai.coalora.engine.io.Safetensors.Tensor;
 import ai.coalora.engine.lora.LoraSpec;
 import ai.coalora.engine.model.BertEncoder;
@@ -120,10 +118,7 @@ public final class ModelBundle {
      */
     public static BundleManifest write(Path dir, BundleManifest manifest, Map<String, Tensor> tensors)
             throws IOException {
-        byte[] tensorBytes = Safetensors.toBytes(tensors, Map.of("format", "pt", "coalora", BundleManifest.FORMAT));
-        BundleManifest complete = manifest.withTensorsSha256(Sha256.of(tensorBytes));
-        BundleFiles.write(dir, tensorBytes, JSON.writeValueAsBytes(complete));
-        return complete;
+        return BundleFiles.write(dir, BundleManifest.FORMAT, tensors, manifest::withTensorsSha256);
     }
 
     /** Reads and verifies a bundle: format, checksum of the tensors, names. Errors name the file and the problem. */

@@ -1046,14 +1046,22 @@ class DeployManifestsTest {
 
     // ---- the services' code
 
-    /** What configures a service: its application.properties, then what every service shares (service-security). */
+    /**
+     * What configures a service: what every service shares (service-security, service-runtime), then its own
+     * application.properties, whose settings win (a later line wins in {@link #properties}, as in the service).
+     */
     static String applicationProperties(String service) throws IOException {
+        StringBuilder text = new StringBuilder();
+        for (String module : List.of("service-security", "service-runtime")) {
+            Path shared = root.resolve("services")
+                    .resolve(module)
+                    .resolve("src/main/resources/META-INF/microprofile-config.properties");
+            assertTrue(Files.isRegularFile(shared), "no " + root.relativize(shared));
+            text.append(Files.readString(shared)).append('\n');
+        }
         Path f = root.resolve("services").resolve(service).resolve("src/main/resources/application.properties");
         assertTrue(Files.isRegularFile(f), "no " + root.relativize(f));
-        Path shared =
-                root.resolve("services/service-security/src/main/resources/META-INF/microprofile-config.properties");
-        assertTrue(Files.isRegularFile(shared), "no " + root.relativize(shared));
-        return Files.readString(f) + "\n" + Files.readString(shared);
+        return text.append(Files.readString(f)).toString();
     }
 
     static Properties properties(String service) throws IOException {
@@ -1109,13 +1117,13 @@ class DeployManifestsTest {
         return read;
     }
 
-    /** The topics a service consumes: the first List.of(...) given to ServiceRuntime.start in its code. */
+    /** The topics a service consumes: the first List.of(...) given to startEvents in its code. */
     static List<Topic> inputsOf(String service) throws IOException {
         Path dir = root.resolve("services").resolve(service).resolve("src/main/java");
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path f : s.filter(x -> x.toString().endsWith(".java")).toList()) {
                 String text = Files.readString(f);
-                int start = text.indexOf("ServiceRuntime.start(");
+                int start = text.indexOf("startEvents(");
                 if (start < 0) continue;
                 int list = text.indexOf("List.of(", start);
                 int depth = 0, i = list + "List.of".length();
@@ -1136,8 +1144,7 @@ class DeployManifestsTest {
                 return topics;
             }
         }
-        throw new AssertionError(
-                "services/" + service + ": no ServiceRuntime.start(...) call to read its input topics from");
+        throw new AssertionError("services/" + service + ": no startEvents(...) call to read its input topics from");
     }
 
     static Map<String, Set<String>> labels(Object... nameValues) {

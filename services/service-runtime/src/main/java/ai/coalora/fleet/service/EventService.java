@@ -1,23 +1,44 @@
 package ai.coalora.fleet.service;
 
+import ai.coalora.fleet.events.Topic;
+import ai.coalora.fleet.messaging.EventHandler;
 import ai.coalora.fleet.messaging.ServiceRuntime;
+import ai.coalora.fleet.registry.RegistryClient;
+import io.agroal.api.AgroalDataSource;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.eclipse.microprofile.config.Config;
+import org.eclipse.microprofile.config.ConfigProvider;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The lifecycle every event-driven service shares: at startup it opens what the service needs and then its event
  * runtime (consumer and outbox relay); at shutdown it closes the runtime first, then the rest in reverse order.
- * A service is one application-scoped subclass; {@link EventsReadiness} reports on it.
+ * A service is one application-scoped subclass; {@link EventsReadiness} reports on it. What every service uses is
+ * here: its database (schema and migrations per service in its application.properties), the broker, the meters; the
+ * defaults they share are in this module's {@code META-INF/microprofile-config.properties}.
  */
 public abstract class EventService {
     private static final Logger LOG = LoggerFactory.getLogger(EventService.class);
+
+    @ConfigProperty(name = "coalora.kafka.bootstrap-servers")
+    protected String bootstrapServers;
+
+    @Inject
+    protected AgroalDataSource dataSource;
+
+    @Inject
+    protected MeterRegistry meters;
 
     private final Deque<AutoCloseable> resources = new ArrayDeque<>();
     private volatile ServiceRuntime runtime;
@@ -27,6 +48,25 @@ public abstract class EventService {
 
     /** Opens the service's event runtime; what it needs besides goes through {@link #closeOnStop}. */
     protected abstract ServiceRuntime open() throws Exception;
+
+    /**
+     * Starts the event runtime as consumer group {@code coalora-<name>}: consumes {@code inputs} with {@code handler}
+     * (null: consumes nothing), relays the outbox, and makes sure every topic exists.
+     */
+    protected final ServiceRuntime startEvents(List<Topic> inputs, List<Topic> outputs, EventHandler handler) {
+        return ServiceRuntime.start(
+                "coalora-" + name(), bootstrapServers, dataSource, inputs, outputs, handler, meters);
+    }
+
+    /** A client of the registry at {@code coalora.registry.url}, as the account {@code coalora.registry.user}. */
+    protected static RegistryClient registryClient() {
+        Config config = ConfigProvider.getConfig();
+        return RegistryClient.of(
+                config.getValue("coalora.registry.url", String.class),
+                config.getOptionalValue("coalora.registry.user", String.class).orElse(null),
+                config.getOptionalValue("coalora.registry.password", String.class)
+                        .orElse(null));
+    }
 
     /** Counters the readiness check shows next to the problem, if any. */
     public Map<String, Object> readinessData() {
