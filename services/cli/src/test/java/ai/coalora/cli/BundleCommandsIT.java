@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** train -> bundle -> eval / adapter, as a user runs them, on a small CSV of real sentences. */
-class BundleCommandsTest {
+class BundleCommandsIT {
     @TempDir
     static Path dir;
 

@@ -36,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Warm-started CoA-LoRA training (telemetry-driven retraining) on the real MiniLM and sentiment data: a tiny
  * parent bundle is trained from scratch, then training continues from it with one extra configuration.
  */
-class WarmStartTest {
+class WarmStartIT {
     static final int MAX_LENGTH = SmallBundles.MAX_LENGTH;
 
     @TempDir
