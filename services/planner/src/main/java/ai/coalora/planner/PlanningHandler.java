@@ -77,6 +77,29 @@ public final class PlanningHandler implements EventHandler {
         return production;
     }
 
+    /**
+     * The front lock before any device row, for the whole batch: exclusive when the batch promotes the followed alias
+     * (its re-plan must see every device), shared otherwise. Taken per event instead, a capabilities event holding its
+     * device's row would wait for a promotion that waits for that row.
+     */
+    @Override
+    public void begin(List<CloudEvent> fresh, Transaction tx) throws SQLException {
+        boolean promotes = false;
+        for (CloudEvent e : fresh) {
+            promotes |= e.type().equals(EventTypes.MODEL_PROMOTED)
+                    && alias.equals(e.data().path("alias").asText());
+        }
+        lockFront(tx.connection(), !promotes);
+    }
+
+    private static void lockFront(Connection c, boolean shared) throws SQLException {
+        try (PreparedStatement st = c.prepareStatement(
+                shared ? "select pg_advisory_xact_lock_shared(?)" : "select pg_advisory_xact_lock(?)")) {
+            st.setLong(1, FRONT_LOCK);
+            st.execute();
+        }
+    }
+
     @Override
     public void apply(CloudEvent event, Transaction tx) throws RejectedEvent, SQLException {
         switch (event.type()) {
@@ -108,10 +131,7 @@ public final class PlanningHandler implements EventHandler {
 
     private void onPromoted(CloudEvent event, ModelPromoted promoted, Transaction tx) throws SQLException {
         if (!alias.equals(promoted.alias())) return; // e.g. canary: rollouts target devices at it explicitly
-        try (PreparedStatement st = tx.connection().prepareStatement("select pg_advisory_xact_lock(?)")) {
-            st.setLong(1, FRONT_LOCK);
-            st.execute();
-        }
+        lockFront(tx.connection(), false); // held already when the batch began with it
         update(
                 tx,
                 "insert into fronts (alias, model_version, promoted) values (?, ?, ?::jsonb) on conflict (alias) do update "
@@ -282,10 +302,7 @@ public final class PlanningHandler implements EventHandler {
 
     /** The followed alias's front as the fronts table has it now (parsed again only when the version changed). */
     private ParetoSelection followed(Connection c) throws SQLException {
-        try (PreparedStatement lock = c.prepareStatement("select pg_advisory_xact_lock_shared(?)")) {
-            lock.setLong(1, FRONT_LOCK);
-            lock.execute();
-        }
+        lockFront(c, true); // held already when the batch began (this is for callers outside a batch)
         try (PreparedStatement st = c.prepareStatement("select model_version from fronts where alias = ?")) {
             st.setString(1, alias);
             try (ResultSet rs = st.executeQuery()) {

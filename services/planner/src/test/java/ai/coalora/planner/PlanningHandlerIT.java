@@ -27,6 +27,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -310,10 +314,11 @@ class PlanningHandlerIT {
     void dataThatDoesNotMapIsRejectedAndWritesNothing() throws Exception {
         apply(promoted(version(), FRONT));
         String device = device();
-        // passes the schema (an integer, at least 1) but is beyond a long: once it stalled the consumer on this record
+        // beyond a long: the schema's bound refuses it now; before the bound it passed and stalled the consumer
         ObjectNode huge = (ObjectNode) Payloads.toJson(caps(device, 1L << 30, List.of(4, 8), Map.of()));
         huge.put("memoryBytes", new BigInteger("100000000000000000000000"));
-        assertEquals(List.of(), ServiceRuntime.schemas().validate(EventTypes.CAPABILITIES, huge));
+        assertFalse(
+                ServiceRuntime.schemas().validate(EventTypes.CAPABILITIES, huge).isEmpty());
         RejectedEvent e = assertThrows(
                 RejectedEvent.class,
                 () -> apply(CloudEvent.create("/test", EventTypes.CAPABILITIES, device, null, huge)));
@@ -330,7 +335,9 @@ class PlanningHandlerIT {
                 () -> apply(CloudEvent.create("/test", EventTypes.CAPABILITIES, device, null, malformed)));
         ObjectNode target = (ObjectNode) Payloads.toJson(new DeviceTarget(device, null, null, 1, "wave 1", null));
         target.put("wave", new BigInteger("100000000000000000000"));
-        assertEquals(List.of(), ServiceRuntime.schemas().validate(EventTypes.DEVICE_TARGET, target));
+        assertEquals(
+                List.of("wave: must have a maximum value of 1000000"),
+                ServiceRuntime.schemas().validate(EventTypes.DEVICE_TARGET, target));
         assertThrows(
                 RejectedEvent.class,
                 () -> apply(CloudEvent.create("/test", EventTypes.DEVICE_TARGET, device, null, target)));
@@ -341,6 +348,48 @@ class PlanningHandlerIT {
     }
 
     // ---- events ----
+
+    /**
+     * Two replicas share the tables: one takes promotions (which re-plan every device) while the other applies a steady
+     * stream of capabilities. A capabilities event must not hold its device's row while waiting for the front lock a
+     * promotion holds while it waits for that row: the database would abort one of them as a deadlock.
+     */
+    @Test
+    void twoReplicasDuringPromotionsUnderSteadyCapabilitiesTrafficNeitherDeadlockNorFail() throws Exception {
+        List<String> devices = new ArrayList<>();
+        for (int i = 0; i < 40; i++) devices.add(device());
+        for (String d : devices) apply(capabilities(d, 1L << 30, List.of(4, 8)));
+        apply(promoted(version(), FRONT));
+        PlanningHandler other = new PlanningHandler(ALIAS, null, new SimpleMeterRegistry());
+        List<String> promotedVersions = new ArrayList<>();
+        for (int i = 0; i < 12; i++) promotedVersions.add(version());
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            Future<?> promotions = pool.submit(() -> {
+                for (String v : promotedVersions) apply(handler, promoted(v, FRONT));
+                return null;
+            });
+            Future<?> traffic = pool.submit(() -> {
+                for (int round = 0; round < 6; round++) {
+                    for (String d : devices) {
+                        apply(other, capabilities(d, (round % 2 == 0 ? 1L : 2L) << 30, List.of(4, 8)));
+                    }
+                }
+                return null;
+            });
+            promotions.get(300, TimeUnit.SECONDS); // a deadlock the database detected surfaces here as 40P01
+            traffic.get(300, TimeUnit.SECONDS);
+        } finally {
+            pool.shutdownNow();
+        }
+        String last = promotedVersions.get(promotedVersions.size() - 1);
+        assertEquals(
+                devices.size(),
+                db.count(
+                        "select count(*) from devices where model_version = ?",
+                        last), // the tables hold only these devices
+                "every device is planned on the last promotion, by whichever replica planned it last");
+    }
 
     static String device() {
         return "dev-" + UUID.randomUUID().toString().substring(0, 8);
@@ -406,7 +455,15 @@ class PlanningHandlerIT {
     }
 
     void apply(CloudEvent event) throws Exception {
-        db.inTransaction(tx -> handler.apply(event, tx));
+        apply(handler, event);
+    }
+
+    /** As the event processor applies an event: the batch's locks first, then the event, in one transaction. */
+    static void apply(PlanningHandler replica, CloudEvent event) throws Exception {
+        db.inTransaction(tx -> {
+            replica.begin(List.of(event), tx);
+            replica.apply(event, tx);
+        });
     }
 
     // ---- what was published ----

@@ -54,7 +54,8 @@ public class BlobResource {
         return store.find(sha256)
                 .map(p -> Response.ok(p.toFile(), MediaType.APPLICATION_OCTET_STREAM)
                         .header("ETag", "\"" + sha256 + "\"")
-                        .header("Cache-Control", "public, max-age=31536000, immutable")
+                        // immutable (content-addressed), but behind a login: a shared cache must not serve it to others
+                        .header("Cache-Control", "private, max-age=31536000, immutable")
                         .build())
                 .orElse(ApiError.of(404, "no blob " + sha256));
     }

@@ -16,7 +16,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.sql.Types;
+import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** Records what the fleet's events say: devices' capabilities, assignments, adapters and telemetry. */
@@ -28,6 +30,18 @@ final class FleetEventsHandler implements EventHandler {
     FleetEventsHandler(RetrainingMonitor retraining, RegistryMetrics metrics) {
         this.retraining = retraining;
         this.metrics = metrics;
+    }
+
+    @Override
+    public void begin(List<CloudEvent> fresh, Transaction tx) throws SQLException {
+        // the lock order: the active rollouts of the batch's devices, then device rows, then rollout-device rows, as an
+        // operator's action (which locks its rollout first) takes them
+        Set<String> devices = new TreeSet<>();
+        for (CloudEvent e : fresh) {
+            String device = e.data().path("deviceId").asText("");
+            if (!device.isEmpty()) devices.add(device);
+        }
+        RolloutEngine.lockRolloutsOf(tx.connection(), devices);
     }
 
     @Override

@@ -247,6 +247,9 @@ public class ModelVersions {
                                                 Payloads.toJson(event)));
                     }
                 }
+                if (alias.equals(RolloutEngine.FOLLOWED_ALIAS)) {
+                    RolloutEngine.releaseFinishedPins(new Transaction(c, ServiceRuntime.schemas()));
+                }
                 c.commit();
                 service.published();
                 return new AliasMove(alias, v.modelVersion(), previous, p.actor(), reason, at);

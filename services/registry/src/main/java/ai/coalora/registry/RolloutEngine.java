@@ -14,6 +14,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.UUID;
 
@@ -41,6 +42,8 @@ import java.util.UUID;
  */
 final class RolloutEngine {
     static final String SOURCE = "/coalora/registry/rollouts";
+    /** The alias a device follows while no rollout pins it (the planner's, {@code coalora.planner.alias}). */
+    static final String FOLLOWED_ALIAS = "production";
 
     /** A rollout's settings and position, read under a row lock. */
     record State(
@@ -262,9 +265,14 @@ final class RolloutEngine {
         evaluate(tx, r.id());
     }
 
+    /**
+     * Pins {@code device} to {@code version} (null: hands it back to the followed alias), remembering the pin on its row
+     * so a later rollout knows what to revert it to.
+     */
     static void target(
             Transaction tx, String device, String version, String rolloutId, Integer wave, String reason, boolean retry)
             throws SQLException {
+        exec(tx.connection(), "update devices set target_version = ? where device_id = ?", version, device);
         DeviceTarget t = new DeviceTarget(device, version, rolloutId, wave, reason, retry ? true : null);
         tx.publish(
                 Topic.DEVICE_TARGETS,
@@ -372,6 +380,7 @@ final class RolloutEngine {
     static void onAssignment(Transaction tx, Payloads.Assignment a) throws SQLException {
         if (a.rolloutId() == null) return;
         Connection c = tx.connection();
+        lock(c, a.rolloutId()); // the rollout before its device's row, as everywhere
         exec(
                 c,
                 "update rollout_devices set assignment_id = ?, predicted_accuracy = ?, state = case when ? then state else ? end, "
@@ -388,9 +397,65 @@ final class RolloutEngine {
         if (!a.feasible()) evaluate(tx, a.rolloutId());
     }
 
+    /**
+     * Locks, in rollout-id order, the active rollouts {@code device} belongs to. Every path locks a rollout before the
+     * rows of its devices (an operator's action locks the rollout, then updates its devices), so an event about a
+     * device must too: the other order lets the two wait on each other.
+     */
+    static void lockRolloutsOf(Connection c, String device) throws SQLException {
+        lockRolloutsOf(c, List.of(device));
+    }
+
+    /** {@link #lockRolloutsOf(Connection, String)} for several devices at once, still in rollout-id order. */
+    static void lockRolloutsOf(Connection c, Collection<String> devices) throws SQLException {
+        if (devices.isEmpty()) return;
+        try (PreparedStatement st = c.prepareStatement(
+                "select rollout_id from rollouts where rollout_id in (select rollout_id from rollout_devices where device_id = any(?)) "
+                        + "and state in (?, ?, ?) order by rollout_id for update")) {
+            st.setArray(1, c.createArrayOf("text", devices.toArray()));
+            st.setString(2, RolloutState.RUNNING.sql());
+            st.setString(3, RolloutState.PAUSED.sql());
+            st.setString(4, RolloutState.REVERTING.sql());
+            st.executeQuery().close();
+        }
+    }
+
+    /**
+     * The alias devices follow moved: a device a final rollout (succeeded or aborted) left pinned to its version, and
+     * which followed the alias before that rollout, follows the alias again. (A revert hands such devices back at once.)
+     */
+    static void releaseFinishedPins(Transaction tx) throws SQLException {
+        Connection c = tx.connection();
+        List<String> released = new ArrayList<>();
+        try (PreparedStatement st = c.prepareStatement(
+                "select d.device_id from devices d join lateral (select rd.previous_version, r.model_version, r.state "
+                        + "from rollout_devices rd join rollouts r on r.rollout_id = rd.rollout_id where rd.device_id = d.device_id "
+                        + "and rd.state <> ? order by r.created_at desc limit 1) last on true "
+                        + "where d.target_version is not null and last.previous_version is null "
+                        + "and last.model_version = d.target_version and last.state in (?, ?) order by d.device_id for update of d")) {
+            st.setString(1, RolloutDeviceState.SCHEDULED.sql());
+            st.setString(2, RolloutState.SUCCEEDED.sql());
+            st.setString(3, RolloutState.ABORTED.sql());
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) released.add(rs.getString(1));
+            }
+        }
+        for (String device : released) {
+            target(
+                    tx,
+                    device,
+                    null,
+                    null,
+                    null,
+                    "its rollout is over and " + FOLLOWED_ALIAS + " moved: following it again",
+                    false);
+        }
+    }
+
     /** A device applied (or could not apply) a package: finished/failed on the rollout's version, reverted off it. */
     static void onStatus(Transaction tx, Payloads.DeviceStatus s) throws SQLException {
         Connection c = tx.connection();
+        lockRolloutsOf(c, s.deviceId());
         List<String> touched = new ArrayList<>();
         try (PreparedStatement st = c.prepareStatement(
                 "select rd.rollout_id, rd.state, r.model_version from rollout_devices rd join rollouts r "
@@ -439,6 +504,7 @@ final class RolloutEngine {
     /** A finished device measured its accuracy on the rollout's version: evidence for the gate. */
     static void onTelemetry(Transaction tx, Payloads.EvaluationTelemetry t) throws SQLException {
         Connection c = tx.connection();
+        lockRolloutsOf(c, t.deviceId());
         List<String> touched = new ArrayList<>();
         try (PreparedStatement st = c.prepareStatement(
                 "update rollout_devices rd set measured_accuracy = ?, updated_at = now() from rollouts r "

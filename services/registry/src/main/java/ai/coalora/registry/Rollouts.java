@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 
 /** Operators' side of rollouts: create, inspect, pause, resume, abort, retry failed devices. */
 @ApplicationScoped
@@ -163,7 +164,9 @@ public class Rollouts {
             }
             List<String[]> targets = new ArrayList<>(); // device, previous version
             try (PreparedStatement st =
-                    c.prepareStatement("select device_id, coalesce(update_version, model_version) from devices "
+                    // the previous version is what the device was pinned to, null while it follows the alias: a revert
+                    // hands it back to the alias rather than pinning it to what it happened to run
+                    c.prepareStatement("select device_id, target_version from devices "
                             // by default: every device that runs something now (one with no feasible configuration has
                             // nothing to update)
                             + "where capabilities is not null"
@@ -307,18 +310,37 @@ public class Rollouts {
     }
 
     /** Runs {@code work} in one transaction; what it published goes out once it committed. */
+    /**
+     * Runs {@code work} in one transaction. A deadlock or serialization failure the database detected (SQLState class
+     * 40: it rolled this transaction back so another could go on) is retried, a few times, instead of becoming a 500.
+     */
     private void inTransaction(Work work) throws ApiException, SQLException {
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
+        for (int attempt = 1; ; attempt++) {
+            try (Connection c = dataSource.getConnection()) {
+                c.setAutoCommit(false);
+                try {
+                    work.run(c);
+                    c.commit();
+                    break;
+                } catch (ApiException | SQLException | RuntimeException e) {
+                    c.rollback();
+                    if (!(e instanceof SQLException sql && isRollbackClass(sql)) || attempt == MAX_ATTEMPTS) throw e;
+                }
+            }
             try {
-                work.run(c);
-                c.commit();
-            } catch (ApiException | SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
+                Thread.sleep(ThreadLocalRandom.current().nextLong(10, 50L * attempt));
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted while retrying a transaction", ie);
             }
         }
         service.published();
+    }
+
+    static final int MAX_ATTEMPTS = 5;
+
+    private static boolean isRollbackClass(SQLException e) {
+        return e.getSQLState() != null && e.getSQLState().startsWith("40");
     }
 
     private static double orDefault(Double v, double d) {

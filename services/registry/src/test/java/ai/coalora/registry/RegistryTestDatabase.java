@@ -40,6 +40,19 @@ final class RegistryTestDatabase implements AutoCloseable {
         return v;
     }
 
+    /** A registered model version with a one-configuration front, as a promotion needs (its event carries the front). */
+    String versionWithFront() throws SQLException {
+        String v = UUID.randomUUID().toString().replace("-", "")
+                + UUID.randomUUID().toString().replace("-", "");
+        exec(
+                "insert into model_versions (model_version, task, base_model, files, front) values (?, 'sentiment', 'test', '[]'::jsonb, ?::jsonb)",
+                v,
+                "[{\"configId\": \"" + "5".repeat(64) + "\", \"averageBits\": 3.02, \"predictedAccuracy\": 0.87, "
+                        + "\"weightBits\": [3], \"runtimeFormats\": [\"coalora-packed\"], \"weightBytes\": 8541184, "
+                        + "\"adapterBytes\": 1213440}]");
+        return v;
+    }
+
     /** {@code n} phones (1 GiB, 4 and 8 bits) that announced capabilities and run something (predicted accuracy 0.9), in id order. */
     List<String> devices(int n) throws SQLException {
         List<String> out = new ArrayList<>();

@@ -5,16 +5,26 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.coalora.fleet.events.CloudEvent;
+import ai.coalora.fleet.events.EventTypes;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.DeviceStatus;
 import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
 import ai.coalora.fleet.infra.TestDatabase;
 import ai.coalora.registry.Rollouts.Action;
 import ai.coalora.registry.Rollouts.Plan;
 import ai.coalora.registry.Rollouts.Rollout;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -236,6 +246,109 @@ class RolloutLifecycleIT {
         assertEquals(RolloutState.ABORTED, rollouts.find(id).orElseThrow().state());
     }
 
+    @Test
+    void aRevertHandsADeviceThatFollowedTheAliasBackToItAndAPinnedOneBackToItsVersion() throws Exception {
+        String version = version(), pinnedTo = version();
+        List<String> devices = devices(3);
+        exec("update devices set target_version = ? where device_id = ?", pinnedTo, devices.get(2));
+        String id = rollouts.create(plan(version, devices, List.of(1.0), null, "abort-revert"))
+                .rolloutId();
+        finish(version, devices.get(0), 0.9);
+        finish(version, devices.get(2), 0.9);
+        fail(version, devices.get(1));
+        assertEquals(RolloutState.REVERTING, rollouts.find(id).orElseThrow().state());
+        assertNull(lastTarget(devices.get(0)), "it followed the alias before: handed back to the alias, not pinned");
+        assertNull(targetVersion(devices.get(0)));
+        assertEquals(pinnedTo, lastTarget(devices.get(2)), "it was pinned before: pinned back");
+        assertEquals(pinnedTo, targetVersion(devices.get(2)));
+    }
+
+    @Test
+    void afterASuccessfulRolloutTheNextPromotionOfProductionMovesItsDevicesToo() throws Exception {
+        String version = version(), next = db.versionWithFront(), pinnedTo = version();
+        List<String> devices = devices(3);
+        exec("update devices set target_version = ? where device_id = ?", pinnedTo, devices.get(2));
+        String id = rollouts.create(plan(version, devices, List.of(1.0), null, null))
+                .rolloutId();
+        for (String d : devices) finish(version, d, 0.9);
+        assertEquals(RolloutState.SUCCEEDED, rollouts.find(id).orElseThrow().state());
+        for (String d : devices) assertEquals(version, targetVersion(d), "pinned to the rolled-out version for now");
+
+        ModelVersions versions = new ModelVersions(db.dataSource, null, new RegistryService(null));
+        versions.promote("canary", new ModelVersions.Promotion(next, "alice", "try it"));
+        assertEquals(version, targetVersion(devices.get(0)), "another alias moving changes nothing");
+
+        versions.promote(RolloutEngine.FOLLOWED_ALIAS, new ModelVersions.Promotion(next, "alice", "next release"));
+        for (String d : devices.subList(0, 2)) {
+            assertNull(targetVersion(d), d + " follows production again");
+            assertNull(lastTarget(d), d + " was told so");
+        }
+        assertEquals(version, targetVersion(devices.get(2)), "pinned before the rollout: stays pinned");
+    }
+
+    /**
+     * Status events of a wave's devices, each in its own transaction as the fleet handler applies them, race an
+     * operator's abort-and-revert of the same rollout. The handler must lock the rollout before the devices' rows, as
+     * the operator's action does, or the database aborts one of them as a deadlock (an error event, or a 500).
+     */
+    @Test
+    void anAbortRevertRacingStatusEventsNeitherDeadlocksNorFails() throws Exception {
+        String version = version();
+        List<String> devices = devices(40);
+        String id = rollouts.create(plan(version, devices, List.of(1.0), null, null))
+                .rolloutId();
+        RegistryMetrics metrics = new RegistryMetrics(db.dataSource, new SimpleMeterRegistry());
+        FleetEventsHandler handler = new FleetEventsHandler(new RetrainingMonitor(0.05, 3, 0.5, 3, metrics), metrics);
+        CountDownLatch someApplied = new CountDownLatch(8);
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        try {
+            List<Future<?>> statuses = new ArrayList<>();
+            for (List<String> half : List.of(devices.subList(0, 20), devices.subList(20, 40))) {
+                statuses.add(pool.submit(() -> {
+                    for (String d : half) {
+                        exec("update devices set update_version = ? where device_id = ?", version, d);
+                        CloudEvent e = CloudEvent.create(
+                                "/test",
+                                EventTypes.DEVICE_STATUS,
+                                d,
+                                null,
+                                Payloads.toJson(new DeviceStatus(
+                                        d,
+                                        "a-1",
+                                        version,
+                                        "c1",
+                                        "0".repeat(64),
+                                        DeviceStatus.APPLIED,
+                                        "ok",
+                                        Instant.now())));
+                        inTransaction(tx -> {
+                            handler.begin(List.of(e), tx);
+                            handler.apply(e, tx);
+                        });
+                        someApplied.countDown();
+                    }
+                    return null;
+                }));
+            }
+            Future<Rollout> abort = pool.submit(() -> {
+                someApplied.await();
+                return rollouts.act(id, "abort", new Action("alice", "stop", "revert"));
+            });
+            for (Future<?> f : statuses) f.get(120, TimeUnit.SECONDS); // a detected deadlock surfaces here (40P01)
+            RolloutState after = abort.get(120, TimeUnit.SECONDS).state();
+            assertTrue(after == RolloutState.REVERTING || after == RolloutState.REVERTED, after.toString());
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(
+                0L,
+                ((Number) db.value(
+                                "select count(*) from rollout_devices where rollout_id = ? and state in ('targeted', 'finished', 'failed')",
+                                id))
+                        .longValue(),
+                "every device is reverting or reverted");
+    }
+
     // ---- fixtures: a registered version, devices that run something, and the events devices send ----
 
     static Plan plan(String version, List<String> devices, List<Double> waves, String onWaveSuccess, String onFailure) {
@@ -277,6 +390,19 @@ class RolloutLifecycleIT {
 
     static void exec(String sql, Object... params) throws SQLException {
         db.exec(sql, params);
+    }
+
+    /** The version the latest device.target in the outbox sends {@code device} to; null: back to the alias. */
+    static String lastTarget(String device) throws SQLException {
+        Object v = db.value(
+                "select convert_from(value, 'UTF8')::jsonb->>'modelVersion' from outbox where topic = 'coalora.device.targets' "
+                        + "and record_key = ? order by seq desc limit 1",
+                device);
+        return (String) v;
+    }
+
+    static String targetVersion(String device) throws SQLException {
+        return (String) db.value("select target_version from devices where device_id = ?", device);
     }
 
     /** device.target records the rollout put in the outbox. */

@@ -13,6 +13,13 @@ public interface EventHandler {
      */
     default void prepare(List<CloudEvent> fresh) throws Exception {}
 
+    /**
+     * Called once per batch transaction, before any of its events is applied, with the batch's new events: the place to
+     * take the locks they will need, in one fixed order (e.g. a lock every plan takes before any device row), so that
+     * two transactions never wait on each other in opposite orders. Locks taken here last until the commit.
+     */
+    default void begin(List<CloudEvent> fresh, Transaction tx) throws SQLException {}
+
     /** Applies one new event: state changes and announcements go through {@code tx}, atomically with the dedupe record. */
     void apply(CloudEvent event, Transaction tx) throws RejectedEvent, SQLException;
 

@@ -35,12 +35,15 @@ import org.slf4j.LoggerFactory;
  *       Schema; an unreadable or invalid record is dead-lettered with the reason;</li>
  *   <li>in ONE database transaction per poll batch: the inbox records each event key (a redelivered event
  *       is skipped: idempotent consumer), the handler applies each new event, and everything it publishes
- *       goes to the outbox; a handler's {@link RejectedEvent} rolls back just that event (a savepoint) and
- *       dead-letters it;</li>
+ *       goes to the outbox; a handler's {@link RejectedEvent}, or any other failure that is not an outage
+ *       ({@link Failures}), rolls back just that event (a savepoint) and dead-letters it with the failure as reason;</li>
+ *   <li>a failure outside any one event's handling (the batch's {@code prepare}, the commit) that is not an outage
+ *       splits the batch in halves, each processed on its own, down to the one record that fails, which is
+ *       dead-lettered alone: a poison record never stalls the consumer, and every other record is applied;</li>
  *   <li>only after the commit are the Kafka offsets committed. A crash anywhere replays the batch, and the
  *       inbox makes the replay a no-op.</li>
  * </ol>
- * A database or broker outage stops progress (nothing is skipped) and the loop retries from the last
+ * An outage (database, broker, registry) stops progress (nothing is skipped) and the loop retries from the last
  * committed offsets. What it consumed is counted per topic and outcome in {@link EventMetrics} once committed,
  * and the consumer lag refreshed every {@link #LAG_REFRESH_MS} ms.
  */
@@ -142,7 +145,32 @@ public final class EventProcessor implements AutoCloseable {
     private void processBatch(ConsumerRecords<String, byte[]> records) throws Exception {
         List<Incoming> batch = new ArrayList<>(records.count());
         for (ConsumerRecord<String, byte[]> r : records) batch.add(read(r));
-        // outcomes count only once the batch committed: a rolled-back batch is replayed and counted then
+        process(batch);
+    }
+
+    /**
+     * Processes {@code batch}; on a failure that is neither an outage nor attributable to one event, the halves are
+     * processed one after the other (keeping the order), down to the single record that fails, dead-lettered alone.
+     */
+    private void process(List<Incoming> batch) throws Exception {
+        try {
+            processOnce(batch);
+        } catch (Exception e) {
+            if (Failures.isTransient(e)) throw e;
+            if (batch.size() == 1) {
+                deadLetterAlone(batch.get(0), "processing this event failed: " + Failures.describe(e));
+                return;
+            }
+            LOG.info("{}: a batch of {} failed ({}); splitting it", settings.service(), batch.size(), e.toString());
+            int mid = batch.size() / 2;
+            process(batch.subList(0, mid));
+            process(batch.subList(mid, batch.size()));
+        }
+    }
+
+    private void processOnce(List<Incoming> batch)
+            throws Exception { // outcomes count only once the batch committed: a rolled-back batch is replayed and
+        // counted then
         Map<String, Map<String, Long>> outcomes = new HashMap<>();
         Transaction tx;
         try (Connection c = dataSource.getConnection()) {
@@ -153,6 +181,7 @@ public final class EventProcessor implements AutoCloseable {
                 for (Incoming in : batch) if (in.event() != null && fresh.contains(in.key())) toPrepare.add(in.event());
                 if (!toPrepare.isEmpty()) handler.prepare(toPrepare);
                 tx = new Transaction(c, schemas);
+                if (!toPrepare.isEmpty()) handler.begin(toPrepare, tx);
                 for (Incoming in : batch) {
                     if (!fresh.remove(in.key())) {
                         count(outcomes, in, EventMetrics.DUPLICATE);
@@ -174,18 +203,19 @@ public final class EventProcessor implements AutoCloseable {
                         tx.discardAfterCommit(mark);
                         deadLetter(c, in, e.getMessage());
                         count(outcomes, in, EventMetrics.DEAD_LETTERED);
-                    } catch (SQLException e) {
-                        // class 22 (data exception: e.g. a NUL in a string bound for jsonb) is this event's data, not
-                        // an
-                        // outage: retrying would fail forever, so it is dead-lettered like any other bad event
-                        if (e.getSQLState() == null || !e.getSQLState().startsWith("22")) throw e;
+                    } catch (Exception e) {
+                        // not an outage, so this event's: retrying would fail the same way for ever (e.g. class 22, a
+                        // NUL bound for jsonb; class 23, a constraint; an overflow in the handler's arithmetic)
+                        if (Failures.isTransient(e)) throw e;
                         c.rollback(before);
                         tx.discardAfterCommit(mark);
                         deadLetter(
                                 c,
                                 in,
-                                "the database cannot store this event's data (" + e.getSQLState() + "): "
-                                        + e.getMessage());
+                                e instanceof SQLException sql
+                                        ? "the database cannot store this event's data (" + sql.getSQLState() + "): "
+                                                + e.getMessage()
+                                        : "the handler failed on this event: " + Failures.describe(e));
                         count(outcomes, in, EventMetrics.DEAD_LETTERED);
                     }
                 }
@@ -249,6 +279,38 @@ public final class EventProcessor implements AutoCloseable {
             throw e;
         } catch (RuntimeException e) {
             LOG.debug("{}: consumer lag not refreshed: {}", settings.service(), e.toString());
+        }
+    }
+
+    /**
+     * Dead-letters one record in a transaction of its own (the record the batch was split down to): its key joins the
+     * inbox as dead-lettered, unless it is already there (seen before: a duplicate, nothing to do).
+     */
+    private void deadLetterAlone(Incoming in, String reason) throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                boolean fresh;
+                try (PreparedStatement st = c.prepareStatement(
+                        "insert into inbox (event_key, topic, outcome) values (?, ?, 'dead-lettered') "
+                                + "on conflict (event_key) do nothing")) {
+                    st.setString(1, in.key());
+                    st.setString(2, in.record().topic());
+                    fresh = st.executeUpdate() == 1;
+                }
+                if (fresh) deadLetter(c, in, reason);
+                c.commit();
+                String outcome = fresh ? EventMetrics.DEAD_LETTERED : EventMetrics.DUPLICATE;
+                (fresh ? deadLettered : duplicates).incrementAndGet();
+                metrics.processed(Map.of(in.record().topic(), Map.of(outcome, 1L)));
+            } catch (SQLException | RuntimeException e) {
+                try {
+                    c.rollback();
+                } catch (SQLException ignored) {
+                    /* connection lost: nothing committed */
+                }
+                throw e;
+            }
         }
     }
 

@@ -51,10 +51,23 @@ public final class ParetoSelection {
         this.byAccuracy = promoted.front().stream()
                 .sorted(Comparator.comparingDouble(FrontEntry::predictedAccuracy)
                         .reversed()
-                        .thenComparingLong(e -> e.weightBytes() + e.adapterBytes()))
+                        .thenComparingLong(e -> footprint(e.weightBytes(), e.adapterBytes(), 0)))
                 .toArray(FrontEntry[]::new);
         this.bitMasks =
                 Arrays.stream(byAccuracy).mapToInt(e -> mask(e.weightBits())).toArray();
+    }
+
+    /**
+     * Bytes a configuration needs: weights + adapter + runtime overhead, in checked arithmetic. The schemas bound each
+     * term far below overflow; a sum that would still overflow fits no device, so it saturates instead of wrapping
+     * into a small number that would "fit".
+     */
+    static long footprint(long weightBytes, long adapterBytes, long overheadBytes) {
+        try {
+            return Math.addExact(Math.addExact(weightBytes, adapterBytes), overheadBytes);
+        } catch (ArithmeticException overflow) {
+            return Long.MAX_VALUE;
+        }
     }
 
     public String modelVersion() {
@@ -99,7 +112,7 @@ public final class ParetoSelection {
                     gguf = r.plan();
                     weightBytes = gguf.weightBytes();
                 }
-                long total = weightBytes + e.adapterBytes() + overhead;
+                long total = footprint(weightBytes, e.adapterBytes(), overhead);
                 if (total > device.memoryBytes()) {
                     tooLarge = true;
                     smallestTooLarge = Math.min(smallestTooLarge, total);

@@ -2,6 +2,7 @@ package ai.coalora.fleet.registry;
 
 import ai.coalora.common.Sha256;
 import ai.coalora.fleet.events.Payloads;
+import ai.coalora.fleet.messaging.Failures;
 import ai.coalora.fleet.security.Credentials;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.FileNotFoundException;
@@ -64,7 +65,7 @@ public final class RegistryClient {
                         .PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)),
                 HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() / 100 != 2)
-            throw new IOException("registry refused blob " + sha + ": HTTP " + r.statusCode() + " " + r.body());
+            throw failure(r.statusCode(), "registry refused blob " + sha + ": HTTP " + r.statusCode() + " " + r.body());
         return sha;
     }
 
@@ -72,10 +73,10 @@ public final class RegistryClient {
     public byte[] getBlob(String sha256) throws IOException {
         HttpResponse<byte[]> r = send(
                 HttpRequest.newBuilder(URI.create(blobUrl(sha256))).GET(), HttpResponse.BodyHandlers.ofByteArray());
-        if (r.statusCode() != 200) throw new IOException("blob " + sha256 + ": HTTP " + r.statusCode());
+        if (r.statusCode() != 200) throw failure(r.statusCode(), "blob " + sha256 + ": HTTP " + r.statusCode());
         String actual = Sha256.of(r.body());
         if (!actual.equals(sha256))
-            throw new IOException("blob " + sha256 + " arrived with sha256 " + actual + ": refused");
+            throw new Failures.Refused(0, "blob " + sha256 + " arrived with sha256 " + actual + ": refused");
         return r.body();
     }
 
@@ -85,7 +86,8 @@ public final class RegistryClient {
                         .header("Accept", "application/json")
                         .GET(),
                 HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() != 200) throw new IOException("GET " + path + ": HTTP " + r.statusCode() + " " + r.body());
+        if (r.statusCode() != 200)
+            throw failure(r.statusCode(), "GET " + path + ": HTTP " + r.statusCode() + " " + r.body());
         return Payloads.JSON.readTree(r.body());
     }
 
@@ -97,7 +99,8 @@ public final class RegistryClient {
                         .GET(),
                 HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() == 404) return null;
-        if (r.statusCode() != 200) throw new IOException("GET " + path + ": HTTP " + r.statusCode() + " " + r.body());
+        if (r.statusCode() != 200)
+            throw failure(r.statusCode(), "GET " + path + ": HTTP " + r.statusCode() + " " + r.body());
         return Payloads.JSON.readTree(r.body());
     }
 
@@ -114,7 +117,7 @@ public final class RegistryClient {
             String name = f.get("name").asText(), sha = f.get("sha256").asText();
             Path file = dir.resolve(name).normalize();
             if (!dir.equals(file.getParent()))
-                throw new IOException("bad file name in version " + modelVersion + ": " + name);
+                throw new Failures.Refused(0, "bad file name in version " + modelVersion + ": " + name);
             if (Files.exists(file) && Sha256.of(file).equals(sha)) continue;
             Path tmp = Files.createTempFile(dir, name, ".part");
             Files.write(tmp, getBlob(sha)); // getBlob checked the sha256
@@ -132,7 +135,7 @@ public final class RegistryClient {
                         .method(method, HttpRequest.BodyPublishers.ofByteArray(Payloads.JSON.writeValueAsBytes(body))),
                 HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() / 100 != 2)
-            throw new IOException(method + " " + path + ": HTTP " + r.statusCode() + " " + r.body());
+            throw failure(r.statusCode(), method + " " + path + ": HTTP " + r.statusCode() + " " + r.body());
         return r.body().isEmpty() ? null : Payloads.JSON.readTree(r.body());
     }
 
@@ -145,5 +148,10 @@ public final class RegistryClient {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
         }
+    }
+
+    /** A refusal (4xx: asking again gets the same answer) or an outage of the registry (anything else). */
+    private static IOException failure(int status, String message) {
+        return Failures.Refused.refuses(status) ? new Failures.Refused(status, message) : new IOException(message);
     }
 }

@@ -78,6 +78,15 @@ class ParetoSelectionTest {
     }
 
     @Test
+    void anOverheadNearTheLimitOfALongFitsNothingInsteadOfWrapping() {
+        // weights + adapter + Long.MAX_VALUE would wrap to a negative total that "fits" any device
+        ParetoSelection.Decision d = SELECTION.decide(device(1L << 50, List.of(2, 3, 4, 8), PACKED, Long.MAX_VALUE));
+        assertFalse(d.feasible(), d.reason());
+        assertEquals(Long.MAX_VALUE, ParetoSelection.footprint(Long.MAX_VALUE, 1, 0));
+        assertEquals(1600, ParetoSelection.footprint(1000, 500, 100));
+    }
+
+    @Test
     void tiesGoToTheSmallerFootprint() {
         FrontEntry twin = entry("4", 4.0, 0.90, List.of(4), 1800);
         ParetoSelection s = new ParetoSelection(new ModelPromoted("production", V, null, "t", "t", List.of(BIG, twin)));

@@ -71,6 +71,35 @@ class SchemaFilesTest {
         registry.getSchema(SchemaLocation.of(node.path("$id").asText()), node).initializeValidators();
     }
 
+    /**
+     * Every number is bounded: a schema-valid value must fit the consumers' types (a long, an int for counts) and sums
+     * of a few of them must not overflow, or a valid event would fail in the handler instead of at the schema.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("schemaFiles")
+    void boundsEveryNumber(String name) throws IOException {
+        List<String> unbounded = new ArrayList<>();
+        collectUnbounded(MAPPER.readTree(SchemaFiles.dir().resolve(name).toFile()), "", unbounded);
+        assertEquals(List.of(), unbounded, name + ": numbers without a maximum (or an enum)");
+    }
+
+    private static void collectUnbounded(JsonNode node, String path, List<String> out) {
+        if (node.isObject()) {
+            JsonNode type = node.path("type");
+            boolean numeric = type.isTextual()
+                    && (type.asText().equals("integer") || type.asText().equals("number"));
+            if (type.isArray()) {
+                for (JsonNode t : type)
+                    numeric |= t.asText().equals("integer") || t.asText().equals("number");
+            }
+            boolean bounded = node.has("maximum") || node.has("exclusiveMaximum") || node.has("enum");
+            if (numeric && !bounded) out.add(path.isEmpty() ? "/" : path);
+            node.fields().forEachRemaining(e -> collectUnbounded(e.getValue(), path + "/" + e.getKey(), out));
+        } else if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) collectUnbounded(node.get(i), path + "/" + i, out);
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("schemaFiles")
     void isSelfDescribingAndTolerant(String name) throws IOException {

@@ -1,6 +1,7 @@
 package ai.coalora.fleet.auth;
 
 import ai.coalora.common.Sha256;
+import ai.coalora.fleet.security.LoginThrottle;
 import ai.coalora.fleet.security.PasswordHash;
 import ai.coalora.fleet.security.Users;
 import io.quarkus.runtime.Startup;
@@ -20,9 +21,10 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
  * Turns HTTP Basic credentials into an identity with roles, from the users file ({@link Users}); read once at
- * startup, so a missing or malformed file stops the service with the reason. A PBKDF2 check costs about 0.1 s,
+ * startup, so a missing or malformed file stops the service with the reason. A PBKDF2 check costs about 0.5 s,
  * so a successful one is remembered for a while under a SHA-256 of user and password (in memory only):
- * devices and services call many times a second.
+ * devices and services call many times a second. Guessing is slowed per name ({@link LoginThrottle}), and a name that
+ * does not exist costs the same hash as one that does, so neither the answer nor its time tells which names exist.
  */
 @ApplicationScoped
 @Startup
@@ -31,6 +33,10 @@ public class UsersIdentityProvider implements IdentityProvider<UsernamePasswordA
     static final int REMEMBER_MAX = 10_000;
 
     private final Users users;
+    private final LoginThrottle throttle = new LoginThrottle();
+    /** Checked for a name that does not exist, so that a failure costs the same whether the name exists or not. */
+    private static final String ABSENT_USER_HASH = PasswordHash.hash("no such user".toCharArray());
+
     private final ConcurrentHashMap<String, Long> verified =
             new ConcurrentHashMap<>(); // digest -> verified at (nanoTime)
 
@@ -51,10 +57,18 @@ public class UsersIdentityProvider implements IdentityProvider<UsernamePasswordA
             char[] password = request.getPassword().getPassword();
             String digest = digest(request.getUsername(), password);
             Long at = verified.get(digest);
-            boolean ok = user != null
-                    && (at != null && System.nanoTime() - at < REMEMBER_NANOS
-                            || PasswordHash.verify(password, user.passwordHash()));
-            if (!ok) throw new AuthenticationFailedException("wrong user name or password");
+            boolean remembered = user != null && at != null && System.nanoTime() - at < REMEMBER_NANOS;
+            if (!remembered && throttle.waitNanos(request.getUsername()) > 0) {
+                throw new AuthenticationFailedException("wrong user name or password"); // not even checked
+            }
+            boolean ok = remembered
+                    || PasswordHash.verify(password, user == null ? ABSENT_USER_HASH : user.passwordHash())
+                            && user != null;
+            if (!ok) {
+                throttle.failed(request.getUsername());
+                throw new AuthenticationFailedException("wrong user name or password");
+            }
+            throttle.succeeded(request.getUsername());
             if (at == null) {
                 if (verified.size() >= REMEMBER_MAX) verified.clear();
                 verified.put(digest, System.nanoTime());
