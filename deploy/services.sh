@@ -7,7 +7,8 @@
 # Reads KAFKA_BOOTSTRAP_SERVERS and COALORA_JDBC_URL from the environment, else from the env files that
 # kafka.sh and postgres.sh wrote. Ports: REGISTRY_HTTP_PORT (8080), PLANNER_HTTP_PORT (8081),
 # GENERATOR_HTTP_PORT (8082), TRAINER_HTTP_PORT (8083). Blobs in COALORA_BLOB_DIR (default $COALORA_DEPLOY_DIR/blobs).
-# Accounts: $COALORA_DEPLOY_DIR/users (PBKDF2 hashes only). The first start creates admin, operator and viewer
+# Package-signing keys: $COALORA_DEPLOY_DIR/keys (./coalora keys; devices pin keys/root-key.pub), unless
+# COALORA_SIGNING_KEY_FILE names the generator's key. Accounts: $COALORA_DEPLOY_DIR/users (PBKDF2 hashes only). The first start creates admin, operator and viewer
 # with random passwords and prints them once; every start gives the services' own accounts fresh passwords.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -63,6 +64,11 @@ start() {
   export COALORA_REGISTRY_URL=${COALORA_REGISTRY_URL:-http://127.0.0.1:$REGISTRY_HTTP_PORT}
   export COALORA_BLOB_DIR=${COALORA_BLOB_DIR:-$BASE/blobs} COALORA_GENERATOR_DIR=${COALORA_GENERATOR_DIR:-$BASE/generator} COALORA_TRAINER_DIR=${COALORA_TRAINER_DIR:-$BASE/trainer}
   export OPT_OUT_TRACKING=true COALORA_USERS_FILE=$USERS
+  # package-signing keys: created once; the generator signs with the online key, devices pin keys/root-key.pub
+  if [[ -z ${COALORA_SIGNING_KEY_FILE:-} ]]; then
+    [[ -f $BASE/keys/signing-key.json ]] || "$ROOT/coalora" keys init "$BASE/keys"
+    export COALORA_SIGNING_KEY_FILE=$BASE/keys/signing-key.json
+  fi
   local running=0
   for s in "${SERVICES[@]}"; do is_running "$BASE/$s.pid" && running=$((running + 1)); done
   if (( running == ${#SERVICES[@]} )); then echo "all services are already running"; return 0; fi

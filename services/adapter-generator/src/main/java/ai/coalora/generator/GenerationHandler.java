@@ -12,6 +12,8 @@ import ai.coalora.fleet.messaging.EventHandler;
 import ai.coalora.fleet.messaging.RejectedEvent;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.messaging.Transaction;
+import ai.coalora.fleet.security.FleetKeys;
+import ai.coalora.fleet.security.PackageManifest;
 import com.fasterxml.jackson.core.type.TypeReference;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -19,6 +21,8 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,8 +49,20 @@ final class GenerationHandler implements EventHandler {
     // (version, config) pairs whose assignments cannot be served, with why: their events are dead-lettered
     private final Map<String, String> unservable = new HashMap<>();
 
-    GenerationHandler(DataSource dataSource, VersionCache versions, AdapterPackager packager, MeterRegistry meters) {
+    /** How long a signed manifest stays installable: a device offline longer gets a fresh one on its next assignment. */
+    static final Duration MANIFEST_VALIDITY = Duration.ofDays(30);
+
+    private final FleetKeys.Online signingKey;
+
+    /** @param signingKey the online key every package manifest is signed with (the root's delegation included) */
+    GenerationHandler(
+            DataSource dataSource,
+            VersionCache versions,
+            AdapterPackager packager,
+            FleetKeys.Online signingKey,
+            MeterRegistry meters) {
         this.dataSource = dataSource;
+        this.signingKey = signingKey;
         this.versions = versions;
         this.packager = packager;
         this.generatedTotal = Counter.builder("coalora.adapters.generated")
@@ -122,7 +138,8 @@ final class GenerationHandler implements EventHandler {
                         a.configId(),
                         rs.getDouble(2),
                         rs.getString(1),
-                        artifacts);
+                        artifacts,
+                        manifest(tx, a, artifacts));
                 tx.publish(
                         Topic.ADAPTERS_READY,
                         a.deviceId(),
@@ -137,6 +154,28 @@ final class GenerationHandler implements EventHandler {
                 throw new IllegalStateException("stored artifacts are not JSON", e);
             }
         }
+    }
+
+    /** The device's signed manifest for this package, numbered above every manifest signed before. */
+    private PackageManifest.Signed manifest(Transaction tx, Assignment a, List<Artifact> artifacts)
+            throws SQLException {
+        long sequence;
+        try (PreparedStatement st = tx.connection().prepareStatement("select nextval('manifest_sequence')");
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
+            sequence = rs.getLong(1);
+        }
+        List<PackageManifest.File> files = artifacts.stream()
+                .map(f -> new PackageManifest.File(f.role(), f.name(), f.sha256(), f.bytes()))
+                .toList();
+        return new PackageManifest(
+                        a.modelVersion(),
+                        a.configId(),
+                        List.of(a.deviceId()),
+                        files,
+                        sequence,
+                        Instant.now().plus(MANIFEST_VALIDITY))
+                .sign(signingKey.key(), signingKey.signingKey());
     }
 
     private boolean stored(String version, String configId) throws SQLException {

@@ -7,6 +7,7 @@ import ai.coalora.engine.model.OnnxWeights;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.registry.RegistryClient;
+import ai.coalora.fleet.security.FleetKeys;
 import ai.coalora.fleet.service.EventService;
 import ai.djl.ndarray.NDManager;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -20,6 +21,9 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 public class GeneratorService extends EventService {
     @ConfigProperty(name = "coalora.generator.work-dir")
     String workDir;
+
+    @ConfigProperty(name = "coalora.generator.signing-key-file")
+    String signingKeyFile;
 
     private volatile GenerationHandler handler;
 
@@ -38,7 +42,9 @@ public class GeneratorService extends EventService {
         VersionCache versions = closeOnStop(new VersionCache(registry, dir.resolve("versions"), encoder));
         AdapterPackager packager = new AdapterPackager(
                 registry, OnnxWeights.read(MiniLmArtifact.onnxFile()), BertConfig.MINILM_L6, dir.resolve("scratch"));
-        handler = new GenerationHandler(dataSource, versions, packager, meters);
+        // no key, no packages: a generator that cannot sign stops at startup with the reason
+        FleetKeys.Online signingKey = FleetKeys.readOnline(Path.of(signingKeyFile));
+        handler = new GenerationHandler(dataSource, versions, packager, signingKey, meters);
         return startEvents(List.of(Topic.ASSIGNMENTS), List.of(Topic.ADAPTERS_READY), handler);
     }
 

@@ -22,17 +22,24 @@ import ai.coalora.engine.quant.QuantizerKind;
 import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.EventTypes;
 import ai.coalora.fleet.events.Payloads;
+import ai.coalora.fleet.events.Payloads.AdapterReady;
 import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.infra.TestDatabase;
 import ai.coalora.fleet.infra.TestRegistry;
 import ai.coalora.fleet.messaging.RejectedEvent;
 import ai.coalora.fleet.messaging.ServiceRuntime;
+import ai.coalora.fleet.security.FleetKeys;
+import ai.coalora.fleet.security.ManifestRefused;
+import ai.coalora.fleet.security.PackageManifest;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.math.BigInteger;
 import java.nio.file.Path;
+import java.security.PublicKey;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -65,6 +72,8 @@ class GenerationHandlerIT {
     static Map<String, OnnxWeights.Tensor> baseWeights;
     static ModelQuantConfig threeBit, fourBit;
     static String version;
+    static FleetKeys.Online signingKey;
+    static PublicKey root;
 
     SimpleMeterRegistry meters;
     VersionCache versions;
@@ -90,6 +99,9 @@ class GenerationHandlerIT {
                 .untrained(model, small, MAX_LENGTH, List.of(threeBit, fourBit), dir.resolve("bundle"));
         version = registry.register(dir.resolve("bundle"), null);
         baseWeights = OnnxWeights.read(MiniLmArtifact.onnxFile());
+        FleetKeys.init(dir.resolve("keys"), Duration.ofDays(90));
+        signingKey = FleetKeys.readOnline(dir.resolve("keys").resolve(FleetKeys.SIGNING));
+        root = FleetKeys.readRootPublic(dir.resolve("keys").resolve(FleetKeys.ROOT_PUBLIC));
         System.out.printf("model, untrained bundle and registration: %.1f s%n", (System.nanoTime() - t0) / 1e9);
     }
 
@@ -120,6 +132,7 @@ class GenerationHandlerIT {
                         baseWeights,
                         BertConfig.MINILM_L6,
                         dir.resolve(run).resolve("scratch")),
+                signingKey,
                 meters);
     }
 
@@ -158,6 +171,25 @@ class GenerationHandlerIT {
             assertEquals(threeBit.averageBits(), ready.get("averageBits").asDouble(), 1e-12);
         }
         assertEquals(readyA.get("artifacts"), readyB.get("artifacts"));
+
+        // each device's manifest: signed through the root's delegation, for that device alone, naming exactly the
+        // package's files, numbered above every earlier one
+        long lastSequence = 0;
+        for (String d : List.of(a, b)) {
+            AdapterReady ready = Payloads.read(adapterReady(d), AdapterReady.class);
+            PackageManifest m = PackageManifest.verify(ready.manifest(), root, d, 0, Instant.now());
+            assertEquals(List.of(d), m.devices());
+            assertEquals(version, m.modelVersion());
+            m.checkFiles(ready.artifacts().stream()
+                    .map(f -> new PackageManifest.File(f.role(), f.name(), f.sha256(), f.bytes()))
+                    .toList());
+            assertTrue(m.sequence() > lastSequence, "sequence numbers grow");
+            lastSequence = m.sequence();
+            String other = d.equals(a) ? b : a;
+            assertThrows(
+                    ManifestRefused.class,
+                    () -> PackageManifest.verify(ready.manifest(), root, other, 0, Instant.now()));
+        }
 
         // every file is in the registry under its address, the package id is the hash of the file list, and a device
         // runs it
@@ -248,11 +280,14 @@ class GenerationHandlerIT {
         e = assertThrows(RejectedEvent.class, () -> deliver(assignment(device(), version, notOnFront, true)));
         assertTrue(e.getMessage().contains("not on the front"), e.getMessage());
 
-        // passes the schema (an integer), but beyond a long: rejected, and the batch's other events are still prepared
+        // beyond a long: the schema's bound refuses it; should it reach the handler anyway, it is rejected, and the
+        // batch's other events are still prepared
         ObjectNode huge = (ObjectNode)
                 assignment(device(), version, threeBit.configId(), true).data();
         ((ObjectNode) huge.get("footprint")).put("weightBytes", new BigInteger("100000000000000000000000"));
-        assertEquals(List.of(), ServiceRuntime.schemas().validate(EventTypes.ASSIGNMENT, huge));
+        assertEquals(
+                List.of("footprint.weightBytes: must have a maximum value of 1125899906842624"),
+                ServiceRuntime.schemas().validate(EventTypes.ASSIGNMENT, huge));
         CloudEvent unreadable = CloudEvent.create(
                 "/test", EventTypes.ASSIGNMENT, huge.get("deviceId").asText(), null, huge);
         handler.prepare(List.of(unreadable));

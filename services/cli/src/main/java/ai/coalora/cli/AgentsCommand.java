@@ -5,6 +5,7 @@ import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
 import ai.coalora.fleet.registry.RegistryClient;
+import ai.coalora.fleet.security.FleetKeys;
 import ai.coalora.fleet.sim.DeviceAgents;
 import ai.coalora.fleet.sim.SimulatedFleet;
 import com.fasterxml.jackson.core.type.TypeReference;
@@ -67,6 +68,13 @@ final class AgentsCommand implements Callable<Integer> {
     Path passwordFile;
 
     @Option(
+            names = "--root-key",
+            required = true,
+            description = "The fleet's root public key (root-key.pub of ./coalora keys init), pinned by the devices: "
+                    + "they install only packages whose manifest a key it vouches for signed.")
+    Path rootKey;
+
+    @Option(
             names = "--until-settled",
             description = "Exit once every answering device runs its package or reported a failure.")
     boolean untilSettled;
@@ -104,6 +112,7 @@ final class AgentsCommand implements Callable<Integer> {
         }
         DeviceAgents agents = new DeviceAgents(
                 kafka,
+                FleetKeys.readRootPublic(rootKey),
                 credentials,
                 fleet.stream().map(DeviceCapabilities::deviceId).toList(),
                 Tasks.builtin(version.get("task").asText()).test(),

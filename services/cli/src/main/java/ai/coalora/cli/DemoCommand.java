@@ -4,6 +4,7 @@ import ai.coalora.engine.CacheDir;
 import ai.coalora.engine.data.Tasks;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.registry.RegistryClient;
+import ai.coalora.fleet.security.FleetKeys;
 import ai.coalora.fleet.sim.DeviceAgents;
 import ai.coalora.fleet.sim.FleetBundle;
 import ai.coalora.fleet.sim.FleetObserver;
@@ -133,6 +134,7 @@ final class DemoCommand implements Callable<Integer> {
             List<String> ids = fleet.stream().map(DeviceCapabilities::deviceId).toList();
             DeviceAgents agents = new DeviceAgents(
                     stack.bootstrapServers(),
+                    stack.rootKey(),
                     stack.credentials(FleetStack.DEVICES_USER),
                     ids,
                     Tasks.builtin("sentiment").test(),
@@ -245,7 +247,8 @@ final class DemoCommand implements Callable<Integer> {
             System.out.println("   Kafka:         " + stack.bootstrapServers() + "   (more devices: COALORA_PASSWORD="
                     + stack.credentials(FleetStack.DEVICES_USER).password() + " ./coalora agents --kafka "
                     + stack.bootstrapServers()
-                    + " --registry " + stack.registryUrl() + ")");
+                    + " --registry " + stack.registryUrl() + " --root-key "
+                    + stack.keysDir().resolve(FleetKeys.ROOT_PUBLIC) + ")");
             if (!exit) {
                 System.out.println("\nThe system keeps running; press Ctrl-C to stop it.");
                 // Ctrl-C runs this hook: services stop cleanly, then the database and the broker

@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
             EngineDemoCommand.class,
             AgentsCommand.class,
             HashPasswordCommand.class,
+            KeysCommand.class,
             BenchCommand.class,
             TrainCommand.class,
             EvalCommand.class,

@@ -2,9 +2,11 @@ package ai.coalora.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.coalora.engine.model.PretrainedModel;
+import ai.coalora.fleet.security.FleetKeys;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -56,8 +58,12 @@ class CommandLineTest {
     @Test
     void agentsNeedTheSystemsAddresses() {
         Outcome o = run("agents", "--devices", "3");
-        assertEquals(Main.BAD_INPUT, o.exitCode(), "missing --kafka and --registry");
-        assertTrue(o.err().contains("--kafka") && o.err().contains("--registry"), o.err());
+        assertEquals(Main.BAD_INPUT, o.exitCode(), "missing --kafka, --registry and --root-key");
+        assertTrue(
+                o.err().contains("--kafka")
+                        && o.err().contains("--registry")
+                        && o.err().contains("--root-key"),
+                o.err());
     }
 
     @Test
@@ -88,6 +94,25 @@ class CommandLineTest {
     }
 
     @Test
+    void keysInitWritesARootAndASigningKeyAndRotateReplacesOnlyTheSigningKey() throws Exception {
+        Path dir = Files.createTempDirectory("coalora-keys-");
+        Outcome init = run("keys", "init", dir.toString());
+        assertEquals(0, init.exitCode(), init.err());
+        for (String f : List.of(FleetKeys.ROOT, FleetKeys.ROOT_PUBLIC, FleetKeys.SIGNING)) {
+            assertTrue(Files.isRegularFile(dir.resolve(f)), f);
+        }
+        String root = Files.readString(dir.resolve(FleetKeys.ROOT)),
+                signing = Files.readString(dir.resolve(FleetKeys.SIGNING));
+        assertEquals(Main.BAD_INPUT, run("keys", "init", dir.toString()).exitCode(), "a root is never overwritten");
+        assertEquals(0, run("keys", "rotate", dir.toString(), "--days", "30").exitCode());
+        assertEquals(root, Files.readString(dir.resolve(FleetKeys.ROOT)));
+        assertNotEquals(signing, Files.readString(dir.resolve(FleetKeys.SIGNING)));
+        Outcome bad = run("keys", "revoke", dir.toString());
+        assertEquals(Main.BAD_INPUT, bad.exitCode());
+        assertTrue(bad.err().contains("init or rotate"), bad.err());
+    }
+
+    @Test
     void everyCommandHasHelp() {
         for (String[] cmd : new String[][] {
             {"--help"},
@@ -107,6 +132,7 @@ class CommandLineTest {
             {"demo-engine", "--help"},
             {"agents", "--help"},
             {"hash-password", "--help"},
+            {"keys", "--help"},
             {"pretrain", "--help"}
         }) {
             Outcome o = run(cmd);

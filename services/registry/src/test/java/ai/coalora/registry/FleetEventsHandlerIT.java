@@ -102,7 +102,8 @@ class FleetEventsHandlerIT {
                                 "adapter.safetensors",
                                 "c".repeat(64),
                                 1000,
-                                "/api/blobs/" + "c".repeat(64))))));
+                                "/api/blobs/" + "c".repeat(64))),
+                        null)));
         assertEquals(pkg, db.value("select package_sha256 from devices where device_id = ?", device));
         assertEquals(
                 3.125,

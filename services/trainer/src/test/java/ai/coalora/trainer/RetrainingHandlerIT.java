@@ -186,12 +186,14 @@ class RetrainingHandlerIT {
                                 null))));
         assertTrue(e.getMessage().contains("not on the front"), e.getMessage());
 
-        // passes the schema (an integer, at least 1) but is beyond an int: rejected, and prepare does not stop on it
+        // beyond an int: the schema's bound refuses it; should it reach the handler anyway, it is rejected, and prepare
+        // does not stop on it
         String r3 = "huge-" + UUID.randomUUID();
         ObjectNode data = (ObjectNode) Payloads.toJson(new RetrainingRequested(
                 r3, parent, List.of(), "coverage", null, List.of(new CoverageBudget(3.0, List.of(3, 4), 5))));
         ((ObjectNode) data.get("budgets").get(0)).put("devices", new BigInteger("100000000000000000000"));
-        assertEquals(List.of(), ServiceRuntime.schemas().validate(EventTypes.RETRAINING_REQUESTED, data));
+        String problems = String.join("; ", ServiceRuntime.schemas().validate(EventTypes.RETRAINING_REQUESTED, data));
+        assertTrue(problems.contains("devices: must have a maximum value of 100000000"), problems);
         e = assertThrows(
                 RejectedEvent.class,
                 () -> deliver(handler(), CloudEvent.create("/test", EventTypes.RETRAINING_REQUESTED, r3, null, data)));

@@ -1,5 +1,6 @@
 package ai.coalora.fleet.events;
 
+import ai.coalora.fleet.security.PackageManifest;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -126,7 +127,11 @@ public final class Payloads {
     /** One downloadable file of an adapter package. */
     public record Artifact(String role, String name, String sha256, long bytes, String url) {}
 
-    /** The adapter (and quantized base) for a device's assignment is stored and can be fetched. */
+    /**
+     * The adapter (and quantized base) for a device's assignment is stored and can be fetched.
+     *
+     * @param manifest the signed package manifest the device checks before installing (null from older generators)
+     */
     public record AdapterReady(
             String deviceId,
             String assignmentId,
@@ -134,7 +139,8 @@ public final class Payloads {
             String configId,
             double averageBits,
             String packageSha256,
-            List<Artifact> artifacts) {}
+            List<Artifact> artifacts,
+            PackageManifest.Signed manifest) {}
 
     /** What a device measured with what it runs. */
     public record EvaluationTelemetry(

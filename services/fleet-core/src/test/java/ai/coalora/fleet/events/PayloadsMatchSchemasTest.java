@@ -18,8 +18,12 @@ import ai.coalora.fleet.events.Payloads.ModelPromoted;
 import ai.coalora.fleet.events.Payloads.ModelRegistered;
 import ai.coalora.fleet.events.Payloads.RetrainingRequested;
 import ai.coalora.fleet.schema.EventSchemas;
+import ai.coalora.fleet.security.Ed25519;
+import ai.coalora.fleet.security.PackageManifest;
+import ai.coalora.fleet.security.SigningKey;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -127,7 +131,8 @@ class PayloadsMatchSchemasTest {
                                 "adapter_model.safetensors",
                                 SHA,
                                 10,
-                                "http://127.0.0.1:8080/api/blobs/" + SHA))));
+                                "http://127.0.0.1:8080/api/blobs/" + SHA)),
+                        signedManifest()));
         valid(
                 EventTypes.TELEMETRY,
                 new EvaluationTelemetry(
@@ -273,5 +278,21 @@ class PayloadsMatchSchemasTest {
             return;
         }
         throw new AssertionError("decoded a record that should be unreadable (" + expected + ")");
+    }
+
+    /** A manifest signed as the generator signs one, through a root-delegated online key. */
+    static PackageManifest.Signed signedManifest() {
+        KeyPair root = Ed25519.generate(), online = Ed25519.generate();
+        Instant now = Instant.parse("2026-12-07T00:00:00Z");
+        return new PackageManifest(
+                        SHA,
+                        SHA,
+                        List.of("dev-1"),
+                        List.of(new PackageManifest.File("adapter-weights", "adapter_model.safetensors", SHA, 10)),
+                        42,
+                        now.plusSeconds(86_400))
+                .sign(
+                        online.getPrivate(),
+                        SigningKey.delegate(root.getPrivate(), online.getPublic(), now.plusSeconds(864_000)));
     }
 }

@@ -3,32 +3,50 @@ package ai.coalora.fleet.sim;
 import ai.coalora.common.Sha256;
 import ai.coalora.fleet.events.Payloads.AdapterReady;
 import ai.coalora.fleet.events.Payloads.Artifact;
+import ai.coalora.fleet.security.ManifestRefused;
+import ai.coalora.fleet.security.PackageManifest;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.security.PublicKey;
+import java.time.Instant;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * What a device does before applying an adapter: checks the package id against its file list and
- * downloads every file from the URL it was given, checking size and sha256. Files already verified are
+ * What a device does before applying an adapter: checks the signed manifest against the pinned root key (and that it
+ * names exactly the package's files), checks the package id against its file list and downloads every file from the
+ * URL it was given, checking size and sha256. Files already verified are
  * not fetched again (a device's content-addressed cache).
  */
 public final class ArtifactVerifier {
     private final HttpClient http = HttpClient.newHttpClient();
     private final Map<String, Long> verified = new ConcurrentHashMap<>();
     private final ai.coalora.fleet.security.Credentials credentials;
+    private final PublicKey root;
 
-    /** @param credentials the account downloads authenticate with (a device's, role viewer) */
-    public ArtifactVerifier(ai.coalora.fleet.security.Credentials credentials) {
+    /**
+     * @param credentials the account downloads authenticate with (a device's, role viewer)
+     * @param root        the fleet's root public key, as a device pins it
+     */
+    public ArtifactVerifier(ai.coalora.fleet.security.Credentials credentials, PublicKey root) {
         this.credentials = credentials;
+        this.root = root;
     }
 
     /** Throws naming the first problem; returns the bytes the package holds in total. */
     public long verify(AdapterReady ready) throws IOException, InterruptedException {
+        try {
+            PackageManifest.verify(ready.manifest(), root, ready.deviceId(), 0, Instant.now())
+                    .checkFiles(ready.artifacts().stream()
+                            .map(a -> new PackageManifest.File(a.role(), a.name(), a.sha256(), a.bytes()))
+                            .toList());
+        } catch (ManifestRefused e) {
+            throw new IOException("package manifest refused: " + e.getMessage(), e);
+        }
         StringBuilder lines = new StringBuilder();
         long total = 0;
         for (Artifact a : ready.artifacts())

@@ -14,12 +14,15 @@ import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.KafkaSettings;
 import ai.coalora.fleet.schema.EventSchemas;
+import ai.coalora.fleet.security.ManifestRefused;
+import ai.coalora.fleet.security.PackageManifest;
 import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.security.PublicKey;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
@@ -44,8 +47,9 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.WakeupException;
 
 /**
- * Simulated devices doing what real ones do with an adapter-ready event: download every file of the package
- * from its URL, verify size and sha256 (a tampered or truncated file is rejected and reported, never
+ * Simulated devices doing what real ones do with an adapter-ready event: check the signed package manifest against
+ * the root key pinned at enrolment (unsigned, foreign, expired, another device's, or not newer than the last applied:
+ * refused and reported, nothing downloaded), download every file of the package from its URL, verify size and sha256 (a tampered or truncated file is rejected and reported, never
  * applied), build the quantized model with the adapter from exactly those files ({@link DeviceModel}), run it
  * on the device's own held-out shard of the task's test split, and publish a device-status event and
  * evaluation telemetry (accuracy, latency per example, memory, version and package). Files are checked once
@@ -86,6 +90,11 @@ public final class DeviceAgents implements AutoCloseable {
     private final Map<String, DeviceModel> models =
             new ConcurrentHashMap<>(); // by package: shared by devices that run the same
     private final Map<String, byte[]> verifiedBlobs = new ConcurrentHashMap<>();
+    private final PublicKey root;
+    /** Per device, the manifest it applied last: a newer one must carry a higher sequence number. */
+    private final Map<String, PackageManifest.Signed> appliedManifest = new ConcurrentHashMap<>();
+
+    private final AtomicInteger manifestsRefused = new AtomicInteger();
     private final PretrainedModel tokenizerSource;
     private final NDManager manager = NDManager.newBaseManager();
     private final KafkaConsumer<String, byte[]> consumer;
@@ -106,12 +115,14 @@ public final class DeviceAgents implements AutoCloseable {
     private final ai.coalora.fleet.security.Credentials credentials;
 
     /**
+     * @param root        the fleet's root public key, pinned by every device at enrolment
      * @param credentials the account the devices download with (role viewer)
      * @param deviceIds the devices this process simulates
      * @param examples  each device's held-out shard size, drawn from the task's test split
      */
     public DeviceAgents(
             String bootstrapServers,
+            PublicKey root,
             ai.coalora.fleet.security.Credentials credentials,
             List<String> deviceIds,
             List<Example> testSplit,
@@ -120,6 +131,7 @@ public final class DeviceAgents implements AutoCloseable {
             long seed)
             throws IOException {
         this.credentials = credentials;
+        this.root = root;
         Random rnd = new Random(seed);
         for (int i = 0; i < deviceIds.size(); i++) {
             String d = deviceIds.get(i);
@@ -157,6 +169,16 @@ public final class DeviceAgents implements AutoCloseable {
     /** Devices drop the files they hold (storage reclaimed): the next package is downloaded again, file by file. */
     public void forgetDownloads() {
         verifiedBlobs.clear();
+    }
+
+    /** The manifest of the package {@code device} applied last (null before its first). */
+    public PackageManifest.Signed appliedManifest(String device) {
+        return appliedManifest.get(device);
+    }
+
+    /** Packages refused for their manifest (unsigned, forged, expired, another device's, replayed). */
+    public int manifestsRefused() {
+        return manifestsRefused.get();
     }
 
     /** Downloaded files whose size or sha256 did not match their artifact (each rejected, never applied). */
@@ -202,6 +224,25 @@ public final class DeviceAgents implements AutoCloseable {
     private void update(AdapterReady ready) {
         String device = ready.deviceId();
         if (!ready.equals(latest.get(device))) return; // superseded while waiting: apply only the newest
+        PackageManifest.Signed last = appliedManifest.get(device);
+        if (last != null && last.equals(ready.manifest())) return; // delivered again: applied already
+        PackageManifest manifest;
+        try {
+            manifest = PackageManifest.verify(
+                    ready.manifest(),
+                    root,
+                    device,
+                    last == null ? 0 : last.manifest().sequence(),
+                    Instant.now());
+            manifest.checkFiles(ready.artifacts().stream()
+                    .map(a -> new PackageManifest.File(a.role(), a.name(), a.sha256(), a.bytes()))
+                    .toList());
+        } catch (ManifestRefused e) {
+            manifestsRefused.incrementAndGet();
+            rejected.incrementAndGet();
+            status(ready, DeviceStatus.REJECTED, "package manifest refused: " + e.getMessage());
+            return;
+        }
         Map<String, byte[]> files = new LinkedHashMap<>();
         try {
             for (Artifact a : ready.artifacts()) {
@@ -229,10 +270,12 @@ public final class DeviceAgents implements AutoCloseable {
             synchronized (model) { // one evaluation per loaded model at a time (its native buffers are shared)
                 e = model.evaluate(tokenizerSource.tokenizer(), List.of(shards.get(device)), MAX_LENGTH);
             }
+            appliedManifest.put(device, ready.manifest()); // its sequence is now the floor for the next one
             status(
                     ready,
                     DeviceStatus.APPLIED,
-                    "verified " + files.size() + " files; evaluated " + e.examples() + " examples");
+                    "verified the signed manifest (sequence " + manifest.sequence() + ") and " + files.size()
+                            + " files; evaluated " + e.examples() + " examples");
             EvaluationTelemetry t = new EvaluationTelemetry(
                     device,
                     ready.modelVersion(),

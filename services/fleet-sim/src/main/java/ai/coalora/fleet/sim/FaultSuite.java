@@ -164,6 +164,7 @@ public final class FaultSuite {
             devices = SimulatedFleet.devices(settings.devices(), v1.front(), settings.seed());
             try (DeviceAgents agents = new DeviceAgents(
                     s.bootstrapServers(),
+                    s.rootKey(),
                     s.credentials(FleetStack.DEVICES_USER),
                     devices.stream().map(DeviceCapabilities::deviceId).toList(),
                     Tasks.builtin("sentiment").test(),

@@ -74,7 +74,7 @@ public final class FleetRollout {
         Set<String> configs = new HashSet<>();
         int ready = 0, unassignable = 0;
         long maxBytes = 0;
-        ArtifactVerifier verifier = new ArtifactVerifier(stack.credentials(FleetStack.DEVICES_USER));
+        ArtifactVerifier verifier = new ArtifactVerifier(stack.credentials(FleetStack.DEVICES_USER), stack.rootKey());
         String example = null, exampleInfeasible = null;
         for (DeviceCapabilities d : devices) {
             List<Assignment> as = observer.assignmentsOf(d.deviceId());

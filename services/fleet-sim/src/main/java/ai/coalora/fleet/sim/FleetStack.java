@@ -4,6 +4,7 @@ import ai.coalora.fleet.infra.EmbeddedDatabase;
 import ai.coalora.fleet.infra.EmbeddedKafka;
 import ai.coalora.fleet.registry.RegistryClient;
 import ai.coalora.fleet.security.Credentials;
+import ai.coalora.fleet.security.FleetKeys;
 import ai.coalora.fleet.security.Role;
 import ai.coalora.fleet.security.Users;
 import java.io.IOException;
@@ -11,6 +12,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Base64;
@@ -73,6 +75,8 @@ public final class FleetStack implements AutoCloseable {
         FleetStack stack = new FleetStack(workDir, kafka, db);
         try {
             Path usersFile = stack.writeUsers();
+            // the fleet's signing keys: the generator signs with the online key, devices pin the root
+            FleetKeys.init(stack.keysDir(), Duration.ofDays(90));
             int registryPort = freePort();
             String registryUrl = "http://127.0.0.1:" + registryPort;
             Map<String, Integer> ports = Map.of(
@@ -91,6 +95,9 @@ public final class FleetStack implements AutoCloseable {
                 env.put("COALORA_REGISTRY_URL", registryUrl);
                 env.put("COALORA_BLOB_DIR", workDir.resolve("blobs").toString());
                 env.put("COALORA_GENERATOR_DIR", workDir.resolve("generator").toString());
+                env.put(
+                        "COALORA_SIGNING_KEY_FILE",
+                        stack.keysDir().resolve(FleetKeys.SIGNING).toString());
                 env.put("REGISTRY_HTTP_PORT", Integer.toString(ports.get("registry")));
                 env.put("PLANNER_HTTP_PORT", Integer.toString(ports.get("planner")));
                 env.put("GENERATOR_HTTP_PORT", Integer.toString(ports.get("adapter-generator")));
@@ -185,6 +192,16 @@ public final class FleetStack implements AutoCloseable {
 
     public String jdbcUrl() {
         return database.jdbcUrl(DATABASE);
+    }
+
+    /** Where the fleet's keys are ({@link FleetKeys}: root, its public half, the online signing key). */
+    public Path keysDir() {
+        return workDir.resolve("keys");
+    }
+
+    /** The root public key devices pin at enrolment. */
+    public PublicKey rootKey() throws IOException {
+        return FleetKeys.readRootPublic(keysDir().resolve(FleetKeys.ROOT_PUBLIC));
     }
 
     public String registryUrl() {

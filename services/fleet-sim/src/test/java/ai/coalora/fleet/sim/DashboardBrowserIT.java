@@ -87,6 +87,7 @@ class DashboardBrowserIT {
                     .toList();
             try (DeviceAgents agents = new DeviceAgents(
                     stack.bootstrapServers(),
+                    stack.rootKey(),
                     stack.credentials(FleetStack.DEVICES_USER),
                     answering,
                     Tasks.builtin("sentiment").test(),

@@ -102,7 +102,7 @@ class FleetEndToEndIT {
                         + devices.stream().filter(d -> !answered(d.deviceId())).count() + " still waiting");
         Thread.sleep(2000); // room for any duplicate to show up
 
-        ArtifactVerifier verifier = new ArtifactVerifier(stack.credentials(FleetStack.DEVICES_USER));
+        ArtifactVerifier verifier = new ArtifactVerifier(stack.credentials(FleetStack.DEVICES_USER), stack.rootKey());
         Set<String> configs = new HashSet<>();
         int infeasible = 0;
         for (DeviceCapabilities d : devices) {

@@ -10,18 +10,28 @@ import ai.coalora.engine.bundle.ModelBundle;
 import ai.coalora.engine.data.Tasks;
 import ai.coalora.engine.io.Safetensors;
 import ai.coalora.engine.train.Progress;
+import ai.coalora.fleet.events.CloudEvent;
+import ai.coalora.fleet.events.EventTypes;
+import ai.coalora.fleet.events.KafkaCloudEvents;
 import ai.coalora.fleet.events.Payloads;
+import ai.coalora.fleet.events.Payloads.AdapterReady;
 import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
+import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.registry.RegistryClient;
+import ai.coalora.fleet.security.Ed25519;
+import ai.coalora.fleet.security.PackageManifest;
+import ai.coalora.fleet.security.SigningKey;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPair;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -30,6 +40,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -69,6 +80,7 @@ class FleetRolloutIT {
         devices = SimulatedFleet.devices(DEVICES, v1.front(), 11);
         agents = new DeviceAgents(
                 stack.bootstrapServers(),
+                stack.rootKey(),
                 stack.credentials(FleetStack.DEVICES_USER),
                 devices.stream().map(DeviceCapabilities::deviceId).toList(),
                 Tasks.builtin("sentiment").test(),
@@ -257,6 +269,85 @@ class FleetRolloutIT {
                         Duration.ofMinutes(1)),
                 "the new version is the canary candidate");
         assertNotEquals(version, child);
+    }
+
+    /**
+     * Packages that carry the right files and hashes but no valid signature, and a genuine older manifest replayed:
+     * every device refuses them (reporting why) and keeps running what it ran. Last, because the forged events reach
+     * the registry too.
+     */
+    @Test
+    @Order(6)
+    void forgedAndReplayedPackagesAreRefusedByTheDevices() throws Exception {
+        List<String> candidates = devices.stream()
+                .map(DeviceCapabilities::deviceId)
+                .filter(d -> !agents.offlineDevices().contains(d))
+                .filter(d -> agents.appliedManifest(d) != null
+                        && observer.adaptersOf(d).get(0).manifest().manifest().sequence()
+                                < agents.appliedManifest(d).manifest().sequence())
+                .limit(3)
+                .toList();
+        assertEquals(3, candidates.size(), "devices that applied a newer package than their first");
+        int refusedBefore = agents.manifestsRefused();
+        Map<String, PackageManifest.Signed> appliedBefore = new HashMap<>();
+        for (String d : candidates) appliedBefore.put(d, agents.appliedManifest(d));
+        KeyPair attacker = Ed25519.generate();
+        List<AdapterReady> forged = new ArrayList<>();
+        for (int i = 0; i < candidates.size(); i++) {
+            List<AdapterReady> seen = observer.adaptersOf(candidates.get(i));
+            AdapterReady latest = seen.get(seen.size() - 1), first = seen.get(0);
+            PackageManifest.Signed genuine = latest.manifest();
+            PackageManifest.Signed manifest = switch (i) {
+                case 0 -> null; // unsigned: the right files and hashes, nothing vouching for them
+                case 1 ->
+                    genuine.manifest() // signed by a key an attacker delegated to itself
+                            .sign(
+                                    attacker.getPrivate(),
+                                    SigningKey.delegate(
+                                            attacker.getPrivate(),
+                                            attacker.getPublic(),
+                                            Instant.now().plusSeconds(3600)));
+                default -> first.manifest(); // a genuine older manifest, replayed
+            };
+            AdapterReady base = i == 2 ? first : latest;
+            forged.add(new AdapterReady(
+                    base.deviceId(),
+                    base.assignmentId(),
+                    base.modelVersion(),
+                    base.configId(),
+                    base.averageBits(),
+                    base.packageSha256(),
+                    base.artifacts(),
+                    manifest));
+        }
+        try (KafkaProducer<String, byte[]> p = SimulatedFleet.producer(stack.bootstrapServers())) {
+            for (AdapterReady f : forged) {
+                CloudEvent e = CloudEvent.create(
+                        "/coalora/adapter-generator", EventTypes.ADAPTER_READY, f.deviceId(), null, Payloads.toJson(f));
+                p.send(new ProducerRecord<>(
+                        Topic.ADAPTERS_READY.name(),
+                        null,
+                        f.deviceId(),
+                        KafkaCloudEvents.value(e),
+                        KafkaCloudEvents.headers(e)));
+            }
+        }
+        assertTrue(
+                FleetObserver.await(() -> agents.manifestsRefused() >= refusedBefore + 3, Duration.ofMinutes(2)),
+                "refused: " + (agents.manifestsRefused() - refusedBefore) + " of 3");
+        Thread.sleep(2000); // room for a wrongful apply to show
+        assertEquals(refusedBefore + 3, agents.manifestsRefused());
+        // each device still runs a genuine package at least as new as before; none of the forged ones
+        for (int i = 0; i < candidates.size(); i++) {
+            PackageManifest.Signed now = agents.appliedManifest(candidates.get(i));
+            assertTrue(
+                    now != null && !now.equals(forged.get(i).manifest()),
+                    candidates.get(i) + " applied a forged package");
+            assertTrue(
+                    now.manifest().sequence()
+                            >= appliedBefore.get(candidates.get(i)).manifest().sequence(),
+                    candidates.get(i) + " went back to an older package");
+        }
     }
 
     @Test
