@@ -113,28 +113,14 @@ public record BenchSettings(
      * bits with two high-bit anchors; every device counts in F_low. Scale, epochs and methods are {@code base}'s.
      */
     public static BenchSettings lowBit(BenchSettings base) {
-        TrainingSetSpec set = new TrainingSetSpec(2.125, 4.5, base.trainingSet().count(), List.of(6.0, 8.0), List.of());
-        return new BenchSettings(
-                base.quick,
-                base.trainLimit,
-                base.testLimit,
-                base.maxLength,
-                base.training,
-                set,
-                base.segments,
-                base.evaluationBatch,
-                base.candidates,
-                List.of(2.25, 2.5, 2.75, 3.0),
-                List.of(2.375, 2.625, 2.875),
-                List.of(2.2, 2.45, 2.7, 2.95),
-                range(2.25, 3.0, 0.125),
-                3.0,
-                base.emissionSamples,
-                base.seeds,
-                base.methods,
-                base.theta,
-                base.headroom,
-                base.searchPosteriorMean);
+        Copy c = new Copy(base);
+        c.trainingSet = new TrainingSetSpec(2.125, 4.5, base.trainingSet().count(), List.of(6.0, 8.0), List.of());
+        c.seenBudgets = List.of(2.25, 2.5, 2.75, 3.0);
+        c.unseenBudgets = List.of(2.375, 2.625, 2.875);
+        c.unseenOptimalBudgets = List.of(2.2, 2.45, 2.7, 2.95);
+        c.fleetBudgets = range(2.25, 3.0, 0.125);
+        c.fleetLowMax = 3.0;
+        return c.build();
     }
 
     public BenchSettings {
@@ -160,220 +146,130 @@ public record BenchSettings(
     }
 
     public BenchSettings withTraining(FineTuneSettings t) {
-        return new BenchSettings(
-                quick,
-                trainLimit,
-                testLimit,
-                maxLength,
-                t,
-                trainingSet,
-                segments,
-                evaluationBatch,
-                candidates,
-                seenBudgets,
-                unseenBudgets,
-                unseenOptimalBudgets,
-                fleetBudgets,
-                fleetLowMax,
-                emissionSamples,
-                seeds,
-                methods,
-                theta,
-                headroom,
-                searchPosteriorMean);
+        Copy c = new Copy(this);
+        c.training = t;
+        return c.build();
     }
 
     public BenchSettings withTrainLimit(int n) {
-        return new BenchSettings(
-                quick,
-                n,
-                testLimit,
-                maxLength,
-                training,
-                trainingSet,
-                segments,
-                evaluationBatch,
-                candidates,
-                seenBudgets,
-                unseenBudgets,
-                unseenOptimalBudgets,
-                fleetBudgets,
-                fleetLowMax,
-                emissionSamples,
-                seeds,
-                methods,
-                theta,
-                headroom,
-                searchPosteriorMean);
+        Copy c = new Copy(this);
+        c.trainLimit = n;
+        return c.build();
     }
 
     public BenchSettings withTrainingSet(TrainingSetSpec spec) {
-        return new BenchSettings(
-                quick,
-                trainLimit,
-                testLimit,
-                maxLength,
-                training,
-                spec,
-                segments,
-                evaluationBatch,
-                candidates,
-                seenBudgets,
-                unseenBudgets,
-                unseenOptimalBudgets,
-                fleetBudgets,
-                fleetLowMax,
-                emissionSamples,
-                seeds,
-                methods,
-                theta,
-                headroom,
-                searchPosteriorMean);
+        Copy c = new Copy(this);
+        c.trainingSet = spec;
+        return c.build();
     }
 
     public BenchSettings withSearch(int evaluation, int candidateCount) {
-        return new BenchSettings(
-                quick,
-                trainLimit,
-                testLimit,
-                maxLength,
-                training,
-                trainingSet,
-                segments,
-                evaluation,
-                candidateCount,
-                seenBudgets,
-                unseenBudgets,
-                unseenOptimalBudgets,
-                fleetBudgets,
-                fleetLowMax,
-                emissionSamples,
-                seeds,
-                methods,
-                theta,
-                headroom,
-                searchPosteriorMean);
+        Copy c = new Copy(this);
+        c.evaluationBatch = evaluation;
+        c.candidates = candidateCount;
+        return c.build();
     }
 
     public BenchSettings withSeeds(int n) {
-        return new BenchSettings(
-                quick,
-                trainLimit,
-                testLimit,
-                maxLength,
-                training,
-                trainingSet,
-                segments,
-                evaluationBatch,
-                candidates,
-                seenBudgets,
-                unseenBudgets,
-                unseenOptimalBudgets,
-                fleetBudgets,
-                fleetLowMax,
-                emissionSamples,
-                n,
-                methods,
-                theta,
-                headroom,
-                searchPosteriorMean);
+        Copy c = new Copy(this);
+        c.seeds = n;
+        return c.build();
     }
 
     public BenchSettings withMethods(List<Method> m) {
         List<Method> ordered = new ArrayList<>(m);
         ordered.sort(null); // enum order: per-configuration first, as the report's baseline
-        return new BenchSettings(
-                quick,
-                trainLimit,
-                testLimit,
-                maxLength,
-                training,
-                trainingSet,
-                segments,
-                evaluationBatch,
-                candidates,
-                seenBudgets,
-                unseenBudgets,
-                unseenOptimalBudgets,
-                fleetBudgets,
-                fleetLowMax,
-                emissionSamples,
-                seeds,
-                ordered,
-                theta,
-                headroom,
-                searchPosteriorMean);
+        Copy c = new Copy(this);
+        c.methods = ordered;
+        return c.build();
     }
 
     public BenchSettings withTheta(ThetaSettings t) {
-        return new BenchSettings(
-                quick,
-                trainLimit,
-                testLimit,
-                maxLength,
-                training,
-                trainingSet,
-                segments,
-                evaluationBatch,
-                candidates,
-                seenBudgets,
-                unseenBudgets,
-                unseenOptimalBudgets,
-                fleetBudgets,
-                fleetLowMax,
-                emissionSamples,
-                seeds,
-                methods,
-                t,
-                headroom,
-                searchPosteriorMean);
+        Copy c = new Copy(this);
+        c.theta = t;
+        return c.build();
     }
 
     public BenchSettings withSearchPosteriorMean(boolean on) {
-        return new BenchSettings(
-                quick,
-                trainLimit,
-                testLimit,
-                maxLength,
-                training,
-                trainingSet,
-                segments,
-                evaluationBatch,
-                candidates,
-                seenBudgets,
-                unseenBudgets,
-                unseenOptimalBudgets,
-                fleetBudgets,
-                fleetLowMax,
-                emissionSamples,
-                seeds,
-                methods,
-                theta,
-                headroom,
-                on);
+        Copy c = new Copy(this);
+        c.searchPosteriorMean = on;
+        return c.build();
     }
 
     public BenchSettings withHeadroom(boolean on) {
-        return new BenchSettings(
-                quick,
-                trainLimit,
-                testLimit,
-                maxLength,
-                training,
-                trainingSet,
-                segments,
-                evaluationBatch,
-                candidates,
-                seenBudgets,
-                unseenBudgets,
-                unseenOptimalBudgets,
-                fleetBudgets,
-                fleetLowMax,
-                emissionSamples,
-                seeds,
-                methods,
-                theta,
-                on,
-                searchPosteriorMean);
+        Copy c = new Copy(this);
+        c.headroom = on;
+        return c.build();
+    }
+
+    /** A settings' fields, to change a few and build the result (the record's checks run again in build). */
+    private static final class Copy {
+        boolean quick;
+        int trainLimit;
+        int testLimit;
+        int maxLength;
+        FineTuneSettings training;
+        TrainingSetSpec trainingSet;
+        int segments;
+        int evaluationBatch;
+        int candidates;
+        List<Double> seenBudgets;
+        List<Double> unseenBudgets;
+        List<Double> unseenOptimalBudgets;
+        List<Double> fleetBudgets;
+        double fleetLowMax;
+        int emissionSamples;
+        int seeds;
+        List<Method> methods;
+        ThetaSettings theta;
+        boolean headroom;
+        boolean searchPosteriorMean;
+
+        Copy(BenchSettings s) {
+            quick = s.quick;
+            trainLimit = s.trainLimit;
+            testLimit = s.testLimit;
+            maxLength = s.maxLength;
+            training = s.training;
+            trainingSet = s.trainingSet;
+            segments = s.segments;
+            evaluationBatch = s.evaluationBatch;
+            candidates = s.candidates;
+            seenBudgets = s.seenBudgets;
+            unseenBudgets = s.unseenBudgets;
+            unseenOptimalBudgets = s.unseenOptimalBudgets;
+            fleetBudgets = s.fleetBudgets;
+            fleetLowMax = s.fleetLowMax;
+            emissionSamples = s.emissionSamples;
+            seeds = s.seeds;
+            methods = s.methods;
+            theta = s.theta;
+            headroom = s.headroom;
+            searchPosteriorMean = s.searchPosteriorMean;
+        }
+
+        BenchSettings build() {
+            return new BenchSettings(
+                    quick,
+                    trainLimit,
+                    testLimit,
+                    maxLength,
+                    training,
+                    trainingSet,
+                    segments,
+                    evaluationBatch,
+                    candidates,
+                    seenBudgets,
+                    unseenBudgets,
+                    unseenOptimalBudgets,
+                    fleetBudgets,
+                    fleetLowMax,
+                    emissionSamples,
+                    seeds,
+                    methods,
+                    theta,
+                    headroom,
+                    searchPosteriorMean);
+        }
     }
 }

@@ -13,8 +13,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.function.ToDoubleFunction;
 
 /**
  * The on-disk form every bundle kind shares (the encoder's {@link ModelBundle}, the decoder's {@link DecoderBundle}):
@@ -95,6 +98,24 @@ final class BundleFiles {
         } catch (com.fasterxml.jackson.core.JacksonException e) {
             throw new IllegalArgumentException(file + ": invalid manifest: " + e.getOriginalMessage(), e);
         }
+    }
+
+    /**
+     * The first of {@code front}'s configurations within {@code budgetBits} average bits in {@code order} (a bundle's
+     * serving rule), or an IllegalArgumentException saying what the front spans.
+     */
+    static <P> P bestWithin(List<P> front, ToDoubleFunction<P> averageBits, double budgetBits, Comparator<P> order) {
+        if (!Double.isFinite(budgetBits))
+            throw new IllegalArgumentException("budget must be a finite number, got " + budgetBits);
+        return front.stream()
+                .filter(p -> averageBits.applyAsDouble(p) <= budgetBits + 1e-12)
+                .min(order)
+                .orElseThrow(() -> new IllegalArgumentException(String.format(
+                        Locale.ROOT,
+                        "no configuration of the bundle's front fits %.3f bits (the front spans %.3f..%.3f)",
+                        budgetBits,
+                        front.stream().mapToDouble(averageBits).min().orElse(Double.NaN),
+                        front.stream().mapToDouble(averageBits).max().orElse(Double.NaN))));
     }
 
     /** The bundle's tensors, after checking that their bytes have the manifest's checksum. */

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -93,25 +92,13 @@ public record BundleManifest(
 
     /** The most accurate front configuration with average bits <= budget (the planner's rule). */
     public FrontPoint bestWithin(double budgetBits) {
-        if (!Double.isFinite(budgetBits))
-            throw new IllegalArgumentException("budget must be a finite number, got " + budgetBits);
-        return front.stream()
-                .filter(p -> p.averageBits() <= budgetBits + 1e-12)
-                .max(Comparator.comparingDouble(FrontPoint::validationAccuracy)
-                        .thenComparing(Comparator.comparingDouble(FrontPoint::averageBits)
-                                .reversed()))
-                .orElseThrow(() -> new IllegalArgumentException(String.format(
-                        Locale.ROOT,
-                        "no configuration of the bundle's front fits %.3f bits (the front spans %.3f..%.3f)",
-                        budgetBits,
-                        front.stream()
-                                .mapToDouble(FrontPoint::averageBits)
-                                .min()
-                                .orElse(Double.NaN),
-                        front.stream()
-                                .mapToDouble(FrontPoint::averageBits)
-                                .max()
-                                .orElse(Double.NaN))));
+        return BundleFiles.bestWithin(
+                front,
+                FrontPoint::averageBits,
+                budgetBits,
+                Comparator.comparingDouble(FrontPoint::validationAccuracy)
+                        .reversed()
+                        .thenComparingDouble(FrontPoint::averageBits));
     }
 
     public BundleManifest withTensorsSha256(String sha) {

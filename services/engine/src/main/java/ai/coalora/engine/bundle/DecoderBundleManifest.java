@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * The manifest of a {@link DecoderBundle} ({@value #FORMAT}), stored as {@code bundle.json}.
@@ -118,24 +117,11 @@ public record DecoderBundleManifest(
 
     /** The front configuration of lowest validation perplexity with average bits <= budget (fewer bits on a tie). */
     public FrontPoint bestWithin(double budgetBits) {
-        if (!Double.isFinite(budgetBits))
-            throw new IllegalArgumentException("budget must be a finite number, got " + budgetBits);
-        return front.stream()
-                .filter(p -> p.averageBits() <= budgetBits + 1e-12)
-                .min(Comparator.comparingDouble(FrontPoint::validationLoss)
-                        .thenComparingDouble(FrontPoint::averageBits))
-                .orElseThrow(() -> new IllegalArgumentException(String.format(
-                        Locale.ROOT,
-                        "no configuration of the bundle's front fits %.3f bits (the front spans %.3f..%.3f)",
-                        budgetBits,
-                        front.stream()
-                                .mapToDouble(FrontPoint::averageBits)
-                                .min()
-                                .orElse(Double.NaN),
-                        front.stream()
-                                .mapToDouble(FrontPoint::averageBits)
-                                .max()
-                                .orElse(Double.NaN))));
+        return BundleFiles.bestWithin(
+                front,
+                FrontPoint::averageBits,
+                budgetBits,
+                Comparator.comparingDouble(FrontPoint::validationLoss).thenComparingDouble(FrontPoint::averageBits));
     }
 
     public DecoderBundleManifest withTensorsSha256(String sha) {

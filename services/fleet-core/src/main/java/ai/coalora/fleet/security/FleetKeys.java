@@ -52,7 +52,10 @@ public final class FleetKeys {
         writePrivate(
                 dir.resolve(ROOT),
                 JSON.writeValueAsBytes(new Root(Ed25519.encode(root.getPublic()), Ed25519.encode(root.getPrivate()))));
-        write(dir.resolve(ROOT_PUBLIC), (Ed25519.encode(root.getPublic()) + "\n").getBytes(StandardCharsets.US_ASCII));
+        write(
+                dir.resolve(ROOT_PUBLIC),
+                (Ed25519.encode(root.getPublic()) + "\n").getBytes(StandardCharsets.US_ASCII),
+                false);
         rotate(dir, validity);
     }
 
@@ -93,18 +96,19 @@ public final class FleetKeys {
     }
 
     private static void writePrivate(Path file, byte[] bytes) throws IOException {
-        Path tmp = Files.createTempFile(file.getParent(), ".key", ".tmp");
-        try {
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-        } catch (UnsupportedOperationException notPosix) {
-            // not a POSIX file system: the directory's permissions protect it
-        }
-        Files.write(tmp, bytes);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        write(file, bytes, true);
     }
 
-    private static void write(Path file, byte[] bytes) throws IOException {
-        Path tmp = Files.createTempFile(file.getParent(), ".pub", ".tmp");
+    /** Writes {@code file} whole (a temporary sibling moved into place); {@code ownerOnly} before any byte is in it. */
+    private static void write(Path file, byte[] bytes, boolean ownerOnly) throws IOException {
+        Path tmp = Files.createTempFile(file.getParent(), ".key", ".tmp");
+        if (ownerOnly) {
+            try {
+                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+            } catch (UnsupportedOperationException notPosix) {
+                // not a POSIX file system: the directory's permissions protect it
+            }
+        }
         Files.write(tmp, bytes);
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
