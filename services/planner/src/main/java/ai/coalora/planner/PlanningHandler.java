@@ -131,7 +131,7 @@ public final class PlanningHandler implements EventHandler {
 
     private void onPromoted(CloudEvent event, ModelPromoted promoted, Transaction tx) throws SQLException {
         if (!alias.equals(promoted.alias())) return; // e.g. canary: rollouts target devices at it explicitly
-        lockFront(tx.connection(), false); // held already when the batch began with it
+        // the front lock is held exclusively: the batch began with it (begin)
         update(
                 tx,
                 "insert into fronts (alias, model_version, promoted) values (?, ?, ?::jsonb) on conflict (alias) do update "
@@ -302,7 +302,7 @@ public final class PlanningHandler implements EventHandler {
 
     /** The followed alias's front as the fronts table has it now (parsed again only when the version changed). */
     private ParetoSelection followed(Connection c) throws SQLException {
-        lockFront(c, true); // held already when the batch began (this is for callers outside a batch)
+        // under the front lock the batch began with (begin): no promotion replaces the front meanwhile
         try (PreparedStatement st = c.prepareStatement("select model_version from fronts where alias = ?")) {
             st.setString(1, alias);
             try (ResultSet rs = st.executeQuery()) {

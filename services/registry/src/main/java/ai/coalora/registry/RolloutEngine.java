@@ -398,15 +398,11 @@ final class RolloutEngine {
     }
 
     /**
-     * Locks, in rollout-id order, the active rollouts {@code device} belongs to. Every path locks a rollout before the
-     * rows of its devices (an operator's action locks the rollout, then updates its devices), so an event about a
-     * device must too: the other order lets the two wait on each other.
+     * Locks, in rollout-id order, the active rollouts {@code devices} belong to. Every path locks a rollout before the
+     * rows of its devices (an operator's action locks the rollout, then updates its devices), so a batch of device
+     * events must too, before any row (the fleet handler's {@code begin}): the other order lets the two wait on each
+     * other.
      */
-    static void lockRolloutsOf(Connection c, String device) throws SQLException {
-        lockRolloutsOf(c, List.of(device));
-    }
-
-    /** {@link #lockRolloutsOf(Connection, String)} for several devices at once, still in rollout-id order. */
     static void lockRolloutsOf(Connection c, Collection<String> devices) throws SQLException {
         if (devices.isEmpty()) return;
         try (PreparedStatement st = c.prepareStatement(
@@ -455,7 +451,6 @@ final class RolloutEngine {
     /** A device applied (or could not apply) a package: finished/failed on the rollout's version, reverted off it. */
     static void onStatus(Transaction tx, Payloads.DeviceStatus s) throws SQLException {
         Connection c = tx.connection();
-        lockRolloutsOf(c, s.deviceId());
         List<String> touched = new ArrayList<>();
         try (PreparedStatement st = c.prepareStatement(
                 "select rd.rollout_id, rd.state, r.model_version from rollout_devices rd join rollouts r "
@@ -504,7 +499,6 @@ final class RolloutEngine {
     /** A finished device measured its accuracy on the rollout's version: evidence for the gate. */
     static void onTelemetry(Transaction tx, Payloads.EvaluationTelemetry t) throws SQLException {
         Connection c = tx.connection();
-        lockRolloutsOf(c, t.deviceId());
         List<String> touched = new ArrayList<>();
         try (PreparedStatement st = c.prepareStatement(
                 "update rollout_devices rd set measured_accuracy = ?, updated_at = now() from rollouts r "
