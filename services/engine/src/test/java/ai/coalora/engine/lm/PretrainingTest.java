@@ -104,9 +104,10 @@ class PretrainingTest {
                         assertEquals(loss(ckpt, manager), loss.getFloat(), 1e-5, "trainingLoss equals loss");
                         gc.backward(loss);
                     }
+                    // read while the step's arrays are alive: a gradient must not be read after its graph was freed
+                    for (String name : names)
+                        grads.put(name, params.get(name).getGradient().toFloatArray());
                 }
-                for (String name : names)
-                    grads.put(name, params.get(name).getGradient().toFloatArray());
             }
             Random pick = new Random(3);
             float eps = 1e-2f;
