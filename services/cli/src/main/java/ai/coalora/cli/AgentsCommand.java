@@ -4,7 +4,9 @@ import ai.coalora.engine.data.Tasks;
 import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
+import ai.coalora.fleet.gateway.GatewayClient;
 import ai.coalora.fleet.registry.RegistryClient;
+import ai.coalora.fleet.security.Credentials;
 import ai.coalora.fleet.security.FleetKeys;
 import ai.coalora.fleet.sim.DeviceAgents;
 import ai.coalora.fleet.sim.SimulatedFleet;
@@ -14,25 +16,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** Simulated devices and their agents against a running fleet system: any Kafka, any registry. */
+/** Simulated devices and their agents against a running fleet system, through its device gateway only. */
 @Command(
         name = "agents",
         mixinStandardHelpOptions = true,
         description =
-                "Runs simulated devices against a running fleet system (e.g. started with deploy/): each announces capabilities "
-                        + "drawn around the front of the production alias, then its agent downloads, verifies and runs every package it is sent "
-                        + "and reports status and telemetry. Runs until Ctrl-C (or --until-settled).")
+                "Runs simulated devices against a running fleet system (e.g. started with deploy/): enrols them (each gets its own "
+                        + "gateway token; an operator account issues them), then each announces capabilities drawn around the front of the "
+                        + "production alias to the device gateway, waits there for its package, verifies and runs it, and reports status and "
+                        + "telemetry. Runs until Ctrl-C (or --until-settled).")
 final class AgentsCommand implements Callable<Integer> {
-    @Option(names = "--kafka", required = true, description = "Kafka bootstrap servers (e.g. 127.0.0.1:9092).")
-    String kafka;
-
     @Option(names = "--registry", required = true, description = "Registry base URL (e.g. http://127.0.0.1:8080).")
     String registryUrl;
 
@@ -58,8 +58,9 @@ final class AgentsCommand implements Callable<Integer> {
 
     @Option(
             names = "--user",
-            defaultValue = "devices",
-            description = "Registry account the devices download with (role viewer; default: devices).")
+            defaultValue = "operator",
+            description = "Registry account that enrols the devices (role operator; default: ${DEFAULT-VALUE}). "
+                    + "Devices already enrolled get new tokens.")
     String user;
 
     @Option(
@@ -88,8 +89,7 @@ final class AgentsCommand implements Callable<Integer> {
                 passwordFile != null ? Files.readString(passwordFile).strip() : System.getenv("COALORA_PASSWORD");
         if (password == null)
             throw new IllegalArgumentException("the registry needs a password: --password-file or COALORA_PASSWORD");
-        ai.coalora.fleet.security.Credentials credentials = new ai.coalora.fleet.security.Credentials(user, password);
-        RegistryClient registry = new RegistryClient(registryUrl, credentials);
+        RegistryClient registry = new RegistryClient(registryUrl, new Credentials(user, password));
         JsonNode alias = registry.getJsonOrNull("api/aliases/production");
         if (alias == null)
             throw new IllegalArgumentException(
@@ -110,10 +110,13 @@ final class AgentsCommand implements Callable<Integer> {
                     d.runtimeOverheadBytes(),
                     d.labels()));
         }
+        Map<String, String> tokens =
+                registry.enrol(fleet.stream().map(DeviceCapabilities::deviceId).toList(), true);
+        GatewayClient gateway = new GatewayClient(registryUrl);
         DeviceAgents agents = new DeviceAgents(
-                kafka,
+                gateway,
                 FleetKeys.readRootPublic(rootKey),
-                credentials,
+                tokens,
                 fleet.stream().map(DeviceCapabilities::deviceId).toList(),
                 Tasks.builtin(version.get("task").asText()).test(),
                 20,
@@ -124,12 +127,13 @@ final class AgentsCommand implements Callable<Integer> {
             stop.countDown();
             agents.close();
         }));
-        try (KafkaProducer<String, byte[]> producer = SimulatedFleet.producer(kafka)) {
-            for (DeviceCapabilities d : fleet) SimulatedFleet.publish(producer, SimulatedFleet.event(d));
-        }
+        SimulatedFleet.announce(gateway, tokens, fleet);
         System.out.printf(
-                "%d devices announced to %s (front of %s, %d configurations); agents running%n",
-                fleet.size(), kafka, version.get("modelVersion").asText().substring(0, 16), front.size());
+                "%d devices enrolled and announced to %s (front of %s, %d configurations); agents running%n",
+                fleet.size(),
+                gateway.baseUrl(),
+                version.get("modelVersion").asText().substring(0, 16),
+                front.size());
         long offline = agents.offlineDevices().size();
         while (!stop.await(5, TimeUnit.SECONDS)) {
             DeviceAgents.Report r = agents.report();

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -72,8 +73,10 @@ final class BenchFleetCommand implements Callable<Integer> {
 
             System.out.printf(
                     "%n== end to end: %d devices publish capabilities -> assignment -> adapter ready%n", fleet.size());
+            Map<String, String> tokens =
+                    stack.enrol(fleet.stream().map(DeviceCapabilities::deviceId).toList());
             FleetRollout.Result r = FleetRollout.run(
-                    stack, observer, fleet, false, Duration.ofMinutes(15), m -> System.out.println("  " + m));
+                    stack, observer, tokens, fleet, false, Duration.ofMinutes(15), m -> System.out.println("  " + m));
             System.out.printf(
                     "  %d ready, %d with no feasible configuration, %d waiting; %d configurations generated%n",
                     r.ready(), r.unassignable(), r.waiting(), r.distinctConfigurations());

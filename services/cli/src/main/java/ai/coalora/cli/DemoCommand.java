@@ -94,8 +94,11 @@ final class DemoCommand implements Callable<Integer> {
 
             System.out.println("\n== 4/8 " + devices + " simulated devices announce their capabilities");
             List<DeviceCapabilities> fleet = SimulatedFleet.devices(devices, v.front(), seed);
+            // each device is enrolled first: its own gateway token, the only way it reaches the fleet
+            Map<String, String> tokens =
+                    stack.enrol(fleet.stream().map(DeviceCapabilities::deviceId).toList());
             FleetRollout.Result r = FleetRollout.run(
-                    stack, observer, fleet, true, Duration.ofMinutes(10), m -> System.out.println("   " + m));
+                    stack, observer, tokens, fleet, true, Duration.ofMinutes(10), m -> System.out.println("   " + m));
 
             System.out.println("\n== 5/8 summary of the planning");
             System.out.printf(
@@ -133,9 +136,9 @@ final class DemoCommand implements Callable<Integer> {
                     "\n== 6/8 devices apply their packages: download, verify, run the quantized model on their own data, report");
             List<String> ids = fleet.stream().map(DeviceCapabilities::deviceId).toList();
             DeviceAgents agents = new DeviceAgents(
-                    stack.bootstrapServers(),
+                    stack.gateway(),
                     stack.rootKey(),
-                    stack.credentials(FleetStack.DEVICES_USER),
+                    tokens,
                     ids,
                     Tasks.builtin("sentiment").test(),
                     20,
@@ -244,11 +247,10 @@ final class DemoCommand implements Callable<Integer> {
                     + FleetStack.VIEWER_USER + " / "
                     + stack.credentials(FleetStack.VIEWER_USER).password()
                     + "   (random per run; the users file holds only hashes)");
-            System.out.println("   Kafka:         " + stack.bootstrapServers() + "   (more devices: COALORA_PASSWORD="
-                    + stack.credentials(FleetStack.DEVICES_USER).password() + " ./coalora agents --kafka "
-                    + stack.bootstrapServers()
-                    + " --registry " + stack.registryUrl() + " --root-key "
-                    + stack.keysDir().resolve(FleetKeys.ROOT_PUBLIC) + ")");
+            System.out.println("   more devices:  COALORA_PASSWORD="
+                    + stack.credentials(FleetStack.OPERATOR_USER).password() + " ./coalora agents --registry "
+                    + stack.registryUrl() + " --root-key " + stack.keysDir().resolve(FleetKeys.ROOT_PUBLIC)
+                    + "   (enrols them as operator; they use only the device gateway)");
             if (!exit) {
                 System.out.println("\nThe system keeps running; press Ctrl-C to stop it.");
                 // Ctrl-C runs this hook: services stop cleanly, then the database and the broker

@@ -15,7 +15,13 @@ final class ApiError {
     public static final class ApiExceptionMapper implements ExceptionMapper<ApiException> {
         @Override
         public Response toResponse(ApiException e) {
-            return of(e.status().code(), e.getMessage());
+            Response r = of(e.status().code(), e.getMessage());
+            // a device's credential is a bearer token (RFC 6750): say which scheme the gateway expects
+            if (e.status() == ApiException.Status.UNAUTHORIZED)
+                return Response.fromResponse(r)
+                        .header("WWW-Authenticate", "Bearer realm=\"coalora-devices\"")
+                        .build();
+            return r;
         }
     }
 

@@ -9,10 +9,16 @@ public final class ApiException extends Exception {
     public enum Status {
         /** The request itself is malformed or names something it cannot. */
         BAD_REQUEST(400),
+        /** The request carries no credential, or one that is unknown or revoked. */
+        UNAUTHORIZED(401),
+        /** The credential is valid but does not allow this request. */
+        FORBIDDEN(403),
         /** What the request names does not exist. */
         NOT_FOUND(404),
         /** The request is well-formed but the resource's current state refuses it. */
-        CONFLICT(409);
+        CONFLICT(409),
+        /** The body is larger than the endpoint accepts. */
+        PAYLOAD_TOO_LARGE(413);
 
         final int code;
 
@@ -38,6 +44,18 @@ public final class ApiException extends Exception {
 
     public static ApiException notFound(String message) {
         return new ApiException(Status.NOT_FOUND, message);
+    }
+
+    public static ApiException unauthorized(String message) {
+        return new ApiException(Status.UNAUTHORIZED, message);
+    }
+
+    public static ApiException forbidden(String message) {
+        return new ApiException(Status.FORBIDDEN, message);
+    }
+
+    public static ApiException tooLarge(String message) {
+        return new ApiException(Status.PAYLOAD_TOO_LARGE, message);
     }
 
     public static ApiException conflict(String message) {

@@ -1,5 +1,6 @@
 package ai.coalora.registry;
 
+import ai.coalora.fleet.gateway.GatewayClient;
 import io.agroal.api.AgroalDataSource;
 import io.quarkus.security.identity.SecurityIdentity;
 import io.quarkus.vertx.http.runtime.filters.Filters;
@@ -44,7 +45,8 @@ public class AuditLog {
 
     private void audit(RoutingContext rc) {
         String method = rc.request().method().name();
-        if (ACTIONS.contains(method)) {
+        // devices' reports are not operator actions: each is a fleet event with its own id, recorded as such
+        if (ACTIONS.contains(method) && !rc.request().path().startsWith("/" + GatewayClient.PREFIX)) {
             String path = rc.request().uri(),
                     remote =
                             rc.request().remoteAddress() == null

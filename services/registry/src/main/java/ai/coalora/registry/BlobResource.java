@@ -51,6 +51,11 @@ public class BlobResource {
     @Operation(summary = "Download a blob (verify it against its sha256)")
     public Response get(@PathParam("sha256") String sha256) {
         if (!Sha256.isValid(sha256)) return ApiError.of(400, "'" + sha256 + "' is not a lowercase hex sha256");
+        return download(store, sha256);
+    }
+
+    /** The blob's bytes with its ETag, cacheable by the client only; 404 if there is none. */
+    static Response download(BlobStore store, String sha256) {
         return store.find(sha256)
                 .map(p -> Response.ok(p.toFile(), MediaType.APPLICATION_OCTET_STREAM)
                         .header("ETag", "\"" + sha256 + "\"")

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 
 /** Records what the fleet's events say: devices' capabilities, assignments, adapters and telemetry. */
 final class FleetEventsHandler implements EventHandler {
@@ -27,9 +28,13 @@ final class FleetEventsHandler implements EventHandler {
     private final Set<String> knownVersions = ConcurrentHashMap.newKeySet();
     private final RegistryMetrics metrics;
 
-    FleetEventsHandler(RetrainingMonitor retraining, RegistryMetrics metrics) {
+    private final Consumer<String> packageChanged;
+
+    /** @param packageChanged hears each device whose package changed, after the commit (the gateway's held requests) */
+    FleetEventsHandler(RetrainingMonitor retraining, RegistryMetrics metrics, Consumer<String> packageChanged) {
         this.retraining = retraining;
         this.metrics = metrics;
+        this.packageChanged = packageChanged;
     }
 
     @Override
@@ -113,14 +118,18 @@ final class FleetEventsHandler implements EventHandler {
                     st.executeUpdate();
                 }
                 try (PreparedStatement st = c.prepareStatement(
-                        "insert into devices (device_id, adapter_assignment_id, package_sha256, adapter_at) "
-                                + "values (?, ?, ?, now()) on conflict (device_id) do update set adapter_assignment_id = excluded.adapter_assignment_id, "
-                                + "package_sha256 = excluded.package_sha256, adapter_at = now()")) {
+                        "insert into devices (device_id, adapter_assignment_id, package_sha256, adapter_at, adapter_ready, "
+                                + "adapter_event_id) values (?, ?, ?, now(), ?::jsonb, ?) on conflict (device_id) do update set "
+                                + "adapter_assignment_id = excluded.adapter_assignment_id, package_sha256 = excluded.package_sha256, "
+                                + "adapter_at = now(), adapter_ready = excluded.adapter_ready, adapter_event_id = excluded.adapter_event_id")) {
                     st.setString(1, r.deviceId());
                     st.setString(2, r.assignmentId());
                     st.setString(3, r.packageSha256());
+                    st.setString(4, event.data().toString());
+                    st.setString(5, event.id());
                     st.executeUpdate();
                 }
+                tx.afterCommit(() -> packageChanged.accept(r.deviceId()));
             }
             case EventTypes.TELEMETRY -> {
                 EvaluationTelemetry t = EventHandler.data(event, EvaluationTelemetry.class);

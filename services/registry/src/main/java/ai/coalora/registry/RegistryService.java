@@ -5,6 +5,7 @@ import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.service.EventService;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.List;
+import java.util.function.Consumer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /** The registry's events: records fleet events, publishes model registrations and alias moves. */
@@ -46,7 +47,20 @@ public class RegistryService extends EventService {
                 new FleetEventsHandler(
                         new RetrainingMonitor(
                                 retrainingMargin, retrainingMinDevices, coverageGapBits, coverageMinDevices, metrics),
-                        metrics));
+                        metrics,
+                        this::packageChanged));
+    }
+
+    private volatile Consumer<String> packageChanged = device -> {};
+
+    /** {@code listener} hears each device whose package changed, once the change committed. */
+    void onPackageChanged(Consumer<String> listener) {
+        this.packageChanged = listener;
+    }
+
+    /** The package of {@code device} changed (committed). */
+    void packageChanged(String device) {
+        packageChanged.accept(device);
     }
 
     /** A REST transaction committed outbox records: publish now. */

@@ -39,7 +39,7 @@ class FleetEventsHandlerIT {
     static void start() throws Exception {
         db = RegistryTestDatabase.start();
         RegistryMetrics metrics = new RegistryMetrics(db.dataSource, new SimpleMeterRegistry());
-        handler = new FleetEventsHandler(new RetrainingMonitor(0.05, 3, 0.5, 3, metrics), metrics);
+        handler = new FleetEventsHandler(new RetrainingMonitor(0.05, 3, 0.5, 3, metrics), metrics, device -> {});
     }
 
     @AfterAll

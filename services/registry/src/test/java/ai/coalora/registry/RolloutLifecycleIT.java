@@ -298,7 +298,8 @@ class RolloutLifecycleIT {
         String id = rollouts.create(plan(version, devices, List.of(1.0), null, null))
                 .rolloutId();
         RegistryMetrics metrics = new RegistryMetrics(db.dataSource, new SimpleMeterRegistry());
-        FleetEventsHandler handler = new FleetEventsHandler(new RetrainingMonitor(0.05, 3, 0.5, 3, metrics), metrics);
+        FleetEventsHandler handler =
+                new FleetEventsHandler(new RetrainingMonitor(0.05, 3, 0.5, 3, metrics), metrics, device -> {});
         CountDownLatch someApplied = new CountDownLatch(8);
         ExecutorService pool = Executors.newFixedThreadPool(3);
         try {

@@ -15,6 +15,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The registry's HTTP API as the other services and the command line use it: content-addressed blobs
@@ -124,6 +127,32 @@ public final class RegistryClient {
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         }
         return info;
+    }
+
+    /**
+     * Enrols devices at the gateway (operator): each gets its own token, returned here and stored nowhere else;
+     * {@code replace} issues new tokens to devices that have one (revoking the old). All or none.
+     */
+    public Map<String, String> enrol(Collection<String> deviceIds, boolean replace) throws IOException {
+        JsonNode answer =
+                sendJson("POST", "api/devices/enrolments", Map.of("deviceIds", deviceIds, "replace", replace));
+        Map<String, String> tokens = new LinkedHashMap<>();
+        for (JsonNode c : answer.path("credentials"))
+            tokens.put(c.path("deviceId").asText(), c.path("token").asText());
+        if (tokens.size() != deviceIds.size())
+            throw new Failures.Refused(
+                    0, "the registry issued " + tokens.size() + " credentials for " + deviceIds.size() + " devices");
+        return tokens;
+    }
+
+    /** Revokes a device's gateway credential (operator). */
+    public void revoke(String deviceId) throws IOException {
+        HttpResponse<String> r = send(
+                HttpRequest.newBuilder(base.resolve("api/devices/" + deviceId + "/credentials"))
+                        .DELETE(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() / 100 != 2)
+            throw failure(r.statusCode(), "revoke " + deviceId + ": HTTP " + r.statusCode() + " " + r.body());
     }
 
     /** POST or PUT a JSON body; returns the JSON answer, or throws with the registry's error. */

@@ -3,25 +3,17 @@ package ai.coalora.fleet.sim;
 import ai.coalora.engine.data.Example;
 import ai.coalora.engine.device.DeviceModel;
 import ai.coalora.engine.model.PretrainedModel;
-import ai.coalora.fleet.events.CloudEvent;
-import ai.coalora.fleet.events.EventTypes;
-import ai.coalora.fleet.events.KafkaCloudEvents;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.AdapterReady;
 import ai.coalora.fleet.events.Payloads.Artifact;
 import ai.coalora.fleet.events.Payloads.DeviceStatus;
 import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
-import ai.coalora.fleet.events.Topic;
-import ai.coalora.fleet.messaging.KafkaSettings;
-import ai.coalora.fleet.schema.EventSchemas;
+import ai.coalora.fleet.gateway.GatewayClient;
+import ai.coalora.fleet.messaging.Failures;
 import ai.coalora.fleet.security.ManifestRefused;
 import ai.coalora.fleet.security.PackageManifest;
 import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.security.PublicKey;
 import java.time.Duration;
 import java.time.Instant;
@@ -31,23 +23,20 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
-import java.util.UUID;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.errors.WakeupException;
 
 /**
- * Simulated devices doing what real ones do with an adapter-ready event: check the signed package manifest against
+ * Simulated devices doing what real ones do, through the device gateway only and each with its own token: wait for
+ * their package (a long poll per device), check the signed package manifest against
  * the root key pinned at enrolment (unsigned, foreign, expired, another device's, or not newer than the last applied:
  * refused and reported, nothing downloaded), download every file of the package from its URL, verify size and sha256 (a tampered or truncated file is rejected and reported, never
  * applied), build the quantized model with the adapter from exactly those files ({@link DeviceModel}), run it
@@ -79,9 +68,14 @@ public final class DeviceAgents implements AutoCloseable {
             int failed,
             int modelsLoaded) {}
 
-    static final String SOURCE = "/coalora/device-agent";
     static final int MAX_LENGTH = 40;
     static final long SLOW_MS = 3000, REBOOT_MS = 2000;
+    /** How long a package request is held open by the gateway. */
+    static final Duration POLL_WAIT = Duration.ofSeconds(25);
+    /** A report the gateway could not take (it was down) is sent again this often, for up to this many tries. */
+    static final long RETRY_MS = 1000;
+
+    static final int RETRIES = 180;
 
     private final Map<String, Example[]> shards = new HashMap<>();
     private final Set<String> offline = ConcurrentHashMap.newKeySet(), slow = ConcurrentHashMap.newKeySet();
@@ -97,13 +91,11 @@ public final class DeviceAgents implements AutoCloseable {
     private final AtomicInteger manifestsRefused = new AtomicInteger();
     private final PretrainedModel tokenizerSource;
     private final NDManager manager = NDManager.newBaseManager();
-    private final KafkaConsumer<String, byte[]> consumer;
-    private final KafkaProducer<String, byte[]> producer;
+    private final GatewayClient gateway;
+    private final Map<String, String> tokens;
     private final ExecutorService workers = Executors.newFixedThreadPool(2);
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
-    private final HttpClient http =
-            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-    private final Thread loop;
+    private final AtomicInteger reportsRefused = new AtomicInteger();
     private final AtomicInteger applied = new AtomicInteger(),
             rejected = new AtomicInteger(),
             failed = new AtomicInteger();
@@ -112,25 +104,28 @@ public final class DeviceAgents implements AutoCloseable {
             downloadVia; // a mirror the devices download through instead of the registry (null: the registry)
     private final int crashedCount, corruptedCount;
     private volatile boolean running = true;
-    private final ai.coalora.fleet.security.Credentials credentials;
 
     /**
-     * @param root        the fleet's root public key, pinned by every device at enrolment
-     * @param credentials the account the devices download with (role viewer)
+     * @param gateway   the device gateway (the registry's device API)
+     * @param root      the fleet's root public key, pinned by every device at enrolment
+     * @param tokens    each device's own gateway token, issued at enrolment
      * @param deviceIds the devices this process simulates
      * @param examples  each device's held-out shard size, drawn from the task's test split
      */
     public DeviceAgents(
-            String bootstrapServers,
+            GatewayClient gateway,
             PublicKey root,
-            ai.coalora.fleet.security.Credentials credentials,
+            Map<String, String> tokens,
             List<String> deviceIds,
             List<Example> testSplit,
             int examples,
             Faults faults,
             long seed)
             throws IOException {
-        this.credentials = credentials;
+        this.gateway = gateway;
+        this.tokens = Map.copyOf(tokens);
+        for (String d : deviceIds)
+            if (!tokens.containsKey(d)) throw new IllegalArgumentException("device " + d + " has no gateway token");
         this.root = root;
         Random rnd = new Random(seed);
         for (int i = 0; i < deviceIds.size(); i++) {
@@ -148,13 +143,7 @@ public final class DeviceAgents implements AutoCloseable {
         crashedCount = crashOnce.size();
         corruptedCount = corruptOnce.size();
         tokenizerSource = PretrainedModel.miniLm(MAX_LENGTH);
-        producer = new KafkaProducer<>(KafkaSettings.producer(bootstrapServers, "device-agents"));
-        consumer = new KafkaConsumer<>(
-                KafkaSettings.consumer(bootstrapServers, "device-agents-" + UUID.randomUUID(), "device-agents"));
-        consumer.subscribe(List.of(Topic.ADAPTERS_READY.name()));
-        loop = new Thread(this::run, "device-agents");
-        loop.setDaemon(true);
-        loop.start();
+        for (String d : deviceIds) if (!offline.contains(d)) poll(d, null); // an offline device never asks
     }
 
     public Set<String> offlineDevices() {
@@ -199,25 +188,29 @@ public final class DeviceAgents implements AutoCloseable {
                 models.size());
     }
 
-    private void run() {
-        try {
-            while (running) {
-                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
-                    AdapterReady ready =
-                            Payloads.read(KafkaCloudEvents.decode(r).data(), AdapterReady.class);
-                    if (!shards.containsKey(ready.deviceId()) || offline.contains(ready.deviceId())) continue;
-                    latest.put(ready.deviceId(), ready);
-                    long delay = slow.contains(ready.deviceId()) ? SLOW_MS : 0;
-                    timers.schedule(() -> workers.submit(() -> update(ready)), delay, TimeUnit.MILLISECONDS);
-                }
+    /** Reports the gateway refused (4xx): none is expected of a device that speaks for itself. */
+    public int reportsRefused() {
+        return reportsRefused.get();
+    }
+
+    /** One device waits for its next package (the gateway holds the request until it changes), then again. */
+    private void poll(String device, String etag) {
+        if (!running) return;
+        gateway.nextPackage(tokens.get(device), etag, POLL_WAIT).whenComplete((p, error) -> {
+            if (!running) return;
+            if (error != null) { // the gateway is down or restarting: ask again in a moment
+                timers.schedule(() -> poll(device, etag), RETRY_MS, TimeUnit.MILLISECONDS);
+                return;
             }
-        } catch (WakeupException closing) {
-            // closed
-        } catch (Exception e) {
-            throw new IllegalStateException("device agents: " + e, e);
-        } finally {
-            consumer.close();
-        }
+            Optional<GatewayClient.Package> next = p;
+            next.ifPresent(pkg -> {
+                AdapterReady ready = pkg.ready();
+                latest.put(device, ready);
+                long delay = slow.contains(device) ? SLOW_MS : 0;
+                timers.schedule(() -> workers.submit(() -> update(ready)), delay, TimeUnit.MILLISECONDS);
+            });
+            poll(device, next.map(GatewayClient.Package::etag).orElse(etag));
+        });
     }
 
     /** One device applies one package. */
@@ -246,7 +239,7 @@ public final class DeviceAgents implements AutoCloseable {
         Map<String, byte[]> files = new LinkedHashMap<>();
         try {
             for (Artifact a : ready.artifacts()) {
-                byte[] bytes = download(a); // checked when fetched
+                byte[] bytes = download(device, a); // checked when fetched
                 if (corruptOnce.remove(device)) {
                     bytes = bytes.clone();
                     bytes[bytes.length / 2] ^= 0x5A; // what a flaky link or a tampering mirror does
@@ -286,7 +279,10 @@ public final class DeviceAgents implements AutoCloseable {
                     e.msPerExample(),
                     model.memoryBytes(),
                     Instant.now());
-            publish(Topic.TELEMETRY, device, EventTypes.TELEMETRY, Payloads.toJson(t));
+            send(device, () -> {
+                gateway.telemetry(tokens.get(device), t);
+                return null;
+            });
             applied.incrementAndGet();
         } catch (RuntimeException ex) {
             failed.incrementAndGet();
@@ -312,52 +308,41 @@ public final class DeviceAgents implements AutoCloseable {
             synchronized (model) {
                 e = model.evaluate(tokenizerSource.tokenizer(), shard, MAX_LENGTH);
             }
-            publish(
-                    Topic.TELEMETRY,
+            EvaluationTelemetry t = new EvaluationTelemetry(
                     device,
-                    EventTypes.TELEMETRY,
-                    Payloads.toJson(new EvaluationTelemetry(
-                            device,
-                            ready.modelVersion(),
-                            ready.configId(),
-                            ready.packageSha256(),
-                            e.accuracy(),
-                            e.examples(),
-                            e.msPerExample(),
-                            model.memoryBytes(),
-                            Instant.now())));
+                    ready.modelVersion(),
+                    ready.configId(),
+                    ready.packageSha256(),
+                    e.accuracy(),
+                    e.examples(),
+                    e.msPerExample(),
+                    model.memoryBytes(),
+                    Instant.now());
+            try {
+                gateway.telemetry(tokens.get(device), t); // accepted: published by the gateway's outbox
+            } catch (IOException ex) {
+                throw new IllegalStateException("device " + device + " could not report: " + ex.getMessage(), ex);
+            }
             n++;
         }
-        producer.flush();
         return n;
     }
 
-    private byte[] download(Artifact a) throws IOException {
+    private byte[] download(String device, Artifact a) throws IOException {
         byte[] cached = verifiedBlobs.get(a.sha256());
         if (cached != null) return cached;
+        URI url = URI.create(a.url()), via = downloadVia;
+        if (via != null)
+            url = via.resolve(url.getRawPath() + (url.getRawQuery() == null ? "" : "?" + url.getRawQuery()));
+        byte[] body = gateway.download(tokens.get(device), url.toString());
         try {
-            URI url = URI.create(a.url()), via = downloadVia;
-            if (via != null)
-                url = via.resolve(url.getRawPath() + (url.getRawQuery() == null ? "" : "?" + url.getRawQuery()));
-            HttpResponse<byte[]> r = http.send(
-                    HttpRequest.newBuilder(url)
-                            .timeout(Duration.ofMinutes(1))
-                            .header("Authorization", credentials.authorizationHeader())
-                            .build(),
-                    HttpResponse.BodyHandlers.ofByteArray());
-            if (r.statusCode() != 200) throw new IOException(a.name() + ": HTTP " + r.statusCode() + " from " + url);
-            try {
-                ArtifactVerifier.check(a, r.body());
-            } catch (IOException bad) {
-                artifactsRejected.incrementAndGet();
-                throw bad;
-            }
-            verifiedBlobs.put(a.sha256(), r.body());
-            return r.body();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted", e);
+            ArtifactVerifier.check(a, body);
+        } catch (IOException bad) {
+            artifactsRejected.incrementAndGet();
+            throw bad;
         }
+        verifiedBlobs.put(a.sha256(), body);
+        return body;
     }
 
     private void status(AdapterReady ready, String status, String reason) {
@@ -370,25 +355,45 @@ public final class DeviceAgents implements AutoCloseable {
                 status,
                 reason,
                 Instant.now());
-        publish(Topic.DEVICE_STATUS, ready.deviceId(), EventTypes.DEVICE_STATUS, Payloads.toJson(s));
+        send(ready.deviceId(), () -> {
+            gateway.status(tokens.get(ready.deviceId()), s);
+            return null;
+        });
     }
 
-    private void publish(Topic topic, String device, String type, com.fasterxml.jackson.databind.JsonNode data) {
-        CloudEvent e = CloudEvent.create(
-                SOURCE + "/" + device, type, device, EventSchemas.load().dataschema(type), data);
-        producer.send(new ProducerRecord<>(
-                topic.name(), null, device, KafkaCloudEvents.value(e), KafkaCloudEvents.headers(e)));
+    /**
+     * Sends a report as a device does: at once, and again while the gateway is unreachable (a restart);
+     * a refusal (4xx) is final and counted.
+     */
+    private void send(String device, Callable<Void> report) {
+        try {
+            report.call();
+        } catch (Failures.Refused refused) {
+            reportsRefused.incrementAndGet();
+        } catch (Exception down) {
+            retry(device, report, 1);
+        }
+    }
+
+    private void retry(String device, Callable<Void> report, int attempt) {
+        if (!running || attempt > RETRIES) return;
+        timers.schedule(
+                () -> workers.submit(() -> {
+                    try {
+                        report.call();
+                    } catch (Failures.Refused refused) {
+                        reportsRefused.incrementAndGet();
+                    } catch (Exception down) {
+                        retry(device, report, attempt + 1);
+                    }
+                }),
+                RETRY_MS,
+                TimeUnit.MILLISECONDS);
     }
 
     @Override
     public void close() {
         running = false;
-        consumer.wakeup();
-        try {
-            loop.join(5000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
         timers.shutdownNow();
         workers.shutdownNow();
         try {
@@ -396,7 +401,6 @@ public final class DeviceAgents implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        producer.close();
         models.values().forEach(DeviceModel::close);
         manager.close();
         tokenizerSource.close();

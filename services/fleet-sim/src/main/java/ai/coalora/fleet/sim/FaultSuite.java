@@ -162,23 +162,19 @@ public final class FaultSuite {
             ModelPublisher.Published v1 =
                     ModelPublisher.registerAndPromote(admin, bundle, "production", "fault-suite", "version one");
             devices = SimulatedFleet.devices(settings.devices(), v1.front(), settings.seed());
+            Map<String, String> tokens =
+                    s.enrol(devices.stream().map(DeviceCapabilities::deviceId).toList());
             try (DeviceAgents agents = new DeviceAgents(
-                    s.bootstrapServers(),
+                    s.gateway(),
                     s.rootKey(),
-                    s.credentials(FleetStack.DEVICES_USER),
+                    tokens,
                     devices.stream().map(DeviceCapabilities::deviceId).toList(),
                     Tasks.builtin("sentiment").test(),
                     20,
                     DeviceAgents.Faults.NONE,
                     settings.seed())) {
                 agents.downloadVia(mirror.address());
-                List<CloudEvent> announced = new ArrayList<>();
-                for (DeviceCapabilities d : devices) {
-                    CloudEvent e = SimulatedFleet.event(d);
-                    announced.add(e);
-                    SimulatedFleet.publish(producer, e);
-                }
-                producer.flush();
+                SimulatedFleet.announce(s.gateway(), tokens, devices);
                 progress.accept(devices.size() + " devices announced; waiting for them to run version one");
                 await(() -> settled() >= devices.size(), Duration.ofMinutes(10), "devices running version one");
 
@@ -193,6 +189,8 @@ public final class FaultSuite {
                 fault("restart the Kafka broker", () -> stack.restartKafka());
                 fault("restart PostgreSQL", () -> stack.restartDatabase());
                 hostile(producer);
+                // the devices' announcements exactly as the gateway published them (same ids), sent again
+                List<CloudEvent> announced = observer.capabilities();
                 long replayed = announced.size() * 2L; // each capabilities event has two consumers
                 long skippedBefore = duplicates("planner") + duplicates("registry");
                 for (CloudEvent e : announced) {

@@ -37,13 +37,19 @@ public final class FleetObserver implements AutoCloseable {
     private final List<DeadLetter> deadLetters = new CopyOnWriteArrayList<>();
     private final Map<String, List<Payloads.DeviceTarget>> targets = new ConcurrentHashMap<>();
     private final AtomicLong unreadable = new AtomicLong();
+    /** The capabilities events as the gateway published them, in order (what a replay sends again). */
+    private final List<CloudEvent> capabilities = new CopyOnWriteArrayList<>();
+
     private volatile boolean running = true;
 
     public FleetObserver(String bootstrapServers) {
         consumer = new KafkaConsumer<>(
                 KafkaSettings.consumer(bootstrapServers, "observer-" + UUID.randomUUID(), "fleet-observer"));
-        List<String> topics = new ArrayList<>(
-                List.of(Topic.ASSIGNMENTS.name(), Topic.ADAPTERS_READY.name(), Topic.DEVICE_TARGETS.name()));
+        List<String> topics = new ArrayList<>(List.of(
+                Topic.ASSIGNMENTS.name(),
+                Topic.ADAPTERS_READY.name(),
+                Topic.DEVICE_TARGETS.name(),
+                Topic.CAPABILITIES.name()));
         for (Topic t : Topic.ALL) {
             topics.add(t.deadLetter().name()); // the dead-letter topics of every topic a service consumes
         }
@@ -71,7 +77,9 @@ public final class FleetObserver implements AutoCloseable {
                         continue;
                     }
                     try {
-                        if (r.topic().equals(Topic.ASSIGNMENTS.name())) {
+                        if (r.topic().equals(Topic.CAPABILITIES.name())) {
+                            capabilities.add(e);
+                        } else if (r.topic().equals(Topic.ASSIGNMENTS.name())) {
                             Assignment a = Payloads.read(e.data(), Assignment.class);
                             assignments
                                     .computeIfAbsent(a.deviceId(), k -> new CopyOnWriteArrayList<>())
@@ -98,6 +106,11 @@ public final class FleetObserver implements AutoCloseable {
         } finally {
             consumer.close();
         }
+    }
+
+    /** Every capabilities event seen on the topic, in order. */
+    public List<CloudEvent> capabilities() {
+        return List.copyOf(capabilities);
     }
 
     public List<Assignment> assignmentsOf(String deviceId) {

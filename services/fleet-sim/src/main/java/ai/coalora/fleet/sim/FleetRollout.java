@@ -10,7 +10,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
 
 /**
  * A simulated fleet announces itself and waits for what the system sends back: the demo and the fleet
@@ -39,16 +38,14 @@ public final class FleetRollout {
     public static Result run(
             FleetStack stack,
             FleetObserver observer,
+            Map<String, String> tokens,
             List<DeviceCapabilities> devices,
             boolean verifyDownloads,
             Duration timeout,
             Consumer<String> progress)
             throws Exception {
         long t0 = System.nanoTime();
-        try (KafkaProducer<String, byte[]> producer = SimulatedFleet.producer(stack.bootstrapServers())) {
-            for (DeviceCapabilities d : devices) SimulatedFleet.publish(producer, SimulatedFleet.event(d));
-            producer.flush();
-        }
+        SimulatedFleet.announce(stack.gateway(), tokens, devices);
         long deadline = System.nanoTime() + timeout.toNanos();
         long lastReport = 0;
         int done;
@@ -74,7 +71,7 @@ public final class FleetRollout {
         Set<String> configs = new HashSet<>();
         int ready = 0, unassignable = 0;
         long maxBytes = 0;
-        ArtifactVerifier verifier = new ArtifactVerifier(stack.credentials(FleetStack.DEVICES_USER), stack.rootKey());
+        ArtifactVerifier verifier = new ArtifactVerifier(stack.credentials(FleetStack.VIEWER_USER), stack.rootKey());
         String example = null, exampleInfeasible = null;
         for (DeviceCapabilities d : devices) {
             List<Assignment> as = observer.assignmentsOf(d.deviceId());

@@ -1,5 +1,6 @@
 package ai.coalora.fleet.sim;
 
+import ai.coalora.fleet.gateway.GatewayClient;
 import ai.coalora.fleet.infra.EmbeddedDatabase;
 import ai.coalora.fleet.infra.EmbeddedKafka;
 import ai.coalora.fleet.registry.RegistryClient;
@@ -16,6 +17,7 @@ import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,11 +32,11 @@ import java.util.function.Consumer;
 public final class FleetStack implements AutoCloseable {
     public static final String DATABASE = "coalora";
     public static final List<String> SERVICES = List.of("registry", "planner", "adapter-generator", "trainer");
-    /** Accounts of a stack: people by role, then one per service (the trainer moves the canary alias: admin), then the devices. */
-    public static final String ADMIN_USER = "admin",
-            OPERATOR_USER = "operator",
-            VIEWER_USER = "viewer",
-            DEVICES_USER = "devices";
+    /**
+     * Accounts of a stack: people by role, then one per service (the trainer moves the canary alias: admin). Devices
+     * have no account: each has its own gateway token ({@link #enrol}).
+     */
+    public static final String ADMIN_USER = "admin", OPERATOR_USER = "operator", VIEWER_USER = "viewer";
 
     static final Map<String, Role> ACCOUNTS = accounts();
     private static final Duration READY_TIMEOUT = Duration.ofMinutes(3);
@@ -155,6 +157,16 @@ public final class FleetStack implements AutoCloseable {
         return new RegistryClient(registryUrl(), credentials(user));
     }
 
+    /** The device gateway (the registry's device API), as devices reach it. */
+    public GatewayClient gateway() {
+        return new GatewayClient(registryUrl());
+    }
+
+    /** Enrols devices (as the operator): each device's own gateway token. */
+    public Map<String, String> enrol(Collection<String> deviceIds) throws IOException {
+        return registry(OPERATOR_USER).enrol(deviceIds, false);
+    }
+
     private static Map<String, Role> accounts() {
         Map<String, Role> a = new LinkedHashMap<>();
         a.put(ADMIN_USER, Role.ADMIN);
@@ -164,7 +176,6 @@ public final class FleetStack implements AutoCloseable {
         a.put("planner", Role.VIEWER);
         a.put("adapter-generator", Role.OPERATOR);
         a.put("trainer", Role.ADMIN);
-        a.put(DEVICES_USER, Role.VIEWER);
         return Collections.unmodifiableMap(a);
     }
 

@@ -7,9 +7,12 @@ import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
 import ai.coalora.fleet.events.Topic;
+import ai.coalora.fleet.gateway.GatewayClient;
 import ai.coalora.fleet.messaging.KafkaSettings;
 import ai.coalora.fleet.schema.EventSchemas;
+import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -79,7 +82,24 @@ public final class SimulatedFleet {
         return String.format("sim-%05d", i);
     }
 
-    /** The capabilities event a device publishes: CloudEvent, key and subject = device id. */
+    /**
+     * Each device announces its capabilities to the gateway with its own token, as a device does at boot and whenever
+     * they change; returns once the gateway accepted every one (published through its outbox).
+     */
+    public static void announce(
+            GatewayClient gateway, Map<String, String> tokens, Collection<DeviceCapabilities> devices)
+            throws IOException {
+        for (DeviceCapabilities d : devices) {
+            String token = tokens.get(d.deviceId());
+            if (token == null) throw new IllegalArgumentException("device " + d.deviceId() + " is not enrolled");
+            gateway.capabilities(token, d);
+        }
+    }
+
+    /**
+     * The capabilities event as the gateway publishes it for a device: CloudEvent, key and subject = device id (what
+     * the tests that write the topic directly, as a compromised service would, send).
+     */
     public static CloudEvent event(DeviceCapabilities d) {
         return CloudEvent.create(
                 SOURCE + "/" + d.deviceId(),
@@ -89,7 +109,7 @@ public final class SimulatedFleet {
                 Payloads.toJson(d));
     }
 
-    /** A producer as a device gateway would use it (idempotent, acks=all). */
+    /** A producer with the settings of the services' own (idempotent, acks=all), for writing the topic directly. */
     public static KafkaProducer<String, byte[]> producer(String bootstrapServers) {
         return new KafkaProducer<>(KafkaSettings.producer(bootstrapServers, "simulated-fleet"));
     }

@@ -1,5 +1,6 @@
 package ai.coalora.fleet.sim;
 
+import ai.coalora.fleet.gateway.GatewayClient;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
@@ -71,7 +72,7 @@ public final class TamperingMirror implements AutoCloseable {
             HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
             byte[] body = r.body();
             int k = every;
-            if (r.statusCode() == 200 && path.startsWith("api/blobs/") && body.length > 0) {
+            if (r.statusCode() == 200 && isBlob(path) && body.length > 0) {
                 served.incrementAndGet();
                 if (k > 0 && blobsWhileTampering.incrementAndGet() % k == 0) {
                     body = body.clone();
@@ -87,6 +88,11 @@ public final class TamperingMirror implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** A file download: from the registry's blob API or from the device gateway. */
+    private static boolean isBlob(String path) {
+        return path.startsWith("api/blobs/") || path.startsWith(GatewayClient.PREFIX + "blobs/");
     }
 
     @Override

@@ -21,7 +21,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
@@ -85,18 +84,18 @@ class DashboardBrowserIT {
                     .map(DeviceCapabilities::deviceId)
                     .filter(d -> !d.equals(silent))
                     .toList();
+            Map<String, String> tokens = stack.enrol(
+                    devices.stream().map(DeviceCapabilities::deviceId).toList());
             try (DeviceAgents agents = new DeviceAgents(
-                    stack.bootstrapServers(),
+                    stack.gateway(),
                     stack.rootKey(),
-                    stack.credentials(FleetStack.DEVICES_USER),
+                    tokens,
                     answering,
                     Tasks.builtin("sentiment").test(),
                     20,
                     DeviceAgents.Faults.NONE,
                     5)) {
-                try (KafkaProducer<String, byte[]> p = SimulatedFleet.producer(stack.bootstrapServers())) {
-                    for (DeviceCapabilities d : devices) SimulatedFleet.publish(p, SimulatedFleet.event(d));
-                }
+                SimulatedFleet.announce(stack.gateway(), tokens, devices);
                 assertTrue(
                         FleetObserver.await(
                                 () -> summary(registry)

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.coalora.engine.train.Progress;
@@ -13,13 +14,17 @@ import ai.coalora.fleet.events.EventTypes;
 import ai.coalora.fleet.events.KafkaCloudEvents;
 import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.AdapterReady;
+import ai.coalora.fleet.events.Payloads.Artifact;
 import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
 import ai.coalora.fleet.events.Topic;
+import ai.coalora.fleet.gateway.GatewayClient;
+import ai.coalora.fleet.messaging.Failures;
 import ai.coalora.fleet.registry.RegistryClient;
 import ai.coalora.fleet.security.Credentials;
+import ai.coalora.fleet.security.DeviceToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.net.URI;
@@ -43,6 +48,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -71,6 +78,7 @@ class FleetEndToEndIT {
     static RegistryClient registry;
     static KafkaProducer<String, byte[]> producer;
     static List<DeviceCapabilities> devices;
+    static Map<String, String> tokens;
 
     @BeforeAll
     static void startTheSystem() throws Exception {
@@ -82,6 +90,8 @@ class FleetEndToEndIT {
         version = ModelPublisher.registerAndPromote(registry, bundle, "production", "e2e-test", "first version");
         producer = SimulatedFleet.producer(stack.bootstrapServers());
         devices = SimulatedFleet.devices(DEVICES, version.front(), 7);
+        tokens = new HashMap<>(
+                stack.enrol(devices.stream().map(DeviceCapabilities::deviceId).toList()));
     }
 
     @AfterAll
@@ -94,15 +104,14 @@ class FleetEndToEndIT {
     @Test
     @Order(1)
     void everyDeviceGetsExactlyOneAssignmentAndOneVerifiedAdapter() throws Exception {
-        for (DeviceCapabilities d : devices) SimulatedFleet.publish(producer, SimulatedFleet.event(d));
-        producer.flush();
+        SimulatedFleet.announce(stack.gateway(), tokens, devices);
         assertTrue(
                 FleetObserver.await(() -> devices.stream().allMatch(d -> answered(d.deviceId())), WAIT),
                 "every device answered: "
                         + devices.stream().filter(d -> !answered(d.deviceId())).count() + " still waiting");
         Thread.sleep(2000); // room for any duplicate to show up
 
-        ArtifactVerifier verifier = new ArtifactVerifier(stack.credentials(FleetStack.DEVICES_USER), stack.rootKey());
+        ArtifactVerifier verifier = new ArtifactVerifier(stack.credentials(FleetStack.VIEWER_USER), stack.rootKey());
         Set<String> configs = new HashSet<>();
         int infeasible = 0;
         for (DeviceCapabilities d : devices) {
@@ -182,8 +191,7 @@ class FleetEndToEndIT {
                 d.computeClass(),
                 d.runtimeOverheadBytes(),
                 d.labels());
-        SimulatedFleet.publish(producer, SimulatedFleet.event(shrunk));
-        producer.flush();
+        SimulatedFleet.announce(stack.gateway(), tokens, List.of(shrunk));
         assertTrue(FleetObserver.await(
                 () -> observer.assignmentsOf(d.deviceId()).size() == 2
                         && observer.adaptersOf(d.deviceId()).size() == 2,
@@ -197,8 +205,7 @@ class FleetEndToEndIT {
                 after.assignmentId(), observer.adaptersOf(d.deviceId()).get(1).assignmentId());
 
         // announcing the same capabilities again (a reboot) changes nothing: no third assignment
-        SimulatedFleet.publish(producer, SimulatedFleet.event(shrunk));
-        producer.flush();
+        SimulatedFleet.announce(stack.gateway(), tokens, List.of(shrunk));
         Thread.sleep(3000);
         assertEquals(2, observer.assignmentsOf(d.deviceId()).size());
     }
@@ -303,8 +310,8 @@ class FleetEndToEndIT {
                 good.computeClass(),
                 good.runtimeOverheadBytes(),
                 null);
-        SimulatedFleet.publish(producer, SimulatedFleet.event(late));
-        producer.flush();
+        tokens.putAll(stack.enrol(List.of(late.deviceId())));
+        SimulatedFleet.announce(stack.gateway(), tokens, List.of(late));
         assertTrue(
                 FleetObserver.await(() -> answered("late-device"), WAIT),
                 "a valid event after the bad ones is processed");
@@ -415,7 +422,10 @@ class FleetEndToEndIT {
             "POST /api/rollouts", "operator",
             "POST /api/rollouts/{id}/{action}", "operator",
             "PUT /api/aliases/{alias}", "admin",
-            "GET /api/audit", "admin");
+            "GET /api/audit", "admin",
+            "POST /api/devices/enrolments", "operator",
+            "GET /api/devices/{deviceId}/credentials", "operator",
+            "DELETE /api/devices/{deviceId}/credentials", "operator");
 
     @Test
     @Order(6)
@@ -433,6 +443,7 @@ class FleetEndToEndIT {
                 unknown = new Credentials("mallory", "x");
         int endpoints = 0, roleChecks = 0;
         for (var path : (Iterable<Map.Entry<String, JsonNode>>) openapi.get("paths")::fields) {
+            if (path.getKey().startsWith("/" + GatewayClient.PREFIX)) continue; // devices' tokens: the gateway test
             String url = stack.registryUrl()
                     + path.getKey().replace("{sha256}", "0".repeat(64)).replaceAll("\\{[^}]+}", "x");
             for (var op : (Iterable<Map.Entry<String, JsonNode>>) path.getValue()::fields) {
@@ -532,7 +543,77 @@ class FleetEndToEndIT {
             assertFalse(users.contains(stack.credentials(account).password()), account);
     }
 
-    /** A raw request as the stack's admin. */
+    @Test
+    @Order(7)
+    void theGatewayLetsADeviceSpeakOnlyForItselfAndARevokedDeviceNotAtAll() throws Exception {
+        DeviceCapabilities a = devices.get(0), b = devices.get(1);
+        GatewayClient gateway = stack.gateway();
+        String token = tokens.get(a.deviceId());
+        // a device speaking as another is refused, and nothing changes for the other device
+        long assignmentsOfB = observer.assignmentsOf(b.deviceId()).size();
+        Failures.Refused impersonation = assertThrows(Failures.Refused.class, () -> gateway.capabilities(token, b));
+        assertEquals(403, impersonation.status(), impersonation.getMessage());
+        // no token, a made-up one, a user's password: 401 saying which scheme is expected
+        HttpClient http = HttpClient.newHttpClient();
+        String url = stack.registryUrl() + "/" + GatewayClient.PREFIX + "capabilities";
+        for (String auth : new String[] {
+            null,
+            DeviceToken.authorizationHeader(DeviceToken.generate()),
+            stack.credentials(FleetStack.ADMIN_USER).authorizationHeader()
+        }) {
+            HttpRequest.Builder r = HttpRequest.newBuilder(URI.create(url))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(Payloads.JSON.writeValueAsBytes(a)));
+            if (auth != null) r.header("Authorization", auth);
+            HttpResponse<String> answer = http.send(r.build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(401, answer.statusCode(), answer.body());
+            assertTrue(
+                    answer.headers().firstValue("WWW-Authenticate").orElse("").startsWith("Bearer"));
+        }
+        // a device token is not an account: the operators' API refuses it
+        assertEquals(
+                401,
+                http.send(
+                                HttpRequest.newBuilder(URI.create(stack.registryUrl() + "/api/devices"))
+                                        .header("Authorization", DeviceToken.authorizationHeader(token))
+                                        .build(),
+                                HttpResponse.BodyHandlers.discarding())
+                        .statusCode());
+        // a device downloads its own package's files and nothing else
+        GatewayClient.Package own = gateway.nextPackage(token, null, Duration.ZERO)
+                .get(30, TimeUnit.SECONDS)
+                .orElseThrow();
+        Artifact mine = own.ready().artifacts().get(0);
+        assertEquals(mine.bytes(), gateway.download(token, mine.url()).length);
+        Set<String> ownFiles = new HashSet<>();
+        own.ready().artifacts().forEach(f -> ownFiles.add(f.sha256()));
+        String foreign = observer.adapters().values().stream() // a file of another device's package
+                .flatMap(List::stream)
+                .flatMap(r -> r.artifacts().stream())
+                .map(Artifact::sha256)
+                .filter(sha -> !ownFiles.contains(sha))
+                .findFirst()
+                .orElseThrow();
+        Failures.Refused notMine = assertThrows(
+                Failures.Refused.class, () -> gateway.download(token, GatewayClient.PREFIX + "blobs/" + foreign));
+        assertEquals(403, notMine.status());
+
+        // revoked: every request with the old token is a 401; re-enrolment issues a new one that works
+        stack.registry(FleetStack.OPERATOR_USER).revoke(a.deviceId());
+        Failures.Refused revoked = assertThrows(Failures.Refused.class, () -> gateway.capabilities(token, a));
+        assertEquals(401, revoked.status());
+        ExecutionException polled = assertThrows(
+                ExecutionException.class,
+                () -> gateway.nextPackage(token, null, Duration.ZERO).get(30, TimeUnit.SECONDS));
+        assertTrue(
+                polled.getCause().getMessage().contains("401"),
+                polled.getCause().getMessage());
+        tokens.putAll(stack.registry(FleetStack.OPERATOR_USER).enrol(List.of(a.deviceId()), true));
+        gateway.capabilities(tokens.get(a.deviceId()), a);
+        Thread.sleep(2000);
+        assertEquals(assignmentsOfB, observer.assignmentsOf(b.deviceId()).size(), "b was not re-planned by a");
+    }
+
     @Test
     @Order(100)
     void everyServiceExportsPrometheusMetricsWithoutPerDeviceLabels() throws Exception {
@@ -560,17 +641,10 @@ class FleetEndToEndIT {
                     1.5,
                     1000,
                     Instant.now());
-            CloudEvent e = CloudEvent.create(
-                    "/test/" + d.deviceId(),
-                    EventTypes.TELEMETRY,
-                    d.deviceId(),
-                    ai.coalora.fleet.schema.EventSchemas.load().dataschema(EventTypes.TELEMETRY),
-                    Payloads.toJson(t));
-            send(Topic.TELEMETRY.name(), d.deviceId(), KafkaCloudEvents.value(e), KafkaCloudEvents.headers(e));
+            stack.gateway().telemetry(tokens.get(d.deviceId()), t); // as the device reports it
             accuracyBySegment.computeIfAbsent(segment, k -> new ArrayList<>()).add(accuracy);
             reports++;
         }
-        producer.flush();
         final int published = reports;
         assertTrue(published > 0);
         // the registry's database gauges refresh every 5 s: wait until they show the telemetry and today's devices

@@ -76,18 +76,18 @@ class FleetRolloutIT {
         registry = stack.registry(FleetStack.ADMIN_USER);
         v1 = ModelPublisher.registerAndPromote(registry, bundle, "production", "rollout-test", "version one");
         devices = SimulatedFleet.devices(DEVICES, v1.front(), 11);
+        Map<String, String> tokens =
+                stack.enrol(devices.stream().map(DeviceCapabilities::deviceId).toList());
         agents = new DeviceAgents(
-                stack.bootstrapServers(),
+                stack.gateway(),
                 stack.rootKey(),
-                stack.credentials(FleetStack.DEVICES_USER),
+                tokens,
                 devices.stream().map(DeviceCapabilities::deviceId).toList(),
                 Tasks.builtin("sentiment").test(),
                 20,
                 new DeviceAgents.Faults(0.02, 0.03, 0.03, 0.03),
                 5);
-        try (KafkaProducer<String, byte[]> p = SimulatedFleet.producer(stack.bootstrapServers())) {
-            for (DeviceCapabilities d : devices) SimulatedFleet.publish(p, SimulatedFleet.event(d));
-        }
+        SimulatedFleet.announce(stack.gateway(), tokens, devices);
         List<String> feasible = devices.stream()
                 .filter(d -> FleetEndToEndIT.bestFitting(d, v1.front()) != null)
                 .map(DeviceCapabilities::deviceId)

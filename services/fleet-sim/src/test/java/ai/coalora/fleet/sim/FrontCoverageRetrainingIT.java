@@ -20,7 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -100,9 +99,11 @@ class FrontCoverageRetrainingIT {
                         c.gapBits() >= threshold && Math.abs(c.nearestBits() - lo) < 1e-6,
                         d.deviceId() + " sits in the hole: " + c);
             }
-            try (KafkaProducer<String, byte[]> p = SimulatedFleet.producer(stack.bootstrapServers())) {
-                for (DeviceCapabilities d : planted) SimulatedFleet.publish(p, SimulatedFleet.event(d));
-            }
+            SimulatedFleet.announce(
+                    stack.gateway(),
+                    stack.enrol(
+                            planted.stream().map(DeviceCapabilities::deviceId).toList()),
+                    planted);
 
             // the registry raises one coverage request for the group
             JsonNode[] request = new JsonNode[1];

@@ -1,0 +1,125 @@
+package ai.coalora.fleet.gateway;
+
+import ai.coalora.fleet.events.Payloads;
+import ai.coalora.fleet.events.Payloads.AdapterReady;
+import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
+import ai.coalora.fleet.events.Payloads.DeviceStatus;
+import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
+import ai.coalora.fleet.messaging.Failures;
+import ai.coalora.fleet.security.DeviceToken;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The device gateway as a device uses it: every call carries the device's own token, and the gateway takes the device
+ * id from that token alone. A device announces its capabilities, reports update status and evaluation telemetry,
+ * waits for its package (a long poll: the answer comes as soon as the package changes, or empty after the wait), and
+ * downloads the package's files. One client serves any number of devices (the simulator's agents share one).
+ */
+public final class GatewayClient {
+    /** Where the gateway's device API lives under the registry's address. */
+    public static final String PREFIX = "device/v1/";
+    /** The longest a package request is held open by the gateway. */
+    public static final Duration MAX_WAIT = Duration.ofSeconds(30);
+
+    /** A device's current package and the tag the gateway knows it by (sent back to wait for the next one). */
+    public record Package(String etag, AdapterReady ready) {}
+
+    private final URI base;
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+    public GatewayClient(String baseUrl) {
+        this.base = URI.create(baseUrl.endsWith("/") ? baseUrl : baseUrl + "/");
+    }
+
+    public String baseUrl() {
+        return base.toString();
+    }
+
+    public void capabilities(String token, DeviceCapabilities capabilities) throws IOException {
+        post(token, "capabilities", capabilities);
+    }
+
+    public void status(String token, DeviceStatus status) throws IOException {
+        post(token, "status", status);
+    }
+
+    public void telemetry(String token, EvaluationTelemetry telemetry) throws IOException {
+        post(token, "telemetry", telemetry);
+    }
+
+    /**
+     * The device's package once it differs from {@code etag} (null: whatever it is now), waiting up to {@code wait}
+     * for a change; empty when nothing changed in that time or nothing was generated for the device yet.
+     */
+    public CompletableFuture<Optional<Package>> nextPackage(String token, String etag, Duration wait) {
+        HttpRequest.Builder b = request(token, PREFIX + "package?wait=" + wait.toSeconds())
+                .timeout(wait.plusSeconds(30))
+                .GET();
+        if (etag != null) b.header("If-None-Match", "\"" + etag + "\"");
+        return http.sendAsync(b.build(), HttpResponse.BodyHandlers.ofString()).thenApply(r -> {
+            if (r.statusCode() == 304 || r.statusCode() == 204) return Optional.empty();
+            if (r.statusCode() != 200)
+                throw new IllegalStateException(
+                        failure(r.statusCode(), "package: HTTP " + r.statusCode() + " " + r.body()));
+            String tag = r.headers().firstValue("ETag").orElse("").replace("\"", "");
+            try {
+                return Optional.of(
+                        new Package(tag, Payloads.read(Payloads.JSON.readTree(r.body()), AdapterReady.class)));
+            } catch (IOException e) {
+                throw new IllegalStateException("package: not an adapter-ready document: " + e.getMessage(), e);
+            }
+        });
+    }
+
+    /** A file of the device's current package ({@code url} as the package gave it; relative to the gateway if so). */
+    public byte[] download(String token, String url) throws IOException {
+        HttpResponse<byte[]> r = send(
+                HttpRequest.newBuilder(base.resolve(url))
+                        .header("Authorization", DeviceToken.authorizationHeader(token))
+                        .timeout(Duration.ofMinutes(1))
+                        .GET()
+                        .build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        if (r.statusCode() != 200) throw failure(r.statusCode(), url + ": HTTP " + r.statusCode());
+        return r.body();
+    }
+
+    private void post(String token, String what, Object body) throws IOException {
+        HttpResponse<String> r = send(
+                request(token, PREFIX + what)
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(Payloads.JSON.writeValueAsBytes(body)))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() / 100 != 2)
+            throw failure(r.statusCode(), "POST " + what + ": HTTP " + r.statusCode() + " " + r.body());
+    }
+
+    private HttpRequest.Builder request(String token, String path) {
+        return HttpRequest.newBuilder(base.resolve(path))
+                .header("Authorization", DeviceToken.authorizationHeader(token))
+                .header("Accept", "application/json")
+                .timeout(Duration.ofMinutes(1));
+    }
+
+    private <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler) throws IOException {
+        try {
+            return http.send(request, handler);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+    }
+
+    private static IOException failure(int status, String message) {
+        return Failures.Refused.refuses(status) ? new Failures.Refused(status, message) : new IOException(message);
+    }
+}
