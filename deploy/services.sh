@@ -36,7 +36,7 @@ prepare_users() {
   local role
   (umask 077; grep -v '^svc-' "$USERS" > "$USERS.tmp")
   for s in planner adapter-generator trainer registry; do
-    case $s in adapter-generator) role=operator ;; trainer) role=admin ;; *) role=viewer ;; esac
+    case $s in adapter-generator) role=operator ;; trainer) role=trainer ;; *) role=viewer ;; esac
     SERVICE_PASSWORD[$s]=$(random_password)
     users_line "svc-$s" "$role" "${SERVICE_PASSWORD[$s]}" >> "$USERS.tmp"
   done

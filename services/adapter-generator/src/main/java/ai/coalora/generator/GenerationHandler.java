@@ -26,6 +26,7 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -144,7 +145,9 @@ final class GenerationHandler implements EventHandler {
                         Topic.ADAPTERS_READY,
                         a.deviceId(),
                         CloudEvent.withId(
-                                "adapter-" + a.assignmentId(),
+                                // random: an id others could guess could be sent first by a forger, making this one
+                                // look like its duplicate (the outbox commits it exactly once with the package)
+                                UUID.randomUUID().toString(),
                                 SOURCE,
                                 EventTypes.ADAPTER_READY,
                                 a.deviceId(),

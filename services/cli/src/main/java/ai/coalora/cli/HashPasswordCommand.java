@@ -26,7 +26,8 @@ final class HashPasswordCommand implements Callable<Integer> {
     @Parameters(
             index = "1",
             description =
-                    "Role: viewer (reads), operator (also rollouts, uploads, registrations) or admin (also promotes, audit).")
+                    "Role: viewer (reads), operator (also rollouts, uploads, registrations, enrolments), trainer (an operator that may "
+                            + "also move the canary alias) or admin (also promotes, audit).")
     String role;
 
     @Override

@@ -29,7 +29,7 @@ public class PlannerService extends EventService {
 
     @Override
     protected ServiceRuntime open() throws Exception {
-        handler = new PlanningHandler(alias, loadSelection(), meters);
+        handler = new PlanningHandler(alias, loadSelection(), FrontSource.registry(registryClient()), meters);
         return startEvents(
                 List.of(Topic.CAPABILITIES, Topic.MODEL_ALIASES, Topic.MODEL_VERSIONS, Topic.DEVICE_TARGETS),
                 List.of(Topic.ASSIGNMENTS),

@@ -18,6 +18,8 @@ import ai.coalora.fleet.planning.ParetoSelection.Decision;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -55,8 +57,12 @@ public final class PlanningHandler implements EventHandler {
     // fronts of registered versions, loaded from the versions table on first use
     private final Map<String, ParetoSelection> byVersion = new ConcurrentHashMap<>();
 
-    public PlanningHandler(String alias, ParetoSelection initial, MeterRegistry meters) {
+    private final FrontSource fronts;
+
+    /** @param fronts where fronts and alias moves are read: the registry, never the events' copies */
+    public PlanningHandler(String alias, ParetoSelection initial, FrontSource fronts, MeterRegistry meters) {
         this.alias = alias;
+        this.fronts = fronts;
         this.production = initial;
         this.feasibleDecisions = decisionCounter(meters, "feasible");
         this.infeasibleDecisions = decisionCounter(meters, "infeasible");
@@ -129,8 +135,22 @@ public final class PlanningHandler implements EventHandler {
         plan(tx, caps.deviceId(), event.dedupeKey());
     }
 
-    private void onPromoted(CloudEvent event, ModelPromoted promoted, Transaction tx) throws SQLException {
-        if (!alias.equals(promoted.alias())) return; // e.g. canary: rollouts target devices at it explicitly
+    private void onPromoted(CloudEvent event, ModelPromoted announced, Transaction tx)
+            throws RejectedEvent, SQLException {
+        if (!alias.equals(announced.alias())) return; // e.g. canary: rollouts target devices at it explicitly
+        // the registry says where the alias points; the event only says it moved (an older move's event, delivered
+        // late, plans on the current target too)
+        FrontSource.Alias now = registry(() -> fronts.alias(alias))
+                .orElseThrow(() -> new RejectedEvent("the registry has no alias " + alias + ": a forged promotion"));
+        if (!now.history().contains(announced.modelVersion()))
+            throw new RejectedEvent("the registry's alias " + alias + " never pointed at " + announced.modelVersion()
+                    + ": a forged promotion");
+        List<Payloads.FrontEntry> front = registeredFront(now.current());
+        if (announced.modelVersion().equals(now.current()) && !front.equals(announced.front()))
+            throw new RejectedEvent("the promotion's front differs from the registry's front of "
+                    + announced.modelVersion() + ": a forged promotion");
+        ModelPromoted promoted = new ModelPromoted(
+                alias, now.current(), announced.previousVersion(), announced.actor(), announced.reason(), front);
         // the front lock is held exclusively: the batch began with it (begin)
         update(
                 tx,
@@ -147,15 +167,18 @@ public final class PlanningHandler implements EventHandler {
                 event);
     }
 
-    private void onRegistered(CloudEvent event, ModelRegistered registered, Transaction tx) throws SQLException {
-        if (registered.front() == null || registered.front().isEmpty())
-            return; // an older registry: no front to plan with
+    private void onRegistered(CloudEvent event, ModelRegistered registered, Transaction tx)
+            throws RejectedEvent, SQLException {
+        List<Payloads.FrontEntry> front = registeredFront(registered.modelVersion());
+        if (registered.front() != null && !registered.front().equals(front))
+            throw new RejectedEvent("the registration's front differs from the registry's front of "
+                    + registered.modelVersion() + ": a forged registration");
         update(
                 tx,
                 "insert into versions (model_version, front) values (?, ?::jsonb) on conflict do nothing",
                 registered.modelVersion(),
-                Payloads.toJson(registered.front()).toString());
-        byVersion.put(registered.modelVersion(), selectionOf(registered.modelVersion(), registered.front()));
+                Payloads.toJson(front).toString());
+        byVersion.put(registered.modelVersion(), selectionOf(registered.modelVersion(), front));
         // devices a rollout targeted at this version before its front arrived
         planAll(
                 tx,
@@ -298,6 +321,27 @@ public final class PlanningHandler implements EventHandler {
         return d.gguf() == null
                 ? null
                 : d.gguf().mapping() + ":" + String.join(",", d.gguf().types());
+    }
+
+    /** A version's front as the registry has it; a version it does not have is a forged event's. */
+    private List<Payloads.FrontEntry> registeredFront(String modelVersion) throws RejectedEvent {
+        List<Payloads.FrontEntry> front = registry(() -> fronts.front(modelVersion))
+                .orElseThrow(() -> new RejectedEvent("the registry has no version " + modelVersion));
+        if (front.isEmpty()) throw new RejectedEvent("version " + modelVersion + " has no front to plan with");
+        return front;
+    }
+
+    private interface RegistryRead<T> {
+        T read() throws IOException;
+    }
+
+    /** An unreachable registry is an outage: the batch is retried, never dead-lettered. */
+    private static <T> T registry(RegistryRead<T> read) {
+        try {
+            return read.read();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** The followed alias's front as the fronts table has it now (parsed again only when the version changed). */

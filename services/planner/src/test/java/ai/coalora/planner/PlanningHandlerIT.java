@@ -24,9 +24,13 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.math.BigInteger;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -52,6 +56,30 @@ class PlanningHandlerIT {
     static final List<FrontEntry> FRONT = List.of(THREE, FOUR, EIGHT);
 
     static TestDatabase db;
+
+    /**
+     * What the registry has recorded (its alias moves and registered fronts), which the planner reads instead of an
+     * event's copy; the test's promotions and registrations record themselves here first, as the registry does before
+     * it announces them.
+     */
+    static final Map<String, List<FrontEntry>> REGISTERED = new ConcurrentHashMap<>();
+
+    static final Map<String, List<String>> MOVES = new ConcurrentHashMap<>();
+
+    static final FrontSource REGISTRY = new FrontSource() {
+        @Override
+        public Optional<Alias> alias(String alias) {
+            List<String> moves = MOVES.get(alias);
+            return moves == null || moves.isEmpty()
+                    ? Optional.empty()
+                    : Optional.of(new Alias(moves.get(moves.size() - 1), new LinkedHashSet<>(moves)));
+        }
+
+        @Override
+        public Optional<List<FrontEntry>> front(String modelVersion) {
+            return Optional.ofNullable(REGISTERED.get(modelVersion));
+        }
+    };
     SimpleMeterRegistry meters;
     PlanningHandler handler;
 
@@ -69,8 +97,10 @@ class PlanningHandlerIT {
     @BeforeEach
     void freshPlanner() throws Exception {
         db.exec("truncate devices, fronts, versions, outbox, inbox");
+        REGISTERED.clear();
+        MOVES.clear();
         meters = new SimpleMeterRegistry();
-        handler = new PlanningHandler(ALIAS, null, meters);
+        handler = new PlanningHandler(ALIAS, null, REGISTRY, meters);
     }
 
     @Test
@@ -360,7 +390,7 @@ class PlanningHandlerIT {
         for (int i = 0; i < 40; i++) devices.add(device());
         for (String d : devices) apply(capabilities(d, 1L << 30, List.of(4, 8)));
         apply(promoted(version(), FRONT));
-        PlanningHandler other = new PlanningHandler(ALIAS, null, new SimpleMeterRegistry());
+        PlanningHandler other = new PlanningHandler(ALIAS, null, REGISTRY, new SimpleMeterRegistry());
         List<String> promotedVersions = new ArrayList<>();
         for (int i = 0; i < 12; i++) promotedVersions.add(version());
         ExecutorService pool = Executors.newFixedThreadPool(2);
@@ -420,14 +450,19 @@ class PlanningHandlerIT {
         return event(EventTypes.CAPABILITIES, device, caps(device, memory, bits, labels));
     }
 
+    /** The registry moves the alias (recorded), then announces it. */
     static CloudEvent promoted(String version, List<FrontEntry> front) {
+        REGISTERED.put(version, front);
+        MOVES.computeIfAbsent(ALIAS, a -> new CopyOnWriteArrayList<>()).add(version);
         return event(
                 EventTypes.MODEL_PROMOTED,
                 ALIAS,
                 new ModelPromoted(ALIAS, version, null, "test", "promoted by the test", front));
     }
 
+    /** The registry registers the version (recorded), then announces it. */
     static CloudEvent registered(String version, List<FrontEntry> front) {
+        REGISTERED.put(version, front);
         return event(
                 EventTypes.MODEL_REGISTERED,
                 version,
@@ -464,6 +499,82 @@ class PlanningHandlerIT {
             replica.begin(List.of(event), tx);
             replica.apply(event, tx);
         });
+    }
+
+    @Test
+    void aPromotionOrRegistrationTheRegistryHasNoRecordOfIsRefusedAndPlansNothing() throws Exception {
+        String device = device();
+        apply(capabilities(device, 1L << 30, List.of(4, 8)));
+        String genuine = version();
+        apply(promoted(genuine, FRONT));
+        assertEquals(1, assignments(device).size());
+
+        // a promotion of a version the alias never pointed at
+        String other = version();
+        REGISTERED.put(other, List.of(THREE));
+        CloudEvent forged = event(
+                EventTypes.MODEL_PROMOTED,
+                ALIAS,
+                new ModelPromoted(ALIAS, other, genuine, "mallory", "forged", List.of(THREE)));
+        RejectedEvent e = assertThrows(RejectedEvent.class, () -> apply(forged));
+        assertTrue(e.getMessage().contains("never pointed at"), e.getMessage());
+        // the genuine move, with a front that is not the registry's
+        CloudEvent altered = event(
+                EventTypes.MODEL_PROMOTED,
+                ALIAS,
+                new ModelPromoted(ALIAS, genuine, null, "mallory", "altered", List.of(THREE)));
+        e = assertThrows(RejectedEvent.class, () -> apply(altered));
+        assertTrue(e.getMessage().contains("differs from the registry"), e.getMessage());
+        // a registration of a version the registry does not have, and one with another front
+        String unknown = version();
+        CloudEvent stray = event(
+                EventTypes.MODEL_REGISTERED,
+                unknown,
+                new ModelRegistered(
+                        unknown,
+                        null,
+                        "sentiment",
+                        "test",
+                        List.of(new FileRef("manifest.json", sha(), 10)),
+                        1,
+                        Instant.now(),
+                        null,
+                        List.of(THREE)));
+        e = assertThrows(RejectedEvent.class, () -> apply(stray));
+        assertTrue(e.getMessage().contains("has no version"), e.getMessage());
+        CloudEvent reshaped = event(
+                EventTypes.MODEL_REGISTERED,
+                genuine,
+                new ModelRegistered(
+                        genuine,
+                        null,
+                        "sentiment",
+                        "test",
+                        List.of(new FileRef("manifest.json", sha(), 10)),
+                        1,
+                        Instant.now(),
+                        null,
+                        List.of(THREE)));
+        e = assertThrows(RejectedEvent.class, () -> apply(reshaped));
+        assertTrue(e.getMessage().contains("differs from the registry"), e.getMessage());
+
+        assertEquals(1, assignments(device).size(), "nothing re-planned");
+        assertEquals(genuine, db.value("select model_version from fronts where alias = ?", ALIAS));
+        assertEquals(0, db.count("select count(*) from versions where model_version = ?", unknown));
+    }
+
+    @Test
+    void aLateEventOfAnEarlierMoveIsPlannedOnWhereTheAliasPointsNow() throws Exception {
+        String device = device();
+        apply(capabilities(device, 1L << 30, List.of(4, 8)));
+        String first = version(), second = version();
+        CloudEvent early = promoted(first, FRONT);
+        apply(promoted(second, List.of(THREE, FOUR)));
+        apply(early); // delivered late: the registry's alias already points at the second version
+        assertEquals(second, db.value("select model_version from fronts where alias = ?", ALIAS));
+        List<JsonNode> sent = assignments(device);
+        assertEquals(second, sent.get(sent.size() - 1).get("modelVersion").asText());
+        assertEquals(FOUR.configId(), sent.get(sent.size() - 1).get("configId").asText());
     }
 
     // ---- what was published ----

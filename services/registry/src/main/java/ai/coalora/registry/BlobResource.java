@@ -21,9 +21,11 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 @RolesAllowed(Role.VIEWER_NAME)
 public class BlobResource {
     final BlobStore store;
+    final AuditLog audit;
 
-    BlobResource(BlobStore store) {
+    BlobResource(BlobStore store, AuditLog audit) {
         this.store = store;
+        this.audit = audit;
     }
 
     @PUT
@@ -32,7 +34,7 @@ public class BlobResource {
     @Operation(summary = "Store bytes under their sha256; 400 if they hash to something else")
     public Response put(@PathParam("sha256") String sha256, InputStream body) throws Exception {
         try {
-            boolean created = store.put(sha256, body);
+            boolean created = audit.action(201, () -> store.put(sha256, body));
             return Response.status(created ? 201 : 200).build();
         } catch (BlobStore.Refused e) {
             return ApiError.of(400, e.getMessage());

@@ -72,13 +72,23 @@ public class BlobStore {
             String actual = digest.hex();
             if (!actual.equals(sha256)) throw new Refused("content has sha256 " + actual + ", not " + sha256);
             boolean fresh = !Files.exists(target);
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            try (Connection c = dataSource.getConnection();
-                    PreparedStatement st = c.prepareStatement(
+            try (Connection c = dataSource.getConnection()) {
+                c.setAutoCommit(false);
+                try {
+                    try (PreparedStatement st = c.prepareStatement(
                             "insert into blobs (sha256, bytes) values (?, ?) on conflict do nothing")) {
-                st.setString(1, sha256);
-                st.setLong(2, size);
-                st.executeUpdate();
+                        st.setString(1, sha256);
+                        st.setLong(2, size);
+                        st.executeUpdate();
+                    }
+                    AuditLog.inTransaction(c);
+                    // the file appears only with its row and its audit record
+                    Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                    c.commit();
+                } catch (IOException | SQLException | RuntimeException e) {
+                    c.rollback();
+                    throw e;
+                }
             }
             return fresh;
         } finally {

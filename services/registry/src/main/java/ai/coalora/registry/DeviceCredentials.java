@@ -86,6 +86,7 @@ public class DeviceCredentials {
                     }
                     st.executeBatch();
                 }
+                AuditLog.inTransaction(c);
                 c.commit();
             } catch (ApiException | SQLException | RuntimeException ex) {
                 c.rollback();
@@ -98,8 +99,16 @@ public class DeviceCredentials {
     /** Revokes the device's live credential: from now on every request with it is a 401. */
     public void revoke(String deviceId, String actor) throws ApiException, SQLException {
         try (Connection c = dataSource.getConnection()) {
-            if (revoke(c, List.of(deviceId), actor) == 0)
-                throw ApiException.notFound("device " + deviceId + " has no live credential");
+            c.setAutoCommit(false);
+            try {
+                if (revoke(c, List.of(deviceId), actor) == 0)
+                    throw ApiException.notFound("device " + deviceId + " has no live credential");
+                AuditLog.inTransaction(c);
+                c.commit();
+            } catch (ApiException | SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
         }
     }
 

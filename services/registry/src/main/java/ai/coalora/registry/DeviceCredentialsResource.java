@@ -23,10 +23,12 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 public class DeviceCredentialsResource {
     final DeviceCredentials credentials;
     final SecurityIdentity identity;
+    final AuditLog audit;
 
-    DeviceCredentialsResource(DeviceCredentials credentials, SecurityIdentity identity) {
+    DeviceCredentialsResource(DeviceCredentials credentials, SecurityIdentity identity, AuditLog audit) {
         this.credentials = credentials;
         this.identity = identity;
+        this.audit = audit;
     }
 
     @POST
@@ -36,8 +38,8 @@ public class DeviceCredentialsResource {
             summary = "Enrol devices {deviceIds, replace?}: one new token each, in this answer only; 409 for a device "
                     + "that has one unless replace (which revokes the old)")
     public Response enrol(DeviceCredentials.Enrolment e) throws Exception {
-        List<DeviceCredentials.Issued> issued =
-                credentials.enrol(e, identity.getPrincipal().getName());
+        List<DeviceCredentials.Issued> issued = audit.action(
+                201, () -> credentials.enrol(e, identity.getPrincipal().getName()));
         return Response.status(201)
                 .header("Cache-Control", "no-store")
                 .entity(Map.of("credentials", issued))
@@ -55,7 +57,10 @@ public class DeviceCredentialsResource {
     @Path("/devices/{deviceId}/credentials")
     @Operation(summary = "Revoke the device's credential: its requests are refused (401) from now on")
     public Response revoke(@PathParam("deviceId") String deviceId) throws Exception {
-        credentials.revoke(deviceId, identity.getPrincipal().getName());
+        audit.action(204, () -> {
+            credentials.revoke(deviceId, identity.getPrincipal().getName());
+            return null;
+        });
         return Response.noContent().build();
     }
 }

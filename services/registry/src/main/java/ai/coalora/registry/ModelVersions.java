@@ -41,6 +41,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
+import java.util.UUID;
 import java.util.regex.Pattern;
 
 /**
@@ -173,12 +174,13 @@ public class ModelVersions {
                                 Topic.MODEL_VERSIONS,
                                 version,
                                 CloudEvent.withId(
-                                        "registered-" + version,
+                                        UUID.randomUUID().toString(), // random: no one can send a look-alike first
                                         SOURCE,
                                         EventTypes.MODEL_REGISTERED,
                                         version,
                                         ServiceRuntime.schemas().dataschema(EventTypes.MODEL_REGISTERED),
                                         Payloads.toJson(event)));
+                AuditLog.inTransaction(c);
                 c.commit();
                 service.published();
                 return new Registered(v, true);
@@ -239,7 +241,7 @@ public class ModelVersions {
                                         Topic.MODEL_ALIASES,
                                         alias,
                                         CloudEvent.withId(
-                                                "alias-" + alias + "-" + rs.getLong(1),
+                                                UUID.randomUUID().toString(),
                                                 SOURCE,
                                                 EventTypes.MODEL_PROMOTED,
                                                 alias,
@@ -250,6 +252,7 @@ public class ModelVersions {
                 if (alias.equals(RolloutEngine.FOLLOWED_ALIAS)) {
                     RolloutEngine.releaseFinishedPins(new Transaction(c, ServiceRuntime.schemas()));
                 }
+                AuditLog.inTransaction(c);
                 c.commit();
                 service.published();
                 return new AliasMove(alias, v.modelVersion(), previous, p.actor(), reason, at);

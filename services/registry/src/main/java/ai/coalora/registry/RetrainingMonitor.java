@@ -216,7 +216,7 @@ record RetrainingMonitor(
                 Topic.RETRAINING_REQUESTS,
                 r.requestId(),
                 CloudEvent.withId(
-                        r.requestId(),
+                        UUID.randomUUID().toString(), // the request's id is for people; the event's is unguessable
                         SOURCE,
                         EventTypes.RETRAINING_REQUESTED,
                         r.requestId(),

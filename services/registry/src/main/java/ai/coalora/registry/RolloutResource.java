@@ -22,9 +22,12 @@ public class RolloutResource {
     final Rollouts rollouts;
     final SecurityIdentity identity;
 
-    RolloutResource(Rollouts rollouts, SecurityIdentity identity) {
+    final AuditLog audit;
+
+    RolloutResource(Rollouts rollouts, SecurityIdentity identity, AuditLog audit) {
         this.rollouts = rollouts;
         this.identity = identity;
+        this.audit = audit;
     }
 
     @POST
@@ -36,9 +39,10 @@ public class RolloutResource {
                             + "errorMinExecuted?, accuracyMargin?, onWaveSuccess (next-wave|pause)?, onFailure (pause|abort-keep|abort-revert)?}")
     public Response create(Rollouts.Plan plan) throws Exception {
         if (plan == null) throw ApiException.badRequest("a rollout plan is required");
-        return Response.status(201)
-                .entity(rollouts.create(plan.withActor(identity.getPrincipal().getName())))
-                .build();
+        Rollouts.Rollout r = audit.action(
+                201,
+                () -> rollouts.create(plan.withActor(identity.getPrincipal().getName())));
+        return Response.status(201).entity(r).build();
     }
 
     @GET
@@ -64,8 +68,10 @@ public class RolloutResource {
     public Response act(@PathParam("id") String id, @PathParam("action") String action, Rollouts.Action body)
             throws Exception {
         Rollouts.Action a = body == null ? new Rollouts.Action(null, null, null) : body;
-        return Response.ok(rollouts.act(
-                        id, action, a.withActor(identity.getPrincipal().getName())))
+        return Response.ok(audit.action(
+                        200,
+                        () -> rollouts.act(
+                                id, action, a.withActor(identity.getPrincipal().getName()))))
                 .build();
     }
 }

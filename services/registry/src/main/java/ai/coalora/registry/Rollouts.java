@@ -320,6 +320,7 @@ public class Rollouts {
                 c.setAutoCommit(false);
                 try {
                     work.run(c);
+                    AuditLog.inTransaction(c);
                     c.commit();
                     break;
                 } catch (ApiException | SQLException | RuntimeException e) {

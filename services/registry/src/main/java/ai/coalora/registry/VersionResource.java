@@ -24,9 +24,12 @@ public class VersionResource {
     final ModelVersions versions;
     final SecurityIdentity identity;
 
-    VersionResource(ModelVersions versions, SecurityIdentity identity) {
+    final AuditLog audit;
+
+    VersionResource(ModelVersions versions, SecurityIdentity identity, AuditLog audit) {
         this.versions = versions;
         this.identity = identity;
+        this.audit = audit;
     }
 
     @GET
@@ -53,7 +56,8 @@ public class VersionResource {
             summary =
                     "Register (operator) a bundle whose files were uploaded as blobs; idempotent (201 new, 200 existing)")
     public Response register(ModelVersions.Registration registration) throws Exception {
-        ModelVersions.Registered r = versions.register(registration);
+        // recorded with the registration when it is new; the same files again change nothing
+        ModelVersions.Registered r = audit.action(201, () -> versions.register(registration));
         return Response.status(r.created() ? 201 : 200).entity(r.version()).build();
     }
 
@@ -76,14 +80,19 @@ public class VersionResource {
     @PUT
     @Path("/aliases/{alias}")
     @Consumes(MediaType.APPLICATION_JSON)
-    @RolesAllowed(Role.ADMIN_NAME)
+    @RolesAllowed({Role.ADMIN_NAME, Role.CANARY_PROMOTER_NAME})
     @Operation(
             summary =
-                    "Point an alias at a version (promote; admin only; the actor is the authenticated user); announces it, so planners re-plan")
+                    "Point an alias at a version (promote; admin, or the trainer for canary only; the actor is the authenticated user); announces it, so planners re-plan")
     public Response promote(@PathParam("alias") String alias, ModelVersions.Promotion promotion) throws Exception {
+        if (!identity.hasRole(Role.ADMIN_NAME) && !Role.CANARY.equals(alias))
+            throw ApiException.forbidden("this account may move only the " + Role.CANARY + " alias");
         if (promotion == null) throw ApiException.badRequest("a promotion {modelVersion, reason} is required");
-        return Response.ok(versions.promote(
-                        alias, promotion.withActor(identity.getPrincipal().getName())))
+        return Response.ok(audit.action(
+                        200,
+                        () -> versions.promote(
+                                alias,
+                                promotion.withActor(identity.getPrincipal().getName()))))
                 .build();
     }
 }

@@ -6,8 +6,12 @@ import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.KafkaCloudEvents;
 import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
+import ai.coalora.fleet.events.Payloads.DeviceStatus;
 import ai.coalora.fleet.events.Payloads.DeviceTarget;
+import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
 import ai.coalora.fleet.events.Topic;
+import ai.coalora.fleet.gateway.GatewayClient;
+import ai.coalora.fleet.messaging.Failures;
 import ai.coalora.fleet.registry.RegistryClient;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -18,12 +22,15 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.sql.DriverManager;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
@@ -72,7 +79,10 @@ public final class FaultSuite {
             long deadLettersWithoutReason,
             double seconds) {
 
-        /** 0 lost, 0 duplicated, every hostile record dead-lettered with a reason, every tampered file rejected, services up. */
+        /**
+         * 0 lost, 0 duplicated, every hostile record dead-lettered and every impostor's or revoked device's request
+         * refused (with a reason), every tampered file rejected, services up.
+         */
         public boolean goalsMet() {
             for (Row r : rows) {
                 if (r.devicesLost() != 0
@@ -97,7 +107,7 @@ public final class FaultSuite {
                     "seconds",
                     "lost",
                     "duplicates",
-                    "dead-lettered / sent",
+                    "rejected / sent",
                     "tampered rej./served",
                     "services",
                     "planning"));
@@ -189,6 +199,8 @@ public final class FaultSuite {
                 fault("restart the Kafka broker", () -> stack.restartKafka());
                 fault("restart PostgreSQL", () -> stack.restartDatabase());
                 hostile(producer);
+                impostors(tokens);
+                revokedDevices();
                 // the devices' announcements exactly as the gateway published them (same ids), sent again
                 List<CloudEvent> announced = observer.capabilities();
                 long replayed = announced.size() * 2L; // each capabilities event has two consumers
@@ -291,6 +303,103 @@ public final class FaultSuite {
         progress.accept("  sent by kind " + sent.byKind() + ", by topic " + sent.byTopic());
     }
 
+    /**
+     * Devices speaking as others: each of up to 50 devices posts another device's capabilities, status and telemetry
+     * with its own token. Every request must be refused (403, with the reason), and the other device's state unchanged.
+     */
+    private void impostors(Map<String, String> tokens) throws Exception {
+        int n = Math.min(50, devices.size() - 1);
+        progress.accept(n + " devices speaking as others");
+        long t = System.nanoTime();
+        GatewayClient gateway = stack.gateway();
+        long sent = 0, refused = 0;
+        for (int i = 0; i < n; i++) {
+            String own = tokens.get(devices.get(i).deviceId());
+            DeviceCapabilities victim = devices.get(i + 1);
+            String other = victim.deviceId();
+            List<GatewayCall> calls = List.of(
+                    () -> gateway.capabilities(own, victim),
+                    () -> gateway.status(
+                            own,
+                            new DeviceStatus(
+                                    other, null, null, null, null, DeviceStatus.FAILED, "impostor", Instant.now())),
+                    () -> gateway.telemetry(
+                            own, new EvaluationTelemetry(other, null, null, null, 0.0, 1, 1.0, 1L, Instant.now())));
+            for (GatewayCall call : calls) {
+                sent++;
+                refused += refusedWith(call, 403, "cannot speak for");
+            }
+        }
+        rows.add(row("devices speaking as others (" + sent + " requests)", t, refused, sent, null, null));
+    }
+
+    /**
+     * Revoked devices: 20 devices enrolled, then revoked; each still tries every gateway request with its old token
+     * (capabilities, status, telemetry, its package, a file). Every request must be refused (401).
+     */
+    private void revokedDevices() throws Exception {
+        progress.accept("revoked devices knocking");
+        long t = System.nanoTime();
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 20; i++) ids.add("revoked-" + i);
+        Map<String, String> revoked = stack.enrol(ids);
+        for (String id : ids) stack.registry(FleetStack.OPERATOR_USER).revoke(id);
+        GatewayClient gateway = stack.gateway();
+        DeviceCapabilities model = devices.get(0);
+        long sent = 0, refused = 0;
+        for (String id : ids) {
+            String token = revoked.get(id);
+            DeviceCapabilities caps = new DeviceCapabilities(
+                    id,
+                    model.memoryBytes(),
+                    model.weightBits(),
+                    model.runtimeFormats(),
+                    model.computeClass(),
+                    model.runtimeOverheadBytes(),
+                    Map.of());
+            List<GatewayCall> calls = List.of(
+                    () -> gateway.capabilities(token, caps),
+                    () -> gateway.status(
+                            token,
+                            new DeviceStatus(
+                                    id, null, null, null, null, DeviceStatus.FAILED, "revoked", Instant.now())),
+                    () -> gateway.telemetry(
+                            token, new EvaluationTelemetry(id, null, null, null, 0.0, 1, 1.0, 1L, Instant.now())),
+                    () -> {
+                        try {
+                            gateway.nextPackage(token, null, Duration.ZERO).get(1, TimeUnit.MINUTES);
+                        } catch (ExecutionException e) {
+                            throw e.getCause() instanceof IllegalStateException s
+                                            && s.getCause() instanceof IOException io
+                                    ? io
+                                    : new IOException(e.getCause().getMessage());
+                        }
+                    },
+                    () -> gateway.download(token, GatewayClient.PREFIX + "blobs/" + "0".repeat(64)));
+            for (GatewayCall call : calls) {
+                sent++;
+                refused += refusedWith(call, 401, "");
+            }
+        }
+        rows.add(row("revoked devices (" + sent + " requests)", t, refused, sent, null, null));
+    }
+
+    interface GatewayCall {
+        void call() throws Exception;
+    }
+
+    /** 1 when the gateway refused the call with {@code status} and a reason mentioning {@code why}, else 0. */
+    private static long refusedWith(GatewayCall call, int status, String why) throws Exception {
+        try {
+            call.call();
+            return 0;
+        } catch (Failures.Refused r) {
+            return r.status() == status && r.getMessage().contains(why) ? 1 : 0;
+        } catch (IOException other) {
+            return other.getMessage() != null && other.getMessage().contains("HTTP " + status) ? 1 : 0;
+        }
+    }
+
     /** Distinct (service, record) dead letters of hostile records, each with a reason. */
     private int hostileDeadLetters() {
         Set<String> seen = new HashSet<>();
@@ -345,8 +454,10 @@ public final class FaultSuite {
                 "high",
                 d.runtimeOverheadBytes(),
                 Map.of("fleet", "fault-probe"));
-        try (KafkaProducer<String, byte[]> producer = SimulatedFleet.producer(stack.bootstrapServers())) {
-            SimulatedFleet.publish(producer, SimulatedFleet.event(p));
+        try {
+            SimulatedFleet.announce(stack.gateway(), stack.enrol(List.of(p.deviceId())), List.of(p));
+        } catch (IOException down) {
+            return false; // the gateway did not take it: planning does not work for a new device now
         }
         return FleetObserver.await(
                 () -> {

@@ -33,7 +33,7 @@ public final class FleetStack implements AutoCloseable {
     public static final String DATABASE = "coalora";
     public static final List<String> SERVICES = List.of("registry", "planner", "adapter-generator", "trainer");
     /**
-     * Accounts of a stack: people by role, then one per service (the trainer moves the canary alias: admin). Devices
+     * Accounts of a stack: people by role, then one per service (the trainer may move the canary alias and no other). Devices
      * have no account: each has its own gateway token ({@link #enrol}).
      */
     public static final String ADMIN_USER = "admin", OPERATOR_USER = "operator", VIEWER_USER = "viewer";
@@ -175,7 +175,7 @@ public final class FleetStack implements AutoCloseable {
         a.put("registry", Role.VIEWER);
         a.put("planner", Role.VIEWER);
         a.put("adapter-generator", Role.OPERATOR);
-        a.put("trainer", Role.ADMIN);
+        a.put("trainer", Role.TRAINER);
         return Collections.unmodifiableMap(a);
     }
 

@@ -19,7 +19,7 @@ class FaultSuiteIT {
                 FaultSuite.Settings.QUICK,
                 m -> System.out.println("[faults] " + m));
         System.out.print(r.table());
-        assertEquals(4 + 2 + 1 + 2, r.rows().size(), "a row per fault and the end");
+        assertEquals(4 + 2 + 1 + 2 + 2, r.rows().size(), "a row per fault and the end");
         for (FaultSuite.Row row : r.rows()) {
             assertEquals(0, row.devicesLost(), row.fault() + ": devices lost");
             assertEquals(0, row.duplicateAssignments(), row.fault() + ": duplicate assignments");
@@ -29,7 +29,8 @@ class FaultSuiteIT {
                 assertEquals(
                         row.sent(),
                         row.deadLettered(),
-                        row.fault() + ": every hostile record dead-lettered by every consumer");
+                        row.fault() + ": every hostile record dead-lettered by every consumer, every impostor's and "
+                                + "revoked device's request refused");
             if (row.tamperedServed() != null) {
                 assertTrue(row.tamperedServed() > 0, "the mirror tampered with something");
                 assertEquals(row.tamperedServed(), row.tamperedRejected(), "every tampered file rejected");

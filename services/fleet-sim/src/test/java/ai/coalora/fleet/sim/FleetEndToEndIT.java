@@ -478,6 +478,17 @@ class FleetEndToEndIT {
         System.out.printf(
                 "access control: %d registry endpoints x 3 bad credentials -> 401, %d too-weak roles -> 403%n",
                 endpoints, roleChecks);
+        // the trainer's account moves canary and nothing else
+        Credentials trainer = stack.credentials("trainer");
+        String promotion = "{\"modelVersion\":\"" + version.modelVersion() + "\",\"reason\":\"role test\"}";
+        assertEquals(
+                403,
+                http(trainer, "PUT", stack.registryUrl() + "/api/aliases/production", "application/json", promotion)
+                        .statusCode());
+        assertEquals(
+                200,
+                http(trainer, "PUT", stack.registryUrl() + "/api/aliases/canary", "application/json", promotion)
+                        .statusCode());
 
         // the other services too; health and metrics stay open for probes and scrapers
         for (String service : FleetStack.SERVICES) {
