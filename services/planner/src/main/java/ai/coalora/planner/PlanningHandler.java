@@ -10,6 +10,7 @@ import ai.coalora.fleet.events.Payloads.ModelPromoted;
 import ai.coalora.fleet.events.Payloads.ModelRegistered;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.EventHandler;
+import ai.coalora.fleet.messaging.EventTimes;
 import ai.coalora.fleet.messaging.RejectedEvent;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.messaging.Transaction;
@@ -124,14 +125,18 @@ public final class PlanningHandler implements EventHandler {
             throw new RejectedEvent(
                     "subject '" + event.subject() + "' differs from data.deviceId '" + caps.deviceId() + "'");
         }
-        update(
+        int applied = update(
                 tx,
-                "insert into devices (device_id, capabilities, capabilities_event_id) values (?, ?::jsonb, ?) "
-                        + "on conflict (device_id) do update set capabilities = excluded.capabilities, "
-                        + "capabilities_event_id = excluded.capabilities_event_id, updated_at = now()",
+                "insert into devices (device_id, capabilities, capabilities_event_id, capabilities_event_time) "
+                        + "values (?, ?::jsonb, ?, ?) on conflict (device_id) do update set capabilities = excluded.capabilities, "
+                        + "capabilities_event_id = excluded.capabilities_event_id, capabilities_event_time = "
+                        + "excluded.capabilities_event_time, updated_at = now() where "
+                        + EventTimes.newer("capabilities_event_time"),
                 caps.deviceId(),
                 event.data().toString(),
-                event.id());
+                event.id(),
+                EventTimes.of(event));
+        if (applied == 0) return; // older than what the device announced since: delivered late, nothing to re-plan
         plan(tx, caps.deviceId(), event.dedupeKey());
     }
 
@@ -188,13 +193,17 @@ public final class PlanningHandler implements EventHandler {
     }
 
     private void onTarget(CloudEvent event, DeviceTarget target, Transaction tx) throws SQLException {
-        update(
+        int applied = update(
                 tx,
-                "insert into devices (device_id, target_version, rollout_id) values (?, ?, ?) on conflict (device_id) do update "
-                        + "set target_version = excluded.target_version, rollout_id = excluded.rollout_id, updated_at = now()",
+                "insert into devices (device_id, target_version, rollout_id, target_event_time) values (?, ?, ?, ?) "
+                        + "on conflict (device_id) do update set target_version = excluded.target_version, rollout_id = "
+                        + "excluded.rollout_id, target_event_time = excluded.target_event_time, updated_at = now() where "
+                        + EventTimes.newer("target_event_time"),
                 target.deviceId(),
                 target.modelVersion(),
-                target.rolloutId());
+                target.rolloutId(),
+                EventTimes.of(event));
+        if (applied == 0) return; // a newer target was already applied
         plan(tx, target.deviceId(), event.dedupeKey(), Boolean.TRUE.equals(target.retry()));
     }
 
@@ -392,10 +401,11 @@ public final class PlanningHandler implements EventHandler {
                 "version " + version.substring(0, 12), version, null, "planner", "registered", front));
     }
 
-    private static void update(Transaction tx, String sql, Object... params) throws SQLException {
+    /** Runs {@code sql}; returns the rows it changed (0: an upsert whose guard kept newer state). */
+    private static int update(Transaction tx, String sql, Object... params) throws SQLException {
         try (PreparedStatement st = tx.connection().prepareStatement(sql)) {
             for (int i = 0; i < params.length; i++) st.setObject(i + 1, params[i]);
-            st.executeUpdate();
+            return st.executeUpdate();
         }
     }
 }

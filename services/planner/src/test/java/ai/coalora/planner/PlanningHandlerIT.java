@@ -577,6 +577,24 @@ class PlanningHandlerIT {
         assertEquals(FOUR.configId(), sent.get(sent.size() - 1).get("configId").asText());
     }
 
+    @Test
+    void capabilitiesDeliveredLateBehindNewerOnesChangeNothing() throws Exception {
+        String device = device();
+        apply(promoted(version(), FRONT));
+        Instant t = Instant.now();
+        CloudEvent small = capabilities(device, 350 * MB, List.of(3, 4, 8)),
+                large = capabilities(device, 1L << 30, List.of(4, 8));
+        small = new CloudEvent(small.id(), small.source(), small.type(), t, small.subject(), null, small.data());
+        large = new CloudEvent(
+                large.id(), large.source(), large.type(), t.plusSeconds(1), large.subject(), null, large.data());
+        apply(large);
+        apply(small); // re-sent after an outage, behind the newer announcement
+        List<JsonNode> sent = assignments(device);
+        assertEquals(1, sent.size(), "the late, older announcement re-plans nothing");
+        assertEquals(EIGHT.configId(), sent.get(0).get("configId").asText());
+        assertEquals(large.id(), db.value("select capabilities_event_id from devices where device_id = ?", device));
+    }
+
     // ---- what was published ----
 
     /** The assignments in the outbox for {@code device}, oldest first. */

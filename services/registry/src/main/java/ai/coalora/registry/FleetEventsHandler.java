@@ -8,6 +8,7 @@ import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
 import ai.coalora.fleet.messaging.EventHandler;
+import ai.coalora.fleet.messaging.EventTimes;
 import ai.coalora.fleet.messaging.RejectedEvent;
 import ai.coalora.fleet.messaging.Transaction;
 import java.sql.Connection;
@@ -56,12 +57,15 @@ final class FleetEventsHandler implements EventHandler {
             case EventTypes.CAPABILITIES -> {
                 DeviceCapabilities d = EventHandler.data(event, DeviceCapabilities.class);
                 try (PreparedStatement st = c.prepareStatement(
-                        "insert into devices (device_id, capabilities, capabilities_event_id, capabilities_at) "
-                                + "values (?, ?::jsonb, ?, now()) on conflict (device_id) do update set capabilities = excluded.capabilities, "
-                                + "capabilities_event_id = excluded.capabilities_event_id, capabilities_at = now()")) {
+                        "insert into devices (device_id, capabilities, capabilities_event_id, capabilities_at, "
+                                + "capabilities_event_time) values (?, ?::jsonb, ?, now(), ?) on conflict (device_id) do update set "
+                                + "capabilities = excluded.capabilities, capabilities_event_id = excluded.capabilities_event_id, "
+                                + "capabilities_at = now(), capabilities_event_time = excluded.capabilities_event_time where "
+                                + EventTimes.newer("capabilities_event_time"))) {
                     st.setString(1, d.deviceId());
                     st.setString(2, event.data().toString());
                     st.setString(3, event.id());
+                    st.setTimestamp(4, EventTimes.of(event));
                     st.executeUpdate();
                 }
             }
@@ -76,12 +80,15 @@ final class FleetEventsHandler implements EventHandler {
                 }
                 try (PreparedStatement st = c.prepareStatement(
                         "insert into devices (assignment_id, device_id, feasible, model_version, config_id, "
-                                + "average_bits, predicted_accuracy, reason, assigned_at) values (?, ?, ?, ?, ?, ?, ?, ?, now()) on conflict (device_id) do update set "
+                                + "average_bits, predicted_accuracy, reason, assigned_at, assignment_event_time) values (?, ?, ?, ?, ?, ?, ?, ?, now(), ?) "
+                                + "on conflict (device_id) do update set "
                                 + "assignment_id = excluded.assignment_id, feasible = excluded.feasible, model_version = excluded.model_version, "
                                 + "config_id = excluded.config_id, average_bits = excluded.average_bits, predicted_accuracy = excluded.predicted_accuracy, "
-                                + "reason = excluded.reason, assigned_at = now()")) {
+                                + "reason = excluded.reason, assigned_at = now(), assignment_event_time = excluded.assignment_event_time where "
+                                + EventTimes.newer("assignment_event_time"))) {
                     bindAssignment(st, a);
-                    st.executeUpdate();
+                    st.setTimestamp(9, EventTimes.of(event));
+                    if (st.executeUpdate() == 0) return; // a newer assignment of this device was applied already
                 }
                 RolloutEngine.onAssignment(tx, a);
                 retraining.onAssignment(tx, a);
@@ -91,16 +98,19 @@ final class FleetEventsHandler implements EventHandler {
                 requireKnown(c, s.modelVersion(), "device status");
                 try (PreparedStatement st = c.prepareStatement(
                         "insert into devices (device_id, update_status, update_reason, update_assignment_id, "
-                                + "update_version, update_at) values (?, ?, ?, ?, ?, ?) on conflict (device_id) do update set update_status = excluded.update_status, "
-                                + "update_reason = excluded.update_reason, update_assignment_id = excluded.update_assignment_id, "
-                                + "update_version = excluded.update_version, update_at = excluded.update_at")) {
+                                + "update_version, update_at, status_event_time) values (?, ?, ?, ?, ?, ?, ?) on conflict (device_id) do update set "
+                                + "update_status = excluded.update_status, update_reason = excluded.update_reason, "
+                                + "update_assignment_id = excluded.update_assignment_id, update_version = excluded.update_version, "
+                                + "update_at = excluded.update_at, status_event_time = excluded.status_event_time where "
+                                + EventTimes.newer("status_event_time"))) {
                     st.setString(1, s.deviceId());
                     st.setString(2, s.status());
                     st.setString(3, s.reason());
                     st.setString(4, s.assignmentId());
                     st.setString(5, s.modelVersion());
                     st.setTimestamp(6, Timestamp.from(s.at()));
-                    st.executeUpdate();
+                    st.setTimestamp(7, EventTimes.of(event));
+                    if (st.executeUpdate() == 0) return; // the device reported something newer already
                 }
                 RolloutEngine.onStatus(tx, s);
             }
@@ -119,15 +129,18 @@ final class FleetEventsHandler implements EventHandler {
                 }
                 try (PreparedStatement st = c.prepareStatement(
                         "insert into devices (device_id, adapter_assignment_id, package_sha256, adapter_at, adapter_ready, "
-                                + "adapter_event_id) values (?, ?, ?, now(), ?::jsonb, ?) on conflict (device_id) do update set "
+                                + "adapter_event_id, adapter_event_time) values (?, ?, ?, now(), ?::jsonb, ?, ?) on conflict (device_id) do update set "
                                 + "adapter_assignment_id = excluded.adapter_assignment_id, package_sha256 = excluded.package_sha256, "
-                                + "adapter_at = now(), adapter_ready = excluded.adapter_ready, adapter_event_id = excluded.adapter_event_id")) {
+                                + "adapter_at = now(), adapter_ready = excluded.adapter_ready, adapter_event_id = excluded.adapter_event_id, "
+                                + "adapter_event_time = excluded.adapter_event_time where "
+                                + EventTimes.newer("adapter_event_time"))) {
                     st.setString(1, r.deviceId());
                     st.setString(2, r.assignmentId());
                     st.setString(3, r.packageSha256());
                     st.setString(4, event.data().toString());
                     st.setString(5, event.id());
-                    st.executeUpdate();
+                    st.setTimestamp(6, EventTimes.of(event));
+                    if (st.executeUpdate() == 0) return; // a newer package was announced already
                 }
                 tx.afterCommit(() -> packageChanged.accept(r.deviceId()));
             }

@@ -175,6 +175,54 @@ class FleetEventsHandlerIT {
         assertNull(db.value("select device_id from devices where device_id = ?", device));
     }
 
+    @Test
+    void anOlderEventDeliveredLateDoesNotOverwriteNewerState() throws Exception {
+        String version = db.version(),
+                device = "late-" + UUID.randomUUID().toString().substring(0, 8);
+        Instant t = Instant.now();
+        CloudEvent older = at(
+                event(
+                        EventTypes.CAPABILITIES,
+                        device,
+                        new DeviceCapabilities(
+                                device, 1L << 30, List.of(4, 8), List.of("coalora-packed"), "mid", 0L, Map.of())),
+                t);
+        CloudEvent newer = at(
+                event(
+                        EventTypes.CAPABILITIES,
+                        device,
+                        new DeviceCapabilities(
+                                device, 2L << 30, List.of(4, 8), List.of("coalora-packed"), "mid", 0L, Map.of())),
+                t.plusSeconds(1));
+        apply(newer);
+        apply(older); // re-sent after an outage, behind the newer one
+        assertEquals(newer.id(), db.value("select capabilities_event_id from devices where device_id = ?", device));
+
+        String pkg = "b".repeat(64);
+        CloudEvent applied = at(
+                event(
+                        EventTypes.DEVICE_STATUS,
+                        device,
+                        new DeviceStatus(
+                                device, "a-1", version, "c", pkg, DeviceStatus.APPLIED, "ok", t.plusSeconds(5))),
+                t.plusSeconds(5));
+        CloudEvent rejected = at(
+                event(
+                        EventTypes.DEVICE_STATUS,
+                        device,
+                        new DeviceStatus(
+                                device, "a-1", version, "c", pkg, DeviceStatus.REJECTED, "bad", t.plusSeconds(2))),
+                t.plusSeconds(2));
+        apply(applied);
+        apply(rejected);
+        assertEquals("applied", db.value("select update_status from devices where device_id = ?", device));
+    }
+
+    /** The event as its producer stamped it at {@code time}. */
+    static CloudEvent at(CloudEvent e, Instant time) {
+        return new CloudEvent(e.id(), e.source(), e.type(), time, e.subject(), e.dataschema(), e.data());
+    }
+
     static Assignment assignment(
             String device, String id, String version, String config, double bits, double predicted) {
         return new Assignment(
