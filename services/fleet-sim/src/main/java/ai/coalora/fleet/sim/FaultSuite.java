@@ -21,6 +21,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -59,6 +60,7 @@ public final class FaultSuite {
             String fault,
             double seconds,
             long devicesLost,
+            long staleDevices,
             long duplicateAssignments,
             Long deadLettered,
             Long sent,
@@ -86,6 +88,7 @@ public final class FaultSuite {
         public boolean goalsMet() {
             for (Row r : rows) {
                 if (r.devicesLost() != 0
+                        || r.staleDevices() != 0
                         || r.duplicateAssignments() != 0
                         || r.servicesUp() != FleetStack.SERVICES.size()
                         || !r.newDevicePlanned()) return false;
@@ -102,10 +105,11 @@ public final class FaultSuite {
 
         public String table() {
             StringBuilder t = new StringBuilder(String.format(
-                    "%-34s %8s %8s %10s %22s %20s %9s %9s%n",
+                    "%-34s %8s %8s %6s %10s %22s %20s %9s %9s%n",
                     "fault",
                     "seconds",
                     "lost",
+                    "stale",
                     "duplicates",
                     "rejected / sent",
                     "tampered rej./served",
@@ -113,10 +117,11 @@ public final class FaultSuite {
                     "planning"));
             for (Row r : rows) {
                 t.append(String.format(
-                        "%-34s %8.1f %8d %10d %22s %20s %9s %9s%n",
+                        "%-34s %8.1f %8d %6d %10d %22s %20s %9s %9s%n",
                         r.fault(),
                         r.seconds(),
                         r.devicesLost(),
+                        r.staleDevices(),
                         r.duplicateAssignments(),
                         r.sent() == null
                                 ? "-"
@@ -197,6 +202,8 @@ public final class FaultSuite {
                     fault("kill -9 " + service + ", restart", () -> stack.crashAndRestart(service));
                 }
                 fault("restart the Kafka broker", () -> stack.restartKafka());
+                // longer than the producers' delivery timeout (60 s): their batches expire and are re-sent
+                fault("broker down 90 s under load", () -> stack.kafkaOutage(Duration.ofSeconds(90)));
                 fault("restart PostgreSQL", () -> stack.restartDatabase());
                 hostile(producer);
                 impostors(tokens);
@@ -421,10 +428,13 @@ public final class FaultSuite {
             if (FleetObserver.await(() -> status(url) == 200, Duration.ofMinutes(2))) up++;
         }
         boolean planned = probe();
+        // the registry catches up with the planner's decisions; one that never does kept an older state
+        FleetObserver.await(() -> stale() == 0, Duration.ofMinutes(2));
         Row r = new Row(
                 fault,
                 (System.nanoTime() - startNanos) / 1e9,
                 lost(),
+                stale(),
                 duplicates(),
                 deadLettered,
                 sent,
@@ -485,6 +495,23 @@ public final class FaultSuite {
             }
         }
         return missing;
+    }
+
+    /**
+     * Devices whose state in the registry is not the planner's latest decision for them: an older assignment that won
+     * over a newer one (per-device order broken, e.g. by a re-send after an outage).
+     */
+    private long stale() {
+        try (var c = DriverManager.getConnection(stack.jdbcUrl(), "postgres", "");
+                var st = c.prepareStatement(
+                        "select count(*) from planner.devices p join registry.devices r using (device_id) "
+                                + "where p.assignment_id is not null and p.assignment_id is distinct from r.assignment_id");
+                var rs = st.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            return Long.MAX_VALUE; // the database is away: nothing agrees yet
+        }
     }
 
     /** Assignments of a rollout beyond the targets that caused them (each wave target or retry causes one). */

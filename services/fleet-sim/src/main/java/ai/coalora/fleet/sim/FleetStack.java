@@ -246,6 +246,17 @@ public final class FleetStack implements AutoCloseable {
     }
 
     /**
+     * Takes the broker away for {@code downtime} (stopped, then started again on the same port and data): an outage
+     * longer than the producers' delivery timeout makes their in-flight batches expire, to be re-sent.
+     */
+    public synchronized void kafkaOutage(Duration downtime) throws IOException, InterruptedException {
+        int port = kafka.port();
+        kafka.close();
+        Thread.sleep(downtime.toMillis());
+        kafka = EmbeddedKafka.start(workDir.resolve("kafka"), port);
+    }
+
+    /**
      * Stops PostgreSQL (fast shutdown: sessions are cut, committed data stays) and starts it again on the same port
      * and data directory; the services' pools reconnect, their event loops resume from the committed offsets.
      */

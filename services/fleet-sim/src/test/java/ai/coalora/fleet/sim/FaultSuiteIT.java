@@ -19,9 +19,10 @@ class FaultSuiteIT {
                 FaultSuite.Settings.QUICK,
                 m -> System.out.println("[faults] " + m));
         System.out.print(r.table());
-        assertEquals(4 + 2 + 1 + 2 + 2, r.rows().size(), "a row per fault and the end");
+        assertEquals(4 + 3 + 1 + 2 + 2, r.rows().size(), "a row per fault and the end");
         for (FaultSuite.Row row : r.rows()) {
             assertEquals(0, row.devicesLost(), row.fault() + ": devices lost");
+            assertEquals(0, row.staleDevices(), row.fault() + ": devices whose registry state is not the newest");
             assertEquals(0, row.duplicateAssignments(), row.fault() + ": duplicate assignments");
             assertEquals(FleetStack.SERVICES.size(), row.servicesUp(), row.fault() + ": services ready");
             assertTrue(row.newDevicePlanned(), row.fault() + ": a new device is planned after it");
