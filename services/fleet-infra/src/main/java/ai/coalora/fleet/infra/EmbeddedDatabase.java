@@ -47,7 +47,40 @@ public final class EmbeddedDatabase implements AutoCloseable {
                 .setServerConfig("synchronous_commit", "on") // the library turns it off for speed; we want durability
                 .setPGStartupWait(Duration.ofSeconds(60)) // a cold start on a busy 2-core machine can take a while
                 .start();
-        return new EmbeddedDatabase(pg);
+        EmbeddedDatabase db = new EmbeddedDatabase(pg);
+        try {
+            db.requirePasswords(dataDir);
+        } catch (IOException | RuntimeException e) {
+            db.close();
+            throw e;
+        }
+        return db;
+    }
+
+    /**
+     * Every role but the superuser logs in with its password (SCRAM): the services' roles ({@link DatabaseRoles}) are
+     * then really separate. The superuser keeps password-less access from this machine, for the tooling that sets the
+     * database up.
+     */
+    private void requirePasswords(Path dataDir) throws IOException {
+        Files.writeString(
+                dataDir.resolve("pg_hba.conf"),
+                String.join(
+                        "\n",
+                        "# written by EmbeddedDatabase on every start",
+                        "local all postgres trust",
+                        "host  all postgres 127.0.0.1/32 trust",
+                        "host  all postgres ::1/128 trust",
+                        "local all all scram-sha-256",
+                        "host  all all 127.0.0.1/32 scram-sha-256",
+                        "host  all all ::1/128 scram-sha-256",
+                        ""));
+        try (Connection c = DriverManager.getConnection(jdbcUrl("postgres"), USER, "");
+                Statement s = c.createStatement()) {
+            s.execute("select pg_reload_conf()");
+        } catch (SQLException e) {
+            throw new IllegalStateException("could not reload the authentication rules", e);
+        }
     }
 
     public int port() {

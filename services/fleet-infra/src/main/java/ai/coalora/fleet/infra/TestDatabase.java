@@ -5,6 +5,7 @@ import ai.coalora.fleet.messaging.Transaction;
 import io.agroal.api.AgroalDataSource;
 import io.agroal.api.configuration.supplier.AgroalDataSourceConfigurationSupplier;
 import io.agroal.api.security.NamePrincipal;
+import io.agroal.api.security.SimplePassword;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +16,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.flywaydb.core.Flyway;
 
@@ -43,9 +45,19 @@ public final class TestDatabase implements AutoCloseable {
         Path dir = Files.createTempDirectory("coalora-" + schema + "-db");
         EmbeddedDatabase database = EmbeddedDatabase.start(dir, 0);
         try {
+            // as the service runs: its own role, owning its schema and nothing else (so a migration that needs more
+            // fails)
+            String service = DatabaseRoles.SCHEMAS.entrySet().stream()
+                    .filter(e -> e.getValue().equals(schema))
+                    .map(Map.Entry::getKey)
+                    .findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("no service has schema " + schema));
+            DatabaseRoles.Login login = DatabaseRoles.provision(
+                            database.jdbcUrl("postgres"), EmbeddedDatabase.USER, "", "postgres", List.of(service))
+                    .get(service);
             String url = database.jdbcUrl("postgres") + "?currentSchema=" + schema;
             Flyway.configure()
-                    .dataSource(url, EmbeddedDatabase.USER, "")
+                    .dataSource(url, login.user(), login.password())
                     .schemas(schema)
                     .locations(locations)
                     .outOfOrder(true)
@@ -53,8 +65,9 @@ public final class TestDatabase implements AutoCloseable {
                     .migrate();
             AgroalDataSource dataSource = AgroalDataSource.from(new AgroalDataSourceConfigurationSupplier()
                     .connectionPoolConfiguration(pool -> pool.maxSize(4)
-                            .connectionFactoryConfiguration(factory ->
-                                    factory.jdbcUrl(url).principal(new NamePrincipal(EmbeddedDatabase.USER)))));
+                            .connectionFactoryConfiguration(factory -> factory.jdbcUrl(url)
+                                    .principal(new NamePrincipal(login.user()))
+                                    .credential(new SimplePassword(login.password())))));
             return new TestDatabase(dir, database, dataSource);
         } catch (Exception e) {
             database.close();

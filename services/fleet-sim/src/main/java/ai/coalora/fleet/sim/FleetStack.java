@@ -1,6 +1,7 @@
 package ai.coalora.fleet.sim;
 
 import ai.coalora.fleet.gateway.GatewayClient;
+import ai.coalora.fleet.infra.DatabaseRoles;
 import ai.coalora.fleet.infra.EmbeddedDatabase;
 import ai.coalora.fleet.infra.EmbeddedKafka;
 import ai.coalora.fleet.registry.RegistryClient;
@@ -15,6 +16,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.PublicKey;
 import java.security.SecureRandom;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.Collection;
@@ -69,10 +71,19 @@ public final class FleetStack implements AutoCloseable {
         EmbeddedDatabase db;
         try {
             db = EmbeddedDatabase.start(workDir.resolve("postgres"), 0);
-            db.createDatabase(DATABASE);
         } catch (IOException | RuntimeException e) {
             kafka.close();
             throw e;
+        }
+        Map<String, DatabaseRoles.Login> logins;
+        try {
+            db.createDatabase(DATABASE);
+            // each service its own role, owning its schema only
+            logins = DatabaseRoles.provision(db.jdbcUrl(DATABASE), EmbeddedDatabase.USER, "", DATABASE, SERVICES);
+        } catch (SQLException | RuntimeException e) {
+            db.close();
+            kafka.close();
+            throw new IOException("could not set up the services' database roles: " + e.getMessage(), e);
         }
         FleetStack stack = new FleetStack(workDir, kafka, db);
         try {
@@ -94,6 +105,8 @@ public final class FleetStack implements AutoCloseable {
                 Map<String, String> env = new LinkedHashMap<>();
                 env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
                 env.put("COALORA_JDBC_URL", db.jdbcUrl(DATABASE));
+                env.put("COALORA_JDBC_USER", logins.get(name).user());
+                env.put("COALORA_JDBC_PASSWORD", logins.get(name).password());
                 env.put("COALORA_REGISTRY_URL", registryUrl);
                 env.put("COALORA_BLOB_DIR", workDir.resolve("blobs").toString());
                 env.put("COALORA_GENERATOR_DIR", workDir.resolve("generator").toString());
