@@ -1,30 +1,38 @@
 package ai.coalora.fleet.infra;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * One database role per service, each owning its service's schema and nothing else: it may migrate and use its own
  * tables, cannot read or write another service's, and is no superuser (no roles, no databases, no extensions). A
  * compromised service can then damage only its own state. Run as a superuser when the database is set up and at every
- * start of a deployment (passwords are new each time, so only the services started with them know them); existing
- * objects of a schema created before the roles existed are handed to its role.
+ * start of a deployment (passwords are new each time, so only the services started with them know them); a schema
+ * created before the roles existed is handed to its role with everything in it. The work is {@code
+ * deploy/k8s/db-roles.sql}, the script a Kubernetes deployment runs with psql.
  */
 public final class DatabaseRoles {
     /** The schema of each service (its application.properties' {@code quarkus.flyway.schemas}). */
     public static final Map<String, String> SCHEMAS = Map.of(
             "registry", "registry", "planner", "planner", "adapter-generator", "generator", "trainer", "trainer");
 
+    /** The script, on the classpath next to this class. */
+    static final String SCRIPT = "db-roles.sql";
+
+    private static final Pattern VARIABLE = Pattern.compile(":'([a-z]+)'");
     private static final SecureRandom RANDOM = new SecureRandom();
 
     /** A service's login. */
@@ -44,83 +52,57 @@ public final class DatabaseRoles {
     public static Map<String, Login> provision(
             String superuserUrl, String superuser, String superuserPassword, String database, List<String> services)
             throws SQLException {
+        String script = script();
         Map<String, Login> out = new LinkedHashMap<>();
         try (Connection c = DriverManager.getConnection(superuserUrl, superuser, superuserPassword);
                 Statement st = c.createStatement()) {
-            // nobody but an owner creates anything in public; no role but the services' connects
-            st.execute("revoke create on schema public from public");
-            st.execute("revoke all on database " + quote(database) + " from public");
             for (String service : services) {
                 String schema = SCHEMAS.get(service);
                 if (schema == null) throw new IllegalArgumentException("no schema for service " + service);
-                String role = roleOf(service), password = password();
-                boolean exists;
-                try (PreparedStatement q = c.prepareStatement("select 1 from pg_roles where rolname = ?")) {
-                    q.setString(1, role);
-                    try (ResultSet rs = q.executeQuery()) {
-                        exists = rs.next();
-                    }
-                }
-                st.execute((exists ? "alter role " : "create role ") + quote(role)
-                        + " login nosuperuser nocreatedb nocreaterole noreplication nobypassrls password "
-                        + literal(password));
-                st.execute("grant connect, temporary on database " + quote(database) + " to " + quote(role));
-                st.execute("create schema if not exists " + quote(schema) + " authorization " + quote(role));
-                handOver(c, schema, role);
-                out.put(service, new Login(role, password));
+                Login login = new Login(roleOf(service), password());
+                st.execute(bind(
+                        script,
+                        Map.of(
+                                "database",
+                                database,
+                                "role",
+                                login.user(),
+                                "schema",
+                                schema,
+                                "password",
+                                login.password())));
+                out.put(service, login);
             }
         }
         return out;
     }
 
-    /** Makes {@code role} the owner of {@code schema} and of everything in it (tables, sequences, views, functions). */
-    private static void handOver(Connection c, String schema, String role) throws SQLException {
-        List<String> statements = new ArrayList<>();
-        statements.add("alter schema " + quote(schema) + " owner to " + quote(role));
-        try (PreparedStatement q = c.prepareStatement("select c.relname, c.relkind from pg_class c "
-                + "join pg_namespace n on n.oid = c.relnamespace where n.nspname = ? and c.relkind in ('r','p','v','m','S') "
-                + "and pg_get_userbyid(c.relowner) <> ?")) {
-            q.setString(1, schema);
-            q.setString(2, role);
-            try (ResultSet rs = q.executeQuery()) {
-                while (rs.next()) {
-                    String kind = switch (rs.getString(2)) {
-                        case "v" -> "view";
-                        case "m" -> "materialized view";
-                        case "S" -> "sequence";
-                        default -> "table";
-                    };
-                    statements.add("alter " + kind + " " + quote(schema) + "." + quote(rs.getString(1)) + " owner to "
-                            + quote(role));
-                }
-            }
+    private static String script() {
+        try (InputStream in = DatabaseRoles.class.getResourceAsStream(SCRIPT)) {
+            if (in == null) throw new IllegalStateException(SCRIPT + " is missing from the classpath");
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-        try (PreparedStatement q = c.prepareStatement(
-                "select p.oid::regprocedure::text from pg_proc p "
-                        + "join pg_namespace n on n.oid = p.pronamespace where n.nspname = ? and pg_get_userbyid(p.proowner) <> ?")) {
-            q.setString(1, schema);
-            q.setString(2, role);
-            try (ResultSet rs = q.executeQuery()) {
-                while (rs.next()) statements.add("alter function " + rs.getString(1) + " owner to " + quote(role));
-            }
+    }
+
+    /** Substitutes psql's {@code :'name'} variables with SQL string literals, as {@code psql -v name=value} does. */
+    static String bind(String script, Map<String, String> variables) {
+        Matcher m = VARIABLE.matcher(script);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            String value = variables.get(m.group(1));
+            if (value == null) throw new IllegalArgumentException("no value for :'" + m.group(1) + "'");
+            m.appendReplacement(out, Matcher.quoteReplacement("'" + value.replace("'", "''") + "'"));
         }
-        try (Statement st = c.createStatement()) {
-            for (String s : statements) st.execute(s);
-        }
+        m.appendTail(out);
+        return out.toString();
     }
 
     private static String password() {
         byte[] b = new byte[24];
         RANDOM.nextBytes(b);
         return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
-    }
-
-    static String quote(String identifier) {
-        return "\"" + identifier.replace("\"", "\"\"") + "\"";
-    }
-
-    private static String literal(String s) {
-        return "'" + s.replace("'", "''") + "'";
     }
 
     /**

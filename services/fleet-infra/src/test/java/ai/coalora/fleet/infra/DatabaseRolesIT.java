@@ -37,7 +37,8 @@ class DatabaseRolesIT {
         try (Connection c = DriverManager.getConnection(url, EmbeddedDatabase.USER, "");
                 Statement s = c.createStatement()) {
             s.execute("create schema planner");
-            s.execute("create table planner.devices (device_id text primary key)");
+            s.execute("create table planner.devices (device_id text primary key, seq bigserial)");
+            s.execute("create function planner.touch() returns int language sql as 'select 1'");
         }
         logins = new HashMap<>(
                 DatabaseRoles.provision(url, EmbeddedDatabase.USER, "", "fleet", List.of("registry", "planner")));
@@ -75,6 +76,8 @@ class DatabaseRolesIT {
         try (Connection planner = as("planner");
                 Statement s = planner.createStatement()) {
             s.execute("insert into planner.devices values ('d1')"); // its table from before the roles: now its own
+            s.execute("select planner.touch()");
+            s.execute("drop function planner.touch()"); // owned, with the serial's sequence and the table
             assertEquals(
                     "42501",
                     assertThrows(SQLException.class, () -> s.execute("select * from registry.things"))
