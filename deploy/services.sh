@@ -75,11 +75,22 @@ start() {
   # the services' accounts get new passwords below, which running services would not know
   (( running == 0 )) || { echo "some services are running: deploy/services.sh stop first" >&2; exit 1; }
   prepare_users
+  # each service its own database role owning its schema only (deploy/k8s/db-roles.sql), re-keyed at every start;
+  # provisioned as the superuser COALORA_DB_SUPERUSER (default postgres, no password: deploy/postgres.sh's)
+  declare -A DB_USER DB_PASSWORD
+  local database=${COALORA_JDBC_URL##*/} svc user pass
+  database=${database%%\?*}
+  while read -r svc user pass; do DB_USER[$svc]=$user DB_PASSWORD[$svc]=$pass; done < <(
+    java -cp "$(classpath)" ai.coalora.fleet.infra.DatabaseRoles "$COALORA_JDBC_URL" "$database" "${SERVICES[@]}")
+  for s in "${SERVICES[@]}"; do
+    [[ -n ${DB_USER[$s]:-} ]] || { echo "could not make the database role of $s" >&2; exit 1; }
+  done
   for s in "${SERVICES[@]}"; do
     local heap=-Xmx512m
     [[ $s == adapter-generator || $s == trainer ]] && heap="-Xmx3g -Dai.djl.offline=true"
     # shellcheck disable=SC2086
     COALORA_REGISTRY_USER=svc-$s COALORA_REGISTRY_PASSWORD=${SERVICE_PASSWORD[$s]} \
+      COALORA_JDBC_USER=${DB_USER[$s]} COALORA_JDBC_PASSWORD=${DB_PASSWORD[$s]} \
       nohup java $heap -jar "$ROOT/services/$s/target/quarkus-app/quarkus-run.jar" >> "$BASE/$s.log" 2>&1 &
     echo $! > "$BASE/$s.pid"
   done

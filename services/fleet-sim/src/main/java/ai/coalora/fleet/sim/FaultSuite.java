@@ -443,9 +443,10 @@ public final class FaultSuite {
                 up,
                 planned);
         progress.accept(String.format(
-                "  %s: %d lost, %d duplicate assignments, %d/%d services ready, planning %s",
+                "  %s: %d lost, %d stale, %d duplicate assignments, %d/%d services ready, planning %s",
                 fault,
                 r.devicesLost(),
+                r.staleDevices(),
                 r.duplicateAssignments(),
                 up,
                 FleetStack.SERVICES.size(),

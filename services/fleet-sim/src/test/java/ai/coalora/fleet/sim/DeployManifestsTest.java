@@ -7,6 +7,7 @@ import ai.coalora.fleet.events.Topic;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
 import java.io.StringReader;
@@ -145,6 +146,23 @@ class DeployManifestsTest {
             }
         }
         assertTrue(kustomization != null, "deploy/k8s has no kustomization.yaml");
+        // the ConfigMaps kustomize generates from files: their keys are the file names, and each file must exist
+        int generated = 0;
+        for (JsonNode g : kustomization.path("configMapGenerator")) {
+            ObjectNode cm = YAML.createObjectNode().put("apiVersion", "v1").put("kind", "ConfigMap");
+            cm.putObject("metadata")
+                    .put("name", g.path("name").asText())
+                    .put("namespace", kustomization.path("namespace").asText());
+            ObjectNode data = cm.putObject("data");
+            for (JsonNode f : g.path("files")) {
+                Path file = k8s.resolve(f.asText());
+                assertTrue(
+                        Files.isRegularFile(file),
+                        "configMapGenerator " + g.path("name").asText() + ": no file " + f);
+                data.put(file.getFileName().toString(), Files.readString(file));
+            }
+            docs.add(new Doc(k8s.resolve("kustomization.yaml"), generated++, cm));
+        }
     }
 
     static List<Path> yamlFiles() throws IOException {
