@@ -3,16 +3,23 @@ package ai.coalora.fleet.sim;
 import ai.coalora.engine.data.Tasks;
 import ai.coalora.engine.train.Progress;
 import ai.coalora.fleet.events.CloudEvent;
+import ai.coalora.fleet.events.EventTypes;
 import ai.coalora.fleet.events.KafkaCloudEvents;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.DeviceStatus;
 import ai.coalora.fleet.events.Payloads.DeviceTarget;
 import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
+import ai.coalora.fleet.events.Payloads.FileRef;
+import ai.coalora.fleet.events.Payloads.FrontEntry;
+import ai.coalora.fleet.events.Payloads.ModelPromoted;
+import ai.coalora.fleet.events.Payloads.ModelRegistered;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.gateway.GatewayClient;
 import ai.coalora.fleet.messaging.Failures;
 import ai.coalora.fleet.registry.RegistryClient;
+import ai.coalora.fleet.schema.EventSchemas;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.net.URI;
@@ -208,6 +215,7 @@ public final class FaultSuite {
                 hostile(producer);
                 impostors(tokens);
                 revokedDevices();
+                forgedFronts(producer, v1, v2);
                 // the devices' announcements exactly as the gateway published them (same ids), sent again
                 List<CloudEvent> announced = observer.capabilities();
                 long replayed = announced.size() * 2L; // each capabilities event has two consumers
@@ -405,6 +413,87 @@ public final class FaultSuite {
         } catch (IOException other) {
             return other.getMessage() != null && other.getMessage().contains("HTTP " + status) ? 1 : 0;
         }
+    }
+
+    /**
+     * Forged model events, as a leaked credential of the registry could write them: a promotion of a version the
+     * alias never pointed at, the genuine promotion with another front, a registration of a version that does not
+     * exist. The planner reads fronts from the registry, so each must be dead-lettered by it, and nothing re-planned.
+     */
+    private void forgedFronts(
+            KafkaProducer<String, byte[]> producer, ModelPublisher.Published v1, ModelPublisher.Published v2)
+            throws Exception {
+        progress.accept("forged front events");
+        long t = System.nanoTime();
+        long before = forgedFrontDeadLetters();
+        List<FrontEntry> altered = v1.front().stream()
+                .map(e -> new FrontEntry(
+                        e.configId(),
+                        e.averageBits(),
+                        Math.min(1.0, e.predictedAccuracy() + 0.05),
+                        e.weightBits(),
+                        e.runtimeFormats(),
+                        e.weightBytes(),
+                        e.adapterBytes(),
+                        e.gguf()))
+                .toList();
+        String unknown = "f".repeat(64);
+        List<CloudEvent> forged = List.of(
+                forged(
+                        EventTypes.MODEL_PROMOTED,
+                        "production",
+                        new ModelPromoted(
+                                "production", v2.modelVersion(), v1.modelVersion(), "mallory", "forged", v2.front())),
+                forged(
+                        EventTypes.MODEL_PROMOTED,
+                        "production",
+                        new ModelPromoted("production", v1.modelVersion(), null, "mallory", "altered front", altered)),
+                forged(
+                        EventTypes.MODEL_REGISTERED,
+                        unknown,
+                        new ModelRegistered(
+                                unknown,
+                                null,
+                                "sentiment",
+                                "mallory",
+                                List.of(new FileRef("manifest.json", "e".repeat(64), 10)),
+                                v1.front().size(),
+                                Instant.now(),
+                                null,
+                                v1.front())));
+        for (CloudEvent e : forged) {
+            producer.send(new ProducerRecord<>(
+                    Topic.ofType(e.type()).name(),
+                    null,
+                    e.subject(),
+                    KafkaCloudEvents.value(e),
+                    KafkaCloudEvents.headers(e)));
+        }
+        producer.flush();
+        await(() -> forgedFrontDeadLetters() - before >= forged.size(), Duration.ofMinutes(3), "forged fronts refused");
+        rows.add(row(
+                "forged front events (" + forged.size() + ")",
+                t,
+                forgedFrontDeadLetters() - before,
+                (long) forged.size(),
+                null,
+                null));
+    }
+
+    private static CloudEvent forged(String type, String subject, Object payload) {
+        return CloudEvent.create(
+                "/coalora/registry", type, subject, EventSchemas.load().dataschema(type), Payloads.toJson(payload));
+    }
+
+    /** The planner's dead letters of model events that the registry has no record of, each with that reason. */
+    private long forgedFrontDeadLetters() {
+        return observer.deadLetters().stream()
+                .filter(d -> d.service().equals("coalora-planner")
+                        && (d.topic().startsWith(Topic.MODEL_ALIASES.name())
+                                || d.topic().startsWith(Topic.MODEL_VERSIONS.name()))
+                        && d.reason() != null
+                        && (d.reason().contains("forged") || d.reason().contains("has no version")))
+                .count();
     }
 
     /** Distinct (service, record) dead letters of hostile records, each with a reason. */
