@@ -4,6 +4,7 @@ import ai.coalora.engine.data.Tasks;
 import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
+import ai.coalora.fleet.messaging.KafkaConnection;
 import ai.coalora.fleet.registry.RegistryClient;
 import ai.coalora.fleet.security.FleetKeys;
 import ai.coalora.fleet.sim.DeviceAgents;
@@ -32,6 +33,25 @@ import picocli.CommandLine.Option;
 final class AgentsCommand implements Callable<Integer> {
     @Option(names = "--kafka", required = true, description = "Kafka bootstrap servers (e.g. 127.0.0.1:9092).")
     String kafka;
+
+    @Option(
+            names = "--kafka-user",
+            defaultValue = "admin",
+            description = "Kafka principal (SCRAM-SHA-512) the devices' events are published and adapters read as; it "
+                    + "writes the device topics and reads adapters in a group of its own (default: ${DEFAULT-VALUE}).")
+    String kafkaUser;
+
+    @Option(
+            names = "--kafka-password-file",
+            description = "File holding that principal's password (deploy/kafka.sh: credentials/admin.password in its "
+                    + "data; default: the KAFKA_SASL_PASSWORD environment variable).")
+    Path kafkaPasswordFile;
+
+    @Option(
+            names = "--kafka-security-protocol",
+            defaultValue = KafkaConnection.SASL_PLAINTEXT,
+            description = "SASL_PLAINTEXT or SASL_SSL (default: ${DEFAULT-VALUE}).")
+    String kafkaSecurityProtocol;
 
     @Option(names = "--registry", required = true, description = "Registry base URL (e.g. http://127.0.0.1:8080).")
     String registryUrl;
@@ -88,6 +108,13 @@ final class AgentsCommand implements Callable<Integer> {
                 passwordFile != null ? Files.readString(passwordFile).strip() : System.getenv("COALORA_PASSWORD");
         if (password == null)
             throw new IllegalArgumentException("the registry needs a password: --password-file or COALORA_PASSWORD");
+        String kafkaPassword = kafkaPasswordFile != null
+                ? Files.readString(kafkaPasswordFile).strip()
+                : System.getenv("KAFKA_SASL_PASSWORD");
+        if (kafkaPassword == null)
+            throw new IllegalArgumentException(
+                    "Kafka needs the password of " + kafkaUser + ": --kafka-password-file or KAFKA_SASL_PASSWORD");
+        KafkaConnection kafka = new KafkaConnection(this.kafka, kafkaUser, kafkaPassword, kafkaSecurityProtocol, null);
         ai.coalora.fleet.security.Credentials credentials = new ai.coalora.fleet.security.Credentials(user, password);
         RegistryClient registry = new RegistryClient(registryUrl, credentials);
         JsonNode alias = registry.getJsonOrNull("api/aliases/production");
@@ -129,7 +156,10 @@ final class AgentsCommand implements Callable<Integer> {
         }
         System.out.printf(
                 "%d devices announced to %s (front of %s, %d configurations); agents running%n",
-                fleet.size(), kafka, version.get("modelVersion").asText().substring(0, 16), front.size());
+                fleet.size(),
+                kafka.bootstrapServers(),
+                version.get("modelVersion").asText().substring(0, 16),
+                front.size());
         long offline = agents.offlineDevices().size();
         while (!stop.await(5, TimeUnit.SECONDS)) {
             DeviceAgents.Report r = agents.report();

@@ -3,6 +3,7 @@ package ai.coalora.cli;
 import ai.coalora.engine.CacheDir;
 import ai.coalora.engine.data.Tasks;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
+import ai.coalora.fleet.infra.EmbeddedKafka;
 import ai.coalora.fleet.registry.RegistryClient;
 import ai.coalora.fleet.security.FleetKeys;
 import ai.coalora.fleet.sim.DeviceAgents;
@@ -80,7 +81,7 @@ final class DemoCommand implements Callable<Integer> {
                         .resolve("run-" + LocalDateTime.now().toString().replace(':', '-'));
         System.out.println("\n== 2/8 the system (data and logs in " + work + ")");
         try (FleetStack stack = FleetStack.start(work, m -> System.out.println("   " + m));
-                FleetObserver observer = new FleetObserver(stack.bootstrapServers())) {
+                FleetObserver observer = new FleetObserver(stack.kafkaAdmin())) {
             RegistryClient registry = stack.registry(FleetStack.ADMIN_USER);
             System.out.println("\n== 3/8 register the version and promote it to production");
             ModelPublisher.Published v =
@@ -133,7 +134,7 @@ final class DemoCommand implements Callable<Integer> {
                     "\n== 6/8 devices apply their packages: download, verify, run the quantized model on their own data, report");
             List<String> ids = fleet.stream().map(DeviceCapabilities::deviceId).toList();
             DeviceAgents agents = new DeviceAgents(
-                    stack.bootstrapServers(),
+                    stack.kafkaAdmin(),
                     stack.rootKey(),
                     stack.credentials(FleetStack.DEVICES_USER),
                     ids,
@@ -246,7 +247,8 @@ final class DemoCommand implements Callable<Integer> {
                     + "   (random per run; the users file holds only hashes)");
             System.out.println("   Kafka:         " + stack.bootstrapServers() + "   (more devices: COALORA_PASSWORD="
                     + stack.credentials(FleetStack.DEVICES_USER).password() + " ./coalora agents --kafka "
-                    + stack.bootstrapServers()
+                    + stack.bootstrapServers() + " --kafka-password-file "
+                    + stack.kafkaPasswordFile(EmbeddedKafka.ADMIN)
                     + " --registry " + stack.registryUrl() + " --root-key "
                     + stack.keysDir().resolve(FleetKeys.ROOT_PUBLIC) + ")");
             if (!exit) {

@@ -12,6 +12,7 @@ import ai.coalora.fleet.events.Payloads.Artifact;
 import ai.coalora.fleet.events.Payloads.DeviceStatus;
 import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
 import ai.coalora.fleet.events.Topic;
+import ai.coalora.fleet.messaging.KafkaConnection;
 import ai.coalora.fleet.messaging.KafkaSettings;
 import ai.coalora.fleet.schema.EventSchemas;
 import ai.coalora.fleet.security.ManifestRefused;
@@ -115,13 +116,16 @@ public final class DeviceAgents implements AutoCloseable {
     private final ai.coalora.fleet.security.Credentials credentials;
 
     /**
+     * @param kafka       where the devices' events go and adapter-ready events come from (until devices talk only to
+     *                    the registry, a principal that may write the devices' topics and read adapters in a group of
+     *                    its own: the admin)
      * @param root        the fleet's root public key, pinned by every device at enrolment
      * @param credentials the account the devices download with (role viewer)
      * @param deviceIds the devices this process simulates
      * @param examples  each device's held-out shard size, drawn from the task's test split
      */
     public DeviceAgents(
-            String bootstrapServers,
+            KafkaConnection kafka,
             PublicKey root,
             ai.coalora.fleet.security.Credentials credentials,
             List<String> deviceIds,
@@ -148,9 +152,9 @@ public final class DeviceAgents implements AutoCloseable {
         crashedCount = crashOnce.size();
         corruptedCount = corruptOnce.size();
         tokenizerSource = PretrainedModel.miniLm(MAX_LENGTH);
-        producer = new KafkaProducer<>(KafkaSettings.producer(bootstrapServers, "device-agents"));
+        producer = new KafkaProducer<>(KafkaSettings.producer(kafka, "device-agents"));
         consumer = new KafkaConsumer<>(
-                KafkaSettings.consumer(bootstrapServers, "device-agents-" + UUID.randomUUID(), "device-agents"));
+                KafkaSettings.consumer(kafka, "device-agents-" + UUID.randomUUID(), "device-agents"));
         consumer.subscribe(List.of(Topic.ADAPTERS_READY.name()));
         loop = new Thread(this::run, "device-agents");
         loop.setDaemon(true);

@@ -8,6 +8,7 @@ import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.DeviceTarget;
 import ai.coalora.fleet.events.Topic;
+import ai.coalora.fleet.messaging.KafkaConnection;
 import ai.coalora.fleet.registry.RegistryClient;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -38,7 +39,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * download mirror serves tampered files during a second rollout. After each fault it measures: devices lost (known
  * to the devices but missing from the registry or the planner), duplicate assignments (assignments of a rollout
  * beyond the targets that caused them), dead letters with a reason vs hostile records sent (per consuming service),
- * tampered files rejected by devices vs served, services ready, and whether a new device still gets planned.
+ * tampered files rejected by devices vs served, writes to Kafka without credentials or by a service on a topic it
+ * does not own refused vs tried, services ready, and whether a new device still gets planned.
  */
 public final class FaultSuite {
     /** How big a run is. */
@@ -58,7 +60,10 @@ public final class FaultSuite {
             Long tamperedRejected,
             Long tamperedServed,
             int servicesUp,
-            boolean newDevicePlanned) {}
+            boolean newDevicePlanned,
+            Long refused,
+            Long attempted,
+            String refusedBecause) {}
 
     /** The whole run. */
     public record Report(
@@ -82,6 +87,7 @@ public final class FaultSuite {
                 if (r.sent() != null && !r.sent().equals(r.deadLettered())) return false;
                 if (r.tamperedServed() != null
                         && (!r.tamperedServed().equals(r.tamperedRejected()) || r.tamperedServed() == 0)) return false;
+                if (r.attempted() != null && (!r.attempted().equals(r.refused()) || r.attempted() == 0)) return false;
             }
             return replaysSkipped >= replayed
                     && replaysDeadLettered == 0
@@ -92,18 +98,19 @@ public final class FaultSuite {
 
         public String table() {
             StringBuilder t = new StringBuilder(String.format(
-                    "%-34s %8s %8s %10s %22s %20s %9s %9s%n",
+                    "%-40s %8s %8s %10s %22s %20s %17s %9s %9s%n",
                     "fault",
                     "seconds",
                     "lost",
                     "duplicates",
                     "dead-lettered / sent",
                     "tampered rej./served",
+                    "refused / tried",
                     "services",
                     "planning"));
             for (Row r : rows) {
                 t.append(String.format(
-                        "%-34s %8.1f %8d %10d %22s %20s %9s %9s%n",
+                        "%-40s %8.1f %8d %10d %22s %20s %17s %9s %9s%n",
                         r.fault(),
                         r.seconds(),
                         r.devicesLost(),
@@ -113,8 +120,16 @@ public final class FaultSuite {
                                 : r.deadLettered() + " / " + r.sent()
                                         + String.format(" (%.0f%%)", 100.0 * r.deadLettered() / Math.max(1, r.sent())),
                         r.tamperedServed() == null ? "-" : r.tamperedRejected() + " / " + r.tamperedServed(),
+                        r.attempted() == null
+                                ? "-"
+                                : r.refused() + " / " + r.attempted()
+                                        + String.format(" (%.0f%%)", 100.0 * r.refused() / Math.max(1, r.attempted())),
                         r.servicesUp() + "/" + FleetStack.SERVICES.size(),
                         r.newDevicePlanned() ? "works" : "STUCK"));
+            }
+            for (Row r : rows) {
+                if (r.refusedBecause() != null)
+                    t.append(r.fault()).append(": ").append(r.refusedBecause()).append('\n');
             }
             t.append(String.format(
                     "replayed events: %d sent again with their ids, %d skipped as duplicates by their consumers, %d dead-lettered%n",
@@ -123,7 +138,7 @@ public final class FaultSuite {
                     "dead letters without a reason: %d; rollouts: %s (under the faults), %s (through the tampering mirror)%n",
                     deadLettersWithoutReason, firstRolloutState, secondRolloutState));
             t.append(String.format(
-                    "%d devices, %.0f s; goals (0 lost, 0 duplicated, 100%% dead-lettered with a reason, 100%% rejected, services up): %s%n",
+                    "%d devices, %.0f s; goals (0 lost, 0 duplicated, 100%% dead-lettered with a reason, 100%% rejected, 100%% of unauthorized writes refused, services up): %s%n",
                     devices, seconds, goalsMet() ? "MET" : "NOT MET"));
             return t.toString();
         }
@@ -153,9 +168,9 @@ public final class FaultSuite {
         // retraining stays out of the way: the run is about faults, not about 20-sentence accuracy noise
         Map<String, String> env = Map.of("COALORA_RETRAINING_MARGIN", "0.9", "COALORA_COVERAGE_MIN_DEVICES", "1000000");
         try (FleetStack s = FleetStack.start(work, env, m -> progress.accept("  " + m));
-                FleetObserver o = new FleetObserver(s.bootstrapServers());
+                FleetObserver o = new FleetObserver(s.kafkaAdmin());
                 TamperingMirror mirror = new TamperingMirror(s.registryUrl());
-                KafkaProducer<String, byte[]> producer = SimulatedFleet.producer(s.bootstrapServers())) {
+                KafkaProducer<String, byte[]> producer = SimulatedFleet.producer(s.kafkaAdmin())) {
             stack = s;
             observer = o;
             admin = s.registry(FleetStack.ADMIN_USER);
@@ -163,7 +178,7 @@ public final class FaultSuite {
                     ModelPublisher.registerAndPromote(admin, bundle, "production", "fault-suite", "version one");
             devices = SimulatedFleet.devices(settings.devices(), v1.front(), settings.seed());
             try (DeviceAgents agents = new DeviceAgents(
-                    s.bootstrapServers(),
+                    s.kafkaAdmin(),
                     s.rootKey(),
                     s.credentials(FleetStack.DEVICES_USER),
                     devices.stream().map(DeviceCapabilities::deviceId).toList(),
@@ -193,6 +208,10 @@ public final class FaultSuite {
                 fault("restart the Kafka broker", () -> stack.restartKafka());
                 fault("restart PostgreSQL", () -> stack.restartDatabase());
                 hostile(producer);
+                unauthorized(
+                        "unauthenticated Kafka client, every topic",
+                        () -> UnauthorizedWrites.unauthenticated(stack.kafka(FleetStack.SERVICES.get(0))));
+                unauthorized("service writing another's topic", () -> UnauthorizedWrites.crossService(principals()));
                 long replayed = announced.size() * 2L; // each capabilities event has two consumers
                 long skippedBefore = duplicates("planner") + duplicates("registry");
                 for (CloudEvent e : announced) {
@@ -273,6 +292,25 @@ public final class FaultSuite {
         rows.add(row(name, t, null, null, null, null));
     }
 
+    interface Intrusion {
+        UnauthorizedWrites.Result attempt() throws Exception;
+    }
+
+    /** Writes the brokers must refuse; the row counts the refusals and names their reasons. */
+    private void unauthorized(String name, Intrusion intrusion) throws Exception {
+        progress.accept(name);
+        long t = System.nanoTime();
+        UnauthorizedWrites.Result r = intrusion.attempt();
+        progress.accept("  refused " + r.refused() + " of " + r.attempted() + ": " + r.reasons());
+        rows.add(row(name, t, null, null, null, null, r));
+    }
+
+    private Map<String, KafkaConnection> principals() {
+        Map<String, KafkaConnection> m = new HashMap<>();
+        for (String s : FleetStack.SERVICES) m.put(s, stack.kafka(s));
+        return m;
+    }
+
     /** Thousands of malformed and hostile records; waits until each consumer dead-lettered each. */
     private void hostile(KafkaProducer<String, byte[]> producer) throws Exception {
         progress.accept(settings.hostileEvents() + " malformed and hostile events");
@@ -305,8 +343,20 @@ public final class FaultSuite {
         return seen.size();
     }
 
-    /** After a fault: the services are ready again and a new device is planned; then what was lost or duplicated. */
     private Row row(String fault, long startNanos, Long deadLettered, Long sent, Long rejected, Long served)
+            throws Exception {
+        return row(fault, startNanos, deadLettered, sent, rejected, served, null);
+    }
+
+    /** After a fault: the services are ready again and a new device is planned; then what was lost or duplicated. */
+    private Row row(
+            String fault,
+            long startNanos,
+            Long deadLettered,
+            Long sent,
+            Long rejected,
+            Long served,
+            UnauthorizedWrites.Result writes)
             throws Exception {
         int up = 0;
         for (String s : FleetStack.SERVICES) {
@@ -324,7 +374,10 @@ public final class FaultSuite {
                 rejected,
                 served,
                 up,
-                planned);
+                planned,
+                writes == null ? null : writes.refused(),
+                writes == null ? null : writes.attempted(),
+                writes == null ? null : writes.reasons());
         progress.accept(String.format(
                 "  %s: %d lost, %d duplicate assignments, %d/%d services ready, planning %s",
                 fault,
@@ -347,7 +400,7 @@ public final class FaultSuite {
                 "high",
                 d.runtimeOverheadBytes(),
                 Map.of("fleet", "fault-probe"));
-        try (KafkaProducer<String, byte[]> producer = SimulatedFleet.producer(stack.bootstrapServers())) {
+        try (KafkaProducer<String, byte[]> producer = SimulatedFleet.producer(stack.kafkaAdmin())) {
             SimulatedFleet.publish(producer, SimulatedFleet.event(p));
         }
         return FleetObserver.await(

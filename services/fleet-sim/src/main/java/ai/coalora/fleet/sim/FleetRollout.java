@@ -45,7 +45,7 @@ public final class FleetRollout {
             Consumer<String> progress)
             throws Exception {
         long t0 = System.nanoTime();
-        try (KafkaProducer<String, byte[]> producer = SimulatedFleet.producer(stack.bootstrapServers())) {
+        try (KafkaProducer<String, byte[]> producer = SimulatedFleet.producer(stack.kafkaAdmin())) {
             for (DeviceCapabilities d : devices) SimulatedFleet.publish(producer, SimulatedFleet.event(d));
             producer.flush();
         }

@@ -7,6 +7,7 @@ import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
 import ai.coalora.fleet.events.Topic;
+import ai.coalora.fleet.messaging.KafkaConnection;
 import ai.coalora.fleet.messaging.KafkaSettings;
 import ai.coalora.fleet.schema.EventSchemas;
 import java.util.ArrayList;
@@ -90,8 +91,8 @@ public final class SimulatedFleet {
     }
 
     /** A producer as a device gateway would use it (idempotent, acks=all). */
-    public static KafkaProducer<String, byte[]> producer(String bootstrapServers) {
-        return new KafkaProducer<>(KafkaSettings.producer(bootstrapServers, "simulated-fleet"));
+    public static KafkaProducer<String, byte[]> producer(KafkaConnection kafka) {
+        return new KafkaProducer<>(KafkaSettings.producer(kafka, "simulated-fleet"));
     }
 
     public static void publish(KafkaProducer<String, byte[]> producer, CloudEvent e) {

@@ -86,7 +86,7 @@ class DashboardBrowserIT {
                     .filter(d -> !d.equals(silent))
                     .toList();
             try (DeviceAgents agents = new DeviceAgents(
-                    stack.bootstrapServers(),
+                    stack.kafkaAdmin(),
                     stack.rootKey(),
                     stack.credentials(FleetStack.DEVICES_USER),
                     answering,
@@ -94,7 +94,7 @@ class DashboardBrowserIT {
                     20,
                     DeviceAgents.Faults.NONE,
                     5)) {
-                try (KafkaProducer<String, byte[]> p = SimulatedFleet.producer(stack.bootstrapServers())) {
+                try (KafkaProducer<String, byte[]> p = SimulatedFleet.producer(stack.kafkaAdmin())) {
                     for (DeviceCapabilities d : devices) SimulatedFleet.publish(p, SimulatedFleet.event(d));
                 }
                 assertTrue(

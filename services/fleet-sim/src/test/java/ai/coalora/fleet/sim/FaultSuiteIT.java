@@ -19,7 +19,7 @@ class FaultSuiteIT {
                 FaultSuite.Settings.QUICK,
                 m -> System.out.println("[faults] " + m));
         System.out.print(r.table());
-        assertEquals(4 + 2 + 1 + 2, r.rows().size(), "a row per fault and the end");
+        assertEquals(4 + 2 + 1 + 2 + 2, r.rows().size(), "a row per fault and the end");
         for (FaultSuite.Row row : r.rows()) {
             assertEquals(0, row.devicesLost(), row.fault() + ": devices lost");
             assertEquals(0, row.duplicateAssignments(), row.fault() + ": duplicate assignments");
@@ -30,6 +30,13 @@ class FaultSuiteIT {
                         row.sent(),
                         row.deadLettered(),
                         row.fault() + ": every hostile record dead-lettered by every consumer");
+            if (row.attempted() != null) {
+                assertTrue(row.attempted() > 0, row.fault() + ": something was tried");
+                assertEquals(
+                        row.attempted(),
+                        row.refused(),
+                        row.fault() + ": every unauthorized write refused: " + row.refusedBecause());
+            }
             if (row.tamperedServed() != null) {
                 assertTrue(row.tamperedServed() > 0, "the mirror tampered with something");
                 assertEquals(row.tamperedServed(), row.tamperedRejected(), "every tampered file rejected");

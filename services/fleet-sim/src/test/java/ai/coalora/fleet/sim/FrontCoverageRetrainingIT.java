@@ -100,7 +100,7 @@ class FrontCoverageRetrainingIT {
                         c.gapBits() >= threshold && Math.abs(c.nearestBits() - lo) < 1e-6,
                         d.deviceId() + " sits in the hole: " + c);
             }
-            try (KafkaProducer<String, byte[]> p = SimulatedFleet.producer(stack.bootstrapServers())) {
+            try (KafkaProducer<String, byte[]> p = SimulatedFleet.producer(stack.kafkaAdmin())) {
                 for (DeviceCapabilities d : planted) SimulatedFleet.publish(p, SimulatedFleet.event(d));
             }
 
