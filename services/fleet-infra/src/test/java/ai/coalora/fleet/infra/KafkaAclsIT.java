@@ -5,11 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.coalora.fleet.events.ServiceTopics;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.KafkaConnection;
 import ai.coalora.fleet.messaging.KafkaSettings;
+import ai.coalora.fleet.messaging.TopicAdmin;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -65,6 +68,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class KafkaAclsIT {
     static final Duration SHORT = Duration.ofMillis(1500);
+    static final Duration BOUND = Duration.ofSeconds(15);
 
     @TempDir
     static Path dir;
@@ -129,7 +133,7 @@ class KafkaAclsIT {
                     List<Throwable> refused = new ArrayList<>();
                     try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(anonymous(ProducerConfig.class))) {
                         refused.add(failure(() -> p.send(new ProducerRecord<>(t.name(), "anon", new byte[] {1}))
-                                .get(10, TimeUnit.SECONDS)));
+                                .get(30, TimeUnit.SECONDS)));
                     }
                     try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(anonymous(ConsumerConfig.class))) {
                         refused.add(failure(() -> c.partitionsFor(t.name(), SHORT)));
@@ -158,18 +162,21 @@ class KafkaAclsIT {
             Throwable refused = failure(() -> anonymous
                     .createTopics(List.of(new NewTopic("coalora.anonymous", 1, (short) 1)))
                     .all()
-                    .get(10, TimeUnit.SECONDS));
+                    .get(30, TimeUnit.SECONDS));
             assertInstanceOf(TimeoutException.class, refused);
         }
         // nor through the controller listener, which knows only the admin (PLAIN)
         Properties controller = new Properties();
         controller.put(AdminClientConfig.BOOTSTRAP_CONTROLLERS_CONFIG, "127.0.0.1:" + kafka.controllerPort());
-        shortTimeouts(controller);
-        try (Admin anonymous = Admin.create(controller)) {
+        boundedTimeouts(controller);
+        Properties anonymousController = new Properties();
+        anonymousController.putAll(controller);
+        shortTimeouts(anonymousController);
+        try (Admin anonymous = Admin.create(anonymousController)) {
             assertNotNull(failure(() -> anonymous
                     .createTopics(List.of(new NewTopic("coalora.anonymous", 1, (short) 1)))
                     .all()
-                    .get(10, TimeUnit.SECONDS)));
+                    .get(30, TimeUnit.SECONDS)));
         }
         for (String[] login : List.of(new String[] {"admin", "wrong"}, new String[] {"planner", "wrong"})) {
             Properties plain = new Properties();
@@ -183,7 +190,7 @@ class KafkaAclsIT {
             try (Admin wrong = Admin.create(plain)) {
                 assertInstanceOf(
                         SaslAuthenticationException.class,
-                        failure(() -> wrong.describeCluster().nodes().get(10, TimeUnit.SECONDS)),
+                        failure(() -> wrong.describeCluster().nodes().get(30, TimeUnit.SECONDS)),
                         login[0] + " with a wrong password on the controller listener");
             }
         }
@@ -194,7 +201,7 @@ class KafkaAclsIT {
         try (Admin service = Admin.create(scram)) {
             assertInstanceOf(
                     AuthenticationException.class,
-                    failure(() -> service.describeCluster().nodes().get(10, TimeUnit.SECONDS)));
+                    failure(() -> service.describeCluster().nodes().get(30, TimeUnit.SECONDS)));
         }
         try (Admin admin = Admin.create(KafkaSettings.admin(kafka.admin(), "check"))) {
             assertFalse(admin.listTopics().names().get().contains("coalora.anonymous"));
@@ -213,13 +220,30 @@ class KafkaAclsIT {
             Throwable refused = produce(wrong, Topic.ASSIGNMENTS.name());
             assertInstanceOf(SaslAuthenticationException.class, refused, wrong.username());
             Properties c = KafkaSettings.consumer(wrong, "coalora-planner", "wrong-password");
-            shortTimeouts(c);
+            boundedTimeouts(c);
             try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(c)) {
                 assertInstanceOf(
                         SaslAuthenticationException.class,
-                        failure(() -> consumer.partitionsFor(Topic.CAPABILITIES.name(), SHORT)));
+                        failure(() -> consumer.partitionsFor(Topic.CAPABILITIES.name(), BOUND)));
             }
         }
+    }
+
+    @Test
+    void aServiceStartRefusedByTheBrokerSaysWhy() {
+        KafkaConnection planner = principals.get("planner");
+        List<Topic> inputs = ServiceTopics.of("planner").orElseThrow().reads();
+        TopicAdmin.ensure(planner, List.of(Topic.ASSIGNMENTS), inputs); // all there: creates nothing
+        String wrong = assertThrows(
+                        IllegalStateException.class,
+                        () -> TopicAdmin.ensure(planner.as("planner", "wrong"), List.of(Topic.ASSIGNMENTS), inputs))
+                .getMessage();
+        assertTrue(wrong.contains("refused user planner") && wrong.contains("KAFKA_SASL_PASSWORD"), wrong);
+        Topic missing = new Topic("coalora.not.provisioned", null, false, Duration.ofDays(1), 1);
+        String create = assertThrows(
+                        IllegalStateException.class, () -> TopicAdmin.ensure(planner, List.of(missing), List.of()))
+                .getMessage();
+        assertTrue(create.contains("may not create"), create);
     }
 
     @Test
@@ -227,11 +251,11 @@ class KafkaAclsIT {
         for (ServiceTopics s : ServiceTopics.ALL) {
             KafkaConnection conn = principals.get(s.principal());
             Properties props = KafkaSettings.producer(conn, s.principal() + "-acl-test");
-            shortTimeouts(props);
+            boundedTimeouts(props);
             try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(props)) {
                 for (Topic t : ServiceTopics.allTopics()) {
                     Throwable refused = failure(() -> p.send(new ProducerRecord<>(t.name(), "acl-test", new byte[] {1}))
-                            .get(10, TimeUnit.SECONDS));
+                            .get(30, TimeUnit.SECONDS));
                     if (s.writeNames().contains(t.name())) {
                         assertNull(refused, s.principal() + " writes its own " + t.name());
                     } else {
@@ -247,14 +271,14 @@ class KafkaAclsIT {
                         failure(() -> admin.createTopics(
                                         List.of(new NewTopic("coalora." + s.principal() + ".new", 1, (short) 1)))
                                 .all()
-                                .get(10, TimeUnit.SECONDS)));
+                                .get(30, TimeUnit.SECONDS)));
                 assertInstanceOf(
                         ClusterAuthorizationException.class,
                         failure(() -> admin.createAcls(KafkaPrincipals.acls(ServiceTopics.ALL.get(0)))
                                 .all()
-                                .get(10, TimeUnit.SECONDS)));
+                                .get(30, TimeUnit.SECONDS)));
                 // it sees (describes) only its own topics
-                Set<String> visible = admin.listTopics().names().get(10, TimeUnit.SECONDS);
+                Set<String> visible = admin.listTopics().names().get(30, TimeUnit.SECONDS);
                 Set<String> own = new HashSet<>(s.writeNames());
                 s.reads().forEach(t -> own.add(t.name()));
                 assertEquals(own, visible, s.principal() + " lists");
@@ -290,10 +314,10 @@ class KafkaAclsIT {
                     .orElseThrow()
                     .group();
             Properties og = KafkaSettings.consumer(conn, otherGroup, s.principal() + "-acl-test");
-            shortTimeouts(og);
+            boundedTimeouts(og);
             try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(og)) {
                 c.subscribe(inputs);
-                assertInstanceOf(GroupAuthorizationException.class, failure(() -> c.poll(Duration.ofSeconds(5))));
+                assertInstanceOf(GroupAuthorizationException.class, failure(() -> pollFor(c, BOUND)));
             }
             // a topic it does not read, in its own group: refused
             Topic notRead = Topic.ALL.stream()
@@ -301,17 +325,12 @@ class KafkaAclsIT {
                     .findFirst()
                     .orElseThrow();
             Properties own = KafkaSettings.consumer(conn, s.group(), s.principal() + "-acl-test");
-            shortTimeouts(own);
+            boundedTimeouts(own);
             try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(own)) {
                 c.subscribe(List.of(notRead.name()));
                 assertInstanceOf(
                         TopicAuthorizationException.class,
-                        failure(() -> {
-                            long end =
-                                    System.nanoTime() + Duration.ofSeconds(10).toNanos();
-                            while (System.nanoTime() < end) c.poll(Duration.ofMillis(200));
-                            return null;
-                        }),
+                        failure(() -> pollFor(c, BOUND)),
                         s.principal() + " reading " + notRead.name());
             }
         }
@@ -334,6 +353,26 @@ class KafkaAclsIT {
         return p;
     }
 
+    /** Polls until {@code bound} passes or the consumer throws (a refusal comes within a poll or two). */
+    static Void pollFor(KafkaConsumer<String, byte[]> c, Duration bound) {
+        long end = System.nanoTime() + bound.toNanos();
+        while (System.nanoTime() < end) c.poll(Duration.ofMillis(200));
+        return null;
+    }
+
+    /**
+     * For clients that log in: the broker answers a refusal at once, so these bounds only keep a failing test from
+     * waiting a minute on a busy host.
+     */
+    static void boundedTimeouts(Properties p) {
+        int ms = (int) BOUND.toMillis();
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, ms);
+        p.put(CommonClientConfigs.REQUEST_TIMEOUT_MS_CONFIG, ms);
+        p.put(CommonClientConfigs.DEFAULT_API_TIMEOUT_MS_CONFIG, ms);
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 2 * ms);
+    }
+
+    /** For clients that never authenticate: waiting for metadata that never comes is their refusal. */
     static void shortTimeouts(Properties p) {
         p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) SHORT.toMillis());
         p.put(CommonClientConfigs.REQUEST_TIMEOUT_MS_CONFIG, (int) SHORT.toMillis());
@@ -345,10 +384,10 @@ class KafkaAclsIT {
     /** One record as {@code who}; null when written, else why not. */
     static Throwable produce(KafkaConnection who, String topic) {
         Properties props = KafkaSettings.producer(who, who.username() + "-test");
-        shortTimeouts(props);
+        boundedTimeouts(props);
         try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(props)) {
             return failure(() ->
-                    p.send(new ProducerRecord<>(topic, "k", new byte[] {1})).get(10, TimeUnit.SECONDS));
+                    p.send(new ProducerRecord<>(topic, "k", new byte[] {1})).get(30, TimeUnit.SECONDS));
         }
     }
 

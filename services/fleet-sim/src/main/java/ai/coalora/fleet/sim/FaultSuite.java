@@ -98,7 +98,7 @@ public final class FaultSuite {
 
         public String table() {
             StringBuilder t = new StringBuilder(String.format(
-                    "%-40s %8s %8s %10s %22s %20s %17s %9s %9s%n",
+                    "%-50s %8s %8s %10s %22s %20s %17s %9s %9s%n",
                     "fault",
                     "seconds",
                     "lost",
@@ -110,7 +110,7 @@ public final class FaultSuite {
                     "planning"));
             for (Row r : rows) {
                 t.append(String.format(
-                        "%-40s %8.1f %8d %10d %22s %20s %17s %9s %9s%n",
+                        "%-50s %8.1f %8d %10d %22s %20s %17s %9s %9s%n",
                         r.fault(),
                         r.seconds(),
                         r.devicesLost(),
@@ -209,9 +209,11 @@ public final class FaultSuite {
                 fault("restart PostgreSQL", () -> stack.restartDatabase());
                 hostile(producer);
                 unauthorized(
-                        "unauthenticated Kafka client, every topic",
+                        "an unauthenticated Kafka client writing any topic",
                         () -> UnauthorizedWrites.unauthenticated(stack.kafka(FleetStack.SERVICES.get(0))));
-                unauthorized("service writing another's topic", () -> UnauthorizedWrites.crossService(principals()));
+                unauthorized(
+                        "a service principal writing another service's topic",
+                        () -> UnauthorizedWrites.crossService(principals()));
                 long replayed = announced.size() * 2L; // each capabilities event has two consumers
                 long skippedBefore = duplicates("planner") + duplicates("registry");
                 for (CloudEvent e : announced) {

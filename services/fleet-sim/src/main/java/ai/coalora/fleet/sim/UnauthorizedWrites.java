@@ -33,7 +33,10 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * all) within seconds. A record that got through is counted as not refused.
  */
 final class UnauthorizedWrites {
-    private static final int TIMEOUT_MS = 2000;
+    /** How long a client without credentials waits for metadata that never comes: its refusal. */
+    private static final int ANONYMOUS_TIMEOUT_MS = 3000;
+    /** A client that logs in gets its refusal from the broker at once; the bound only covers a busy host. */
+    private static final int TIMEOUT_MS = 20_000;
 
     /** How many were tried, how many refused, and the errors by kind. */
     record Result(long attempted, long refused, String reasons) {}
@@ -47,10 +50,12 @@ final class UnauthorizedWrites {
             attempts.add(() -> {
                 Properties none = new Properties();
                 none.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, any.bootstrapServers());
-                return write(none, t.name());
+                return write(none, t.name(), ANONYMOUS_TIMEOUT_MS);
             });
             attempts.add(() -> write(
-                    KafkaSettings.producer(any.as(any.username(), any.password() + "-wrong"), "intruder"), t.name()));
+                    KafkaSettings.producer(any.as(any.username(), any.password() + "-wrong"), "intruder"),
+                    t.name(),
+                    TIMEOUT_MS));
         }
         return run(
                 attempts,
@@ -68,7 +73,7 @@ final class UnauthorizedWrites {
             for (Topic t : ServiceTopics.allTopics()) {
                 if (s.writeNames().contains(t.name())) continue;
                 KafkaConnection c = principals.get(s.principal());
-                attempts.add(() -> write(KafkaSettings.producer(c, s.principal() + "-intruder"), t.name()));
+                attempts.add(() -> write(KafkaSettings.producer(c, s.principal() + "-intruder"), t.name(), TIMEOUT_MS));
             }
         }
         return run(
@@ -78,7 +83,7 @@ final class UnauthorizedWrites {
                         : null);
     }
 
-    /** Runs the attempts at once (a refused client waits up to two seconds); counts refusals by {@code reason}. */
+    /** Runs the attempts at once; counts refusals by {@code reason}. */
     private static Result run(List<Callable<Throwable>> attempts, Function<Throwable, String> reason)
             throws InterruptedException {
         ExecutorService pool = Executors.newFixedThreadPool(Math.min(attempts.size(), 24));
@@ -109,10 +114,10 @@ final class UnauthorizedWrites {
     }
 
     /** One record; null when the broker took it, else what refused it. */
-    private static Throwable write(Properties props, String topic) {
-        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, TIMEOUT_MS);
-        props.put(CommonClientConfigs.REQUEST_TIMEOUT_MS_CONFIG, TIMEOUT_MS);
-        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 2 * TIMEOUT_MS);
+    private static Throwable write(Properties props, String topic, int timeoutMs) {
+        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeoutMs);
+        props.put(CommonClientConfigs.REQUEST_TIMEOUT_MS_CONFIG, timeoutMs);
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 2 * timeoutMs);
         props.put(ProducerConfig.LINGER_MS_CONFIG, 0);
         props.put(ProducerConfig.CLIENT_ID_CONFIG, "intruder");
         try (KafkaProducer<String, byte[]> p =
