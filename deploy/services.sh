@@ -4,8 +4,10 @@
 #
 #   deploy/services.sh start|stop|status
 #
-# Reads KAFKA_BOOTSTRAP_SERVERS and COALORA_JDBC_URL from the environment, else from the env files that
-# kafka.sh and postgres.sh wrote. Ports: REGISTRY_HTTP_PORT (8080), PLANNER_HTTP_PORT (8081),
+# Reads KAFKA_BOOTSTRAP_SERVERS, KAFKA_CREDENTIALS_DIR and COALORA_JDBC_URL from the environment, else from the env
+# files that kafka.sh and postgres.sh wrote. Each service logs in to Kafka as its own principal: KAFKA_SASL_USERNAME is
+# its name, KAFKA_SASL_PASSWORD the content of KAFKA_CREDENTIALS_DIR/<service>.password (owner-only, made by kafka.sh),
+# handed over in the service's environment only. Ports: REGISTRY_HTTP_PORT (8080), PLANNER_HTTP_PORT (8081),
 # GENERATOR_HTTP_PORT (8082), TRAINER_HTTP_PORT (8083). Blobs in COALORA_BLOB_DIR (default $COALORA_DEPLOY_DIR/blobs).
 # Package-signing keys: $COALORA_DEPLOY_DIR/keys (./coalora keys; devices pin keys/root-key.pub), unless
 # COALORA_SIGNING_KEY_FILE names the generator's key. Accounts: $COALORA_DEPLOY_DIR/users (PBKDF2 hashes only). The first start creates admin, operator and viewer
@@ -55,6 +57,10 @@ start() {
   [[ -z ${KAFKA_BOOTSTRAP_SERVERS:-} && -f $BASE/kafka.env ]] && { set -a; . "$BASE/kafka.env"; set +a; }
   [[ -z ${COALORA_JDBC_URL:-} && -f $BASE/postgres.env ]] && { set -a; . "$BASE/postgres.env"; set +a; }
   : "${KAFKA_BOOTSTRAP_SERVERS:?set it, or run deploy/kafka.sh start first}"
+  : "${KAFKA_CREDENTIALS_DIR:?set it (a directory of <service>.password files), or run deploy/kafka.sh start first}"
+  for s in "${SERVICES[@]}"; do
+    [[ -r $KAFKA_CREDENTIALS_DIR/$s.password ]] || { echo "no Kafka password for $s: $KAFKA_CREDENTIALS_DIR/$s.password" >&2; exit 1; }
+  done
   : "${COALORA_JDBC_URL:?set it, or run deploy/postgres.sh start first}"
   if [[ ! -f $ROOT/services/adapter-generator/target/quarkus-app/quarkus-run.jar ]]; then
     echo "building the services (first run) ..." >&2
@@ -91,6 +97,7 @@ start() {
     # shellcheck disable=SC2086
     COALORA_REGISTRY_USER=svc-$s COALORA_REGISTRY_PASSWORD=${SERVICE_PASSWORD[$s]} \
       COALORA_JDBC_USER=${DB_USER[$s]} COALORA_JDBC_PASSWORD=${DB_PASSWORD[$s]} \
+      KAFKA_SASL_USERNAME=$s KAFKA_SASL_PASSWORD=$(< "$KAFKA_CREDENTIALS_DIR/$s.password") \
       nohup java $heap -jar "$ROOT/services/$s/target/quarkus-app/quarkus-run.jar" >> "$BASE/$s.log" 2>&1 &
     echo $! > "$BASE/$s.pid"
   done

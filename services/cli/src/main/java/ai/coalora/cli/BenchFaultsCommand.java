@@ -14,9 +14,11 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description =
                 "Runs a staged rollout of simulated devices on real Kafka and PostgreSQL and the four services as processes while it "
-                        + "kills -9 and restarts each service, restarts the broker and the database, sends malformed and hostile events and "
-                        + "replays valid ones, then rolls back through a download mirror that tampers with files. Prints, per fault: devices lost, "
-                        + "duplicate assignments, dead letters vs hostile records sent, tampered files rejected vs served, services ready. "
+                        + "kills -9 and restarts each service, restarts the broker and the database, sends malformed and hostile events, "
+                        + "writes to Kafka without credentials and as each service on topics it does not own, and replays valid events, then "
+                        + "rolls back through a download mirror that tampers with files. Prints, per fault: devices lost, duplicate assignments, "
+                        + "dead letters vs hostile records sent, tampered files rejected vs served, unauthorized writes refused vs tried, "
+                        + "services ready. "
                         + "Exit code 1 when a goal is missed.")
 final class BenchFaultsCommand implements Callable<Integer> {
     @Option(names = "--devices", defaultValue = "300", description = "Simulated devices (default: ${DEFAULT-VALUE}).")

@@ -54,7 +54,7 @@ final class BenchFleetCommand implements Callable<Integer> {
         Path work = Files.createDirectories(CacheDir.root().resolve("bench"))
                 .resolve("fleet-" + System.currentTimeMillis());
         try (FleetStack stack = FleetStack.start(work, m -> System.out.println("  " + m));
-                FleetObserver observer = new FleetObserver(stack.bootstrapServers())) {
+                FleetObserver observer = new FleetObserver(stack.kafkaAdmin())) {
             ModelPublisher.Published v = ModelPublisher.registerAndPromote(
                     stack.registry(FleetStack.ADMIN_USER), bundleDir, "production", "bench", "fleet benchmark");
             List<DeviceCapabilities> fleet = SimulatedFleet.devices(devices, v.front(), 3);

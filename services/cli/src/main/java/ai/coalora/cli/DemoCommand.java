@@ -80,7 +80,7 @@ final class DemoCommand implements Callable<Integer> {
                         .resolve("run-" + LocalDateTime.now().toString().replace(':', '-'));
         System.out.println("\n== 2/8 the system (data and logs in " + work + ")");
         try (FleetStack stack = FleetStack.start(work, m -> System.out.println("   " + m));
-                FleetObserver observer = new FleetObserver(stack.bootstrapServers())) {
+                FleetObserver observer = new FleetObserver(stack.kafkaAdmin())) {
             RegistryClient registry = stack.registry(FleetStack.ADMIN_USER);
             System.out.println("\n== 3/8 register the version and promote it to production");
             ModelPublisher.Published v =

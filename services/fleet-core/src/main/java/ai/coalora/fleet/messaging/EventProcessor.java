@@ -53,7 +53,7 @@ public final class EventProcessor implements AutoCloseable {
     static final long LAG_REFRESH_MS = 2000;
 
     /** @param service names the consumer group and the source of dead letters */
-    public record Settings(String service, String bootstrapServers, List<Topic> inputs) {}
+    public record Settings(String service, KafkaConnection kafka, List<Topic> inputs) {}
 
     private final Settings settings;
     private final DataSource dataSource;
@@ -114,7 +114,7 @@ public final class EventProcessor implements AutoCloseable {
     private void run() {
         while (running) {
             try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(KafkaSettings.consumer(
-                    settings.bootstrapServers(),
+                    settings.kafka(),
                     settings.service(),
                     settings.service() + "-" + ProcessHandle.current().pid()))) {
                 consumer = c;

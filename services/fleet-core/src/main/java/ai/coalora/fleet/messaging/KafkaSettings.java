@@ -1,6 +1,7 @@
 package ai.coalora.fleet.messaging;
 
 import java.util.Properties;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -8,14 +9,13 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
-/** The client settings delivery relies on, in one place. */
+/** The client settings delivery relies on, in one place; every client logs in as the principal of its connection. */
 public final class KafkaSettings {
     private KafkaSettings() {}
 
     /** Idempotent producer, acks=all: a retried send never duplicates and a sent record survives a broker failover. */
-    public static Properties producer(String bootstrapServers, String clientId) {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    public static Properties producer(KafkaConnection kafka, String clientId) {
+        Properties p = kafka.properties();
         p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
@@ -28,9 +28,8 @@ public final class KafkaSettings {
     }
 
     /** A consumer-group member that commits offsets itself, after its database transaction committed. */
-    public static Properties consumer(String bootstrapServers, String groupId, String clientId) {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    public static Properties consumer(KafkaConnection kafka, String groupId, String clientId) {
+        Properties p = kafka.properties();
         p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -39,6 +38,13 @@ public final class KafkaSettings {
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        return p;
+    }
+
+    /** An admin client (topics, and for the admin principal users and ACLs). */
+    public static Properties admin(KafkaConnection kafka, String clientId) {
+        Properties p = kafka.properties();
+        p.put(AdminClientConfig.CLIENT_ID_CONFIG, clientId);
         return p;
     }
 }

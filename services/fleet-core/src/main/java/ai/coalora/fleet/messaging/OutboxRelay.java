@@ -44,9 +44,9 @@ public final class OutboxRelay implements AutoCloseable {
     private volatile boolean running = true;
     private volatile String lastError;
 
-    public OutboxRelay(String service, String bootstrapServers, DataSource dataSource) {
+    public OutboxRelay(String service, KafkaConnection kafka, DataSource dataSource) {
         this.dataSource = dataSource;
-        this.producer = new KafkaProducer<>(KafkaSettings.producer(bootstrapServers, service + "-outbox"));
+        this.producer = new KafkaProducer<>(KafkaSettings.producer(kafka, service + "-outbox"));
         this.thread = new Thread(this::run, service + "-outbox-relay");
         thread.setDaemon(true);
     }

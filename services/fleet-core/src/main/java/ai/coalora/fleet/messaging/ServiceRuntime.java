@@ -23,23 +23,25 @@ public final class ServiceRuntime implements AutoCloseable {
     }
 
     /**
+     * @param service the consumer group, and the name its clients carry
+     * @param kafka the brokers and the service's own principal
      * @param handler null for a service that only publishes
      * @param meters where the event processor's {@link EventMetrics} go (the service's Prometheus registry)
      */
     public static ServiceRuntime start(
             String service,
-            String bootstrapServers,
+            KafkaConnection kafka,
             DataSource dataSource,
             List<Topic> inputs,
             List<Topic> outputs,
             EventHandler handler,
             MeterRegistry meters) {
-        TopicAdmin.ensure(bootstrapServers, outputs, inputs);
-        OutboxRelay relay = new OutboxRelay(service, bootstrapServers, dataSource).start();
+        TopicAdmin.ensure(kafka, outputs, inputs);
+        OutboxRelay relay = new OutboxRelay(service, kafka, dataSource).start();
         EventProcessor processor = handler == null
                 ? null
                 : new EventProcessor(
-                                new EventProcessor.Settings(service, bootstrapServers, inputs),
+                                new EventProcessor.Settings(service, kafka, inputs),
                                 dataSource,
                                 SCHEMAS,
                                 handler,

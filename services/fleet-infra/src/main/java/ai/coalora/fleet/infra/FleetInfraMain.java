@@ -12,8 +12,10 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * Runs a Kafka broker and/or PostgreSQL until SIGTERM/SIGINT, for the demo and for running services by hand.
- * Prints (and optionally writes to an env file) the variables the services read:
- * {@code KAFKA_BOOTSTRAP_SERVERS} and {@code COALORA_JDBC_URL}.
+ * Prints (and optionally writes to an env file) the variables the services read: {@code KAFKA_BOOTSTRAP_SERVERS} and
+ * {@code COALORA_JDBC_URL}, and {@code KAFKA_CREDENTIALS_DIR}: the broker authenticates every client, and this
+ * directory holds (owner-only) {@code admin.password} and one {@code <service>.password} per service principal
+ * ({@link KafkaPrincipals} creates them, their ACLs and every topic at each start; passwords are kept).
  */
 public final class FleetInfraMain {
 
@@ -63,7 +65,10 @@ public final class FleetInfraMain {
             if (kafka) {
                 EmbeddedKafka broker = EmbeddedKafka.start(data.resolve("kafka"), kafkaPort);
                 running.push(broker);
+                Path credentials = EmbeddedKafka.credentialsDir(broker.dataDir());
+                KafkaPrincipals.provision(broker.admin(), credentials);
                 env.add(0, "KAFKA_BOOTSTRAP_SERVERS=" + broker.bootstrapServers());
+                env.add(1, "KAFKA_CREDENTIALS_DIR=" + credentials.toAbsolutePath());
             }
         } catch (Exception e) {
             closeAll(running);

@@ -2,6 +2,9 @@ package ai.coalora.fleet.infra;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import ai.coalora.fleet.events.Topic;
+import ai.coalora.fleet.messaging.KafkaConnection;
+import ai.coalora.fleet.messaging.KafkaSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -9,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -24,6 +28,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/** The embedded broker: idempotent and transactional producers (the broker's own logins), kept across a restart. */
 class EmbeddedKafkaIT {
 
     private static final String TOPIC = "capabilities";
@@ -35,9 +40,10 @@ class EmbeddedKafkaIT {
     void idempotentAndTransactionalRecordsSurviveARestart() throws Exception {
         List<String> expected = List.of("dev-1=idempotent", "dev-2=committed");
         int port;
+        Map<String, KafkaConnection> principals;
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir)) {
             port = kafka.port();
-            try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+            try (Admin admin = Admin.create(KafkaSettings.admin(kafka.admin(), "test"))) {
                 admin.createTopics(List.of(new NewTopic(TOPIC, 1, (short) 1)
                                 .configs(
                                         Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT))))
@@ -66,18 +72,27 @@ class EmbeddedKafkaIT {
                 p.commitTransaction();
             }
             assertEquals(expected, readCommitted(kafka, "g1"));
+            principals = KafkaPrincipals.provision(kafka.admin(), EmbeddedKafka.credentialsDir(dir));
         }
 
-        // Same data dir and port: the records (and the formatted cluster) are still there.
+        // Same data dir and port: the records (and the formatted cluster) are still there, and so are the admin's
+        // credential (the broker's own login) and the service principals with their ACLs.
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir, port)) {
             assertEquals("127.0.0.1:" + port, kafka.bootstrapServers());
             assertEquals(expected, readCommitted(kafka, "g2"));
+            KafkaConnection planner = principals.get("planner");
+            try (KafkaProducer<String, byte[]> p =
+                    new KafkaProducer<>(KafkaSettings.producer(planner, "restart-test"))) {
+                p.send(new ProducerRecord<>(Topic.ASSIGNMENTS.name(), "dev-1", new byte[0]))
+                        .get(30, TimeUnit.SECONDS);
+            }
+            // provisioning again (every deploy/kafka.sh start) keeps the passwords the services were given
+            assertEquals(principals, KafkaPrincipals.provision(kafka.admin(), EmbeddedKafka.credentialsDir(dir)));
         }
     }
 
     private static KafkaProducer<String, String> producer(EmbeddedKafka kafka, String transactionalId) {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        Properties p = kafka.admin().properties();
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         if (transactionalId != null) {
@@ -88,8 +103,7 @@ class EmbeddedKafkaIT {
 
     /** Reads the topic from the start until the expected count (or a timeout), skipping aborted records. */
     private static List<String> readCommitted(EmbeddedKafka kafka, String group) {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        Properties p = kafka.admin().properties();
         p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");

@@ -109,9 +109,10 @@ class PoisonRecordsIT {
     @Test
     void poisonRecordsAreDeadLetteredAndEveryOtherRecordIsAppliedInOrder() throws Exception {
         Handler handler = new Handler();
+        // as the super user: the test's consumer is no service of the ACL table (KafkaAclsIT tests those)
         try (ServiceRuntime runtime = ServiceRuntime.start(
                 SERVICE,
-                kafka.bootstrapServers(),
+                kafka.admin(),
                 db.dataSource(),
                 List.of(Topic.TELEMETRY),
                 List.of(),
@@ -173,7 +174,7 @@ class PoisonRecordsIT {
 
     static KafkaProducer<String, byte[]> producer() {
         return new KafkaProducer<>(
-                KafkaSettings.producer(kafka.bootstrapServers(), "poison-test-producer"),
+                KafkaSettings.producer(kafka.admin(), "poison-test-producer"),
                 new StringSerializer(),
                 new ByteArraySerializer());
     }
@@ -224,7 +225,7 @@ class PoisonRecordsIT {
     static Map<String, String> deadLetterReasons(int expected) {
         Map<String, String> out = new HashMap<>();
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(
-                KafkaSettings.consumer(kafka.bootstrapServers(), "poison-test-dlq-reader", "poison-test-dlq-reader"))) {
+                KafkaSettings.consumer(kafka.admin(), "poison-test-dlq-reader", "poison-test-dlq-reader"))) {
             c.subscribe(List.of(Topic.TELEMETRY.deadLetter().name()));
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (out.size() < expected && System.nanoTime() < deadline) {

@@ -18,6 +18,7 @@ import ai.coalora.fleet.events.Payloads.ModelRegistered;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.gateway.GatewayClient;
 import ai.coalora.fleet.messaging.Failures;
+import ai.coalora.fleet.messaging.KafkaConnection;
 import ai.coalora.fleet.registry.RegistryClient;
 import ai.coalora.fleet.schema.EventSchemas;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -53,7 +54,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * download mirror serves tampered files during a second rollout. After each fault it measures: devices lost (known
  * to the devices but missing from the registry or the planner), duplicate assignments (assignments of a rollout
  * beyond the targets that caused them), dead letters with a reason vs hostile records sent (per consuming service),
- * tampered files rejected by devices vs served, services ready, and whether a new device still gets planned.
+ * tampered files rejected by devices vs served, writes to Kafka without credentials or by a service on a topic it
+ * does not own refused vs tried, services ready, and whether a new device still gets planned.
  */
 public final class FaultSuite {
     /** How big a run is. */
@@ -74,7 +76,10 @@ public final class FaultSuite {
             Long tamperedRejected,
             Long tamperedServed,
             int servicesUp,
-            boolean newDevicePlanned) {}
+            boolean newDevicePlanned,
+            Long refused,
+            Long attempted,
+            String refusedBecause) {}
 
     /** The whole run. */
     public record Report(
@@ -102,6 +107,7 @@ public final class FaultSuite {
                 if (r.sent() != null && !r.sent().equals(r.deadLettered())) return false;
                 if (r.tamperedServed() != null
                         && (!r.tamperedServed().equals(r.tamperedRejected()) || r.tamperedServed() == 0)) return false;
+                if (r.attempted() != null && (!r.attempted().equals(r.refused()) || r.attempted() == 0)) return false;
             }
             return replaysSkipped >= replayed
                     && replaysDeadLettered == 0
@@ -112,7 +118,7 @@ public final class FaultSuite {
 
         public String table() {
             StringBuilder t = new StringBuilder(String.format(
-                    "%-34s %8s %8s %6s %10s %22s %20s %9s %9s%n",
+                    "%-50s %8s %8s %6s %10s %22s %20s %17s %9s %9s%n",
                     "fault",
                     "seconds",
                     "lost",
@@ -120,11 +126,12 @@ public final class FaultSuite {
                     "duplicates",
                     "rejected / sent",
                     "tampered rej./served",
+                    "refused / tried",
                     "services",
                     "planning"));
             for (Row r : rows) {
                 t.append(String.format(
-                        "%-34s %8.1f %8d %6d %10d %22s %20s %9s %9s%n",
+                        "%-50s %8.1f %8d %6d %10d %22s %20s %17s %9s %9s%n",
                         r.fault(),
                         r.seconds(),
                         r.devicesLost(),
@@ -135,8 +142,16 @@ public final class FaultSuite {
                                 : r.deadLettered() + " / " + r.sent()
                                         + String.format(" (%.0f%%)", 100.0 * r.deadLettered() / Math.max(1, r.sent())),
                         r.tamperedServed() == null ? "-" : r.tamperedRejected() + " / " + r.tamperedServed(),
+                        r.attempted() == null
+                                ? "-"
+                                : r.refused() + " / " + r.attempted()
+                                        + String.format(" (%.0f%%)", 100.0 * r.refused() / Math.max(1, r.attempted())),
                         r.servicesUp() + "/" + FleetStack.SERVICES.size(),
                         r.newDevicePlanned() ? "works" : "STUCK"));
+            }
+            for (Row r : rows) {
+                if (r.refusedBecause() != null)
+                    t.append(r.fault()).append(": ").append(r.refusedBecause()).append('\n');
             }
             t.append(String.format(
                     "replayed events: %d sent again with their ids, %d skipped as duplicates by their consumers, %d dead-lettered%n",
@@ -145,7 +160,7 @@ public final class FaultSuite {
                     "dead letters without a reason: %d; rollouts: %s (under the faults), %s (through the tampering mirror)%n",
                     deadLettersWithoutReason, firstRolloutState, secondRolloutState));
             t.append(String.format(
-                    "%d devices, %.0f s; goals (0 lost, 0 duplicated, 100%% dead-lettered with a reason, 100%% rejected, services up): %s%n",
+                    "%d devices, %.0f s; goals (0 lost, 0 duplicated, 100%% dead-lettered with a reason, 100%% rejected, 100%% of unauthorized writes refused, services up): %s%n",
                     devices, seconds, goalsMet() ? "MET" : "NOT MET"));
             return t.toString();
         }
@@ -175,9 +190,9 @@ public final class FaultSuite {
         // retraining stays out of the way: the run is about faults, not about 20-sentence accuracy noise
         Map<String, String> env = Map.of("COALORA_RETRAINING_MARGIN", "0.9", "COALORA_COVERAGE_MIN_DEVICES", "1000000");
         try (FleetStack s = FleetStack.start(work, env, m -> progress.accept("  " + m));
-                FleetObserver o = new FleetObserver(s.bootstrapServers());
+                FleetObserver o = new FleetObserver(s.kafkaAdmin());
                 TamperingMirror mirror = new TamperingMirror(s.registryUrl());
-                KafkaProducer<String, byte[]> producer = SimulatedFleet.producer(s.bootstrapServers())) {
+                KafkaProducer<String, byte[]> producer = SimulatedFleet.producer(s.kafkaAdmin())) {
             stack = s;
             observer = o;
             admin = s.registry(FleetStack.ADMIN_USER);
@@ -216,6 +231,12 @@ public final class FaultSuite {
                 impostors(tokens);
                 revokedDevices();
                 forgedFronts(producer, v1, v2);
+                unauthorized(
+                        "an unauthenticated Kafka client writing any topic",
+                        () -> UnauthorizedWrites.unauthenticated(stack.kafka(FleetStack.SERVICES.get(0))));
+                unauthorized(
+                        "a service principal writing another service's topic",
+                        () -> UnauthorizedWrites.crossService(principals()));
                 // the devices' announcements exactly as the gateway published them (same ids), sent again
                 List<CloudEvent> announced = observer.capabilities();
                 long replayed = announced.size() * 2L; // each capabilities event has two consumers
@@ -298,6 +319,25 @@ public final class FaultSuite {
         rows.add(row(name, t, null, null, null, null));
     }
 
+    interface Intrusion {
+        UnauthorizedWrites.Result attempt() throws Exception;
+    }
+
+    /** Writes the brokers must refuse; the row counts the refusals and names their reasons. */
+    private void unauthorized(String name, Intrusion intrusion) throws Exception {
+        progress.accept(name);
+        long t = System.nanoTime();
+        UnauthorizedWrites.Result r = intrusion.attempt();
+        progress.accept("  refused " + r.refused() + " of " + r.attempted() + ": " + r.reasons());
+        rows.add(row(name, t, null, null, null, null, r));
+    }
+
+    private Map<String, KafkaConnection> principals() {
+        Map<String, KafkaConnection> m = new HashMap<>();
+        for (String s : FleetStack.SERVICES) m.put(s, stack.kafka(s));
+        return m;
+    }
+
     /** Thousands of malformed and hostile records; waits until each consumer dead-lettered each. */
     private void hostile(KafkaProducer<String, byte[]> producer) throws Exception {
         progress.accept(settings.hostileEvents() + " malformed and hostile events");
@@ -345,7 +385,15 @@ public final class FaultSuite {
                 refused += refusedWith(call, 403, "cannot speak for");
             }
         }
-        rows.add(row("devices speaking as others (" + sent + " requests)", t, refused, sent, null, null));
+        rows.add(row(
+                "devices speaking as others (" + sent + " requests)",
+                t,
+                null,
+                null,
+                null,
+                null,
+                new UnauthorizedWrites.Result(
+                        sent, refused, "403 this credential belongs to device A, which cannot speak for B")));
     }
 
     /**
@@ -396,7 +444,14 @@ public final class FaultSuite {
                 refused += refusedWith(call, 401, "");
             }
         }
-        rows.add(row("revoked devices (" + sent + " requests)", t, refused, sent, null, null));
+        rows.add(row(
+                "revoked devices (" + sent + " requests)",
+                t,
+                null,
+                null,
+                null,
+                null,
+                new UnauthorizedWrites.Result(sent, refused, "401 unknown or revoked device token")));
     }
 
     interface GatewayCall {
@@ -508,8 +563,20 @@ public final class FaultSuite {
         return seen.size();
     }
 
-    /** After a fault: the services are ready again and a new device is planned; then what was lost or duplicated. */
     private Row row(String fault, long startNanos, Long deadLettered, Long sent, Long rejected, Long served)
+            throws Exception {
+        return row(fault, startNanos, deadLettered, sent, rejected, served, null);
+    }
+
+    /** After a fault: the services are ready again and a new device is planned; then what was lost or duplicated. */
+    private Row row(
+            String fault,
+            long startNanos,
+            Long deadLettered,
+            Long sent,
+            Long rejected,
+            Long served,
+            UnauthorizedWrites.Result writes)
             throws Exception {
         int up = 0;
         for (String s : FleetStack.SERVICES) {
@@ -530,7 +597,10 @@ public final class FaultSuite {
                 rejected,
                 served,
                 up,
-                planned);
+                planned,
+                writes == null ? null : writes.refused(),
+                writes == null ? null : writes.attempted(),
+                writes == null ? null : writes.reasons());
         progress.accept(String.format(
                 "  %s: %d lost, %d stale, %d duplicate assignments, %d/%d services ready, planning %s",
                 fault,

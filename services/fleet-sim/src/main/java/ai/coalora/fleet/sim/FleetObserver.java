@@ -7,6 +7,7 @@ import ai.coalora.fleet.events.Payloads.AdapterReady;
 import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.DeadLetters;
+import ai.coalora.fleet.messaging.KafkaConnection;
 import ai.coalora.fleet.messaging.KafkaSettings;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -42,9 +43,10 @@ public final class FleetObserver implements AutoCloseable {
 
     private volatile boolean running = true;
 
-    public FleetObserver(String bootstrapServers) {
-        consumer = new KafkaConsumer<>(
-                KafkaSettings.consumer(bootstrapServers, "observer-" + UUID.randomUUID(), "fleet-observer"));
+    /** @param kafka a principal that may read every topic and dead-letter topic in a group of its own (the admin) */
+    public FleetObserver(KafkaConnection kafka) {
+        consumer =
+                new KafkaConsumer<>(KafkaSettings.consumer(kafka, "observer-" + UUID.randomUUID(), "fleet-observer"));
         List<String> topics = new ArrayList<>(List.of(
                 Topic.ASSIGNMENTS.name(),
                 Topic.ADAPTERS_READY.name(),

@@ -4,6 +4,8 @@ import ai.coalora.fleet.gateway.GatewayClient;
 import ai.coalora.fleet.infra.DatabaseRoles;
 import ai.coalora.fleet.infra.EmbeddedDatabase;
 import ai.coalora.fleet.infra.EmbeddedKafka;
+import ai.coalora.fleet.infra.KafkaPrincipals;
+import ai.coalora.fleet.messaging.KafkaConnection;
 import ai.coalora.fleet.registry.RegistryClient;
 import ai.coalora.fleet.security.Credentials;
 import ai.coalora.fleet.security.FleetKeys;
@@ -48,6 +50,8 @@ public final class FleetStack implements AutoCloseable {
     private volatile EmbeddedDatabase database;
     private final Map<String, ServiceProcess> services = new LinkedHashMap<>();
     private final Map<String, Credentials> credentials = new LinkedHashMap<>();
+    /** The services' Kafka principals (KafkaPrincipals); the admin's comes from the broker. */
+    private final Map<String, KafkaConnection> kafkaPrincipals = new LinkedHashMap<>();
 
     private FleetStack(Path workDir, EmbeddedKafka kafka, EmbeddedDatabase database) {
         this.workDir = workDir;
@@ -87,6 +91,9 @@ public final class FleetStack implements AutoCloseable {
         }
         FleetStack stack = new FleetStack(workDir, kafka, db);
         try {
+            progress.accept("creating the services' Kafka principals, their ACLs and the topics");
+            stack.kafkaPrincipals.putAll(
+                    KafkaPrincipals.provision(kafka.admin(), EmbeddedKafka.credentialsDir(kafka.dataDir())));
             Path usersFile = stack.writeUsers();
             // the fleet's signing keys: the generator signs with the online key, devices pin the root
             FleetKeys.init(stack.keysDir(), Duration.ofDays(90));
@@ -104,6 +111,8 @@ public final class FleetStack implements AutoCloseable {
             for (String name : SERVICES) {
                 Map<String, String> env = new LinkedHashMap<>();
                 env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
+                env.put("KAFKA_SASL_USERNAME", stack.kafka(name).username());
+                env.put("KAFKA_SASL_PASSWORD", stack.kafka(name).password());
                 env.put("COALORA_JDBC_URL", db.jdbcUrl(DATABASE));
                 env.put("COALORA_JDBC_USER", logins.get(name).user());
                 env.put("COALORA_JDBC_PASSWORD", logins.get(name).password());
@@ -155,6 +164,31 @@ public final class FleetStack implements AutoCloseable {
 
     public String bootstrapServers() {
         return kafka.bootstrapServers();
+    }
+
+    /**
+     * A Kafka connection as one of the stack's principals: a service's (what that service may read and write, see
+     * ServiceTopics) or {@link EmbeddedKafka#ADMIN} (everything: the tools that stand in for devices, observe every
+     * topic or inject hostile records).
+     */
+    public KafkaConnection kafka(String principal) {
+        if (principal.equals(EmbeddedKafka.ADMIN)) return kafka.admin();
+        KafkaConnection c = kafkaPrincipals.get(principal);
+        if (c == null)
+            throw new IllegalArgumentException(
+                    "no Kafka principal " + principal + " in this stack (admin, " + kafkaPrincipals.keySet() + ")");
+        return c;
+    }
+
+    /** Where a principal's Kafka password is kept (owner-only), for tools started by hand against this stack. */
+    public Path kafkaPasswordFile(String principal) throws IOException {
+        kafka(principal); // an unknown principal fails here, naming the known ones
+        return EmbeddedKafka.credentialsDir(workDir.resolve("kafka")).resolve(principal + ".password");
+    }
+
+    /** The Kafka super user's connection. */
+    public KafkaConnection kafkaAdmin() {
+        return kafka(EmbeddedKafka.ADMIN);
     }
 
     /** The password of one of the stack's accounts ({@link #ACCOUNTS}); each is random, only its hash is on disk. */

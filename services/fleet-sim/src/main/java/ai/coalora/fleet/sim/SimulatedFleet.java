@@ -8,6 +8,7 @@ import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.gateway.GatewayClient;
+import ai.coalora.fleet.messaging.KafkaConnection;
 import ai.coalora.fleet.messaging.KafkaSettings;
 import ai.coalora.fleet.schema.EventSchemas;
 import java.io.IOException;
@@ -110,8 +111,8 @@ public final class SimulatedFleet {
     }
 
     /** A producer with the settings of the services' own (idempotent, acks=all), for writing the topic directly. */
-    public static KafkaProducer<String, byte[]> producer(String bootstrapServers) {
-        return new KafkaProducer<>(KafkaSettings.producer(bootstrapServers, "simulated-fleet"));
+    public static KafkaProducer<String, byte[]> producer(KafkaConnection kafka) {
+        return new KafkaProducer<>(KafkaSettings.producer(kafka, "simulated-fleet"));
     }
 
     public static void publish(KafkaProducer<String, byte[]> producer, CloudEvent e) {

@@ -3,6 +3,7 @@ package ai.coalora.fleet.sim;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import ai.coalora.fleet.events.ServiceTopics;
 import ai.coalora.fleet.events.Topic;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
@@ -36,7 +37,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The cluster manifests under {@code deploy/k8s} and the Grafana dashboard under {@code deploy/grafana}, checked
- * against the code they deploy: the topics of {@link Topic}, the services of {@link FleetStack#SERVICES}, the
+ * against the code they deploy: the topics of {@link Topic}, the Kafka users and ACLs of {@link ServiceTopics}, the
+ * services of {@link FleetStack#SERVICES}, the
  * variables each service's application.properties reads, and the metric names the services export. No cluster
  * is needed; every failure lists all the problems it found, each naming the file and resource.
  */
@@ -60,6 +62,9 @@ class DeployManifestsTest {
     static final Set<String> AUTOSCALED = Set.of("planner", "adapter-generator");
     /** Read by the JVM itself, not by the application: allowed in every Deployment. */
     static final Set<String> JVM_VARIABLES = Set.of("JAVA_TOOL_OPTIONS");
+
+    /** The keys of the Secret Strimzi's User Operator makes for a SCRAM-SHA-512 KafkaUser. */
+    static final Set<String> KAFKA_USER_SECRET_KEYS = Set.of("password", "sasl.jaas.config");
 
     static final String USERS_FILE = "/etc/coalora/users";
     static final String SERVICE_CREDENTIALS = "coalora-service-credentials";
@@ -282,6 +287,33 @@ class DeployManifestsTest {
                 "false".equals(config.path("auto.create.topics.enable").asText()),
                 kafka.where() + ": auto.create.topics.enable is not false");
         p.check(plainListenerPort(kafka) > 0, kafka.where() + ": no internal listener without TLS for the services");
+        for (JsonNode l : kafka.node().path("spec").path("kafka").path("listeners")) {
+            p.check(
+                    "scram-sha-512".equals(l.path("authentication").path("type").asText()),
+                    kafka.where() + ": listener " + l.path("name").asText()
+                            + " does not authenticate clients with scram-sha-512");
+        }
+        p.check(
+                "simple"
+                        .equals(kafka.node()
+                                .path("spec")
+                                .path("kafka")
+                                .path("authorization")
+                                .path("type")
+                                .asText()),
+                kafka.where() + ": spec.kafka.authorization is not simple: the KafkaUsers' ACLs would not be enforced");
+        p.check(
+                !"true"
+                        .equals(kafka.node()
+                                .path("spec")
+                                .path("kafka")
+                                .path("config")
+                                .path("allow.everyone.if.no.acl.found")
+                                .asText()),
+                kafka.where() + ": allow.everyone.if.no.acl.found is true");
+        p.check(
+                kafka.node().path("spec").path("entityOperator").has("userOperator"),
+                kafka.where() + ": no userOperator: the KafkaUser resources would be ignored");
         p.check(
                 kafka.node().path("spec").path("entityOperator").has("topicOperator"),
                 kafka.where() + ": no topicOperator: the KafkaTopic resources would be ignored");
@@ -357,6 +389,80 @@ class DeployManifestsTest {
                     byTopic.get(topic).where() + ": " + topic + " is not a topic of Topic.ALL or a dead-letter twin");
         }
         p.assertNone("KafkaTopic resources against ai.coalora.fleet.events.Topic");
+    }
+
+    @Test
+    void everyServicePrincipalIsAKafkaUserWithExactlyTheAclsOfServiceTopics() throws IOException {
+        Problems p = new Problems();
+        String cluster = kafka().name();
+        Map<String, Doc> users = new HashMap<>();
+        for (Doc d : ofKind("KafkaUser")) users.put(d.name(), d);
+        for (ServiceTopics s : ServiceTopics.ALL) {
+            // the table's inputs are what the service's code consumes
+            p.check(
+                    new HashSet<>(s.reads()).equals(new HashSet<>(inputsOf(s.service()))),
+                    "ServiceTopics says " + s.service() + " reads " + names(s.reads()) + ", its startEvents consumes "
+                            + names(inputsOf(s.service())));
+            Doc u = users.remove(s.principal());
+            if (u == null) {
+                p.add("no KafkaUser " + s.principal() + " for service " + s.service());
+                continue;
+            }
+            JsonNode spec = u.node().path("spec");
+            p.check(
+                    "kafka.strimzi.io/v1beta2"
+                            .equals(u.node().path("apiVersion").asText()),
+                    u.where() + ": apiVersion is not kafka.strimzi.io/v1beta2");
+            p.check(
+                    cluster.equals(u.node()
+                            .path("metadata")
+                            .path("labels")
+                            .path("strimzi.io/cluster")
+                            .asText()),
+                    u.where() + ": label strimzi.io/cluster is not " + cluster + " (the user operator would skip it)");
+            p.check(
+                    "scram-sha-512"
+                            .equals(spec.path("authentication").path("type").asText()),
+                    u.where() + ": authentication is not scram-sha-512");
+            p.check(
+                    "simple".equals(spec.path("authorization").path("type").asText()),
+                    u.where() + ": authorization is not simple");
+            Set<String> expected = new TreeSet<>();
+            for (Topic t : s.reads()) expected.add("topic " + t.name() + " Read");
+            for (Topic t : s.writes()) expected.add("topic " + t.name() + " Write");
+            expected.add("group " + s.group() + " Read");
+            Set<String> actual = new TreeSet<>();
+            for (JsonNode acl : spec.path("authorization").path("acls")) {
+                JsonNode r = acl.path("resource");
+                String where = r.path("type").asText() + " " + r.path("name").asText();
+                p.check(
+                        "literal".equals(r.path("patternType").asText("literal")),
+                        u.where() + ": " + where + " is not a literal pattern");
+                p.check(
+                        "allow".equals(acl.path("type").asText("allow")),
+                        u.where() + ": " + where + " is not an allow rule");
+                p.check(
+                        "*".equals(acl.path("host").asText("*")),
+                        u.where() + ": " + where + " is limited to host "
+                                + acl.path("host").asText());
+                List<String> ops = new ArrayList<>();
+                acl.path("operations").forEach(o -> ops.add(o.asText()));
+                if (acl.has("operation")) ops.add(acl.path("operation").asText());
+                for (String op : ops) actual.add(where + " " + op);
+            }
+            Set<String> missing = new TreeSet<>(expected);
+            missing.removeAll(actual);
+            Set<String> extra = new TreeSet<>(actual);
+            extra.removeAll(expected);
+            p.check(missing.isEmpty(), u.where() + ": lacks ACLs of ServiceTopics: " + missing);
+            p.check(extra.isEmpty(), u.where() + ": grants more than ServiceTopics: " + extra);
+        }
+        for (Doc extra : users.values()) p.add(extra.where() + ": a KafkaUser that is no principal of ServiceTopics");
+        p.assertNone("KafkaUser resources against ai.coalora.fleet.events.ServiceTopics");
+    }
+
+    static List<String> names(List<Topic> topics) {
+        return topics.stream().map(Topic::name).toList();
     }
 
     @Test
@@ -477,9 +583,32 @@ class DeployManifestsTest {
                 }
             }
             for (String required : List.of(
-                    "KAFKA_BOOTSTRAP_SERVERS", "COALORA_JDBC_URL", "COALORA_JDBC_USER", "COALORA_JDBC_PASSWORD")) {
+                    "KAFKA_BOOTSTRAP_SERVERS",
+                    "KAFKA_SASL_USERNAME",
+                    "KAFKA_SASL_PASSWORD",
+                    "COALORA_JDBC_URL",
+                    "COALORA_JDBC_USER",
+                    "COALORA_JDBC_PASSWORD")) {
                 p.check(env.containsKey(required), d.where() + ": does not set " + required);
             }
+            // the service logs in to Kafka as its own KafkaUser, with the password the User Operator keeps in its
+            // Secret
+            String principal =
+                    ServiceTopics.of(service).map(ServiceTopics::principal).orElse(null);
+            p.check(
+                    principal != null && principal.equals(value(env.get("KAFKA_SASL_USERNAME"))),
+                    d.where() + ": KAFKA_SASL_USERNAME is " + value(env.get("KAFKA_SASL_USERNAME"))
+                            + ", not its Kafka principal " + principal);
+            JsonNode kafkaPassword = env.getOrDefault("KAFKA_SASL_PASSWORD", YAML.createObjectNode())
+                    .path("valueFrom")
+                    .path("secretKeyRef");
+            p.check(
+                    principal != null
+                            && principal.equals(kafkaPassword.path("name").asText())
+                            && "password".equals(kafkaPassword.path("key").asText())
+                            && find("KafkaUser", principal).isPresent(),
+                    d.where() + ": KAFKA_SASL_PASSWORD does not come from key password of the Secret of KafkaUser "
+                            + principal);
             for (String secret : List.of("COALORA_JDBC_URL", "COALORA_JDBC_USER", "COALORA_JDBC_PASSWORD")) {
                 if (env.containsKey(secret)) {
                     p.check(
@@ -632,6 +761,16 @@ class DeployManifestsTest {
                         if (!from.has(ref[0])) continue;
                         String name = from.path(ref[0]).path("name").asText();
                         String key = from.path(ref[0]).path("key").asText();
+                        if (ref[1].equals("Secret") && find("KafkaUser", name).isPresent()) {
+                            // the User Operator writes the Secret of a KafkaUser: its name, keys password and
+                            // sasl.jaas.config
+                            p.check(
+                                    KAFKA_USER_SECRET_KEYS.contains(key),
+                                    d.where() + ": " + e.path("name").asText() + " refers to key " + key
+                                            + " of the Secret of KafkaUser " + name + ", which has "
+                                            + KAFKA_USER_SECRET_KEYS);
+                            continue;
+                        }
                         Optional<Doc> target = find(ref[1], name);
                         p.check(
                                 target.isPresent(),

@@ -85,10 +85,10 @@ class FleetEndToEndIT {
         Path bundle = FleetBundle.TEST.ensure(Progress.NONE);
         work = Files.createTempDirectory("coalora-e2e-");
         stack = FleetStack.start(work, m -> System.out.println("[e2e] " + m));
-        observer = new FleetObserver(stack.bootstrapServers());
+        observer = new FleetObserver(stack.kafkaAdmin());
         registry = stack.registry(FleetStack.ADMIN_USER);
         version = ModelPublisher.registerAndPromote(registry, bundle, "production", "e2e-test", "first version");
-        producer = SimulatedFleet.producer(stack.bootstrapServers());
+        producer = SimulatedFleet.producer(stack.kafkaAdmin());
         devices = SimulatedFleet.devices(DEVICES, version.front(), 7);
         tokens = new HashMap<>(
                 stack.enrol(devices.stream().map(DeviceCapabilities::deviceId).toList()));

@@ -72,7 +72,7 @@ class FleetRolloutIT {
         // triggers it
         stack = FleetStack.start(
                 work, Map.of("COALORA_RETRAINING_MARGIN", "0.25"), m -> System.out.println("[rollout] " + m));
-        observer = new FleetObserver(stack.bootstrapServers());
+        observer = new FleetObserver(stack.kafkaAdmin());
         registry = stack.registry(FleetStack.ADMIN_USER);
         v1 = ModelPublisher.registerAndPromote(registry, bundle, "production", "rollout-test", "version one");
         devices = SimulatedFleet.devices(DEVICES, v1.front(), 11);
@@ -290,7 +290,7 @@ class FleetRolloutIT {
                     base.artifacts(),
                     manifest));
         }
-        try (KafkaProducer<String, byte[]> p = SimulatedFleet.producer(stack.bootstrapServers())) {
+        try (KafkaProducer<String, byte[]> p = SimulatedFleet.producer(stack.kafkaAdmin())) {
             for (AdapterReady f : forged) {
                 CloudEvent e = CloudEvent.create(
                         "/coalora/adapter-generator", EventTypes.ADAPTER_READY, f.deviceId(), null, Payloads.toJson(f));

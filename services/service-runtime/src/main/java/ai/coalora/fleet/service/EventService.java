@@ -1,7 +1,9 @@
 package ai.coalora.fleet.service;
 
+import ai.coalora.fleet.events.ServiceTopics;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.EventHandler;
+import ai.coalora.fleet.messaging.KafkaConnection;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.registry.RegistryClient;
 import io.agroal.api.AgroalDataSource;
@@ -34,6 +36,19 @@ public abstract class EventService {
     @ConfigProperty(name = "coalora.kafka.bootstrap-servers")
     protected String bootstrapServers;
 
+    // the service's own Kafka principal; empty values read as absent, which kafka() reports by variable name
+    @ConfigProperty(name = "coalora.kafka.sasl.username")
+    protected Optional<String> kafkaUsername;
+
+    @ConfigProperty(name = "coalora.kafka.sasl.password")
+    protected Optional<String> kafkaPassword;
+
+    @ConfigProperty(name = "coalora.kafka.security-protocol", defaultValue = KafkaConnection.SASL_PLAINTEXT)
+    protected String kafkaSecurityProtocol;
+
+    @ConfigProperty(name = "coalora.kafka.ssl.truststore-file")
+    protected Optional<String> kafkaTruststoreFile;
+
     @Inject
     protected AgroalDataSource dataSource;
 
@@ -51,11 +66,27 @@ public abstract class EventService {
 
     /**
      * Starts the event runtime as consumer group {@code coalora-<name>}: consumes {@code inputs} with {@code handler}
-     * (null: consumes nothing), relays the outbox, and makes sure every topic exists.
+     * (null: consumes nothing), relays the outbox, and makes sure every topic exists. The topics must be the
+     * service's row of {@link ServiceTopics}, which its principal's ACLs are made from: a difference stops the
+     * start here rather than as refused requests later.
      */
     protected final ServiceRuntime startEvents(List<Topic> inputs, List<Topic> outputs, EventHandler handler) {
+        ServiceTopics.check(name(), inputs, outputs);
         return ServiceRuntime.start(
-                "coalora-" + name(), bootstrapServers, dataSource, inputs, outputs, handler, meters);
+                ServiceTopics.GROUP_PREFIX + name(), kafka(), dataSource, inputs, outputs, handler, meters);
+    }
+
+    /** The brokers and this service's principal (KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD). */
+    protected KafkaConnection kafka() {
+        if (kafkaUsername.isEmpty() || kafkaPassword.isEmpty())
+            throw new IllegalStateException(name() + ": set KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD, the service's"
+                    + " Kafka principal (the brokers refuse anonymous clients)");
+        return new KafkaConnection(
+                bootstrapServers,
+                kafkaUsername.get(),
+                kafkaPassword.get(),
+                kafkaSecurityProtocol,
+                kafkaTruststoreFile.orElse(null));
     }
 
     /** A client of the registry at {@code coalora.registry.url}, as the account {@code coalora.registry.user}. */
