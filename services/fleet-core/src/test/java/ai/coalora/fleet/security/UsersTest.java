@@ -39,7 +39,10 @@ class UsersTest {
         Users users = Users.parse(
                 List.of("# operators", "", admin, Users.line("vic", Role.VIEWER, "pw2".toCharArray())), "users");
         assertEquals(Role.ADMIN, users.byName().get("ada").role());
-        assertEquals(Set.of("viewer", "operator", "admin"), Role.ADMIN.grantedRoleNames());
+        assertEquals(Set.of("viewer", "operator", "canary-promoter", "admin"), Role.ADMIN.grantedRoleNames());
+        // the trainer's role: an operator that may move canary, never an admin
+        assertEquals(Set.of("viewer", "operator", "canary-promoter"), Role.TRAINER.grantedRoleNames());
+        assertEquals(Role.TRAINER, Role.parse("trainer"));
         assertEquals(Set.of("viewer"), users.byName().get("vic").role().grantedRoleNames());
         IllegalArgumentException e = assertThrows(
                 IllegalArgumentException.class,

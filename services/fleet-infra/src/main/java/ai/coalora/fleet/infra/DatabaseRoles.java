@@ -52,29 +52,35 @@ public final class DatabaseRoles {
     public static Map<String, Login> provision(
             String superuserUrl, String superuser, String superuserPassword, String database, List<String> services)
             throws SQLException {
-        String script = script();
         Map<String, Login> out = new LinkedHashMap<>();
-        try (Connection c = DriverManager.getConnection(superuserUrl, superuser, superuserPassword);
-                Statement st = c.createStatement()) {
-            for (String service : services) {
-                String schema = SCHEMAS.get(service);
-                if (schema == null) throw new IllegalArgumentException("no schema for service " + service);
-                Login login = new Login(roleOf(service), password());
-                st.execute(bind(
-                        script,
-                        Map.of(
-                                "database",
-                                database,
-                                "role",
-                                login.user(),
-                                "schema",
-                                schema,
-                                "password",
-                                login.password())));
-                out.put(service, login);
-            }
+        for (String service : services) {
+            String schema = SCHEMAS.get(service);
+            if (schema == null) throw new IllegalArgumentException("no schema for service " + service);
+            out.put(service, provisionSchema(superuserUrl, superuser, superuserPassword, database, schema));
         }
         return out;
+    }
+
+    /** Creates (or re-keys) the role {@code coalora_<schema>} that owns {@code schema}; returns its login. */
+    public static Login provisionSchema(
+            String superuserUrl, String superuser, String superuserPassword, String database, String schema)
+            throws SQLException {
+        Login login = new Login("coalora_" + schema, password());
+        try (Connection c = DriverManager.getConnection(superuserUrl, superuser, superuserPassword);
+                Statement st = c.createStatement()) {
+            st.execute(bind(
+                    script(),
+                    Map.of(
+                            "database",
+                            database,
+                            "role",
+                            login.user(),
+                            "schema",
+                            schema,
+                            "password",
+                            login.password())));
+        }
+        return login;
     }
 
     private static String script() {

@@ -16,7 +16,6 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
 import org.flywaydb.core.Flyway;
 
@@ -45,16 +44,9 @@ public final class TestDatabase implements AutoCloseable {
         Path dir = Files.createTempDirectory("coalora-" + schema + "-db");
         EmbeddedDatabase database = EmbeddedDatabase.start(dir, 0);
         try {
-            // as the service runs: its own role, owning its schema and nothing else (so a migration that needs more
-            // fails)
-            String service = DatabaseRoles.SCHEMAS.entrySet().stream()
-                    .filter(e -> e.getValue().equals(schema))
-                    .map(Map.Entry::getKey)
-                    .findFirst()
-                    .orElseThrow(() -> new IllegalArgumentException("no service has schema " + schema));
-            DatabaseRoles.Login login = DatabaseRoles.provision(
-                            database.jdbcUrl("postgres"), EmbeddedDatabase.USER, "", "postgres", List.of(service))
-                    .get(service);
+            // as the service runs: its own role, owning its schema and nothing else (a migration that needs more fails)
+            DatabaseRoles.Login login = DatabaseRoles.provisionSchema(
+                    database.jdbcUrl("postgres"), EmbeddedDatabase.USER, "", "postgres", schema);
             String url = database.jdbcUrl("postgres") + "?currentSchema=" + schema;
             Flyway.configure()
                     .dataSource(url, login.user(), login.password())
