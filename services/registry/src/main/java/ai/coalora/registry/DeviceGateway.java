@@ -4,6 +4,7 @@ import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.EventTypes;
 import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Topic;
+import ai.coalora.fleet.gateway.GatewayClient;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.messaging.Transaction;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -37,7 +38,7 @@ import java.util.concurrent.TimeUnit;
 @ApplicationScoped
 public class DeviceGateway {
     /** Events published for devices carry this source. */
-    static final String SOURCE = "/coalora/registry/gateway";
+    static final String SOURCE = GatewayClient.EVENT_SOURCE;
     /** The largest report a device may post (the consumers' limit on an event). */
     static final int MAX_REPORT_BYTES = 256 * 1024;
 

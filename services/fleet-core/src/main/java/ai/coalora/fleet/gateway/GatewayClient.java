@@ -25,6 +25,8 @@ import java.util.concurrent.CompletableFuture;
 public final class GatewayClient {
     /** Where the gateway's device API lives under the registry's address. */
     public static final String PREFIX = "device/v1/";
+    /** The source of the events the gateway publishes for devices. */
+    public static final String EVENT_SOURCE = "/coalora/registry/gateway";
     /** The longest a package request is held open by the gateway. */
     public static final Duration MAX_WAIT = Duration.ofSeconds(30);
 
