@@ -6,6 +6,7 @@ import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.EventTypes;
 import ai.coalora.fleet.events.KafkaCloudEvents;
 import ai.coalora.fleet.events.Payloads;
+import ai.coalora.fleet.events.Payloads.AdapterReady;
 import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.DeviceStatus;
@@ -21,6 +22,7 @@ import ai.coalora.fleet.messaging.Failures;
 import ai.coalora.fleet.messaging.KafkaConnection;
 import ai.coalora.fleet.registry.RegistryClient;
 import ai.coalora.fleet.schema.EventSchemas;
+import ai.coalora.fleet.security.PackageManifest;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.net.URI;
@@ -42,6 +44,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.IntFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -294,6 +297,7 @@ public final class FaultSuite {
                         null,
                         agents.artifactsRejected() - rejectedBefore,
                         mirror.tampered() - tamperedBefore));
+                forgedPackages(producer, agents);
                 rows.add(row("end of run", t0, null, null, null, null));
                 long withoutReason = observer.deadLetters().stream()
                         .filter(d -> d.reason() == null || d.reason().isBlank())
@@ -537,6 +541,74 @@ public final class FaultSuite {
                 (long) forged.size(),
                 null,
                 null));
+    }
+
+    /**
+     * Packages with every file's right hash but no valid signature (unsigned, or signed by a key the attacker vouched
+     * for itself), then genuine older manifests replayed, written to the adapter-ready topic as a leaked credential of
+     * the generator could: every device must refuse each, and keep what it runs.
+     */
+    private void forgedPackages(KafkaProducer<String, byte[]> producer, DeviceAgents agents) throws Exception {
+        List<String> candidates = devices.stream()
+                .map(DeviceCapabilities::deviceId)
+                .filter(d -> {
+                    List<AdapterReady> seen = observer.adaptersOf(d);
+                    PackageManifest.Signed applied = agents.appliedManifest(d);
+                    return applied != null
+                            && seen.size() >= 2
+                            && seen.get(0).manifest() != null
+                            && seen.get(0).manifest().manifest().sequence()
+                                    < applied.manifest().sequence();
+                })
+                .limit(12)
+                .toList();
+        int forgedCount = candidates.size() * 2 / 3;
+        List<String> forgedTo = candidates.subList(0, forgedCount),
+                replayedTo = candidates.subList(forgedCount, candidates.size());
+        packageRow(
+                "forged packages (right hashes, no valid signature)",
+                producer,
+                agents,
+                forgedTo,
+                i -> i % 2 == 0 ? ForgedPackages.Kind.UNSIGNED : ForgedPackages.Kind.SELF_SIGNED);
+        packageRow("replayed older signed manifests", producer, agents, replayedTo, i -> ForgedPackages.Kind.REPLAYED);
+    }
+
+    private void packageRow(
+            String name,
+            KafkaProducer<String, byte[]> producer,
+            DeviceAgents agents,
+            List<String> targets,
+            IntFunction<ForgedPackages.Kind> kind)
+            throws Exception {
+        progress.accept(name + " to " + targets.size() + " devices");
+        long t = System.nanoTime();
+        int refusedBefore = agents.manifestsRefused();
+        Map<String, Long> sequenceBefore = new HashMap<>();
+        List<AdapterReady> forged = new ArrayList<>();
+        for (int i = 0; i < targets.size(); i++) {
+            String d = targets.get(i);
+            sequenceBefore.put(d, agents.appliedManifest(d).manifest().sequence());
+            forged.add(ForgedPackages.forge(kind.apply(i), observer.adaptersOf(d)));
+        }
+        ForgedPackages.send(producer, forged);
+        FleetObserver.await(() -> agents.manifestsRefused() - refusedBefore >= targets.size(), Duration.ofMinutes(2));
+        Thread.sleep(2000); // room for a wrongful apply to show
+        long applied = targets.stream()
+                .filter(d -> agents.appliedManifest(d).manifest().sequence() != sequenceBefore.get(d))
+                .count();
+        long refused = Math.max(0, agents.manifestsRefused() - refusedBefore - applied);
+        rows.add(row(
+                name + " (" + targets.size() + ")",
+                t,
+                null,
+                null,
+                null,
+                null,
+                new UnauthorizedWrites.Result(
+                        targets.size(),
+                        refused,
+                        "device refused the manifest and kept its package (" + applied + " applied one)")));
     }
 
     private static CloudEvent forged(String type, String subject, Object payload) {

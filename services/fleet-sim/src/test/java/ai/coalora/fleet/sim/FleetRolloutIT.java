@@ -10,27 +10,19 @@ import ai.coalora.engine.bundle.ModelBundle;
 import ai.coalora.engine.data.Tasks;
 import ai.coalora.engine.io.Safetensors;
 import ai.coalora.engine.train.Progress;
-import ai.coalora.fleet.events.CloudEvent;
-import ai.coalora.fleet.events.EventTypes;
-import ai.coalora.fleet.events.KafkaCloudEvents;
 import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.AdapterReady;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
-import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.registry.RegistryClient;
-import ai.coalora.fleet.security.Ed25519;
 import ai.coalora.fleet.security.PackageManifest;
-import ai.coalora.fleet.security.SigningKey;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyPair;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -38,7 +30,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -261,46 +252,13 @@ class FleetRolloutIT {
         int refusedBefore = agents.manifestsRefused();
         Map<String, PackageManifest.Signed> appliedBefore = new HashMap<>();
         for (String d : candidates) appliedBefore.put(d, agents.appliedManifest(d));
-        KeyPair attacker = Ed25519.generate();
+        List<ForgedPackages.Kind> kinds =
+                List.of(ForgedPackages.Kind.UNSIGNED, ForgedPackages.Kind.SELF_SIGNED, ForgedPackages.Kind.REPLAYED);
         List<AdapterReady> forged = new ArrayList<>();
-        for (int i = 0; i < candidates.size(); i++) {
-            List<AdapterReady> seen = observer.adaptersOf(candidates.get(i));
-            AdapterReady latest = seen.get(seen.size() - 1), first = seen.get(0);
-            PackageManifest.Signed genuine = latest.manifest();
-            PackageManifest.Signed manifest = switch (i) {
-                case 0 -> null; // unsigned: the right files and hashes, nothing vouching for them
-                case 1 ->
-                    genuine.manifest() // signed by a key an attacker delegated to itself
-                            .sign(
-                                    attacker.getPrivate(),
-                                    SigningKey.delegate(
-                                            attacker.getPrivate(),
-                                            attacker.getPublic(),
-                                            Instant.now().plusSeconds(3600)));
-                default -> first.manifest(); // a genuine older manifest, replayed
-            };
-            AdapterReady base = i == 2 ? first : latest;
-            forged.add(new AdapterReady(
-                    base.deviceId(),
-                    base.assignmentId(),
-                    base.modelVersion(),
-                    base.configId(),
-                    base.averageBits(),
-                    base.packageSha256(),
-                    base.artifacts(),
-                    manifest));
-        }
+        for (int i = 0; i < candidates.size(); i++)
+            forged.add(ForgedPackages.forge(kinds.get(i), observer.adaptersOf(candidates.get(i))));
         try (KafkaProducer<String, byte[]> p = SimulatedFleet.producer(stack.kafkaAdmin())) {
-            for (AdapterReady f : forged) {
-                CloudEvent e = CloudEvent.create(
-                        "/coalora/adapter-generator", EventTypes.ADAPTER_READY, f.deviceId(), null, Payloads.toJson(f));
-                p.send(new ProducerRecord<>(
-                        Topic.ADAPTERS_READY.name(),
-                        null,
-                        f.deviceId(),
-                        KafkaCloudEvents.value(e),
-                        KafkaCloudEvents.headers(e)));
-            }
+            ForgedPackages.send(p, forged);
         }
         assertTrue(
                 FleetObserver.await(() -> agents.manifestsRefused() >= refusedBefore + 3, Duration.ofMinutes(2)),
