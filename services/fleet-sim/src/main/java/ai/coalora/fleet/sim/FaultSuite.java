@@ -231,6 +231,7 @@ public final class FaultSuite {
                 fault("broker down 90 s under load", () -> stack.kafkaOutage(Duration.ofSeconds(90)));
                 fault("restart PostgreSQL", () -> stack.restartDatabase());
                 hostile(producer);
+                extremes(producer);
                 impostors(tokens);
                 revokedDevices();
                 forgedFronts(producer, v1, v2);
@@ -625,6 +626,58 @@ public final class FaultSuite {
                         && d.reason() != null
                         && (d.reason().contains("forged") || d.reason().contains("has no version")))
                 .count();
+    }
+
+    /**
+     * Schema-valid records with every number at its bound (see {@link HostileEvents#extremes}): each consumer of the
+     * capabilities topic must apply or dead-letter (with a reason) every one, and keep going.
+     */
+    private void extremes(KafkaProducer<String, byte[]> producer) throws Exception {
+        List<CloudEvent> records = HostileEvents.extremes(Math.max(1000, settings.hostileEvents() / 10));
+        progress.accept(records.size() + " schema-valid records at the numeric extremes");
+        long t = System.nanoTime();
+        for (CloudEvent e : records) {
+            producer.send(new ProducerRecord<>(
+                    Topic.CAPABILITIES.name(),
+                    null,
+                    e.subject(),
+                    KafkaCloudEvents.value(e),
+                    KafkaCloudEvents.headers(e)));
+        }
+        producer.flush();
+        long expected = records.size() * 2L; // the planner and the registry consume capabilities
+        await(() -> extremesHandled() >= expected, Duration.ofMinutes(5), "numeric extremes handled");
+        rows.add(row(
+                "numeric extremes (" + records.size() + " schema-valid records)",
+                t,
+                null,
+                null,
+                null,
+                null,
+                new UnauthorizedWrites.Result(
+                        expected, extremesHandled(), "applied or dead-lettered with a reason, by each consumer")));
+    }
+
+    /** (consumer, record) pairs of the extremes that were applied (a device row, planned) or dead-lettered with a reason. */
+    private long extremesHandled() {
+        long handled = observer.deadLetters().stream()
+                .filter(d -> d.key() != null && d.key().startsWith(HostileEvents.EXTREME))
+                .filter(d -> d.reason() != null && !d.reason().isBlank())
+                .map(d -> d.service() + "|" + d.key())
+                .distinct()
+                .count();
+        try (var c = DriverManager.getConnection(stack.jdbcUrl(), "postgres", "");
+                var st = c.prepareStatement("select (select count(*) from registry.devices where device_id like ?) "
+                        + "+ (select count(*) from planner.devices where device_id like ? and feasible is not null)")) {
+            st.setString(1, HostileEvents.EXTREME + "%");
+            st.setString(2, HostileEvents.EXTREME + "%");
+            try (var rs = st.executeQuery()) {
+                rs.next();
+                return handled + rs.getLong(1);
+            }
+        } catch (SQLException e) {
+            return handled;
+        }
     }
 
     /** Distinct (service, record) dead letters of hostile records, each with a reason. */

@@ -16,6 +16,7 @@ import ai.coalora.fleet.schema.EventSchemas;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -100,6 +101,49 @@ public final class HostileEvents {
         }
         producer.flush();
         return new Sent(byTopic, byKind, count, expected);
+    }
+
+    /** Key prefix of the numeric-extremes records. */
+    public static final String EXTREME = "extreme-";
+
+    /**
+     * {@code count} capabilities events that pass their schema with every number at or near its bound and the longest
+     * strings and lists it allows: the largest memory and overhead (their sum near 2^51), one byte of memory, every
+     * bit-width, runtime formats and GGUF types nobody runs, the longest device id, hundreds of labels. Each must be
+     * applied or dead-lettered with a reason by each consumer; none may stall one.
+     */
+    public static List<CloudEvent> extremes(int count) {
+        long max = 1L << 50;
+        List<CloudEvent> out = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            String id = EXTREME + i;
+            if (i % 7 == 6) id = (id + "-" + "x".repeat(128)).substring(0, 128);
+            Map<String, String> labels = new TreeMap<>();
+            if (i % 7 == 3) for (int k = 0; k < 300; k++) labels.put("label-" + k, "v".repeat(100));
+            List<String> formats = switch (i % 7) {
+                case 2 -> List.of("coalora-packed", "z".repeat(64), "gguf");
+                case 5 -> List.of("unknown-runtime");
+                default -> List.of("coalora-packed");
+            };
+            DeviceCapabilities d = new DeviceCapabilities(
+                    id,
+                    i % 7 == 1 ? 1L : max - i,
+                    i % 7 == 1 ? List.of(8) : List.of(2, 3, 4, 8),
+                    formats,
+                    List.of("micro", "low", "mid", "high").get(i % 4),
+                    i % 7 == 0 ? max : 0L,
+                    labels);
+            ObjectNode data = (ObjectNode) Payloads.toJson(d);
+            if (i % 7 == 4)
+                data.putArray("ggufTypes").add("Z9_" + "Q".repeat(28)).add("F16");
+            out.add(CloudEvent.create(
+                    "/fault-suite/extremes",
+                    EventTypes.CAPABILITIES,
+                    id,
+                    EventSchemas.load().dataschema(EventTypes.CAPABILITIES),
+                    data));
+        }
+        return out;
     }
 
     static ProducerRecord<String, byte[]> record(Topic topic, int kind, String key, Random rnd) {

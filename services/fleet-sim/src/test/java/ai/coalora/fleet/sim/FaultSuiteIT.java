@@ -19,7 +19,7 @@ class FaultSuiteIT {
                 FaultSuite.Settings.QUICK,
                 m -> System.out.println("[faults] " + m));
         System.out.print(r.table());
-        assertEquals(4 + 3 + 1 + 5 + 1 + 2 + 1, r.rows().size(), "a row per fault and the end");
+        assertEquals(4 + 3 + 2 + 5 + 1 + 2 + 1, r.rows().size(), "a row per fault and the end");
         for (FaultSuite.Row row : r.rows()) {
             assertEquals(0, row.devicesLost(), row.fault() + ": devices lost");
             assertEquals(0, row.staleDevices(), row.fault() + ": devices whose registry state is not the newest");
