@@ -36,6 +36,17 @@ final class AgentsCommand implements Callable<Integer> {
     @Option(names = "--registry", required = true, description = "Registry base URL (e.g. http://127.0.0.1:8080).")
     String registryUrl;
 
+    @Option(
+            names = "--gateway",
+            description = "The device gateway's HTTPS address (default: the registry URL; the demo prints it).")
+    String gatewayUrl;
+
+    @Option(
+            names = "--gateway-certificate",
+            description = "The gateway's certificate or its CA's (PEM), the only one the devices trust (default: the "
+                    + "JVM's trust store).")
+    Path gatewayCertificate;
+
     @Option(names = "--devices", defaultValue = "20", description = "Devices to simulate (default: ${DEFAULT-VALUE}).")
     int devices;
 
@@ -112,7 +123,9 @@ final class AgentsCommand implements Callable<Integer> {
         }
         Map<String, String> tokens =
                 registry.enrol(fleet.stream().map(DeviceCapabilities::deviceId).toList(), true);
-        GatewayClient gateway = new GatewayClient(registryUrl);
+        GatewayClient gateway = new GatewayClient(
+                gatewayUrl != null ? gatewayUrl : registryUrl,
+                gatewayCertificate == null ? null : GatewayClient.certificate(gatewayCertificate));
         DeviceAgents agents = new DeviceAgents(
                 gateway,
                 FleetKeys.readRootPublic(rootKey),

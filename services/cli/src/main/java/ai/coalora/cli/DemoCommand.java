@@ -247,9 +247,13 @@ final class DemoCommand implements Callable<Integer> {
                     + FleetStack.VIEWER_USER + " / "
                     + stack.credentials(FleetStack.VIEWER_USER).password()
                     + "   (random per run; the users file holds only hashes)");
+            System.out.println("   device gateway: " + stack.gatewayUrl() + "/device/v1   (HTTPS, certificate "
+                    + stack.gatewayCertificate() + ")");
             System.out.println("   more devices:  COALORA_PASSWORD="
                     + stack.credentials(FleetStack.OPERATOR_USER).password() + " ./coalora agents --registry "
-                    + stack.registryUrl() + " --root-key " + stack.keysDir().resolve(FleetKeys.ROOT_PUBLIC)
+                    + stack.registryUrl() + " --gateway " + stack.gatewayUrl() + " --gateway-certificate "
+                    + stack.gatewayCertificate() + " --root-key "
+                    + stack.keysDir().resolve(FleetKeys.ROOT_PUBLIC)
                     + "   (enrols them as operator; they use only the device gateway)");
             if (!exit) {
                 System.out.println("\nThe system keeps running; press Ctrl-C to stop it.");

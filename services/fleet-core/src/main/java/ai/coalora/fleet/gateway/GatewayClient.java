@@ -8,13 +8,23 @@ import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
 import ai.coalora.fleet.messaging.Failures;
 import ai.coalora.fleet.security.DeviceToken;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
  * The device gateway as a device uses it: every call carries the device's own token, and the gateway takes the device
@@ -34,11 +44,46 @@ public final class GatewayClient {
     public record Package(String etag, AdapterReady ready) {}
 
     private final URI base;
-    private final HttpClient http =
-            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private final HttpClient http;
 
+    /** A gateway whose certificate the JVM's default trust store vouches for (or plain HTTP). */
     public GatewayClient(String baseUrl) {
+        this(baseUrl, null);
+    }
+
+    /**
+     * @param trusted the gateway's own certificate (or its CA's), pinned as the only one trusted for HTTPS; null: the
+     *     JVM's default trust store
+     */
+    public GatewayClient(String baseUrl, X509Certificate trusted) {
         this.base = URI.create(baseUrl.endsWith("/") ? baseUrl : baseUrl + "/");
+        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10));
+        if (trusted != null) b.sslContext(trusting(trusted));
+        this.http = b.build();
+    }
+
+    /** Reads a PEM certificate (the gateway's or its CA's). */
+    public static X509Certificate certificate(Path pem) throws IOException {
+        try (InputStream in = Files.newInputStream(pem)) {
+            return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+        } catch (CertificateException e) {
+            throw new IOException(pem + " is not a PEM certificate: " + e.getMessage(), e);
+        }
+    }
+
+    private static SSLContext trusting(X509Certificate trusted) {
+        try {
+            KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+            store.load(null, null);
+            store.setCertificateEntry("gateway", trusted);
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(store);
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(null, tmf.getTrustManagers(), null);
+            return ctx;
+        } catch (GeneralSecurityException | IOException e) {
+            throw new IllegalStateException("cannot trust the gateway's certificate: " + e.getMessage(), e);
+        }
     }
 
     public String baseUrl() {

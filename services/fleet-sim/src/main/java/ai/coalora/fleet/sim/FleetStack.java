@@ -12,6 +12,7 @@ import ai.coalora.fleet.security.FleetKeys;
 import ai.coalora.fleet.security.Role;
 import ai.coalora.fleet.security.Users;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,6 +51,8 @@ public final class FleetStack implements AutoCloseable {
     private volatile EmbeddedDatabase database;
     private final Map<String, ServiceProcess> services = new LinkedHashMap<>();
     private final Map<String, Credentials> credentials = new LinkedHashMap<>();
+    private GatewayCertificate gatewayCertificate;
+    private String gatewayUrl;
     /** The services' Kafka principals (KafkaPrincipals); the admin's comes from the broker. */
     private final Map<String, KafkaConnection> kafkaPrincipals = new LinkedHashMap<>();
 
@@ -97,7 +100,10 @@ public final class FleetStack implements AutoCloseable {
             Path usersFile = stack.writeUsers();
             // the fleet's signing keys: the generator signs with the online key, devices pin the root
             FleetKeys.init(stack.keysDir(), Duration.ofDays(90));
-            int registryPort = freePort();
+            int registryPort = freePort(), gatewayPort = freePort();
+            // the device gateway answers over HTTPS (a certificate for this machine, pinned by the devices)
+            stack.gatewayCertificate = GatewayCertificate.create(stack.keysDir());
+            stack.gatewayUrl = "https://127.0.0.1:" + gatewayPort;
             String registryUrl = "http://127.0.0.1:" + registryPort;
             Map<String, Integer> ports = Map.of(
                     "registry",
@@ -131,6 +137,13 @@ public final class FleetStack implements AutoCloseable {
                 env.put("COALORA_USERS_FILE", usersFile.toString());
                 env.put("COALORA_REGISTRY_USER", name);
                 env.put("COALORA_REGISTRY_PASSWORD", stack.credentials(name).password());
+                if (name.equals("registry")) {
+                    env.put("QUARKUS_HTTP_SSL_PORT", Integer.toString(gatewayPort));
+                    env.put(
+                            "QUARKUS_TLS_KEY_STORE_P12_PATH",
+                            stack.gatewayCertificate.keyStore().toString());
+                    env.put("QUARKUS_TLS_KEY_STORE_P12_PASSWORD", stack.gatewayCertificate.password());
+                }
                 env.putAll(settings);
                 Path jar = root.resolve("services").resolve(name).resolve("target/quarkus-app/quarkus-run.jar");
                 if (!Files.isRegularFile(jar))
@@ -204,9 +217,23 @@ public final class FleetStack implements AutoCloseable {
         return new RegistryClient(registryUrl(), credentials(user));
     }
 
-    /** The device gateway (the registry's device API), as devices reach it. */
+    /** The device gateway (the registry's device API over HTTPS), as devices reach it: its certificate pinned. */
     public GatewayClient gateway() {
-        return new GatewayClient(registryUrl());
+        try {
+            return new GatewayClient(gatewayUrl, GatewayClient.certificate(gatewayCertificate.certificate()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The gateway's HTTPS address. */
+    public String gatewayUrl() {
+        return gatewayUrl;
+    }
+
+    /** The gateway's certificate (PEM), what devices pin. */
+    public Path gatewayCertificate() {
+        return gatewayCertificate.certificate();
     }
 
     /** Enrols devices (as the operator): each device's own gateway token. */

@@ -27,6 +27,7 @@ import ai.coalora.fleet.security.Credentials;
 import ai.coalora.fleet.security.DeviceToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -581,6 +582,11 @@ class FleetEndToEndIT {
             assertTrue(
                     answer.headers().firstValue("WWW-Authenticate").orElse("").startsWith("Bearer"));
         }
+        // the gateway speaks HTTPS; a client that does not trust its certificate gets no answer at all
+        assertTrue(stack.gatewayUrl().startsWith("https://"), stack.gatewayUrl());
+        IOException untrusted =
+                assertThrows(IOException.class, () -> new GatewayClient(stack.gatewayUrl()).capabilities(token, a));
+        assertFalse(untrusted instanceof Failures.Refused, "refused before any HTTP exchange: " + untrusted);
         // a device token is not an account: the operators' API refuses it
         assertEquals(
                 401,
