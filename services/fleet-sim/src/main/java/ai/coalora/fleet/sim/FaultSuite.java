@@ -567,12 +567,12 @@ public final class FaultSuite {
         List<String> forgedTo = candidates.subList(0, forgedCount),
                 replayedTo = candidates.subList(forgedCount, candidates.size());
         packageRow(
-                "forged packages (right hashes, no valid signature)",
+                "forged packages, no valid signature",
                 producer,
                 agents,
                 forgedTo,
                 i -> i % 2 == 0 ? ForgedPackages.Kind.UNSIGNED : ForgedPackages.Kind.SELF_SIGNED);
-        packageRow("replayed older signed manifests", producer, agents, replayedTo, i -> ForgedPackages.Kind.REPLAYED);
+        packageRow("replayed older manifests", producer, agents, replayedTo, i -> ForgedPackages.Kind.REPLAYED);
     }
 
     private void packageRow(
@@ -609,7 +609,8 @@ public final class FaultSuite {
                 new UnauthorizedWrites.Result(
                         targets.size(),
                         refused,
-                        "device refused the manifest and kept its package (" + applied + " applied one)")));
+                        "right hashes; the device refused the manifest and kept its package (" + applied
+                                + " applied one)")));
     }
 
     private static CloudEvent forged(String type, String subject, Object payload) {

@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -40,6 +41,8 @@ public final class FleetObserver implements AutoCloseable {
     private final AtomicLong unreadable = new AtomicLong();
     /** The capabilities events as the gateway published them, in order (what a replay sends again). */
     private final List<CloudEvent> capabilities = new CopyOnWriteArrayList<>();
+
+    private final Set<String> capabilityIds = ConcurrentHashMap.newKeySet();
 
     private volatile boolean running = true;
 
@@ -80,7 +83,8 @@ public final class FleetObserver implements AutoCloseable {
                     }
                     try {
                         if (r.topic().equals(Topic.CAPABILITIES.name())) {
-                            capabilities.add(e);
+                            // once per event: after a broker outage the observer may read the topic again
+                            if (capabilityIds.add(e.id())) capabilities.add(e);
                         } else if (r.topic().equals(Topic.ASSIGNMENTS.name())) {
                             Assignment a = Payloads.read(e.data(), Assignment.class);
                             assignments
