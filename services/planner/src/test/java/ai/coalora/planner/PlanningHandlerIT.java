@@ -463,6 +463,11 @@ class PlanningHandlerIT {
     /** The registry registers the version (recorded), then announces it. */
     static CloudEvent registered(String version, List<FrontEntry> front) {
         REGISTERED.put(version, front);
+        return registration(version, front);
+    }
+
+    /** A registration event, whatever the registry recorded. */
+    static CloudEvent registration(String version, List<FrontEntry> front) {
         return event(
                 EventTypes.MODEL_REGISTERED,
                 version,
@@ -527,34 +532,10 @@ class PlanningHandlerIT {
         assertTrue(e.getMessage().contains("differs from the registry"), e.getMessage());
         // a registration of a version the registry does not have, and one with another front
         String unknown = version();
-        CloudEvent stray = event(
-                EventTypes.MODEL_REGISTERED,
-                unknown,
-                new ModelRegistered(
-                        unknown,
-                        null,
-                        "sentiment",
-                        "test",
-                        List.of(new FileRef("manifest.json", sha(), 10)),
-                        1,
-                        Instant.now(),
-                        null,
-                        List.of(THREE)));
+        CloudEvent stray = registration(unknown, List.of(THREE));
         e = assertThrows(RejectedEvent.class, () -> apply(stray));
         assertTrue(e.getMessage().contains("has no version"), e.getMessage());
-        CloudEvent reshaped = event(
-                EventTypes.MODEL_REGISTERED,
-                genuine,
-                new ModelRegistered(
-                        genuine,
-                        null,
-                        "sentiment",
-                        "test",
-                        List.of(new FileRef("manifest.json", sha(), 10)),
-                        1,
-                        Instant.now(),
-                        null,
-                        List.of(THREE)));
+        CloudEvent reshaped = registration(genuine, List.of(THREE));
         e = assertThrows(RejectedEvent.class, () -> apply(reshaped));
         assertTrue(e.getMessage().contains("differs from the registry"), e.getMessage());
 

@@ -200,11 +200,6 @@ public class DeviceGateway {
         readers.shutdownNow();
     }
 
-    /** Held package requests, for the gauges. */
-    int waitingRequests() {
-        return waiting.values().stream().mapToInt(List::size).sum();
-    }
-
     private void packageChanged(String device) {
         List<CompletableFuture<Void>> w = waiting.get(device);
         if (w != null) for (CompletableFuture<Void> f : w) f.complete(null);

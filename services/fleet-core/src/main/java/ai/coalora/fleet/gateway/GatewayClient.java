@@ -115,7 +115,7 @@ public final class GatewayClient {
             if (r.statusCode() == 304 || r.statusCode() == 204) return Optional.empty();
             if (r.statusCode() != 200)
                 throw new IllegalStateException(
-                        failure(r.statusCode(), "package: HTTP " + r.statusCode() + " " + r.body()));
+                        Failures.Refused.ofStatus(r.statusCode(), "package: HTTP " + r.statusCode() + " " + r.body()));
             String tag = r.headers().firstValue("ETag").orElse("").replace("\"", "");
             try {
                 return Optional.of(
@@ -135,7 +135,7 @@ public final class GatewayClient {
                         .GET()
                         .build(),
                 HttpResponse.BodyHandlers.ofByteArray());
-        if (r.statusCode() != 200) throw failure(r.statusCode(), url + ": HTTP " + r.statusCode());
+        if (r.statusCode() != 200) throw Failures.Refused.ofStatus(r.statusCode(), url + ": HTTP " + r.statusCode());
         return r.body();
     }
 
@@ -147,7 +147,8 @@ public final class GatewayClient {
                         .build(),
                 HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() / 100 != 2)
-            throw failure(r.statusCode(), "POST " + what + ": HTTP " + r.statusCode() + " " + r.body());
+            throw Failures.Refused.ofStatus(
+                    r.statusCode(), "POST " + what + ": HTTP " + r.statusCode() + " " + r.body());
     }
 
     private HttpRequest.Builder request(String token, String path) {
@@ -164,9 +165,5 @@ public final class GatewayClient {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
         }
-    }
-
-    private static IOException failure(int status, String message) {
-        return Failures.Refused.refuses(status) ? new Failures.Refused(status, message) : new IOException(message);
     }
 }

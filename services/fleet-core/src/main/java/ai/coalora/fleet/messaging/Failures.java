@@ -66,6 +66,11 @@ public final class Failures {
             return status;
         }
 
+        /** A peer's HTTP error as what it is: a refusal (4xx), else an outage ({@link IOException}). */
+        public static IOException ofStatus(int status, String message) {
+            return refuses(status) ? new Refused(status, message) : new IOException(message);
+        }
+
         /** Whether an HTTP status refuses the request itself (4xx) rather than reporting a busy or broken peer. */
         public static boolean refuses(int status) {
             return status / 100 == 4 && status != 408 && status != 429;

@@ -68,7 +68,8 @@ public final class RegistryClient {
                         .PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)),
                 HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() / 100 != 2)
-            throw failure(r.statusCode(), "registry refused blob " + sha + ": HTTP " + r.statusCode() + " " + r.body());
+            throw Failures.Refused.ofStatus(
+                    r.statusCode(), "registry refused blob " + sha + ": HTTP " + r.statusCode() + " " + r.body());
         return sha;
     }
 
@@ -76,7 +77,8 @@ public final class RegistryClient {
     public byte[] getBlob(String sha256) throws IOException {
         HttpResponse<byte[]> r = send(
                 HttpRequest.newBuilder(URI.create(blobUrl(sha256))).GET(), HttpResponse.BodyHandlers.ofByteArray());
-        if (r.statusCode() != 200) throw failure(r.statusCode(), "blob " + sha256 + ": HTTP " + r.statusCode());
+        if (r.statusCode() != 200)
+            throw Failures.Refused.ofStatus(r.statusCode(), "blob " + sha256 + ": HTTP " + r.statusCode());
         String actual = Sha256.of(r.body());
         if (!actual.equals(sha256))
             throw new Failures.Refused(0, "blob " + sha256 + " arrived with sha256 " + actual + ": refused");
@@ -90,7 +92,8 @@ public final class RegistryClient {
                         .GET(),
                 HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200)
-            throw failure(r.statusCode(), "GET " + path + ": HTTP " + r.statusCode() + " " + r.body());
+            throw Failures.Refused.ofStatus(
+                    r.statusCode(), "GET " + path + ": HTTP " + r.statusCode() + " " + r.body());
         return Payloads.JSON.readTree(r.body());
     }
 
@@ -103,7 +106,8 @@ public final class RegistryClient {
                 HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() == 404) return null;
         if (r.statusCode() != 200)
-            throw failure(r.statusCode(), "GET " + path + ": HTTP " + r.statusCode() + " " + r.body());
+            throw Failures.Refused.ofStatus(
+                    r.statusCode(), "GET " + path + ": HTTP " + r.statusCode() + " " + r.body());
         return Payloads.JSON.readTree(r.body());
     }
 
@@ -152,7 +156,8 @@ public final class RegistryClient {
                         .DELETE(),
                 HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() / 100 != 2)
-            throw failure(r.statusCode(), "revoke " + deviceId + ": HTTP " + r.statusCode() + " " + r.body());
+            throw Failures.Refused.ofStatus(
+                    r.statusCode(), "revoke " + deviceId + ": HTTP " + r.statusCode() + " " + r.body());
     }
 
     /** POST or PUT a JSON body; returns the JSON answer, or throws with the registry's error. */
@@ -164,7 +169,8 @@ public final class RegistryClient {
                         .method(method, HttpRequest.BodyPublishers.ofByteArray(Payloads.JSON.writeValueAsBytes(body))),
                 HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() / 100 != 2)
-            throw failure(r.statusCode(), method + " " + path + ": HTTP " + r.statusCode() + " " + r.body());
+            throw Failures.Refused.ofStatus(
+                    r.statusCode(), method + " " + path + ": HTTP " + r.statusCode() + " " + r.body());
         return r.body().isEmpty() ? null : Payloads.JSON.readTree(r.body());
     }
 
@@ -177,10 +183,5 @@ public final class RegistryClient {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
         }
-    }
-
-    /** A refusal (4xx: asking again gets the same answer) or an outage of the registry (anything else). */
-    private static IOException failure(int status, String message) {
-        return Failures.Refused.refuses(status) ? new Failures.Refused(status, message) : new IOException(message);
     }
 }

@@ -52,11 +52,14 @@ public final class DatabaseRoles {
     public static Map<String, Login> provision(
             String superuserUrl, String superuser, String superuserPassword, String database, List<String> services)
             throws SQLException {
+        String script = script();
         Map<String, Login> out = new LinkedHashMap<>();
-        for (String service : services) {
-            String schema = SCHEMAS.get(service);
-            if (schema == null) throw new IllegalArgumentException("no schema for service " + service);
-            out.put(service, provisionSchema(superuserUrl, superuser, superuserPassword, database, schema));
+        try (Connection c = DriverManager.getConnection(superuserUrl, superuser, superuserPassword)) {
+            for (String service : services) {
+                String schema = SCHEMAS.get(service);
+                if (schema == null) throw new IllegalArgumentException("no schema for service " + service);
+                out.put(service, provision(c, script, database, schema));
+            }
         }
         return out;
     }
@@ -65,11 +68,16 @@ public final class DatabaseRoles {
     public static Login provisionSchema(
             String superuserUrl, String superuser, String superuserPassword, String database, String schema)
             throws SQLException {
+        try (Connection c = DriverManager.getConnection(superuserUrl, superuser, superuserPassword)) {
+            return provision(c, script(), database, schema);
+        }
+    }
+
+    private static Login provision(Connection c, String script, String database, String schema) throws SQLException {
         Login login = new Login("coalora_" + schema, password());
-        try (Connection c = DriverManager.getConnection(superuserUrl, superuser, superuserPassword);
-                Statement st = c.createStatement()) {
+        try (Statement st = c.createStatement()) {
             st.execute(bind(
-                    script(),
+                    script,
                     Map.of(
                             "database",
                             database,

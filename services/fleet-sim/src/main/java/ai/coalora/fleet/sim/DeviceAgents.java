@@ -269,16 +269,7 @@ public final class DeviceAgents implements AutoCloseable {
                     DeviceStatus.APPLIED,
                     "verified the signed manifest (sequence " + manifest.sequence() + ") and " + files.size()
                             + " files; evaluated " + e.examples() + " examples");
-            EvaluationTelemetry t = new EvaluationTelemetry(
-                    device,
-                    ready.modelVersion(),
-                    ready.configId(),
-                    ready.packageSha256(),
-                    e.accuracy(),
-                    e.examples(),
-                    e.msPerExample(),
-                    model.memoryBytes(),
-                    Instant.now());
+            EvaluationTelemetry t = telemetry(ready, e, model);
             send(device, () -> {
                 gateway.telemetry(tokens.get(device), t);
                 return null;
@@ -308,16 +299,7 @@ public final class DeviceAgents implements AutoCloseable {
             synchronized (model) {
                 e = model.evaluate(tokenizerSource.tokenizer(), shard, MAX_LENGTH);
             }
-            EvaluationTelemetry t = new EvaluationTelemetry(
-                    device,
-                    ready.modelVersion(),
-                    ready.configId(),
-                    ready.packageSha256(),
-                    e.accuracy(),
-                    e.examples(),
-                    e.msPerExample(),
-                    model.memoryBytes(),
-                    Instant.now());
+            EvaluationTelemetry t = telemetry(ready, e, model);
             try {
                 gateway.telemetry(tokens.get(device), t); // accepted: published by the gateway's outbox
             } catch (IOException ex) {
@@ -326,6 +308,20 @@ public final class DeviceAgents implements AutoCloseable {
             n++;
         }
         return n;
+    }
+
+    /** What a device reports after evaluating the package of {@code ready} on its shard. */
+    private static EvaluationTelemetry telemetry(AdapterReady ready, DeviceModel.Evaluation e, DeviceModel model) {
+        return new EvaluationTelemetry(
+                ready.deviceId(),
+                ready.modelVersion(),
+                ready.configId(),
+                ready.packageSha256(),
+                e.accuracy(),
+                e.examples(),
+                e.msPerExample(),
+                model.memoryBytes(),
+                Instant.now());
     }
 
     private byte[] download(String device, Artifact a) throws IOException {

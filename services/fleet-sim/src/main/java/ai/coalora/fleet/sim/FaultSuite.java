@@ -389,10 +389,8 @@ public final class FaultSuite {
                                     other, null, null, null, null, DeviceStatus.FAILED, "impostor", Instant.now())),
                     () -> gateway.telemetry(
                             own, new EvaluationTelemetry(other, null, null, null, 0.0, 1, 1.0, 1L, Instant.now())));
-            for (GatewayCall call : calls) {
-                sent++;
-                refused += refusedWith(call, 403, "cannot speak for");
-            }
+            sent += calls.size();
+            refused += refusedWith(calls, 403, "cannot speak for");
         }
         rows.add(row(
                 "devices speaking as others (" + sent + " requests)",
@@ -448,10 +446,8 @@ public final class FaultSuite {
                         }
                     },
                     () -> gateway.download(token, GatewayClient.PREFIX + "blobs/" + "0".repeat(64)));
-            for (GatewayCall call : calls) {
-                sent++;
-                refused += refusedWith(call, 401, "");
-            }
+            sent += calls.size();
+            refused += refusedWith(calls, 401, "");
         }
         rows.add(row(
                 "revoked devices (" + sent + " requests)",
@@ -467,16 +463,19 @@ public final class FaultSuite {
         void call() throws Exception;
     }
 
-    /** 1 when the gateway refused the call with {@code status} and a reason mentioning {@code why}, else 0. */
-    private static long refusedWith(GatewayCall call, int status, String why) throws Exception {
-        try {
-            call.call();
-            return 0;
-        } catch (Failures.Refused r) {
-            return r.status() == status && r.getMessage().contains(why) ? 1 : 0;
-        } catch (IOException other) {
-            return other.getMessage() != null && other.getMessage().contains("HTTP " + status) ? 1 : 0;
+    /** How many of {@code calls} the gateway refused with {@code status} and a reason mentioning {@code why}. */
+    private static long refusedWith(List<GatewayCall> calls, int status, String why) throws Exception {
+        long refused = 0;
+        for (GatewayCall call : calls) {
+            try {
+                call.call();
+            } catch (Failures.Refused r) {
+                if (r.status() == status && r.getMessage().contains(why)) refused++;
+            } catch (IOException other) {
+                if (other.getMessage() != null && other.getMessage().contains("HTTP " + status)) refused++;
+            }
         }
+        return refused;
     }
 
     /**

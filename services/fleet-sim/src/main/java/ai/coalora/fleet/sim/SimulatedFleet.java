@@ -2,11 +2,9 @@ package ai.coalora.fleet.sim;
 
 import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.EventTypes;
-import ai.coalora.fleet.events.KafkaCloudEvents;
 import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
-import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.gateway.GatewayClient;
 import ai.coalora.fleet.messaging.KafkaConnection;
 import ai.coalora.fleet.messaging.KafkaSettings;
@@ -19,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
  * Simulated devices with varied capabilities, drawn around a version's front so that some fit its largest
@@ -113,10 +110,5 @@ public final class SimulatedFleet {
     /** A producer with the settings of the services' own (idempotent, acks=all), for writing the topic directly. */
     public static KafkaProducer<String, byte[]> producer(KafkaConnection kafka) {
         return new KafkaProducer<>(KafkaSettings.producer(kafka, "simulated-fleet"));
-    }
-
-    public static void publish(KafkaProducer<String, byte[]> producer, CloudEvent e) {
-        producer.send(new ProducerRecord<>(
-                Topic.CAPABILITIES.name(), null, e.subject(), KafkaCloudEvents.value(e), KafkaCloudEvents.headers(e)));
     }
 }
