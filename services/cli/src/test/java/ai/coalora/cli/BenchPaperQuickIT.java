@@ -18,7 +18,17 @@ class BenchPaperQuickIT {
 
     @Test
     void quickBenchReportsEveryMethodWithIntervalsAndAPlot(@TempDir Path dir) throws Exception {
-        Outcome o = run("bench", "paper", "--quick", "--tasks", "sentiment", "--plots", dir.toString(), "--json");
+        Outcome o = run(
+                "bench",
+                "paper",
+                "--quick",
+                "--tasks",
+                "sentiment",
+                "--train-limit",
+                "64",
+                "--plots",
+                dir.toString(),
+                "--json");
         assertEquals(0, o.exitCode(), o.err());
         JsonNode task = o.json().get("tasks").get(0);
         assertEquals("sentiment", task.get("task").asText());

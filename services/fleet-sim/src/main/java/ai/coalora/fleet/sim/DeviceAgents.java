@@ -81,6 +81,7 @@ public final class DeviceAgents implements AutoCloseable {
     private final Set<String> offline = ConcurrentHashMap.newKeySet(), slow = ConcurrentHashMap.newKeySet();
     private final Set<String> crashOnce = ConcurrentHashMap.newKeySet(), corruptOnce = ConcurrentHashMap.newKeySet();
     private final Map<String, AdapterReady> latest = new ConcurrentHashMap<>();
+    private final Map<String, DeviceStatus> lastStatus = new ConcurrentHashMap<>(); // what each device last reported
     private final Map<String, DeviceModel> models =
             new ConcurrentHashMap<>(); // by package: shared by devices that run the same
     private final Map<String, byte[]> verifiedBlobs = new ConcurrentHashMap<>();
@@ -351,10 +352,29 @@ public final class DeviceAgents implements AutoCloseable {
                 status,
                 reason,
                 Instant.now());
+        lastStatus.put(ready.deviceId(), s);
         send(ready.deviceId(), () -> {
             gateway.status(tokens.get(ready.deviceId()), s);
             return null;
         });
+    }
+
+    /**
+     * Devices send their last status report again, as a device does after reconnecting: the same report, its time
+     * when it happened, so a consumer that knows newer news of the device leaves it be. Returns how many were sent.
+     */
+    public int reportAgain(Collection<String> deviceIds) {
+        int n = 0;
+        for (String device : deviceIds) {
+            DeviceStatus s = lastStatus.get(device);
+            if (s == null) continue;
+            send(device, () -> {
+                gateway.status(tokens.get(device), s);
+                return null;
+            });
+            n++;
+        }
+        return n;
     }
 
     /**

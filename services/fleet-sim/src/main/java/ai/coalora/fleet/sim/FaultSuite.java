@@ -42,11 +42,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.IntFunction;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
@@ -74,6 +73,8 @@ public final class FaultSuite {
             long devicesLost,
             long staleDevices,
             long duplicateAssignments,
+            long http500s,
+            long deadlocks,
             Long deadLettered,
             Long sent,
             Long tamperedRejected,
@@ -90,6 +91,11 @@ public final class FaultSuite {
             int devices,
             String firstRolloutState,
             String secondRolloutState,
+            long notOnPromoted,
+            long secondPlannerDecisions,
+            String revertState,
+            long notReverted,
+            Map<String, Long> serverErrors,
             long replayed,
             long replaysSkipped,
             long replaysDeadLettered,
@@ -105,6 +111,8 @@ public final class FaultSuite {
                 if (r.devicesLost() != 0
                         || r.staleDevices() != 0
                         || r.duplicateAssignments() != 0
+                        || r.http500s() != 0
+                        || r.deadlocks() != 0
                         || r.servicesUp() != FleetStack.SERVICES.size()
                         || !r.newDevicePlanned()) return false;
                 if (r.sent() != null && !r.sent().equals(r.deadLettered())) return false;
@@ -116,17 +124,23 @@ public final class FaultSuite {
                     && replaysDeadLettered == 0
                     && deadLettersWithoutReason == 0
                     && "succeeded".equals(firstRolloutState)
-                    && "succeeded".equals(secondRolloutState);
+                    && "succeeded".equals(secondRolloutState)
+                    && notOnPromoted == 0
+                    && secondPlannerDecisions > 0
+                    && "reverted".equals(revertState)
+                    && notReverted == 0;
         }
 
         public String table() {
             StringBuilder t = new StringBuilder(String.format(
-                    "%-50s %8s %8s %6s %10s %22s %20s %17s %9s %9s%n",
+                    "%-50s %8s %8s %6s %10s %5s %9s %22s %20s %17s %9s %9s%n",
                     "fault",
                     "seconds",
                     "lost",
                     "stale",
                     "duplicates",
+                    "500s",
+                    "deadlocks",
                     "rejected / sent",
                     "tampered rej./served",
                     "refused / tried",
@@ -134,12 +148,14 @@ public final class FaultSuite {
                     "planning"));
             for (Row r : rows) {
                 t.append(String.format(
-                        "%-50s %8.1f %8d %6d %10d %22s %20s %17s %9s %9s%n",
+                        "%-50s %8.1f %8d %6d %10d %5d %9d %22s %20s %17s %9s %9s%n",
                         r.fault(),
                         r.seconds(),
                         r.devicesLost(),
                         r.staleDevices(),
                         r.duplicateAssignments(),
+                        r.http500s(),
+                        r.deadlocks(),
                         r.sent() == null
                                 ? "-"
                                 : r.deadLettered() + " / " + r.sent()
@@ -163,7 +179,13 @@ public final class FaultSuite {
                     "dead letters without a reason: %d; rollouts: %s (under the faults), %s (through the tampering mirror)%n",
                     deadLettersWithoutReason, firstRolloutState, secondRolloutState));
             t.append(String.format(
-                    "%d devices, %.0f s; goals (0 lost, 0 duplicated, 100%% dead-lettered with a reason, 100%% rejected, 100%% of unauthorized writes refused, services up): %s%n",
+                    "promotion under two planners: %d devices not on the promoted version, %d decisions by the second planner; "
+                            + "abort-revert: %s, %d devices not back on their version%n",
+                    notOnPromoted, secondPlannerDecisions, revertState, notReverted));
+            t.append("HTTP 5xx answers (server side, /q aside): "
+                    + (serverErrors.isEmpty() ? "none" : serverErrors.toString()) + "\n");
+            t.append(String.format(
+                    "%d devices, %.0f s; goals (0 lost, 0 duplicated, 100%% dead-lettered with a reason, 100%% rejected, 100%% of unauthorized writes refused, no 500, no deadlock, services up): %s%n",
                     devices, seconds, goalsMet() ? "MET" : "NOT MET"));
             return t.toString();
         }
@@ -173,6 +195,8 @@ public final class FaultSuite {
     private final Consumer<String> progress;
     private FleetStack stack;
     private FleetObserver observer;
+    private ServerFailures failures;
+    private long runStart, last500s, lastDeadlocks;
     private RegistryClient admin;
     private List<DeviceCapabilities> devices;
     private final List<Row> rows = new ArrayList<>();
@@ -189,15 +213,18 @@ public final class FaultSuite {
 
     private Report run(Path work) throws Exception {
         long t0 = System.nanoTime();
+        runStart = t0;
         Path bundle = FleetBundle.TEST.ensure(Progress.NONE);
         // retraining stays out of the way: the run is about faults, not about 20-sentence accuracy noise
         Map<String, String> env = Map.of("COALORA_RETRAINING_MARGIN", "0.9", "COALORA_COVERAGE_MIN_DEVICES", "1000000");
         try (FleetStack s = FleetStack.start(work, env, m -> progress.accept("  " + m));
                 FleetObserver o = new FleetObserver(s.kafkaAdmin());
+                ServerFailures f = new ServerFailures(s);
                 TamperingMirror mirror = new TamperingMirror(s.registryUrl());
                 KafkaProducer<String, byte[]> producer = SimulatedFleet.producer(s.kafkaAdmin())) {
             stack = s;
             observer = o;
+            failures = f;
             admin = s.registry(FleetStack.ADMIN_USER);
             ModelPublisher.Published v1 =
                     ModelPublisher.registerAndPromote(admin, bundle, "production", "fault-suite", "version one");
@@ -224,12 +251,18 @@ public final class FaultSuite {
                 String first = startRollout(v2.modelVersion());
                 progress.accept("rollout " + first + " of version two started (4 waves)");
                 for (String service : FleetStack.SERVICES) {
-                    fault("kill -9 " + service + ", restart", () -> stack.crashAndRestart(service));
+                    fault("kill -9 " + service + ", restart", () -> {
+                        failures.sample(); // what it answered up to the kill
+                        stack.crashAndRestart(service);
+                    });
                 }
                 fault("restart the Kafka broker", () -> stack.restartKafka());
                 // longer than the producers' delivery timeout (60 s): their batches expire and are re-sent
                 fault("broker down 90 s under load", () -> stack.kafkaOutage(Duration.ofSeconds(90)));
-                fault("restart PostgreSQL", () -> stack.restartDatabase());
+                fault("restart PostgreSQL", () -> {
+                    failures.sample();
+                    stack.restartDatabase();
+                });
                 hostile(producer);
                 extremes(producer);
                 impostors(tokens);
@@ -269,6 +302,7 @@ public final class FaultSuite {
                         .filter(d -> ids.contains(d.key()))
                         .count();
                 String firstState = finish(first, Duration.ofMinutes(10));
+                Promotion promotion = replicasDuringPromotion(bundle, work, tokens);
 
                 // rollout 2, back to version one, downloaded again through a mirror that tampers with some files
                 agents.forgetDownloads();
@@ -298,6 +332,7 @@ public final class FaultSuite {
                         null,
                         agents.artifactsRejected() - rejectedBefore,
                         mirror.tampered() - tamperedBefore));
+                Revert revert = abortRevertRacingStatus(v2.modelVersion(), agents);
                 forgedPackages(producer, agents);
                 rows.add(row("end of run", t0, null, null, null, null));
                 long withoutReason = observer.deadLetters().stream()
@@ -308,12 +343,173 @@ public final class FaultSuite {
                         devices.size(),
                         firstState,
                         secondState,
+                        promotion.notOnPromoted(),
+                        promotion.secondPlannerDecisions(),
+                        revert.state(),
+                        revert.notReverted(),
+                        failures.serverErrors(),
                         replayed,
                         replaysSkipped,
                         replaysDeadLettered,
                         withoutReason,
                         (System.nanoTime() - t0) / 1e9);
             }
+        }
+    }
+
+    /**
+     * Two planner replicas during a promotion: a second planner process joins the first (the capabilities and targets
+     * partitions split between them) and the followed alias moves to a new version while every device announces its
+     * capabilities again and again. The replica that gets the promotion re-plans the fleet while the other plans the
+     * devices whose announcements and released pins it consumes, on the same rows.
+     */
+    private Promotion replicasDuringPromotion(Path bundle, Path work, Map<String, String> tokens) throws Exception {
+        String name = "two planner replicas during a promotion";
+        progress.accept(name);
+        long t = System.nanoTime();
+        Set<String> before = running().keySet();
+        String v3 = ModelPublisher.register(
+                        admin, ModelPublisher.variant(bundle, work.resolve("v3"), "2026-12-01T06:00:00Z"))
+                .modelVersion();
+        AtomicLong announced = new AtomicLong();
+        long decisions;
+        GatewayClient gateway = stack.gateway();
+        try (ServiceProcess second = stack.startReplica("planner");
+                Repeating announcing = new Repeating("announcing", () -> {
+                    for (DeviceCapabilities d : devices) {
+                        gateway.capabilities(tokens.get(d.deviceId()), d);
+                        announced.incrementAndGet();
+                    }
+                })) {
+            progress.accept("  a second planner is ready (" + second.url() + "); promoting " + v3);
+            admin.sendJson(
+                    "PUT",
+                    "api/aliases/production",
+                    Map.of("modelVersion", v3, "actor", "fault-suite", "reason", "promotion under two planners"));
+            await(() -> notOn(before, v3) == 0, Duration.ofMinutes(5), "devices running the promoted version");
+            progress.accept("  " + announced.get() + " announcements during the promotion, " + announcing.failures()
+                    + " not taken");
+            // the second planner took part: it made decisions of its own
+            decisions = (long) PrometheusScrape.fetch(second.url()).sum("coalora_planner_decisions_total", Map.of());
+        }
+        Promotion p = new Promotion(notOn(before, v3), decisions);
+        rows.add(row(name, t, null, null, null, null));
+        return p;
+    }
+
+    /** How the promotion under two planners ended: devices not on the promoted version, the second one's decisions. */
+    record Promotion(long notOnPromoted, long secondPlannerDecisions) {}
+
+    /** How the abort-revert row ended: the rollout's state and the devices not back on what they ran before. */
+    record Revert(String state, long notReverted) {}
+
+    /**
+     * An abort-revert racing status events: a one-wave rollout of every running device to {@code version} is aborted
+     * with a revert once a quarter of the devices applied it and the rest are still at it, while every device sends
+     * its last status report again and again (as after reconnecting). The revert must bring every device back to what
+     * it ran before.
+     */
+    private Revert abortRevertRacingStatus(String version, DeviceAgents agents) throws Exception {
+        String name = "an abort-revert racing status events";
+        progress.accept(name);
+        long t = System.nanoTime();
+        Map<String, String> before = running();
+        String id = startRollout(version, List.of(1.0));
+        AtomicLong resent = new AtomicLong();
+        String state;
+        try (Repeating racing =
+                new Repeating("reporting again", () -> resent.addAndGet(agents.reportAgain(before.keySet())))) {
+            await(
+                    () -> currentWave(get("api/rollouts/" + id))
+                                    .path("finished")
+                                    .asInt()
+                            >= Math.max(1, before.size() / 4),
+                    Duration.ofMinutes(5),
+                    "a quarter of the devices updated");
+            JsonNode at = currentWave(get("api/rollouts/" + id));
+            progress.accept("  aborting with a revert at " + at.path("finished").asInt() + " of "
+                    + at.path("devices").asInt() + " devices updated");
+            admin.sendJson(
+                    "POST",
+                    "api/rollouts/" + id + "/abort",
+                    Map.of("mode", "revert", "reason", "fault suite: abort-revert racing status events"));
+            await(
+                    () -> {
+                        JsonNode r = get("api/rollouts/" + id);
+                        return r != null && r.get("state").asText().equals("reverted");
+                    },
+                    Duration.ofMinutes(5),
+                    "the revert");
+            await(() -> notBack(before) == 0, Duration.ofMinutes(3), "devices back on their version");
+            JsonNode r = get("api/rollouts/" + id);
+            state = r == null ? "unknown" : r.get("state").asText();
+        }
+        progress.accept(
+                "  rollout " + id + ": " + state + "; " + resent.get() + " status reports sent again meanwhile");
+        long notReverted = notBack(before);
+        rows.add(row(name, t, null, null, null, null));
+        return new Revert(state, notReverted);
+    }
+
+    /** Devices of {@code ids} that do not run {@code version} now. */
+    private long notOn(Set<String> ids, String version) {
+        try {
+            Map<String, String> now = running();
+            return ids.stream().filter(d -> !version.equals(now.get(d))).count();
+        } catch (IOException e) {
+            return ids.size(); // the registry is away: nothing is known to run it
+        }
+    }
+
+    /** Devices not running the version they ran in {@code before}. */
+    private long notBack(Map<String, String> before) {
+        try {
+            Map<String, String> now = running();
+            return before.entrySet().stream()
+                    .filter(e -> !e.getValue().equals(now.get(e.getKey())))
+                    .count();
+        } catch (IOException e) {
+            return before.size();
+        }
+    }
+
+    /** Runs a piece of traffic over and over on its own thread until closed; what fails is counted, not thrown. */
+    private static final class Repeating implements AutoCloseable {
+        interface Step {
+            void run() throws Exception;
+        }
+
+        private final Thread thread;
+        private final AtomicLong failures = new AtomicLong();
+        private volatile boolean running = true;
+
+        Repeating(String name, Step step) {
+            thread = new Thread(
+                    () -> {
+                        while (running) {
+                            try {
+                                step.run();
+                                Thread.sleep(100);
+                            } catch (InterruptedException e) {
+                                return;
+                            } catch (Exception e) {
+                                failures.incrementAndGet();
+                            }
+                        }
+                    },
+                    name);
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        long failures() {
+            return failures.get();
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            running = false;
+            thread.join(60_000);
         }
     }
 
@@ -715,12 +911,21 @@ public final class FaultSuite {
         boolean planned = probe();
         // the registry catches up with the planner's decisions; one that never does kept an older state
         FleetObserver.await(() -> stale() == 0, Duration.ofMinutes(2));
+        failures.sample();
+        // since the row before (the end of the run: over the whole run)
+        boolean whole = startNanos == runStart;
+        long http500s = failures.answers(500) - (whole ? 0 : last500s),
+                deadlocks = failures.deadlocks() - (whole ? 0 : lastDeadlocks);
+        last500s = failures.answers(500);
+        lastDeadlocks = failures.deadlocks();
         Row r = new Row(
                 fault,
                 (System.nanoTime() - startNanos) / 1e9,
                 lost(),
                 stale(),
                 duplicates(),
+                http500s,
+                deadlocks,
                 deadLettered,
                 sent,
                 rejected,
@@ -731,11 +936,13 @@ public final class FaultSuite {
                 writes == null ? null : writes.attempted(),
                 writes == null ? null : writes.reasons());
         progress.accept(String.format(
-                "  %s: %d lost, %d stale, %d duplicate assignments, %d/%d services ready, planning %s",
+                "  %s: %d lost, %d stale, %d duplicate assignments, %d HTTP 500, %d deadlocks, %d/%d services ready, planning %s",
                 fault,
                 r.devicesLost(),
                 r.staleDevices(),
                 r.duplicateAssignments(),
+                r.http500s(),
+                r.deadlocks(),
                 up,
                 FleetStack.SERVICES.size(),
                 planned ? "works" : "STUCK"));
@@ -824,18 +1031,31 @@ public final class FaultSuite {
         return extra;
     }
 
-    /** A 4-wave rollout of the simulated devices that run something now (the probes have no agent: they never apply). */
+    /**
+     * A 4-wave rollout of the simulated devices that run something now (the probes have no agent: they never apply).
+     */
     private String startRollout(String version) throws IOException {
+        return startRollout(version, List.of(0.1, 0.2, 0.3, 0.4));
+    }
+
+    /** The simulated devices that run something now, each with the version it runs. */
+    private Map<String, String> running() throws IOException {
         Set<String> ours =
                 new HashSet<>(devices.stream().map(DeviceCapabilities::deviceId).toList());
-        List<String> running = new ArrayList<>();
+        Map<String, String> running = new HashMap<>();
         for (int offset = 0; ; offset += 1000) {
             JsonNode page = admin.getJson("api/devices?status=running&limit=1000&offset=" + offset);
             for (JsonNode d : page)
                 if (ours.contains(d.get("deviceId").asText()))
-                    running.add(d.get("deviceId").asText());
+                    running.put(
+                            d.get("deviceId").asText(), d.path("modelVersion").asText());
             if (page.size() < 1000) break;
         }
+        return running;
+    }
+
+    private String startRollout(String version, List<Double> waves) throws IOException {
+        List<String> running = running().keySet().stream().sorted().toList();
         return admin.sendJson(
                         "POST",
                         "api/rollouts",
@@ -845,7 +1065,7 @@ public final class FaultSuite {
                                 "deviceIds",
                                 running,
                                 "waveFractions",
-                                List.of(0.1, 0.2, 0.3, 0.4),
+                                waves,
                                 "successThreshold",
                                 0.9,
                                 "errorThreshold",
@@ -915,19 +1135,8 @@ public final class FaultSuite {
     /** A counter of coalora_events_processed_total{outcome="duplicate"} summed over topics, from the service's /q/metrics. */
     private long duplicates(String service) {
         try {
-            HttpResponse<String> r = HttpClient.newHttpClient()
-                    .send(
-                            HttpRequest.newBuilder(
-                                            URI.create(stack.service(service).url() + "/q/metrics"))
-                                    .timeout(Duration.ofSeconds(30))
-                                    .build(),
-                            HttpResponse.BodyHandlers.ofString());
-            long n = 0;
-            Matcher m = Pattern.compile("(?m)^coalora_events_processed_total\\{([^}]*)} ([0-9.eE+]+)$")
-                    .matcher(r.body());
-            while (m.find())
-                if (m.group(1).contains("outcome=\"duplicate\"")) n += (long) Double.parseDouble(m.group(2));
-            return n;
+            return (long) PrometheusScrape.fetch(stack.service(service).url())
+                    .sum("coalora_events_processed_total", Map.of("outcome", "duplicate"));
         } catch (IOException e) {
             return 0;
         } catch (InterruptedException e) {

@@ -21,6 +21,7 @@ import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collection;
 import java.util.Collections;
@@ -50,6 +51,14 @@ public final class FleetStack implements AutoCloseable {
     private volatile EmbeddedKafka kafka;
     private volatile EmbeddedDatabase database;
     private final Map<String, ServiceProcess> services = new LinkedHashMap<>();
+    private final List<ServiceProcess> replicas = new ArrayList<>();
+    /** The environment variable each service takes its HTTP port from. */
+    private static final Map<String, String> PORT_VARIABLES = Map.of(
+            "registry", "REGISTRY_HTTP_PORT",
+            "planner", "PLANNER_HTTP_PORT",
+            "adapter-generator", "GENERATOR_HTTP_PORT",
+            "trainer", "TRAINER_HTTP_PORT");
+
     private final Map<String, Credentials> credentials = new LinkedHashMap<>();
     private GatewayCertificate gatewayCertificate;
     private String gatewayUrl;
@@ -128,10 +137,8 @@ public final class FleetStack implements AutoCloseable {
                 env.put(
                         "COALORA_SIGNING_KEY_FILE",
                         stack.keysDir().resolve(FleetKeys.SIGNING).toString());
-                env.put("REGISTRY_HTTP_PORT", Integer.toString(ports.get("registry")));
-                env.put("PLANNER_HTTP_PORT", Integer.toString(ports.get("planner")));
-                env.put("GENERATOR_HTTP_PORT", Integer.toString(ports.get("adapter-generator")));
-                env.put("TRAINER_HTTP_PORT", Integer.toString(ports.get("trainer")));
+                for (String service : SERVICES)
+                    env.put(PORT_VARIABLES.get(service), Integer.toString(ports.get(service)));
                 env.put("COALORA_TRAINER_DIR", workDir.resolve("trainer").toString());
                 env.put("OPT_OUT_TRACKING", "true");
                 env.put("COALORA_USERS_FILE", usersFile.toString());
@@ -297,6 +304,13 @@ public final class FleetStack implements AutoCloseable {
         return services.get(name);
     }
 
+    /** Every service process running now: one per service, then the replicas started since. */
+    public synchronized List<ServiceProcess> processes() {
+        List<ServiceProcess> all = new ArrayList<>(services.values());
+        for (ServiceProcess r : replicas) if (r.isAlive()) all.add(r);
+        return all;
+    }
+
     public Path workDir() {
         return workDir;
     }
@@ -307,6 +321,25 @@ public final class FleetStack implements AutoCloseable {
         s.kill();
         s.start();
         s.awaitReady(READY_TIMEOUT);
+    }
+
+    /**
+     * Starts another instance of a service and waits until it is ready: the same application and configuration (so
+     * the same consumer group, database role and tables) on ports of its own, as a scale-out adds one. It stops with
+     * the stack, or earlier when closed.
+     */
+    public synchronized ServiceProcess startReplica(String name) throws IOException, InterruptedException {
+        ServiceProcess first = services.get(name);
+        if (first == null) throw new IllegalArgumentException("no service " + name + " in this stack " + SERVICES);
+        int port = freePort();
+        Map<String, Integer> ports = new LinkedHashMap<>(Map.of(PORT_VARIABLES.get(name), port));
+        if (name.equals("registry")) ports.put("QUARKUS_HTTP_SSL_PORT", freePort()); // its own gateway port too
+        ServiceProcess replica = first.replica(
+                port, ports, workDir.resolve("logs").resolve(name + "-" + (replicas.size() + 2) + ".log"));
+        replicas.add(replica);
+        replica.start();
+        replica.awaitReady(READY_TIMEOUT);
+        return replica;
     }
 
     /**
@@ -342,7 +375,9 @@ public final class FleetStack implements AutoCloseable {
 
     @Override
     public void close() {
-        for (ServiceProcess s : services.values()) {
+        List<ServiceProcess> all = new ArrayList<>(replicas);
+        all.addAll(services.values());
+        for (ServiceProcess s : all) {
             try {
                 s.stop();
             } catch (InterruptedException e) {

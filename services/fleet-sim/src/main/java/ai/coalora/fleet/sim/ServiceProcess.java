@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -23,15 +24,35 @@ public final class ServiceProcess implements AutoCloseable {
     private Process process;
 
     ServiceProcess(String name, Path jar, List<String> jvmArgs, Map<String, String> env, int port, Path log) {
+        this(name, command(jar, jvmArgs), env, port, log);
+    }
+
+    private ServiceProcess(String name, List<String> command, Map<String, String> env, int port, Path log) {
         this.name = name;
-        this.command = new ArrayList<>();
+        this.command = command;
+        this.env = Map.copyOf(env);
+        this.port = port;
+        this.log = log;
+    }
+
+    private static List<String> command(Path jar, List<String> jvmArgs) {
+        List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
         command.addAll(jvmArgs);
         command.add("-jar");
         command.add(jar.toString());
-        this.env = env;
-        this.port = port;
-        this.log = log;
+        return List.copyOf(command);
+    }
+
+    /**
+     * Another instance of this service (not started): the same application and configuration, so the same consumer
+     * group and database, answering on {@code httpPort}; {@code ports} (environment variable to port) are the ports
+     * it listens on, its HTTP port's variable among them.
+     */
+    ServiceProcess replica(int httpPort, Map<String, Integer> ports, Path log) {
+        Map<String, String> e = new LinkedHashMap<>(env);
+        ports.forEach((variable, p) -> e.put(variable, Integer.toString(p)));
+        return new ServiceProcess(name, command, e, httpPort, log);
     }
 
     public String name() {

@@ -668,7 +668,7 @@ class FleetEndToEndIT {
         assertTrue(
                 FleetObserver.await(
                         () -> {
-                            Scrape r = scrape("registry");
+                            PrometheusScrape r = scrape("registry");
                             return r.value("coalora_telemetry_reports_total", Map.of()) == published
                                     && r.sum("coalora_devices", Map.of())
                                             == summary().get("devices").asLong()
@@ -683,18 +683,18 @@ class FleetEndToEndIT {
         for (DeviceCapabilities d : devices) deviceIds.add(d.deviceId());
         deviceIds.add("late-device");
         Pattern name = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*");
-        Map<String, Scrape> scrapes = new LinkedHashMap<>();
+        Map<String, PrometheusScrape> scrapes = new LinkedHashMap<>();
         for (String service : FleetStack.SERVICES) {
             String base = stack.service(service).url();
             // reachable without credentials, like the health checks
             assertEquals(200, status(base + "/q/health/live"), service + " live");
             assertEquals(200, status(base + "/q/health/ready"), service + " ready");
-            Scrape m = scrape(service);
+            PrometheusScrape m = scrape(service);
             scrapes.put(service, m);
-            assertFalse(m.samples.isEmpty(), service + " exports metrics");
-            for (var type : m.types.entrySet())
+            assertFalse(m.samples().isEmpty(), service + " exports metrics");
+            for (var type : m.types().entrySet())
                 assertTrue(name.matcher(type.getKey()).matches(), service + ": metric name " + type.getKey());
-            for (Sample x : m.samples) {
+            for (PrometheusScrape.Sample x : m.samples()) {
                 assertTrue(name.matcher(x.name()).matches(), service + ": metric name " + x.name());
                 if ("counter".equals(m.typeOf(x.name())))
                     assertTrue(x.name().endsWith("_total"), service + ": counter " + x.name() + " ends in _total");
@@ -714,7 +714,7 @@ class FleetEndToEndIT {
                     m.samples("coalora_events_processed_total", Map.of("service", group))
                             .isEmpty(),
                     service + " events processed");
-            for (Sample x : m.samples("coalora_events_processed_total", Map.of())) {
+            for (PrometheusScrape.Sample x : m.samples("coalora_events_processed_total", Map.of())) {
                 assertEquals(group, x.labels().get("service"));
                 assertTrue(
                         Set.of("applied", "duplicate", "dead_lettered")
@@ -733,7 +733,7 @@ class FleetEndToEndIT {
             }
         }
 
-        Scrape registryMetrics = scrapes.get("registry"),
+        PrometheusScrape registryMetrics = scrapes.get("registry"),
                 planner = scrapes.get("planner"),
                 generator = scrapes.get("adapter-generator");
         assertTrue(
@@ -745,7 +745,7 @@ class FleetEndToEndIT {
                     scrapes.get(service).sum("coalora_events_processed_total", Map.of("outcome", "applied")) > 0,
                     service + " applied events");
         }
-        for (Scrape m : List.of(registryMetrics, planner)) {
+        for (PrometheusScrape m : List.of(registryMetrics, planner)) {
             // test 3 sent five malformed records and one replay to the capabilities topic both consume
             assertTrue(
                     m.value("coalora_events_processed_total", Map.of("topic", capabilities, "outcome", "dead_lettered"))
@@ -847,98 +847,14 @@ class FleetEndToEndIT {
         }
     }
 
-    /** One sample of the Prometheus text format. */
-    record Sample(String name, Map<String, String> labels, double value) {}
-
-    /** A parsed /q/metrics answer: the samples and the declared type of each metric family. */
-    record Scrape(String text, List<Sample> samples, Map<String, String> types) {
-        List<Sample> samples(String metric, Map<String, String> labels) {
-            return samples.stream()
-                    .filter(x ->
-                            x.name().equals(metric) && x.labels().entrySet().containsAll(labels.entrySet()))
-                    .toList();
-        }
-
-        double sum(String metric, Map<String, String> labels) {
-            return samples(metric, labels).stream().mapToDouble(Sample::value).sum();
-        }
-
-        /** The one sample of {@code metric} with {@code labels} (among others); fails if there is none or several. */
-        double value(String metric, Map<String, String> labels) {
-            List<Sample> found = samples(metric, labels);
-            if (found.size() != 1)
-                throw new AssertionError(found.size() + " samples of " + metric + labels + " in\n" + text);
-            return found.get(0).value();
-        }
-
-        /** The type of the family a sample belongs to (its name, or its name less a suffix such as _total). */
-        String typeOf(String sample) {
-            for (String suffix : List.of("", "_total", "_count", "_sum", "_bucket", "_max", "_created")) {
-                if (sample.endsWith(suffix)
-                        && types.containsKey(sample.substring(0, sample.length() - suffix.length()))) {
-                    return types.get(sample.substring(0, sample.length() - suffix.length()));
-                }
-            }
-            return null;
-        }
-    }
-
-    static Scrape scrape(String service) {
+    static PrometheusScrape scrape(String service) {
         try {
             HttpResponse<String> r = http(null, "GET", stack.service(service).url() + "/q/metrics", null, null);
             assertEquals(200, r.statusCode(), service + " /q/metrics");
-            return parse(r.body());
+            return PrometheusScrape.parse(r.body());
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    /** The Prometheus text exposition format: {@code # TYPE name type} lines and {@code name{label="value",...} value [timestamp]}. */
-    static Scrape parse(String text) {
-        List<Sample> samples = new ArrayList<>();
-        Map<String, String> types = new HashMap<>();
-        for (String line : text.split("\n")) {
-            if (line.isBlank()) continue;
-            if (line.startsWith("#")) {
-                String[] p = line.split(" ");
-                if (p.length >= 4 && p[1].equals("TYPE")) types.put(p[2], p[3]);
-                continue;
-            }
-            int i = 0;
-            while (i < line.length() && line.charAt(i) != '{' && line.charAt(i) != ' ') i++;
-            String metric = line.substring(0, i);
-            Map<String, String> labels = new LinkedHashMap<>();
-            if (i < line.length() && line.charAt(i) == '{') {
-                i++;
-                while (line.charAt(i) != '}') {
-                    int eq = line.indexOf('=', i);
-                    String key = line.substring(i, eq).trim();
-                    i = eq + 2; // past ="
-                    StringBuilder value = new StringBuilder();
-                    while (line.charAt(i) != '"') {
-                        char ch = line.charAt(i++);
-                        if (ch == '\\') {
-                            char next = line.charAt(i++);
-                            value.append(next == 'n' ? '\n' : next);
-                        } else {
-                            value.append(ch);
-                        }
-                    }
-                    i++; // closing quote
-                    if (line.charAt(i) == ',') i++;
-                    labels.put(key, value.toString());
-                }
-                i++;
-            }
-            String v = line.substring(i).trim().split(" ")[0];
-            double value = switch (v) {
-                case "+Inf" -> Double.POSITIVE_INFINITY;
-                case "-Inf" -> Double.NEGATIVE_INFINITY;
-                default -> Double.parseDouble(v);
-            };
-            samples.add(new Sample(metric, labels, value));
-        }
-        return new Scrape(text, samples, types);
     }
 
     static HttpResponse<String> http(String method, String url, String contentType, String body) throws Exception {
