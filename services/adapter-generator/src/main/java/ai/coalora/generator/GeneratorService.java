@@ -4,7 +4,6 @@ import ai.coalora.engine.model.BertConfig;
 import ai.coalora.engine.model.BertEncoder;
 import ai.coalora.engine.model.MiniLmArtifact;
 import ai.coalora.engine.model.OnnxWeights;
-import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.registry.RegistryClient;
 import ai.coalora.fleet.security.FleetKeys;
@@ -12,7 +11,6 @@ import ai.coalora.fleet.service.EventService;
 import ai.djl.ndarray.NDManager;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
@@ -45,7 +43,7 @@ public class GeneratorService extends EventService {
         // no key, no packages: a generator that cannot sign stops at startup with the reason
         FleetKeys.Online signingKey = FleetKeys.readOnline(Path.of(signingKeyFile));
         handler = new GenerationHandler(dataSource, versions, packager, signingKey, meters);
-        return startEvents(List.of(Topic.ASSIGNMENTS), List.of(Topic.ADAPTERS_READY), handler);
+        return startEvents(handler);
     }
 
     @Override

@@ -2,7 +2,6 @@ package ai.coalora.planner;
 
 import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.ModelPromoted;
-import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.planning.ParetoSelection;
 import ai.coalora.fleet.service.EventService;
@@ -10,7 +9,6 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.util.List;
 import java.util.Map;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
@@ -30,10 +28,7 @@ public class PlannerService extends EventService {
     @Override
     protected ServiceRuntime open() throws Exception {
         handler = new PlanningHandler(alias, loadSelection(), FrontSource.registry(registryClient()), meters);
-        return startEvents(
-                List.of(Topic.CAPABILITIES, Topic.MODEL_ALIASES, Topic.MODEL_VERSIONS, Topic.DEVICE_TARGETS),
-                List.of(Topic.ASSIGNMENTS),
-                handler);
+        return startEvents(handler);
     }
 
     @Override

@@ -1,10 +1,8 @@
 package ai.coalora.registry;
 
-import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.service.EventService;
 import jakarta.enterprise.context.ApplicationScoped;
-import java.util.List;
 import java.util.function.Consumer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
@@ -36,19 +34,11 @@ public class RegistryService extends EventService {
 
     @Override
     protected ServiceRuntime open() {
-        return startEvents(
-                List.of(
-                        Topic.CAPABILITIES,
-                        Topic.ASSIGNMENTS,
-                        Topic.ADAPTERS_READY,
-                        Topic.TELEMETRY,
-                        Topic.DEVICE_STATUS),
-                List.of(Topic.MODEL_VERSIONS, Topic.MODEL_ALIASES, Topic.RETRAINING_REQUESTS, Topic.DEVICE_TARGETS),
-                new FleetEventsHandler(
-                        new RetrainingMonitor(
-                                retrainingMargin, retrainingMinDevices, coverageGapBits, coverageMinDevices, metrics),
-                        metrics,
-                        this::packageChanged));
+        return startEvents(new FleetEventsHandler(
+                new RetrainingMonitor(
+                        retrainingMargin, retrainingMinDevices, coverageGapBits, coverageMinDevices, metrics),
+                metrics,
+                this::packageChanged));
     }
 
     private volatile Consumer<String> packageChanged = device -> {};

@@ -1,11 +1,9 @@
 package ai.coalora.trainer;
 
-import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.service.EventService;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.file.Path;
-import java.util.List;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /** The trainer: consumes retraining requests, answers each with a warm-started version. */
@@ -45,6 +43,6 @@ public class TrainerService extends EventService {
                 registryClient(),
                 Path.of(workDir),
                 new RetrainingHandler.Schedule(trainExamples, epochs, initialGrid, segments, candidates, alias));
-        return startEvents(List.of(Topic.RETRAINING_REQUESTS), List.of(), handler);
+        return startEvents(handler);
     }
 }

@@ -111,17 +111,19 @@ public final class GatewayClient {
                 .timeout(wait.plusSeconds(30))
                 .GET();
         if (etag != null) b.header("If-None-Match", "\"" + etag + "\"");
-        return http.sendAsync(b.build(), HttpResponse.BodyHandlers.ofString()).thenApply(r -> {
-            if (r.statusCode() == 304 || r.statusCode() == 204) return Optional.empty();
-            if (r.statusCode() != 200)
-                throw new IllegalStateException(
+        return http.sendAsync(b.build(), HttpResponse.BodyHandlers.ofString()).thenCompose(r -> {
+            if (r.statusCode() == 304 || r.statusCode() == 204)
+                return CompletableFuture.completedFuture(Optional.empty());
+            if (r.statusCode() != 200) // a refusal (4xx) or an outage, as the other calls fail
+            return CompletableFuture.failedFuture(
                         Failures.Refused.ofStatus(r.statusCode(), "package: HTTP " + r.statusCode() + " " + r.body()));
             String tag = r.headers().firstValue("ETag").orElse("").replace("\"", "");
             try {
-                return Optional.of(
-                        new Package(tag, Payloads.read(Payloads.JSON.readTree(r.body()), AdapterReady.class)));
+                return CompletableFuture.completedFuture(Optional.of(
+                        new Package(tag, Payloads.read(Payloads.JSON.readTree(r.body()), AdapterReady.class))));
             } catch (IOException e) {
-                throw new IllegalStateException("package: not an adapter-ready document: " + e.getMessage(), e);
+                return CompletableFuture.failedFuture(
+                        new Failures.Refused(0, "package: not an adapter-ready document: " + e.getMessage()));
             }
         });
     }

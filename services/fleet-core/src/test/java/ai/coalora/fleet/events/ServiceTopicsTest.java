@@ -30,22 +30,11 @@ class ServiceTopicsTest {
     }
 
     @Test
-    void aServiceThatConsumesOrPublishesOutsideItsRowIsStoppedWithTheDifference() {
-        ServiceTopics.check(
-                "planner",
-                List.of(Topic.CAPABILITIES, Topic.MODEL_ALIASES, Topic.MODEL_VERSIONS, Topic.DEVICE_TARGETS),
-                List.of(Topic.ASSIGNMENTS));
-        String e = assertThrows(
-                        IllegalStateException.class,
-                        () -> ServiceTopics.check("planner", List.of(Topic.CAPABILITIES), List.of(Topic.ASSIGNMENTS)))
+    void aServiceWithoutARowIsStoppedAtStartup() {
+        assertEquals(
+                List.of(Topic.ASSIGNMENTS), ServiceTopics.require("planner").owns());
+        String e = assertThrows(IllegalStateException.class, () -> ServiceTopics.require("stranger"))
                 .getMessage();
-        assertTrue(e.contains("may read"), e);
-        e = assertThrows(
-                        IllegalStateException.class,
-                        () -> ServiceTopics.check(
-                                "adapter-generator", List.of(Topic.ASSIGNMENTS), List.of(Topic.DEVICE_TARGETS)))
-                .getMessage();
-        assertTrue(e.contains("coalora.device.targets registry"), e);
-        assertThrows(IllegalStateException.class, () -> ServiceTopics.check("stranger", List.of(), List.of()));
+        assertTrue(e.contains("no row"), e);
     }
 }

@@ -199,7 +199,8 @@ public final class DeviceAgents implements AutoCloseable {
         if (!running) return;
         gateway.nextPackage(tokens.get(device), etag, POLL_WAIT).whenComplete((p, error) -> {
             if (!running) return;
-            if (error != null) { // the gateway is down or restarting: ask again in a moment
+            if (error != null) { // the gateway is down or restarting, or refused the device: ask again in a moment
+                if (error.getCause() instanceof Failures.Refused) reportsRefused.incrementAndGet();
                 timers.schedule(() -> poll(device, etag), RETRY_MS, TimeUnit.MILLISECONDS);
                 return;
             }

@@ -635,10 +635,7 @@ public final class FaultSuite {
                         try {
                             gateway.nextPackage(token, null, Duration.ZERO).get(1, TimeUnit.MINUTES);
                         } catch (ExecutionException e) {
-                            throw e.getCause() instanceof IllegalStateException s
-                                            && s.getCause() instanceof IOException io
-                                    ? io
-                                    : new IOException(e.getCause().getMessage());
+                            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
                         }
                     },
                     () -> gateway.download(token, GatewayClient.PREFIX + "blobs/" + "0".repeat(64)));

@@ -398,11 +398,6 @@ class DeployManifestsTest {
         Map<String, Doc> users = new HashMap<>();
         for (Doc d : ofKind("KafkaUser")) users.put(d.name(), d);
         for (ServiceTopics s : ServiceTopics.ALL) {
-            // the table's inputs are what the service's code consumes
-            p.check(
-                    new HashSet<>(s.reads()).equals(new HashSet<>(inputsOf(s.service()))),
-                    "ServiceTopics says " + s.service() + " reads " + names(s.reads()) + ", its startEvents consumes "
-                            + names(inputsOf(s.service())));
             Doc u = users.remove(s.principal());
             if (u == null) {
                 p.add("no KafkaUser " + s.principal() + " for service " + s.service());
@@ -847,7 +842,7 @@ class DeployManifestsTest {
             hpaByTarget.put(target.path("name").asText(), h);
         }
         for (String service : FleetStack.SERVICES) {
-            List<Topic> inputs = inputsOf(service);
+            List<Topic> inputs = ServiceTopics.require(service).reads();
             int partitions = inputs.stream().mapToInt(Topic::partitions).min().orElse(Integer.MAX_VALUE);
             String topics = inputs.stream()
                     .map(t -> t.name() + " (" + t.partitions() + ")")
@@ -1272,36 +1267,6 @@ class DeployManifestsTest {
             }
         }
         return read;
-    }
-
-    /** The topics a service consumes: the first List.of(...) given to startEvents in its code. */
-    static List<Topic> inputsOf(String service) throws IOException {
-        Path dir = root.resolve("services").resolve(service).resolve("src/main/java");
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path f : s.filter(x -> x.toString().endsWith(".java")).toList()) {
-                String text = Files.readString(f);
-                int start = text.indexOf("startEvents(");
-                if (start < 0) continue;
-                int list = text.indexOf("List.of(", start);
-                int depth = 0, i = list + "List.of".length();
-                do {
-                    char c = text.charAt(i++);
-                    if (c == '(') depth++;
-                    else if (c == ')') depth--;
-                } while (depth > 0);
-                List<Topic> topics = new ArrayList<>();
-                Matcher m = Pattern.compile("Topic\\.([A-Z_]+)").matcher(text.substring(list, i));
-                while (m.find()) {
-                    try {
-                        topics.add((Topic) Topic.class.getField(m.group(1)).get(null));
-                    } catch (ReflectiveOperationException | ClassCastException e) {
-                        fail(root.relativize(f) + ": Topic." + m.group(1) + " is not a Topic constant");
-                    }
-                }
-                return topics;
-            }
-        }
-        throw new AssertionError("services/" + service + ": no startEvents(...) call to read its input topics from");
     }
 
     static Map<String, Set<String>> labels(Object... nameValues) {

@@ -2,6 +2,7 @@ package ai.coalora.fleet.sim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -622,8 +623,9 @@ class FleetEndToEndIT {
         ExecutionException polled = assertThrows(
                 ExecutionException.class,
                 () -> gateway.nextPackage(token, null, Duration.ZERO).get(30, TimeUnit.SECONDS));
-        assertTrue(
-                polled.getCause().getMessage().contains("401"),
+        assertEquals(
+                401,
+                assertInstanceOf(Failures.Refused.class, polled.getCause()).status(),
                 polled.getCause().getMessage());
         tokens.putAll(stack.registry(FleetStack.OPERATOR_USER).enrol(List.of(a.deviceId()), true));
         gateway.capabilities(tokens.get(a.deviceId()), a);

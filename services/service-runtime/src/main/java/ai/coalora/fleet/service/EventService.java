@@ -1,7 +1,6 @@
 package ai.coalora.fleet.service;
 
 import ai.coalora.fleet.events.ServiceTopics;
-import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.EventHandler;
 import ai.coalora.fleet.messaging.KafkaConnection;
 import ai.coalora.fleet.messaging.ServiceRuntime;
@@ -14,7 +13,6 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.util.ArrayDeque;
 import java.util.Deque;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.eclipse.microprofile.config.Config;
@@ -65,15 +63,14 @@ public abstract class EventService {
     protected abstract ServiceRuntime open() throws Exception;
 
     /**
-     * Starts the event runtime as consumer group {@code coalora-<name>}: consumes {@code inputs} with {@code handler}
-     * (null: consumes nothing), relays the outbox, and makes sure every topic exists. The topics must be the
-     * service's row of {@link ServiceTopics}, which its principal's ACLs are made from: a difference stops the
-     * start here rather than as refused requests later.
+     * Starts the event runtime as the service's consumer group: consumes what its row of {@link ServiceTopics} reads
+     * with {@code handler}, relays the outbox onto the topics the row owns, and makes sure every topic exists. The row
+     * is the one table its principal's ACLs are made from, so a service never asks the brokers for more.
      */
-    protected final ServiceRuntime startEvents(List<Topic> inputs, List<Topic> outputs, EventHandler handler) {
-        ServiceTopics.check(name(), inputs, outputs);
+    protected final ServiceRuntime startEvents(EventHandler handler) {
+        ServiceTopics topics = ServiceTopics.require(name());
         return ServiceRuntime.start(
-                ServiceTopics.GROUP_PREFIX + name(), kafka(), dataSource, inputs, outputs, handler, meters);
+                topics.group(), kafka(), dataSource, topics.reads(), topics.owns(), handler, meters);
     }
 
     /** The brokers and this service's principal (KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD). */
