@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -175,7 +176,8 @@ public class DeviceGateway {
                                 return currentPackage(device)
                                         .filter(p -> !p.etag().equals(etag));
                             } catch (SQLException e) {
-                                throw new IllegalStateException(e);
+                                throw new CompletionException(
+                                        e); // unwrapped for the answer: a 503 if the database is away
                             }
                         },
                         readers);

@@ -66,14 +66,28 @@ public final class Failures {
             return status;
         }
 
-        /** A peer's HTTP error as what it is: a refusal (4xx), else an outage ({@link IOException}). */
+        /** A peer's HTTP error as what it is: a refusal (4xx), else an outage ({@link Unavailable}). */
         public static IOException ofStatus(int status, String message) {
-            return refuses(status) ? new Refused(status, message) : new IOException(message);
+            return refuses(status) ? new Refused(status, message) : new Unavailable(status, message);
         }
 
         /** Whether an HTTP status refuses the request itself (4xx) rather than reporting a busy or broken peer. */
         public static boolean refuses(int status) {
             return status / 100 == 4 && status != 408 && status != 429;
+        }
+    }
+
+    /** A peer answered that it cannot serve now (5xx, 408, 429): an outage; the same request may work later. */
+    public static final class Unavailable extends IOException {
+        private final int status;
+
+        public Unavailable(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+
+        public int status() {
+            return status;
         }
     }
 }

@@ -40,6 +40,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -259,10 +260,7 @@ public final class FaultSuite {
                 fault("restart the Kafka broker", () -> stack.restartKafka());
                 // longer than the producers' delivery timeout (60 s): their batches expire and are re-sent
                 fault("broker down 90 s under load", () -> stack.kafkaOutage(Duration.ofSeconds(90)));
-                fault("restart PostgreSQL", () -> {
-                    failures.sample();
-                    stack.restartDatabase();
-                });
+                databaseOutage(tokens);
                 hostile(producer);
                 extremes(producer);
                 impostors(tokens);
@@ -524,6 +522,58 @@ public final class FaultSuite {
         rows.add(row(name, t, null, null, null, null));
     }
 
+    /**
+     * PostgreSQL away for 10 s, then started again: meanwhile an operator asks for the fleet's summary and a device
+     * posts its capabilities, every half second. Each must be answered 503 with Retry-After (the request changed
+     * nothing; send it again), never 500.
+     */
+    private void databaseOutage(Map<String, String> tokens) throws Exception {
+        String name = "PostgreSQL down 10 s, then restarted";
+        progress.accept(name);
+        long t = System.nanoTime();
+        failures.sample(); // what the services answered up to the outage
+        DeviceCapabilities device = devices.get(0);
+        GatewayClient gateway = stack.gateway();
+        List<GatewayCall> requests = List.of(
+                () -> admin.getJson("api/fleet/summary"),
+                () -> gateway.capabilities(tokens.get(device.deviceId()), device));
+        Map<String, Long> answers = new TreeMap<>();
+        stack.databaseOutage(() -> {
+            Thread.sleep(1000); // the pools notice
+            for (long end = System.nanoTime() + Duration.ofSeconds(9).toNanos(); System.nanoTime() < end; ) {
+                for (GatewayCall r : requests) answers.merge(answer(r), 1L, Long::sum);
+                Thread.sleep(500);
+            }
+        });
+        long tried = answers.values().stream().mapToLong(Long::longValue).sum();
+        progress.accept("  answers while the database was away: " + answers);
+        rows.add(row(
+                name,
+                t,
+                null,
+                null,
+                null,
+                null,
+                new UnauthorizedWrites.Result(
+                        tried, answers.getOrDefault("503", 0L), "answered (HTTP status: requests) " + answers)));
+    }
+
+    /** The HTTP status a request was answered with, or what kept it from an answer. */
+    private static String answer(GatewayCall request) throws InterruptedException {
+        try {
+            request.call();
+            return "200";
+        } catch (Failures.Refused r) {
+            return Integer.toString(r.status());
+        } catch (Failures.Unavailable u) {
+            return Integer.toString(u.status());
+        } catch (InterruptedException e) {
+            throw e;
+        } catch (Exception e) {
+            return "no answer (" + e.getClass().getSimpleName() + ")";
+        }
+    }
+
     interface Intrusion {
         UnauthorizedWrites.Result attempt() throws Exception;
     }
@@ -664,8 +714,10 @@ public final class FaultSuite {
                 call.call();
             } catch (Failures.Refused r) {
                 if (r.status() == status && r.getMessage().contains(why)) refused++;
-            } catch (IOException other) {
-                if (other.getMessage() != null && other.getMessage().contains("HTTP " + status)) refused++;
+            } catch (Failures.Unavailable other) {
+                if (other.status() == status) refused++;
+            } catch (IOException noAnswer) {
+                // not a refusal: counted as let through
             }
         }
         return refused;
@@ -906,8 +958,7 @@ public final class FaultSuite {
             if (FleetObserver.await(() -> status(url) == 200, Duration.ofMinutes(2))) up++;
         }
         boolean planned = probe();
-        // the registry catches up with the planner's decisions; one that never does kept an older state
-        FleetObserver.await(() -> stale() == 0, Duration.ofMinutes(2));
+        long stale = settledStale();
         failures.sample();
         // since the row before (the end of the run: over the whole run)
         boolean whole = startNanos == runStart;
@@ -919,7 +970,7 @@ public final class FaultSuite {
                 fault,
                 (System.nanoTime() - startNanos) / 1e9,
                 lost(),
-                stale(),
+                stale,
                 duplicates(),
                 http500s,
                 deadlocks,
@@ -1005,6 +1056,26 @@ public final class FaultSuite {
         } catch (SQLException e) {
             return Long.MAX_VALUE; // the database is away: nothing agrees yet
         }
+    }
+
+    /**
+     * Stale devices once the registry caught up with the planner: counted only while nothing is in flight between the
+     * services (checked before and after the count), so a decision still on its way is not counted and one that never
+     * arrives is. Waits up to two minutes for a count of 0; else the last such count.
+     */
+    private long settledStale() throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos(), last = -1;
+        while (System.nanoTime() < deadline) {
+            if (stack.quiet()) {
+                long n = stale();
+                if (stack.quiet()) {
+                    if (n == 0) return 0;
+                    last = n;
+                }
+            }
+            Thread.sleep(250);
+        }
+        return last >= 0 ? last : stale();
     }
 
     /** Assignments of a rollout beyond the targets that caused them (each wave target or retry causes one). */

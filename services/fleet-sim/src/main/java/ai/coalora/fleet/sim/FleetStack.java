@@ -1,11 +1,14 @@
 package ai.coalora.fleet.sim;
 
+import ai.coalora.fleet.events.ServiceTopics;
+import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.gateway.GatewayClient;
 import ai.coalora.fleet.infra.DatabaseRoles;
 import ai.coalora.fleet.infra.EmbeddedDatabase;
 import ai.coalora.fleet.infra.EmbeddedKafka;
 import ai.coalora.fleet.infra.KafkaPrincipals;
 import ai.coalora.fleet.messaging.KafkaConnection;
+import ai.coalora.fleet.messaging.KafkaSettings;
 import ai.coalora.fleet.registry.RegistryClient;
 import ai.coalora.fleet.security.Credentials;
 import ai.coalora.fleet.security.FleetKeys;
@@ -19,16 +22,28 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.PublicKey;
 import java.security.SecureRandom;
+import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
 
 /**
  * The whole system on one machine: a real Kafka broker and a real PostgreSQL started from Maven artifacts
@@ -324,6 +339,51 @@ public final class FleetStack implements AutoCloseable {
     }
 
     /**
+     * Whether nothing is in flight between the services now: every service's outbox is empty and every consumer group
+     * has read all that was committed to the topics it reads. False while the broker or the database is away.
+     */
+    public boolean quiet() {
+        try (var c = DriverManager.getConnection(jdbcUrl(), EmbeddedDatabase.USER, "");
+                var schemas = c.prepareStatement(
+                        "select table_schema from information_schema.tables where table_name = 'outbox'");
+                var rs = schemas.executeQuery()) {
+            while (rs.next()) {
+                try (var count = c.prepareStatement("select exists (select 1 from " + rs.getString(1) + ".outbox)");
+                        var pending = count.executeQuery()) {
+                    pending.next();
+                    if (pending.getBoolean(1)) return false;
+                }
+            }
+        } catch (SQLException away) {
+            return false;
+        }
+        try (Admin admin = Admin.create(KafkaSettings.admin(kafkaAdmin(), "quiet-check"))) {
+            for (ServiceTopics s : ServiceTopics.ALL) {
+                Map<TopicPartition, OffsetAndMetadata> read = admin.listConsumerGroupOffsets(s.group())
+                        .partitionsToOffsetAndMetadata()
+                        .get(10, TimeUnit.SECONDS);
+                Map<TopicPartition, OffsetSpec> ends = new HashMap<>();
+                for (Topic t : s.reads())
+                    for (int p = 0; p < t.partitions(); p++)
+                        ends.put(new TopicPartition(t.name(), p), OffsetSpec.latest());
+                var committed = admin.listOffsets(ends, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED))
+                        .all()
+                        .get(10, TimeUnit.SECONDS);
+                for (var e : committed.entrySet()) {
+                    OffsetAndMetadata at = read.get(e.getKey());
+                    if (e.getValue().offset() > (at == null ? 0 : at.offset())) return false;
+                }
+            }
+            return true;
+        } catch (ExecutionException | TimeoutException | KafkaException away) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /**
      * Starts another instance of a service and waits until it is ready: the same application and configuration (so
      * the same consumer group, database role and tables) on ports of its own, as a scale-out adds one. It stops with
      * the stack, or earlier when closed.
@@ -364,13 +424,23 @@ public final class FleetStack implements AutoCloseable {
     }
 
     /**
-     * Stops PostgreSQL (fast shutdown: sessions are cut, committed data stays) and starts it again on the same port
-     * and data directory; the services' pools reconnect, their event loops resume from the committed offsets.
+     * Takes PostgreSQL away (fast shutdown: sessions are cut, committed data stays), runs {@code meanwhile}, and starts
+     * it again on the same port and data directory; the services' pools reconnect, their event loops resume from the
+     * committed offsets.
      */
-    public synchronized void restartDatabase() throws IOException {
+    public synchronized void databaseOutage(Outage meanwhile) throws Exception {
         int port = database.port();
         database.close();
-        database = EmbeddedDatabase.start(workDir.resolve("postgres"), port);
+        try {
+            meanwhile.run();
+        } finally {
+            database = EmbeddedDatabase.start(workDir.resolve("postgres"), port);
+        }
+    }
+
+    /** What happens while something of the stack is away. */
+    public interface Outage {
+        void run() throws Exception;
     }
 
     @Override
