@@ -7,10 +7,8 @@ import ai.coalora.fleet.events.EventTypes;
 import ai.coalora.fleet.events.KafkaCloudEvents;
 import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.AdapterReady;
-import ai.coalora.fleet.events.Payloads.Assignment;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.events.Payloads.DeviceStatus;
-import ai.coalora.fleet.events.Payloads.DeviceTarget;
 import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
 import ai.coalora.fleet.events.Payloads.FileRef;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
@@ -25,10 +23,6 @@ import ai.coalora.fleet.schema.EventSchemas;
 import ai.coalora.fleet.security.PackageManifest;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -52,13 +46,16 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
  * The system under faults: a fleet of simulated devices on real Kafka and PostgreSQL and the four services as
- * processes, a staged rollout running while each service is killed with SIGKILL and restarted, the broker and the
- * database are restarted, thousands of malformed and hostile events arrive, valid events are replayed, and a
- * download mirror serves tampered files during a second rollout. After each fault it measures: devices lost (known
- * to the devices but missing from the registry or the planner), duplicate assignments (assignments of a rollout
- * beyond the targets that caused them), dead letters with a reason vs hostile records sent (per consuming service),
- * tampered files rejected by devices vs served, writes to Kafka without credentials or by a service on a topic it
- * does not own refused vs tried, services ready, and whether a new device still gets planned.
+ * processes, a staged rollout running while each service is killed with SIGKILL and restarted, the broker restarts
+ * and stays down for 90 s, the database is away for 10 s, thousands of malformed, hostile and numerically extreme
+ * events arrive, valid events are replayed, devices speak as others or with revoked tokens, forged fronts and
+ * packages and unauthorized Kafka clients try their luck; then a promotion under two planner replicas, a rollout
+ * through a download mirror that tampers with files, and an abort-revert racing status reports. After each fault it
+ * measures: devices lost (known to the devices but missing from the registry or the planner), stale (the registry's
+ * state not the planner's latest decision once nothing is in flight), duplicate assignments (assignments of a
+ * rollout beyond the targets that caused them), the servers' HTTP 500 answers and PostgreSQL deadlocks, dead letters
+ * with a reason vs hostile records sent (per consuming service), tampered files rejected by devices vs served,
+ * requests refused vs tried, services ready, and whether a new device still gets planned.
  */
 public final class FaultSuite {
     /** How big a run is. */
@@ -201,7 +198,8 @@ public final class FaultSuite {
     private RegistryClient admin;
     private List<DeviceCapabilities> devices;
     private final List<Row> rows = new ArrayList<>();
-    private int probes;
+    private FleetMeasures measures;
+    private RolloutDriver rollouts;
 
     private FaultSuite(Settings settings, Consumer<String> progress) {
         this.settings = settings;
@@ -230,6 +228,8 @@ public final class FaultSuite {
             ModelPublisher.Published v1 =
                     ModelPublisher.registerAndPromote(admin, bundle, "production", "fault-suite", "version one");
             devices = SimulatedFleet.devices(settings.devices(), v1.front(), settings.seed());
+            measures = new FleetMeasures(s, o, admin, devices);
+            rollouts = new RolloutDriver(admin, measures, progress);
             Map<String, String> tokens =
                     s.enrol(devices.stream().map(DeviceCapabilities::deviceId).toList());
             try (DeviceAgents agents = new DeviceAgents(
@@ -244,12 +244,15 @@ public final class FaultSuite {
                 agents.downloadVia(mirror.address());
                 SimulatedFleet.announce(s.gateway(), tokens, devices);
                 progress.accept(devices.size() + " devices announced; waiting for them to run version one");
-                await(() -> settled() >= devices.size(), Duration.ofMinutes(10), "devices running version one");
+                await(
+                        () -> measures.settled() >= devices.size(),
+                        Duration.ofMinutes(10),
+                        "devices running version one");
 
                 // rollout 1, under process, broker and database faults and hostile events
                 ModelPublisher.Published v2 = ModelPublisher.register(
                         admin, ModelPublisher.variant(bundle, work.resolve("v2"), "2026-11-30T06:00:00Z"));
-                String first = startRollout(v2.modelVersion());
+                String first = rollouts.start(v2.modelVersion());
                 progress.accept("rollout " + first + " of version two started (4 waves)");
                 for (String service : FleetStack.SERVICES) {
                     fault("kill -9 " + service + ", restart", () -> {
@@ -279,7 +282,7 @@ public final class FaultSuite {
                         .filter(e -> GatewayClient.EVENT_SOURCE.equals(e.source()) && simulated.contains(e.subject()))
                         .toList();
                 long replayed = announced.size() * 2L; // each capabilities event has two consumers
-                long skippedBefore = duplicates("planner") + duplicates("registry");
+                long skippedBefore = measures.duplicates("planner") + measures.duplicates("registry");
                 for (CloudEvent e : announced) {
                     producer.send(new ProducerRecord<>(
                             Topic.CAPABILITIES.name(),
@@ -290,16 +293,17 @@ public final class FaultSuite {
                 }
                 producer.flush();
                 await(
-                        () -> duplicates("planner") + duplicates("registry") - skippedBefore >= replayed,
+                        () -> measures.duplicates("planner") + measures.duplicates("registry") - skippedBefore
+                                >= replayed,
                         Duration.ofMinutes(3),
                         "replays skipped");
-                long replaysSkipped = duplicates("planner") + duplicates("registry") - skippedBefore;
+                long replaysSkipped = measures.duplicates("planner") + measures.duplicates("registry") - skippedBefore;
                 Set<String> ids = new HashSet<>(
                         devices.stream().map(DeviceCapabilities::deviceId).toList());
                 long replaysDeadLettered = observer.deadLetters().stream()
                         .filter(d -> ids.contains(d.key()))
                         .count();
-                String firstState = finish(first, Duration.ofMinutes(10));
+                String firstState = rollouts.finish(first, Duration.ofMinutes(10));
                 Promotion promotion = replicasDuringPromotion(bundle, work, tokens);
 
                 // rollout 2, back to version one, downloaded again through a mirror that tampers with some files
@@ -307,22 +311,22 @@ public final class FaultSuite {
                 long rejectedBefore = agents.artifactsRejected(), tamperedBefore = mirror.tampered();
                 mirror.tamperEvery(settings.tamperEvery());
                 long f0 = System.nanoTime();
-                String second = startRollout(v1.modelVersion());
+                String second = rollouts.start(v1.modelVersion());
                 progress.accept("rollout " + second + " back to version one, through a mirror tampering with every "
                         + settings.tamperEvery() + "th file");
                 // tamper until every device of the rollout has downloaded (applied or rejected), then stop and retry
                 await(
                         () -> {
-                            JsonNode r = get("api/rollouts/" + second);
+                            JsonNode r = measures.get("api/rollouts/" + second);
                             return r != null && !r.get("state").asText().equals("running")
                                     || agents.artifactsRejected() - rejectedBefore >= 3
                                             && mirror.served() > 0
-                                            && waveSettled(r);
+                                            && RolloutDriver.waveSettled(r);
                         },
                         Duration.ofMinutes(5),
                         "tampered downloads");
                 mirror.tamperEvery(0);
-                String secondState = finish(second, Duration.ofMinutes(10));
+                String secondState = rollouts.finish(second, Duration.ofMinutes(10));
                 rows.add(row(
                         "tampering mirror (rollout 2)",
                         f0,
@@ -365,7 +369,7 @@ public final class FaultSuite {
         String name = "two planner replicas during a promotion";
         progress.accept(name);
         long t = System.nanoTime();
-        Set<String> before = running().keySet();
+        Set<String> before = measures.running().keySet();
         String v3 = ModelPublisher.register(
                         admin, ModelPublisher.variant(bundle, work.resolve("v3"), "2026-12-01T06:00:00Z"))
                 .modelVersion();
@@ -384,13 +388,13 @@ public final class FaultSuite {
                     "PUT",
                     "api/aliases/production",
                     Map.of("modelVersion", v3, "actor", "fault-suite", "reason", "promotion under two planners"));
-            await(() -> notOn(before, v3) == 0, Duration.ofMinutes(5), "devices running the promoted version");
+            await(() -> measures.notOn(before, v3) == 0, Duration.ofMinutes(5), "devices running the promoted version");
             progress.accept("  " + announced.get() + " announcements during the promotion, " + announcing.failures()
                     + " not taken");
             // the second planner took part: it made decisions of its own
             decisions = (long) PrometheusScrape.fetch(second.url()).sum("coalora_planner_decisions_total", Map.of());
         }
-        Promotion p = new Promotion(notOn(before, v3), decisions);
+        Promotion p = new Promotion(measures.notOn(before, v3), decisions);
         rows.add(row(name, t, null, null, null, null));
         return p;
     }
@@ -411,20 +415,20 @@ public final class FaultSuite {
         String name = "an abort-revert racing status events";
         progress.accept(name);
         long t = System.nanoTime();
-        Map<String, String> before = running();
-        String id = startRollout(version, List.of(1.0));
+        Map<String, String> before = measures.running();
+        String id = rollouts.start(version, List.of(1.0));
         AtomicLong resent = new AtomicLong();
         String state;
         try (Repeating racing =
                 new Repeating("reporting again", () -> resent.addAndGet(agents.reportAgain(before.keySet())))) {
             await(
-                    () -> currentWave(get("api/rollouts/" + id))
+                    () -> RolloutDriver.currentWave(measures.get("api/rollouts/" + id))
                                     .path("finished")
                                     .asInt()
                             >= Math.max(1, before.size() / 4),
                     Duration.ofMinutes(5),
                     "a quarter of the devices updated");
-            JsonNode at = currentWave(get("api/rollouts/" + id));
+            JsonNode at = RolloutDriver.currentWave(measures.get("api/rollouts/" + id));
             progress.accept("  aborting with a revert at " + at.path("finished").asInt() + " of "
                     + at.path("devices").asInt() + " devices updated");
             admin.sendJson(
@@ -433,82 +437,20 @@ public final class FaultSuite {
                     Map.of("mode", "revert", "reason", "fault suite: abort-revert racing status events"));
             await(
                     () -> {
-                        JsonNode r = get("api/rollouts/" + id);
+                        JsonNode r = measures.get("api/rollouts/" + id);
                         return r != null && r.get("state").asText().equals("reverted");
                     },
                     Duration.ofMinutes(5),
                     "the revert");
-            await(() -> notBack(before) == 0, Duration.ofMinutes(3), "devices back on their version");
-            JsonNode r = get("api/rollouts/" + id);
+            await(() -> measures.notBack(before) == 0, Duration.ofMinutes(3), "devices back on their version");
+            JsonNode r = measures.get("api/rollouts/" + id);
             state = r == null ? "unknown" : r.get("state").asText();
         }
         progress.accept(
                 "  rollout " + id + ": " + state + "; " + resent.get() + " status reports sent again meanwhile");
-        long notReverted = notBack(before);
+        long notReverted = measures.notBack(before);
         rows.add(row(name, t, null, null, null, null));
         return new Revert(state, notReverted);
-    }
-
-    /** Devices of {@code ids} that do not run {@code version} now. */
-    private long notOn(Set<String> ids, String version) {
-        try {
-            Map<String, String> now = running();
-            return ids.stream().filter(d -> !version.equals(now.get(d))).count();
-        } catch (IOException e) {
-            return ids.size(); // the registry is away: nothing is known to run it
-        }
-    }
-
-    /** Devices not running the version they ran in {@code before}. */
-    private long notBack(Map<String, String> before) {
-        try {
-            Map<String, String> now = running();
-            return before.entrySet().stream()
-                    .filter(e -> !e.getValue().equals(now.get(e.getKey())))
-                    .count();
-        } catch (IOException e) {
-            return before.size();
-        }
-    }
-
-    /** Runs a piece of traffic over and over on its own thread until closed; what fails is counted, not thrown. */
-    private static final class Repeating implements AutoCloseable {
-        interface Step {
-            void run() throws Exception;
-        }
-
-        private final Thread thread;
-        private final AtomicLong failures = new AtomicLong();
-        private volatile boolean running = true;
-
-        Repeating(String name, Step step) {
-            thread = new Thread(
-                    () -> {
-                        while (running) {
-                            try {
-                                step.run();
-                                Thread.sleep(100);
-                            } catch (InterruptedException e) {
-                                return;
-                            } catch (Exception e) {
-                                failures.incrementAndGet();
-                            }
-                        }
-                    },
-                    name);
-            thread.setDaemon(true);
-            thread.start();
-        }
-
-        long failures() {
-            return failures.get();
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            running = false;
-            thread.join(60_000);
-        }
     }
 
     interface Fault {
@@ -955,10 +897,10 @@ public final class FaultSuite {
         int up = 0;
         for (String s : FleetStack.SERVICES) {
             String url = stack.service(s).url() + "/q/health/ready";
-            if (FleetObserver.await(() -> status(url) == 200, Duration.ofMinutes(2))) up++;
+            if (FleetObserver.await(() -> FleetMeasures.status(url) == 200, Duration.ofMinutes(2))) up++;
         }
-        boolean planned = probe();
-        long stale = settledStale();
+        boolean planned = measures.probe();
+        long stale = measures.settledStale();
         failures.sample();
         // since the row before (the end of the run: over the whole run)
         boolean whole = startNanos == runStart;
@@ -969,9 +911,9 @@ public final class FaultSuite {
         Row r = new Row(
                 fault,
                 (System.nanoTime() - startNanos) / 1e9,
-                lost(),
+                measures.lost(),
                 stale,
-                duplicates(),
+                measures.duplicates(),
                 http500s,
                 deadlocks,
                 deadLettered,
@@ -995,247 +937,6 @@ public final class FaultSuite {
                 FleetStack.SERVICES.size(),
                 planned ? "works" : "STUCK"));
         return r;
-    }
-
-    /** A new device announces itself; the registry must show it planned within a minute. */
-    private boolean probe() throws Exception {
-        DeviceCapabilities d = devices.get(0);
-        DeviceCapabilities p = new DeviceCapabilities(
-                "probe-" + (probes++),
-                d.memoryBytes() * 4,
-                List.of(2, 3, 4, 8),
-                List.of("coalora-packed"),
-                "high",
-                d.runtimeOverheadBytes(),
-                Map.of("fleet", "fault-probe"));
-        try {
-            SimulatedFleet.announce(stack.gateway(), stack.enrol(List.of(p.deviceId())), List.of(p));
-        } catch (IOException down) {
-            return false; // the gateway did not take it: planning does not work for a new device now
-        }
-        return FleetObserver.await(
-                () -> {
-                    JsonNode dev = get("api/devices/" + p.deviceId());
-                    return dev != null
-                            && Set.of("assigned", "ready", "running", "unassignable")
-                                    .contains(dev.path("status").asText());
-                },
-                Duration.ofMinutes(2));
-    }
-
-    /** Devices the simulator announced that the registry or the planner does not know. */
-    private long lost() throws Exception {
-        List<String> ids = devices.stream().map(DeviceCapabilities::deviceId).toList();
-        long missing = 0;
-        try (var c = DriverManager.getConnection(stack.jdbcUrl(), "postgres", "")) {
-            for (String table : List.of("registry.devices", "planner.devices")) {
-                try (var st = c.prepareStatement("select count(*) from " + table + " where device_id = any(?)")) {
-                    st.setArray(1, c.createArrayOf("text", ids.toArray()));
-                    try (var rs = st.executeQuery()) {
-                        rs.next();
-                        missing = Math.max(missing, ids.size() - rs.getLong(1));
-                    }
-                }
-            }
-        }
-        return missing;
-    }
-
-    /**
-     * Devices whose state in the registry is not the planner's latest decision for them: an older assignment that won
-     * over a newer one (per-device order broken, e.g. by a re-send after an outage).
-     */
-    private long stale() {
-        try (var c = DriverManager.getConnection(stack.jdbcUrl(), "postgres", "");
-                var st = c.prepareStatement(
-                        "select count(*) from planner.devices p join registry.devices r using (device_id) "
-                                + "where p.assignment_id is not null and p.assignment_id is distinct from r.assignment_id");
-                var rs = st.executeQuery()) {
-            rs.next();
-            return rs.getLong(1);
-        } catch (SQLException e) {
-            return Long.MAX_VALUE; // the database is away: nothing agrees yet
-        }
-    }
-
-    /**
-     * Stale devices once the registry caught up with the planner: counted only while nothing is in flight between the
-     * services (checked before and after the count), so a decision still on its way is not counted and one that never
-     * arrives is. Waits up to two minutes for a count of 0; else the last such count.
-     */
-    private long settledStale() throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos(), last = -1;
-        while (System.nanoTime() < deadline) {
-            if (stack.quiet()) {
-                long n = stale();
-                if (stack.quiet()) {
-                    if (n == 0) return 0;
-                    last = n;
-                }
-            }
-            Thread.sleep(250);
-        }
-        return last >= 0 ? last : stale();
-    }
-
-    /** Assignments of a rollout beyond the targets that caused them (each wave target or retry causes one). */
-    private long duplicates() {
-        long extra = 0;
-        for (DeviceCapabilities d : devices) {
-            Map<String, Set<String>> assignmentIds = new HashMap<>();
-            for (Assignment a : observer.assignmentsOf(d.deviceId())) {
-                if (a.rolloutId() != null)
-                    assignmentIds
-                            .computeIfAbsent(a.rolloutId(), k -> new HashSet<>())
-                            .add(a.assignmentId());
-            }
-            Map<String, Integer> causes = new HashMap<>();
-            for (DeviceTarget t : observer.targets().getOrDefault(d.deviceId(), List.of())) {
-                if (t.rolloutId() != null) causes.merge(t.rolloutId(), 1, Integer::sum);
-            }
-            for (var e : assignmentIds.entrySet())
-                extra += Math.max(0, e.getValue().size() - causes.getOrDefault(e.getKey(), 0));
-        }
-        return extra;
-    }
-
-    /**
-     * A 4-wave rollout of the simulated devices that run something now (the probes have no agent: they never apply).
-     */
-    private String startRollout(String version) throws IOException {
-        return startRollout(version, List.of(0.1, 0.2, 0.3, 0.4));
-    }
-
-    /** The simulated devices that run something now, each with the version it runs. */
-    private Map<String, String> running() throws IOException {
-        Set<String> ours =
-                new HashSet<>(devices.stream().map(DeviceCapabilities::deviceId).toList());
-        Map<String, String> running = new HashMap<>();
-        for (int offset = 0; ; offset += 1000) {
-            JsonNode page = admin.getJson("api/devices?status=running&limit=1000&offset=" + offset);
-            for (JsonNode d : page)
-                if (ours.contains(d.get("deviceId").asText()))
-                    running.put(
-                            d.get("deviceId").asText(), d.path("modelVersion").asText());
-            if (page.size() < 1000) break;
-        }
-        return running;
-    }
-
-    private String startRollout(String version, List<Double> waves) throws IOException {
-        List<String> running = running().keySet().stream().sorted().toList();
-        return admin.sendJson(
-                        "POST",
-                        "api/rollouts",
-                        Map.of(
-                                "modelVersion",
-                                version,
-                                "deviceIds",
-                                running,
-                                "waveFractions",
-                                waves,
-                                "successThreshold",
-                                0.9,
-                                "errorThreshold",
-                                0.9,
-                                "errorMinExecuted",
-                                5,
-                                "accuracyMargin",
-                                0.5,
-                                "onFailure",
-                                "pause"))
-                .get("rolloutId")
-                .asText();
-    }
-
-    /** Drives a rollout to its end the way an operator would: failed devices retried, a pause resumed. */
-    private String finish(String rolloutId, Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        String state = "unknown";
-        while (System.nanoTime() < deadline) {
-            JsonNode r = get("api/rollouts/" + rolloutId);
-            state = r == null ? "unknown" : r.get("state").asText();
-            if (Set.of("succeeded", "aborted", "reverted").contains(state)) break;
-            if (state.equals("paused")) act(rolloutId, "resume");
-            else if (state.equals("running")
-                    && waveSettled(r)
-                    && currentWave(r).path("failed").asInt() > 0) act(rolloutId, "retry-failed");
-            Thread.sleep(3000);
-        }
-        progress.accept("rollout " + rolloutId + ": " + state);
-        return state;
-    }
-
-    private void act(String rolloutId, String action) {
-        try {
-            admin.sendJson(
-                    "POST", "api/rollouts/" + rolloutId + "/" + action, Map.of("reason", "fault suite: " + action));
-        } catch (IOException e) {
-            // a 409 when the state moved on meanwhile: the next look decides again
-        }
-    }
-
-    private static JsonNode currentWave(JsonNode rollout) {
-        int wave = rollout.path("currentWave").asInt(1);
-        JsonNode progress = rollout.path("progress");
-        return progress.size() >= wave
-                ? progress.get(wave - 1)
-                : com.fasterxml.jackson.databind.node.MissingNode.getInstance();
-    }
-
-    /** Every device of the current wave has answered (finished or failed). */
-    private static boolean waveSettled(JsonNode rollout) {
-        if (rollout == null) return false;
-        JsonNode w = currentWave(rollout);
-        return w.path("devices").asInt() > 0
-                && w.path("finished").asInt() + w.path("failed").asInt()
-                        >= w.path("devices").asInt();
-    }
-
-    private long settled() {
-        JsonNode s = get("api/fleet/summary");
-        if (s == null) return 0;
-        return s.path("byStatus").path("running").asLong()
-                + s.path("byStatus").path("unassignable").asLong()
-                + s.path("byStatus").path("failed").asLong();
-    }
-
-    /** A counter of coalora_events_processed_total{outcome="duplicate"} summed over topics, from the service's /q/metrics. */
-    private long duplicates(String service) {
-        try {
-            return (long) PrometheusScrape.fetch(stack.service(service).url())
-                    .sum("coalora_events_processed_total", Map.of("outcome", "duplicate"));
-        } catch (IOException e) {
-            return 0;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return 0;
-        }
-    }
-
-    private JsonNode get(String path) {
-        try {
-            return admin.getJsonOrNull(path);
-        } catch (IOException e) {
-            return null; // the registry is restarting
-        }
-    }
-
-    private static int status(String url) {
-        try {
-            return HttpClient.newHttpClient()
-                    .send(
-                            HttpRequest.newBuilder(URI.create(url))
-                                    .timeout(Duration.ofSeconds(5))
-                                    .build(),
-                            HttpResponse.BodyHandlers.discarding())
-                    .statusCode();
-        } catch (IOException e) {
-            return 0;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return 0;
-        }
     }
 
     private void await(BooleanSupplier done, Duration timeout, String what) throws InterruptedException {
