@@ -3,31 +3,19 @@ package ai.coalora.fleet.sim;
 import ai.coalora.engine.data.Tasks;
 import ai.coalora.engine.train.Progress;
 import ai.coalora.fleet.events.CloudEvent;
-import ai.coalora.fleet.events.EventTypes;
 import ai.coalora.fleet.events.KafkaCloudEvents;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.AdapterReady;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
-import ai.coalora.fleet.events.Payloads.DeviceStatus;
-import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
-import ai.coalora.fleet.events.Payloads.FileRef;
-import ai.coalora.fleet.events.Payloads.FrontEntry;
-import ai.coalora.fleet.events.Payloads.ModelPromoted;
-import ai.coalora.fleet.events.Payloads.ModelRegistered;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.gateway.GatewayClient;
-import ai.coalora.fleet.messaging.Failures;
 import ai.coalora.fleet.messaging.KafkaConnection;
 import ai.coalora.fleet.registry.RegistryClient;
-import ai.coalora.fleet.schema.EventSchemas;
 import ai.coalora.fleet.security.PackageManifest;
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -35,8 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -266,8 +252,10 @@ public final class FaultSuite {
                 databaseOutage(tokens);
                 hostile(producer);
                 extremes(producer);
-                impostors(tokens);
-                revokedDevices();
+                unauthorized(
+                        "devices speaking as others",
+                        () -> UnauthorizedRequests.impostors(stack.gateway(), devices, tokens));
+                unauthorized("revoked devices", () -> UnauthorizedRequests.revoked(stack, devices.get(0)));
                 forgedFronts(producer, v1, v2);
                 unauthorized(
                         "an unauthenticated Kafka client writing any topic",
@@ -476,14 +464,15 @@ public final class FaultSuite {
         failures.sample(); // what the services answered up to the outage
         DeviceCapabilities device = devices.get(0);
         GatewayClient gateway = stack.gateway();
-        List<GatewayCall> requests = List.of(
+        List<UnauthorizedRequests.Request> requests = List.of(
                 () -> admin.getJson("api/fleet/summary"),
                 () -> gateway.capabilities(tokens.get(device.deviceId()), device));
         Map<String, Long> answers = new TreeMap<>();
         stack.databaseOutage(() -> {
             Thread.sleep(1000); // the pools notice
             for (long end = System.nanoTime() + Duration.ofSeconds(9).toNanos(); System.nanoTime() < end; ) {
-                for (GatewayCall r : requests) answers.merge(answer(r), 1L, Long::sum);
+                for (UnauthorizedRequests.Request r : requests)
+                    answers.merge(UnauthorizedRequests.answer(r), 1L, Long::sum);
                 Thread.sleep(500);
             }
         });
@@ -500,27 +489,11 @@ public final class FaultSuite {
                         tried, answers.getOrDefault("503", 0L), "answered (HTTP status: requests) " + answers)));
     }
 
-    /** The HTTP status a request was answered with, or what kept it from an answer. */
-    private static String answer(GatewayCall request) throws InterruptedException {
-        try {
-            request.call();
-            return "200";
-        } catch (Failures.Refused r) {
-            return Integer.toString(r.status());
-        } catch (Failures.Unavailable u) {
-            return Integer.toString(u.status());
-        } catch (InterruptedException e) {
-            throw e;
-        } catch (Exception e) {
-            return "no answer (" + e.getClass().getSimpleName() + ")";
-        }
-    }
-
     interface Intrusion {
         UnauthorizedWrites.Result attempt() throws Exception;
     }
 
-    /** Writes the brokers must refuse; the row counts the refusals and names their reasons. */
+    /** Writes or requests that must be refused; the row counts the refusals and names their reasons. */
     private void unauthorized(String name, Intrusion intrusion) throws Exception {
         progress.accept(name);
         long t = System.nanoTime();
@@ -555,162 +528,14 @@ public final class FaultSuite {
         progress.accept("  sent by kind " + sent.byKind() + ", by topic " + sent.byTopic());
     }
 
-    /**
-     * Devices speaking as others: each of up to 50 devices posts another device's capabilities, status and telemetry
-     * with its own token. Every request must be refused (403, with the reason), and the other device's state unchanged.
-     */
-    private void impostors(Map<String, String> tokens) throws Exception {
-        int n = Math.min(50, devices.size() - 1);
-        progress.accept(n + " devices speaking as others");
-        long t = System.nanoTime();
-        GatewayClient gateway = stack.gateway();
-        long sent = 0, refused = 0;
-        for (int i = 0; i < n; i++) {
-            String own = tokens.get(devices.get(i).deviceId());
-            DeviceCapabilities victim = devices.get(i + 1);
-            String other = victim.deviceId();
-            List<GatewayCall> calls = List.of(
-                    () -> gateway.capabilities(own, victim),
-                    () -> gateway.status(
-                            own,
-                            new DeviceStatus(
-                                    other, null, null, null, null, DeviceStatus.FAILED, "impostor", Instant.now())),
-                    () -> gateway.telemetry(
-                            own, new EvaluationTelemetry(other, null, null, null, 0.0, 1, 1.0, 1L, Instant.now())));
-            sent += calls.size();
-            refused += refusedWith(calls, 403, "cannot speak for");
-        }
-        rows.add(row(
-                "devices speaking as others (" + sent + " requests)",
-                t,
-                null,
-                null,
-                null,
-                null,
-                new UnauthorizedWrites.Result(
-                        sent, refused, "403 this credential belongs to device A, which cannot speak for B")));
-    }
-
-    /**
-     * Revoked devices: 20 devices enrolled, then revoked; each still tries every gateway request with its old token
-     * (capabilities, status, telemetry, its package, a file). Every request must be refused (401).
-     */
-    private void revokedDevices() throws Exception {
-        progress.accept("revoked devices knocking");
-        long t = System.nanoTime();
-        List<String> ids = new ArrayList<>();
-        for (int i = 0; i < 20; i++) ids.add("revoked-" + i);
-        Map<String, String> revoked = stack.enrol(ids);
-        for (String id : ids) stack.registry(FleetStack.OPERATOR_USER).revoke(id);
-        GatewayClient gateway = stack.gateway();
-        DeviceCapabilities model = devices.get(0);
-        long sent = 0, refused = 0;
-        for (String id : ids) {
-            String token = revoked.get(id);
-            DeviceCapabilities caps = new DeviceCapabilities(
-                    id,
-                    model.memoryBytes(),
-                    model.weightBits(),
-                    model.runtimeFormats(),
-                    model.computeClass(),
-                    model.runtimeOverheadBytes(),
-                    Map.of());
-            List<GatewayCall> calls = List.of(
-                    () -> gateway.capabilities(token, caps),
-                    () -> gateway.status(
-                            token,
-                            new DeviceStatus(
-                                    id, null, null, null, null, DeviceStatus.FAILED, "revoked", Instant.now())),
-                    () -> gateway.telemetry(
-                            token, new EvaluationTelemetry(id, null, null, null, 0.0, 1, 1.0, 1L, Instant.now())),
-                    () -> {
-                        try {
-                            gateway.nextPackage(token, null, Duration.ZERO).get(1, TimeUnit.MINUTES);
-                        } catch (ExecutionException e) {
-                            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-                        }
-                    },
-                    () -> gateway.download(token, GatewayClient.PREFIX + "blobs/" + "0".repeat(64)));
-            sent += calls.size();
-            refused += refusedWith(calls, 401, "");
-        }
-        rows.add(row(
-                "revoked devices (" + sent + " requests)",
-                t,
-                null,
-                null,
-                null,
-                null,
-                new UnauthorizedWrites.Result(sent, refused, "401 unknown or revoked device token")));
-    }
-
-    interface GatewayCall {
-        void call() throws Exception;
-    }
-
-    /** How many of {@code calls} the gateway refused with {@code status} and a reason mentioning {@code why}. */
-    private static long refusedWith(List<GatewayCall> calls, int status, String why) throws Exception {
-        long refused = 0;
-        for (GatewayCall call : calls) {
-            try {
-                call.call();
-            } catch (Failures.Refused r) {
-                if (r.status() == status && r.getMessage().contains(why)) refused++;
-            } catch (Failures.Unavailable other) {
-                if (other.status() == status) refused++;
-            } catch (IOException noAnswer) {
-                // not a refusal: counted as let through
-            }
-        }
-        return refused;
-    }
-
-    /**
-     * Forged model events, as a leaked credential of the registry could write them: a promotion of a version the
-     * alias never pointed at, the genuine promotion with another front, a registration of a version that does not
-     * exist. The planner reads fronts from the registry, so each must be dead-lettered by it, and nothing re-planned.
-     */
+    /** {@link ForgedFronts} written to the model topics: the planner must dead-letter each, with its reason. */
     private void forgedFronts(
             KafkaProducer<String, byte[]> producer, ModelPublisher.Published v1, ModelPublisher.Published v2)
             throws Exception {
         progress.accept("forged front events");
         long t = System.nanoTime();
         long before = forgedFrontDeadLetters();
-        List<FrontEntry> altered = v1.front().stream()
-                .map(e -> new FrontEntry(
-                        e.configId(),
-                        e.averageBits(),
-                        Math.min(1.0, e.predictedAccuracy() + 0.05),
-                        e.weightBits(),
-                        e.runtimeFormats(),
-                        e.weightBytes(),
-                        e.adapterBytes(),
-                        e.gguf()))
-                .toList();
-        String unknown = "f".repeat(64);
-        List<CloudEvent> forged = List.of(
-                forged(
-                        EventTypes.MODEL_PROMOTED,
-                        "production",
-                        new ModelPromoted(
-                                "production", v2.modelVersion(), v1.modelVersion(), "mallory", "forged", v2.front())),
-                forged(
-                        EventTypes.MODEL_PROMOTED,
-                        "production",
-                        new ModelPromoted("production", v1.modelVersion(), null, "mallory", "altered front", altered)),
-                forged(
-                        EventTypes.MODEL_REGISTERED,
-                        unknown,
-                        new ModelRegistered(
-                                unknown,
-                                null,
-                                "sentiment",
-                                "mallory",
-                                List.of(new FileRef("manifest.json", "e".repeat(64), 10)),
-                                v1.front().size(),
-                                Instant.now(),
-                                null,
-                                v1.front())));
+        List<CloudEvent> forged = ForgedFronts.events(v1, v2);
         for (CloudEvent e : forged) {
             producer.send(new ProducerRecord<>(
                     Topic.ofType(e.type()).name(),
@@ -797,11 +622,6 @@ public final class FaultSuite {
                         refused,
                         "right hashes; the device refused the manifest and kept its package (" + applied
                                 + " applied one)")));
-    }
-
-    private static CloudEvent forged(String type, String subject, Object payload) {
-        return CloudEvent.create(
-                "/coalora/registry", type, subject, EventSchemas.load().dataschema(type), Payloads.toJson(payload));
     }
 
     /** The planner's dead letters of model events that the registry has no record of, each with that reason. */

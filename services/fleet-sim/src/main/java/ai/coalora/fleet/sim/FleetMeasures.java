@@ -18,6 +18,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * What the fault suite measures of a running fleet: simulated devices lost or stale, duplicate assignments, whether a
@@ -207,16 +210,22 @@ final class FleetMeasures {
         }
     }
 
+    private static final HttpClient HTTP = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
+
+    /** The status a GET of {@code url} is answered with; 0 when there is no answer within 10 s. */
     static int status(String url) {
         try {
-            return HttpClient.newHttpClient()
-                    .send(
+            return HTTP.sendAsync(
                             HttpRequest.newBuilder(URI.create(url))
                                     .timeout(Duration.ofSeconds(5))
                                     .build(),
                             HttpResponse.BodyHandlers.discarding())
+                    .get(10, TimeUnit.SECONDS)
                     .statusCode();
-        } catch (IOException e) {
+        } catch (ExecutionException | TimeoutException e) {
             return 0;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -11,20 +11,35 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /** A parsed /q/metrics answer (the Prometheus text format): the samples and the declared type of each metric family. */
 public record PrometheusScrape(String text, List<PrometheusScrape.Sample> samples, Map<String, String> types) {
     /** One sample: a metric name, its labels and its value. */
     public record Sample(String name, Map<String, String> labels, double value) {}
 
-    /** Reads a service's metrics ({@code serviceUrl}/q/metrics); an IOException while it is away. */
+    /** Plain HTTP/1.1 (no upgrade dance), shared: a scrape is one short request. */
+    private static final HttpClient HTTP = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
+
+    /** Reads a service's metrics ({@code serviceUrl}/q/metrics); an IOException while it is away or silent for 30 s. */
     public static PrometheusScrape fetch(String serviceUrl) throws IOException, InterruptedException {
-        HttpResponse<String> r = HttpClient.newHttpClient()
-                .send(
-                        HttpRequest.newBuilder(URI.create(serviceUrl + "/q/metrics"))
-                                .timeout(Duration.ofSeconds(30))
-                                .build(),
-                        HttpResponse.BodyHandlers.ofString());
+        HttpRequest request = HttpRequest.newBuilder(URI.create(serviceUrl + "/q/metrics"))
+                .timeout(Duration.ofSeconds(30))
+                .build();
+        HttpResponse<String> r;
+        try {
+            // a hard bound on the whole exchange, whatever state the connection is in
+            r = HTTP.sendAsync(request, HttpResponse.BodyHandlers.ofString()).get(40, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        } catch (TimeoutException e) {
+            throw new IOException(serviceUrl + "/q/metrics: no answer in 40 s", e);
+        }
         if (r.statusCode() != 200) throw new IOException(serviceUrl + "/q/metrics: HTTP " + r.statusCode());
         return parse(r.body());
     }
