@@ -354,8 +354,12 @@ public final class DeviceAgents implements AutoCloseable {
                 reason,
                 Instant.now());
         lastStatus.put(ready.deviceId(), s);
-        send(ready.deviceId(), () -> {
-            gateway.status(tokens.get(ready.deviceId()), s);
+        send(s);
+    }
+
+    private void send(DeviceStatus s) {
+        send(s.deviceId(), () -> {
+            gateway.status(tokens.get(s.deviceId()), s);
             return null;
         });
     }
@@ -369,10 +373,7 @@ public final class DeviceAgents implements AutoCloseable {
         for (String device : deviceIds) {
             DeviceStatus s = lastStatus.get(device);
             if (s == null) continue;
-            send(device, () -> {
-                gateway.status(tokens.get(device), s);
-                return null;
-            });
+            send(s);
             n++;
         }
         return n;

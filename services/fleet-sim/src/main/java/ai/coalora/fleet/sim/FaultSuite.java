@@ -716,8 +716,7 @@ public final class FaultSuite {
             throws Exception {
         int up = 0;
         for (String s : FleetStack.SERVICES) {
-            String url = stack.service(s).url() + "/q/health/ready";
-            if (FleetObserver.await(() -> FleetMeasures.status(url) == 200, Duration.ofMinutes(2))) up++;
+            if (FleetObserver.await(stack.service(s)::isReady, Duration.ofMinutes(2))) up++;
         }
         boolean planned = measures.probe();
         long stale = measures.settledStale();

@@ -6,10 +6,6 @@ import ai.coalora.fleet.events.Payloads.DeviceTarget;
 import ai.coalora.fleet.registry.RegistryClient;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -18,9 +14,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * What the fault suite measures of a running fleet: simulated devices lost or stale, duplicate assignments, whether a
@@ -207,29 +200,6 @@ final class FleetMeasures {
             return admin.getJsonOrNull(path);
         } catch (IOException e) {
             return null; // the registry is restarting
-        }
-    }
-
-    private static final HttpClient HTTP = HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5))
-            .build();
-
-    /** The status a GET of {@code url} is answered with; 0 when there is no answer within 10 s. */
-    static int status(String url) {
-        try {
-            return HTTP.sendAsync(
-                            HttpRequest.newBuilder(URI.create(url))
-                                    .timeout(Duration.ofSeconds(5))
-                                    .build(),
-                            HttpResponse.BodyHandlers.discarding())
-                    .get(10, TimeUnit.SECONDS)
-                    .statusCode();
-        } catch (ExecutionException | TimeoutException e) {
-            return 0;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return 0;
         }
     }
 }

@@ -67,6 +67,7 @@ public final class FleetStack implements AutoCloseable {
     private volatile EmbeddedDatabase database;
     private final Map<String, ServiceProcess> services = new LinkedHashMap<>();
     private final List<ServiceProcess> replicas = new ArrayList<>();
+    private Admin offsetsAdmin;
     /** The environment variable each service takes its HTTP port from. */
     private static final Map<String, String> PORT_VARIABLES = Map.of(
             "registry", "REGISTRY_HTTP_PORT",
@@ -357,7 +358,8 @@ public final class FleetStack implements AutoCloseable {
         } catch (SQLException away) {
             return false;
         }
-        try (Admin admin = Admin.create(KafkaSettings.admin(kafkaAdmin(), "quiet-check"))) {
+        try {
+            Admin admin = offsetsAdmin();
             for (ServiceTopics s : ServiceTopics.ALL) {
                 Map<TopicPartition, OffsetAndMetadata> read = admin.listConsumerGroupOffsets(s.group())
                         .partitionsToOffsetAndMetadata()
@@ -381,6 +383,12 @@ public final class FleetStack implements AutoCloseable {
             Thread.currentThread().interrupt();
             return false;
         }
+    }
+
+    /** The admin client {@link #quiet} reads offsets with: one per stack (it reconnects across broker restarts). */
+    private synchronized Admin offsetsAdmin() {
+        if (offsetsAdmin == null) offsetsAdmin = Admin.create(KafkaSettings.admin(kafkaAdmin(), "quiet-check"));
+        return offsetsAdmin;
     }
 
     /**
@@ -445,6 +453,9 @@ public final class FleetStack implements AutoCloseable {
 
     @Override
     public void close() {
+        synchronized (this) {
+            if (offsetsAdmin != null) offsetsAdmin.close(Duration.ofSeconds(5));
+        }
         List<ServiceProcess> all = new ArrayList<>(replicas);
         all.addAll(services.values());
         for (ServiceProcess s : all) {

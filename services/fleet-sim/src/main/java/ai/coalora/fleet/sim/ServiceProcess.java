@@ -12,7 +12,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /** One service (a packaged Quarkus application) run as its own process, as it would be deployed. */
 public final class ServiceProcess implements AutoCloseable {
@@ -76,27 +78,41 @@ public final class ServiceProcess implements AutoCloseable {
         return this;
     }
 
+    /** Plain HTTP/1.1 with short bounds: a readiness check is one small request. */
+    private static final HttpClient HTTP = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(2))
+            .build();
+
     /** Waits until the service's readiness check passes; fails with the end of its log if it dies first. */
     public void awaitReady(Duration timeout) throws IOException, InterruptedException {
-        HttpClient http =
-                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.isAlive())
                 throw new IOException(name + " exited with " + process.exitValue() + "; log tail:\n" + logTail(40));
-            try {
-                HttpResponse<String> r = http.send(
-                        HttpRequest.newBuilder(URI.create(url() + "/q/health/ready"))
-                                .timeout(Duration.ofSeconds(5))
-                                .build(),
-                        HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200) return;
-            } catch (IOException notYet) {
-                // not listening yet
-            }
+            if (isReady()) return;
             Thread.sleep(250);
         }
         throw new IOException(name + " not ready after " + timeout.toSeconds() + " s; log tail:\n" + logTail(40));
+    }
+
+    /** Whether the service answers its readiness check (/q/health/ready) with 200 within 10 s now. */
+    public boolean isReady() {
+        try {
+            return HTTP.sendAsync(
+                                    HttpRequest.newBuilder(URI.create(url() + "/q/health/ready"))
+                                            .timeout(Duration.ofSeconds(5))
+                                            .build(),
+                                    HttpResponse.BodyHandlers.discarding())
+                            .get(10, TimeUnit.SECONDS)
+                            .statusCode()
+                    == 200;
+        } catch (ExecutionException | TimeoutException notYet) {
+            return false; // not listening yet, or busy
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     public boolean isAlive() {
