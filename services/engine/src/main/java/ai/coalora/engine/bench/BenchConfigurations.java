@@ -23,12 +23,8 @@ public record BenchConfigurations(
 
     public static BenchConfigurations of(
             BudgetPlanner planner, List<Double> seenBudgets, List<Double> unseenBudgets, TrainingSetSpec trainingSet) {
-        List<ModelQuantConfig> seen = seenBudgets.stream()
-                .map(b -> planner.allocate(b, false).config())
-                .toList();
-        List<ModelQuantConfig> unseen = unseenBudgets.stream()
-                .map(b -> planner.allocate(b, true).config())
-                .toList();
+        List<ModelQuantConfig> seen = planner.configurations(seenBudgets, false);
+        List<ModelQuantConfig> unseen = planner.configurations(unseenBudgets, true);
         Set<ModelQuantConfig> initial = new LinkedHashSet<>(trainingSet.configurations(planner));
         initial.addAll(seen);
         return new BenchConfigurations(seen, unseen, List.copyOf(initial));

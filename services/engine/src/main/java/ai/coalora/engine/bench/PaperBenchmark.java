@@ -179,12 +179,8 @@ public final class PaperBenchmark {
                 progress); // as `quantize` does: shared cached tables
         BenchConfigurations configurations =
                 BenchConfigurations.of(planner, s.seenBudgets(), s.unseenBudgets(), s.trainingSet());
-        List<ModelQuantConfig> unseenOptimal = s.unseenOptimalBudgets().stream()
-                .map(b -> planner.allocate(b, false).config())
-                .toList();
-        List<ModelQuantConfig> fleetCandidates = s.fleetBudgets().stream()
-                .map(b -> planner.allocate(b, false).config())
-                .toList();
+        List<ModelQuantConfig> unseenOptimal = planner.configurations(s.unseenOptimalBudgets(), false);
+        List<ModelQuantConfig> fleetCandidates = planner.configurations(s.fleetBudgets(), false);
         Data data = new Data(train, validation, test, evaluationBatch, configurations, unseenOptimal, fleetCandidates);
 
         List<SeedRun> seeds = new ArrayList<>();

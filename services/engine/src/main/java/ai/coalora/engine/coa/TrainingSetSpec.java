@@ -30,8 +30,8 @@ public record TrainingSetSpec(double low, double high, int count, List<Double> a
 
     public List<ModelQuantConfig> configurations(BudgetPlanner planner) {
         Set<ModelQuantConfig> out = new LinkedHashSet<>(planner.initialSet(low, high, count));
-        for (double b : anchors) out.add(planner.allocate(b, false).config());
-        for (double b : integerBudgets) out.add(planner.allocate(b, true).config());
+        out.addAll(planner.configurations(anchors, false));
+        out.addAll(planner.configurations(integerBudgets, true));
         return List.copyOf(out);
     }
 

@@ -4,6 +4,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Budgeted bit allocation: one option per matrix minimising the total quantization error subject to
@@ -44,18 +48,46 @@ public final class BudgetAllocator {
 
     /** The best allocation for a budget in average bits per weight. All tables must use the same quantizer. */
     public static Allocation allocate(List<QuantErrorTable> tables, double budgetBits) {
+        return allocateEach(tables, List.of(budgetBits)).get(0);
+    }
+
+    /**
+     * The best allocation for each budget, in the given order: the same answers as one {@link #allocate(List, double)}
+     * per budget, for a fraction of the work. Budgets that share a grid share one dynamic program, solved at the
+     * largest of their capacities: its cells up to a smaller capacity are exactly that budget's own program.
+     */
+    public static List<Allocation> allocateEach(List<QuantErrorTable> tables, List<Double> budgetsBits) {
         Problem p = new Problem(tables);
-        long budget = p.budgetCost(budgetBits);
-        long unit = Math.max(1, p.smallestNumel * QuantConfig.BIT_UNITS_PER_BIT / INITIAL_CELLS_PER_BIT / p.quantum);
-        unit = Math.max(unit, p.minimumUnitForMemory(budget));
-        Allocation best = p.solve(budget, unit);
-        while (best.optimalityGap() > TARGET_GAP && unit > 1) {
-            long finer = Math.max(1, unit / 4);
-            if (finer < p.minimumUnitForMemory(budget)) break;
-            unit = finer;
-            best = p.solve(budget, unit);
+        int n = budgetsBits.size();
+        long[] budget = new long[n], unit = new long[n];
+        for (int b = 0; b < n; b++) {
+            budget[b] = p.budgetCost(budgetsBits.get(b));
+            unit[b] = Math.max(1, p.smallestNumel * QuantConfig.BIT_UNITS_PER_BIT / INITIAL_CELLS_PER_BIT / p.quantum);
+            unit[b] = Math.max(unit[b], p.minimumUnitForMemory(budget[b]));
         }
-        return best;
+        Allocation[] best = new Allocation[n];
+        Set<Integer> open = new TreeSet<>();
+        for (int b = 0; b < n; b++) open.add(b);
+        while (!open.isEmpty()) { // each round refines the grid of the budgets whose gap is still too wide
+            Map<Long, List<Integer>> byUnit = new TreeMap<>();
+            for (int b : open)
+                byUnit.computeIfAbsent(unit[b], u -> new ArrayList<>()).add(b);
+            for (Map.Entry<Long, List<Integer>> group : byUnit.entrySet()) {
+                long u = group.getKey();
+                int capacity = 0;
+                for (int b : group.getValue()) capacity = Math.max(capacity, p.capacity(budget[b], u));
+                Problem.Programs programs = p.programs(u, capacity);
+                for (int b : group.getValue()) {
+                    best[b] = programs.solve(budget[b]);
+                    long finer = Math.max(1, u / 4);
+                    boolean refine =
+                            best[b].optimalityGap() > TARGET_GAP && u > 1 && finer >= p.minimumUnitForMemory(budget[b]);
+                    if (refine) unit[b] = finer;
+                    else open.remove(b);
+                }
+            }
+        }
+        return List.of(best);
     }
 
     /** As {@link #allocate(List, double)} on a fixed grid of {@code unit} cost quanta per cell (no refinement). */
@@ -64,7 +96,7 @@ public final class BudgetAllocator {
         long budget = p.budgetCost(budgetBits);
         if (unit < p.minimumUnitForMemory(budget))
             throw new IllegalArgumentException("grid too fine for the memory bound");
-        return p.solve(budget, unit);
+        return p.programs(unit, p.capacity(budget, unit)).solve(budget);
     }
 
     /** {min, max} achievable average bits of these tables. */
@@ -169,19 +201,54 @@ public final class BudgetAllocator {
             return Math.max(1, (slack(budgetCost) + cellsAllowed - 1) / cellsAllowed);
         }
 
-        Allocation solve(long budgetCost, long unit) {
-            int capacity = (int) (slack(budgetCost) / unit);
-            int[] chosen = dynamicProgram(unit, capacity, true);
-            spendLeftover(chosen, slack(budgetCost));
-            double lowerBound = totalError(dynamicProgram(unit, capacity, false));
-            List<ModelQuantConfig.Entry> entries = new ArrayList<>();
-            for (int i = 0; i < tables.size(); i++) {
-                QuantErrorTable t = tables.get(i);
-                entries.add(new ModelQuantConfig.Entry(t.matrix(), t.options().get(optionIndex[i][chosen[i]])));
+        int capacity(long budgetCost, long unit) {
+            return (int) (slack(budgetCost) / unit);
+        }
+
+        /** The two dynamic programs on one grid, up to {@code capacity} cells: costs rounded up and rounded down. */
+        Programs programs(long unit, int capacity) {
+            return new Programs(unit, dynamicProgram(unit, capacity, true), dynamicProgram(unit, capacity, false));
+        }
+
+        final class Programs {
+            private final long unit;
+            private final Choices up, down;
+
+            Programs(long unit, Choices up, Choices down) {
+                this.unit = unit;
+                this.up = up;
+                this.down = down;
             }
-            double err = totalError(chosen);
-            ModelQuantConfig config = new ModelQuantConfig(quantizer, entries);
-            return new Allocation(config, config.averageBits(), err, Math.min(lowerBound, err));
+
+            /** The allocation for a budget whose capacity on this grid is at most the programs' capacity. */
+            Allocation solve(long budgetCost) {
+                int capacity = capacity(budgetCost, unit);
+                int[] chosen = up.chosen(capacity);
+                spendLeftover(chosen, slack(budgetCost));
+                double lowerBound = totalError(down.chosen(capacity));
+                List<ModelQuantConfig.Entry> entries = new ArrayList<>();
+                for (int i = 0; i < tables.size(); i++) {
+                    QuantErrorTable t = tables.get(i);
+                    entries.add(
+                            new ModelQuantConfig.Entry(t.matrix(), t.options().get(optionIndex[i][chosen[i]])));
+                }
+                double err = totalError(chosen);
+                ModelQuantConfig config = new ModelQuantConfig(quantizer, entries);
+                return new Allocation(config, config.averageBits(), err, Math.min(lowerBound, err));
+            }
+        }
+
+        /** A solved dynamic program: back-pointers and grid costs, enough to read the choice at any capacity. */
+        private record Choices(short[][] choice, int[][] gridCost) {
+            int[] chosen(int capacity) {
+                int[] chosen = new int[choice.length];
+                int c = capacity;
+                for (int i = choice.length - 1; i >= 0; i--) {
+                    chosen[i] = choice[i][c];
+                    c -= gridCost[i][chosen[i]];
+                }
+                return chosen;
+            }
         }
 
         /**
@@ -228,10 +295,10 @@ public final class BudgetAllocator {
         }
 
         /**
-         * best[c] = least error of matrices 0..i with grid cost at most c; back-pointers give the choice.
-         * Returns the chosen Pareto position per matrix.
+         * best[c] = least error of matrices 0..i with grid cost at most c; back-pointers give the choice at every
+         * capacity up to {@code capacity} (a cell never depends on larger ones).
          */
-        private int[] dynamicProgram(long unit, int capacity, boolean roundUp) {
+        private Choices dynamicProgram(long unit, int capacity, boolean roundUp) {
             int m = tables.size();
             double[] best = new double[capacity + 1]; // no matrices: zero error at any capacity
             double[] next = new double[capacity + 1];
@@ -261,13 +328,7 @@ public final class BudgetAllocator {
                 best = next;
                 next = swap;
             }
-            int[] chosen = new int[m];
-            int c = capacity;
-            for (int i = m - 1; i >= 0; i--) {
-                chosen[i] = choice[i][c];
-                c -= gridCost[i][chosen[i]];
-            }
-            return chosen;
+            return new Choices(choice, gridCost);
         }
 
         private static long units(QuantErrorTable t, int option) {

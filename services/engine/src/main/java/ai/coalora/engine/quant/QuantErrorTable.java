@@ -10,7 +10,8 @@ import java.util.stream.IntStream;
  *
  * <p>error(c) = sum_ij imp[j] * (W_ij - Q_c(W)_ij)^2, where imp[j] is the importance of input column j
  * (E[x_j^2] over calibration activations, a diagonal Fisher/Hessian proxy; 1 when unknown). Q_c is
- * {@link Quantizer#fakeQuantize}, so the table measures exactly what training and devices will use.
+ * {@link Quantizer#fakeQuantize} (evaluated without materializing it, bit-identically), so the table measures exactly
+ * what training and devices will use.
  */
 public final class QuantErrorTable {
     private final MatrixSpec matrix;
@@ -89,11 +90,8 @@ public final class QuantErrorTable {
         }
         double[] errors = IntStream.range(0, options.size())
                 .parallel()
-                .mapToDouble(i -> weightedError(
-                        weights,
-                        Quantizer.fakeQuantize(weights, matrix.rows(), matrix.cols(), options.get(i), quantizer),
-                        matrix.cols(),
-                        importance))
+                .mapToDouble(i -> Quantizer.weightedError(
+                        weights, matrix.rows(), matrix.cols(), options.get(i), quantizer, importance))
                 .toArray();
         return new QuantErrorTable(matrix, quantizer, options, errors);
     }

@@ -54,6 +54,25 @@ class BudgetAllocatorTest {
         return best;
     }
 
+    /** Many budgets at once share their programs and give exactly what one allocation per budget gives. */
+    @Test
+    void allocatingManyBudgetsAtOnceGivesEachBudgetsOwnAnswer() {
+        Random r = new Random(17);
+        for (int trial = 0; trial < 3; trial++) {
+            List<QuantErrorTable> tables = randomInstance(r, 4 + r.nextInt(6), 10 + r.nextInt(20));
+            double[] range = BudgetAllocator.reachableRange(tables);
+            List<Double> budgets = new ArrayList<>();
+            for (int b = 0; b < 5; b++) budgets.add(range[0] + (range[1] - range[0]) * r.nextDouble());
+            budgets.add(range[0]);
+            budgets.add(range[1]);
+            budgets.add(budgets.get(3)); // the same budget twice
+            List<BudgetAllocator.Allocation> each = BudgetAllocator.allocateEach(tables, budgets);
+            assertEquals(budgets.size(), each.size());
+            for (int b = 0; b < budgets.size(); b++)
+                assertEquals(BudgetAllocator.allocate(tables, budgets.get(b)), each.get(b), "budget " + budgets.get(b));
+        }
+    }
+
     @Test
     void matchesBruteForceWithinTheReportedGap() {
         Random r = new Random(11);

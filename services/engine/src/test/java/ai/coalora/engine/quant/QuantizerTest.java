@@ -60,6 +60,29 @@ class QuantizerTest {
         }
     }
 
+    /** The error tables' fused pass is bit-identical to measuring the fake-quantized matrix, for every option. */
+    @Test
+    void weightedErrorWithoutMaterializingIsBitIdentical() {
+        int[][] shapes = {{33, 65}, {5, 1031}, {64, 64}};
+        for (int[] s : shapes) {
+            int rows = s[0], cols = s[1];
+            float[] w = randomNormal(rows * cols, rows * 7L + cols, 0.05);
+            float[] importance = new float[cols];
+            for (int j = 0; j < cols; j++) importance[j] = (j % 5) * 0.37f;
+            for (QuantConfig c : QuantConfig.all()) {
+                for (QuantizerKind kind : QuantizerKind.values()) {
+                    float[] q = Quantizer.fakeQuantize(w, rows, cols, c, kind);
+                    for (float[] imp : new float[][] {importance, null}) {
+                        assertEquals(
+                                Double.doubleToRawLongBits(QuantErrorTable.weightedError(w, q, cols, imp)),
+                                Double.doubleToRawLongBits(Quantizer.weightedError(w, rows, cols, c, kind, imp)),
+                                rows + "x" + cols + " " + c + " " + kind);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void oddShapesArePaddedAndRoundTrip() {
         int[][] shapes = {{7, 13}, {1, 1}, {33, 65}, {1, 17}, {5, 1031}};

@@ -81,6 +81,18 @@ public final class BudgetPlanner {
         return BudgetAllocator.allocate(tables(integerOnlyVariant), budgetBits);
     }
 
+    /** {@link #allocate(double, boolean)} for each budget, in order, sharing the allocator's work between them. */
+    public List<BudgetAllocator.Allocation> allocateEach(List<Double> budgetsBits, boolean integerOnlyVariant) {
+        return BudgetAllocator.allocateEach(tables(integerOnlyVariant), budgetsBits);
+    }
+
+    /** The configurations of {@link #allocateEach}. */
+    public List<ModelQuantConfig> configurations(List<Double> budgetsBits, boolean integerOnlyVariant) {
+        return allocateEach(budgetsBits, integerOnlyVariant).stream()
+                .map(BudgetAllocator.Allocation::config)
+                .toList();
+    }
+
     /**
      * Best allocation with average bits <= budget over the options whose weight bit-width is in
      * {@code weightBits} (a device's kernels), e.g. to cover a budget a group of devices has and the front lacks.
@@ -92,10 +104,7 @@ public final class BudgetPlanner {
 
     /** The method's initial training set: the best allocation at each of n budgets evenly spaced over 2.25..7.25. */
     public List<BudgetAllocator.Allocation> initialGrid(int n, boolean integerOnlyVariant) {
-        List<BudgetAllocator.Allocation> out = new ArrayList<>();
-        for (double budget : BudgetAllocator.grid(GRID_LOW, GRID_HIGH, n))
-            out.add(allocate(budget, integerOnlyVariant));
-        return out;
+        return allocateEach(BudgetAllocator.grid(GRID_LOW, GRID_HIGH, n), integerOnlyVariant);
     }
 
     /** {@link #initialGrid}'s configurations, each once (neighbouring budgets can share an allocation), in budget order. */
@@ -105,8 +114,7 @@ public final class BudgetPlanner {
 
     /** The best allocation at each of n budgets evenly spaced over [low, high], each configuration once, in budget order. */
     public List<ModelQuantConfig> initialSet(double low, double high, int n) {
-        return BudgetAllocator.grid(low, high, n).stream()
-                .map(b -> allocate(b, false).config())
+        return configurations(BudgetAllocator.grid(low, high, n), false).stream()
                 .distinct()
                 .toList();
     }
