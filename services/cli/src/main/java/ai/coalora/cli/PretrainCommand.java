@@ -38,7 +38,11 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--kv-heads", defaultValue = "2", description = "Key/value heads (default: ${DEFAULT-VALUE}).")
     int kvHeads;
 
-    @Option(names = "--intermediate", defaultValue = "688", description = "MLP width (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--intermediate",
+            defaultValue = "768",
+            description =
+                    "MLP width (default: ${DEFAULT-VALUE}; a multiple of 256 keeps every matrix in GGUF's K-quants).")
     int intermediate;
 
     @Option(

@@ -68,9 +68,13 @@ public final class Pretraining {
                 throw new IllegalArgumentException("hidden " + hiddenSize + " is not a multiple of heads " + numHeads);
         }
 
-        /** A few million parameters: hidden 256, 4 layers, 4 heads (2 kv), intermediate 688, vocab 4096, 128 tokens. */
+        /**
+         * A few million parameters: hidden 256, 4 layers, 4 heads (2 kv), intermediate 768, vocab 4096, 128 tokens.
+         * Both widths are multiples of 256, GGUF's K-quant block: every weight matrix can take the type its
+         * configuration maps to, none falls back to F16.
+         */
         public static Settings defaults() {
-            return new Settings(4096, 256, 4, 4, 2, 688, 128, 16, 2000, 0, 1e-3f, 100, 0.01f, 1.0f, 42, 64, 50, 0);
+            return new Settings(4096, 256, 4, 4, 2, 768, 128, 16, 2000, 0, 1e-3f, 100, 0.01f, 1.0f, 42, 64, 50, 0);
         }
 
         /** Learning rate at {@code step} (0-based) of {@code maxSteps}: see {@link #learningRateAt(double)}. */
