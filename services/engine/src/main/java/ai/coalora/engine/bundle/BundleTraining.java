@@ -107,19 +107,7 @@ public record BundleTraining(CoaSettings settings, int initialGrid, int segments
         Set<ModelQuantConfig> initialSet = new LinkedHashSet<>(planner.initialSet(initialGrid));
         int gridConfigurations = initialSet.size();
         initialSet.addAll(extras); // a configuration already in the grid is trained on once
-        if (warm != null) {
-            for (WarmStart.Budget b : warm.extraBudgets()) {
-                try {
-                    initialSet.add(
-                            planner.allocate(b.averageBits(), b.weightBits()).config());
-                } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException(
-                            "warm start: budget of " + b.averageBits() + " bits over " + b.weightBits() + ": "
-                                    + e.getMessage(),
-                            e);
-                }
-            }
-        }
+        if (warm != null) initialSet.addAll(WarmStart.budgetConfigurations(planner, warm.extraBudgets()));
         List<ModelQuantConfig> initial = List.copyOf(initialSet);
         timer.mark(PhaseTimer.CALIBRATION);
         try (NDManager scope = model.encoder().manager().newSubManager();

@@ -68,6 +68,18 @@ public final class DecoderBundle {
          * weights on the engine.
          */
         public Instance instantiate(LlamaConfig config, NDManager parent) {
+            return instantiate(config, parent, false);
+        }
+
+        /**
+         * The trained model with gradients on every array, to continue training from (a warm start): a copy in a
+         * sub-manager of {@code parent}, so training never writes back into this bundle's tensors.
+         */
+        public Instance instantiateTrainable(LlamaDecoder decoder, NDManager parent) {
+            return instantiate(decoder.config(), parent, true);
+        }
+
+        private Instance instantiate(LlamaConfig config, NDManager parent, boolean trainable) {
             DecoderBundleManifest.BaseModel b = manifest.baseModel();
             if (!config.architecture().equals(b.architecture())
                     || config.numLayers() != b.numLayers()
@@ -98,7 +110,7 @@ public final class DecoderBundle {
                                 Role.Architecture.DECODER,
                                 config.numLayers(),
                                 manager,
-                                false),
+                                trainable),
                         manager);
             } catch (RuntimeException e) {
                 manager.close();

@@ -19,7 +19,9 @@ import ai.coalora.engine.train.Progress;
 import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * {@code coalora train --model DIR}: CoA-LoRA on a decoder with the language-modelling objective. A task's texts are
@@ -106,6 +108,24 @@ public record DecoderBundleTraining(
             Progress progress,
             PhaseTimer timer)
             throws IOException {
+        return run(decoder, tokenizer, base, task, out, progress, timer, null);
+    }
+
+    /**
+     * Continues training from {@code warm}'s parent bundle (null: from scratch): its shared LoRA and network instead of
+     * a fresh initialisation, its extra configurations and budgets added to the initial set. The manifest records the
+     * parent's model version and how many configurations joined, as an encoder's warm start does.
+     */
+    public DecoderBundleManifest run(
+            LlamaDecoder decoder,
+            BpeTokenizer tokenizer,
+            DecoderBundleManifest.BaseModel base,
+            TaskData task,
+            Path out,
+            Progress progress,
+            PhaseTimer timer,
+            DecoderWarmStart warm)
+            throws IOException {
         if (task.train().isEmpty() || task.validation().isEmpty()) {
             throw new IllegalArgumentException("task " + task.name() + " needs non-empty train and validation splits");
         }
@@ -113,6 +133,11 @@ public record DecoderBundleTraining(
             throw new IllegalArgumentException(
                     "windows of " + seqLen + " tokens exceed the model's max_position_embeddings "
                             + decoder.config().maxPositions());
+        }
+        List<ModelQuantConfig> extras = List.of();
+        if (warm != null) { // before any work: a parent that cannot continue this training is refused at once
+            warm.checkCompatible(base, seqLen, settings);
+            extras = warm.extras(decoder);
         }
         TokenWindows train = TokenWindows.of(tokenizer, Example.texts(task.train()), seqLen, trainWindows);
         TokenWindows validation =
@@ -123,13 +148,19 @@ public record DecoderBundleTraining(
 
         progress.update("quantization error tables", 0, 1);
         BudgetPlanner planner = BudgetPlanner.calibrate(decoder, train, QuantizerKind.NF, progress);
-        List<ModelQuantConfig> initial = planner.initialSet(initialGrid);
+        Set<ModelQuantConfig> initialSet = new LinkedHashSet<>(planner.initialSet(initialGrid));
+        int gridConfigurations = initialSet.size();
+        initialSet.addAll(extras); // a configuration already in the grid is trained on once
+        if (warm != null) initialSet.addAll(WarmStart.budgetConfigurations(planner, warm.extraBudgets()));
+        List<ModelQuantConfig> initial = List.copyOf(initialSet);
         timer.mark(PhaseTimer.CALIBRATION);
         var t = settings.training();
         try (NDManager scope = decoder.manager().newSubManager();
-                ConfigAwareLora coa =
-                        ConfigAwareLora.initialize(decoder, t.lora(), t.seed() + 1, settings.networkOrNull(), scope);
                 QuantizedWeightCache cache = new QuantizedWeightCache(decoder, settings.cacheCapacity())) {
+            // owned by scope and freed with it
+            ConfigAwareLora coa = warm == null
+                    ? ConfigAwareLora.initialize(decoder, t.lora(), t.seed() + 1, settings.networkOrNull(), scope)
+                    : warm.parent().instantiateTrainable(decoder, scope).model();
             CoaBundleRun.Trained<DecoderBundleManifest.FrontPoint> trained = new CoaBundleRun(
                             settings, segments, candidates)
                     .train(
@@ -142,7 +173,10 @@ public record DecoderBundleTraining(
                             (c, merged) -> DecoderBundleManifest.FrontPoint.of(
                                     c, LanguageModelLoss.meanLoss(decoder, validation, merged, null)),
                             DecoderBundleManifest.FrontPoint::averageBits,
-                            CoaBundleRun.Lineage.SCRATCH,
+                            warm == null
+                                    ? CoaBundleRun.Lineage.SCRATCH
+                                    : new CoaBundleRun.Lineage(
+                                            warm.parentVersion(), initial.size() - gridConfigurations),
                             progress,
                             timer);
             DecoderBundleManifest manifest = new DecoderBundleManifest(

@@ -4,10 +4,12 @@ import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.model.BertEncoder;
 import ai.coalora.engine.model.MiniLmArtifact;
+import ai.coalora.engine.model.QuantizableModel;
 import ai.coalora.engine.model.QuantizedWeights;
 import ai.coalora.engine.quant.MatrixSpec;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantizerKind;
+import ai.coalora.engine.quant.plan.BudgetPlanner;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -84,19 +86,7 @@ public record WarmStart(
                     where + ": the parent's labels " + m.task().labels() + " differ from task " + task.name()
                             + "'s labels " + task.labels() + " (a warm start needs the same labels in the same order)");
         }
-        var lora = settings.training().lora();
-        if (lora.rank() != m.rank() || Float.compare(lora.alpha(), m.alpha()) != 0) {
-            throw new IllegalArgumentException(where + ": the parent has LoRA rank " + m.rank() + " and alpha "
-                    + m.alpha() + ", the training asks for rank " + lora.rank() + " and alpha " + lora.alpha());
-        }
-        if (settings.configAware() != m.configAware()) {
-            throw new IllegalArgumentException(where + ": the parent is " + kind(m.configAware())
-                    + ", the training asks for " + kind(settings.configAware()));
-        }
-        if (!QuantizerKind.NF.jsonName().equals(m.quantizer())) {
-            throw new IllegalArgumentException(where + ": the parent was trained with quantizer " + m.quantizer()
-                    + ", this training uses " + QuantizerKind.NF.jsonName());
-        }
+        checkSameTraining(where, m.rank(), m.alpha(), m.configAware(), m.quantizer(), settings);
     }
 
     private static String kind(boolean configAware) {
@@ -108,14 +98,19 @@ public record WarmStart(
      * ({@link QuantizedWeights#checkMatches}) and the training's quantizer, put into the model's matrix order
      * (so that a configuration equals the same one from the initial grid) and deduplicated, first occurrence first.
      */
-    List<ModelQuantConfig> extras(BertEncoder encoder) {
-        List<MatrixSpec> specs = QuantizedWeights.matrixSpecs(encoder);
+    List<ModelQuantConfig> extras(QuantizableModel model) {
+        return inModelOrder(model, extraConfigurations);
+    }
+
+    /** {@link #extras} for any parent: what a decoder's warm start ({@link DecoderWarmStart}) does too. */
+    static List<ModelQuantConfig> inModelOrder(QuantizableModel model, List<ModelQuantConfig> extraConfigurations) {
+        List<MatrixSpec> specs = QuantizedWeights.matrixSpecs(model);
         Set<ModelQuantConfig> out = new LinkedHashSet<>();
         for (int i = 0; i < extraConfigurations.size(); i++) {
             ModelQuantConfig c = extraConfigurations.get(i);
             try {
                 if (c == null) throw new IllegalArgumentException("is null");
-                QuantizedWeights.checkMatches(encoder, c);
+                QuantizedWeights.checkMatches(model, c);
                 if (c.quantizer() != QuantizerKind.NF) {
                     throw new IllegalArgumentException("uses quantizer "
                             + c.quantizer().jsonName() + ", the training uses " + QuantizerKind.NF.jsonName());
@@ -130,5 +125,42 @@ public record WarmStart(
             out.add(new ModelQuantConfig(c.quantizer(), ordered));
         }
         return List.copyOf(out);
+    }
+
+    /**
+     * The best allocation at each extra budget over its bit-widths, as the training's planner makes it; a budget no
+     * allocation meets is an IllegalArgumentException naming it.
+     */
+    static List<ModelQuantConfig> budgetConfigurations(BudgetPlanner planner, List<Budget> budgets) {
+        List<ModelQuantConfig> out = new ArrayList<>();
+        for (Budget b : budgets) {
+            try {
+                out.add(planner.allocate(b.averageBits(), b.weightBits()).config());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(
+                        "warm start: budget of " + b.averageBits() + " bits over " + b.weightBits() + ": "
+                                + e.getMessage(),
+                        e);
+            }
+        }
+        return out;
+    }
+
+    /** The LoRA, network and quantizer a continued training must share with its parent, or an error naming both. */
+    static void checkSameTraining(
+            String where, int rank, float alpha, boolean configAware, String quantizer, CoaSettings settings) {
+        var lora = settings.training().lora();
+        if (lora.rank() != rank || Float.compare(lora.alpha(), alpha) != 0) {
+            throw new IllegalArgumentException(where + ": the parent has LoRA rank " + rank + " and alpha " + alpha
+                    + ", the training asks for rank " + lora.rank() + " and alpha " + lora.alpha());
+        }
+        if (settings.configAware() != configAware) {
+            throw new IllegalArgumentException(where + ": the parent is " + kind(configAware)
+                    + ", the training asks for " + kind(settings.configAware()));
+        }
+        if (!QuantizerKind.NF.jsonName().equals(quantizer)) {
+            throw new IllegalArgumentException(where + ": the parent was trained with quantizer " + quantizer
+                    + ", this training uses " + QuantizerKind.NF.jsonName());
+        }
     }
 }

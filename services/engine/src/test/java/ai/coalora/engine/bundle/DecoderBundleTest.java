@@ -30,6 +30,8 @@ import ai.coalora.engine.model.BaseWeights;
 import ai.coalora.engine.model.LinearId;
 import ai.coalora.engine.model.QuantizedWeights;
 import ai.coalora.engine.quant.ModelQuantConfig;
+import ai.coalora.engine.quant.QuantConfig;
+import ai.coalora.engine.quant.QuantizerKind;
 import ai.coalora.engine.train.FineTuneSettings;
 import ai.coalora.engine.train.Progress;
 import ai.djl.ndarray.NDManager;
@@ -76,9 +78,7 @@ class DecoderBundleTest {
         }
         long t1 = System.nanoTime();
         reviews = Tasks.builtin("sentiment");
-        FineTuneSettings t = new FineTuneSettings(1, 8, 5e-3f, 0.0f, 1.0f, 3, new LoraSpec(4, 8));
-        DecoderBundleTraining training =
-                new DecoderBundleTraining(new CoaSettings(t, 2, true, 8), SEQ, 24, 4, 8, 3, 2, 2);
+        DecoderBundleTraining training = training(5e-3f, new LoraSpec(4, 8), SEQ);
         bundle = dir.resolve("lm-bundle");
         manifest = training.run(model, reviews, bundle, Progress.NONE);
         trainMillis = (System.nanoTime() - t1) / 1e6;
@@ -264,6 +264,83 @@ class DecoderBundleTest {
         assertEquals(
                 checkpoint.config().numLayers(),
                 GgufDecoderExport.read(w.model()).config().numLayers());
+    }
+
+    /** One epoch, batch 8, 2 configurations per step, a 3-budget grid and 2 search candidates: seconds. */
+    static DecoderBundleTraining training(float learningRate, LoraSpec lora, int seqLen) {
+        FineTuneSettings t = new FineTuneSettings(1, 8, learningRate, 0.0f, 1.0f, 3, lora);
+        return new DecoderBundleTraining(new CoaSettings(t, 2, true, 8), seqLen, 24, 4, 8, 3, 2, 2);
+    }
+
+    static DecoderBundleManifest train(DecoderBundleTraining training, Path out, DecoderWarmStart warm)
+            throws Exception {
+        try (NDManager manager = NDManager.newBaseManager();
+                LlamaDecoder decoder = LlamaDecoder.load(model, manager)) {
+            return training.run(
+                    decoder,
+                    BpeTokenizer.load(model.resolve(Pretraining.TOKENIZER_FILE)),
+                    DecoderBundleManifest.BaseModel.of(model),
+                    reviews,
+                    out,
+                    Progress.NONE,
+                    new PhaseTimer(),
+                    warm);
+        }
+    }
+
+    static ModelQuantConfig uniformThreeBit() throws Exception {
+        try (NDManager manager = NDManager.newBaseManager();
+                LlamaDecoder decoder = LlamaDecoder.load(model, manager)) {
+            return ModelQuantConfig.uniform(
+                    QuantizedWeights.matrixSpecs(decoder), QuantConfig.integerOnly(3), QuantizerKind.NF);
+        }
+    }
+
+    /**
+     * A warm start begins at the parent's trained arrays: with a learning rate too small to move a float, the child's
+     * tensors are the parent's (a fresh start would be the initialisation), and the lineage names the parent and the
+     * configuration that joined.
+     */
+    @Test
+    void aWarmStartBeginsAtTheParentAndAddsItsConfiguration() throws Exception {
+        DecoderBundle.Loaded parent = DecoderBundle.read(bundle);
+        ModelQuantConfig threeBit = uniformThreeBit();
+        assertTrue(
+                parent.manifest().front().stream()
+                        .noneMatch(p -> p.quantConfig().configId().equals(threeBit.configId())),
+                "pick a configuration the parent's front lacks");
+        DecoderWarmStart warm = new DecoderWarmStart(parent, List.of(threeBit, threeBit), null);
+        DecoderBundleManifest child =
+                train(training(Float.MIN_NORMAL, new LoraSpec(4, 8), SEQ), dir.resolve("lm-child"), warm);
+
+        assertEquals(parent.manifest().tensorsSha256(), child.training().warmStartFrom());
+        assertEquals(1, child.training().extraConfigurations(), "given twice, one configuration");
+        assertEquals(
+                parent.manifest().training().initialConfigurations() + 1,
+                child.training().initialConfigurations());
+        assertTrue(
+                child.front().stream().anyMatch(p -> p.quantConfig().configId().equals(threeBit.configId())));
+        assertEquals(child, DecoderBundle.read(dir.resolve("lm-child")).manifest(), "the lineage reads back");
+        Map<String, Tensor> before = parent.tensors(),
+                after = DecoderBundle.read(dir.resolve("lm-child")).tensors();
+        assertEquals(before.keySet(), after.keySet());
+        for (String name : before.keySet())
+            assertArrayEquals(before.get(name).floats(), after.get(name).floats(), 1e-30f, name);
+        assertEquals(parent.tensors(), DecoderBundle.read(bundle).tensors(), "the parent bundle changed");
+    }
+
+    @Test
+    void aWarmStartRefusesAParentOfAnotherTraining() throws Exception {
+        DecoderWarmStart warm = new DecoderWarmStart(DecoderBundle.read(bundle), null, null);
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> train(training(5e-3f, new LoraSpec(8, 16), SEQ), dir.resolve("bad-rank"), warm));
+        assertTrue(e.getMessage().contains("rank 4"), e.getMessage());
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> train(training(5e-3f, new LoraSpec(4, 8), SEQ / 2), dir.resolve("bad-windows"), warm));
+        assertTrue(e.getMessage().contains("windows of " + SEQ), e.getMessage());
+        assertTrue(Files.notExists(dir.resolve("bad-rank")) && Files.notExists(dir.resolve("bad-windows")));
     }
 
     private static void flipLastByte(Path file) throws Exception {
