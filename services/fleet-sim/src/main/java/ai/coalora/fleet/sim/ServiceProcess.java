@@ -7,49 +7,31 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
-/**
- * One service (a packaged Quarkus application) run as its own process, as it would be deployed.
- *
- * <p>Class data sharing: the first clean stop of a service writes the classes it loaded to {@code app-cds.jsa}
- * beside its jar, and later starts map them instead of loading and verifying them again (a stack starts four JVMs
- * on two cores, and the fault runs restart them many times). A rebuilt jar makes the JVM ignore the stale archive
- * with a warning; {@code mvn clean} removes it.
- */
+/** One service (a packaged Quarkus application) run as its own process, as it would be deployed. */
 public final class ServiceProcess implements AutoCloseable {
-    /** Archives some process of this JVM is writing: one writer per archive. */
-    private static final Set<Path> ARCHIVES_BEING_WRITTEN = ConcurrentHashMap.newKeySet();
-
     private final String name;
     private final List<String> command;
-    private final Path archive; // null: no class data sharing
-    private Path archiveBeingWritten;
     private final Map<String, String> env;
     private final int port;
     private final Path log;
     private Process process;
 
     ServiceProcess(String name, Path jar, List<String> jvmArgs, Map<String, String> env, int port, Path log) {
-        this(name, command(jar, jvmArgs), jar.resolveSibling("app-cds.jsa"), env, port, log);
+        this(name, command(jar, jvmArgs), env, port, log);
     }
 
-    private ServiceProcess(
-            String name, List<String> command, Path archive, Map<String, String> env, int port, Path log) {
+    private ServiceProcess(String name, List<String> command, Map<String, String> env, int port, Path log) {
         this.name = name;
         this.command = command;
-        this.archive = archive;
         this.env = Map.copyOf(env);
         this.port = port;
         this.log = log;
@@ -72,7 +54,7 @@ public final class ServiceProcess implements AutoCloseable {
     ServiceProcess replica(int httpPort, Map<String, Integer> ports, Path log) {
         Map<String, String> e = new LinkedHashMap<>(env);
         ports.forEach((variable, p) -> e.put(variable, Integer.toString(p)));
-        return new ServiceProcess(name, command, archive, e, httpPort, log);
+        return new ServiceProcess(name, command, e, httpPort, log);
     }
 
     public String name() {
@@ -88,17 +70,6 @@ public final class ServiceProcess implements AutoCloseable {
     }
 
     public synchronized ServiceProcess start() throws IOException {
-        List<String> command = new ArrayList<>(this.command);
-        if (archive != null) {
-            String option = null;
-            if (Files.isRegularFile(archive)) {
-                option = "-XX:SharedArchiveFile=" + archive;
-            } else if (archiveBeingWritten == null && ARCHIVES_BEING_WRITTEN.add(archive)) {
-                archiveBeingWritten = archive.resolveSibling(archive.getFileName() + "." + UUID.randomUUID() + ".part");
-                option = "-XX:ArchiveClassesAtExit=" + archiveBeingWritten;
-            }
-            if (option != null) command.add(1, option);
-        }
         ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
@@ -153,33 +124,12 @@ public final class ServiceProcess implements AutoCloseable {
         if (process == null) return;
         process.destroy();
         if (!process.waitFor(30, TimeUnit.SECONDS)) process.destroyForcibly().waitFor();
-        finishArchive();
     }
 
     /** A crash (SIGKILL): what a power cut does to the service. */
     public synchronized void kill() throws InterruptedException {
         if (process == null) return;
         process.destroyForcibly().waitFor();
-        finishArchive();
-    }
-
-    /** The archive a stopped process wrote at exit, in place at once (a killed one wrote nothing). */
-    private void finishArchive() {
-        if (archiveBeingWritten == null) return;
-        try {
-            if (Files.isRegularFile(archiveBeingWritten))
-                Files.move(archiveBeingWritten, archive, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            // no archive: the next start loads its classes as usual
-        } finally {
-            try {
-                Files.deleteIfExists(archiveBeingWritten);
-            } catch (IOException ignored) {
-                // a stray part file beside the jar; mvn clean removes it
-            }
-            ARCHIVES_BEING_WRITTEN.remove(archive);
-            archiveBeingWritten = null;
-        }
     }
 
     public String logTail(int lines) {
