@@ -13,6 +13,7 @@ import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.messaging.Transaction;
 import ai.coalora.fleet.planning.FrontCoverage;
+import ai.coalora.fleet.planning.QualityMeasure;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.sql.Connection;
@@ -84,7 +85,7 @@ record RetrainingMonitor(
                 measured = rs.getDouble(2);
             }
         }
-        if (devices < minDevices || measured >= predicted - margin) return;
+        if (devices < minDevices || !QualityMeasure.ACCURACY.fallsShort(measured, predicted, margin)) return;
         String id = "rt-" + UUID.randomUUID().toString().substring(0, 8);
         String reason = String.format(
                 "fleet accuracy %.4f on %d devices is %.4f below the predicted %.4f (margin %.2f) for configuration %s of %s",

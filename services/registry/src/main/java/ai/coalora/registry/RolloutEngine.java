@@ -7,6 +7,7 @@ import ai.coalora.fleet.events.Payloads.DeviceTarget;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.messaging.Transaction;
+import ai.coalora.fleet.planning.QualityMeasure;
 import ai.coalora.registry.RolloutPolicy.OnFailure;
 import ai.coalora.registry.RolloutPolicy.OnWaveSuccess;
 import java.sql.Connection;
@@ -168,7 +169,8 @@ final class RolloutEngine {
         // success
         boolean enoughEvidence =
                 w.measured() >= r.errorMinExecuted() || w.measured() >= Math.ceil(r.successThreshold() * w.devices());
-        if (enoughEvidence && w.measuredAccuracy() < w.predicted() - r.accuracyMargin()) {
+        if (enoughEvidence
+                && QualityMeasure.ACCURACY.fallsShort(w.measuredAccuracy(), w.predicted(), r.accuracyMargin())) {
             fail(
                     tx,
                     r,

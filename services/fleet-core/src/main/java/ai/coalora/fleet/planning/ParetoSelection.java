@@ -49,8 +49,7 @@ public final class ParetoSelection {
         this.modelVersion = promoted.modelVersion();
         this.alias = promoted.alias();
         this.byAccuracy = promoted.front().stream()
-                .sorted(Comparator.comparingDouble(FrontEntry::predictedAccuracy)
-                        .reversed()
+                .sorted(Comparator.comparing(FrontEntry::predictedAccuracy, QualityMeasure.ACCURACY.bestFirst())
                         .thenComparingLong(e -> footprint(e.weightBytes(), e.adapterBytes(), 0)))
                 .toArray(FrontEntry[]::new);
         this.bitMasks =
