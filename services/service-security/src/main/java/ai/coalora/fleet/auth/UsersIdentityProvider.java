@@ -3,6 +3,7 @@ package ai.coalora.fleet.auth;
 import ai.coalora.common.Sha256;
 import ai.coalora.fleet.security.LoginThrottle;
 import ai.coalora.fleet.security.PasswordHash;
+import ai.coalora.fleet.security.RememberedLogins;
 import ai.coalora.fleet.security.Users;
 import io.quarkus.runtime.Startup;
 import io.quarkus.security.AuthenticationFailedException;
@@ -16,7 +17,6 @@ import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.concurrent.ConcurrentHashMap;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
@@ -29,16 +29,12 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 @ApplicationScoped
 @Startup
 public class UsersIdentityProvider implements IdentityProvider<UsernamePasswordAuthenticationRequest> {
-    static final long REMEMBER_NANOS = 5L * 60 * 1_000_000_000L;
-    static final int REMEMBER_MAX = 10_000;
-
     private final Users users;
     private final LoginThrottle throttle = new LoginThrottle();
     /** Checked for a name that does not exist, so that a failure costs the same whether the name exists or not. */
     private static final String ABSENT_USER_HASH = PasswordHash.hash("no such user".toCharArray());
 
-    private final ConcurrentHashMap<String, Long> verified =
-            new ConcurrentHashMap<>(); // digest -> verified at (nanoTime)
+    private final RememberedLogins remembered = new RememberedLogins();
 
     UsersIdentityProvider(@ConfigProperty(name = "coalora.auth.users-file") String usersFile) throws IOException {
         this.users = Users.read(Path.of(usersFile));
@@ -56,12 +52,11 @@ public class UsersIdentityProvider implements IdentityProvider<UsernamePasswordA
             Users.User user = users.byName().get(request.getUsername());
             char[] password = request.getPassword().getPassword();
             String digest = digest(request.getUsername(), password);
-            Long at = verified.get(digest);
-            boolean remembered = user != null && at != null && System.nanoTime() - at < REMEMBER_NANOS;
-            if (!remembered && throttle.waitNanos(request.getUsername()) > 0) {
+            boolean known = user != null && remembered.remembered(digest);
+            if (!known && throttle.waitNanos(request.getUsername()) > 0) {
                 throw new AuthenticationFailedException("wrong user name or password"); // not even checked
             }
-            boolean ok = remembered
+            boolean ok = known
                     || PasswordHash.verify(password, user == null ? ABSENT_USER_HASH : user.passwordHash())
                             && user != null;
             if (!ok) {
@@ -69,10 +64,7 @@ public class UsersIdentityProvider implements IdentityProvider<UsernamePasswordA
                 throw new AuthenticationFailedException("wrong user name or password");
             }
             throttle.succeeded(request.getUsername());
-            if (at == null) {
-                if (verified.size() >= REMEMBER_MAX) verified.clear();
-                verified.put(digest, System.nanoTime());
-            }
+            if (!known) remembered.checked(digest); // also after the window ran out: remembered for another one
             return QuarkusSecurityIdentity.builder()
                     .setPrincipal(new QuarkusPrincipal(user.name()))
                     .addRoles(user.role().grantedRoleNames())
