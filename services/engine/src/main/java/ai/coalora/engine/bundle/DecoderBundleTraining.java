@@ -79,7 +79,7 @@ public record DecoderBundleTraining(
         try (NDManager manager = NDManager.newBaseManager();
                 LlamaDecoder decoder = LlamaDecoder.load(modelDir, manager)) {
             timer.mark(PhaseTimer.LOADING);
-            return run(decoder, tokenizer, base, task, out, progress, timer);
+            return run(decoder, tokenizer, base, task, out, progress, timer, null);
         }
     }
 
@@ -92,27 +92,12 @@ public record DecoderBundleTraining(
             Path out,
             Progress progress)
             throws IOException {
-        return run(decoder, tokenizer, base, task, out, progress, new PhaseTimer());
+        return run(decoder, tokenizer, base, task, out, progress, new PhaseTimer(), null);
     }
 
     /**
-     * {@link #run(LlamaDecoder, BpeTokenizer, DecoderBundleManifest.BaseModel, TaskData, Path, Progress)}, timing each phase
-     * on {@code timer}; the manifest's training record holds every phase but {@link PhaseTimer#WRITING}.
-     */
-    public DecoderBundleManifest run(
-            LlamaDecoder decoder,
-            BpeTokenizer tokenizer,
-            DecoderBundleManifest.BaseModel base,
-            TaskData task,
-            Path out,
-            Progress progress,
-            PhaseTimer timer)
-            throws IOException {
-        return run(decoder, tokenizer, base, task, out, progress, timer, null);
-    }
-
-    /**
-     * Continues training from {@code warm}'s parent bundle (null: from scratch): its shared LoRA and network instead of
+     * Trains on {@code decoder}, timing each phase on {@code timer} (the manifest's training record holds every phase
+     * but {@link PhaseTimer#WRITING}), and continues training from {@code warm}'s parent bundle (null: from scratch): its shared LoRA and network instead of
      * a fresh initialisation, its extra configurations and budgets added to the initial set. The manifest records the
      * parent's model version and how many configurations joined, as an encoder's warm start does.
      */

@@ -88,11 +88,8 @@ public final class QuantErrorTable {
                 }
             }
         }
-        double[] errors = IntStream.range(0, options.size())
-                .parallel()
-                .mapToDouble(i -> Quantizer.weightedError(
-                        weights, matrix.rows(), matrix.cols(), options.get(i), quantizer, importance))
-                .toArray();
+        double[] errors =
+                Quantizer.weightedErrors(weights, matrix.rows(), matrix.cols(), options, quantizer, importance);
         return new QuantErrorTable(matrix, quantizer, options, errors);
     }
 

@@ -1,5 +1,8 @@
 package ai.coalora.engine.quant;
 
+import java.util.List;
+import java.util.stream.IntStream;
+
 /**
  * Blockwise, double-quantized weight quantization (method.md "Quantizers").
  *
@@ -66,6 +69,22 @@ public final class Quantizer {
      */
     static double weightedError(float[] w, int rows, int cols, QuantConfig c, QuantizerKind kind, float[] importance) {
         checkInput(w, rows, cols, c, kind);
+        return weightedErrorOfChecked(w, cols, c, kind, importance);
+    }
+
+    /** {@link #weightedError} of each option, in parallel, the weights checked once rather than once per option. */
+    static double[] weightedErrors(
+            float[] w, int rows, int cols, List<QuantConfig> options, QuantizerKind kind, float[] importance) {
+        checkWeights(w, rows, cols, kind);
+        for (QuantConfig c : options) if (c == null) throw new IllegalArgumentException("null argument");
+        return IntStream.range(0, options.size())
+                .parallel()
+                .mapToDouble(i -> weightedErrorOfChecked(w, cols, options.get(i), kind, importance))
+                .toArray();
+    }
+
+    private static double weightedErrorOfChecked(
+            float[] w, int cols, QuantConfig c, QuantizerKind kind, float[] importance) {
         Scales s = Scales.of(w, c, kind);
         int blockSize = c.B0();
         float[] nfLevels = kind == QuantizerKind.NF ? NormalFloat.levels(c.b()) : null;
@@ -231,7 +250,13 @@ public final class Quantizer {
     }
 
     private static void checkInput(float[] w, int rows, int cols, QuantConfig c, QuantizerKind kind) {
-        if (w == null || c == null || kind == null) throw new IllegalArgumentException("null argument");
+        if (c == null) throw new IllegalArgumentException("null argument");
+        checkWeights(w, rows, cols, kind);
+    }
+
+    /** Shape and finiteness of the weights: what every option of one matrix shares. */
+    private static void checkWeights(float[] w, int rows, int cols, QuantizerKind kind) {
+        if (w == null || kind == null) throw new IllegalArgumentException("null argument");
         if (rows <= 0 || cols <= 0) throw new IllegalArgumentException("shape must be positive: " + rows + "x" + cols);
         if ((long) rows * cols != w.length) {
             throw new IllegalArgumentException("weights length " + w.length + " != " + rows + "x" + cols);

@@ -33,15 +33,7 @@ final class UnauthorizedRequests {
         for (int i = 0; i < n; i++) {
             String own = tokens.get(devices.get(i).deviceId());
             DeviceCapabilities victim = devices.get(i + 1);
-            String other = victim.deviceId();
-            List<Request> calls = List.of(
-                    () -> gateway.capabilities(own, victim),
-                    () -> gateway.status(
-                            own,
-                            new DeviceStatus(
-                                    other, null, null, null, null, DeviceStatus.FAILED, "impostor", Instant.now())),
-                    () -> gateway.telemetry(
-                            own, new EvaluationTelemetry(other, null, null, null, 0.0, 1, 1.0, 1L, Instant.now())));
+            List<Request> calls = writes(gateway, own, victim, "impostor");
             sent += calls.size();
             refused += refusedWith(calls, 403, "cannot speak for");
         }
@@ -70,14 +62,8 @@ final class UnauthorizedRequests {
                     model.computeClass(),
                     model.runtimeOverheadBytes(),
                     Map.of());
-            List<Request> calls = List.of(
-                    () -> gateway.capabilities(token, caps),
-                    () -> gateway.status(
-                            token,
-                            new DeviceStatus(
-                                    id, null, null, null, null, DeviceStatus.FAILED, "revoked", Instant.now())),
-                    () -> gateway.telemetry(
-                            token, new EvaluationTelemetry(id, null, null, null, 0.0, 1, 1.0, 1L, Instant.now())),
+            List<Request> calls = new ArrayList<>(writes(gateway, token, caps, "revoked"));
+            calls.addAll(List.of(
                     () -> {
                         try {
                             gateway.nextPackage(token, null, Duration.ZERO).get(1, TimeUnit.MINUTES);
@@ -85,11 +71,23 @@ final class UnauthorizedRequests {
                             throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
                         }
                     },
-                    () -> gateway.download(token, GatewayClient.PREFIX + "blobs/" + "0".repeat(64)));
+                    () -> gateway.download(token, GatewayClient.PREFIX + "blobs/" + "0".repeat(64))));
             sent += calls.size();
             refused += refusedWith(calls, 401, "");
         }
         return new UnauthorizedWrites.Result(sent, refused, "401 unknown or revoked device token");
+    }
+
+    /** What a device writes through the gateway, with {@code token}, in the name of {@code device}: capabilities, status, telemetry. */
+    private static List<Request> writes(GatewayClient gateway, String token, DeviceCapabilities device, String reason) {
+        String id = device.deviceId();
+        return List.of(
+                () -> gateway.capabilities(token, device),
+                () -> gateway.status(
+                        token,
+                        new DeviceStatus(id, null, null, null, null, DeviceStatus.FAILED, reason, Instant.now())),
+                () -> gateway.telemetry(
+                        token, new EvaluationTelemetry(id, null, null, null, 0.0, 1, 1.0, 1L, Instant.now())));
     }
 
     /** One request to a service. */
