@@ -29,6 +29,7 @@ import ai.coalora.fleet.infra.TestDatabase;
 import ai.coalora.fleet.infra.TestRegistry;
 import ai.coalora.fleet.messaging.RejectedEvent;
 import ai.coalora.fleet.messaging.ServiceRuntime;
+import ai.coalora.fleet.planning.QualityMeasure;
 import ai.coalora.fleet.security.FleetKeys;
 import ai.coalora.fleet.security.ManifestRefused;
 import ai.coalora.fleet.security.PackageManifest;
@@ -324,9 +325,11 @@ class GenerationHandlerIT {
                         "production",
                         configId,
                         3.0,
+                        QualityMeasure.ACCURACY,
                         0.9,
                         "coalora-packed",
                         new Payloads.Footprint(1, 1, 0, 2),
+                        null,
                         null)
                 : new Assignment(
                         device,
@@ -336,6 +339,8 @@ class GenerationHandlerIT {
                         "nothing fits",
                         modelVersion,
                         "production",
+                        null,
+                        null,
                         null,
                         null,
                         null,

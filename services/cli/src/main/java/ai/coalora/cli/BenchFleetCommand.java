@@ -109,12 +109,11 @@ final class BenchFleetCommand implements Callable<Integer> {
                 .filter(e -> d.weightBits().containsAll(e.weightBits()))
                 .filter(e -> e.runtimeFormats().stream().anyMatch(d.runtimeFormats()::contains))
                 .filter(e -> e.weightBytes() + e.adapterBytes() + d.overheadBytes() <= d.memoryBytes())
-                .sorted(Comparator.comparingDouble(FrontEntry::predictedAccuracy)
-                        .reversed())
+                .sorted(Comparator.comparingDouble(FrontEntry::predicted).reversed())
                 .findFirst()
                 .map(e -> String.format(
-                        "most accurate fitting configuration: %.4f bits, predicted accuracy %.4f",
-                        e.averageBits(), e.predictedAccuracy()))
+                        "best predicted fitting configuration: %.4f bits, predicted accuracy %.4f",
+                        e.averageBits(), e.predicted()))
                 .orElse("no feasible configuration");
     }
 }

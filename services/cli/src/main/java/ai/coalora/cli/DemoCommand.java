@@ -214,7 +214,7 @@ final class DemoCommand implements Callable<Integer> {
                             0.85,
                             "errorThreshold",
                             0.2,
-                            "accuracyMargin",
+                            "qualityMargin",
                             0.1,
                             "onFailure",
                             "pause"));

@@ -282,7 +282,8 @@ public final class PlanningHandler implements EventHandler {
                         via,
                         d.choice().configId(),
                         d.choice().averageBits(),
-                        d.choice().predictedAccuracy(),
+                        d.choice().measure(),
+                        d.choice().predicted(),
                         d.runtimeFormat(),
                         d.footprint(),
                         target == null ? null : rolloutId,
@@ -300,7 +301,9 @@ public final class PlanningHandler implements EventHandler {
                         null,
                         null,
                         null,
-                        target == null ? null : rolloutId);
+                        null,
+                        target == null ? null : rolloutId,
+                        null);
         update(
                 tx,
                 "update devices set feasible = ?, model_version = ?, config_id = ?, runtime_format = ?, assignment_id = ?, reason = ?, "

@@ -18,6 +18,7 @@ import ai.coalora.fleet.events.Payloads.ModelRegistered;
 import ai.coalora.fleet.infra.TestDatabase;
 import ai.coalora.fleet.messaging.RejectedEvent;
 import ai.coalora.fleet.messaging.ServiceRuntime;
+import ai.coalora.fleet.planning.QualityMeasure;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -202,8 +203,16 @@ class PlanningHandlerIT {
         assertEquals(3, db.count("select count(*) from outbox"));
 
         // a front where the 3-bit configuration is now the most accurate: every device moves to it, each once
-        FrontEntry better =
-                new FrontEntry(THREE.configId(), 3.0, 0.97, List.of(3), List.of("coalora-packed"), 300 * MB, MB);
+        FrontEntry better = new FrontEntry(
+                THREE.configId(),
+                3.0,
+                QualityMeasure.ACCURACY,
+                0.97,
+                List.of(3),
+                List.of("coalora-packed"),
+                300 * MB,
+                MB,
+                null);
         String second = version();
         apply(promoted(second, List.of(better, FOUR, EIGHT)));
         for (String d : devices) {
@@ -435,7 +444,16 @@ class PlanningHandlerIT {
     }
 
     static FrontEntry entry(int bits, double accuracy, long weightBytes) {
-        return new FrontEntry(sha(), bits, accuracy, List.of(bits), List.of("coalora-packed"), weightBytes, MB);
+        return new FrontEntry(
+                sha(),
+                bits,
+                QualityMeasure.ACCURACY,
+                accuracy,
+                List.of(bits),
+                List.of("coalora-packed"),
+                weightBytes,
+                MB,
+                null);
     }
 
     static DeviceCapabilities caps(String device, long memory, List<Integer> bits, Map<String, String> labels) {

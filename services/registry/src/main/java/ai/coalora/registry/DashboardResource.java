@@ -1,5 +1,6 @@
 package ai.coalora.registry;
 
+import ai.coalora.fleet.planning.QualityMeasure;
 import io.agroal.api.AgroalDataSource;
 import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
@@ -81,32 +82,40 @@ public class DashboardResource {
             int frontSize,
             Double minBits,
             Double maxBits,
-            Double maxPredictedAccuracy,
+            String measure,
+            Double bestPredicted,
             String retrainingRequest,
             long assigned,
             long running) {}
 
-    public record FrontPoint(String configId, double averageBits, double predictedAccuracy, List<Integer> weightBits) {}
+    /** One configuration of a front: the quality predicted for it, in the version's measure. */
+    public record FrontPoint(String configId, double averageBits, double predictedQuality, List<Integer> weightBits) {}
 
-    /** The fleet's measurement of one configuration: the mean of each device's latest accuracy on it. */
+    /** The fleet's measurement of one configuration: the mean of each device's latest quality on it. */
     public record MeasuredPoint(
             String configId,
             Double averageBits,
-            Double predictedAccuracy,
-            double meanAccuracy,
-            double minAccuracy,
-            double maxAccuracy,
+            Double predictedQuality,
+            double meanQuality,
+            double minQuality,
+            double maxQuality,
             long devices,
             long reports) {}
 
     public record FrontView(
-            String modelVersion, List<String> aliases, List<FrontPoint> predicted, List<MeasuredPoint> measured) {}
+            String modelVersion,
+            String measure,
+            List<String> aliases,
+            List<FrontPoint> predicted,
+            List<MeasuredPoint> measured) {}
 
-    public record Series(long reports, long devices, double meanAccuracy) {}
+    public record Series(long reports, long devices, double meanQuality) {}
 
-    public record Bucket(long start, long reports, long devices, double meanAccuracy, Map<String, Series> byVersion) {}
+    public record Bucket(long start, long reports, long devices, double meanQuality, Map<String, Series> byVersion) {}
 
-    public record TelemetryView(int bucketSeconds, int buckets, long from, long to, List<Bucket> series) {}
+    /** Telemetry of the versions in one measure (a mean of accuracies and perplexities would mean nothing). */
+    public record TelemetryView(
+            String measure, int bucketSeconds, int buckets, long from, long to, List<Bucket> series) {}
 
     final AgroalDataSource dataSource;
 
@@ -224,16 +233,17 @@ public class DashboardResource {
             Map<String, List<String>> aliases = aliases(c);
             try (PreparedStatement st = c.prepareStatement(
                             "select v.model_version, v.parent_version, v.task, v.base_model, v.created_at, "
-                                    + "jsonb_array_length(v.front), f.lo, f.hi, f.best, v.lineage->>'retrainingRequest', coalesce(d.assigned, 0), coalesce(d.running, 0) "
+                                    + "jsonb_array_length(v.front), f.lo, f.hi, v.measure, f.low, f.high, v.lineage->>'retrainingRequest', coalesce(d.assigned, 0), coalesce(d.running, 0) "
                                     + "from (select * from model_versions order by created_at desc limit " + MAX_ROWS
                                     + ") v "
                                     + "left join lateral (select min((e->>'averageBits')::float) lo, max((e->>'averageBits')::float) hi, "
-                                    + "max((e->>'predictedAccuracy')::float) best from jsonb_array_elements(v.front) e) f on true "
+                                    + "min(coalora_predicted(e)) low, max(coalora_predicted(e)) high from jsonb_array_elements(v.front) e) f on true "
                                     + "left join (select model_version, count(*) assigned, count(*) filter (where "
                                     + Fleet.STATUS + " = 'running') running "
                                     + "from devices where feasible group by model_version) d on d.model_version = v.model_version order by v.created_at desc");
                     ResultSet rs = st.executeQuery()) {
                 while (rs.next()) {
+                    QualityMeasure measure = QualityMeasure.fromJson(rs.getString(9));
                     out.add(new VersionRow(
                             rs.getString(1),
                             rs.getString(2),
@@ -244,10 +254,11 @@ public class DashboardResource {
                             rs.getInt(6),
                             (Double) rs.getObject(7),
                             (Double) rs.getObject(8),
-                            (Double) rs.getObject(9),
-                            rs.getString(10),
-                            rs.getLong(11),
-                            rs.getLong(12)));
+                            measure.jsonName(),
+                            (Double) rs.getObject(measure.higherIsBetter() ? 11 : 10),
+                            rs.getString(12),
+                            rs.getLong(13),
+                            rs.getLong(14)));
                 }
             }
         }
@@ -258,23 +269,24 @@ public class DashboardResource {
     @Path("/versions/{version}/front")
     @Operation(
             summary =
-                    "Dashboard: a version's Pareto front (predicted accuracy vs average bits) and, per configuration, what the fleet "
-                            + "measured: the mean of each device's latest accuracy, with the device count")
+                    "Dashboard: a version's Pareto front (predicted quality, in the version's measure, vs average bits) and, per "
+                            + "configuration, what the fleet measured: the mean of each device's latest quality, with the device count")
     public Response front(@PathParam("version") String version) throws SQLException {
         List<FrontPoint> predicted = new ArrayList<>();
         Map<String, FrontPoint> byConfig = new LinkedHashMap<>();
         List<MeasuredPoint> measured = new ArrayList<>();
         try (Connection c = dataSource.getConnection()) {
-            boolean exists;
-            try (PreparedStatement st = c.prepareStatement("select 1 from model_versions where model_version = ?")) {
+            String measure = null;
+            try (PreparedStatement st =
+                    c.prepareStatement("select measure from model_versions where model_version = ?")) {
                 st.setString(1, version);
                 try (ResultSet rs = st.executeQuery()) {
-                    exists = rs.next();
+                    if (rs.next()) measure = rs.getString(1);
                 }
             }
-            if (!exists) return ApiError.of(404, "no model version " + version);
+            if (measure == null) return ApiError.of(404, "no model version " + version);
             try (PreparedStatement st = c.prepareStatement(
-                    "select e->>'configId', (e->>'averageBits')::float, (e->>'predictedAccuracy')::float, "
+                    "select e->>'configId', (e->>'averageBits')::float, coalora_predicted(e), "
                             + "(select coalesce(array_agg(b::int order by b::int), '{}') from jsonb_array_elements_text(e->'weightBits') b) "
                             + "from model_versions, jsonb_array_elements(front) e where model_version = ? order by 2")) {
                 st.setString(1, version);
@@ -290,10 +302,10 @@ public class DashboardResource {
             }
             // each device's latest report on each configuration of the version (index telemetry_by_configuration),
             // averaged per configuration
-            try (PreparedStatement st = c.prepareStatement(
-                    "select l.config_id, avg(l.accuracy), min(l.accuracy), max(l.accuracy), count(*), "
+            try (PreparedStatement st =
+                    c.prepareStatement("select l.config_id, avg(l.quality), min(l.quality), max(l.quality), count(*), "
                             + "sum(l.reports), (select avg(a.average_bits) from adapters a where a.model_version = ? and a.config_id = l.config_id) "
-                            + "from (select distinct on (device_id, config_id) device_id, config_id, accuracy, "
+                            + "from (select distinct on (device_id, config_id) device_id, config_id, quality, "
                             + "count(*) over (partition by device_id, config_id) reports from telemetry where model_version = ? "
                             + "order by device_id, config_id, id desc) l group by l.config_id order by l.config_id")) {
                 st.setString(1, version);
@@ -305,7 +317,7 @@ public class DashboardResource {
                         measured.add(new MeasuredPoint(
                                 rs.getString(1),
                                 bits,
-                                p == null ? null : p.predictedAccuracy(),
+                                p == null ? null : p.predictedQuality(),
                                 rs.getDouble(2),
                                 rs.getDouble(3),
                                 rs.getDouble(4),
@@ -314,7 +326,8 @@ public class DashboardResource {
                     }
                 }
             }
-            return Response.ok(new FrontView(version, aliases(c).getOrDefault(version, List.of()), predicted, measured))
+            return Response.ok(new FrontView(
+                            version, measure, aliases(c).getOrDefault(version, List.of()), predicted, measured))
                     .build();
         }
     }
@@ -323,12 +336,20 @@ public class DashboardResource {
     @Path("/telemetry")
     @Operation(
             summary =
-                    "Dashboard: telemetry per time bucket of received time (reports, devices, mean accuracy; overall and per version), "
-                            + "the latest `buckets` buckets of `bucketSeconds`, over at most the newest 200,000 reports")
+                    "Dashboard: telemetry of the versions in one measure (accuracy or perplexity) per time bucket of received time "
+                            + "(reports, devices, mean quality; overall and per version), the latest `buckets` buckets of "
+                            + "`bucketSeconds`, over at most the newest 200,000 reports")
     public Response telemetry(
             @QueryParam("bucketSeconds") @DefaultValue("30") int bucketSeconds,
-            @QueryParam("buckets") @DefaultValue("60") int buckets)
+            @QueryParam("buckets") @DefaultValue("60") int buckets,
+            @QueryParam("measure") @DefaultValue("accuracy") String measureName)
             throws SQLException {
+        QualityMeasure measure;
+        try {
+            measure = QualityMeasure.fromJson(measureName);
+        } catch (IllegalArgumentException e) {
+            return ApiError.of(400, e.getMessage());
+        }
         if (bucketSeconds < 1 || bucketSeconds > 86_400) return ApiError.of(400, "bucketSeconds must be 1..86400");
         if (buckets < 1 || buckets > MAX_BUCKETS) return ApiError.of(400, "buckets must be 1.." + MAX_BUCKETS);
         long now = System.currentTimeMillis(), step = bucketSeconds * 1000L;
@@ -337,13 +358,15 @@ public class DashboardResource {
         try (Connection c = dataSource.getConnection();
                 // grouping sets: one row per bucket (model_version null) and one per bucket and version
                 PreparedStatement st = c.prepareStatement(
-                        "select b, model_version, count(*), count(distinct device_id), avg(accuracy) "
-                                + "from (select floor(extract(epoch from received_at) * 1000 / ?)::bigint b, model_version, device_id, accuracy from telemetry "
-                                + "where id > (select coalesce(max(id), 0) from telemetry) - ? and received_at >= to_timestamp(? / 1000.0)) t "
+                        "select b, model_version, count(*), count(distinct device_id), avg(quality) "
+                                + "from (select floor(extract(epoch from received_at) * 1000 / ?)::bigint b, model_version, device_id, quality from telemetry "
+                                + "where id > (select coalesce(max(id), 0) from telemetry) - ? and received_at >= to_timestamp(? / 1000.0) "
+                                + "and model_version in (select model_version from model_versions where measure = ?)) t "
                                 + "group by grouping sets ((b), (b, model_version)) order by b, grouping(model_version) desc, model_version")) {
             st.setLong(1, step);
             st.setLong(2, MAX_TELEMETRY_ROWS);
             st.setLong(3, from);
+            st.setString(4, measure.jsonName());
             try (ResultSet rs = st.executeQuery()) {
                 while (rs.next()) {
                     long start = rs.getLong(1) * step;
@@ -361,7 +384,8 @@ public class DashboardResource {
                 }
             }
         }
-        return Response.ok(new TelemetryView(bucketSeconds, buckets, from, to, new ArrayList<>(out.values())))
+        return Response.ok(new TelemetryView(
+                        measure.jsonName(), bucketSeconds, buckets, from, to, new ArrayList<>(out.values())))
                 .build();
     }
 

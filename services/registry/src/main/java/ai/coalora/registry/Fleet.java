@@ -39,7 +39,7 @@ public class Fleet {
             String modelVersion,
             String configId,
             Double averageBits,
-            Double predictedAccuracy,
+            Double predictedQuality,
             String reason,
             String packageSha256,
             Instant capabilitiesAt,
@@ -53,7 +53,7 @@ public class Fleet {
             String modelVersion,
             String configId,
             Double averageBits,
-            Double predictedAccuracy,
+            Double predictedQuality,
             String reason,
             Instant receivedAt) {}
 
@@ -73,7 +73,7 @@ public class Fleet {
 
     private static final String SELECT_DEVICE =
             "select device_id, " + STATUS + ", capabilities::text, assignment_id, feasible, model_version, config_id, "
-                    + "average_bits, predicted_accuracy, reason, package_sha256, capabilities_at, assigned_at, adapter_at from devices";
+                    + "average_bits, predicted_quality, reason, package_sha256, capabilities_at, assigned_at, adapter_at from devices";
 
     public List<Device> devices(String status, int limit, int offset) throws SQLException {
         List<Device> out = new ArrayList<>();
@@ -108,7 +108,7 @@ public class Fleet {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement st = c.prepareStatement(
                         "select assignment_id, device_id, feasible, model_version, config_id, average_bits, "
-                                + "predicted_accuracy, reason, received_at from assignments" + where
+                                + "predicted_quality, reason, received_at from assignments" + where
                                 + " order by received_at, assignment_id limit ?")) {
             int i = 1;
             if (deviceId != null) st.setString(i++, deviceId);

@@ -11,6 +11,7 @@ import ai.coalora.fleet.messaging.EventHandler;
 import ai.coalora.fleet.messaging.EventTimes;
 import ai.coalora.fleet.messaging.RejectedEvent;
 import ai.coalora.fleet.messaging.Transaction;
+import ai.coalora.fleet.planning.QualityMeasure;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -18,6 +19,7 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.sql.Types;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
@@ -26,7 +28,9 @@ import java.util.function.Consumer;
 /** Records what the fleet's events say: devices' capabilities, assignments, adapters and telemetry. */
 final class FleetEventsHandler implements EventHandler {
     private final RetrainingMonitor retraining;
-    private final Set<String> knownVersions = ConcurrentHashMap.newKeySet();
+    /** Registered versions met so far and the measure of their fronts. */
+    private final Map<String, QualityMeasure> knownVersions = new ConcurrentHashMap<>();
+
     private final RegistryMetrics metrics;
 
     private final Consumer<String> packageChanged;
@@ -71,19 +75,20 @@ final class FleetEventsHandler implements EventHandler {
             }
             case EventTypes.ASSIGNMENT -> {
                 Assignment a = EventHandler.data(event, Assignment.class);
-                requireKnown(c, a.modelVersion(), "assignment");
+                QualityMeasure predicted = requireKnown(c, a.modelVersion(), "assignment");
+                if (a.feasible()) requireMeasure(a.measure(), predicted, "assignment", a.modelVersion());
                 try (PreparedStatement st = c.prepareStatement(
                         "insert into assignments (assignment_id, device_id, feasible, model_version, "
-                                + "config_id, average_bits, predicted_accuracy, reason) values (?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing")) {
+                                + "config_id, average_bits, predicted_quality, reason) values (?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing")) {
                     bindAssignment(st, a);
                     st.executeUpdate();
                 }
                 try (PreparedStatement st = c.prepareStatement(
                         "insert into devices (assignment_id, device_id, feasible, model_version, config_id, "
-                                + "average_bits, predicted_accuracy, reason, assigned_at, assignment_event_time) values (?, ?, ?, ?, ?, ?, ?, ?, now(), ?) "
+                                + "average_bits, predicted_quality, reason, assigned_at, assignment_event_time) values (?, ?, ?, ?, ?, ?, ?, ?, now(), ?) "
                                 + "on conflict (device_id) do update set "
                                 + "assignment_id = excluded.assignment_id, feasible = excluded.feasible, model_version = excluded.model_version, "
-                                + "config_id = excluded.config_id, average_bits = excluded.average_bits, predicted_accuracy = excluded.predicted_accuracy, "
+                                + "config_id = excluded.config_id, average_bits = excluded.average_bits, predicted_quality = excluded.predicted_quality, "
                                 + "reason = excluded.reason, assigned_at = now(), assignment_event_time = excluded.assignment_event_time where "
                                 + EventTimes.newer("assignment_event_time"))) {
                     bindAssignment(st, a);
@@ -146,32 +151,36 @@ final class FleetEventsHandler implements EventHandler {
             }
             case EventTypes.TELEMETRY -> {
                 EvaluationTelemetry t = EventHandler.data(event, EvaluationTelemetry.class);
-                requireKnown(c, t.modelVersion(), "telemetry");
+                QualityMeasure measure = requireKnown(c, t.modelVersion(), "telemetry");
+                requireMeasure(t.measure(), measure, "telemetry", t.modelVersion());
                 try (PreparedStatement st = c.prepareStatement(
-                        "insert into telemetry (device_id, model_version, config_id, package_sha256, accuracy, "
-                                + "examples, latency_ms_per_example, memory_bytes, measured_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                        "insert into telemetry (device_id, model_version, config_id, package_sha256, quality, "
+                                + "examples, latency_ms_per_example, memory_bytes, measured_at, tokens_per_second) "
+                                + "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                     st.setString(1, t.deviceId());
                     st.setString(2, t.modelVersion());
                     st.setString(3, t.configId());
                     st.setString(4, t.packageSha256());
-                    st.setDouble(5, t.accuracy());
+                    st.setDouble(5, t.measured());
                     st.setInt(6, t.examples());
                     st.setDouble(7, t.latencyMsPerExample());
                     st.setLong(8, t.memoryBytes());
                     st.setTimestamp(9, Timestamp.from(t.measuredAt()));
+                    setDouble(st, 10, t.tokensPerSecond());
                     st.executeUpdate();
                 }
-                // the device's latest accuracy and the exact average bits it was measured at (its package's, else the
+                // the device's latest quality and the exact average bits it was measured at (its package's, else the
                 // front's)
                 try (PreparedStatement st = c.prepareStatement(
-                        "update devices set telemetry_accuracy = ?, telemetry_average_bits = coalesce("
+                        "update devices set telemetry_quality = ?, telemetry_measure = ?, telemetry_average_bits = coalesce("
                                 + "(select average_bits from adapters where package_sha256 = ?), (select (e->>'averageBits')::float from model_versions m, "
                                 + "jsonb_array_elements(m.front) e where m.model_version = ? and e->>'configId' = ?)) where device_id = ?")) {
-                    st.setDouble(1, t.accuracy());
-                    st.setString(2, t.packageSha256());
-                    st.setString(3, t.modelVersion());
-                    st.setString(4, t.configId());
-                    st.setString(5, t.deviceId());
+                    st.setDouble(1, t.measured());
+                    st.setString(2, measure.jsonName());
+                    st.setString(3, t.packageSha256());
+                    st.setString(4, t.modelVersion());
+                    st.setString(5, t.configId());
+                    st.setString(6, t.deviceId());
                     st.executeUpdate();
                 }
                 tx.afterCommit(metrics::telemetryReported);
@@ -186,21 +195,36 @@ final class FleetEventsHandler implements EventHandler {
      * Fleet events may only name versions registered here (the registry learns of a version before anyone else can):
      * anything else is a forged or corrupted event, dead-lettered with the reason. Known versions are remembered
      * (versions are immutable and never deleted).
+     *
+     * @return the measure of the version's front (null when the event names no version)
      */
-    private void requireKnown(Connection c, String modelVersion, String what) throws RejectedEvent, SQLException {
-        if (modelVersion == null || knownVersions.contains(modelVersion)) return;
-        try (PreparedStatement st = c.prepareStatement("select 1 from model_versions where model_version = ?")) {
+    private QualityMeasure requireKnown(Connection c, String modelVersion, String what)
+            throws RejectedEvent, SQLException {
+        if (modelVersion == null) return null;
+        QualityMeasure known = knownVersions.get(modelVersion);
+        if (known != null) return known;
+        try (PreparedStatement st = c.prepareStatement("select measure from model_versions where model_version = ?")) {
             st.setString(1, modelVersion);
             try (ResultSet rs = st.executeQuery()) {
                 if (!rs.next())
                     throw new RejectedEvent(
                             what + " names model version " + modelVersion + ", which is not registered");
+                known = QualityMeasure.fromJson(rs.getString(1));
             }
         }
-        knownVersions.add(modelVersion);
+        knownVersions.put(modelVersion, known);
+        return known;
     }
 
-    /** Parameters 1-8 in the column order (assignment_id, device_id, feasible, model_version, config_id, average_bits, predicted_accuracy, reason). */
+    /** A quality in another measure than its version's front would be compared with the wrong prediction. */
+    private static void requireMeasure(QualityMeasure given, QualityMeasure version, String what, String modelVersion)
+            throws RejectedEvent {
+        if (given != version)
+            throw new RejectedEvent(what + " is in " + (given == null ? "no measure" : given.jsonName())
+                    + ", but version " + modelVersion + " predicts " + version.jsonName());
+    }
+
+    /** Parameters 1-8 in the column order (assignment_id, device_id, feasible, model_version, config_id, average_bits, predicted_quality, reason). */
     private static void bindAssignment(PreparedStatement st, Assignment a) throws SQLException {
         st.setString(1, a.assignmentId());
         st.setString(2, a.deviceId());
@@ -208,7 +232,7 @@ final class FleetEventsHandler implements EventHandler {
         st.setString(4, a.modelVersion());
         st.setString(5, a.configId());
         setDouble(st, 6, a.averageBits());
-        setDouble(st, 7, a.predictedAccuracy());
+        setDouble(st, 7, a.predicted());
         st.setString(8, a.reason());
     }
 

@@ -22,6 +22,8 @@ import ai.coalora.fleet.events.Payloads.ModelRegistered;
 import ai.coalora.fleet.events.Topic;
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.messaging.Transaction;
+import ai.coalora.fleet.planning.ParetoSelection;
+import ai.coalora.fleet.planning.QualityMeasure;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.agroal.api.AgroalDataSource;
@@ -72,6 +74,7 @@ public class ModelVersions {
             String parentVersion,
             String task,
             String baseModel,
+            QualityMeasure measure,
             List<FileRef> files,
             List<FrontEntry> front,
             JsonNode lineage,
@@ -135,15 +138,16 @@ public class ModelVersions {
                 if (r.parentVersion() != null && find(c, r.parentVersion()).isEmpty())
                     throw ApiException.badRequest("parentVersion " + r.parentVersion() + " is not registered");
                 try (PreparedStatement st = c.prepareStatement(
-                        "insert into model_versions (model_version, parent_version, task, base_model, files, front, lineage) "
-                                + "values (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb)")) {
+                        "insert into model_versions (model_version, parent_version, task, base_model, measure, files, front, "
+                                + "lineage) values (?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb)")) {
                     st.setString(1, version);
                     st.setString(2, r.parentVersion());
                     st.setString(3, m.task().name());
                     st.setString(4, m.baseModel().name());
-                    st.setString(5, Payloads.toJson(files).toString());
-                    st.setString(6, Payloads.toJson(front).toString());
-                    st.setString(7, r.lineage() == null ? null : r.lineage().toString());
+                    st.setString(5, ParetoSelection.measureOf(front).jsonName());
+                    st.setString(6, Payloads.toJson(files).toString());
+                    st.setString(7, Payloads.toJson(front).toString());
+                    st.setString(8, r.lineage() == null ? null : r.lineage().toString());
                     st.executeUpdate();
                 }
                 // a retrained version answers the request named in its lineage
@@ -301,7 +305,7 @@ public class ModelVersions {
     }
 
     private static final String SELECT_VERSION =
-            "select model_version, parent_version, task, base_model, files::text, front::text, lineage::text, "
+            "select model_version, parent_version, task, base_model, measure, files::text, front::text, lineage::text, "
                     + "created_at from model_versions";
 
     private static Optional<Version> find(Connection c, String version) throws SQLException {
@@ -320,10 +324,11 @@ public class ModelVersions {
                     rs.getString(2),
                     rs.getString(3),
                     rs.getString(4),
-                    Payloads.JSON.readValue(rs.getString(5), new TypeReference<List<FileRef>>() {}),
-                    Payloads.JSON.readValue(rs.getString(6), new TypeReference<List<FrontEntry>>() {}),
-                    rs.getString(7) == null ? null : Payloads.JSON.readTree(rs.getString(7)),
-                    rs.getTimestamp(8).toInstant());
+                    QualityMeasure.fromJson(rs.getString(5)),
+                    Payloads.JSON.readValue(rs.getString(6), new TypeReference<List<FileRef>>() {}),
+                    Payloads.JSON.readValue(rs.getString(7), new TypeReference<List<FrontEntry>>() {}),
+                    rs.getString(8) == null ? null : Payloads.JSON.readTree(rs.getString(8)),
+                    rs.getTimestamp(9).toInstant());
         } catch (IOException e) {
             throw new IllegalStateException("stored version is not JSON", e);
         }
@@ -340,6 +345,7 @@ public class ModelVersions {
             out.add(new FrontEntry(
                     c.configId(),
                     c.averageBits(),
+                    QualityMeasure.ACCURACY,
                     p.validationAccuracy(),
                     List.copyOf(bits),
                     List.of(PACKED_FORMAT),

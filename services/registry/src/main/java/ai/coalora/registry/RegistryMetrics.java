@@ -1,5 +1,6 @@
 package ai.coalora.registry;
 
+import ai.coalora.fleet.planning.QualityMeasure;
 import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -13,6 +14,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -28,10 +30,12 @@ import org.jboss.logging.Logger;
 /**
  * The registry's Prometheus metrics; none has a per-device label.
  * <ul>
- *   <li>{@code coalora_rollouts{state}}, {@code coalora_devices{status}} and {@code coalora_telemetry_accuracy{bit_segment}}:
- *       gauges from the database, all three from ONE query refreshed every {@code coalora.registry.metrics.refresh-seconds}
- *       (5 s) on a thread of their own, never per scrape. The query reads rollouts and devices (one row per device:
- *       {@code devices.telemetry_accuracy} holds each device's latest accuracy), never the telemetry history.</li>
+ *   <li>{@code coalora_rollouts{state}}, {@code coalora_devices{status}} and, per quality measure,
+ *       {@code coalora_telemetry_accuracy{bit_segment}} and {@code coalora_telemetry_perplexity{bit_segment}}: gauges
+ *       from the database, all from ONE query refreshed every {@code coalora.registry.metrics.refresh-seconds} (5 s) on a
+ *       thread of their own, never per scrape. The query reads rollouts and devices (one row per device:
+ *       {@code devices.telemetry_quality} holds each device's latest quality, in {@code telemetry_measure}), never the
+ *       telemetry history.</li>
  *   <li>{@code coalora_telemetry_reports_total} and {@code coalora_retraining_requests_total{trigger}}: counted when the
  *       event transaction that recorded them committed.</li>
  * </ul>
@@ -43,13 +47,13 @@ public class RegistryMetrics {
             Arrays.stream(RolloutState.values()).map(RolloutState::sql).toList();
     static final List<String> DEVICE_STATUSES =
             List.of("pending", "unassignable", "assigned", "ready", "running", "failed");
-    static final List<String> TRIGGERS = List.of("accuracy", "coverage");
+    static final List<String> TRIGGERS = List.of("quality", "coverage");
 
     /** One query: (family, label, value) rows for the three gauges. */
     static final String SNAPSHOT = "select 'rollouts', state, count(*)::float8 from rollouts group by state "
             + "union all select 'devices', " + Fleet.STATUS + ", count(*)::float8 from devices group by 2 "
-            + "union all select 'accuracy', (floor(telemetry_average_bits * 2) / 2)::text, avg(telemetry_accuracy) from devices "
-            + "where telemetry_accuracy is not null and telemetry_average_bits is not null group by 2";
+            + "union all select telemetry_measure, (floor(telemetry_average_bits * 2) / 2)::text, avg(telemetry_quality) "
+            + "from devices where telemetry_quality is not null and telemetry_average_bits is not null group by 1, 2";
 
     @ConfigProperty(name = "coalora.registry.metrics.refresh-seconds", defaultValue = "5")
     int refreshSeconds;
@@ -58,7 +62,8 @@ public class RegistryMetrics {
     final MeterRegistry meters;
     private final Counter telemetryReports;
     private final Map<String, Counter> retrainingRequests = new HashMap<>();
-    private final GaugeFamily rollouts, devices, accuracy;
+    private final GaugeFamily rollouts, devices;
+    private final Map<QualityMeasure, GaugeFamily> quality = new EnumMap<>(QualityMeasure.class);
     private ScheduledExecutorService refresher;
 
     RegistryMetrics(AgroalDataSource dataSource, MeterRegistry meters) {
@@ -72,18 +77,23 @@ public class RegistryMetrics {
                     trigger,
                     Counter.builder("coalora.retraining.requests")
                             .description(
-                                    "Retraining requests raised, by trigger: accuracy (below the prediction), coverage (front gaps)")
+                                    "Retraining requests raised, by trigger: quality (the fleet's measurements fall short of the "
+                                            + "prediction), coverage (front gaps)")
                             .tag("trigger", trigger)
                             .register(meters));
         }
         rollouts = new GaugeFamily("coalora.rollouts", "state", "Rollouts by state", ROLLOUT_STATES);
         devices = new GaugeFamily(
                 "coalora.devices", "status", "Devices by status, as the fleet summary computes it", DEVICE_STATUSES);
-        accuracy = new GaugeFamily(
-                "coalora.telemetry.accuracy",
-                "bit_segment",
-                "Mean of each device's latest measured accuracy, by half-bit segment of its configuration's average bits",
-                List.of());
+        for (QualityMeasure m : QualityMeasure.values())
+            quality.put(
+                    m,
+                    new GaugeFamily(
+                            "coalora.telemetry." + m.jsonName(),
+                            "bit_segment",
+                            "Mean of each device's latest measured " + m.jsonName()
+                                    + " (versions in that measure), by half-bit segment of its configuration's average bits",
+                            List.of()));
     }
 
     void start(@Observes StartupEvent ignored) {
@@ -103,7 +113,7 @@ public class RegistryMetrics {
         telemetryReports.increment();
     }
 
-    /** @param trigger accuracy or coverage */
+    /** @param trigger quality or coverage */
     void retrainingRequested(String trigger) {
         retrainingRequests
                 .computeIfAbsent(
@@ -116,7 +126,9 @@ public class RegistryMetrics {
 
     /** Reads the three gauges' values in one query; a failure keeps the previous values (and is logged). */
     void refresh() {
-        Map<String, Double> byState = new HashMap<>(), byStatus = new HashMap<>(), bySegment = new HashMap<>();
+        Map<String, Double> byState = new HashMap<>(), byStatus = new HashMap<>();
+        Map<QualityMeasure, Map<String, Double>> bySegment = new EnumMap<>(QualityMeasure.class);
+        for (QualityMeasure m : QualityMeasure.values()) bySegment.put(m, new HashMap<>());
         try (Connection c = dataSource.getConnection();
                 PreparedStatement st = c.prepareStatement(SNAPSHOT);
                 ResultSet rs = st.executeQuery()) {
@@ -126,7 +138,8 @@ public class RegistryMetrics {
                 switch (family) {
                     case "rollouts" -> byState.put(label, value);
                     case "devices" -> byStatus.put(label, value);
-                    default -> bySegment.put(segment(Double.parseDouble(label)), value);
+                    default ->
+                        bySegment.get(QualityMeasure.fromJson(family)).put(segment(Double.parseDouble(label)), value);
                 }
             }
         } catch (SQLException | RuntimeException e) {
@@ -135,7 +148,7 @@ public class RegistryMetrics {
         }
         rollouts.set(byState);
         devices.set(byStatus);
-        accuracy.set(bySegment);
+        quality.forEach((m, family) -> family.set(bySegment.get(m)));
     }
 
     /** The half-bit segment starting at {@code from}, e.g. "3.0-3.5". */

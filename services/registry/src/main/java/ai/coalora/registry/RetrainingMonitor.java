@@ -22,6 +22,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -30,10 +31,11 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Telemetry-driven retraining's two triggers; each raises a retraining request the trainer answers.
  *
- * <p><b>Accuracy trigger</b>: per (version, configuration), when the latest telemetry of at least {@code minDevices}
- * devices averages more than {@code margin} below what the Pareto front predicted, one request names the
+ * <p><b>Quality trigger</b>: per (version, configuration), when the latest telemetry of at least {@code minDevices}
+ * devices averages short of what the Pareto front predicted by more than {@code margin}, in the version's measure
+ * ({@link QualityMeasure#fallsShort}: accuracy points below, perplexity ratio above), one request names the
  * configuration (none while one is open). Versions under a rollout that has not succeeded are left to the
- * rollout's accuracy gate.
+ * rollout's quality gate.
  *
  * <p><b>Coverage trigger</b>: on every assignment, the device's budget in average bits is compared with the
  * largest front configuration it can run ({@link FrontCoverage}). Devices at least {@code coverageGapBits} below
@@ -42,7 +44,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * (every device of the group holds it). One open coverage request per version; a group already requested for a
  * version is not requested again.
  *
- * <p>Each request counts in {@code coalora_retraining_requests_total{trigger=accuracy|coverage}} once committed.
+ * <p>Each request counts in {@code coalora_retraining_requests_total{trigger=quality|coverage}} once committed.
  */
 record RetrainingMonitor(
         double margin, int minDevices, double coverageGapBits, int coverageMinDevices, RegistryMetrics metrics) {
@@ -56,8 +58,9 @@ record RetrainingMonitor(
     void onTelemetry(Transaction tx, EvaluationTelemetry t) throws SQLException {
         Connection c = tx.connection();
         Double predicted = null;
+        QualityMeasure measure = null;
         try (PreparedStatement st = c.prepareStatement(
-                "select (e->>'predictedAccuracy')::float from model_versions, jsonb_array_elements(front) e "
+                "select coalora_predicted(e), measure from model_versions, jsonb_array_elements(front) e "
                         + "where model_version = ? and e->>'configId' = ? and not exists (select 1 from rollouts r where r.model_version = ? "
                         + "and r.state <> ?) and not exists (select 1 from retraining_requests q where q.model_version = ? "
                         + "and q.result_version is null and q.config_ids @> jsonb_build_array(?::text))")) {
@@ -68,14 +71,17 @@ record RetrainingMonitor(
             st.setString(5, t.modelVersion());
             st.setString(6, t.configId());
             try (ResultSet rs = st.executeQuery()) {
-                if (rs.next()) predicted = rs.getDouble(1);
+                if (rs.next()) {
+                    predicted = rs.getDouble(1);
+                    measure = QualityMeasure.fromJson(rs.getString(2));
+                }
             }
         }
         if (predicted == null) return; // unknown configuration, under a rollout, or already requested
         int devices;
         double measured;
         try (PreparedStatement st = c.prepareStatement(
-                "select count(*), avg(accuracy) from (select distinct on (device_id) accuracy from telemetry "
+                "select count(*), avg(quality) from (select distinct on (device_id) quality from telemetry "
                         + "where model_version = ? and config_id = ? order by device_id, id desc) latest")) {
             st.setString(1, t.modelVersion());
             st.setString(2, t.configId());
@@ -85,26 +91,29 @@ record RetrainingMonitor(
                 measured = rs.getDouble(2);
             }
         }
-        if (devices < minDevices || !QualityMeasure.ACCURACY.fallsShort(measured, predicted, margin)) return;
+        if (devices < minDevices || !measure.fallsShort(measured, predicted, margin)) return;
         String id = "rt-" + UUID.randomUUID().toString().substring(0, 8);
         String reason = String.format(
-                "fleet accuracy %.4f on %d devices is %.4f below the predicted %.4f (margin %.2f) for configuration %s of %s",
+                Locale.ROOT,
+                "fleet %s %.4f on %d devices is %s the predicted %.4f (margin %s) for configuration %s of %s",
+                measure.jsonName(),
                 measured,
                 devices,
-                predicted - measured,
+                measure.shortfallText(measured, predicted),
                 predicted,
-                margin,
+                measure.marginText(margin),
                 t.configId().substring(0, 12),
                 t.modelVersion().substring(0, 12));
         ObjectNode evidence = Payloads.JSON
                 .createObjectNode()
                 .put("configId", t.configId())
                 .put("devices", devices)
-                .put("measuredAccuracy", measured)
-                .put("predictedAccuracy", predicted)
+                .put("measure", measure.jsonName())
+                .put("measured", measured)
+                .put("predicted", predicted)
                 .put("margin", margin)
                 .put("lastTelemetryFrom", t.deviceId());
-        request(tx, new RetrainingRequested(id, t.modelVersion(), List.of(t.configId()), reason, evidence), "accuracy");
+        request(tx, new RetrainingRequested(id, t.modelVersion(), List.of(t.configId()), reason, evidence), "quality");
     }
 
     /** The coverage trigger, on a feasible assignment: record the device's coverage, then look at its group. */

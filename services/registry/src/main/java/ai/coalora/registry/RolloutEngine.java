@@ -17,6 +17,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Locale;
 import java.util.UUID;
 
 /**
@@ -31,13 +32,14 @@ import java.util.UUID;
  *   running --wave succeeded, more waves, next-wave--> running (next wave)
  *   running --wave succeeded, more waves, pause------> paused  --resume--> running (next wave)
  *   running --last wave succeeded------------------> succeeded
- *   running --error threshold or accuracy gate-----> paused | aborted (abort-keep) | reverting (abort-revert)
+ *   running --error threshold or quality gate------> paused | aborted (abort-keep) | reverting (abort-revert)
  *   reverting --every device back on its previous--> reverted
  *   running|paused --operator abort----------------> aborted | reverting
  * </pre>
  * A wave succeeds when the share of its devices finished is >= the success threshold and the mean
- * accuracy they measured is not more than the margin below the mean the Pareto front predicted for their
- * configurations. The gate judges as soon as the minimum number of devices reported telemetry (a bad version
+ * quality they measured, in the version's measure, falls short of the mean the Pareto front predicted for their
+ * configurations by no more than the margin ({@link QualityMeasure#fallsShort}: accuracy points below, or a
+ * perplexity ratio above). The gate judges as soon as the minimum number of devices reported telemetry (a bad version
  * reaches few devices) and again when the wave succeeds. A wave fails when, after the minimum number
  * executed, the share failed is > the error threshold.
  */
@@ -56,11 +58,12 @@ final class RolloutEngine {
             double successThreshold,
             double errorThreshold,
             int errorMinExecuted,
-            double accuracyMargin,
+            QualityMeasure measure,
+            double qualityMargin,
             OnWaveSuccess onWaveSuccess,
             OnFailure onFailure,
             boolean nextOnResume) {
-        /** The row mapper of the {@code rollouts} table, by column name. */
+        /** The row mapper of the {@code rollouts} table (with its version's {@code measure}), by column name. */
         static State from(ResultSet rs) throws SQLException {
             return new State(
                     rs.getString("rollout_id"),
@@ -71,7 +74,8 @@ final class RolloutEngine {
                     rs.getDouble("success_threshold"),
                     rs.getDouble("error_threshold"),
                     rs.getInt("error_min_executed"),
-                    rs.getDouble("accuracy_margin"),
+                    QualityMeasure.fromJson(rs.getString("measure")),
+                    rs.getDouble("quality_margin"),
                     OnWaveSuccess.column(rs.getString("on_wave_success")),
                     OnFailure.column(rs.getString("on_failure")),
                     rs.getBoolean("next_on_resume"));
@@ -79,12 +83,15 @@ final class RolloutEngine {
     }
 
     /** A wave's counts. */
-    record WaveStats(int devices, int finished, int failed, int measured, double predicted, double measuredAccuracy) {}
+    /** A wave's counts; {@code measured} devices reported telemetry, whose mean is {@code measuredQuality}. */
+    record WaveStats(int devices, int finished, int failed, int measured, double predicted, double measuredQuality) {}
 
     private RolloutEngine() {}
 
     static State lock(Connection c, String rolloutId) throws SQLException {
-        try (PreparedStatement st = c.prepareStatement("select * from rollouts where rollout_id = ? for update")) {
+        try (PreparedStatement st =
+                c.prepareStatement("select r.*, v.measure from rollouts r join model_versions v using (model_version) "
+                        + "where r.rollout_id = ? for update of r")) {
             st.setString(1, rolloutId);
             try (ResultSet rs = st.executeQuery()) {
                 return rs.next() ? State.from(rs) : null;
@@ -104,8 +111,8 @@ final class RolloutEngine {
                 r.id());
         exec(
                 c,
-                "update rollout_devices rd set state = ?, predicted_accuracy = d.predicted_accuracy, "
-                        + "measured_accuracy = (select t.accuracy from telemetry t where t.device_id = d.device_id and t.model_version = ? order by t.id desc limit 1), "
+                "update rollout_devices rd set state = ?, predicted_quality = d.predicted_quality, "
+                        + "measured_quality = (select t.quality from telemetry t where t.device_id = d.device_id and t.model_version = ? order by t.id desc limit 1), "
                         + "reason = 'already running the version', updated_at = now() from devices d "
                         + "where rd.rollout_id = ? and rd.wave = ? and rd.state = ? and d.device_id = rd.device_id "
                         + "and d.update_status = ? and d.update_version = ?",
@@ -169,24 +176,37 @@ final class RolloutEngine {
         // success
         boolean enoughEvidence =
                 w.measured() >= r.errorMinExecuted() || w.measured() >= Math.ceil(r.successThreshold() * w.devices());
-        if (enoughEvidence
-                && QualityMeasure.ACCURACY.fallsShort(w.measuredAccuracy(), w.predicted(), r.accuracyMargin())) {
+        QualityMeasure m = r.measure();
+        if (enoughEvidence && m.fallsShort(w.measuredQuality(), w.predicted(), r.qualityMargin())) {
             fail(
                     tx,
                     r,
-                    "gate:accuracy",
+                    "gate:" + m.jsonName(),
                     String.format(
-                            "accuracy gate: wave %d measured %.4f on %d devices, more than %.4f below the "
-                                    + "predicted %.4f",
-                            r.wave(), w.measuredAccuracy(), w.measured(), r.accuracyMargin(), w.predicted()));
+                            Locale.ROOT,
+                            "%s gate: wave %d measured %.4f on %d devices, %s the predicted %.4f (margin %s)",
+                            m.jsonName(),
+                            r.wave(),
+                            w.measuredQuality(),
+                            w.measured(),
+                            m.shortfallText(w.measuredQuality(), w.predicted()),
+                            w.predicted(),
+                            m.marginText(r.qualityMargin())));
             return;
         }
         if (w.finished() < r.successThreshold() * w.devices()) return; // wave still running
         int evidence = (int) Math.ceil(r.successThreshold() * w.devices());
-        if (w.measured() < Math.min(evidence, w.finished())) return; // waiting for telemetry to judge accuracy
+        if (w.measured() < Math.min(evidence, w.finished())) return; // waiting for telemetry to judge quality
         String summary = String.format(
-                "wave %d succeeded: %d of %d finished (>= %.0f%%), measured accuracy %.4f vs predicted %.4f",
-                r.wave(), w.finished(), w.devices(), 100 * r.successThreshold(), w.measuredAccuracy(), w.predicted());
+                Locale.ROOT,
+                "wave %d succeeded: %d of %d finished (>= %.0f%%), measured %s %.4f vs predicted %.4f",
+                r.wave(),
+                w.finished(),
+                w.devices(),
+                100 * r.successThreshold(),
+                m.jsonName(),
+                w.measuredQuality(),
+                w.predicted());
         advance(tx, r, "threshold:success", summary);
     }
 
@@ -292,9 +312,9 @@ final class RolloutEngine {
         String finished = RolloutDeviceState.FINISHED.sql();
         try (PreparedStatement st = c.prepareStatement(
                 "select count(*), count(*) filter (where state = ?), "
-                        + "count(*) filter (where state = ?), count(measured_accuracy) filter (where state = ?), "
-                        + "avg(predicted_accuracy) filter (where state = ? and measured_accuracy is not null), "
-                        + "avg(measured_accuracy) filter (where state = ?) from rollout_devices where rollout_id = ? and wave = ?")) {
+                        + "count(*) filter (where state = ?), count(measured_quality) filter (where state = ?), "
+                        + "avg(predicted_quality) filter (where state = ? and measured_quality is not null), "
+                        + "avg(measured_quality) filter (where state = ?) from rollout_devices where rollout_id = ? and wave = ?")) {
             st.setString(1, finished);
             st.setString(2, RolloutDeviceState.FAILED.sql());
             st.setString(3, finished);
@@ -385,10 +405,10 @@ final class RolloutEngine {
         lock(c, a.rolloutId()); // the rollout before its device's row, as everywhere
         exec(
                 c,
-                "update rollout_devices set assignment_id = ?, predicted_accuracy = ?, state = case when ? then state else ? end, "
+                "update rollout_devices set assignment_id = ?, predicted_quality = ?, state = case when ? then state else ? end, "
                         + "reason = case when ? then reason else ? end, updated_at = now() where rollout_id = ? and device_id = ? and state = ?",
                 a.assignmentId(),
-                a.predictedAccuracy(),
+                a.predicted(),
                 a.feasible(),
                 RolloutDeviceState.FAILED.sql(),
                 a.feasible(),
@@ -472,9 +492,9 @@ final class RolloutEngine {
                         // telemetry may have arrived first (another topic): take it from the table
                         exec(
                                 c,
-                                "update rollout_devices rd set state = ?, reason = ?, predicted_accuracy = coalesce(rd.predicted_accuracy, "
-                                        + "(select predicted_accuracy from devices where device_id = rd.device_id)), measured_accuracy = coalesce("
-                                        + "rd.measured_accuracy, (select t.accuracy from telemetry t where t.device_id = rd.device_id and t.model_version = ? "
+                                "update rollout_devices rd set state = ?, reason = ?, predicted_quality = coalesce(rd.predicted_quality, "
+                                        + "(select predicted_quality from devices where device_id = rd.device_id)), measured_quality = coalesce("
+                                        + "rd.measured_quality, (select t.quality from telemetry t where t.device_id = rd.device_id and t.model_version = ? "
                                         + "order by t.id desc limit 1)), updated_at = now() where rollout_id = ? and device_id = ?",
                                 (applied ? RolloutDeviceState.FINISHED : RolloutDeviceState.FAILED).sql(),
                                 s.reason(),
@@ -498,15 +518,15 @@ final class RolloutEngine {
         for (String id : touched) evaluate(tx, id);
     }
 
-    /** A finished device measured its accuracy on the rollout's version: evidence for the gate. */
+    /** A finished device measured its quality on the rollout's version: evidence for the gate. */
     static void onTelemetry(Transaction tx, Payloads.EvaluationTelemetry t) throws SQLException {
         Connection c = tx.connection();
         List<String> touched = new ArrayList<>();
         try (PreparedStatement st = c.prepareStatement(
-                "update rollout_devices rd set measured_accuracy = ?, updated_at = now() from rollouts r "
+                "update rollout_devices rd set measured_quality = ?, updated_at = now() from rollouts r "
                         + "where r.rollout_id = rd.rollout_id and rd.device_id = ? and r.model_version = ? and rd.state = ? "
                         + "and r.state = ? returning rd.rollout_id")) {
-            st.setDouble(1, t.accuracy());
+            st.setDouble(1, t.measured());
             st.setString(2, t.deviceId());
             st.setString(3, t.modelVersion());
             st.setString(4, RolloutDeviceState.FINISHED.sql());

@@ -2,8 +2,10 @@ package ai.coalora.registry;
 
 import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.messaging.Transaction;
+import ai.coalora.fleet.planning.QualityMeasure;
 import ai.coalora.registry.RolloutPolicy.OnFailure;
 import ai.coalora.registry.RolloutPolicy.OnWaveSuccess;
+import com.fasterxml.jackson.annotation.JsonAlias;
 import io.agroal.api.AgroalDataSource;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.sql.Connection;
@@ -20,10 +22,17 @@ import java.util.concurrent.ThreadLocalRandom;
 /** Operators' side of rollouts: create, inspect, pause, resume, abort, retry failed devices. */
 @ApplicationScoped
 public class Rollouts {
-    /** Defaults: 10% / 30% / 60% waves, >= 90% finished, > 10% failed after 5 executed, 5 accuracy points of margin. */
+    /**
+     * Defaults: 10% / 30% / 60% waves, >= 90% finished, > 10% failed after 5 executed, a quality margin of 0.05 (5
+     * accuracy points, or perplexity 5% above the prediction).
+     */
     static final List<Double> DEFAULT_WAVES = List.of(0.1, 0.3, 0.6);
 
-    /** What an operator asks for; null fields take the defaults. {@code deviceIds} null: every device with a feasible assignment. */
+    /**
+     * What an operator asks for; null fields take the defaults. {@code deviceIds} null: every device with a feasible
+     * assignment. {@code qualityMargin} is read in the version's measure ({@code accuracyMargin}, its name before there
+     * was more than one measure, is still understood).
+     */
     public record Plan(
             String modelVersion,
             List<String> deviceIds,
@@ -31,7 +40,7 @@ public class Rollouts {
             Double successThreshold,
             Double errorThreshold,
             Integer errorMinExecuted,
-            Double accuracyMargin,
+            @JsonAlias("qualityMargin") Double qualityMargin,
             String onWaveSuccess,
             String onFailure,
             String actor) {
@@ -44,7 +53,7 @@ public class Rollouts {
                     successThreshold,
                     errorThreshold,
                     errorMinExecuted,
-                    accuracyMargin,
+                    qualityMargin,
                     onWaveSuccess,
                     onFailure,
                     who);
@@ -67,8 +76,8 @@ public class Rollouts {
             int failed,
             int reverting,
             int reverted,
-            Double predictedAccuracy,
-            Double measuredAccuracy,
+            Double predictedQuality,
+            Double measuredQuality,
             int measured) {}
 
     /** One recorded move; {@code from} is null for the creation. */
@@ -95,14 +104,18 @@ public class Rollouts {
             double successThreshold,
             double errorThreshold,
             int errorMinExecuted,
-            double accuracyMargin,
+            QualityMeasure measure,
+            double qualityMargin,
             OnWaveSuccess onWaveSuccess,
             OnFailure onFailure,
             String createdBy,
             Instant createdAt,
             List<Wave> progress,
             List<Transition> transitions) {
-        /** The row mapper of {@code rollouts}, by column name; progress and transitions are filled in after. */
+        /**
+         * The row mapper of {@code rollouts} (with its version's {@code measure}), by column name; progress and
+         * transitions are filled in after.
+         */
         static Rollout from(ResultSet rs) throws SQLException {
             return new Rollout(
                     rs.getString("rollout_id"),
@@ -113,7 +126,8 @@ public class Rollouts {
                     rs.getDouble("success_threshold"),
                     rs.getDouble("error_threshold"),
                     rs.getInt("error_min_executed"),
-                    rs.getDouble("accuracy_margin"),
+                    QualityMeasure.fromJson(rs.getString("measure")),
+                    rs.getDouble("quality_margin"),
                     OnWaveSuccess.column(rs.getString("on_wave_success")),
                     OnFailure.column(rs.getString("on_failure")),
                     rs.getString("created_by"),
@@ -144,11 +158,11 @@ public class Rollouts {
         }
         double success = orDefault(p.successThreshold(), 0.9),
                 error = orDefault(p.errorThreshold(), 0.1),
-                margin = orDefault(p.accuracyMargin(), 0.05);
+                margin = orDefault(p.qualityMargin(), 0.05);
         int minExecuted = p.errorMinExecuted() == null ? 5 : p.errorMinExecuted();
         if (!(success > 0 && success <= 1) || !(error >= 0 && error < 1) || minExecuted < 1 || !(margin >= 0)) {
             throw ApiException.badRequest(
-                    "need 0 < successThreshold <= 1, 0 <= errorThreshold < 1, errorMinExecuted >= 1, accuracyMargin >= 0");
+                    "need 0 < successThreshold <= 1, 0 <= errorThreshold < 1, errorMinExecuted >= 1, qualityMargin >= 0");
         }
         OnWaveSuccess onSuccess =
                 p.onWaveSuccess() == null ? OnWaveSuccess.NEXT_WAVE : OnWaveSuccess.of(p.onWaveSuccess());
@@ -186,7 +200,7 @@ public class Rollouts {
             RolloutEngine.exec(
                     c,
                     "insert into rollouts (rollout_id, model_version, state, current_wave, waves, success_threshold, error_threshold, "
-                            + "error_min_executed, accuracy_margin, on_wave_success, on_failure, created_by) values (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            + "error_min_executed, quality_margin, on_wave_success, on_failure, created_by) values (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
                     id,
                     p.modelVersion(),
                     RolloutState.INITIAL.sql(),
@@ -374,7 +388,9 @@ public class Rollouts {
     public Optional<Rollout> find(String id) throws SQLException {
         try (Connection c = dataSource.getConnection()) {
             Rollout head;
-            try (PreparedStatement st = c.prepareStatement("select * from rollouts where rollout_id = ?")) {
+            try (PreparedStatement st = c.prepareStatement(
+                    "select r.*, v.measure from rollouts r join model_versions v using (model_version) "
+                            + "where r.rollout_id = ?")) {
                 st.setString(1, id);
                 try (ResultSet rs = st.executeQuery()) {
                     if (!rs.next()) return Optional.empty();
@@ -387,8 +403,8 @@ public class Rollouts {
             for (RolloutDeviceState state : RolloutDeviceState.values())
                 counts.append("count(*) filter (where state = ?), ");
             try (PreparedStatement st = c.prepareStatement(
-                    "select wave, count(*), " + counts + "avg(predicted_accuracy), "
-                            + "avg(measured_accuracy), count(measured_accuracy) from rollout_devices where rollout_id = ? group by wave order by wave")) {
+                    "select wave, count(*), " + counts + "avg(predicted_quality), "
+                            + "avg(measured_quality), count(measured_quality) from rollout_devices where rollout_id = ? group by wave order by wave")) {
                 int k = 1;
                 for (RolloutDeviceState state : RolloutDeviceState.values()) st.setString(k++, state.sql());
                 st.setString(k, id);

@@ -63,6 +63,11 @@ function replace(el, ...kids) {
 const short = (v) => (v ? String(v).slice(0, 12) : '–');
 const pct = (x, digits = 1) => (x === null || x === undefined || Number.isNaN(x) ? '–' : (100 * x).toFixed(digits) + '%');
 const acc = (x) => (x === null || x === undefined || Number.isNaN(x) ? '–' : Number(x).toFixed(4));
+// A quality is in its version's measure: accuracy (higher is better; a shortfall in points) or perplexity (lower is
+// better; a shortfall as the ratio above the prediction). The registry's gate uses the same rule.
+const shortfall = (measure, measured, predicted) => (measure === 'perplexity' ? measured / predicted - 1 : predicted - measured);
+const marginText = (measure, m) => (measure === 'perplexity' ? pct(m, 1) + ' above' : `${m} below`);
+const qualityDomain = (measure, lo, hi, pad) => (measure === 'perplexity' ? [Math.max(0, lo - pad), hi + pad] : [Math.max(0, lo - pad), Math.min(1, hi + pad)]);
 const bits = (x) => (x === null || x === undefined ? '–' : Number(x).toFixed(3));
 const num = (x) => (x === null || x === undefined ? '–' : Number(x).toLocaleString('en-US'));
 function time(iso) {
@@ -511,14 +516,14 @@ function rolloutPage(view, id) {
       waveBar(w, w.devices, r.successThreshold),
       h('div', { class: 'wave-legend' }, WAVE_PARTS.filter(([k]) => ['finished', 'failed', 'targeted', 'scheduled'].includes(k) || w[k])
         .map(([k]) => h('span', { class: 'legend-item' }, h('i', { class: 'swatch wave-' + k }), `${w[k]} ${k}`))),
-      h('div', { class: 'small' }, `accuracy: predicted ${acc(w.predictedAccuracy)}, measured ${acc(w.measuredAccuracy)} on ${w.measured} devices`,
-        w.predictedAccuracy !== null && w.measuredAccuracy !== null
-          ? h('span', { class: w.measuredAccuracy < w.predictedAccuracy - r.accuracyMargin ? 'bad' : 'good',
-            text: ` (${w.measuredAccuracy >= w.predictedAccuracy ? '+' : ''}${(w.measuredAccuracy - w.predictedAccuracy).toFixed(4)})` }) : null))));
+      h('div', { class: 'small' }, `${r.measure}: predicted ${acc(w.predictedQuality)}, measured ${acc(w.measuredQuality)} on ${w.measured} devices`,
+        w.predictedQuality !== null && w.measuredQuality !== null
+          ? h('span', { class: shortfall(r.measure, w.measuredQuality, w.predictedQuality) > r.qualityMargin ? 'bad' : 'good',
+            text: ` (${w.measuredQuality >= w.predictedQuality ? '+' : ''}${(w.measuredQuality - w.predictedQuality).toFixed(4)})` }) : null))));
     replace(thresholds, h('table', { class: 'kv', id: 'threshold-table' }, h('tbody', {},
       kv('success', `a wave succeeds when ≥ ${pct(r.successThreshold, 0)} of its devices finished`),
       kv('error', `a wave fails when > ${pct(r.errorThreshold, 0)} failed, once ${r.errorMinExecuted} devices executed`),
-      kv('accuracy gate', `measured accuracy at most ${r.accuracyMargin} below the front's prediction`),
+      kv(r.measure + ' gate', `measured ${r.measure} at most ${marginText(r.measure, r.qualityMargin)} the front's prediction`),
       kv('on wave success', r.onWaveSuccess === 'pause' ? 'pause (an operator resumes into the next wave)' : 'start the next wave'),
       kv('on failure', r.onFailure))));
     const rows = [...r.transitions].reverse();
@@ -568,7 +573,7 @@ function versionsPage(view, id) {
           h('td', {}, v.parentVersion ? h('span', { class: 'mono', text: short(v.parentVersion), title: v.parentVersion }) : '–',
             v.retrainingRequest ? h('div', { class: 'small', text: 'retrained for ' + v.retrainingRequest }) : null),
           h('td', { text: `${v.frontSize} configs, ${bits(v.minBits)}–${bits(v.maxBits)} bits` }),
-          h('td', { class: 'num', text: acc(v.maxPredictedAccuracy) }),
+          h('td', { class: 'num', text: `${acc(v.bestPredicted)} ${v.measure}` }),
           h('td', { class: 'num', text: num(v.assigned) }), h('td', { class: 'num', text: num(v.running) }),
           h('td', { text: dateTime(v.createdAt) })))))
         : h('p', { class: 'empty', text: 'no versions registered yet' }));
@@ -582,9 +587,10 @@ function versionPage(view, id) {
   const table = h('div', { id: 'front-table' });
   view.append(h('p', { class: 'crumbs' }, h('a', { href: '#/versions', text: '← all versions' })),
     h('h1', {}, 'Model version ', h('span', { class: 'mono', text: short(id), title: id })), head,
-    h('section', { class: 'panel' }, h('h2', { text: 'Pareto front: accuracy vs average bits' }),
-      h('p', { class: 'hint', text: 'predicted: the validation accuracy the front was trained for; measured: the mean of each device\'s latest '
-        + 'accuracy on that configuration (marker area grows with the number of devices, the whisker spans their min–max)' }), chart),
+    h('section', { class: 'panel' }, h('h2', { text: 'Pareto front: predicted quality vs average bits' }),
+      h('p', { class: 'hint', text: 'predicted: the validation quality (accuracy or perplexity, the version\'s measure) the front was trained for; '
+        + 'measured: the mean of each device\'s latest report on that configuration (marker area grows with the number of devices, '
+        + 'the whisker spans their min–max)' }), chart),
     h('section', { class: 'panel' }, h('h2', { text: 'Configurations' }), table));
   let version = null;
   return {
@@ -610,12 +616,13 @@ function versionPage(view, id) {
           .map((t) => h('th', { text: t })))),
         h('tbody', {}, front.predicted.map((p) => {
           const m = measured.get(p.configId);
-          const delta = m ? m.meanAccuracy - p.predictedAccuracy : null;
+          const delta = m ? m.meanQuality - p.predictedQuality : null;
+          const gap = m ? shortfall(front.measure, m.meanQuality, p.predictedQuality) : null;
           return h('tr', { 'data-config': p.configId },
             h('td', { class: 'mono', text: short(p.configId), title: p.configId }), h('td', { class: 'num', text: bits(p.averageBits) }),
-            h('td', { text: p.weightBits.join(', ') }), h('td', { class: 'num', text: acc(p.predictedAccuracy) }),
-            h('td', { class: 'num', text: m ? acc(m.meanAccuracy) : '–' }),
-            h('td', { class: 'num ' + (delta === null ? '' : delta < -0.05 ? 'bad' : 'good'), text: delta === null ? '' : (delta >= 0 ? '+' : '') + delta.toFixed(4) }),
+            h('td', { text: p.weightBits.join(', ') }), h('td', { class: 'num', text: acc(p.predictedQuality) }),
+            h('td', { class: 'num', text: m ? acc(m.meanQuality) : '–' }),
+            h('td', { class: 'num ' + (delta === null ? '' : gap > 0.05 ? 'bad' : 'good'), text: delta === null ? '' : (delta >= 0 ? '+' : '') + delta.toFixed(4) }),
             h('td', { class: 'num', text: m ? num(m.devices) : '0' }), h('td', { class: 'num', text: m ? num(m.reports) : '0' }));
         }))));
     },
@@ -625,31 +632,29 @@ function versionPage(view, id) {
 function frontChart(front) {
   const pts = front.predicted, meas = front.measured.filter((m) => m.averageBits !== null);
   const xs = [...pts.map((p) => p.averageBits), ...meas.map((m) => m.averageBits)];
-  const ys = [...pts.map((p) => p.predictedAccuracy), ...meas.flatMap((m) => [m.minAccuracy, m.maxAccuracy])];
+  const ys = [...pts.map((p) => p.predictedQuality), ...meas.flatMap((m) => [m.minQuality, m.maxQuality])];
   if (!xs.length) return h('p', { class: 'empty', text: 'the front is empty' });
   const xPad = Math.max(0.1, (Math.max(...xs) - Math.min(...xs)) * 0.05);
   const xDomain = [Math.min(...xs) - xPad, Math.max(...xs) + xPad];
-  let y0 = Math.min(...ys), y1 = Math.max(...ys);
-  const yPad = Math.max(0.01, (y1 - y0) * 0.08);
-  y0 = Math.max(0, y0 - yPad);
-  y1 = Math.min(1, y1 + yPad);
-  const f = frame({ width: 1240, height: 420, xDomain, yDomain: [y0, y1], id: 'front-svg', xLabel: 'average bits per quantized weight',
-    yLabel: 'accuracy', yFormat: (t) => t.toFixed(2), xFormat: (t) => t.toFixed(1) });
+  const lo = Math.min(...ys), hi = Math.max(...ys);
+  const yDomain = qualityDomain(front.measure, lo, hi, Math.max(0.01, (hi - lo) * 0.08));
+  const f = frame({ width: 1240, height: 420, xDomain, yDomain, id: 'front-svg', xLabel: 'average bits per quantized weight',
+    yLabel: front.measure, yFormat: (t) => t.toFixed(2), xFormat: (t) => t.toFixed(1) });
   const sorted = [...pts].sort((a, b) => a.averageBits - b.averageBits);
-  f.plot.append(s('polyline', { class: 'front-line', points: sorted.map((p) => `${f.x(p.averageBits)},${f.y(p.predictedAccuracy)}`).join(' ') }));
+  f.plot.append(s('polyline', { class: 'front-line', points: sorted.map((p) => `${f.x(p.averageBits)},${f.y(p.predictedQuality)}`).join(' ') }));
   for (const p of sorted) {
-    f.plot.append(s('circle', { class: 'pt-predicted', cx: f.x(p.averageBits), cy: f.y(p.predictedAccuracy), r: 4.5, 'data-config': p.configId },
-      s('title', { text: `predicted ${acc(p.predictedAccuracy)} at ${bits(p.averageBits)} bits (${short(p.configId)})` })));
+    f.plot.append(s('circle', { class: 'pt-predicted', cx: f.x(p.averageBits), cy: f.y(p.predictedQuality), r: 4.5, 'data-config': p.configId },
+      s('title', { text: `predicted ${acc(p.predictedQuality)} at ${bits(p.averageBits)} bits (${short(p.configId)})` })));
   }
   const maxDevices = Math.max(1, ...meas.map((m) => m.devices));
   for (const m of meas) {
-    const cx = f.x(m.averageBits), cy = f.y(m.meanAccuracy), r = 4 + 6 * Math.sqrt(m.devices / maxDevices);
+    const cx = f.x(m.averageBits), cy = f.y(m.meanQuality), r = 4 + 6 * Math.sqrt(m.devices / maxDevices);
     const g = s('g', { class: 'measured', 'data-config': m.configId },
-      s('line', { class: 'whisker', x1: cx, x2: cx, y1: f.y(m.minAccuracy), y2: f.y(m.maxAccuracy) }),
+      s('line', { class: 'whisker', x1: cx, x2: cx, y1: f.y(m.minQuality), y2: f.y(m.maxQuality) }),
       s('rect', { class: 'pt-measured', x: cx - r / Math.SQRT2, y: cy - r / Math.SQRT2, width: r * Math.SQRT2, height: r * Math.SQRT2,
         transform: `rotate(45 ${cx} ${cy})`, 'data-devices': m.devices },
-      s('title', { text: `measured ${acc(m.meanAccuracy)} (mean of the latest report of ${m.devices} devices; min ${acc(m.minAccuracy)}, `
-        + `max ${acc(m.maxAccuracy)}) vs predicted ${acc(m.predictedAccuracy)} at ${bits(m.averageBits)} bits` })));
+      s('title', { text: `measured ${acc(m.meanQuality)} (mean of the latest report of ${m.devices} devices; min ${acc(m.minQuality)}, `
+        + `max ${acc(m.maxQuality)}) vs predicted ${acc(m.predictedQuality)} at ${bits(m.averageBits)} bits` })));
     f.plot.append(g);
   }
   const legend = h('div', { class: 'legend-row' },
@@ -668,19 +673,23 @@ function telemetryPage(view) {
     BUCKETS.map(([v, label]) => h('option', { value: v, text: label, selected: v === 10 })));
   const count = h('select', { id: 'bucket-count', onchange: () => refresh() },
     [30, 60, 120, 240].map((n) => h('option', { value: n, text: n + ' buckets', selected: n === 60 })));
+  const measure = h('select', { id: 'telemetry-measure', onchange: () => refresh() },
+    ['accuracy', 'perplexity'].map((m) => h('option', { value: m, text: m, selected: m === 'accuracy' })));
   const summary = h('p', { class: 'hint', id: 'telemetry-summary' });
   const chart = h('div', { id: 'telemetry-chart' });
   view.append(h('h1', { text: 'Telemetry over time' }),
     h('section', { class: 'panel' },
-      h('div', { class: 'controls' }, h('label', {}, 'bucket ', select), h('label', {}, 'window ', count)), summary, chart));
+      h('div', { class: 'controls' }, h('label', {}, 'measure ', measure), h('label', {}, 'bucket ', select), h('label', {}, 'window ', count)),
+      summary, chart));
   return {
     async update(alive) {
-      const t = await api(`api/dashboard/telemetry?bucketSeconds=${select.value}&buckets=${count.value}`, { what: 'read telemetry' });
+      const t = await api(`api/dashboard/telemetry?bucketSeconds=${select.value}&buckets=${count.value}&measure=${measure.value}`,
+        { what: 'read telemetry' });
       if (!alive() || unchanged(this, 'telemetry', t)) return;
       const reports = t.series.reduce((n, b) => n + b.reports, 0);
       summary.textContent = `${num(reports)} evaluation reports from devices between ${time(new Date(t.from))} and ${time(new Date(t.to))}, `
-        + `in ${select.options[select.selectedIndex].text} buckets of received time; the line is the mean accuracy of the reports in each bucket `
-        + '(all versions in black, each version in its colour), the bars count them.';
+        + `in ${select.options[select.selectedIndex].text} buckets of received time; the line is the mean ${t.measure} of the reports in each bucket `
+        + `(all versions in ${t.measure} in black, each version in its colour), the bars count them.`;
       replace(chart, telemetryChart(t));
     },
   };
@@ -701,13 +710,11 @@ function telemetryChart(t) {
       second: t.bucketSeconds < 60 ? '2-digit' : undefined });
   };
   const versions = [...new Set(t.series.flatMap((b) => Object.keys(b.byVersion)))];
-  const accs = t.series.flatMap((b) => [b.meanAccuracy, ...Object.values(b.byVersion).map((v) => v.meanAccuracy)]);
-  let y0 = accs.length ? Math.min(...accs) : 0, y1 = accs.length ? Math.max(...accs) : 1;
-  const pad = Math.max(0.02, (y1 - y0) * 0.1);
-  y0 = Math.max(0, y0 - pad);
-  y1 = Math.min(1, y1 + pad);
-  const top = frame({ width: 1240, height: 300, margin: { l: 56, r: 20, t: 14, b: 30 }, xDomain, yDomain: [y0, y1], xTicks, xFormat,
-    yFormat: (v) => v.toFixed(2), yLabel: 'mean accuracy', id: 'telemetry-accuracy' });
+  const qs = t.series.flatMap((b) => [b.meanQuality, ...Object.values(b.byVersion).map((v) => v.meanQuality)]);
+  const lo = qs.length ? Math.min(...qs) : 0, hi = qs.length ? Math.max(...qs) : 1;
+  const yDomain = qualityDomain(t.measure, lo, hi, Math.max(0.02, (hi - lo) * 0.1));
+  const top = frame({ width: 1240, height: 300, margin: { l: 56, r: 20, t: 14, b: 30 }, xDomain, yDomain, xTicks, xFormat,
+    yFormat: (v) => v.toFixed(2), yLabel: 'mean ' + t.measure, id: 'telemetry-' + t.measure });
   const center = (b) => b.start + step / 2;
   const line = (pts, cls, color, title) => {
     if (!pts.length) return;
@@ -715,9 +722,9 @@ function telemetryChart(t) {
     top.plot.append(s('path', { d: path, class: cls, stroke: color }, s('title', { text: title })));
     for (const p of pts) top.plot.append(s('circle', { cx: top.x(p[0]), cy: top.y(p[1]), r: 2.5, fill: color, class: cls + '-pt' }));
   };
-  versions.forEach((v, i) => line(t.series.filter((b) => b.byVersion[v]).map((b) => [center(b), b.byVersion[v].meanAccuracy]), 'line-version',
+  versions.forEach((v, i) => line(t.series.filter((b) => b.byVersion[v]).map((b) => [center(b), b.byVersion[v].meanQuality]), 'line-version',
     PALETTE[i % PALETTE.length], 'version ' + short(v)));
-  line(t.series.map((b) => [center(b), b.meanAccuracy]), 'line-accuracy', '#111827', 'all versions');
+  line(t.series.map((b) => [center(b), b.meanQuality]), 'line-' + t.measure, '#111827', 'all versions in ' + t.measure);
   if (!t.series.length) top.plot.append(s('text', { x: 620, y: 150, 'text-anchor': 'middle', class: 'empty', text: 'no telemetry in this window' }));
   const maxReports = Math.max(1, ...t.series.map((b) => b.reports));
   const ticks = niceTicks(0, maxReports, 3);
@@ -728,7 +735,7 @@ function telemetryChart(t) {
   for (const b of t.series) {
     const y = bottom.y(b.reports);
     bottom.plot.append(s('rect', { class: 'bar-count', x: bottom.x(b.start) + bw * 0.1, y, width: bw * 0.8, height: bottom.y(0) - y },
-      s('title', { text: `${time(new Date(b.start))}: ${b.reports} reports from ${b.devices} devices, mean accuracy ${acc(b.meanAccuracy)}` })));
+      s('title', { text: `${time(new Date(b.start))}: ${b.reports} reports from ${b.devices} devices, mean ${t.measure} ${acc(b.meanQuality)}` })));
   }
   const legend = h('div', { class: 'legend-row' }, h('span', { class: 'legend-item' }, h('i', { class: 'swatch', style: 'background:#111827' }), 'all versions'),
     versions.map((v, i) => h('span', { class: 'legend-item' }, h('i', { class: 'swatch', style: 'background:' + PALETTE[i % PALETTE.length] }),

@@ -16,6 +16,7 @@ import ai.coalora.fleet.events.Payloads.DeviceStatus;
 import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
 import ai.coalora.fleet.messaging.RejectedEvent;
 import ai.coalora.fleet.messaging.ServiceRuntime;
+import ai.coalora.fleet.planning.QualityMeasure;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.math.BigInteger;
@@ -80,7 +81,7 @@ class FleetEventsHandlerIT {
         assertEquals("c-4bit", db.value("select config_id from devices where device_id = ?", device));
         assertEquals(
                 0.93,
-                ((Number) db.value("select predicted_accuracy from devices where device_id = ?", device)).doubleValue(),
+                ((Number) db.value("select predicted_quality from devices where device_id = ?", device)).doubleValue(),
                 1e-12);
     }
 
@@ -120,11 +121,12 @@ class FleetEventsHandlerIT {
         apply(event(
                 EventTypes.TELEMETRY,
                 device,
-                new EvaluationTelemetry(device, version, "c-3bit", pkg, 0.875, 200, 3.5, 90_000_000L, Instant.now())));
+                EvaluationTelemetry.accuracy(
+                        device, version, "c-3bit", pkg, 0.875, 200, 3.5, 90_000_000L, Instant.now())));
         assertEquals(1L, ((Number) db.value("select count(*) from telemetry where device_id = ?", device)).longValue());
         assertEquals(
                 0.875,
-                ((Number) db.value("select telemetry_accuracy from devices where device_id = ?", device)).doubleValue(),
+                ((Number) db.value("select telemetry_quality from devices where device_id = ?", device)).doubleValue(),
                 1e-12);
         assertEquals(
                 3.125,
@@ -148,7 +150,8 @@ class FleetEventsHandlerIT {
                 () -> apply(event(
                         EventTypes.TELEMETRY,
                         device,
-                        new EvaluationTelemetry(device, forged, "c", "0".repeat(64), 0.1, 10, 1, 1, Instant.now()))));
+                        EvaluationTelemetry.accuracy(
+                                device, forged, "c", "0".repeat(64), 0.1, 10, 1, 1, Instant.now()))));
         assertEquals(0L, ((Number) db.value("select count(*) from telemetry where device_id = ?", device)).longValue());
         assertThrows(
                 RejectedEvent.class,
@@ -156,6 +159,55 @@ class FleetEventsHandlerIT {
                         EventTypes.DEVICE_TARGET,
                         device,
                         new Payloads.DeviceTarget(device, null, null, null, "not the registry's to record", null))));
+    }
+
+    @Test
+    void telemetryAndAssignmentsInAnotherMeasureThanTheirVersionAreRefusedAndWriteNothing() throws Exception {
+        String decoder = db.version(QualityMeasure.PERPLEXITY),
+                device = db.devices(1).get(0);
+        String pkg = "d".repeat(64);
+        // an accuracy measured on a decoder version would be compared with a perplexity
+        RejectedEvent e = assertThrows(
+                RejectedEvent.class,
+                () -> apply(event(
+                        EventTypes.TELEMETRY,
+                        device,
+                        EvaluationTelemetry.accuracy(device, decoder, "c", pkg, 0.9, 10, 1, 1, Instant.now()))));
+        assertTrue(
+                e.getMessage().contains("is in accuracy, but version " + decoder + " predicts perplexity"),
+                e.getMessage());
+        assertEquals(0L, ((Number) db.value("select count(*) from telemetry where device_id = ?", device)).longValue());
+        assertThrows(
+                RejectedEvent.class,
+                () -> apply(event(EventTypes.ASSIGNMENT, device, assignment(device, "a-ppl", decoder, "c", 4.0, 0.9))));
+        assertNull(db.value("select assignment_id from assignments where assignment_id = 'a-ppl'"));
+
+        // perplexity telemetry on it is recorded with its tokens per second, and is the device's latest quality
+        apply(event(
+                EventTypes.TELEMETRY,
+                device,
+                new EvaluationTelemetry(
+                        device,
+                        decoder,
+                        "c",
+                        pkg,
+                        QualityMeasure.PERPLEXITY,
+                        91.5,
+                        4096,
+                        2.5,
+                        80_000_000L,
+                        Instant.now(),
+                        38.5)));
+        assertEquals(
+                91.5,
+                ((Number) db.value("select quality from telemetry where device_id = ?", device)).doubleValue(),
+                1e-12);
+        assertEquals(
+                38.5,
+                ((Number) db.value("select tokens_per_second from telemetry where device_id = ?", device))
+                        .doubleValue(),
+                1e-12);
+        assertEquals("perplexity", db.value("select telemetry_measure from devices where device_id = ?", device));
     }
 
     @Test
@@ -235,6 +287,7 @@ class FleetEventsHandlerIT {
                 "production",
                 config,
                 bits,
+                QualityMeasure.ACCURACY,
                 predicted,
                 "coalora-packed",
                 null,

@@ -14,6 +14,7 @@ import ai.coalora.fleet.events.Payloads.GgufChoice;
 import ai.coalora.fleet.events.Payloads.GgufGroup;
 import ai.coalora.fleet.events.Payloads.GgufTensors;
 import ai.coalora.fleet.planning.GgufPlanning;
+import ai.coalora.fleet.planning.QualityMeasure;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -71,6 +72,7 @@ class FrontGgufTest {
         FrontEntry e = new FrontEntry(
                 "a".repeat(64),
                 CONFIG.averageBits(),
+                QualityMeasure.ACCURACY,
                 0.9,
                 List.of(2, 3, 8),
                 List.of("gguf"),

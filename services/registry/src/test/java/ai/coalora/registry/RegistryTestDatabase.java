@@ -3,6 +3,7 @@ package ai.coalora.registry;
 import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.DeviceCapabilities;
 import ai.coalora.fleet.infra.TestDatabase;
+import ai.coalora.fleet.planning.QualityMeasure;
 import io.agroal.api.AgroalDataSource;
 import java.io.IOException;
 import java.sql.SQLException;
@@ -32,11 +33,18 @@ final class RegistryTestDatabase implements AutoCloseable {
 
     /** A registered model version (an empty front) under a fresh id. */
     String version() throws SQLException {
+        return version(QualityMeasure.ACCURACY);
+    }
+
+    /** A registered model version (an empty front) whose front predicts {@code measure}, under a fresh id. */
+    String version(QualityMeasure measure) throws SQLException {
         String v = UUID.randomUUID().toString().replace("-", "")
                 + UUID.randomUUID().toString().replace("-", "");
         exec(
-                "insert into model_versions (model_version, task, base_model, files, front) values (?, 'sentiment', 'test', '[]'::jsonb, '[]'::jsonb)",
-                v);
+                "insert into model_versions (model_version, task, base_model, measure, files, front) "
+                        + "values (?, 'sentiment', 'test', ?, '[]'::jsonb, '[]'::jsonb)",
+                v,
+                measure.jsonName());
         return v;
     }
 
@@ -62,7 +70,7 @@ final class RegistryTestDatabase implements AutoCloseable {
                             id, 1L << 30, List.of(4, 8), List.of("coalora-packed"), "phone", 0L, Map.of()))
                     .toString();
             exec(
-                    "insert into devices (device_id, capabilities, feasible, predicted_accuracy) values (?, ?::jsonb, true, 0.9)",
+                    "insert into devices (device_id, capabilities, feasible, predicted_quality) values (?, ?::jsonb, true, 0.9)",
                     id,
                     capabilities);
             out.add(id);

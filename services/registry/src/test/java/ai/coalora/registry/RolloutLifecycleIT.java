@@ -11,6 +11,7 @@ import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.DeviceStatus;
 import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
 import ai.coalora.fleet.infra.TestDatabase;
+import ai.coalora.fleet.planning.QualityMeasure;
 import ai.coalora.registry.Rollouts.Action;
 import ai.coalora.registry.Rollouts.Plan;
 import ai.coalora.registry.Rollouts.Rollout;
@@ -214,6 +215,39 @@ class RolloutLifecycleIT {
     }
 
     @Test
+    void aPerplexityVersionsGateComparesTheRatioAboveThePrediction() throws Exception {
+        // predicted perplexity 80 for every device, margin 0.05: at most 84 passes
+        String version = db.version(QualityMeasure.PERPLEXITY);
+        List<String> devices = devices(2);
+        for (String d : devices) exec("update devices set predicted_quality = 80 where device_id = ?", d);
+        String id = rollouts.create(plan(version, devices, List.of(1.0), null, null))
+                .rolloutId();
+        assertEquals(QualityMeasure.PERPLEXITY, rollouts.find(id).orElseThrow().measure());
+        finishMeasuring(version, devices.get(0), QualityMeasure.PERPLEXITY, 86.0); // 7.5% above
+        Rollout r = rollouts.find(id).orElseThrow();
+        assertEquals(RolloutState.PAUSED, r.state(), "7.5% above the prediction trips a 5% margin");
+        assertEquals("gate:perplexity", last(r).actor());
+        assertTrue(last(r).reason().startsWith("perplexity gate: wave 1 measured 86.0000"), last(r).reason());
+        assertTrue(last(r).reason().contains("7.5% above the predicted 80.0000 (margin 5.0%)"), last(r).reason());
+        assertEquals(80.0, r.progress().get(0).predictedQuality(), 1e-9);
+        assertEquals(86.0, r.progress().get(0).measuredQuality(), 1e-9);
+
+        // a lower perplexity than predicted is better, not a shortfall: the same numbers as accuracy would trip
+        String better = db.version(QualityMeasure.PERPLEXITY);
+        List<String> more = devices(2);
+        for (String d : more) exec("update devices set predicted_quality = 80 where device_id = ?", d);
+        String ok =
+                rollouts.create(plan(better, more, List.of(1.0), null, null)).rolloutId();
+        finishMeasuring(better, more.get(0), QualityMeasure.PERPLEXITY, 60.0);
+        finishMeasuring(better, more.get(1), QualityMeasure.PERPLEXITY, 83.0); // 3.75% above, within the margin
+        Rollout done = rollouts.find(ok).orElseThrow();
+        assertEquals(RolloutState.SUCCEEDED, done.state(), done.transitions().toString());
+        assertTrue(
+                done.transitions().stream().anyMatch(t -> t.reason().contains("measured perplexity 71.5000")),
+                done.transitions().toString());
+    }
+
+    @Test
     void pauseOnWaveSuccessWaitsForAnOperatorWhoseResumeStartsTheNextWave() throws Exception {
         String version = version();
         List<String> devices = devices(2);
@@ -372,8 +406,18 @@ class RolloutLifecycleIT {
         status(device, version, DeviceStatus.APPLIED);
         inTransaction(tx -> RolloutEngine.onTelemetry(
                 tx,
-                new EvaluationTelemetry(
+                EvaluationTelemetry.accuracy(
                         device, version, "c1", "0".repeat(64), accuracy, 100, 1.0, 1000, Instant.now())));
+    }
+
+    /** The device applied the version and measured {@code value} in {@code measure} on it. */
+    static void finishMeasuring(String version, String device, QualityMeasure measure, double value) throws Exception {
+        exec("update devices set update_status = 'applied', update_version = ? where device_id = ?", version, device);
+        status(device, version, DeviceStatus.APPLIED);
+        inTransaction(tx -> RolloutEngine.onTelemetry(
+                tx,
+                new EvaluationTelemetry(
+                        device, version, "c1", "0".repeat(64), measure, value, 4096, 1.0, 1000, Instant.now(), 40.0)));
     }
 
     static void fail(String version, String device) throws Exception {

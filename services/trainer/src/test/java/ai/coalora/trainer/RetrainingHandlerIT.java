@@ -89,8 +89,11 @@ class RetrainingHandlerIT {
     @Test
     void aRequestIsAnsweredOnceWithAWarmStartedVersionOnTheCandidateAlias() throws Exception {
         String requestId = "retrain-" + UUID.randomUUID();
-        ObjectNode evidence =
-                Payloads.JSON.createObjectNode().put("measuredAccuracy", 0.61).put("predictedAccuracy", 0.8);
+        ObjectNode evidence = Payloads.JSON
+                .createObjectNode()
+                .put("measure", "accuracy")
+                .put("measured", 0.61)
+                .put("predicted", 0.8);
         CloudEvent request = request(new RetrainingRequested(
                 requestId, parent, List.of(threeBit.configId()), "accuracy below prediction", evidence));
         long t0 = System.nanoTime();

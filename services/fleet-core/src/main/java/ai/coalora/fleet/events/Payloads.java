@@ -1,7 +1,10 @@
 package ai.coalora.fleet.events;
 
+import ai.coalora.fleet.planning.QualityMeasure;
 import ai.coalora.fleet.security.PackageManifest;
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -75,7 +78,10 @@ public final class Payloads {
     /** Memory a configuration needs on a device, in bytes. */
     public record Footprint(long weightBytes, long adapterBytes, long overheadBytes, long totalBytes) {}
 
-    /** The planner's decision for one device: a configuration of a model version, or explicitly none. */
+    /**
+     * The planner's decision for one device: a configuration of a model version, or explicitly none. A feasible one
+     * carries the quality its version's front predicts for the configuration ({@code measure}, {@code predicted}).
+     */
     public record Assignment(
             String deviceId,
             String assignmentId,
@@ -86,27 +92,32 @@ public final class Payloads {
             String alias,
             String configId,
             Double averageBits,
-            Double predictedAccuracy,
+            QualityMeasure measure,
+            Double predicted,
             String runtimeFormat,
             Footprint footprint,
             String rolloutId,
             ai.coalora.fleet.planning.GgufPlanning.GgufPlan gguf) {
-        /** An assignment that does not run as GGUF with declared types (no {@code gguf}). */
-        public Assignment(
-                String deviceId,
-                String assignmentId,
-                String capabilitiesEventId,
-                boolean feasible,
-                String reason,
-                String modelVersion,
-                String alias,
-                String configId,
-                Double averageBits,
-                Double predictedAccuracy,
-                String runtimeFormat,
-                Footprint footprint,
-                String rolloutId) {
-            this(
+        @JsonCreator
+        static Assignment read(
+                @JsonProperty("deviceId") String deviceId,
+                @JsonProperty("assignmentId") String assignmentId,
+                @JsonProperty("capabilitiesEventId") String capabilitiesEventId,
+                @JsonProperty("feasible") boolean feasible,
+                @JsonProperty("reason") String reason,
+                @JsonProperty("modelVersion") String modelVersion,
+                @JsonProperty("alias") String alias,
+                @JsonProperty("configId") String configId,
+                @JsonProperty("averageBits") Double averageBits,
+                @JsonProperty("measure") QualityMeasure measure,
+                @JsonProperty("predicted") Double predicted,
+                @JsonProperty("predictedAccuracy") Double predictedAccuracy,
+                @JsonProperty("runtimeFormat") String runtimeFormat,
+                @JsonProperty("footprint") Footprint footprint,
+                @JsonProperty("rolloutId") String rolloutId,
+                @JsonProperty("gguf") ai.coalora.fleet.planning.GgufPlanning.GgufPlan gguf) {
+            Quality q = Quality.read(measure, predicted, predictedAccuracy);
+            return new Assignment(
                     deviceId,
                     assignmentId,
                     capabilitiesEventId,
@@ -116,11 +127,18 @@ public final class Payloads {
                     alias,
                     configId,
                     averageBits,
-                    predictedAccuracy,
+                    q == null ? null : q.measure(),
+                    q == null ? null : q.value(),
                     runtimeFormat,
                     footprint,
                     rolloutId,
-                    null);
+                    gguf);
+        }
+
+        /** Written for consumers that know only accuracy: present exactly when the measure is accuracy. */
+        @JsonProperty("predictedAccuracy")
+        Double predictedAccuracy() {
+            return measure == QualityMeasure.ACCURACY ? predicted : null;
         }
     }
 
@@ -142,17 +160,84 @@ public final class Payloads {
             List<Artifact> artifacts,
             PackageManifest.Signed manifest) {}
 
-    /** What a device measured with what it runs. */
+    /**
+     * What a device measured with what it runs: the quality of its version's measure ({@code measured}: accuracy on
+     * labelled examples, or perplexity on held-out text, over {@code examples} examples or tokens), latency, memory and,
+     * for text generation, tokens per second (null otherwise).
+     */
     public record EvaluationTelemetry(
             String deviceId,
             String modelVersion,
             String configId,
             String packageSha256,
-            double accuracy,
+            QualityMeasure measure,
+            double measured,
             int examples,
             double latencyMsPerExample,
             long memoryBytes,
-            Instant measuredAt) {}
+            Instant measuredAt,
+            Double tokensPerSecond) {
+        /** An encoder device's report: accuracy on labelled examples. */
+        public static EvaluationTelemetry accuracy(
+                String deviceId,
+                String modelVersion,
+                String configId,
+                String packageSha256,
+                double accuracy,
+                int examples,
+                double latencyMsPerExample,
+                long memoryBytes,
+                Instant measuredAt) {
+            return new EvaluationTelemetry(
+                    deviceId,
+                    modelVersion,
+                    configId,
+                    packageSha256,
+                    QualityMeasure.ACCURACY,
+                    accuracy,
+                    examples,
+                    latencyMsPerExample,
+                    memoryBytes,
+                    measuredAt,
+                    null);
+        }
+
+        @JsonCreator
+        static EvaluationTelemetry read(
+                @JsonProperty("deviceId") String deviceId,
+                @JsonProperty("modelVersion") String modelVersion,
+                @JsonProperty("configId") String configId,
+                @JsonProperty("packageSha256") String packageSha256,
+                @JsonProperty("measure") QualityMeasure measure,
+                @JsonProperty("measured") Double measured,
+                @JsonProperty("accuracy") Double accuracy,
+                @JsonProperty("examples") int examples,
+                @JsonProperty("latencyMsPerExample") double latencyMsPerExample,
+                @JsonProperty("memoryBytes") long memoryBytes,
+                @JsonProperty("measuredAt") Instant measuredAt,
+                @JsonProperty("tokensPerSecond") Double tokensPerSecond) {
+            Quality q = Quality.read(measure, measured, accuracy);
+            if (q == null) throw new IllegalArgumentException("telemetry without a measured quality");
+            return new EvaluationTelemetry(
+                    deviceId,
+                    modelVersion,
+                    configId,
+                    packageSha256,
+                    q.measure(),
+                    q.value(),
+                    examples,
+                    latencyMsPerExample,
+                    memoryBytes,
+                    measuredAt,
+                    tokensPerSecond);
+        }
+
+        /** Written for consumers that know only accuracy: present exactly when the measure is accuracy. */
+        @JsonProperty("accuracy")
+        Double accuracy() {
+            return measure == QualityMeasure.ACCURACY ? measured : null;
+        }
+    }
 
     /** One file of a model version. */
     public record FileRef(String name, String sha256, long bytes) {}
@@ -169,27 +254,63 @@ public final class Payloads {
             List<FrontEntry> front) {}
 
     /**
-     * One configuration of a version's Pareto front, with what the planner needs to decide. {@code gguf} (optional,
-     * null on fronts registered before it existed): what the configuration's weights cost as GGUF tensors.
+     * One configuration of a version's Pareto front, with what the planner needs to decide: the quality the version
+     * predicts for it ({@code predicted}, in the version's {@code measure}), its bit-widths, formats and bytes.
+     * {@code gguf} (optional, null on fronts registered before it existed): what the configuration's weights cost as
+     * GGUF tensors.
      */
     public record FrontEntry(
             String configId,
             double averageBits,
-            double predictedAccuracy,
+            QualityMeasure measure,
+            double predicted,
             List<Integer> weightBits,
             List<String> runtimeFormats,
             long weightBytes,
             long adapterBytes,
             GgufTensors gguf) {
-        public FrontEntry(
-                String configId,
-                double averageBits,
-                double predictedAccuracy,
-                List<Integer> weightBits,
-                List<String> runtimeFormats,
-                long weightBytes,
-                long adapterBytes) {
-            this(configId, averageBits, predictedAccuracy, weightBits, runtimeFormats, weightBytes, adapterBytes, null);
+        @JsonCreator
+        static FrontEntry read(
+                @JsonProperty("configId") String configId,
+                @JsonProperty("averageBits") double averageBits,
+                @JsonProperty("measure") QualityMeasure measure,
+                @JsonProperty("predicted") Double predicted,
+                @JsonProperty("predictedAccuracy") Double predictedAccuracy,
+                @JsonProperty("weightBits") List<Integer> weightBits,
+                @JsonProperty("runtimeFormats") List<String> runtimeFormats,
+                @JsonProperty("weightBytes") long weightBytes,
+                @JsonProperty("adapterBytes") long adapterBytes,
+                @JsonProperty("gguf") GgufTensors gguf) {
+            Quality q = Quality.read(measure, predicted, predictedAccuracy);
+            if (q == null) throw new IllegalArgumentException("front entry " + configId + " predicts no quality");
+            return new FrontEntry(
+                    configId,
+                    averageBits,
+                    q.measure(),
+                    q.value(),
+                    weightBits,
+                    runtimeFormats,
+                    weightBytes,
+                    adapterBytes,
+                    gguf);
+        }
+
+        /** Written for consumers that know only accuracy: present exactly when the measure is accuracy. */
+        @JsonProperty("predictedAccuracy")
+        Double predictedAccuracy() {
+            return measure == QualityMeasure.ACCURACY ? predicted : null;
+        }
+    }
+
+    /**
+     * A quality and its measure as events carry it: {@code measure} with its value, or (as every producer wrote before
+     * there was more than one measure) an accuracy alone. Null when neither is there.
+     */
+    record Quality(QualityMeasure measure, double value) {
+        static Quality read(QualityMeasure measure, Double value, Double accuracy) {
+            QualityMeasure m = QualityMeasure.orDefault(measure);
+            Double v = value != null ? value : m == QualityMeasure.ACCURACY ? accuracy : null;
+            return v == null ? null : new Quality(m, v);
         }
     }
 

@@ -13,7 +13,8 @@ import java.util.TreeSet;
 
 /**
  * The planner's decision rule. From a promoted version's Pareto front, a device gets the configuration with
- * the highest predicted accuracy among those it can run: every matrix's weight bit-width is one it supports,
+ * the best predicted quality (in the front's measure: the highest accuracy, the lowest perplexity) among those it can
+ * run: every matrix's weight bit-width is one it supports,
  * one of the configuration's runtime formats is one it runs, and weights + adapter + its stated runtime
  * overhead fit in its memory. Ties go to the smaller footprint. A device that fits nothing gets an explicit
  * infeasible decision with the reason.
@@ -27,7 +28,8 @@ import java.util.TreeSet;
  */
 public final class ParetoSelection {
     private final String modelVersion, alias;
-    private final FrontEntry[] byAccuracy;
+    private final QualityMeasure measure;
+    private final FrontEntry[] bestFirst;
     private final int[] bitMasks;
 
     /**
@@ -48,12 +50,13 @@ public final class ParetoSelection {
     public ParetoSelection(ModelPromoted promoted) {
         this.modelVersion = promoted.modelVersion();
         this.alias = promoted.alias();
-        this.byAccuracy = promoted.front().stream()
-                .sorted(Comparator.comparing(FrontEntry::predictedAccuracy, QualityMeasure.ACCURACY.bestFirst())
+        this.measure = measureOf(promoted.front());
+        this.bestFirst = promoted.front().stream()
+                .sorted(Comparator.comparing(FrontEntry::predicted, measure.bestFirst())
                         .thenComparingLong(e -> footprint(e.weightBytes(), e.adapterBytes(), 0)))
                 .toArray(FrontEntry[]::new);
         this.bitMasks =
-                Arrays.stream(byAccuracy).mapToInt(e -> mask(e.weightBits())).toArray();
+                Arrays.stream(bestFirst).mapToInt(e -> mask(e.weightBits())).toArray();
     }
 
     /**
@@ -69,6 +72,24 @@ public final class ParetoSelection {
         }
     }
 
+    /**
+     * The one measure of a front's predictions; a front mixing measures (or an empty one) has no order of "best" and is
+     * refused.
+     */
+    public static QualityMeasure measureOf(List<FrontEntry> front) {
+        if (front == null || front.isEmpty()) throw new IllegalArgumentException("an empty front");
+        QualityMeasure m = front.get(0).measure();
+        for (FrontEntry e : front)
+            if (e.measure() != m)
+                throw new IllegalArgumentException("a front mixes measures (" + m.jsonName() + ", "
+                        + e.measure().jsonName() + ")");
+        return m;
+    }
+
+    public QualityMeasure measure() {
+        return measure;
+    }
+
     public String modelVersion() {
         return modelVersion;
     }
@@ -78,7 +99,7 @@ public final class ParetoSelection {
     }
 
     public int size() {
-        return byAccuracy.length;
+        return bestFirst.length;
     }
 
     public Decision decide(DeviceCapabilities device) {
@@ -89,8 +110,8 @@ public final class ParetoSelection {
         long smallestTooLarge = Long.MAX_VALUE;
         Set<String> missingTypes =
                 new TreeSet<>(Comparator.comparing(ParetoSelection::bitsOf).thenComparing(Comparator.naturalOrder()));
-        for (int i = 0; i < byAccuracy.length; i++) {
-            FrontEntry e = byAccuracy[i];
+        for (int i = 0; i < bestFirst.length; i++) {
+            FrontEntry e = bestFirst[i];
             if ((bitMasks[i] & ~deviceBits) != 0) {
                 lackBits++;
                 continue;
@@ -119,14 +140,16 @@ public final class ParetoSelection {
                 }
                 Footprint footprint = new Footprint(weightBytes, e.adapterBytes(), overhead, total);
                 StringBuilder why = new StringBuilder(256)
-                        .append("most accurate fitting configuration of ")
-                        .append(byAccuracy.length)
+                        .append("best predicted fitting configuration of ")
+                        .append(bestFirst.length)
                         .append(" on the front of ")
                         .append(alias)
                         .append(": ")
                         .append(round(e.averageBits()))
-                        .append(" bits, predicted accuracy ")
-                        .append(round(e.predictedAccuracy()))
+                        .append(" bits, predicted ")
+                        .append(measure.jsonName())
+                        .append(' ')
+                        .append(round(e.predicted()))
                         .append(", needs ")
                         .append(total)
                         .append(" of ")
@@ -142,7 +165,7 @@ public final class ParetoSelection {
                             .append(" bits per quantized weight)");
                 }
                 if (i > 0) {
-                    why.append("; ").append(i).append(" more accurate rejected (");
+                    why.append("; ").append(i).append(" better predicted rejected (");
                     exclusions(why, lackMemory, lackBits, lackFormat, lackTypes);
                     why.append(')');
                 }
@@ -154,7 +177,7 @@ public final class ParetoSelection {
         }
         StringBuilder why = new StringBuilder(256)
                 .append("no feasible configuration among ")
-                .append(byAccuracy.length)
+                .append(bestFirst.length)
                 .append(" on the front of ")
                 .append(alias)
                 .append(": ");

@@ -1,7 +1,10 @@
 package ai.coalora.fleet.planning;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.Locale;
 
 /**
  * What a version's front predicts for each configuration and what its devices measure, and which way is better:
@@ -27,6 +30,8 @@ public enum QualityMeasure {
         this.higherIsBetter = higherIsBetter;
     }
 
+    /** The name in events and the API: "accuracy", "perplexity". */
+    @JsonValue
     public String jsonName() {
         return jsonName;
     }
@@ -36,10 +41,16 @@ public enum QualityMeasure {
     }
 
     /** The measure named {@code name}, or an IllegalArgumentException listing the names there are. */
+    @JsonCreator
     public static QualityMeasure fromJson(String name) {
         for (QualityMeasure m : values()) if (m.jsonName.equals(name)) return m;
         throw new IllegalArgumentException("unknown quality measure '" + name + "'; known: "
                 + Arrays.stream(values()).map(QualityMeasure::jsonName).toList());
+    }
+
+    /** What fronts and telemetry that name no measure were written in: everything before perplexity fronts. */
+    public static QualityMeasure orDefault(QualityMeasure m) {
+        return m == null ? ACCURACY : m;
     }
 
     /** Orders qualities best first. */
@@ -62,6 +73,23 @@ public enum QualityMeasure {
         if (higherIsBetter) return predicted - measured;
         if (!(predicted > 0)) throw new IllegalArgumentException("perplexity must be positive, predicted " + predicted);
         return measured / predicted - 1;
+    }
+
+    /**
+     * The shortfall in words, for reasons people read: "0.1006 below" (accuracy points), "12.5% above" (perplexity).
+     */
+    public String shortfallText(double measured, double predicted) {
+        double s = shortfall(measured, predicted);
+        return higherIsBetter
+                ? String.format(Locale.ROOT, "%.4f below", s)
+                : String.format(Locale.ROOT, "%.1f%% above", 100 * s);
+    }
+
+    /** A margin in words, in the same terms: "0.05" (points), "5.0%" (ratio). */
+    public String marginText(double margin) {
+        return higherIsBetter
+                ? String.format(Locale.ROOT, "%.2f", margin)
+                : String.format(Locale.ROOT, "%.1f%%", 100 * margin);
     }
 
     /** The rule the rollout gate and the retraining trigger share: the shortfall exceeds the margin. */

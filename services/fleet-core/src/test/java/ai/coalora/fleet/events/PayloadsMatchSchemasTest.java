@@ -17,6 +17,7 @@ import ai.coalora.fleet.events.Payloads.GgufTensors;
 import ai.coalora.fleet.events.Payloads.ModelPromoted;
 import ai.coalora.fleet.events.Payloads.ModelRegistered;
 import ai.coalora.fleet.events.Payloads.RetrainingRequested;
+import ai.coalora.fleet.planning.QualityMeasure;
 import ai.coalora.fleet.schema.EventSchemas;
 import ai.coalora.fleet.security.Ed25519;
 import ai.coalora.fleet.security.PackageManifest;
@@ -79,10 +80,12 @@ class PayloadsMatchSchemasTest {
                         "production",
                         SHA,
                         3.1,
+                        QualityMeasure.ACCURACY,
                         0.9,
                         "coalora-packed",
                         new Footprint(50, 5, 4, 59),
-                        "r-1"));
+                        "r-1",
+                        null));
         valid(
                 EventTypes.ASSIGNMENT,
                 new Assignment(
@@ -93,6 +96,8 @@ class PayloadsMatchSchemasTest {
                         "no feasible configuration",
                         SHA,
                         "production",
+                        null,
+                        null,
                         null,
                         null,
                         null,
@@ -111,6 +116,7 @@ class PayloadsMatchSchemasTest {
                         "production",
                         SHA,
                         2.5,
+                        QualityMeasure.ACCURACY,
                         0.83,
                         "gguf",
                         new Footprint(52_936_704, 5, 4, 52_936_713),
@@ -135,7 +141,7 @@ class PayloadsMatchSchemasTest {
                         signedManifest()));
         valid(
                 EventTypes.TELEMETRY,
-                new EvaluationTelemetry(
+                EvaluationTelemetry.accuracy(
                         "dev-1", SHA, SHA, SHA, 0.91, 200, 3.5, 60_000_000, Instant.parse("2026-11-30T10:00:00Z")));
         valid(
                 EventTypes.MODEL_REGISTERED,
@@ -148,7 +154,16 @@ class PayloadsMatchSchemasTest {
                         3,
                         Instant.parse("2026-11-30T10:00:00Z"),
                         null,
-                        List.of(new FrontEntry(SHA, 3.1, 0.9, List.of(2, 4), List.of("coalora-packed"), 50, 5))));
+                        List.of(new FrontEntry(
+                                SHA,
+                                3.1,
+                                QualityMeasure.ACCURACY,
+                                0.9,
+                                List.of(2, 4),
+                                List.of("coalora-packed"),
+                                50,
+                                5,
+                                null))));
         valid(
                 EventTypes.MODEL_PROMOTED,
                 new ModelPromoted(
@@ -157,10 +172,20 @@ class PayloadsMatchSchemasTest {
                         null,
                         "operator",
                         "first",
-                        List.of(new FrontEntry(SHA, 3.1, 0.9, List.of(2, 4), List.of("coalora-packed"), 50, 5))));
+                        List.of(new FrontEntry(
+                                SHA,
+                                3.1,
+                                QualityMeasure.ACCURACY,
+                                0.9,
+                                List.of(2, 4),
+                                List.of("coalora-packed"),
+                                50,
+                                5,
+                                null))));
         FrontEntry withGguf = new FrontEntry(
                 SHA,
                 3.1,
+                QualityMeasure.ACCURACY,
                 0.9,
                 List.of(2, 8),
                 List.of("coalora-packed", "gguf"),
@@ -223,6 +248,91 @@ class PayloadsMatchSchemasTest {
                         "front coverage",
                         null,
                         List.of(new Payloads.CoverageBudget(3.52, List.of(2, 3, 4, 8), 12))));
+    }
+
+    @Test
+    void qualityTravelsWithItsMeasureAndAccuracyStaysReadableForOlderConsumers() throws Exception {
+        FrontEntry perplexity = new FrontEntry(
+                SHA, 4.3, QualityMeasure.PERPLEXITY, 87.5, List.of(4, 8), List.of("gguf"), 5_000_000, 400_000, null);
+        valid(
+                EventTypes.MODEL_PROMOTED,
+                new ModelPromoted("production", SHA, null, "operator", "decoder", List.of(perplexity)));
+        JsonNode entry = Payloads.toJson(perplexity);
+        assertEquals("perplexity", entry.get("measure").asText());
+        assertEquals(87.5, entry.get("predicted").asDouble());
+        assertTrue(!entry.has("predictedAccuracy"), "a perplexity is never written as an accuracy: " + entry);
+        valid(
+                EventTypes.ASSIGNMENT,
+                new Assignment(
+                        "dev-3",
+                        "a-4",
+                        "e-4",
+                        true,
+                        "best predicted",
+                        SHA,
+                        "production",
+                        SHA,
+                        4.3,
+                        QualityMeasure.PERPLEXITY,
+                        87.5,
+                        "gguf",
+                        new Footprint(5_000_000, 400_000, 0, 5_400_000),
+                        null,
+                        null));
+        EvaluationTelemetry measured = new EvaluationTelemetry(
+                "dev-3",
+                SHA,
+                SHA,
+                SHA,
+                QualityMeasure.PERPLEXITY,
+                91.2,
+                4096,
+                2.5,
+                80_000_000,
+                Instant.parse("2026-12-07T10:00:00Z"),
+                41.5);
+        valid(EventTypes.TELEMETRY, measured);
+
+        // an accuracy front entry carries predictedAccuracy too, and one written before measures existed reads as
+        // accuracy
+        JsonNode accuracy = Payloads.toJson(new FrontEntry(
+                SHA, 3.1, QualityMeasure.ACCURACY, 0.9, List.of(2, 4), List.of("coalora-packed"), 50, 5, null));
+        assertEquals(0.9, accuracy.get("predictedAccuracy").asDouble());
+        var older = accuracy.deepCopy();
+        ((com.fasterxml.jackson.databind.node.ObjectNode) older).remove(List.of("measure", "predicted"));
+        FrontEntry read = Payloads.read(older, FrontEntry.class);
+        assertEquals(QualityMeasure.ACCURACY, read.measure());
+        assertEquals(0.9, read.predicted());
+
+        // what the schemas refuse: a perplexity entry without its value, an unknown measure, accuracy telemetry without
+        // it
+        var noValue = (com.fasterxml.jackson.databind.node.ObjectNode) entry.deepCopy();
+        noValue.remove("predicted");
+        assertTrue(
+                SCHEMAS
+                        .validate(
+                                EventTypes.MODEL_PROMOTED,
+                                Payloads.JSON
+                                        .createObjectNode()
+                                        .put("alias", "production")
+                                        .put("modelVersion", SHA)
+                                        .put("actor", "a")
+                                        .put("reason", "r")
+                                        .set(
+                                                "front",
+                                                Payloads.JSON.createArrayNode().add(noValue)))
+                        .stream()
+                        .anyMatch(p -> p.contains("predicted")),
+                "a perplexity entry must carry predicted");
+        var unknown = (com.fasterxml.jackson.databind.node.ObjectNode) Payloads.toJson(measured);
+        unknown.put("measure", "bleu");
+        assertTrue(!SCHEMAS.validate(EventTypes.TELEMETRY, unknown).isEmpty(), "unknown measure");
+        var noAccuracy = (com.fasterxml.jackson.databind.node.ObjectNode) Payloads.toJson(EvaluationTelemetry.accuracy(
+                "dev-1", SHA, SHA, SHA, 0.91, 200, 3.5, 60_000_000, Instant.parse("2026-11-30T10:00:00Z")));
+        noAccuracy.remove("accuracy");
+        assertTrue(
+                SCHEMAS.validate(EventTypes.TELEMETRY, noAccuracy).stream().anyMatch(p -> p.contains("accuracy")),
+                "accuracy telemetry must carry accuracy for older consumers");
     }
 
     @Test

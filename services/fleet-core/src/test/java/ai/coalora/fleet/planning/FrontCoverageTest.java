@@ -14,7 +14,15 @@ class FrontCoverageTest {
     /** Weight bytes of a model with 8,000 quantized weights and 1,000 dense bytes. */
     static FrontEntry entry(double bits, List<Integer> weightBits) {
         return new FrontEntry(
-                "c" + bits, bits, 0.8, weightBits, List.of("coalora-packed"), DENSE + Math.round(1000 * bits), ADAPTER);
+                "c" + bits,
+                bits,
+                QualityMeasure.ACCURACY,
+                0.8,
+                weightBits,
+                List.of("coalora-packed"),
+                DENSE + Math.round(1000 * bits),
+                ADAPTER,
+                null);
     }
 
     static final List<FrontEntry> FRONT = List.of(

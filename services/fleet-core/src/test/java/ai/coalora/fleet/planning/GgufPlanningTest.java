@@ -61,7 +61,15 @@ class GgufPlanningTest {
     static FrontEntry entry(
             String id, double bits, double acc, List<Integer> widths, long packedBytes, GgufTensors gguf) {
         return new FrontEntry(
-                id.repeat(64), bits, acc, widths, List.of("coalora-packed", "gguf"), packedBytes, 100, gguf);
+                id.repeat(64),
+                bits,
+                QualityMeasure.ACCURACY,
+                acc,
+                widths,
+                List.of("coalora-packed", "gguf"),
+                packedBytes,
+                100,
+                gguf);
     }
 
     static DeviceCapabilities device(long memory, List<String> formats, List<String> ggufTypes) {
@@ -106,7 +114,7 @@ class GgufPlanningTest {
         assertEquals(List.of("Q2_K", "Q8_0"), d.gguf().types());
         assertEquals(2384, d.footprint().weightBytes());
         assertEquals(2484, d.footprint().totalBytes());
-        assertTrue(d.reason().contains("1 more accurate rejected (1 too large for its memory)"), d.reason());
+        assertTrue(d.reason().contains("1 better predicted rejected (1 too large for its memory)"), d.reason());
     }
 
     @Test
@@ -129,7 +137,15 @@ class GgufPlanningTest {
     @Test
     void aFormatThatDoesNotFitFallsThroughToTheNextTheDeviceRuns() {
         FrontEntry ggufFirst = new FrontEntry(
-                "3".repeat(64), 4.6, 0.90, List.of(4, 8), List.of("gguf", "coalora-packed"), 2892, 100, HIGH.gguf());
+                "3".repeat(64),
+                4.6,
+                QualityMeasure.ACCURACY,
+                0.90,
+                List.of(4, 8),
+                List.of("gguf", "coalora-packed"),
+                2892,
+                100,
+                HIGH.gguf());
         ParetoSelection s = new ParetoSelection(new ModelPromoted("production", V, null, "t", "t", List.of(ggufFirst)));
         Decision d = s.decide(device(3000, List.of("coalora-packed", "gguf"), K_TYPES));
         assertEquals("coalora-packed", d.runtimeFormat());
@@ -158,7 +174,8 @@ class GgufPlanningTest {
 
     @Test
     void aFrontWithoutGgufInformationCannotServeDeclaredTypes() {
-        FrontEntry old = new FrontEntry("4".repeat(64), 4.6, 0.90, List.of(4, 8), GGUF, 2892, 100);
+        FrontEntry old = new FrontEntry(
+                "4".repeat(64), 4.6, QualityMeasure.ACCURACY, 0.90, List.of(4, 8), GGUF, 2892, 100, null);
         ParetoSelection s = new ParetoSelection(new ModelPromoted("production", V, null, "t", "t", List.of(old)));
         Decision declared = s.decide(device(10_000, GGUF, LEGACY_TYPES));
         assertFalse(declared.feasible());
@@ -199,9 +216,9 @@ class GgufPlanningTest {
                 List.of("Q2_K", "Q3_K", "Q4_K", "Q8_0", "Q4_0"));
         Decision k = s.decide(kQuants);
         assertEquals(
-                "most accurate fitting configuration of 2 on the front of production: 2.25 bits, predicted accuracy 0.8342, "
+                "best predicted fitting configuration of 2 on the front of production: 2.25 bits, predicted accuracy 0.8342, "
                         + "needs 87704576 of 88000000 bytes as gguf with K_QUANTS types [Q2_K, Q4_0] (3.875 bits per quantized weight); "
-                        + "1 more accurate rejected (1 too large for its memory)",
+                        + "1 better predicted rejected (1 too large for its memory)",
                 k.reason());
         assertEquals(52936704, k.footprint().weightBytes());
 

@@ -23,7 +23,7 @@ class ParetoSelectionTest {
             new ParetoSelection(new ModelPromoted("production", V, null, "t", "t", List.of(SMALL, MID, BIG)));
 
     static FrontEntry entry(String id, double bits, double acc, List<Integer> widths, long bytes) {
-        return new FrontEntry(id.repeat(64), bits, acc, widths, PACKED, bytes, 100);
+        return new FrontEntry(id.repeat(64), bits, QualityMeasure.ACCURACY, acc, widths, PACKED, bytes, 100, null);
     }
 
     static DeviceCapabilities device(long memory, List<Integer> bits, List<String> formats, long overhead) {
@@ -40,6 +40,32 @@ class ParetoSelectionTest {
     }
 
     @Test
+    void aPerplexityFrontGivesTheLowestPerplexityThatFitsAndRefusesMixedMeasures() {
+        // perplexity falls with size: best first is the largest, as with accuracy, but ordered the other way
+        FrontEntry small = perplexity("4", 2.3, 120.0, 1000), mid = perplexity("5", 3.1, 95.0, 1400);
+        FrontEntry big = perplexity("6", 4.2, 88.0, 2000);
+        ParetoSelection s =
+                new ParetoSelection(new ModelPromoted("production", V, null, "t", "t", List.of(mid, big, small)));
+        assertEquals(QualityMeasure.PERPLEXITY, s.measure());
+        ParetoSelection.Decision d = s.decide(device(10_000, List.of(2, 3, 4, 8), PACKED, 0));
+        assertEquals(big, d.choice(), "the lowest perplexity, not the highest");
+        assertTrue(d.reason().contains("predicted perplexity 88.0"), d.reason());
+        ParetoSelection.Decision tight = s.decide(device(1500, List.of(2, 3, 4, 8), PACKED, 0));
+        assertEquals(mid, tight.choice());
+        assertTrue(tight.reason().contains("1 better predicted rejected"), tight.reason());
+
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class,
+                () -> new ParetoSelection(new ModelPromoted("production", V, null, "t", "t", List.of(big, MID))));
+        assertTrue(e.getMessage().contains("mixes measures"), e.getMessage());
+    }
+
+    static FrontEntry perplexity(String id, double bits, double ppl, long bytes) {
+        return new FrontEntry(
+                id.repeat(64), bits, QualityMeasure.PERPLEXITY, ppl, List.of(2, 3, 4, 8), PACKED, bytes, 100, null);
+    }
+
+    @Test
     void memoryCountsWeightsAdapterAndOverhead() {
         // 1500 + 0 overhead fits MID (1400+100) exactly; 1 byte of overhead pushes it to SMALL
         assertEquals(
@@ -47,7 +73,7 @@ class ParetoSelectionTest {
                 SELECTION.decide(device(1500, List.of(2, 3, 4, 8), PACKED, 0)).choice());
         ParetoSelection.Decision d = SELECTION.decide(device(1500, List.of(2, 3, 4, 8), PACKED, 1));
         assertEquals(SMALL, d.choice());
-        assertTrue(d.reason().contains("2 more accurate rejected (2 too large for its memory)"), d.reason());
+        assertTrue(d.reason().contains("2 better predicted rejected (2 too large for its memory)"), d.reason());
     }
 
     @Test

@@ -314,7 +314,7 @@ public final class DeviceAgents implements AutoCloseable {
 
     /** What a device reports after evaluating the package of {@code ready} on its shard. */
     private static EvaluationTelemetry telemetry(AdapterReady ready, DeviceModel.Evaluation e, DeviceModel model) {
-        return new EvaluationTelemetry(
+        return EvaluationTelemetry.accuracy(
                 ready.deviceId(),
                 ready.modelVersion(),
                 ready.configId(),

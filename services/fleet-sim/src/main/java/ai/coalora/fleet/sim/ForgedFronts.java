@@ -26,7 +26,8 @@ final class ForgedFronts {
                 .map(e -> new FrontEntry(
                         e.configId(),
                         e.averageBits(),
-                        Math.min(1.0, e.predictedAccuracy() + 0.05),
+                        e.measure(),
+                        Math.min(1.0, e.predicted() + 0.05),
                         e.weightBits(),
                         e.runtimeFormats(),
                         e.weightBytes(),

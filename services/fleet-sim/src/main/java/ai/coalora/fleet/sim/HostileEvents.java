@@ -12,6 +12,7 @@ import ai.coalora.fleet.events.Payloads.EvaluationTelemetry;
 import ai.coalora.fleet.events.Payloads.Footprint;
 import ai.coalora.fleet.events.Payloads.RetrainingRequested;
 import ai.coalora.fleet.events.Topic;
+import ai.coalora.fleet.planning.QualityMeasure;
 import ai.coalora.fleet.schema.EventSchemas;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
@@ -250,7 +251,7 @@ public final class HostileEvents {
                         0L,
                         Map.of("fleet", "hostile"));
             case "coalora.telemetry.evaluation" ->
-                new EvaluationTelemetry(key, version, config, pkg, 0.99, 20, 5.0, 1L << 26, Instant.now());
+                EvaluationTelemetry.accuracy(key, version, config, pkg, 0.99, 20, 5.0, 1L << 26, Instant.now());
             case "coalora.device.status" ->
                 new DeviceStatus(
                         key, "forged-assignment", version, config, pkg, DeviceStatus.APPLIED, "forged", Instant.now());
@@ -265,9 +266,11 @@ public final class HostileEvents {
                         "production",
                         config,
                         3.0,
+                        QualityMeasure.ACCURACY,
                         0.9,
                         "coalora-packed",
                         new Footprint(1, 1, 1, 3),
+                        null,
                         null);
             default -> new RetrainingRequested(key, version, List.of(), "forged", null);
         };

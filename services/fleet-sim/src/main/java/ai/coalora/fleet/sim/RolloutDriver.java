@@ -49,7 +49,7 @@ final class RolloutDriver {
                                 0.9,
                                 "errorMinExecuted",
                                 5,
-                                "accuracyMargin",
+                                "qualityMargin",
                                 0.5,
                                 "onFailure",
                                 "pause"))

@@ -87,7 +87,7 @@ final class UnauthorizedRequests {
                         token,
                         new DeviceStatus(id, null, null, null, null, DeviceStatus.FAILED, reason, Instant.now())),
                 () -> gateway.telemetry(
-                        token, new EvaluationTelemetry(id, null, null, null, 0.0, 1, 1.0, 1L, Instant.now())));
+                        token, EvaluationTelemetry.accuracy(id, null, null, null, 0.0, 1, 1.0, 1L, Instant.now())));
     }
 
     /** One request to a service. */

@@ -84,8 +84,9 @@ class DeployManifestsTest {
         METRICS.put("coalora_rollouts", labels("state", null));
         METRICS.put("coalora_devices", labels("status", null));
         METRICS.put("coalora_telemetry_accuracy", labels("bit_segment", null));
+        METRICS.put("coalora_telemetry_perplexity", labels("bit_segment", null));
         METRICS.put("coalora_telemetry_reports_total", labels());
-        METRICS.put("coalora_retraining_requests_total", labels("trigger", Set.of("accuracy", "coverage")));
+        METRICS.put("coalora_retraining_requests_total", labels("trigger", Set.of("quality", "coverage")));
     }
 
     static final List<String> STANDARD_METRICS = List.of("http_server_requests_seconds_count", "jvm_memory_used_bytes");

@@ -128,7 +128,7 @@ class DashboardBrowserIT {
                                 0.5,
                                 "errorMinExecuted",
                                 4,
-                                "accuracyMargin",
+                                "qualityMargin",
                                 0.5,
                                 "onWaveSuccess",
                                 "pause"));

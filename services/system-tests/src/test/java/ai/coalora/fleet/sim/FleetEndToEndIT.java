@@ -130,10 +130,10 @@ class FleetEndToEndIT {
             }
             assertTrue(a.feasible(), d.deviceId() + ": " + a.reason());
             assertEquals(
-                    best.predictedAccuracy(),
-                    a.predictedAccuracy(),
+                    best.predicted(),
+                    a.predicted(),
                     1e-12,
-                    d.deviceId() + " gets the most accurate fitting configuration");
+                    d.deviceId() + " gets the best predicted fitting configuration");
             assertTrue(a.footprint().totalBytes() <= d.memoryBytes(), d.deviceId() + " fits in memory");
             assertEquals(version.modelVersion(), a.modelVersion());
             List<AdapterReady> ready = observer.adaptersOf(d.deviceId());
@@ -649,8 +649,8 @@ class FleetEndToEndIT {
             String segment = String.format(Locale.ROOT, "%.1f-%.1f", from, from + 0.5);
             if (accuracyBySegment.getOrDefault(segment, List.of()).size() == 3) continue;
             List<Assignment> as = observer.assignmentsOf(d.deviceId());
-            double accuracy = as.get(as.size() - 1).predictedAccuracy();
-            EvaluationTelemetry t = new EvaluationTelemetry(
+            double accuracy = as.get(as.size() - 1).predicted();
+            EvaluationTelemetry t = EvaluationTelemetry.accuracy(
                     d.deviceId(),
                     r.modelVersion(),
                     r.configId(),
@@ -809,7 +809,7 @@ class FleetEndToEndIT {
                     e.getKey());
         }
         assertEquals(published, registryMetrics.value("coalora_telemetry_reports_total", Map.of()), 0.0);
-        for (String trigger : List.of("accuracy", "coverage")) {
+        for (String trigger : List.of("quality", "coverage")) {
             assertEquals(
                     1,
                     registryMetrics
@@ -819,7 +819,7 @@ class FleetEndToEndIT {
         }
         assertEquals(
                 0.0,
-                registryMetrics.value("coalora_retraining_requests_total", Map.of("trigger", "accuracy")),
+                registryMetrics.value("coalora_retraining_requests_total", Map.of("trigger", "quality")),
                 0.0,
                 "telemetry at the predicted accuracy raises no request");
 
@@ -881,7 +881,7 @@ class FleetEndToEndIT {
                 .filter(e -> d.weightBits().containsAll(e.weightBits()))
                 .filter(e -> e.runtimeFormats().stream().anyMatch(d.runtimeFormats()::contains))
                 .filter(e -> e.weightBytes() + e.adapterBytes() + d.overheadBytes() <= d.memoryBytes())
-                .max(Comparator.comparingDouble(FrontEntry::predictedAccuracy)
+                .max(Comparator.comparingDouble(FrontEntry::predicted)
                         .thenComparing(Comparator.comparingLong((FrontEntry e) -> e.weightBytes() + e.adapterBytes())
                                 .reversed()))
                 .orElse(null);

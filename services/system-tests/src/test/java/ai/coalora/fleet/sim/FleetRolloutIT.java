@@ -116,8 +116,8 @@ class FleetRolloutIT {
         for (JsonNode w : done.get("progress")) {
             assertTrue(w.get("finished").asInt() >= 0.8 * w.get("devices").asInt(), "wave " + w);
             assertTrue(
-                    w.get("measuredAccuracy").asDouble()
-                            >= w.get("predictedAccuracy").asDouble() - 0.15,
+                    w.get("measuredQuality").asDouble()
+                            >= w.get("predictedQuality").asDouble() - 0.15,
                     "wave measured vs predicted " + w);
         }
         assertTrue(
@@ -209,9 +209,7 @@ class FleetRolloutIT {
                 "lineage: the telemetry that triggered it");
         JsonNode evidence = lineage.get("trigger").get("evidence");
         assertTrue(
-                evidence.get("measuredAccuracy").asDouble()
-                        < evidence.get("predictedAccuracy").asDouble() - 0.25,
-                evidence.toString());
+                evidence.get("measured").asDouble() < evidence.get("predicted").asDouble() - 0.25, evidence.toString());
         assertTrue(Sha256.isValid(lineage.get("data").get("sha256").asText()), "lineage: the data");
         assertTrue(texts(lineage.get("addedConfigurations"), null).contains(config));
         // the trainer registers, then moves the alias: wait for the second step
@@ -302,7 +300,7 @@ class FleetRolloutIT {
                         0.25,
                         "errorMinExecuted",
                         4,
-                        "accuracyMargin",
+                        "qualityMargin",
                         0.25,
                         "onWaveSuccess",
                         "pause"));
@@ -439,7 +437,7 @@ class FleetRolloutIT {
                         0.25,
                         "errorMinExecuted",
                         4,
-                        "accuracyMargin",
+                        "qualityMargin",
                         0.1,
                         "onFailure",
                         onFailure));
