@@ -2,6 +2,7 @@
 -- better) or perplexity for a decoder (lower is better). The measure is the version's; every value column that held
 -- an accuracy now holds a quality in its version's measure, and says so by its name.
 alter table model_versions
+    add column kind text not null default 'encoder' check (kind in ('encoder', 'decoder')),  -- what the bundle is
     add column measure text not null default 'accuracy' check (measure in ('accuracy', 'perplexity'));
 
 alter table devices rename column predicted_accuracy to predicted_quality;

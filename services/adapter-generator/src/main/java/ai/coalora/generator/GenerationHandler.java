@@ -91,7 +91,7 @@ final class GenerationHandler implements EventHandler {
             VersionCache.Version v;
             try {
                 v = versions.get(a.modelVersion());
-            } catch (VersionCache.UnknownVersion u) {
+            } catch (VersionCache.Unservable u) {
                 unservable.put(key, u.getMessage());
                 continue;
             }

@@ -5,6 +5,7 @@ import ai.coalora.engine.bundle.BundleManifest;
 import ai.coalora.engine.bundle.ModelBundle;
 import ai.coalora.engine.model.BertEncoder;
 import ai.coalora.engine.quant.ModelQuantConfig;
+import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.registry.RegistryClient;
 import java.io.FileNotFoundException;
 import java.io.IOException;
@@ -21,9 +22,12 @@ final class VersionCache implements AutoCloseable {
     record Version(
             String id, ModelBundle.Loaded loaded, ModelBundle.Instance instance, Map<String, ModelQuantConfig> front) {}
 
-    /** The registry does not know the version (not transient: the event naming it is rejected). */
-    static final class UnknownVersion extends IOException {
-        UnknownVersion(String message) {
+    /**
+     * The version cannot be served: the registry does not know it, or it is not an encoder bundle (not transient: the
+     * event naming it is rejected with the reason).
+     */
+    static final class Unservable extends IOException {
+        Unservable(String message) {
             super(message);
         }
     }
@@ -42,14 +46,20 @@ final class VersionCache implements AutoCloseable {
     synchronized Version get(String modelVersion) throws IOException {
         Version v = versions.get(modelVersion);
         if (v != null) return v;
-        if (!Sha256.isValid(modelVersion))
-            throw new UnknownVersion("model version '" + modelVersion + "' is not a sha256");
+        if (!Sha256.isValid(modelVersion)) throw new Unservable("model version '" + modelVersion + "' is not a sha256");
         Path versionDir = dir.resolve(modelVersion);
         try {
             registry.downloadVersion(modelVersion, versionDir);
         } catch (FileNotFoundException e) {
-            throw new UnknownVersion(e.getMessage());
+            throw new Unservable(e.getMessage());
         }
+        String format = Payloads.JSON
+                .readTree(versionDir.resolve(ModelBundle.MANIFEST).toFile())
+                .path("format")
+                .asText("");
+        if (!BundleManifest.FORMAT.equals(format))
+            throw new Unservable("version " + modelVersion + " is a " + format
+                    + " bundle: this generator packages encoder versions (" + BundleManifest.FORMAT + ") only");
         ModelBundle.Loaded loaded = ModelBundle.read(versionDir);
         Map<String, ModelQuantConfig> front = new HashMap<>();
         for (BundleManifest.FrontPoint p : loaded.manifest().front()) {

@@ -2,21 +2,17 @@ package ai.coalora.registry;
 
 import ai.coalora.common.Sha256;
 import ai.coalora.engine.bundle.BundleManifest;
-import ai.coalora.engine.bundle.DevicePackage;
+import ai.coalora.engine.bundle.DecoderBundle;
+import ai.coalora.engine.bundle.DecoderBundleManifest;
 import ai.coalora.engine.bundle.ModelBundle;
-import ai.coalora.engine.gguf.GgufType;
-import ai.coalora.engine.gguf.GgufTypeMapping;
-import ai.coalora.engine.model.BertConfig;
+import ai.coalora.engine.decoder.HfCheckpoint;
+import ai.coalora.engine.decoder.LlamaConfig;
 import ai.coalora.engine.model.MiniLmArtifact;
-import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.fleet.events.CloudEvent;
 import ai.coalora.fleet.events.EventTypes;
 import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.events.Payloads.FileRef;
 import ai.coalora.fleet.events.Payloads.FrontEntry;
-import ai.coalora.fleet.events.Payloads.GgufChoice;
-import ai.coalora.fleet.events.Payloads.GgufGroup;
-import ai.coalora.fleet.events.Payloads.GgufTensors;
 import ai.coalora.fleet.events.Payloads.ModelPromoted;
 import ai.coalora.fleet.events.Payloads.ModelRegistered;
 import ai.coalora.fleet.events.Topic;
@@ -24,6 +20,7 @@ import ai.coalora.fleet.messaging.ServiceRuntime;
 import ai.coalora.fleet.messaging.Transaction;
 import ai.coalora.fleet.planning.ParetoSelection;
 import ai.coalora.fleet.planning.QualityMeasure;
+import com.fasterxml.jackson.annotation.JsonValue;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.agroal.api.AgroalDataSource;
@@ -38,11 +35,11 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeSet;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
@@ -56,8 +53,6 @@ import java.util.regex.Pattern;
 public class ModelVersions {
     static final String SOURCE = "/coalora/registry";
     static final Pattern ALIAS = Pattern.compile("^[a-z][a-z0-9-]{0,31}$");
-    /** The runtime format our packed artifacts are in. */
-    static final String PACKED_FORMAT = "coalora-packed";
 
     public record FileName(String name, String sha256) {}
 
@@ -74,6 +69,7 @@ public class ModelVersions {
             String parentVersion,
             String task,
             String baseModel,
+            Kind kind,
             QualityMeasure measure,
             List<FileRef> files,
             List<FrontEntry> front,
@@ -101,6 +97,7 @@ public class ModelVersions {
         if (r == null || r.files() == null || r.files().isEmpty())
             throw ApiException.badRequest("files: a bundle has files (bundle.json, tensors.safetensors)");
         List<FileRef> files = new ArrayList<>();
+        Map<String, Path> byName = new TreeMap<>(); // the stored blobs, by the file name they have in the version
         Path staging = Files.createTempDirectory("coalora-register-");
         try {
             for (FileName f : r.files()) {
@@ -109,24 +106,13 @@ public class ModelVersions {
                 Path blob = blobs.find(f.sha256())
                         .orElseThrow(() -> ApiException.badRequest(
                                 "files: no blob " + f.sha256() + " (upload it first with PUT /api/blobs/{sha256})"));
-                Files.copy(blob, staging.resolve(f.name()));
+                if (byName.put(f.name(), blob) != null)
+                    throw ApiException.badRequest("files: '" + f.name() + "' is listed twice");
                 files.add(new FileRef(f.name(), f.sha256(), Files.size(blob)));
             }
             files.sort(Comparator.comparing(FileRef::name));
-            BundleManifest m;
-            try {
-                m = ModelBundle.read(staging).manifest();
-            } catch (IOException | RuntimeException e) {
-                throw ApiException.badRequest("not a valid model bundle: " + e.getMessage());
-            }
-            if (!MiniLmArtifact.ONNX_SHA256.equals(m.baseModel().onnxSha256())) {
-                throw ApiException.badRequest(
-                        "bundle is for base model " + m.baseModel().name() + " ("
-                                + m.baseModel().onnxSha256() + "), which this registry cannot budget");
-            }
-            if (m.front() == null || m.front().isEmpty())
-                throw ApiException.badRequest("bundle has an empty Pareto front: nothing to assign");
-            List<FrontEntry> front = frontOf(m);
+            Bundle bundle = readBundle(byName, staging);
+            List<FrontEntry> front = bundle.front();
             String version = versionId(files);
             try (Connection c = dataSource.getConnection()) {
                 c.setAutoCommit(false);
@@ -138,16 +124,17 @@ public class ModelVersions {
                 if (r.parentVersion() != null && find(c, r.parentVersion()).isEmpty())
                     throw ApiException.badRequest("parentVersion " + r.parentVersion() + " is not registered");
                 try (PreparedStatement st = c.prepareStatement(
-                        "insert into model_versions (model_version, parent_version, task, base_model, measure, files, front, "
-                                + "lineage) values (?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb)")) {
+                        "insert into model_versions (model_version, parent_version, task, base_model, kind, measure, files, "
+                                + "front, lineage) values (?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb)")) {
                     st.setString(1, version);
                     st.setString(2, r.parentVersion());
-                    st.setString(3, m.task().name());
-                    st.setString(4, m.baseModel().name());
-                    st.setString(5, ParetoSelection.measureOf(front).jsonName());
-                    st.setString(6, Payloads.toJson(files).toString());
-                    st.setString(7, Payloads.toJson(front).toString());
-                    st.setString(8, r.lineage() == null ? null : r.lineage().toString());
+                    st.setString(3, bundle.task());
+                    st.setString(4, bundle.baseModel());
+                    st.setString(5, bundle.kind().jsonName());
+                    st.setString(6, ParetoSelection.measureOf(front).jsonName());
+                    st.setString(7, Payloads.toJson(files).toString());
+                    st.setString(8, Payloads.toJson(front).toString());
+                    st.setString(9, r.lineage() == null ? null : r.lineage().toString());
                     st.executeUpdate();
                 }
                 // a retrained version answers the request named in its lineage
@@ -166,8 +153,8 @@ public class ModelVersions {
                 ModelRegistered event = new ModelRegistered(
                         version,
                         r.parentVersion(),
-                        m.task().name(),
-                        m.baseModel().name(),
+                        bundle.task(),
+                        bundle.baseModel(),
                         files,
                         front.size(),
                         v.createdAt(),
@@ -305,8 +292,8 @@ public class ModelVersions {
     }
 
     private static final String SELECT_VERSION =
-            "select model_version, parent_version, task, base_model, measure, files::text, front::text, lineage::text, "
-                    + "created_at from model_versions";
+            "select model_version, parent_version, task, base_model, kind, measure, files::text, front::text, "
+                    + "lineage::text, created_at from model_versions";
 
     private static Optional<Version> find(Connection c, String version) throws SQLException {
         try (PreparedStatement st = c.prepareStatement(SELECT_VERSION + " where model_version = ?")) {
@@ -324,70 +311,91 @@ public class ModelVersions {
                     rs.getString(2),
                     rs.getString(3),
                     rs.getString(4),
-                    QualityMeasure.fromJson(rs.getString(5)),
-                    Payloads.JSON.readValue(rs.getString(6), new TypeReference<List<FileRef>>() {}),
-                    Payloads.JSON.readValue(rs.getString(7), new TypeReference<List<FrontEntry>>() {}),
-                    rs.getString(8) == null ? null : Payloads.JSON.readTree(rs.getString(8)),
-                    rs.getTimestamp(9).toInstant());
+                    Kind.fromJson(rs.getString(5)),
+                    QualityMeasure.fromJson(rs.getString(6)),
+                    Payloads.JSON.readValue(rs.getString(7), new TypeReference<List<FileRef>>() {}),
+                    Payloads.JSON.readValue(rs.getString(8), new TypeReference<List<FrontEntry>>() {}),
+                    rs.getString(9) == null ? null : Payloads.JSON.readTree(rs.getString(9)),
+                    rs.getTimestamp(10).toInstant());
         } catch (IOException e) {
             throw new IllegalStateException("stored version is not JSON", e);
         }
     }
 
-    /** Each front configuration with its identity, bit-widths and the bytes a device needs for it. */
-    static List<FrontEntry> frontOf(BundleManifest m) {
-        BertConfig model = BertConfig.MINILM_L6;
-        List<FrontEntry> out = new ArrayList<>();
-        for (BundleManifest.FrontPoint p : m.front()) {
-            ModelQuantConfig c = p.quantConfig();
-            TreeSet<Integer> bits = new TreeSet<>();
-            for (ModelQuantConfig.Entry e : c.matrices()) bits.add(e.config().b());
-            out.add(new FrontEntry(
-                    c.configId(),
-                    c.averageBits(),
-                    QualityMeasure.ACCURACY,
-                    p.validationAccuracy(),
-                    List.copyOf(bits),
-                    List.of(PACKED_FORMAT),
-                    DevicePackage.weightBytes(model, c),
-                    DevicePackage.adapterBytes(
-                            m.rank(), c, model, m.task().labels().size()),
-                    ggufOf(model, c)));
+    /** What a version is: an encoder classifier's bundle or a decoder's (with the base model's files). */
+    public enum Kind {
+        ENCODER,
+        DECODER;
+
+        @JsonValue
+        public String jsonName() {
+            return name().toLowerCase(Locale.ROOT);
         }
-        return out;
+
+        static Kind fromJson(String name) {
+            return valueOf(name.toUpperCase(Locale.ROOT));
+        }
     }
 
+    /** What registering needs of a bundle: its kind, task, base model and front. */
+    record Bundle(Kind kind, String task, String baseModel, List<FrontEntry> front) {}
+
     /**
-     * The configuration's weights as GGUF tensors, for planners of GGUF runtimes that declare their types: the
-     * full-precision part (F32, as in the dense file) and the quantized matrices grouped by bit-width and by the type
-     * each of the engine's {@link GgufTypeMapping}s gives them (fallbacks included), with those types' exact bytes.
+     * Reads and checks the bundle among a version's files, by its manifest's format. An encoder bundle must be for the
+     * base model this registry budgets (MiniLM, by the ONNX file's checksum). A decoder bundle comes with its base
+     * model's files ({@code config.json}, {@code tokenizer.json}, the weights), which must be the ones it was trained
+     * on, checksum for checksum; its front is budgeted from that {@code config.json}. Anything else is a 400 naming
+     * what is wrong.
      */
-    static GgufTensors ggufOf(BertConfig model, ModelQuantConfig c) {
-        GgufTypeMapping[] mappings = GgufTypeMapping.values();
-        // key: b, then the type per mapping; value: weights, then bytes per mapping
-        Map<List<Object>, long[]> groups = new LinkedHashMap<>();
-        for (ModelQuantConfig.Entry e : c.matrices()) {
-            List<Object> key = new ArrayList<>();
-            key.add(e.config().b());
-            GgufType[] types = new GgufType[mappings.length];
-            for (int i = 0; i < mappings.length; i++) key.add(types[i] = mappings[i].typeFor(e.matrix(), e.config()));
-            long[] sums = groups.computeIfAbsent(key, k -> new long[1 + mappings.length]);
-            sums[0] += e.matrix().numel();
-            for (int i = 0; i < mappings.length; i++)
-                sums[1 + i] += types[i].byteSize(e.matrix().numel());
+    static Bundle readBundle(Map<String, Path> files, Path staging) throws ApiException, IOException {
+        for (String name : List.of(ModelBundle.MANIFEST, ModelBundle.TENSORS)) {
+            Path f = files.get(name);
+            if (f == null)
+                throw ApiException.badRequest("not a valid model bundle: files: " + name + " is missing (a bundle has "
+                        + ModelBundle.MANIFEST + " and " + ModelBundle.TENSORS + ")");
+            Files.copy(f, staging.resolve(name));
         }
-        List<GgufGroup> out = new ArrayList<>();
-        groups.entrySet().stream()
-                .sorted(Comparator.comparingInt(en -> (Integer) en.getKey().get(0)))
-                .forEach(en -> {
-                    List<GgufChoice> choices = new ArrayList<>();
-                    for (int i = 0; i < mappings.length; i++) {
-                        choices.add(new GgufChoice(
-                                mappings[i].name(), ((GgufType) en.getKey().get(1 + i)).name(), en.getValue()[1 + i]));
-                    }
-                    out.add(new GgufGroup((Integer) en.getKey().get(0), en.getValue()[0], List.copyOf(choices)));
-                });
-        return new GgufTensors(4 * DevicePackage.denseParameters(model), List.copyOf(out));
+        String format;
+        try {
+            format = Payloads.JSON
+                    .readTree(staging.resolve(ModelBundle.MANIFEST).toFile())
+                    .path("format")
+                    .asText("");
+        } catch (IOException e) {
+            throw ApiException.badRequest("not a valid model bundle: " + ModelBundle.MANIFEST + " is not JSON");
+        }
+        try {
+            if (DecoderBundleManifest.FORMAT.equals(format)) {
+                DecoderBundleManifest m = DecoderBundle.read(staging).manifest();
+                if (m.front().isEmpty())
+                    throw ApiException.badRequest("bundle has an empty Pareto front: nothing to assign");
+                try {
+                    m.baseModel().checkFiles(files);
+                } catch (IllegalArgumentException e) {
+                    throw ApiException.badRequest("the decoder's base model: " + e.getMessage());
+                }
+                LlamaConfig decoder = LlamaConfig.read(files.get(HfCheckpoint.CONFIG));
+                return new Bundle(
+                        Kind.DECODER,
+                        m.task().name(),
+                        m.baseModel().architecture() + " " + m.baseModel().numLayers() + "x"
+                                + m.baseModel().hiddenSize() + " (config "
+                                + m.baseModel().configSha256().substring(0, 12)
+                                + ")",
+                        Fronts.ofDecoder(m, decoder));
+            }
+            BundleManifest m = ModelBundle.read(staging).manifest();
+            if (!MiniLmArtifact.ONNX_SHA256.equals(m.baseModel().onnxSha256())) {
+                throw ApiException.badRequest(
+                        "bundle is for base model " + m.baseModel().name() + " ("
+                                + m.baseModel().onnxSha256() + "), which this registry cannot budget");
+            }
+            if (m.front() == null || m.front().isEmpty())
+                throw ApiException.badRequest("bundle has an empty Pareto front: nothing to assign");
+            return new Bundle(Kind.ENCODER, m.task().name(), m.baseModel().name(), Fronts.ofEncoder(m));
+        } catch (IOException | RuntimeException e) {
+            throw ApiException.badRequest("not a valid model bundle: " + e.getMessage());
+        }
     }
 
     /** A version's name: sha256 over its sorted "name sha256" lines. */

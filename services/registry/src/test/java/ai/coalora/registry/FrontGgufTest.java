@@ -36,7 +36,7 @@ class FrontGgufTest {
 
     @Test
     void groupsByBitWidthAndTypes() {
-        GgufTensors gguf = ModelVersions.ggufOf(MODEL, CONFIG);
+        GgufTensors gguf = Fronts.ggufOf(4 * DevicePackage.denseParameters(MODEL), CONFIG);
         assertEquals(4 * DevicePackage.denseParameters(MODEL), gguf.denseBytes());
         assertEquals(
                 List.of(
@@ -78,7 +78,7 @@ class FrontGgufTest {
                 List.of("gguf"),
                 DevicePackage.weightBytes(MODEL, CONFIG),
                 0,
-                ModelVersions.ggufOf(MODEL, CONFIG));
+                Fronts.ggufOf(4 * DevicePackage.denseParameters(MODEL), CONFIG));
         long dense = 4 * DevicePackage.denseParameters(MODEL);
         GgufPlanning.GgufPlan k = GgufPlanning.plan(
                         e, GgufPlanning.declared(List.of("Q2_K", "Q3_K", "Q4_K", "Q8_0", "Q4_0")))

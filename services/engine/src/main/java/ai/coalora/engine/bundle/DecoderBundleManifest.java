@@ -13,6 +13,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The manifest of a {@link DecoderBundle} ({@value #FORMAT}), stored as {@code bundle.json}.
@@ -74,19 +76,55 @@ public record DecoderBundleManifest(
         }
 
         private static List<Path> weightFiles(Path dir) throws IOException {
-            Path single = dir.resolve(HfCheckpoint.SINGLE_FILE), index = dir.resolve(HfCheckpoint.INDEX);
-            if (Files.isRegularFile(single)) return List.of(single);
-            if (!Files.isRegularFile(index)) {
-                throw new IllegalArgumentException(
-                        dir + " holds neither " + HfCheckpoint.SINGLE_FILE + " nor " + HfCheckpoint.INDEX);
-            }
-            List<Path> files = new ArrayList<>(List.of(index));
+            Map<String, Path> files = new TreeMap<>();
             try (var list = Files.list(dir)) {
-                list.filter(p -> p.getFileName().toString().matches("model-.*\\.safetensors"))
-                        .sorted()
-                        .forEach(files::add);
+                list.filter(Files::isRegularFile)
+                        .forEach(f -> files.put(f.getFileName().toString(), f));
             }
-            return files;
+            return weightFiles(files, dir.toString());
+        }
+
+        /**
+         * The weight files among {@code files} (by file name) in the order their checksum is taken: the single
+         * {@code model.safetensors}, or the index then every {@code model-*.safetensors} shard in name order.
+         */
+        private static List<Path> weightFiles(Map<String, Path> files, String where) {
+            if (files.containsKey(HfCheckpoint.SINGLE_FILE)) return List.of(files.get(HfCheckpoint.SINGLE_FILE));
+            if (!files.containsKey(HfCheckpoint.INDEX)) {
+                throw new IllegalArgumentException(
+                        where + " holds neither " + HfCheckpoint.SINGLE_FILE + " nor " + HfCheckpoint.INDEX);
+            }
+            List<Path> out = new ArrayList<>(List.of(files.get(HfCheckpoint.INDEX)));
+            new TreeMap<>(files).forEach((name, f) -> {
+                if (name.matches(SHARD)) out.add(f);
+            });
+            return out;
+        }
+
+        /** A shard of a sharded checkpoint, as Hugging Face names them. */
+        public static final String SHARD = "model-.*\\.safetensors";
+
+        /**
+         * Checks that {@code files} (by file name, wherever they are stored) are this base model: its
+         * {@code config.json}, {@code tokenizer.json} and weights, each by checksum. Anything missing or different is
+         * an IllegalArgumentException that names the file and both checksums.
+         */
+        public void checkFiles(Map<String, Path> files) throws IOException {
+            check(files, HfCheckpoint.CONFIG, configSha256);
+            check(files, Pretraining.TOKENIZER_FILE, tokenizerSha256);
+            String weights = Sha256.of(weightFiles(files, "the base model's files"));
+            if (!weights.equals(weightsSha256))
+                throw new IllegalArgumentException("the weights are not the bundle's base model's (sha256 " + weights
+                        + ", the bundle was trained on " + weightsSha256 + ")");
+        }
+
+        private static void check(Map<String, Path> files, String name, String expected) throws IOException {
+            Path f = files.get(name);
+            if (f == null) throw new IllegalArgumentException("the base model's " + name + " is missing");
+            String found = Sha256.of(f);
+            if (!found.equals(expected))
+                throw new IllegalArgumentException(name + " is not the bundle's base model's (sha256 " + found
+                        + ", the bundle was trained on " + expected + ")");
         }
 
         /** Same model: same config, weights and tokenizer (the path may differ: folders move). */
