@@ -3,6 +3,8 @@ package ai.coalora.generator;
 import ai.coalora.common.Sha256;
 import ai.coalora.engine.bundle.AdapterEmission;
 import ai.coalora.engine.bundle.DevicePackage;
+import ai.coalora.engine.bundle.GgufDeployment;
+import ai.coalora.engine.gguf.GgufTypeMapping;
 import ai.coalora.engine.io.PeftAdapter;
 import ai.coalora.engine.model.BertConfig;
 import ai.coalora.engine.model.OnnxWeights;
@@ -19,10 +21,12 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * Makes everything a device downloads for one configuration of one version: the folded LoRA in the PEFT
- * layout with its sidecar, the task head, the configuration, and the base model bit-packed for exactly
- * that configuration. Every file goes to the registry's content-addressed store; the package is named by
- * the sha256 of its file list.
+ * Makes everything a device downloads for one configuration of one version. For an encoder version, the packed layout
+ * of the Java runtime: the folded LoRA in the PEFT layout with its sidecar, the task head, the configuration, and the
+ * base model bit-packed for exactly that configuration. For a decoder version, what llama.cpp loads: the base model
+ * quantized to the configuration's GGUF types ({@code model.gguf}) and the adapter folded for it as a GGUF LoRA
+ * ({@code adapter.gguf}). Every file goes to the registry's content-addressed store; the package is named by the
+ * sha256 of its file list.
  */
 final class AdapterPackager {
     /** A stored package. */
@@ -35,7 +39,9 @@ final class AdapterPackager {
             AdapterEmission.HEAD, "head",
             AdapterEmission.CONFIG, "quant-config",
             DevicePackage.PACKED, "base-packed",
-            DevicePackage.DENSE, "base-dense");
+            DevicePackage.DENSE, "base-dense",
+            GgufDeployment.MODEL, "gguf-model",
+            GgufDeployment.ADAPTER, "gguf-adapter");
 
     private final RegistryClient registry;
     private final Map<String, OnnxWeights.Tensor> baseWeights;
@@ -51,7 +57,8 @@ final class AdapterPackager {
         this.scratch = scratch;
     }
 
-    Package generate(VersionCache.Version version, ModelQuantConfig config) throws IOException {
+    /** The packed layout of an encoder version's configuration. */
+    Package generate(VersionCache.Encoder version, ModelQuantConfig config) throws IOException {
         List<Artifact> artifacts = new ArrayList<>();
         Path dir = Files.createTempDirectory(Files.createDirectories(scratch), "adapter-");
         try {
@@ -75,6 +82,25 @@ final class AdapterPackager {
             }
         }
         artifacts.add(dense);
+        artifacts.sort(Comparator.comparing(Artifact::role));
+        return new Package(packageSha(artifacts), config.averageBits(), artifacts);
+    }
+
+    /** A decoder version's configuration for llama.cpp: model.gguf with {@code mapping}'s types, and adapter.gguf. */
+    Package generate(VersionCache.Decoder version, ModelQuantConfig config, GgufTypeMapping mapping)
+            throws IOException {
+        List<Artifact> artifacts = new ArrayList<>();
+        Path dir = Files.createTempDirectory(Files.createDirectories(scratch), "gguf-");
+        try {
+            GgufDeployment.write(version.checkpoint(), version.tokenizer(), config, mapping, version.instance(), dir);
+            for (String name : List.of(GgufDeployment.MODEL, GgufDeployment.ADAPTER))
+                add(artifacts, name, Files.readAllBytes(dir.resolve(name)));
+        } finally {
+            try (Stream<Path> files = Files.list(dir)) {
+                for (Path f : files.toList()) Files.deleteIfExists(f);
+            }
+            Files.deleteIfExists(dir);
+        }
         artifacts.sort(Comparator.comparing(Artifact::role));
         return new Package(packageSha(artifacts), config.averageBits(), artifacts);
     }

@@ -34,9 +34,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Turns assignments into adapter-ready events. Generation (fold + quantize + upload) runs before the
- * batch's transaction, once per (version, configuration) ever: the packages table remembers what exists.
- * Each device then gets its own adapter-ready event pointing at the shared package. Each package generated
- * and stored counts in {@code coalora_adapters_generated_total}.
+ * batch's transaction, once per (version, configuration, layout) ever: the packages table remembers what exists.
+ * The layout is what the device runs ({@link Layout}): the packed layout of the Java runtime for encoder versions,
+ * or GGUF for llama.cpp, under the assignment's type mapping, for decoder versions. Each device then gets its own
+ * adapter-ready event pointing at the shared package. Each package generated and stored counts in
+ * {@code coalora_adapters_generated_total}.
  */
 final class GenerationHandler implements EventHandler {
     private static final Logger LOG = LoggerFactory.getLogger(GenerationHandler.class);
@@ -86,8 +88,9 @@ final class GenerationHandler implements EventHandler {
                 continue; // apply rejects it
             }
             if (!a.feasible()) continue;
-            String key = a.modelVersion() + "/" + a.configId();
-            if (unservable.containsKey(key) || stored(a.modelVersion(), a.configId())) continue;
+            Layout layout = Layout.of(a);
+            String key = key(a, layout);
+            if (unservable.containsKey(key) || stored(a.modelVersion(), a.configId(), layout)) continue;
             VersionCache.Version v;
             try {
                 v = versions.get(a.modelVersion());
@@ -101,10 +104,17 @@ final class GenerationHandler implements EventHandler {
                         key, "configuration " + a.configId() + " is not on the front of version " + a.modelVersion());
                 continue;
             }
+            String why = layout.cannotServe(v);
+            if (why != null) {
+                unservable.put(key, why);
+                continue;
+            }
             long t0 = System.nanoTime();
-            AdapterPackager.Package p = packager.generate(v, config);
+            AdapterPackager.Package p = v instanceof VersionCache.Decoder d
+                    ? packager.generate(d, config, layout.mapping())
+                    : packager.generate((VersionCache.Encoder) v, config);
             double ms = (System.nanoTime() - t0) / 1e6;
-            store(a.modelVersion(), a.configId(), p, ms);
+            store(a.modelVersion(), a.configId(), layout, p, ms);
             generated.incrementAndGet();
             generatedTotal.increment();
             LOG.info(
@@ -120,13 +130,15 @@ final class GenerationHandler implements EventHandler {
     public void apply(CloudEvent event, Transaction tx) throws RejectedEvent, SQLException {
         Assignment a = EventHandler.data(event, Assignment.class);
         if (!a.feasible()) return; // nothing to generate; the registry records the device as unassignable
-        String why = unservable.get(a.modelVersion() + "/" + a.configId());
+        Layout layout = Layout.of(a);
+        String why = unservable.get(key(a, layout));
         if (why != null) throw new RejectedEvent(why);
         try (PreparedStatement st = tx.connection()
-                .prepareStatement(
-                        "select package_sha256, average_bits, artifacts::text from packages where model_version = ? and config_id = ?")) {
+                .prepareStatement("select package_sha256, average_bits, artifacts::text from packages "
+                        + "where model_version = ? and config_id = ? and layout = ?")) {
             st.setString(1, a.modelVersion());
             st.setString(2, a.configId());
+            st.setString(3, layout.column());
             try (ResultSet rs = st.executeQuery()) {
                 if (!rs.next())
                     throw new IllegalStateException("package for " + a.configId() + " missing after prepare");
@@ -181,29 +193,36 @@ final class GenerationHandler implements EventHandler {
                 .sign(signingKey.key(), signingKey.signingKey());
     }
 
-    private boolean stored(String version, String configId) throws SQLException {
+    private static String key(Assignment a, Layout layout) {
+        return a.modelVersion() + "/" + a.configId() + "/" + layout.column();
+    }
+
+    private boolean stored(String version, String configId, Layout layout) throws SQLException {
         try (Connection c = dataSource.getConnection();
-                PreparedStatement st =
-                        c.prepareStatement("select 1 from packages where model_version = ? and config_id = ?")) {
+                PreparedStatement st = c.prepareStatement(
+                        "select 1 from packages where model_version = ? and config_id = ? and layout = ?")) {
             st.setString(1, version);
             st.setString(2, configId);
+            st.setString(3, layout.column());
             try (ResultSet rs = st.executeQuery()) {
                 return rs.next();
             }
         }
     }
 
-    private void store(String version, String configId, AdapterPackager.Package p, double ms) throws Exception {
+    private void store(String version, String configId, Layout layout, AdapterPackager.Package p, double ms)
+            throws Exception {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement st = c.prepareStatement(
-                        "insert into packages (model_version, config_id, package_sha256, average_bits, "
-                                + "artifacts, generate_ms) values (?, ?, ?, ?, ?::jsonb, ?) on conflict do nothing")) {
+                        "insert into packages (model_version, config_id, layout, package_sha256, average_bits, "
+                                + "artifacts, generate_ms) values (?, ?, ?, ?, ?, ?::jsonb, ?) on conflict do nothing")) {
             st.setString(1, version);
             st.setString(2, configId);
-            st.setString(3, p.packageSha256());
-            st.setDouble(4, p.averageBits());
-            st.setString(5, Payloads.JSON.writeValueAsString(p.artifacts()));
-            st.setDouble(6, ms);
+            st.setString(3, layout.column());
+            st.setString(4, p.packageSha256());
+            st.setDouble(5, p.averageBits());
+            st.setString(6, Payloads.JSON.writeValueAsString(p.artifacts()));
+            st.setDouble(7, ms);
             st.executeUpdate();
         }
     }

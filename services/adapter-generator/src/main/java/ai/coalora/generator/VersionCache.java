@@ -2,7 +2,12 @@ package ai.coalora.generator;
 
 import ai.coalora.common.Sha256;
 import ai.coalora.engine.bundle.BundleManifest;
+import ai.coalora.engine.bundle.DecoderBundle;
+import ai.coalora.engine.bundle.DecoderBundleManifest;
 import ai.coalora.engine.bundle.ModelBundle;
+import ai.coalora.engine.decoder.HfCheckpoint;
+import ai.coalora.engine.lm.BpeTokenizer;
+import ai.coalora.engine.lm.Pretraining;
 import ai.coalora.engine.model.BertEncoder;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.fleet.events.Payloads;
@@ -18,9 +23,42 @@ import java.util.Map;
  * checksum verified, kept on local disk, and instantiated (the configuration-aware model) on first use.
  */
 final class VersionCache implements AutoCloseable {
-    /** A version ready to emit adapters: its bundle, the model on the engine, and its front by configuration id. */
-    record Version(
-            String id, ModelBundle.Loaded loaded, ModelBundle.Instance instance, Map<String, ModelQuantConfig> front) {}
+    /** A version ready to emit adapters: its id and its front by configuration id. */
+    sealed interface Version extends AutoCloseable permits Encoder, Decoder {
+        String id();
+
+        Map<String, ModelQuantConfig> front();
+
+        @Override
+        void close();
+    }
+
+    /** An encoder classifier's version: its bundle and the configuration-aware model on the base encoder. */
+    record Encoder(
+            String id, ModelBundle.Loaded loaded, ModelBundle.Instance instance, Map<String, ModelQuantConfig> front)
+            implements Version {
+        @Override
+        public void close() {
+            instance.close();
+        }
+    }
+
+    /**
+     * A decoder's version: the base model it came with (weights and tokenizer, as GGUF export needs them) and the
+     * configuration-aware model on its shapes.
+     */
+    record Decoder(
+            String id,
+            HfCheckpoint checkpoint,
+            BpeTokenizer tokenizer,
+            DecoderBundle.Instance instance,
+            Map<String, ModelQuantConfig> front)
+            implements Version {
+        @Override
+        public void close() {
+            instance.close();
+        }
+    }
 
     /**
      * The version cannot be served: the registry does not know it, or it is not an encoder bundle (not transient: the
@@ -57,23 +95,37 @@ final class VersionCache implements AutoCloseable {
                 .readTree(versionDir.resolve(ModelBundle.MANIFEST).toFile())
                 .path("format")
                 .asText("");
-        if (!BundleManifest.FORMAT.equals(format))
-            throw new Unservable("version " + modelVersion + " is a " + format
-                    + " bundle: this generator packages encoder versions (" + BundleManifest.FORMAT + ") only");
-        ModelBundle.Loaded loaded = ModelBundle.read(versionDir);
         Map<String, ModelQuantConfig> front = new HashMap<>();
-        for (BundleManifest.FrontPoint p : loaded.manifest().front()) {
-            ModelQuantConfig c = p.quantConfig();
-            front.put(c.configId(), c);
+        if (DecoderBundleManifest.FORMAT.equals(format)) {
+            DecoderBundle.Loaded loaded = DecoderBundle.read(versionDir);
+            for (DecoderBundleManifest.FrontPoint p : loaded.manifest().front()) {
+                ModelQuantConfig c = p.quantConfig();
+                front.put(c.configId(), c);
+            }
+            HfCheckpoint checkpoint = HfCheckpoint.load(versionDir); // the registry checked it is the bundle's base
+            v = new Decoder(
+                    modelVersion,
+                    checkpoint,
+                    BpeTokenizer.load(versionDir.resolve(Pretraining.TOKENIZER_FILE)),
+                    loaded.instantiate(checkpoint.config(), encoder.manager()),
+                    front);
+        } else if (BundleManifest.FORMAT.equals(format)) {
+            ModelBundle.Loaded loaded = ModelBundle.read(versionDir);
+            for (BundleManifest.FrontPoint p : loaded.manifest().front()) {
+                ModelQuantConfig c = p.quantConfig();
+                front.put(c.configId(), c);
+            }
+            v = new Encoder(modelVersion, loaded, loaded.instantiate(encoder, encoder.manager()), front);
+        } else {
+            throw new Unservable("version " + modelVersion + " is a bundle of unknown format '" + format + "'");
         }
-        v = new Version(modelVersion, loaded, loaded.instantiate(encoder, encoder.manager()), front);
         versions.put(modelVersion, v);
         return v;
     }
 
     @Override
     public synchronized void close() {
-        versions.values().forEach(v -> v.instance().close());
+        versions.values().forEach(Version::close);
         versions.clear();
     }
 }
