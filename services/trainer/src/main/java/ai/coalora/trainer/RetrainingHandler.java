@@ -2,11 +2,20 @@ package ai.coalora.trainer;
 
 import ai.coalora.engine.bundle.BundleManifest;
 import ai.coalora.engine.bundle.BundleTraining;
+import ai.coalora.engine.bundle.DecoderBundle;
+import ai.coalora.engine.bundle.DecoderBundleManifest;
+import ai.coalora.engine.bundle.DecoderBundleTraining;
+import ai.coalora.engine.bundle.DecoderWarmStart;
 import ai.coalora.engine.bundle.ModelBundle;
+import ai.coalora.engine.bundle.PhaseTimer;
 import ai.coalora.engine.bundle.WarmStart;
 import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.data.TaskData;
 import ai.coalora.engine.data.Tasks;
+import ai.coalora.engine.decoder.LlamaDecoder;
+import ai.coalora.engine.lm.BpeTokenizer;
+import ai.coalora.engine.lm.Pretraining;
+import ai.coalora.engine.lora.LoraSpec;
 import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.train.FineTuneSettings;
@@ -18,6 +27,7 @@ import ai.coalora.fleet.messaging.EventHandler;
 import ai.coalora.fleet.messaging.RejectedEvent;
 import ai.coalora.fleet.messaging.Transaction;
 import ai.coalora.fleet.registry.RegistryClient;
+import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.FileNotFoundException;
@@ -97,66 +107,35 @@ final class RetrainingHandler implements EventHandler {
         long t0 = System.nanoTime();
         Path parentDir = workDir.resolve("versions").resolve(r.modelVersion());
         JsonNode parentInfo = registry.downloadVersion(r.modelVersion(), parentDir);
-        ModelBundle.Loaded parent = ModelBundle.read(parentDir);
-        BundleManifest m = parent.manifest();
-        List<ModelQuantConfig> extra = new ArrayList<>();
-        for (BundleManifest.FrontPoint p : m.front())
-            if (r.configIds().contains(p.quantConfig().configId())) extra.add(p.quantConfig());
-        if (extra.size() < r.configIds().size())
-            throw new IllegalArgumentException(
-                    "some requested configurations are not on the front of " + r.modelVersion());
         List<WarmStart.Budget> budgets = new ArrayList<>();
         for (Payloads.CoverageBudget b : r.budgetsOrEmpty())
             budgets.add(new WarmStart.Budget(b.averageBits(), Set.copyOf(b.weightBits())));
-        TaskData all = Tasks.builtin(m.task().name());
-        TaskData task = new TaskData(
-                all.name(),
-                all.labels(),
-                all.train()
-                        .subList(
-                                0,
-                                Math.min(schedule.trainExamples(), all.train().size())),
-                all.validation(),
-                all.test(),
-                all.sourceSha256());
-        FineTuneSettings d = FineTuneSettings.defaults();
-        FineTuneSettings fine = new FineTuneSettings(
-                schedule.epochs(),
-                d.batchSize(),
-                d.learningRate(),
-                d.weightDecay(),
-                d.clipNorm(),
-                d.seed(),
-                new ai.coalora.engine.lora.LoraSpec(m.rank(), m.alpha()));
-        BundleTraining training = new BundleTraining(
-                new CoaSettings(fine, 2, m.configAware(), CoaSettings.DEFAULT_CACHE_CAPACITY),
-                schedule.initialGrid(),
-                schedule.segments(),
-                schedule.candidates(),
-                BundleTraining.defaults().evaluationBatch());
         Path out = workDir.resolve("results").resolve(r.requestId());
         if (Files.exists(out))
             try (Stream<Path> s = Files.list(out)) {
                 for (Path f : s.toList()) Files.delete(f);
             }
-        LOG.info(
-                "retraining {} from {} with {} configurations and {} budgets added ({} examples, {} epochs)",
-                r.requestId(),
-                r.modelVersion().substring(0, 12),
-                extra.size(),
-                budgets.size(),
-                task.train().size(),
-                schedule.epochs());
-        try (PretrainedModel model = PretrainedModel.miniLm(m.maxLength())) {
-            training.run(model, task, m.maxLength(), out, Progress.NONE, new WarmStart(parent, extra, budgets));
+        String format = Payloads.JSON
+                .readTree(parentDir.resolve(ModelBundle.MANIFEST).toFile())
+                .path("format")
+                .asText("");
+        TaskData task = DecoderBundleManifest.FORMAT.equals(format)
+                ? retrainDecoder(r, parentDir, budgets, out)
+                : retrainEncoder(r, parentDir, budgets, out);
+        // a decoder version carries its base model's files: the child adapts the same model, so it carries them too
+        List<Path> versionFiles = new ArrayList<>();
+        try (Stream<Path> s = Files.list(out)) {
+            versionFiles.addAll(s.filter(Files::isRegularFile).sorted().toList());
+        }
+        for (JsonNode f : parentInfo.get("files")) {
+            String name = f.get("name").asText();
+            if (!name.equals(ModelBundle.MANIFEST) && !name.equals(ModelBundle.TENSORS))
+                versionFiles.add(parentDir.resolve(name));
         }
         // register with lineage, then make it the candidate
         List<Map<String, String>> files = new ArrayList<>();
-        try (Stream<Path> s = Files.list(out)) {
-            for (Path f : s.filter(Files::isRegularFile).sorted().toList()) {
-                files.add(
-                        Map.of("name", f.getFileName().toString(), "sha256", registry.putBlob(Files.readAllBytes(f))));
-            }
+        for (Path f : versionFiles) {
+            files.add(Map.of("name", f.getFileName().toString(), "sha256", registry.putBlob(Files.readAllBytes(f))));
         }
         ObjectNode lineage = Payloads.JSON.createObjectNode();
         lineage.put("retrainingRequest", r.requestId());
@@ -199,6 +178,118 @@ final class RetrainingHandler implements EventHandler {
                 id.substring(0, 12),
                 schedule.alias(),
                 Math.round(seconds));
+    }
+
+    /** Trains an encoder classifier's child into {@code out}; returns the data it trained on. */
+    private TaskData retrainEncoder(RetrainingRequested r, Path parentDir, List<WarmStart.Budget> budgets, Path out)
+            throws Exception {
+        ModelBundle.Loaded parent = ModelBundle.read(parentDir);
+        BundleManifest m = parent.manifest();
+        List<ModelQuantConfig> extra = new ArrayList<>();
+        for (BundleManifest.FrontPoint p : m.front())
+            if (r.configIds().contains(p.quantConfig().configId())) extra.add(p.quantConfig());
+        if (extra.size() < r.configIds().size())
+            throw new IllegalArgumentException(
+                    "some requested configurations are not on the front of " + r.modelVersion());
+        TaskData task = trainingData(m.task().name());
+        FineTuneSettings d = FineTuneSettings.defaults();
+        FineTuneSettings fine = new FineTuneSettings(
+                schedule.epochs(),
+                d.batchSize(),
+                d.learningRate(),
+                d.weightDecay(),
+                d.clipNorm(),
+                d.seed(),
+                new LoraSpec(m.rank(), m.alpha()));
+        BundleTraining training = new BundleTraining(
+                new CoaSettings(fine, 2, m.configAware(), CoaSettings.DEFAULT_CACHE_CAPACITY),
+                schedule.initialGrid(),
+                schedule.segments(),
+                schedule.candidates(),
+                BundleTraining.defaults().evaluationBatch());
+        LOG.info(
+                "retraining {} from {} with {} configurations and {} budgets added ({} examples, {} epochs)",
+                r.requestId(),
+                r.modelVersion().substring(0, 12),
+                extra.size(),
+                budgets.size(),
+                task.train().size(),
+                schedule.epochs());
+        try (PretrainedModel model = PretrainedModel.miniLm(m.maxLength())) {
+            training.run(model, task, m.maxLength(), out, Progress.NONE, new WarmStart(parent, extra, budgets));
+        }
+        return task;
+    }
+
+    /**
+     * Trains a decoder's child into {@code out} on the base model the parent version carries, with the parent's window
+     * length, rank and quantizer (a warm start refuses anything else); returns the text it trained on.
+     */
+    private TaskData retrainDecoder(RetrainingRequested r, Path parentDir, List<WarmStart.Budget> budgets, Path out)
+            throws Exception {
+        DecoderBundle.Loaded parent = DecoderBundle.read(parentDir);
+        DecoderBundleManifest m = parent.manifest();
+        List<ModelQuantConfig> extra = new ArrayList<>();
+        for (DecoderBundleManifest.FrontPoint p : m.front())
+            if (r.configIds().contains(p.quantConfig().configId())) extra.add(p.quantConfig());
+        if (extra.size() < r.configIds().size())
+            throw new IllegalArgumentException(
+                    "some requested configurations are not on the front of " + r.modelVersion());
+        TaskData task = trainingData(m.task().name());
+        FineTuneSettings d = FineTuneSettings.defaults();
+        FineTuneSettings fine = new FineTuneSettings(
+                schedule.epochs(),
+                d.batchSize(),
+                d.learningRate(),
+                d.weightDecay(),
+                d.clipNorm(),
+                d.seed(),
+                new LoraSpec(m.rank(), m.alpha()));
+        DecoderBundleTraining training = new DecoderBundleTraining(
+                new CoaSettings(fine, 2, m.configAware(), CoaSettings.DEFAULT_CACHE_CAPACITY),
+                m.seqLen(),
+                0,
+                DecoderBundleTraining.defaults().evaluationWindows(),
+                m.task().validationWindows(),
+                schedule.initialGrid(),
+                schedule.segments(),
+                schedule.candidates());
+        LOG.info(
+                "retraining decoder {} from {} with {} configurations and {} budgets added ({} texts, {} epochs)",
+                r.requestId(),
+                r.modelVersion().substring(0, 12),
+                extra.size(),
+                budgets.size(),
+                task.train().size(),
+                schedule.epochs());
+        try (NDManager manager = NDManager.newBaseManager();
+                LlamaDecoder decoder = LlamaDecoder.load(parentDir, manager)) {
+            training.run(
+                    decoder,
+                    BpeTokenizer.load(parentDir.resolve(Pretraining.TOKENIZER_FILE)),
+                    DecoderBundleManifest.BaseModel.of(parentDir),
+                    task,
+                    out,
+                    Progress.NONE,
+                    new PhaseTimer(),
+                    new DecoderWarmStart(parent, extra, budgets));
+        }
+        return task;
+    }
+
+    /** The task's data as the schedule trains on it: the first {@code trainExamples} of its train split. */
+    private TaskData trainingData(String taskName) {
+        TaskData all = Tasks.builtin(taskName);
+        return new TaskData(
+                all.name(),
+                all.labels(),
+                all.train()
+                        .subList(
+                                0,
+                                Math.min(schedule.trainExamples(), all.train().size())),
+                all.validation(),
+                all.test(),
+                all.sourceSha256());
     }
 
     private String answered(String requestId) throws SQLException {
