@@ -150,6 +150,50 @@ class PlanningHandlerIT {
     }
 
     @Test
+    void aDecoderFrontPlansLlamaCppDevicesByPerplexityAndTheAssignmentSaysSo() throws Exception {
+        // perplexity falls with bits: the 8-bit entry is the best that fits, as accuracy would pick it, but by the
+        // lower value; a device running only the packed layout gets nothing from a decoder front
+        FrontEntry two = decoderEntry(2, 140.0, 200 * MB), four = decoderEntry(4, 96.0, 400 * MB);
+        FrontEntry eight = decoderEntry(8, 90.0, 800 * MB);
+        String phone = device(), laptop = device(), java = device();
+        apply(event(
+                EventTypes.CAPABILITIES,
+                phone,
+                new DeviceCapabilities(phone, 500 * MB, List.of(2, 4, 8), List.of("gguf"), "low", 0L, Map.of())));
+        apply(event(
+                EventTypes.CAPABILITIES,
+                laptop,
+                new DeviceCapabilities(laptop, 1L << 30, List.of(2, 4, 8), List.of("gguf"), "high", 0L, Map.of())));
+        apply(capabilities(java, 1L << 30, List.of(2, 4, 8)));
+        apply(promoted(version(), List.of(two, four, eight)));
+
+        JsonNode p = assignments(phone).get(0), l = assignments(laptop).get(0);
+        assertEquals(four.configId(), p.get("configId").asText(), "the lowest perplexity within 500 MB");
+        assertEquals(eight.configId(), l.get("configId").asText());
+        for (JsonNode a : List.of(p, l)) {
+            assertEquals("perplexity", a.get("measure").asText());
+            assertEquals("gguf", a.get("runtimeFormat").asText());
+            assertFalse(a.has("predictedAccuracy"), "a perplexity is not an accuracy: " + a);
+            assertTrue(a.get("reason").asText().contains("predicted perplexity"), a.toString());
+        }
+        assertEquals(96.0, p.get("predicted").asDouble(), 1e-12);
+        assertFalse(assignments(java).get(0).get("feasible").asBoolean(), "a decoder runs on llama.cpp only");
+    }
+
+    static FrontEntry decoderEntry(int bits, double perplexity, long weightBytes) {
+        return new FrontEntry(
+                sha(),
+                bits,
+                QualityMeasure.PERPLEXITY,
+                perplexity,
+                List.of(bits),
+                List.of("gguf"),
+                weightBytes,
+                MB,
+                null);
+    }
+
+    @Test
     void anAssignmentIsPublishedOnlyWhenTheDecisionChanges() throws Exception {
         String device = device(), version = version();
         apply(promoted(version, FRONT));
