@@ -36,7 +36,7 @@ public final class RolloutPolicy {
         }
     }
 
-    /** After a wave fails (error threshold or accuracy gate): pause, abort and keep, or abort and revert. */
+    /** After a wave fails (error threshold or quality gate): pause, abort and keep, or abort and revert. */
     public enum OnFailure {
         PAUSE("pause"),
         ABORT_KEEP("abort-keep"),

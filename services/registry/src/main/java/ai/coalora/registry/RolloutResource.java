@@ -14,7 +14,7 @@ import jakarta.ws.rs.core.Response;
 import java.util.List;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 
-/** Staged rollouts of a model version to devices, in waves, with thresholds and an accuracy gate. */
+/** Staged rollouts of a model version to devices, in waves, with thresholds and a quality gate (accuracy or perplexity). */
 @Path("/api/rollouts")
 @Produces(MediaType.APPLICATION_JSON)
 @RolesAllowed(Role.VIEWER_NAME)
@@ -36,7 +36,7 @@ public class RolloutResource {
     @Operation(
             summary =
                     "Start a rollout (operator; the actor is the authenticated user): {modelVersion, deviceIds?, waveFractions?, successThreshold?, errorThreshold?, "
-                            + "errorMinExecuted?, accuracyMargin?, onWaveSuccess (next-wave|pause)?, onFailure (pause|abort-keep|abort-revert)?}")
+                            + "errorMinExecuted?, qualityMargin?, onWaveSuccess (next-wave|pause)?, onFailure (pause|abort-keep|abort-revert)?}")
     public Response create(Rollouts.Plan plan) throws Exception {
         if (plan == null) throw ApiException.badRequest("a rollout plan is required");
         Rollouts.Rollout r = audit.action(

@@ -464,7 +464,7 @@ function rolloutPage(view, id) {
       h('section', { class: 'panel' }, h('h2', { text: 'Waves' }), waves),
       h('section', { class: 'panel' }, h('h2', { text: 'Thresholds' }), thresholds)),
     h('section', { class: 'panel' }, h('h2', { text: 'Transitions' }),
-      h('p', { class: 'hint', text: 'every state change with who decided it (an operator, a threshold or the accuracy gate) and why; newest first' }),
+      h('p', { class: 'hint', text: 'every state change with who decided it (an operator, a threshold or the quality gate) and why; newest first' }),
       transitions));
 
   async function act(a) {
