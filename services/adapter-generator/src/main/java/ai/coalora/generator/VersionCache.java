@@ -10,7 +10,6 @@ import ai.coalora.engine.lm.BpeTokenizer;
 import ai.coalora.engine.lm.Pretraining;
 import ai.coalora.engine.model.BertEncoder;
 import ai.coalora.engine.quant.ModelQuantConfig;
-import ai.coalora.fleet.events.Payloads;
 import ai.coalora.fleet.registry.RegistryClient;
 import java.io.FileNotFoundException;
 import java.io.IOException;
@@ -91,10 +90,7 @@ final class VersionCache implements AutoCloseable {
         } catch (FileNotFoundException e) {
             throw new Unservable(e.getMessage());
         }
-        String format = Payloads.JSON
-                .readTree(versionDir.resolve(ModelBundle.MANIFEST).toFile())
-                .path("format")
-                .asText("");
+        String format = ModelBundle.formatOf(versionDir);
         Map<String, ModelQuantConfig> front = new HashMap<>();
         if (DecoderBundleManifest.FORMAT.equals(format)) {
             DecoderBundle.Loaded loaded = DecoderBundle.read(versionDir);

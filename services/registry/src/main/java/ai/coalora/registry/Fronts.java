@@ -18,9 +18,11 @@ import ai.coalora.fleet.planning.GgufPlanning;
 import ai.coalora.fleet.planning.QualityMeasure;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
@@ -70,9 +72,12 @@ final class Fronts {
         for (DecoderBundleManifest.FrontPoint p : m.front()) {
             ModelQuantConfig c = p.quantConfig();
             Map<String, GgufType> types = GgufDecoderExport.tensorTypes(decoder, c, GgufTypeMapping.K_QUANTS);
+            Set<String> quantized = new HashSet<>();
+            for (ModelQuantConfig.Entry e : c.matrices())
+                quantized.add(e.matrix().name());
             long denseBytes = 0;
             for (var e : HfCheckpoint.requiredShapes(decoder).entrySet()) {
-                if (isQuantized(c, e.getKey())) continue;
+                if (quantized.contains(e.getKey())) continue;
                 long numel = 1;
                 for (long d : e.getValue()) numel *= d;
                 denseBytes += types.get(e.getKey()).byteSize(numel);
@@ -93,11 +98,6 @@ final class Fronts {
                     ggufOf(denseBytes, c)));
         }
         return out;
-    }
-
-    private static boolean isQuantized(ModelQuantConfig c, String name) {
-        for (ModelQuantConfig.Entry e : c.matrices()) if (e.matrix().name().equals(name)) return true;
-        return false;
     }
 
     private static List<Integer> bitWidths(ModelQuantConfig c) {

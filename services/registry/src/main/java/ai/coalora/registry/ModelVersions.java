@@ -357,10 +357,7 @@ public class ModelVersions {
         }
         String format;
         try {
-            format = Payloads.JSON
-                    .readTree(staging.resolve(ModelBundle.MANIFEST).toFile())
-                    .path("format")
-                    .asText("");
+            format = ModelBundle.formatOf(staging);
         } catch (IOException e) {
             throw ApiException.badRequest("not a valid model bundle: " + ModelBundle.MANIFEST + " is not JSON");
         }

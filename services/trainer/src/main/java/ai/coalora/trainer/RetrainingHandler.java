@@ -115,11 +115,7 @@ final class RetrainingHandler implements EventHandler {
             try (Stream<Path> s = Files.list(out)) {
                 for (Path f : s.toList()) Files.delete(f);
             }
-        String format = Payloads.JSON
-                .readTree(parentDir.resolve(ModelBundle.MANIFEST).toFile())
-                .path("format")
-                .asText("");
-        TaskData task = DecoderBundleManifest.FORMAT.equals(format)
+        TaskData task = DecoderBundleManifest.FORMAT.equals(ModelBundle.formatOf(parentDir))
                 ? retrainDecoder(r, parentDir, budgets, out)
                 : retrainEncoder(r, parentDir, budgets, out);
         // a decoder version carries its base model's files: the child adapts the same model, so it carries them too
@@ -185,24 +181,12 @@ final class RetrainingHandler implements EventHandler {
             throws Exception {
         ModelBundle.Loaded parent = ModelBundle.read(parentDir);
         BundleManifest m = parent.manifest();
-        List<ModelQuantConfig> extra = new ArrayList<>();
-        for (BundleManifest.FrontPoint p : m.front())
-            if (r.configIds().contains(p.quantConfig().configId())) extra.add(p.quantConfig());
-        if (extra.size() < r.configIds().size())
-            throw new IllegalArgumentException(
-                    "some requested configurations are not on the front of " + r.modelVersion());
+        List<ModelQuantConfig> extra = requested(
+                r,
+                m.front().stream().map(BundleManifest.FrontPoint::quantConfig).toList());
         TaskData task = trainingData(m.task().name());
-        FineTuneSettings d = FineTuneSettings.defaults();
-        FineTuneSettings fine = new FineTuneSettings(
-                schedule.epochs(),
-                d.batchSize(),
-                d.learningRate(),
-                d.weightDecay(),
-                d.clipNorm(),
-                d.seed(),
-                new LoraSpec(m.rank(), m.alpha()));
         BundleTraining training = new BundleTraining(
-                new CoaSettings(fine, 2, m.configAware(), CoaSettings.DEFAULT_CACHE_CAPACITY),
+                coaSettings(m.rank(), m.alpha(), m.configAware()),
                 schedule.initialGrid(),
                 schedule.segments(),
                 schedule.candidates(),
@@ -229,24 +213,14 @@ final class RetrainingHandler implements EventHandler {
             throws Exception {
         DecoderBundle.Loaded parent = DecoderBundle.read(parentDir);
         DecoderBundleManifest m = parent.manifest();
-        List<ModelQuantConfig> extra = new ArrayList<>();
-        for (DecoderBundleManifest.FrontPoint p : m.front())
-            if (r.configIds().contains(p.quantConfig().configId())) extra.add(p.quantConfig());
-        if (extra.size() < r.configIds().size())
-            throw new IllegalArgumentException(
-                    "some requested configurations are not on the front of " + r.modelVersion());
+        List<ModelQuantConfig> extra = requested(
+                r,
+                m.front().stream()
+                        .map(DecoderBundleManifest.FrontPoint::quantConfig)
+                        .toList());
         TaskData task = trainingData(m.task().name());
-        FineTuneSettings d = FineTuneSettings.defaults();
-        FineTuneSettings fine = new FineTuneSettings(
-                schedule.epochs(),
-                d.batchSize(),
-                d.learningRate(),
-                d.weightDecay(),
-                d.clipNorm(),
-                d.seed(),
-                new LoraSpec(m.rank(), m.alpha()));
         DecoderBundleTraining training = new DecoderBundleTraining(
-                new CoaSettings(fine, 2, m.configAware(), CoaSettings.DEFAULT_CACHE_CAPACITY),
+                coaSettings(m.rank(), m.alpha(), m.configAware()),
                 m.seqLen(),
                 0,
                 DecoderBundleTraining.defaults().evaluationWindows(),
@@ -275,6 +249,30 @@ final class RetrainingHandler implements EventHandler {
                     new DecoderWarmStart(parent, extra, budgets));
         }
         return task;
+    }
+
+    /** The request's configurations, from the parent's front; one the front lacks makes the request unanswerable. */
+    private static List<ModelQuantConfig> requested(RetrainingRequested r, List<ModelQuantConfig> front) {
+        List<ModelQuantConfig> extra = new ArrayList<>();
+        for (ModelQuantConfig c : front) if (r.configIds().contains(c.configId())) extra.add(c);
+        if (extra.size() < r.configIds().size())
+            throw new IllegalArgumentException(
+                    "some requested configurations are not on the front of " + r.modelVersion());
+        return extra;
+    }
+
+    /** The schedule's training settings with the parent's adapter shape (a warm start needs the same rank and kind). */
+    private CoaSettings coaSettings(int rank, float alpha, boolean configAware) {
+        FineTuneSettings d = FineTuneSettings.defaults();
+        FineTuneSettings fine = new FineTuneSettings(
+                schedule.epochs(),
+                d.batchSize(),
+                d.learningRate(),
+                d.weightDecay(),
+                d.clipNorm(),
+                d.seed(),
+                new LoraSpec(rank, alpha));
+        return new CoaSettings(fine, 2, configAware, CoaSettings.DEFAULT_CACHE_CAPACITY);
     }
 
     /** The task's data as the schedule trains on it: the first {@code trainExamples} of its train split. */

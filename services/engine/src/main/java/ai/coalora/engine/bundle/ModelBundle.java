@@ -30,6 +30,15 @@ import java.util.Map;
  */
 public final class ModelBundle {
     public static final String MANIFEST = BundleFiles.MANIFEST, TENSORS = BundleFiles.TENSORS;
+
+    /**
+     * The format the manifest of the bundle at {@code dir} names ({@link BundleManifest#FORMAT} for an encoder's,
+     * {@link DecoderBundleManifest#FORMAT} for a decoder's), "" when it names none: what decides how to read it.
+     */
+    public static String formatOf(Path dir) throws IOException {
+        return JSON.readTree(dir.resolve(MANIFEST).toFile()).path("format").asText("");
+    }
+
     static final ObjectMapper JSON = new ObjectMapper()
             .enable(SerializationFeature.INDENT_OUTPUT)
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);

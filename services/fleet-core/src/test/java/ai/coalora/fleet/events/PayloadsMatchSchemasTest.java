@@ -143,6 +143,8 @@ class PayloadsMatchSchemasTest {
                 EventTypes.TELEMETRY,
                 EvaluationTelemetry.accuracy(
                         "dev-1", SHA, SHA, SHA, 0.91, 200, 3.5, 60_000_000, Instant.parse("2026-11-30T10:00:00Z")));
+        FrontEntry packed = new FrontEntry(
+                SHA, 3.1, QualityMeasure.ACCURACY, 0.9, List.of(2, 4), List.of("coalora-packed"), 50, 5, null);
         valid(
                 EventTypes.MODEL_REGISTERED,
                 new ModelRegistered(
@@ -154,34 +156,10 @@ class PayloadsMatchSchemasTest {
                         3,
                         Instant.parse("2026-11-30T10:00:00Z"),
                         null,
-                        List.of(new FrontEntry(
-                                SHA,
-                                3.1,
-                                QualityMeasure.ACCURACY,
-                                0.9,
-                                List.of(2, 4),
-                                List.of("coalora-packed"),
-                                50,
-                                5,
-                                null))));
+                        List.of(packed)));
         valid(
                 EventTypes.MODEL_PROMOTED,
-                new ModelPromoted(
-                        "production",
-                        SHA,
-                        null,
-                        "operator",
-                        "first",
-                        List.of(new FrontEntry(
-                                SHA,
-                                3.1,
-                                QualityMeasure.ACCURACY,
-                                0.9,
-                                List.of(2, 4),
-                                List.of("coalora-packed"),
-                                50,
-                                5,
-                                null))));
+                new ModelPromoted("production", SHA, null, "operator", "first", List.of(packed)));
         FrontEntry withGguf = new FrontEntry(
                 SHA,
                 3.1,
