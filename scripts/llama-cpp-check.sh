@@ -8,16 +8,10 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="$(cd "$1" && pwd)"; tokenizer="$2"; windows="${3:-32}"
-cache="${LLAMA_CPP_CHECK_DIR:-${COALORA_CACHE:-$HOME/.cache/coalora}/llama-cpp-check}"  # npm install of node-llama-cpp (about 730 MB)
-if [ ! -d "$cache/node_modules/node-llama-cpp" ]; then
-  mkdir -p "$cache"
-  cp "$root/scripts/llama-cpp-check/package.json" "$root/scripts/llama-cpp-check/package-lock.json" "$cache/"
-  (cd "$cache" && npm ci --no-audit --no-fund >&2)
-fi
-cp "$root/scripts/llama-cpp-check/perplexity.mjs" "$cache/"
+cache="$("$root/scripts/install-llama-cpp.sh")"  # node-llama-cpp, pinned (about 730 MB, once)
 [ -f "$root/services/cli/target/classpath.txt" ] || (cd "$root" && ./mvnw -q -B -DskipTests install >&2)
 export OPT_OUT_TRACKING=true
 java -Dai.djl.offline=true -cp "$root/services/cli/target/classes:$(cat "$root/services/cli/target/classpath.txt")" \
-  "$root/scripts/llama-cpp-check/JavaPerplexity.java" "$dir" "$tokenizer" "$windows" 2>"$cache/java.err" | grep '^java' \
+  "$root/scripts/llama-cpp/JavaPerplexity.java" "$dir" "$tokenizer" "$windows" 2>"$cache/java.err" | grep '^java' \
   || { echo "our side failed; see $cache/java.err" >&2; exit 1; }
 (cd "$cache" && node perplexity.mjs "$dir" 2>"$cache/node.err" | grep '^llama.cpp') || { echo "llama.cpp side failed; see $cache/node.err" >&2; exit 1; }

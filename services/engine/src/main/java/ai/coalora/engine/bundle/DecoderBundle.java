@@ -111,6 +111,7 @@ public final class DecoderBundle {
                                 config.numLayers(),
                                 manager,
                                 trainable),
+                        manifest.seqLen(),
                         manager);
             } catch (RuntimeException e) {
                 manager.close();
@@ -119,8 +120,11 @@ public final class DecoderBundle {
         }
     }
 
-    /** A bundle on the engine: the shared LoRA and the network (null for Shared-LoRA); closing frees them. */
-    public record Instance(ConfigAwareLora model, NDManager manager) implements AutoCloseable {
+    /**
+     * A bundle on the engine: the shared LoRA and the network (null for Shared-LoRA), and the window length its front was
+     * scored on (what a device measures perplexity on to compare with it); closing frees them.
+     */
+    public record Instance(ConfigAwareLora model, int seqLen, NDManager manager) implements AutoCloseable {
         @Override
         public void close() {
             manager.close();

@@ -3,8 +3,11 @@ package ai.coalora.engine.bundle;
 import ai.coalora.engine.coa.ConfigAwareLora;
 import ai.coalora.engine.decoder.HfCheckpoint;
 import ai.coalora.engine.gguf.GgufDecoderExport;
+import ai.coalora.engine.gguf.GgufFile;
 import ai.coalora.engine.gguf.GgufLoraFile;
 import ai.coalora.engine.gguf.GgufTypeMapping;
+import ai.coalora.engine.gguf.GgufValue;
+import ai.coalora.engine.gguf.GgufWriter;
 import ai.coalora.engine.lm.BpeTokenizer;
 import ai.coalora.engine.lora.LoraAdapter;
 import ai.coalora.engine.model.LinearId;
@@ -23,6 +26,12 @@ import java.util.Map;
  */
 public final class GgufDeployment {
     public static final String MODEL = "model.gguf", ADAPTER = "adapter.gguf";
+
+    /**
+     * In {@value #MODEL} written with a bundle: the window length, in tokens, that the bundle's front perplexities were
+     * measured on, so a device measures what the front predicts (each window from an empty context).
+     */
+    public static final String WINDOW_KEY = "coalora.window_tokens";
 
     /**
      * What was written, measured.
@@ -63,7 +72,9 @@ public final class GgufDeployment {
         GgufDecoderExport.tensorTypes(checkpoint.config(), config, mapping); // checks the configuration fits this model
         Files.createDirectories(outDir);
         Path model = outDir.resolve(MODEL), adapter = null;
-        GgufDecoderExport.export(checkpoint, tokenizer, config, mapping, model);
+        GgufFile gguf = GgufDecoderExport.toGguf(checkpoint, tokenizer, config, mapping);
+        if (bundle != null) gguf = gguf.with(WINDOW_KEY, GgufValue.uint32(bundle.seqLen()));
+        GgufWriter.write(model, gguf);
         double foldMillis = 0;
         if (bundle != null) {
             adapter = outDir.resolve(ADAPTER);

@@ -41,6 +41,13 @@ public record GgufFile(Map<String, GgufValue> metadata, List<GgufTensor> tensors
         this(metadata, List.of(tensors));
     }
 
+    /** This file with one more metadata key (or that key's value replaced). */
+    public GgufFile with(String key, GgufValue value) {
+        Map<String, GgufValue> m = new LinkedHashMap<>(metadata);
+        m.put(key, value);
+        return new GgufFile(m, tensors);
+    }
+
     public int alignment() {
         return alignmentOf(metadata);
     }

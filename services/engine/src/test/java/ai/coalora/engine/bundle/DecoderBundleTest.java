@@ -252,6 +252,10 @@ class DecoderBundleTest {
                     names.containsAll(lora.pairs().keySet()),
                     "adapter names " + lora.pairs().keySet() + " not all in " + names);
             assertEquals(loaded.manifest().alpha(), lora.alpha());
+            assertEquals(
+                    loaded.manifest().seqLen(),
+                    reader.metadata().get(GgufDeployment.WINDOW_KEY).asLong(),
+                    "the model says which windows its front perplexities were measured on");
             // back in HF layout, the adapter is exactly the folded one
             Map<String, GgufLoraFile.Pair> back = GgufDecoderExport.loraPairs(lora, checkpoint.config());
             assertEquals(folded.keySet(), back.keySet());

@@ -1,7 +1,6 @@
 package ai.coalora.fleet.sim;
 
 import ai.coalora.engine.data.Example;
-import ai.coalora.engine.device.DeviceModel;
 import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.fleet.events.Payloads.AdapterReady;
 import ai.coalora.fleet.events.Payloads.Artifact;
@@ -13,12 +12,15 @@ import ai.coalora.fleet.security.ManifestRefused;
 import ai.coalora.fleet.security.PackageManifest;
 import ai.djl.ndarray.NDManager;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.PublicKey;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,18 +35,21 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 
 /**
  * Simulated devices doing what real ones do, through the device gateway only and each with its own token: wait for
  * their package (a long poll per device), check the signed package manifest against
  * the root key pinned at enrolment (unsigned, foreign, expired, another device's, or not newer than the last applied:
  * refused and reported, nothing downloaded), download every file of the package from its URL, verify size and sha256 (a tampered or truncated file is rejected and reported, never
- * applied), build the quantized model with the adapter from exactly those files ({@link DeviceModel}), run it
- * on the device's own held-out shard of the task's test split, and publish a device-status event and
- * evaluation telemetry (accuracy, latency per example, memory, version and package). Files are checked once
+ * applied), run exactly those files on the runtime the package is for, on the device's own held-out shard of the
+ * task's test split, and publish a device-status event and evaluation telemetry (quality in the version's measure,
+ * latency, memory, version and package). A packed package runs on the Java runtime ({@link JavaRuntimePackage}:
+ * accuracy); a GGUF package on real llama.cpp ({@link LlamaCppPackage}: perplexity, a sample, tokens/s), started with
+ * the first such package; where llama.cpp is not installed, that package fails with the reason. Files are checked once
  * when first fetched (the simulator's content-addressed cache); a device whose copy was corrupted checks it.
  *
- * <p>Every device is evaluated (no sampling). Devices with the same package share one loaded model in this
+ * <p>Every device is evaluated (no sampling). Devices with the same package share one loaded package in this
  * process (the bytes are identical); each still evaluates its own shard. Fault injection, drawn per device
  * from a seed: offline (never answers), slow (answers seconds late), crash mid-update (stops once after
  * downloading; reboots and re-applies its latest package), corrupted download (one flipped byte once: the
@@ -68,7 +73,6 @@ public final class DeviceAgents implements AutoCloseable {
             int failed,
             int modelsLoaded) {}
 
-    static final int MAX_LENGTH = 40;
     static final long SLOW_MS = 3000, REBOOT_MS = 2000;
     /** How long a package request is held open by the gateway. */
     static final Duration POLL_WAIT = Duration.ofSeconds(25);
@@ -82,15 +86,18 @@ public final class DeviceAgents implements AutoCloseable {
     private final Set<String> crashOnce = ConcurrentHashMap.newKeySet(), corruptOnce = ConcurrentHashMap.newKeySet();
     private final Map<String, AdapterReady> latest = new ConcurrentHashMap<>();
     private final Map<String, DeviceStatus> lastStatus = new ConcurrentHashMap<>(); // what each device last reported
-    private final Map<String, DeviceModel> models =
+    private final Map<String, RunningPackage> packages =
             new ConcurrentHashMap<>(); // by package: shared by devices that run the same
+    private final Map<String, String> samples = new ConcurrentHashMap<>(); // each llama.cpp device's last generation
     private final Map<String, byte[]> verifiedBlobs = new ConcurrentHashMap<>();
     private final PublicKey root;
     /** Per device, the manifest it applied last: a newer one must carry a higher sequence number. */
     private final Map<String, PackageManifest.Signed> appliedManifest = new ConcurrentHashMap<>();
 
     private final AtomicInteger manifestsRefused = new AtomicInteger();
-    private final PretrainedModel tokenizerSource;
+    private PretrainedModel tokenizerSource; // the Java runtime's tokenizer, loaded with its first package
+    private LlamaCpp llama; // started with the first GGUF package
+    private final Path storage; // what llama.cpp devices keep on disk, one folder per package
     private final NDManager manager = NDManager.newBaseManager();
     private final GatewayClient gateway;
     private final Map<String, String> tokens;
@@ -143,7 +150,7 @@ public final class DeviceAgents implements AutoCloseable {
         }
         crashedCount = crashOnce.size();
         corruptedCount = corruptOnce.size();
-        tokenizerSource = PretrainedModel.miniLm(MAX_LENGTH);
+        storage = Files.createTempDirectory("coalora-devices-");
         for (String d : deviceIds) if (!offline.contains(d)) poll(d, null); // an offline device never asks
     }
 
@@ -186,7 +193,7 @@ public final class DeviceAgents implements AutoCloseable {
                 applied.get(),
                 rejected.get(),
                 failed.get(),
-                models.size());
+                packages.size());
     }
 
     /** Reports the gateway refused (4xx): none is expected of a device that speaks for itself. */
@@ -260,18 +267,16 @@ public final class DeviceAgents implements AutoCloseable {
             return;
         }
         try {
-            DeviceModel model = models.computeIfAbsent(ready.packageSha256(), k -> DeviceModel.load(files, manager));
-            DeviceModel.Evaluation e;
-            synchronized (model) { // one evaluation per loaded model at a time (its native buffers are shared)
-                e = model.evaluate(tokenizerSource.tokenizer(), List.of(shards.get(device)), MAX_LENGTH);
-            }
+            RunningPackage running = packages.computeIfAbsent(ready.packageSha256(), k -> load(ready, files));
+            RunningPackage.Measurement m = running.measure(device, List.of(shards.get(device)), false);
             appliedManifest.put(device, ready.manifest()); // its sequence is now the floor for the next one
+            if (m.sample() != null) samples.put(device, m.sample());
             status(
                     ready,
                     DeviceStatus.APPLIED,
                     "verified the signed manifest (sequence " + manifest.sequence() + ") and " + files.size()
-                            + " files; evaluated " + e.examples() + " examples");
-            EvaluationTelemetry t = telemetry(ready, e, model);
+                            + " files; " + m.summary());
+            EvaluationTelemetry t = telemetry(ready, m);
             send(device, () -> {
                 gateway.telemetry(tokens.get(device), t);
                 return null;
@@ -283,25 +288,42 @@ public final class DeviceAgents implements AutoCloseable {
         }
     }
 
+    /** A package's files on the runtime it is for. */
+    private RunningPackage load(AdapterReady ready, Map<String, byte[]> files) {
+        try {
+            if (!LlamaCppPackage.isGguf(ready.artifacts())) {
+                synchronized (this) {
+                    if (tokenizerSource == null)
+                        tokenizerSource = PretrainedModel.miniLm(JavaRuntimePackage.MAX_LENGTH);
+                }
+                return new JavaRuntimePackage(files, tokenizerSource, manager);
+            }
+            synchronized (this) {
+                if (llama == null) llama = LlamaCpp.start(0);
+            }
+            return new LlamaCppPackage(llama, ready.packageSha256(), ready.artifacts(), files, storage);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The sample the llama.cpp device generated last (its prompt and continuation), or null. */
+    public String sample(String device) {
+        return samples.get(device);
+    }
+
     /**
-     * Devices measure again on what they run now; with {@code drift} their shard's labels are flipped, the
-     * way a shift in the data a device sees makes the model under-perform (what telemetry-driven retraining
-     * is for). Returns how many devices measured.
+     * Devices measure again on what they run now; with {@code drift} the data they see has shifted (a classifier's
+     * labels flipped, a language model's word order reversed), so the model under-performs: what telemetry-driven
+     * retraining is for. Returns how many devices measured.
      */
     public int reevaluate(Collection<String> deviceIds, boolean drift) {
         int n = 0;
         for (String device : deviceIds) {
             AdapterReady ready = latest.get(device);
-            DeviceModel model = ready == null ? null : models.get(ready.packageSha256());
-            if (model == null || offline.contains(device)) continue;
-            List<Example> shard = Arrays.stream(shards.get(device))
-                    .map(e -> drift ? new Example(e.text(), 1 - e.label()) : e)
-                    .toList();
-            DeviceModel.Evaluation e;
-            synchronized (model) {
-                e = model.evaluate(tokenizerSource.tokenizer(), shard, MAX_LENGTH);
-            }
-            EvaluationTelemetry t = telemetry(ready, e, model);
+            RunningPackage running = ready == null ? null : packages.get(ready.packageSha256());
+            if (running == null || offline.contains(device)) continue;
+            EvaluationTelemetry t = telemetry(ready, running.measure(device, List.of(shards.get(device)), drift));
             try {
                 gateway.telemetry(tokens.get(device), t); // accepted: published by the gateway's outbox
             } catch (IOException ex) {
@@ -312,18 +334,20 @@ public final class DeviceAgents implements AutoCloseable {
         return n;
     }
 
-    /** What a device reports after evaluating the package of {@code ready} on its shard. */
-    private static EvaluationTelemetry telemetry(AdapterReady ready, DeviceModel.Evaluation e, DeviceModel model) {
-        return EvaluationTelemetry.accuracy(
+    /** What a device reports after measuring the package of {@code ready} on its shard. */
+    private static EvaluationTelemetry telemetry(AdapterReady ready, RunningPackage.Measurement m) {
+        return new EvaluationTelemetry(
                 ready.deviceId(),
                 ready.modelVersion(),
                 ready.configId(),
                 ready.packageSha256(),
-                e.accuracy(),
-                e.examples(),
-                e.msPerExample(),
-                model.memoryBytes(),
-                Instant.now());
+                m.measure(),
+                m.value(),
+                m.examples(),
+                m.msPerExample(),
+                m.memoryBytes(),
+                Instant.now(),
+                m.tokensPerSecond());
     }
 
     private byte[] download(String device, Artifact a) throws IOException {
@@ -419,8 +443,14 @@ public final class DeviceAgents implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        models.values().forEach(DeviceModel::close);
+        packages.values().forEach(RunningPackage::close);
+        if (llama != null) llama.close();
         manager.close();
-        tokenizerSource.close();
+        if (tokenizerSource != null) tokenizerSource.close();
+        try (Stream<Path> files = Files.walk(storage)) {
+            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(f);
+        } catch (IOException e) {
+            // a temporary folder: the system reclaims it
+        }
     }
 }

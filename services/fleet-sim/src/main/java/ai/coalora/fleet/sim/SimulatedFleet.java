@@ -8,6 +8,7 @@ import ai.coalora.fleet.events.Payloads.FrontEntry;
 import ai.coalora.fleet.gateway.GatewayClient;
 import ai.coalora.fleet.messaging.KafkaConnection;
 import ai.coalora.fleet.messaging.KafkaSettings;
+import ai.coalora.fleet.planning.GgufPlanning;
 import ai.coalora.fleet.schema.EventSchemas;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -22,7 +23,8 @@ import org.apache.kafka.clients.producer.KafkaProducer;
  * Simulated devices with varied capabilities, drawn around a version's front so that some fit its largest
  * configuration, most fall in between, and a few fit nothing: memory from just under the smallest
  * footprint to above the largest, bit-width support from "everything" to "8-bit only", and a few devices
- * that only run GGUF (which the front does not offer).
+ * that only run GGUF (which an encoder's front does not offer). {@link #llamaCppDevices} draws devices that run
+ * llama.cpp, for a decoder version.
  */
 public final class SimulatedFleet {
     static final String SOURCE = "/coalora/simulated-fleet";
@@ -46,20 +48,11 @@ public final class SimulatedFleet {
     }
 
     public static List<DeviceCapabilities> devices(int count, List<FrontEntry> front, long seed) {
-        long smallest = front.stream()
-                .mapToLong(e -> e.weightBytes() + e.adapterBytes())
-                .min()
-                .orElseThrow();
-        long largest = front.stream()
-                .mapToLong(e -> e.weightBytes() + e.adapterBytes())
-                .max()
-                .orElseThrow();
+        Memory m = new Memory(front);
         Random rnd = new Random(seed);
         List<DeviceCapabilities> out = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            long overhead = (1 + rnd.nextInt(8)) * 1024L * 1024L;
-            double span = largest * 1.02 - smallest * 0.99;
-            long memory = overhead + (long) (smallest * 0.99 + rnd.nextDouble() * span);
+            long overhead = m.overhead(rnd), memory = m.memory(rnd, overhead);
             double f = rnd.nextDouble();
             List<String> formats = f < 0.9
                     ? List.of("coalora-packed")
@@ -74,6 +67,60 @@ public final class SimulatedFleet {
                     Map.of("fleet", "simulated")));
         }
         return out;
+    }
+
+    /** What llama.cpp's CPU build executes: every K-quant, the legacy types, and the full-precision ones. */
+    public static final List<String> LLAMA_CPP_TYPES =
+            List.of("Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_0", "Q5_0", "Q8_0", "F16", "F32");
+    /** A build (or a port) without the K-quants: 2-, 3- and 4-bit matrices all run as Q4_0. */
+    public static final List<String> LEGACY_TYPES = List.of("Q4_0", "Q5_0", "Q8_0", "F16", "F32");
+
+    /**
+     * Devices that run llama.cpp, with memory drawn around a decoder version's front (its GGUF bytes) as
+     * {@link #devices} draws it: four in five declare llama.cpp's full set of types, one in five only the legacy ones
+     * (their configurations cost more bytes there, and some no longer fit). Ids {@code llama-00000}, ...
+     */
+    public static List<DeviceCapabilities> llamaCppDevices(int count, List<FrontEntry> front, long seed) {
+        Memory m = new Memory(front);
+        Random rnd = new Random(seed);
+        List<DeviceCapabilities> out = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            long overhead = m.overhead(rnd), memory = m.memory(rnd, overhead);
+            out.add(new DeviceCapabilities(
+                    String.format("llama-%05d", i),
+                    memory,
+                    List.of(2, 3, 4, 8),
+                    List.of(GgufPlanning.FORMAT),
+                    COMPUTE.get(rnd.nextInt(COMPUTE.size())),
+                    overhead,
+                    Map.of("fleet", "simulated", "runtime", "llama.cpp"),
+                    rnd.nextDouble() < 0.8 ? LLAMA_CPP_TYPES : LEGACY_TYPES));
+        }
+        return out;
+    }
+
+    /** Memory drawn from just under the front's smallest footprint to just above its largest, plus a runtime overhead. */
+    private record Memory(long smallest, long largest) {
+        Memory(List<FrontEntry> front) {
+            this(
+                    front.stream()
+                            .mapToLong(e -> e.weightBytes() + e.adapterBytes())
+                            .min()
+                            .orElseThrow(),
+                    front.stream()
+                            .mapToLong(e -> e.weightBytes() + e.adapterBytes())
+                            .max()
+                            .orElseThrow());
+        }
+
+        long overhead(Random rnd) {
+            return (1 + rnd.nextInt(8)) * 1024L * 1024L;
+        }
+
+        long memory(Random rnd, long overhead) {
+            double span = largest * 1.02 - smallest * 0.99;
+            return overhead + (long) (smallest * 0.99 + rnd.nextDouble() * span);
+        }
     }
 
     public static String deviceId(int i) {

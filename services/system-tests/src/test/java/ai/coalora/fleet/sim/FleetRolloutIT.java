@@ -444,6 +444,11 @@ class FleetRolloutIT {
     }
 
     static JsonNode awaitState(String id, Set<String> states) throws Exception {
+        return awaitState(registry, id, states);
+    }
+
+    /** The rollout once it is in one of {@code states} (or as it is when {@link #WAIT} runs out). */
+    static JsonNode awaitState(RegistryClient registry, String id, Set<String> states) throws Exception {
         JsonNode[] last = new JsonNode[1];
         FleetObserver.await(
                 () -> {
