@@ -7,9 +7,11 @@ import ai.coalora.fleet.registry.RegistryClient;
 import ai.coalora.fleet.security.FleetKeys;
 import ai.coalora.fleet.sim.DeviceAgents;
 import ai.coalora.fleet.sim.FleetBundle;
+import ai.coalora.fleet.sim.FleetDecoderBundle;
 import ai.coalora.fleet.sim.FleetObserver;
 import ai.coalora.fleet.sim.FleetRollout;
 import ai.coalora.fleet.sim.FleetStack;
+import ai.coalora.fleet.sim.LlamaCpp;
 import ai.coalora.fleet.sim.ModelPublisher;
 import ai.coalora.fleet.sim.SimulatedFleet;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -63,10 +65,26 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--exit", description = "Shut everything down after the summary instead of keeping the system up.")
     boolean exit;
 
+    @Option(
+            names = "--decoder",
+            description = "Serve a language model instead: a small decoder (pretrained here, CoA-LoRA trained on it; "
+                    + "cached) goes to a mixed fleet of llama.cpp and Java-runtime devices; the llama.cpp devices run "
+                    + "their GGUF packages in real llama.cpp (scripts/install-llama-cpp.sh) and report perplexity; "
+                    + "drifted text triggers retraining, and a rollout gated on perplexity ships the child. With "
+                    + "--bundle: a decoder version folder (bundle and base model files).")
+    boolean decoder;
+
+    @Option(
+            names = "--llama-devices",
+            defaultValue = "24",
+            description = "With --decoder: simulated llama.cpp devices (default: ${DEFAULT-VALUE}).")
+    int llamaDevices;
+
     @Override
     public Integer call() throws Exception {
         if (devices < 1) throw new IllegalArgumentException("--devices must be >= 1");
         long t0 = System.nanoTime();
+        if (decoder) return decoderDemo(t0);
         System.out.println("== 1/8 model version");
         Path bundleDir = bundle;
         if (bundleDir == null) {
@@ -74,10 +92,7 @@ final class DemoCommand implements Callable<Integer> {
             bundleDir = FleetBundle.DEMO.ensure(new ProgressBar());
         }
         System.out.println("   " + bundleDir);
-        Path work = workDir != null
-                ? workDir
-                : Files.createDirectories(CacheDir.root().resolve("demo"))
-                        .resolve("run-" + LocalDateTime.now().toString().replace(':', '-'));
+        Path work = workDir(workDir);
         System.out.println("\n== 2/8 the system (data and logs in " + work + ")");
         try (FleetStack stack = FleetStack.start(work, m -> System.out.println("   " + m));
                 FleetObserver observer = new FleetObserver(stack.kafkaAdmin())) {
@@ -235,43 +250,84 @@ final class DemoCommand implements Callable<Integer> {
             agentsToClose = agents;
 
             System.out.printf("%n   whole demo %.0f s%n", (System.nanoTime() - t0) / 1e9);
-            System.out.println("\n   dashboard:     " + stack.registryUrl() + "/dashboard/");
-            System.out.println("   registry API:  " + stack.registryUrl() + "/api/fleet/summary");
+            printEndpoints(stack);
             System.out.println("                  " + stack.registryUrl() + "/api/rollouts/" + rolloutId);
-            System.out.println("                  " + stack.registryUrl() + "/api/devices?status=running");
-            System.out.println("   OpenAPI:       " + stack.registryUrl() + "/openapi");
-            System.out.println("   logins:        " + FleetStack.ADMIN_USER + " / "
-                    + stack.credentials(FleetStack.ADMIN_USER).password() + "   "
-                    + FleetStack.OPERATOR_USER + " / "
-                    + stack.credentials(FleetStack.OPERATOR_USER).password() + "   "
-                    + FleetStack.VIEWER_USER + " / "
-                    + stack.credentials(FleetStack.VIEWER_USER).password()
-                    + "   (random per run; the users file holds only hashes)");
-            System.out.println("   device gateway: " + stack.gatewayUrl() + "/device/v1   (HTTPS, certificate "
-                    + stack.gatewayCertificate() + ")");
-            System.out.println("   more devices:  COALORA_PASSWORD="
-                    + stack.credentials(FleetStack.OPERATOR_USER).password() + " ./coalora agents --registry "
-                    + stack.registryUrl() + " --gateway " + stack.gatewayUrl() + " --gateway-certificate "
-                    + stack.gatewayCertificate() + " --root-key "
-                    + stack.keysDir().resolve(FleetKeys.ROOT_PUBLIC)
-                    + "   (enrols them as operator; they use only the device gateway)");
-            if (!exit) {
-                System.out.println("\nThe system keeps running; press Ctrl-C to stop it.");
-                // Ctrl-C runs this hook: services stop cleanly, then the database and the broker
-                DeviceAgents a = agentsToClose;
-                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                    a.close();
-                    observer.close();
-                    stack.close();
-                }));
-                new CountDownLatch(1).await();
-            }
+            if (!exit) keepRunning(agents, observer, stack);
         }
         if (agentsToClose != null) agentsToClose.close();
         return 0;
     }
 
+    static Path workDir(Path given) throws IOException {
+        return given != null
+                ? given
+                : Files.createDirectories(CacheDir.root().resolve("demo"))
+                        .resolve("run-" + LocalDateTime.now().toString().replace(':', '-'));
+    }
+
+    static void printEndpoints(FleetStack stack) {
+        System.out.println("\n   dashboard:     " + stack.registryUrl() + "/dashboard/");
+        System.out.println("   registry API:  " + stack.registryUrl() + "/api/fleet/summary");
+        System.out.println("                  " + stack.registryUrl() + "/api/devices?status=running");
+        System.out.println("   OpenAPI:       " + stack.registryUrl() + "/openapi");
+        System.out.println("   logins:        " + FleetStack.ADMIN_USER + " / "
+                + stack.credentials(FleetStack.ADMIN_USER).password() + "   "
+                + FleetStack.OPERATOR_USER + " / "
+                + stack.credentials(FleetStack.OPERATOR_USER).password() + "   "
+                + FleetStack.VIEWER_USER + " / "
+                + stack.credentials(FleetStack.VIEWER_USER).password()
+                + "   (random per run; the users file holds only hashes)");
+        System.out.println("   device gateway: " + stack.gatewayUrl() + "/device/v1   (HTTPS, certificate "
+                + stack.gatewayCertificate() + ")");
+        System.out.println("   more devices:  COALORA_PASSWORD="
+                + stack.credentials(FleetStack.OPERATOR_USER).password() + " ./coalora agents --registry "
+                + stack.registryUrl() + " --gateway " + stack.gatewayUrl() + " --gateway-certificate "
+                + stack.gatewayCertificate() + " --root-key "
+                + stack.keysDir().resolve(FleetKeys.ROOT_PUBLIC)
+                + "   (enrols them as operator; they use only the device gateway)");
+    }
+
+    /** Keeps the system up until Ctrl-C, whose hook stops the agents, the services, the database and the broker. */
+    static void keepRunning(DeviceAgents agents, FleetObserver observer, FleetStack stack) throws InterruptedException {
+        System.out.println("\nThe system keeps running; press Ctrl-C to stop it.");
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (agents != null) agents.close();
+            observer.close();
+            stack.close();
+        }));
+        new CountDownLatch(1).await();
+    }
+
     private DeviceAgents agentsToClose;
+
+    private int decoderDemo(long t0) throws Exception {
+        if (llamaDevices < 1) throw new IllegalArgumentException("--llama-devices must be >= 1");
+        String missing = LlamaCpp.unavailable();
+        if (missing != null) {
+            System.err.println("demo --decoder needs llama.cpp: " + missing);
+            return 2;
+        }
+        System.out.println("== 1/7 decoder version");
+        Path bundleDir = bundle;
+        if (bundleDir == null) {
+            System.out.println("   the demo's decoder: pretrained here on the LM corpus, CoA-LoRA trained on the "
+                    + "sentiment texts (once, then cached)");
+            bundleDir = FleetDecoderBundle.DEMO.ensure(new ProgressBar());
+        }
+        System.out.println("   " + bundleDir);
+        Path work = workDir(workDir);
+        System.out.println("\n== 2/7 the system (data and logs in " + work + ")");
+        DeviceAgents[] agents = new DeviceAgents[1];
+        try (FleetStack stack = FleetStack.start(work, m -> System.out.println("   " + m));
+                FleetObserver observer = new FleetObserver(stack.kafkaAdmin())) {
+            int code = new DecoderDemo(bundleDir, llamaDevices, seed).run(stack, observer, t0, agents);
+            if (code == 0) printEndpoints(stack);
+            if (code == 0 && !exit) keepRunning(agents[0], observer, stack);
+            return code;
+        } finally {
+            if (agents[0] != null) agents[0].close();
+        }
+    }
 
     static long status(RegistryClient registry, String status) {
         try {

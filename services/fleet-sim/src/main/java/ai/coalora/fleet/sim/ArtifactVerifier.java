@@ -23,6 +23,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * not fetched again (a device's content-addressed cache).
  */
 public final class ArtifactVerifier {
+    /** The files a package for the Java runtime needs, and those a llama.cpp package needs. */
+    static final Set<String>
+            PACKED_ROLES = Set.of("adapter-config", "adapter-weights", "sidecar", "base-packed", "base-dense"),
+            GGUF_ROLES = Set.of(LlamaCppPackage.MODEL_ROLE, LlamaCppPackage.ADAPTER_ROLE);
+
     private final HttpClient http = HttpClient.newHttpClient();
     private final Map<String, Long> verified = new ConcurrentHashMap<>();
     private final ai.coalora.fleet.security.Credentials credentials;
@@ -75,7 +80,7 @@ public final class ArtifactVerifier {
             check(a, r.body());
             verified.put(a.sha256(), a.bytes());
         }
-        for (String needed : Set.of("adapter-config", "adapter-weights", "sidecar", "base-packed", "base-dense")) {
+        for (String needed : roles.contains(LlamaCppPackage.MODEL_ROLE) ? GGUF_ROLES : PACKED_ROLES) {
             if (!roles.contains(needed)) throw new IOException("package lacks its " + needed + " file");
         }
         return total;

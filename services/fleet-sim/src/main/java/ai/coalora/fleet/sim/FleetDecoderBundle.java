@@ -18,6 +18,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -38,6 +40,10 @@ public record FleetDecoderBundle(
         String name, int layers, int pretrainSteps, int seqLen, int trainWindows, int initialGrid, int candidates) {
     /** The tests': the smallest that still searches (about a minute to build on this project's 2-core machine). */
     public static final FleetDecoderBundle TEST = new FleetDecoderBundle("test", 2, 150, 64, 64, 4, 2);
+    /** The demo's: longer pretraining, so that samples read like text (about three minutes to build). */
+    public static final FleetDecoderBundle DEMO = new FleetDecoderBundle("demo", 2, 400, 64, 128, 6, 2);
+
+    private static final Pattern STEP = Pattern.compile("^step (\\d+)/");
 
     /** The cached version folder, built first if it is not there (or not readable). */
     public Path ensure(Progress progress) throws IOException {
@@ -85,7 +91,10 @@ public record FleetDecoderBundle(
                             2_000_000),
                     model,
                     manager,
-                    line -> progress.update("pretraining", 0, 0));
+                    line -> { // "step 50/400 ...": shown as a bar
+                        Matcher m = STEP.matcher(line);
+                        if (m.find()) progress.update("pretraining", Long.parseLong(m.group(1)), pretrainSteps);
+                    });
         }
         FineTuneSettings t = new FineTuneSettings(1, 8, 5e-3f, 0.0f, 1.0f, 3, new LoraSpec(4, 8));
         new DecoderBundleTraining(
