@@ -9,6 +9,7 @@ import ai.coalora.fleet.registry.RegistryClient;
 import ai.coalora.fleet.security.Credentials;
 import ai.coalora.fleet.security.FleetKeys;
 import ai.coalora.fleet.sim.DeviceAgents;
+import ai.coalora.fleet.sim.LlamaCpp;
 import ai.coalora.fleet.sim.SimulatedFleet;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -31,7 +32,8 @@ import picocli.CommandLine.Option;
                 "Runs simulated devices against a running fleet system (e.g. started with deploy/): enrols them (each gets its own "
                         + "gateway token; an operator account issues them), then each announces capabilities drawn around the front of the "
                         + "production alias to the device gateway, waits there for its package, verifies and runs it, and reports status and "
-                        + "telemetry. Runs until Ctrl-C (or --until-settled).")
+                        + "telemetry. For a decoder version the devices run llama.cpp (scripts/install-llama-cpp.sh) and report "
+                        + "perplexity. Runs until Ctrl-C (or --until-settled).")
 final class AgentsCommand implements Callable<Integer> {
     @Option(names = "--registry", required = true, description = "Registry base URL (e.g. http://127.0.0.1:8080).")
     String registryUrl;
@@ -109,8 +111,14 @@ final class AgentsCommand implements Callable<Integer> {
                 registry.getJson("api/versions/" + alias.get("modelVersion").asText());
         List<FrontEntry> front =
                 Payloads.JSON.convertValue(version.get("front"), new TypeReference<List<FrontEntry>>() {});
+        boolean decoder = "decoder".equals(version.path("kind").asText());
+        if (decoder && LlamaCpp.unavailable() != null)
+            throw new IllegalArgumentException(
+                    "production is a decoder version, which these devices run in llama.cpp: " + LlamaCpp.unavailable());
         List<DeviceCapabilities> fleet = new ArrayList<>();
-        for (DeviceCapabilities d : SimulatedFleet.devices(devices, front, seed)) {
+        for (DeviceCapabilities d : decoder
+                ? SimulatedFleet.llamaCppDevices(devices, front, seed)
+                : SimulatedFleet.devices(devices, front, seed)) {
             String id = prefix + d.deviceId().substring(d.deviceId().indexOf('-') + 1);
             fleet.add(new DeviceCapabilities(
                     id,
@@ -119,7 +127,8 @@ final class AgentsCommand implements Callable<Integer> {
                     d.runtimeFormats(),
                     d.computeClass(),
                     d.runtimeOverheadBytes(),
-                    d.labels()));
+                    d.labels(),
+                    d.ggufTypes()));
         }
         Map<String, String> tokens =
                 registry.enrol(fleet.stream().map(DeviceCapabilities::deviceId).toList(), true);
