@@ -4,7 +4,7 @@ import ai.coalora.common.Sha256;
 import ai.coalora.engine.bundle.AdapterEmission;
 import ai.coalora.engine.bundle.DevicePackage;
 import ai.coalora.engine.bundle.GgufDeployment;
-import ai.coalora.engine.gguf.GgufTypeMapping;
+import ai.coalora.engine.gguf.GgufTypes;
 import ai.coalora.engine.io.PeftAdapter;
 import ai.coalora.engine.model.BertConfig;
 import ai.coalora.engine.model.OnnxWeights;
@@ -87,8 +87,7 @@ final class AdapterPackager {
     }
 
     /** A decoder version's configuration for llama.cpp: model.gguf with {@code mapping}'s types, and adapter.gguf. */
-    Package generate(VersionCache.Decoder version, ModelQuantConfig config, GgufTypeMapping mapping)
-            throws IOException {
+    Package generate(VersionCache.Decoder version, ModelQuantConfig config, GgufTypes mapping) throws IOException {
         List<Artifact> artifacts = new ArrayList<>();
         Path dir = Files.createTempDirectory(Files.createDirectories(scratch), "gguf-");
         try {

@@ -104,14 +104,14 @@ final class GenerationHandler implements EventHandler {
                         key, "configuration " + a.configId() + " is not on the front of version " + a.modelVersion());
                 continue;
             }
-            String why = layout.cannotServe(v);
+            String why = layout.cannotServe(v, config);
             if (why != null) {
                 unservable.put(key, why);
                 continue;
             }
             long t0 = System.nanoTime();
             AdapterPackager.Package p = v instanceof VersionCache.Decoder d
-                    ? packager.generate(d, config, layout.mapping())
+                    ? packager.generate(d, config, layout.types())
                     : packager.generate((VersionCache.Encoder) v, config);
             double ms = (System.nanoTime() - t0) / 1e6;
             store(a.modelVersion(), a.configId(), layout, p, ms);

@@ -18,6 +18,7 @@ import ai.coalora.engine.gguf.GgufReader;
 import ai.coalora.engine.gguf.GgufTensor;
 import ai.coalora.engine.gguf.GgufType;
 import ai.coalora.engine.gguf.GgufTypeMapping;
+import ai.coalora.engine.gguf.GgufTypes;
 import ai.coalora.engine.lm.Pretraining;
 import ai.coalora.engine.lora.LoraSpec;
 import ai.coalora.engine.model.BertConfig;
@@ -51,6 +52,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.stream.Collectors;
@@ -180,16 +182,60 @@ class DecoderPackagesIT {
     }
 
     @Test
-    void aDecoderIsNotShippedPackedNorInAMixedMapping() throws Exception {
+    void aDecoderIsNotShippedPacked() throws Exception {
         ModelQuantConfig config = manifest.front().get(0).quantConfig();
         long before = handler.generated();
         CloudEvent packed = assignment(device(), config, "coalora-packed", null);
         RejectedEvent e = assertThrows(RejectedEvent.class, () -> deliver(packed));
         assertTrue(e.getMessage().contains("is a decoder: it runs on llama.cpp"), e.getMessage());
-        CloudEvent mixed = gguf(device(), config, new GgufPlanning.GgufPlan("MIXED", List.of("Q2_K", "Q4_0"), 3.0, 1));
-        e = assertThrows(RejectedEvent.class, () -> deliver(mixed));
-        assertTrue(e.getMessage().contains("MIXED is not exported"), e.getMessage());
         assertEquals(before, handler.generated());
+    }
+
+    @Test
+    void aMixedPlanIsExportedWithEachMatrixInTheCheapestDeclaredType() throws Exception {
+        // a configuration with matrices at 2 bits and at 3 or 4: a runtime with Q2_K but no other K-quant runs the
+        // 2-bit ones as Q2_K and the 3- and 4-bit ones as Q4_0
+        ModelQuantConfig config = manifest.front().stream()
+                .map(DecoderBundleManifest.FrontPoint::quantConfig)
+                .filter(c -> bitsOf(c).contains(2)
+                        && (bitsOf(c).contains(3) || bitsOf(c).contains(4)))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no front configuration mixes 2 bits with 3 or 4"));
+        List<String> declared = List.of("Q2_K", "Q4_0", "Q8_0");
+        String a = device();
+        long before = handler.generated();
+        deliver(gguf(a, config, new GgufPlanning.GgufPlan("MIXED", declared, 3.0, 1)));
+        assertEquals(before + 1, handler.generated());
+        Path model = download(adapterReady(a), "gguf-model");
+        Map<String, GgufType> expected =
+                GgufDecoderExport.tensorTypes(base.config(), config, GgufTypes.cheapestOf(declared));
+        List<GgufType> written = GgufReader.read(model).tensors().stream()
+                .map(GgufTensor::type)
+                .sorted()
+                .toList();
+        assertEquals(expected.values().stream().sorted().toList(), written, "every tensor in its planned type");
+        assertTrue(written.contains(GgufType.Q2_K) && written.contains(GgufType.Q4_0), "both kinds: " + written);
+        assertEquals(
+                "MIXED" + declared,
+                GgufReader.read(model)
+                        .metadata()
+                        .get(GgufDecoderExport.MAPPING_KEY)
+                        .asString());
+        // another declared set is another package; a set that lacks a matrix's types is dead-lettered with the reason
+        deliver(gguf(
+                device(), config, new GgufPlanning.GgufPlan("MIXED", List.of("Q2_K", "Q3_K", "Q4_0", "Q8_0"), 3.0, 1)));
+        assertEquals(before + 2, handler.generated());
+        CloudEvent lacking = gguf(device(), config, new GgufPlanning.GgufPlan("MIXED", List.of("Q8_0"), 8.5, 1));
+        RejectedEvent e = assertThrows(RejectedEvent.class, () -> deliver(lacking));
+        assertTrue(
+                e.getMessage().contains("cannot hold configuration")
+                        && e.getMessage().contains("Q2_K"),
+                e.getMessage());
+        assertEquals(before + 2, handler.generated());
+    }
+
+    static Set<Integer> bitsOf(ModelQuantConfig c) {
+        return c.matrices().stream().map(m -> m.config().b()).collect(Collectors.toSet());
     }
 
     static String device() {

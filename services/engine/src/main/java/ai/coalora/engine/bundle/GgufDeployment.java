@@ -5,7 +5,7 @@ import ai.coalora.engine.decoder.HfCheckpoint;
 import ai.coalora.engine.gguf.GgufDecoderExport;
 import ai.coalora.engine.gguf.GgufFile;
 import ai.coalora.engine.gguf.GgufLoraFile;
-import ai.coalora.engine.gguf.GgufTypeMapping;
+import ai.coalora.engine.gguf.GgufTypes;
 import ai.coalora.engine.gguf.GgufValue;
 import ai.coalora.engine.gguf.GgufWriter;
 import ai.coalora.engine.lm.BpeTokenizer;
@@ -64,7 +64,7 @@ public final class GgufDeployment {
             HfCheckpoint checkpoint,
             BpeTokenizer tokenizer,
             ModelQuantConfig config,
-            GgufTypeMapping mapping,
+            GgufTypes mapping,
             DecoderBundle.Instance bundle,
             Path outDir)
             throws IOException {

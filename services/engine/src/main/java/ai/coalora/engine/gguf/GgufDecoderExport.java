@@ -29,7 +29,7 @@ import java.util.Set;
  *   <li>tensor names: {@link LlamaTensorNames}; Llama's q and k rows (weights and biases) reordered by
  *       {@link RopeLayout} with the query and the key/value head counts; Qwen2 kept as is (llama.cpp runs it in
  *       NeoX rotary mode, which is HF's);
- *   <li>tensor types: the 7 linear weights per block get {@link GgufTypeMapping#typeFor(MatrixSpec, QuantConfig)},
+ *   <li>tensor types: the 7 linear weights per block get {@link GgufTypes#typeFor(MatrixSpec, QuantConfig)},
  *       quantized by {@link GgufType}'s Java codecs; norms and biases {@link #VECTOR_TYPE}; the token embeddings and
  *       the output head {@link #EMBEDDING_TYPE};
  *   <li>metadata: {@code general.*}, the architecture's hyper-parameters, a GPT-2 style byte-level BPE tokenizer
@@ -75,21 +75,21 @@ public final class GgufDecoderExport {
 
     /** Writes the quantized decoder with its tokenizer as a GGUF file (atomically). */
     public static void export(
-            HfCheckpoint checkpoint, BpeTokenizer tokenizer, ModelQuantConfig config, GgufTypeMapping mapping, Path out)
+            HfCheckpoint checkpoint, BpeTokenizer tokenizer, ModelQuantConfig config, GgufTypes mapping, Path out)
             throws IOException {
         GgufWriter.write(out, toGguf(checkpoint, tokenizer, config, mapping));
     }
 
     /** {@link #export} with the tokenizer read from a Hugging Face {@code tokenizer.json}. */
     public static void export(
-            HfCheckpoint checkpoint, Path tokenizerJson, ModelQuantConfig config, GgufTypeMapping mapping, Path out)
+            HfCheckpoint checkpoint, Path tokenizerJson, ModelQuantConfig config, GgufTypes mapping, Path out)
             throws IOException {
         export(checkpoint, BpeTokenizer.load(tokenizerJson), config, mapping, out);
     }
 
     /** The GGUF contents {@link #export} writes. */
     public static GgufFile toGguf(
-            HfCheckpoint checkpoint, BpeTokenizer tokenizer, ModelQuantConfig config, GgufTypeMapping mapping) {
+            HfCheckpoint checkpoint, BpeTokenizer tokenizer, ModelQuantConfig config, GgufTypes mapping) {
         LlamaConfig c = checkpoint.config();
         Map<String, GgufType> types = tensorTypes(c, config, mapping);
         List<GgufTensor> tensors = new ArrayList<>();
@@ -108,7 +108,7 @@ public final class GgufDecoderExport {
         meta.putAll(tokenizerMetadata(tokenizer, c.vocabSize()));
         meta.put(AVERAGE_BITS_KEY, GgufValue.float64(config.averageBits()));
         meta.put(GGUF_BITS_KEY, GgufValue.float64(mapping.bitsPerWeight(config)));
-        meta.put(MAPPING_KEY, GgufValue.string(mapping.name()));
+        meta.put(MAPPING_KEY, GgufValue.string(mapping.key()));
         meta.put(CONFIG_ID_KEY, GgufValue.string(config.configId()));
         meta.put(QUANT_CONFIG_KEY, GgufValue.string(config.toJson()));
         return new GgufFile(meta, tensors);
@@ -119,7 +119,7 @@ public final class GgufDecoderExport {
      * configuration must name exactly the decoder's quantizable matrices with their shapes; anything else is an
      * IllegalArgumentException naming the matrix.
      */
-    public static Map<String, GgufType> tensorTypes(LlamaConfig c, ModelQuantConfig config, GgufTypeMapping mapping) {
+    public static Map<String, GgufType> tensorTypes(LlamaConfig c, ModelQuantConfig config, GgufTypes mapping) {
         Map<String, QuantConfig> byName = checkCovers(c, config);
         Map<String, GgufType> types = new LinkedHashMap<>();
         for (Map.Entry<String, long[]> e : HfCheckpoint.requiredShapes(c).entrySet()) {
@@ -205,7 +205,7 @@ public final class GgufDecoderExport {
     }
 
     /** The type holding most of the quantized weights (ties: the first in configuration order). */
-    static GgufType mostlyType(ModelQuantConfig config, GgufTypeMapping mapping) {
+    static GgufType mostlyType(ModelQuantConfig config, GgufTypes mapping) {
         Map<GgufType, Long> numel = new LinkedHashMap<>();
         for (ModelQuantConfig.Entry e : config.matrices())
             numel.merge(mapping.typeFor(e.matrix(), e.config()), e.matrix().numel(), Long::sum);

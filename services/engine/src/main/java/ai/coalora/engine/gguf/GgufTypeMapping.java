@@ -1,10 +1,7 @@
 package ai.coalora.engine.gguf;
 
-import ai.coalora.engine.quant.MatrixSpec;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.quant.QuantConfig;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * How a CoA-LoRA configuration becomes per-tensor GGUF types. Only the weight bit-width {@code b} of a
@@ -26,7 +23,7 @@ import java.util.Map;
  * {@link #bitsPerWeight(ModelQuantConfig)}. (llama.cpp's own quantizer picks IQ4_NL or Q5_0 in that case; we pick
  * Q4_0 because every runtime has it.)
  */
-public enum GgufTypeMapping {
+public enum GgufTypeMapping implements GgufTypes {
     /** 2 → Q2_K, 3 → Q3_K, 4 → Q4_K, 8 → Q8_0. */
     K_QUANTS,
     /** 2, 3, 4 → Q4_0; 8 → Q8_0: the legacy 32-weight types every GGUF runtime supports. */
@@ -46,13 +43,9 @@ public enum GgufTypeMapping {
     }
 
     /** The type for {@code b} bits and rows of {@code rowLength} weights, with the documented fallback. */
+    @Override
     public GgufType typeFor(int b, long rowLength) {
         return fallback(nominal(b), rowLength);
-    }
-
-    /** The type of one matrix (rows = out, cols = in; the ggml row is {@code cols}). */
-    public GgufType typeFor(MatrixSpec matrix, QuantConfig config) {
-        return typeFor(config.b(), matrix.cols());
     }
 
     /** {@code type} when its blocks divide rows of {@code rowLength}; else Q4_0 / Q8_0 (at least as many bits), else F16. */
@@ -61,34 +54,5 @@ public enum GgufTypeMapping {
         if (rowLength % type.blockSize == 0) return type;
         GgufType legacy = type.bitsPerWeight() <= GgufType.Q4_0.bitsPerWeight() ? GgufType.Q4_0 : GgufType.Q8_0;
         return rowLength % legacy.blockSize == 0 ? legacy : GgufType.F16;
-    }
-
-    /** Each matrix's GGUF type, in the configuration's order. */
-    public Map<String, GgufType> plan(ModelQuantConfig config) {
-        Map<String, GgufType> out = new LinkedHashMap<>();
-        for (ModelQuantConfig.Entry e : config.matrices()) out.put(e.matrix().name(), typeFor(e.matrix(), e.config()));
-        return out;
-    }
-
-    /**
-     * Numel-weighted mean bits per weight the quantized matrices really cost as GGUF tensors under this mapping
-     * (exact: computed in units of 1/{@link QuantConfig#BIT_UNITS_PER_BIT} bit). Comparable with
-     * {@link ModelQuantConfig#averageBits()}, which counts the same matrices.
-     */
-    public double bitsPerWeight(ModelQuantConfig config) {
-        long units = 0, numel = 0;
-        for (ModelQuantConfig.Entry e : config.matrices()) {
-            units += e.matrix().numel() * typeFor(e.matrix(), e.config()).bitUnitsPerWeight();
-            numel += e.matrix().numel();
-        }
-        return units / ((double) numel * QuantConfig.BIT_UNITS_PER_BIT);
-    }
-
-    /** Exact bytes of the quantized matrices' tensor data under this mapping (alignment padding excluded). */
-    public long bytes(ModelQuantConfig config) {
-        long bytes = 0;
-        for (ModelQuantConfig.Entry e : config.matrices())
-            bytes += typeFor(e.matrix(), e.config()).byteSize(e.matrix().numel());
-        return bytes;
     }
 }

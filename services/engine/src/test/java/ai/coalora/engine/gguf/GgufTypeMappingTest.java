@@ -75,6 +75,45 @@ class GgufTypeMappingTest {
     }
 
     @Test
+    void eachMatrixTakesTheCheapestDeclaredTypeAndThePlansOwnTypesChooseItAgain() {
+        MatrixSpec q = new MatrixSpec("blk.0.attn_q.weight", 4096, 4096);
+        MatrixSpec down = new MatrixSpec("blk.0.ffn_down.weight", 4096, 11008);
+        MatrixSpec qwen = new MatrixSpec("blk.0.attn_k.weight", 128, 896); // 896 = 28 * 32: no K-quant rows
+        ModelQuantConfig c = config(q, 2, down, 3, qwen, 4);
+        GgufTypes.Cheapest noQ3K = GgufTypes.cheapestOf(
+                List.of("Q2_K", "Q4_K", "Q4_0", "Q8_0", "f16", "Q9_X")); // unknown names are ignored
+        Map<String, GgufType> plan = noQ3K.plan(c);
+        // 2 bits: Q2_K (2.625) beats Q4_0; 3 bits: no Q3_K, so Q4_0; 4 bits on 896-weight rows: both fall back to Q4_0
+        assertEquals(List.of(GgufType.Q2_K, GgufType.Q4_0, GgufType.Q4_0), List.copyOf(plan.values()));
+        assertEquals("MIXED", noQ3K.name());
+        assertEquals("MIXED[F16, Q2_K, Q4_0, Q4_K, Q8_0]", noQ3K.key());
+        // the plan's own types give the same plan (what the generator recomputes from an assignment)
+        List<String> used =
+                plan.values().stream().map(GgufType::name).distinct().toList();
+        assertEquals(plan, GgufTypes.cheapestOf(used).plan(c));
+        // a tie (Q4_K and Q4_0 both 4.5 bits) goes to the first mapping, K_QUANTS
+        assertEquals(
+                GgufType.Q4_K, GgufTypes.cheapestOf(List.of("Q4_K", "Q4_0")).typeFor(4, 4096));
+        // every type declared: the K_QUANTS plan; only legacy ones: the LEGACY plan
+        assertEquals(
+                GgufTypeMapping.K_QUANTS.plan(c),
+                GgufTypes.cheapestOf(List.of("Q2_K", "Q3_K", "Q4_K", "Q4_0", "Q8_0"))
+                        .plan(c));
+        assertEquals(
+                GgufTypeMapping.LEGACY.plan(c),
+                GgufTypes.cheapestOf(List.of("Q4_0", "Q8_0")).plan(c));
+        assertEquals(
+                noQ3K.bytes(c),
+                GgufType.Q2_K.byteSize(q.numel())
+                        + GgufType.Q4_0.byteSize(down.numel())
+                        + GgufType.Q4_0.byteSize(qwen.numel()));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> GgufTypes.cheapestOf(List.of("Q8_0")).plan(c));
+        assertTrue(e.getMessage().contains("[Q2_K, Q4_0]") && e.getMessage().contains("[Q8_0]"), e.getMessage());
+    }
+
+    @Test
     void bitsPerWeightOfAConfiguration() {
         MatrixSpec q = new MatrixSpec("blk.0.attn_q.weight", 4096, 4096);
         MatrixSpec down = new MatrixSpec("blk.0.ffn_down.weight", 4096, 11008);
