@@ -3,16 +3,12 @@ import ai.coalora.engine.data.Tasks;
 import ai.coalora.engine.decoder.HfCheckpoint;
 import ai.coalora.engine.decoder.LlamaDecoder;
 import ai.coalora.engine.gguf.GgufDecoderExport;
-import ai.coalora.engine.gguf.GgufLoraFile;
-import ai.coalora.engine.io.Safetensors.Tensor;
 import ai.coalora.engine.lm.BpeTokenizer;
 import ai.coalora.engine.lm.LanguageModelLoss;
 import ai.coalora.engine.lm.TokenWindows;
 import ai.djl.ndarray.NDManager;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /** By-hand check (not part of the build): our perplexity of model.gguf (+ adapter.gguf merged) on review test windows; writes the ids for llama.cpp. */
 public class JavaPerplexity {
@@ -26,18 +22,7 @@ public class JavaPerplexity {
         for (int i = 0; i < w.ids().length; i++) ids.append(i == 0 ? "" : ",").append(w.ids()[i]);
         Files.writeString(dir.resolve("ids.json"), "{\"seq\":" + seq + ",\"ids\":" + ids + "]}");
         for (boolean withAdapter : new boolean[] {false, true}) {
-            HfCheckpoint ckpt = base;
-            if (withAdapter) {
-                GgufLoraFile lora = GgufLoraFile.read(dir.resolve("adapter.gguf"));
-                Map<String, Tensor> t = new LinkedHashMap<>(base.tensors());
-                for (var e : GgufDecoderExport.loraPairs(lora, base.config()).entrySet()) {
-                    float[] wgt = base.floats(e.getKey());
-                    float[] d = e.getValue().delta(lora.alpha() / e.getValue().rank());
-                    for (int i = 0; i < wgt.length; i++) wgt[i] += d[i];
-                    t.put(e.getKey(), Tensor.ofFloats(wgt, base.tensor(e.getKey()).shape()));
-                }
-                ckpt = new HfCheckpoint(base.config(), t);
-            }
+            HfCheckpoint ckpt = withAdapter ? GgufDecoderExport.read(dir.resolve("model.gguf"), dir.resolve("adapter.gguf")) : base;
             try (NDManager m = NDManager.newBaseManager(); LlamaDecoder dec = LlamaDecoder.of(ckpt, m)) {
                 double loss = LanguageModelLoss.meanLoss(dec, w, dec.fullPrecision(), null);
                 System.out.printf("java %s: %d windows of %d, loss %.5f, perplexity %.3f%n", withAdapter ? "model+adapter" : "model", w.count(), seq, loss, Math.exp(loss));

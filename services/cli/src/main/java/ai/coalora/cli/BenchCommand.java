@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
             BenchThroughputCommand.class,
             BenchPaperCommand.class,
             BenchFleetCommand.class,
-            BenchFaultsCommand.class
+            BenchFaultsCommand.class,
+            BenchScaleCommand.class
         })
 final class BenchCommand implements Runnable {
     @Override

@@ -30,7 +30,7 @@ import java.util.stream.Collectors;
 /**
  * {@code demo --decoder}: the fleet serving a language model. A small decoder (pretrained here, CoA-LoRA trained on it;
  * cached) goes to a mixed fleet: devices that run llama.cpp (most with every GGUF type, some with a build that has only
- * the legacy types) and devices that run only the Java runtime's packed format. Each llama.cpp device gets the
+ * the legacy types, some without Q3_K) and devices that run only the Java runtime's packed format. Each llama.cpp device gets the
  * configuration with the lowest predicted perplexity that fits its memory in the types it declares, downloads and
  * verifies model.gguf and adapter.gguf, runs them in real llama.cpp on its own text and reports perplexity; drifted
  * text then raises a retraining request, and the trainer's child version ships in a rollout gated on perplexity.
@@ -230,8 +230,7 @@ final class DecoderDemo {
 
     static String deviceType(DeviceCapabilities d) {
         if (!d.runtimeFormats().contains("gguf")) return "Java runtime (packed only)";
-        return d.ggufTypes() != null && d.ggufTypes().contains("Q4_K")
-                ? "llama.cpp, every GGUF type"
-                : "llama.cpp, legacy types only";
+        if (d.ggufTypes() == null || !d.ggufTypes().contains("Q4_K")) return "llama.cpp, legacy types only";
+        return d.ggufTypes().contains("Q3_K") ? "llama.cpp, every GGUF type" : "llama.cpp, no Q3_K";
     }
 }

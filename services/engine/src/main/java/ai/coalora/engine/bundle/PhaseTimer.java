@@ -1,5 +1,6 @@
 package ai.coalora.engine.bundle;
 
+import ai.coalora.engine.ProcessMemory;
 import ai.coalora.engine.coa.CoaTrainer;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -29,7 +30,26 @@ public final class PhaseTimer {
     public static final String WRITING = "writing";
 
     private final Map<String, Double> seconds = new LinkedHashMap<>();
+    private final Map<String, Long> peakBytes = new LinkedHashMap<>();
+    private final boolean memory;
     private long last = System.nanoTime();
+
+    public PhaseTimer() {
+        this(false);
+    }
+
+    private PhaseTimer(boolean memory) {
+        this.memory = memory;
+        if (memory) ProcessMemory.resetPeak();
+    }
+
+    /**
+     * A timer that also records each phase's peak resident memory ({@link ProcessMemory}: the process's peak since the
+     * previous mark, which starts a new one); for benchmarks, as it resets the process's peak at every mark.
+     */
+    public static PhaseTimer withPeakMemory() {
+        return new PhaseTimer(true);
+    }
 
     /** Gives {@code phase} the time since the previous mark; a phase marked twice adds up. */
     public synchronized void mark(String phase) {
@@ -55,6 +75,15 @@ public final class PhaseTimer {
 
     private void add(String phase, double s) {
         seconds.merge(phase, s, Double::sum);
+        if (memory) {
+            peakBytes.merge(phase, ProcessMemory.peakBytes(), Math::max);
+            ProcessMemory.resetPeak();
+        }
+    }
+
+    /** Peak resident bytes by phase (empty unless {@link #withPeakMemory()}; -1 where it cannot be read). */
+    public synchronized Map<String, Long> peakBytes() {
+        return Collections.unmodifiableMap(new LinkedHashMap<>(peakBytes));
     }
 
     /** Seconds by phase so far, in run order, rounded to milliseconds (what the manifest records). */

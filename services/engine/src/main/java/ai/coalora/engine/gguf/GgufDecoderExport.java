@@ -363,6 +363,23 @@ public final class GgufDecoderExport {
         }
     }
 
+    /**
+     * {@link #read(Path)} with a GGUF LoRA for it merged into the weights ({@code W + alpha/r * B A}): the model
+     * llama.cpp runs with {@code --lora adapter} at scale 1.
+     */
+    public static HfCheckpoint read(Path model, Path adapter) throws IOException {
+        HfCheckpoint base = read(model);
+        GgufLoraFile lora = GgufLoraFile.read(adapter);
+        Map<String, Tensor> tensors = new LinkedHashMap<>(base.tensors());
+        for (Map.Entry<String, Pair> e : loraPairs(lora, base.config()).entrySet()) {
+            float[] w = base.floats(e.getKey());
+            float[] d = e.getValue().delta(lora.alpha() / e.getValue().rank());
+            for (int i = 0; i < w.length; i++) w[i] += d[i];
+            tensors.put(e.getKey(), Tensor.ofFloats(w, base.tensor(e.getKey()).shape()));
+        }
+        return new HfCheckpoint(base.config(), tensors);
+    }
+
     /** Every tensor dequantized to F32, q/k rows put back in HF order, names mapped back; the config from the metadata. */
     public static HfCheckpoint fromGguf(GgufFile file) {
         LlamaConfig c = config(file);

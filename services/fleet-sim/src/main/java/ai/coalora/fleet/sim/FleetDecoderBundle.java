@@ -60,11 +60,10 @@ public record FleetDecoderBundle(
                         "g" + initialGrid,
                         "c" + candidates));
         if (readable(dir)) return dir;
-        if (Files.exists(dir)) { // a half-written or outdated folder: built again from scratch
-            try (Stream<Path> files = Files.walk(dir)) {
-                for (Path f : files.sorted(Comparator.reverseOrder()).toList()) Files.delete(f);
-            }
-        }
+        if (Files.exists(dir)) delete(dir); // an unreadable or outdated folder: built again from scratch
+        // built beside it and moved into place: two processes building at once never mix their files
+        Path building = Files.createTempDirectory(Files.createDirectories(dir.getParent()), dir.getFileName() + ".");
+        Path version = building.resolve("version");
         Path model = Files.createTempDirectory("coalora-decoder-");
         try (NDManager manager = NDManager.newBaseManager()) {
             Pretraining.Settings d = Pretraining.Settings.defaults();
@@ -99,14 +98,29 @@ public record FleetDecoderBundle(
         FineTuneSettings t = new FineTuneSettings(1, 8, 5e-3f, 0.0f, 1.0f, 3, new LoraSpec(4, 8));
         new DecoderBundleTraining(
                         new CoaSettings(t, 2, true, 8), seqLen, trainWindows, 4, 16, initialGrid, 3, candidates)
-                .run(model, Tasks.builtin("sentiment"), dir, progress);
-        for (String f : baseFiles()) Files.copy(model.resolve(f), dir.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+                .run(model, Tasks.builtin("sentiment"), version, progress);
+        for (String f : baseFiles()) Files.copy(model.resolve(f), version.resolve(f));
+        delete(model);
+        try {
+            Files.move(version, dir, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException another) { // another process put its build in place first: the same version
+            if (!readable(dir)) throw another;
+        } finally {
+            delete(building);
+        }
         return dir;
     }
 
     /** The base model's files a decoder version carries beside its bundle. */
     public static List<String> baseFiles() {
         return List.of(HfCheckpoint.CONFIG, HfCheckpoint.SINGLE_FILE, Pretraining.TOKENIZER_FILE);
+    }
+
+    private static void delete(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) Files.delete(f);
+        }
     }
 
     private static boolean readable(Path dir) {

@@ -1,6 +1,7 @@
 package ai.coalora.fleet.sim;
 
 import ai.coalora.engine.CacheDir;
+import ai.coalora.engine.ProcessMemory;
 import ai.coalora.fleet.events.Payloads;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -138,6 +139,11 @@ public final class LlamaCpp implements AutoCloseable {
                 a.get("seconds").asDouble(),
                 a.get("tokensPerSecond").asDouble(),
                 loaded(a));
+    }
+
+    /** The llama.cpp process's peak resident memory so far ({@link ProcessMemory}; -1 where it cannot be read). */
+    public long peakBytes() {
+        return ProcessMemory.peakBytes(process.pid());
     }
 
     public void unload(String key) throws IOException {

@@ -74,11 +74,15 @@ public final class SimulatedFleet {
             List.of("Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_0", "Q5_0", "Q8_0", "F16", "F32");
     /** A build (or a port) without the K-quants: 2-, 3- and 4-bit matrices all run as Q4_0. */
     public static final List<String> LEGACY_TYPES = List.of("Q4_0", "Q5_0", "Q8_0", "F16", "F32");
+    /** A build without Q3_K: 3-bit matrices run as Q4_0, the others as K-quants (a mixed plan). */
+    public static final List<String> NO_Q3_K_TYPES =
+            LLAMA_CPP_TYPES.stream().filter(t -> !t.equals("Q3_K")).toList();
 
     /**
      * Devices that run llama.cpp, with memory drawn around a decoder version's front (its GGUF bytes) as
-     * {@link #devices} draws it: four in five declare llama.cpp's full set of types, one in five only the legacy ones
-     * (their configurations cost more bytes there, and some no longer fit). Ids {@code llama-00000}, ...
+     * {@link #devices} draws it: seven in ten declare llama.cpp's full set of types, 15% a build without Q3_K (their
+     * 3-bit matrices run as Q4_0: mixed plans), 15% only the legacy types (their configurations cost more bytes there,
+     * and some no longer fit). Ids {@code llama-00000}, ...
      */
     public static List<DeviceCapabilities> llamaCppDevices(int count, List<FrontEntry> front, long seed) {
         Memory m = new Memory(front);
@@ -94,9 +98,13 @@ public final class SimulatedFleet {
                     COMPUTE.get(rnd.nextInt(COMPUTE.size())),
                     overhead,
                     Map.of("fleet", "simulated", "runtime", "llama.cpp"),
-                    rnd.nextDouble() < 0.8 ? LLAMA_CPP_TYPES : LEGACY_TYPES));
+                    buildTypes(rnd.nextDouble())));
         }
         return out;
+    }
+
+    private static List<String> buildTypes(double f) {
+        return f < 0.7 ? LLAMA_CPP_TYPES : f < 0.85 ? NO_Q3_K_TYPES : LEGACY_TYPES;
     }
 
     /** Memory drawn from just under the front's smallest footprint to just above its largest, plus a runtime overhead. */

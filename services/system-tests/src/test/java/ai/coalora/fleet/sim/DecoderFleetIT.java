@@ -136,10 +136,15 @@ class DecoderFleetIT {
                     ready.artifacts().stream().map(Artifact::role).collect(Collectors.toSet()),
                     d.deviceId() + " got a llama.cpp package");
             packageOf.put(d.deviceId(), ready.configId() + " " + ready.packageSha256());
-            mappingOf.put(d.deviceId(), d.ggufTypes().contains("Q4_K") ? "K_QUANTS" : "LEGACY");
+            var as = observer.assignmentsOf(d.deviceId());
+            var plan = as.get(as.size() - 1).gguf(); // the GGUF types the planner chose for this device
+            mappingOf.put(d.deviceId(), plan.mapping() + plan.types());
             assertTrue(agents.sample(d.deviceId()) != null, d.deviceId() + " generated a sample");
         }
         assertTrue(running.size() >= MIN_RUNNING, running.size() + " llama.cpp devices running: " + statuses());
+        assertTrue(
+                running.stream().anyMatch(d -> mappingOf.get(d).startsWith("MIXED")),
+                "a device runs a mixed plan (Q4_0 for its 3-bit matrices): " + mappingOf);
         assertEquals(
                 agents.report().corrupted(),
                 refused.size(),
@@ -147,7 +152,7 @@ class DecoderFleetIT {
         assertEquals(agents.report().corrupted(), agents.report().rejected());
         assertEquals(0, agents.manifestsRefused(), "genuine packages: every manifest verified");
         assertEquals(0, agents.artifactsRejected(), "genuine packages: every file's size and sha256 matched");
-        // devices on one configuration share a package exactly when they share the type mapping
+        // devices on one configuration share a package exactly when the planner chose them the same types
         for (String a : running)
             for (String b : running) {
                 String[] pa = packageOf.get(a).split(" "), pb = packageOf.get(b).split(" ");
