@@ -21,6 +21,9 @@ import ai.coalora.engine.quant.ModelQuantConfig;
 import ai.coalora.engine.train.FineTuneSettings;
 import ai.coalora.fleet.sim.LlamaCpp;
 import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -110,6 +113,8 @@ final class BenchScaleCommand implements Callable<Integer> {
 
     record Stage(String name, double seconds, long peakBytes, String detail) {}
 
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     @Override
     public Integer call() throws Exception {
         List<Integer> depths = layers == null ? List.of(shape.layers) : List.copyOf(layers);
@@ -121,9 +126,36 @@ final class BenchScaleCommand implements Callable<Integer> {
         String missing = LlamaCpp.unavailable();
         if (missing != null) throw new IllegalArgumentException("bench scale ends in llama.cpp: " + missing);
         Map<Integer, List<Stage>> runs = new LinkedHashMap<>();
-        for (int blocks : depths) runs.put(blocks, run(blocks));
+        // several depths: each in a fresh process, so that no run inherits another's heap, native memory or warm JIT
+        for (int blocks : depths) runs.put(blocks, depths.size() == 1 ? run(blocks) : runAlone(blocks));
         print(runs);
         return 0;
+    }
+
+    /** This command at one depth in a new JVM with this one's settings; its stages, read from its JSON. */
+    private List<Stage> runAlone(int blocks) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "bench", "scale"));
+        cmd.addAll(List.of("--shape", shape.name(), "--layers", Integer.toString(blocks), "--windows"));
+        cmd.addAll(List.of(Integer.toString(windows), "--budget", Double.toString(budget), "--json"));
+        if (workDir != null) cmd.addAll(List.of("--work-dir", workDir.toString()));
+        Process p = new ProcessBuilder(cmd)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
+        byte[] out = p.getInputStream().readAllBytes();
+        if (p.waitFor() != 0)
+            throw new IllegalStateException("the run at " + blocks + " blocks failed (status " + p.exitValue() + ")");
+        JsonNode stages = JSON.readTree(out).path("runs").path(0).path("stages");
+        List<Stage> result = new ArrayList<>();
+        for (JsonNode st : stages)
+            result.add(new Stage(
+                    st.get("name").asText(),
+                    st.get("seconds").asDouble(),
+                    st.get("peakBytes").asLong(),
+                    st.get("detail").asText()));
+        return result;
     }
 
     /** The chain at {@code blocks} blocks of the shape: its stages in order. */
@@ -139,7 +171,8 @@ final class BenchScaleCommand implements Callable<Integer> {
 
             ProcessMemory.resetPeak();
             long t0 = System.nanoTime();
-            writeRandomCheckpoint(c, model);
+            // weights of a fresh seed: error tables cached from an earlier run (same weights) would skip the work
+            writeRandomCheckpoint(c, model, System.nanoTime());
             stages.add(new Stage(
                     "random weights written as HF safetensors",
                     seconds(t0),
@@ -233,7 +266,7 @@ final class BenchScaleCommand implements Callable<Integer> {
 
     /**
      * Each depth's table; with two or more depths, each stage's seconds and peak memory fitted to a + b x blocks through
-     * the shallowest and the deepest run, evaluated at the shape's full depth.
+     * the shallowest and the deepest run, evaluated at the shape's full depth (never below the deeper run).
      */
     private void print(Map<Integer, List<Stage>> runs) {
         int lo = runs.keySet().stream().min(Integer::compare).orElseThrow();
@@ -280,8 +313,12 @@ final class BenchScaleCommand implements Callable<Integer> {
             }
             double total = 0;
             for (int i = 0; i < Math.min(a.size(), b.size()); i++) {
-                double sec = line(a.get(i).seconds(), b.get(i).seconds(), lo, hi, shape.layers);
-                double peak = line(a.get(i).peakBytes(), b.get(i).peakBytes(), lo, hi, shape.layers);
+                // a stage costs no less with more blocks: run-to-run noise never extrapolates below the deeper run
+                double sec = Math.max(
+                        b.get(i).seconds(), line(a.get(i).seconds(), b.get(i).seconds(), lo, hi, shape.layers));
+                double peak = Math.max(
+                        b.get(i).peakBytes(),
+                        line(a.get(i).peakBytes(), b.get(i).peakBytes(), lo, hi, shape.layers));
                 total += sec;
                 if (!json.json)
                     System.out.printf("%-48s %9.0f %8.2f GB%n", a.get(i).name(), sec, peak / 1e9);
@@ -291,7 +328,11 @@ final class BenchScaleCommand implements Callable<Integer> {
                 e.put("peakResidentBytes", (long) peak);
                 extrapolated.add(e);
             }
-            if (!json.json) System.out.printf("total %.0f s%n", total);
+            if (!json.json)
+                System.out.printf(
+                        "total %.0f s%n(peak RSS counts the JVM's heap as committed, garbage included, up to -Xmx; the "
+                                + "fit of a JVM stage's memory is an upper bound)%n",
+                        total);
         }
         if (json.json) {
             Map<String, Object> out = new LinkedHashMap<>();
@@ -312,9 +353,9 @@ final class BenchScaleCommand implements Callable<Integer> {
      * Random weights at the shape, as {@code pretrain} writes a model (config.json, model.safetensors) with a BPE
      * tokenizer trained on the LM corpus (4,096 tokens; the rest of the vocabulary is never produced).
      */
-    static void writeRandomCheckpoint(LlamaConfig c, Path dir) throws Exception {
+    static void writeRandomCheckpoint(LlamaConfig c, Path dir, long seed) throws Exception {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        SplittableRandom random = new SplittableRandom(42);
+        SplittableRandom random = new SplittableRandom(seed);
         for (Map.Entry<String, long[]> e : HfCheckpoint.requiredShapes(c).entrySet()) {
             String name = e.getKey();
             long[] s = e.getValue();
