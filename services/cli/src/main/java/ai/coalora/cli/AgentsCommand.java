@@ -112,9 +112,10 @@ final class AgentsCommand implements Callable<Integer> {
         List<FrontEntry> front =
                 Payloads.JSON.convertValue(version.get("front"), new TypeReference<List<FrontEntry>>() {});
         boolean decoder = "decoder".equals(version.path("kind").asText());
-        if (decoder && LlamaCpp.unavailable() != null)
+        String missing = decoder ? LlamaCpp.unavailable() : null; // runs node: asked once
+        if (missing != null)
             throw new IllegalArgumentException(
-                    "production is a decoder version, which these devices run in llama.cpp: " + LlamaCpp.unavailable());
+                    "production is a decoder version, which these devices run in llama.cpp: " + missing);
         List<DeviceCapabilities> fleet = new ArrayList<>();
         for (DeviceCapabilities d : decoder
                 ? SimulatedFleet.llamaCppDevices(devices, front, seed)

@@ -13,6 +13,7 @@ import ai.coalora.engine.data.Tasks;
 import ai.coalora.engine.decoder.HfCheckpoint;
 import ai.coalora.engine.decoder.LlamaConfig;
 import ai.coalora.engine.gguf.GgufTypeMapping;
+import ai.coalora.engine.io.FileTrees;
 import ai.coalora.engine.io.Safetensors.Tensor;
 import ai.coalora.engine.lm.BpeTokenizer;
 import ai.coalora.engine.lm.Pretraining;
@@ -27,7 +28,6 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -254,7 +254,7 @@ final class BenchScaleCommand implements Callable<Integer> {
             }
             return stages;
         } finally {
-            if (workDir == null) delete(work);
+            if (workDir == null) FileTrees.delete(work);
         }
     }
 
@@ -389,12 +389,6 @@ final class BenchScaleCommand implements Callable<Integer> {
             return s.filter(Files::isRegularFile)
                     .mapToLong(f -> f.toFile().length())
                     .sum();
-        }
-    }
-
-    private static void delete(Path dir) throws Exception {
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path f : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(f);
         }
     }
 }

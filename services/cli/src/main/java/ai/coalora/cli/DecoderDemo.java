@@ -10,7 +10,6 @@ import ai.coalora.fleet.sim.FleetDecoderBundle;
 import ai.coalora.fleet.sim.FleetObserver;
 import ai.coalora.fleet.sim.FleetRollout;
 import ai.coalora.fleet.sim.FleetStack;
-import ai.coalora.fleet.sim.LlamaCpp;
 import ai.coalora.fleet.sim.ModelPublisher;
 import ai.coalora.fleet.sim.SimulatedFleet;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -113,11 +112,6 @@ final class DecoderDemo {
         if (r.waiting() > 0) return 1;
 
         System.out.println("\n== 5/7 llama.cpp devices run their packages in real llama.cpp on their own text");
-        String missing = LlamaCpp.unavailable();
-        if (missing != null) {
-            System.out.println("   " + missing);
-            return 1;
-        }
         List<String> ids = fleet.stream().map(DeviceCapabilities::deviceId).toList();
         DeviceAgents agents = new DeviceAgents(
                 stack.gateway(),

@@ -1,6 +1,7 @@
 package ai.coalora.engine.bundle;
 
 import ai.coalora.common.Sha256;
+import ai.coalora.engine.io.FileTrees;
 import ai.coalora.engine.io.Safetensors;
 import ai.coalora.engine.quant.ModelQuantConfig;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -65,12 +66,12 @@ final class BundleFiles {
                 Files.delete(old);
                 Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
                 Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
-                deleteTree(old);
+                FileTrees.delete(old);
             } else {
                 Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
             }
         } finally {
-            if (Files.exists(staging)) deleteTree(staging);
+            FileTrees.delete(staging);
         }
     }
 
@@ -171,12 +172,6 @@ final class BundleFiles {
         if (!Files.isDirectory(p)) return false;
         try (var s = Files.list(p)) {
             return s.findAny().isEmpty();
-        }
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        try (var walk = Files.walk(root)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         }
     }
 }

@@ -1,6 +1,7 @@
 package ai.coalora.fleet.sim;
 
 import ai.coalora.engine.data.Example;
+import ai.coalora.engine.io.FileTrees;
 import ai.coalora.engine.model.PretrainedModel;
 import ai.coalora.fleet.events.Payloads.AdapterReady;
 import ai.coalora.fleet.events.Payloads.Artifact;
@@ -20,7 +21,6 @@ import java.security.PublicKey;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,7 +35,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
 
 /**
  * Simulated devices doing what real ones do, through the device gateway only and each with its own token: wait for
@@ -447,8 +446,8 @@ public final class DeviceAgents implements AutoCloseable {
         if (llama != null) llama.close();
         manager.close();
         if (tokenizerSource != null) tokenizerSource.close();
-        try (Stream<Path> files = Files.walk(storage)) {
-            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(f);
+        try {
+            FileTrees.delete(storage);
         } catch (IOException e) {
             // a temporary folder: the system reclaims it
         }

@@ -7,6 +7,7 @@ import ai.coalora.engine.coa.CoaSettings;
 import ai.coalora.engine.data.LmCorpus;
 import ai.coalora.engine.data.Tasks;
 import ai.coalora.engine.decoder.HfCheckpoint;
+import ai.coalora.engine.io.FileTrees;
 import ai.coalora.engine.lm.Pretraining;
 import ai.coalora.engine.lora.LoraSpec;
 import ai.coalora.engine.train.FineTuneSettings;
@@ -16,11 +17,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * A decoder version to run the fleet's llama.cpp devices with, cached: a small Llama decoder pretrained here on the LM
@@ -60,7 +59,7 @@ public record FleetDecoderBundle(
                         "g" + initialGrid,
                         "c" + candidates));
         if (readable(dir)) return dir;
-        if (Files.exists(dir)) delete(dir); // an unreadable or outdated folder: built again from scratch
+        FileTrees.delete(dir); // an unreadable or outdated folder: built again from scratch
         // built beside it and moved into place: two processes building at once never mix their files
         Path building = Files.createTempDirectory(Files.createDirectories(dir.getParent()), dir.getFileName() + ".");
         Path version = building.resolve("version");
@@ -100,13 +99,13 @@ public record FleetDecoderBundle(
                         new CoaSettings(t, 2, true, 8), seqLen, trainWindows, 4, 16, initialGrid, 3, candidates)
                 .run(model, Tasks.builtin("sentiment"), version, progress);
         for (String f : baseFiles()) Files.copy(model.resolve(f), version.resolve(f));
-        delete(model);
+        FileTrees.delete(model);
         try {
             Files.move(version, dir, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException another) { // another process put its build in place first: the same version
             if (!readable(dir)) throw another;
         } finally {
-            delete(building);
+            FileTrees.delete(building);
         }
         return dir;
     }
@@ -114,13 +113,6 @@ public record FleetDecoderBundle(
     /** The base model's files a decoder version carries beside its bundle. */
     public static List<String> baseFiles() {
         return List.of(HfCheckpoint.CONFIG, HfCheckpoint.SINGLE_FILE, Pretraining.TOKENIZER_FILE);
-    }
-
-    private static void delete(Path dir) throws IOException {
-        if (!Files.exists(dir)) return;
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) Files.delete(f);
-        }
     }
 
     private static boolean readable(Path dir) {

@@ -1,6 +1,7 @@
 package ai.coalora.fleet.sim;
 
 import ai.coalora.engine.data.Example;
+import ai.coalora.engine.io.FileTrees;
 import ai.coalora.fleet.events.Payloads.Artifact;
 import ai.coalora.fleet.planning.QualityMeasure;
 import java.io.IOException;
@@ -12,7 +13,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
  * A GGUF package on real llama.cpp: {@code model.gguf} loaded with {@code adapter.gguf} as its LoRA, from the files the
@@ -98,9 +98,8 @@ final class LlamaCppPackage implements RunningPackage {
         } catch (IOException | RuntimeException e) {
             // the runner is gone already: nothing is loaded
         }
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path f : files.toList()) Files.deleteIfExists(f);
-            Files.deleteIfExists(dir);
+        try {
+            FileTrees.delete(dir);
         } catch (IOException e) {
             // storage is reclaimed with the agents' folder
         }

@@ -41,6 +41,7 @@ class LlamaCppIT {
     @TempDir
     static Path dir;
 
+    static Path version;
     static LlamaCpp llama;
     static GgufDeployment.Written files;
     static List<String> texts;
@@ -52,7 +53,7 @@ class LlamaCppIT {
         if (missing != null) System.out.println("[llama.cpp] skipped: " + missing);
         assumeTrue(missing == null, missing);
         assumeTrue(LmCorpus.isFetched(), "LM corpus not in the cache: run scripts/fetch-data.sh");
-        Path version = FleetDecoderBundle.TEST.ensure(Progress.NONE);
+        version = FleetDecoderBundle.TEST.ensure(Progress.NONE);
         DecoderBundle.Loaded bundle = DecoderBundle.read(version);
         ModelQuantConfig config = bundle.manifest().bestWithin(4.5).quantConfig();
         HfCheckpoint base = HfCheckpoint.load(version);
@@ -82,8 +83,7 @@ class LlamaCppIT {
         assertEquals(window, loaded.window(), "the model names the window its front was scored on");
         LlamaCpp.Perplexity ours = llama.perplexity("same", texts, null, WINDOWS);
 
-        BpeTokenizer tokenizer =
-                BpeTokenizer.load(FleetDecoderBundle.TEST.ensure(Progress.NONE).resolve(Pretraining.TOKENIZER_FILE));
+        BpeTokenizer tokenizer = BpeTokenizer.load(version.resolve(Pretraining.TOKENIZER_FILE));
         TokenWindows windows = TokenWindows.of(tokenizer, texts, window, WINDOWS);
         double loss;
         try (NDManager m = NDManager.newBaseManager();
